@@ -1,0 +1,37 @@
+# Two commands on a fresh machine with only Python 3.11+: `make demo` and `make test`.
+# Each creates .venv and installs what it needs (stamp files skip work already done).
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+PIP := $(VENV)/bin/pip
+OUT ?= demo-out
+
+.PHONY: demo test bench bench-full report lint clean
+
+$(VENV)/.created:
+	$(PYTHON) -m venv $(VENV)
+	$(PIP) install --quiet --upgrade pip
+	touch $@
+
+$(VENV)/.installed: $(VENV)/.created pyproject.toml
+	$(PIP) install --quiet -e ".[peers,dev]"
+	touch $@
+
+demo: $(VENV)/.installed
+	$(VENV)/bin/warmstart demo --out $(OUT)
+
+test: $(VENV)/.installed
+	$(PY) -m pytest -q -p no:cacheprovider
+
+# the full benchmarks behind the README's results table (about 20-30 minutes on 2 cores)
+bench: $(VENV)/.installed
+	$(VENV)/bin/warmstart bench coldstart --preset default --out bench-out
+	$(VENV)/bin/warmstart bench coldstart --preset hard --out bench-out
+	$(VENV)/bin/warmstart bench speed --out bench-out
+	$(VENV)/bin/warmstart report bench-out
+
+lint: $(VENV)/.installed
+	$(VENV)/bin/ruff check src tests benchmarks
+
+clean:
+	rm -rf $(VENV) $(OUT) build *.egg-info src/*.egg-info

@@ -1,0 +1,164 @@
+"""The policy contract and registry.
+
+A policy is built once from a ``PolicyContext`` (the fitted population, the training log, the dimension), then
+serves many users: ``state = policy.new_user(truth)`` starts a user, ``policy.act(state, actions)`` returns a
+``Decision`` (the chosen index and its propensity), and ``policy.update(state, actions, action, reward)`` learns
+from the observed reward. ``truth`` is the simulator's ground truth and is read only by the oracle policies.
+
+Every policy registers by name with ``@register_policy("name")``; ``make_policy(name, context, seed=...)``
+builds one. Each policy owns a ``numpy.random.Generator`` made from its seed, so the same seed gives the same
+decisions.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, ClassVar, TypeVar
+
+import numpy as np
+
+from warmstart._validate import as_actions, check_action_index, check_reward
+from warmstart.population.population import Population
+
+
+@dataclass(frozen=True)
+class Decision:
+    """A chosen action with the probability the policy gave it (its propensity, for off-policy evaluation).
+
+    ``probabilities`` holds the whole distribution over the candidates when the policy computed it (exactly, or
+    as a Monte Carlo estimate for Thompson sampling: see the policy's docstring).
+    """
+
+    action: int
+    propensity: float
+    probabilities: np.ndarray | None = None
+
+
+@dataclass(frozen=True)
+class UserTruth:
+    """Ground truth about a simulated user, for oracle policies only."""
+
+    theta: np.ndarray
+    type_id: int
+    prior_mean: np.ndarray
+    prior_cov: np.ndarray
+    noise_var: float
+
+
+@dataclass(frozen=True)
+class TrainingLog:
+    """Logged bandit feedback of training users: ``candidates (N, T, A, d)``, ``action (N, T)``,
+    ``propensity (N, T)``, ``reward (N, T)``. Ragged logs pad with ``action = -1``."""
+
+    candidates: np.ndarray
+    action: np.ndarray
+    propensity: np.ndarray
+    reward: np.ndarray
+
+
+@dataclass(frozen=True)
+class PolicyContext:
+    """What a policy may learn from before it meets new users."""
+
+    dim: int
+    population: Population | None = None
+    train_log: TrainingLog | None = None
+
+
+class Policy(ABC):
+    """Base class: validates input at the edges, then calls ``_act`` / ``_update`` on trusted arrays."""
+
+    name: ClassVar[str] = ""
+    needs_population: ClassVar[bool] = False
+    needs_train_log: ClassVar[bool] = False
+    needs_truth: ClassVar[bool] = False
+
+    def __init__(self, context: PolicyContext, *, seed: int = 0) -> None:
+        if self.needs_population and context.population is None:
+            raise ValueError(f"policy {self.name!r}: expected a fitted population in the context, got none")
+        if self.needs_train_log and context.train_log is None:
+            raise ValueError(f"policy {self.name!r}: expected a training log in the context, got none")
+        if context.population is not None and context.population.dim != context.dim:
+            raise ValueError(
+                f"context.population: expected dimension {context.dim}, got {context.population.dim}"
+            )
+        self.context = context
+        self.seed = int(seed)
+        self.rng = np.random.default_rng(self.seed)
+
+    @property
+    def dim(self) -> int:
+        return self.context.dim
+
+    def settings(self) -> dict[str, Any]:
+        """The settings this policy runs with, as written into benchmark reports."""
+        return {}
+
+    def new_user(self, truth: UserTruth | None = None) -> Any:
+        if self.needs_truth and truth is None:
+            raise ValueError(f"policy {self.name!r}: expected the user's ground truth, got none")
+        return self._new_user(truth)
+
+    def act(self, state: Any, actions: np.ndarray) -> Decision:
+        X = as_actions(actions, self.dim)
+        return self._act(state, X)
+
+    def update(self, state: Any, actions: np.ndarray, action: int, reward: float) -> None:
+        X = as_actions(actions, self.dim)
+        a = check_action_index("action", action, X.shape[0])
+        r = check_reward("reward", reward)
+        self._update(state, X, a, r)
+
+    @abstractmethod
+    def _new_user(self, truth: UserTruth | None) -> Any: ...
+
+    @abstractmethod
+    def _act(self, state: Any, X: np.ndarray) -> Decision: ...
+
+    @abstractmethod
+    def _update(self, state: Any, X: np.ndarray, action: int, reward: float) -> None: ...
+
+
+_REGISTRY: dict[str, type[Policy]] = {}
+P = TypeVar("P", bound=type[Policy])
+
+
+def register_policy(name: str) -> Callable[[P], P]:
+    def deco(cls: P) -> P:
+        if name in _REGISTRY and _REGISTRY[name] is not cls:
+            raise ValueError(f"policy name {name!r} is already registered by {_REGISTRY[name].__name__}")
+        cls.name = name
+        _REGISTRY[name] = cls
+        return cls
+
+    return deco
+
+
+def available_policies() -> list[str]:
+    _load_builtin()
+    return sorted(_REGISTRY)
+
+
+def policy_class(name: str) -> type[Policy]:
+    _load_builtin()
+    if name not in _REGISTRY:
+        raise ValueError(f"policy: expected one of {sorted(_REGISTRY)}, got {name!r}")
+    return _REGISTRY[name]
+
+
+def make_policy(name: str, context: PolicyContext, *, seed: int = 0, **params: Any) -> Policy:
+    return policy_class(name)(context, seed=seed, **params)
+
+
+def _load_builtin() -> None:
+    # importing the modules registers their policies; adding a policy is adding a module here
+    import importlib
+
+    for module in ("baselines", "club", "mixture", "vw"):
+        try:
+            importlib.import_module(f"warmstart.policies.{module}")
+        except ModuleNotFoundError as exc:  # TEMP while the module is being written
+            if exc.name != f"warmstart.policies.{module}":
+                raise

@@ -1,0 +1,134 @@
+"""Our policies: act on the exact mixture belief (type, then the user's own parameters within the type).
+
+- ``mixture_ts``: Thompson sampling. Draw a type from the type posterior, then ``theta`` from that type's
+  posterior, play the argmax. The propensity is a Monte Carlo estimate from ``n_samples`` posterior draws
+  (Thompson sampling's own probability has no closed form); the first draw is the one played.
+- ``mixture_ids``: information-directed sampling (Russo & Van Roy, 2018, variance form) on the same
+  posterior samples. Early on, most uncertainty about the best action *is* uncertainty about the user's type,
+  so IDS picks actions whose reward separates the plausible types when that costs little expected reward, and
+  exploits once the type is known. It randomises between at most two actions with an explicit probability,
+  which is its propensity (given the posterior samples).
+
+Both read the same ``Belief``; the posterior is recomputed from evidence at every event, so an early wrong
+guess is undone by later data.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from warmstart.belief.belief import Belief
+from warmstart.policies.base import Decision, Policy, PolicyContext, UserTruth, register_policy
+from warmstart.population.population import Population
+
+
+def _safe_cholesky(cov: np.ndarray) -> np.ndarray:
+    try:
+        return np.linalg.cholesky(cov)
+    except np.linalg.LinAlgError:
+        # rank-one downdates can leave a covariance a hair off positive definite after many events
+        d = cov.shape[-1]
+        sym = 0.5 * (cov + np.swapaxes(cov, -1, -2))
+        jitter = 1e-10 * np.maximum(np.trace(sym, axis1=-2, axis2=-1), 1e-12)[..., None, None] * np.eye(d)
+        return np.linalg.cholesky(sym + jitter)
+
+
+def posterior_samples(belief: Belief, n: int, rng: np.random.Generator) -> np.ndarray:
+    """``n`` draws of ``theta`` from the mixture posterior: a type from the type posterior, then theta."""
+    probs = belief.type_probs()
+    cdf = np.cumsum(probs)
+    ks = np.minimum(np.searchsorted(cdf, rng.random(n) * cdf[-1], side="right"), probs.shape[0] - 1)
+    L = _safe_cholesky(belief.cov)
+    z = rng.standard_normal((n, belief.dim))
+    return belief.mean[ks] + np.matmul(L[ks], z[:, :, None])[:, :, 0]
+
+
+class BeliefPolicy(Policy):
+    """Base of every policy whose state is a ``Belief`` under some Gaussian-mixture prior."""
+
+    def __init__(self, context: PolicyContext, *, seed: int = 0, n_samples: int = 100) -> None:
+        super().__init__(context, seed=seed)
+        if n_samples < 1:
+            raise ValueError(f"n_samples: expected a positive integer, got {n_samples}")
+        self.n_samples = int(n_samples)
+
+    def prior(self, truth: UserTruth | None) -> Population:
+        assert self.context.population is not None
+        return self.context.population
+
+    def settings(self) -> dict[str, Any]:
+        return {"n_samples": self.n_samples}
+
+    def _new_user(self, truth: UserTruth | None) -> Belief:
+        return Belief.fresh(self.prior(truth))
+
+    def _update(self, state: Belief, X: np.ndarray, action: int, reward: float) -> None:
+        state.observe(X[action], reward)
+
+
+class ThompsonPolicy(BeliefPolicy):
+    """Thompson sampling on a belief; the propensity is estimated from ``n_samples`` draws."""
+
+    def _act(self, state: Belief, X: np.ndarray) -> Decision:
+        thetas = posterior_samples(state, self.n_samples, self.rng)
+        choice = np.argmax(thetas @ X.T, axis=1)
+        probs = np.bincount(choice, minlength=X.shape[0]) / self.n_samples
+        a = int(choice[0])
+        return Decision(a, float(probs[a]), probs)
+
+
+@register_policy("mixture_ts")
+class MixtureTS(ThompsonPolicy):
+    """Thompson sampling over the type, then over the user's parameters within it (ours)."""
+
+    needs_population = True
+
+
+def ids_distribution(R: np.ndarray, eps: float = 1e-12) -> tuple[int, int, float]:
+    """Variance-based information-directed sampling from posterior reward samples ``R (M, A)``.
+
+    Returns ``(i, j, q)``: play action ``i`` with probability ``q`` and ``j`` otherwise, minimising the
+    information ratio ``(expected regret)^2 / (variance-based information gain)`` over pairs of actions.
+    """
+    M, A = R.shape
+    best = np.argmax(R, axis=1)
+    mean = R.mean(0)
+    delta = np.maximum(R[np.arange(M), best].mean() - mean, 0.0)
+    counts = np.bincount(best, minlength=A).astype(float)
+    present = counts > 0
+    onehot = best[:, None] == np.nonzero(present)[0][None, :]
+    cond = (onehot.T @ R) / counts[present][:, None]  # E[R_a | a* = j]
+    gain = (counts[present] / M) @ (cond - mean) ** 2  # (A,)
+    if gain.max() <= eps:
+        a = int(np.argmax(mean))
+        return a, a, 1.0
+    q = np.linspace(0.0, 1.0, 21)
+    d_mix = q[None, None, :] * delta[:, None, None] + (1 - q)[None, None, :] * delta[None, :, None]
+    g_mix = q[None, None, :] * gain[:, None, None] + (1 - q)[None, None, :] * gain[None, :, None]
+    ratio = d_mix**2 / np.maximum(g_mix, eps)
+    i, j, k = np.unravel_index(int(np.argmin(ratio)), ratio.shape)
+    return int(i), int(j), float(q[k])
+
+
+@register_policy("mixture_ids")
+class MixtureIDS(BeliefPolicy):
+    """Information-directed sampling on the mixture belief (ours; identification-aware)."""
+
+    needs_population = True
+
+    def __init__(self, context: PolicyContext, *, seed: int = 0, n_samples: int = 200) -> None:
+        super().__init__(context, seed=seed, n_samples=n_samples)
+
+    def _act(self, state: Belief, X: np.ndarray) -> Decision:
+        A = X.shape[0]
+        if A == 1:
+            return Decision(0, 1.0, np.ones(1))
+        thetas = posterior_samples(state, self.n_samples, self.rng)
+        i, j, q = ids_distribution(thetas @ X.T)
+        probs = np.zeros(A)
+        probs[i] += q
+        probs[j] += 1.0 - q
+        a = i if self.rng.random() < q else j
+        return Decision(int(a), float(probs[a]), probs)

@@ -1,0 +1,390 @@
+"""Figures of the benchmark report, drawn with matplotlib's Agg backend and returned as PNG bytes.
+
+Every function takes the parsed benchmark JSON (plain dicts and lists, as written by the benchmarks) and
+returns the encoded PNG, or ``None`` when the input holds nothing to draw. Figures are built with the
+object-oriented :class:`matplotlib.figure.Figure` API rather than ``pyplot``, so nothing is left in pyplot's
+global figure registry and no interactive window can open.
+
+Colours are fixed per policy name (:func:`policy_colors`) so a policy looks the same in every figure, and
+the policy we ship (``ours``) is drawn thicker and on top.
+"""
+
+from __future__ import annotations
+
+import io
+import math
+import sys
+import zlib
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+import matplotlib
+
+if "matplotlib.pyplot" not in sys.modules:  # never switch (and so close) the figures of a live pyplot session
+    matplotlib.use("Agg")
+
+from matplotlib.axes import Axes
+from matplotlib.figure import Figure
+from matplotlib.patches import Patch
+
+__all__ = [
+    "KNOWN_POLICIES",
+    "gain_captured_png",
+    "group_regret_png",
+    "k_path_png",
+    "policy_colors",
+    "policy_order",
+    "regret_curves_png",
+    "type_posterior_png",
+]
+
+#: Policies the benchmarks know, in the order they are listed, each with a fixed colour.
+KNOWN_POLICIES: dict[str, str] = {
+    "mixture_ids": "#c0392b",
+    "mixture_ts": "#e67e22",
+    "from_scratch_ts": "#1f77b4",
+    "pooled_ts": "#17a2b8",
+    "club": "#8e44ad",
+    "vw_pooled": "#2e8b57",
+    "oracle_type": "#555555",
+    "oracle": "#111111",
+    "random": "#a0a0a0",
+}
+_EXTRA_COLORS = ("#8c564b", "#e377c2", "#bcbd22", "#6b8e23", "#4682b4", "#d2691e", "#708090", "#9acd32")
+_DASHED = {"oracle_type": (0, (5, 2)), "oracle": (0, (2, 2)), "random": (0, (1, 1.5))}
+
+_STYLE: dict[str, Any] = {
+    "font.size": 9,
+    "axes.titlesize": 10,
+    "axes.labelsize": 9,
+    "legend.fontsize": 8,
+    "xtick.labelsize": 8,
+    "ytick.labelsize": 8,
+    "axes.spines.top": False,
+    "axes.spines.right": False,
+    "axes.edgecolor": "#888888",
+    "axes.grid": True,
+    "grid.color": "#e6e6e6",
+    "grid.linewidth": 0.7,
+    "axes.axisbelow": True,
+    "figure.facecolor": "white",
+    "savefig.facecolor": "white",
+}
+_DPI = 130
+_OFF_SCALE = 2.5  # a policy whose values exceed this multiple of the others' range is drawn clipped
+
+
+def policy_order(names: Iterable[str], ours: str | None = None) -> list[str]:
+    """Return policy names in reading order: ``ours`` first, then the known policies, then the rest sorted."""
+    names = list(dict.fromkeys(names))
+    known = [n for n in KNOWN_POLICIES if n in names and n != ours]
+    rest = sorted(n for n in names if n not in KNOWN_POLICIES and n != ours)
+    return ([ours] if ours in names else []) + known + rest
+
+
+def policy_colors(names: Iterable[str]) -> dict[str, str]:
+    """Map each policy name to a colour: fixed for known names, stable per name for unknown ones."""
+    colors = {n: KNOWN_POLICIES[n] for n in names if n in KNOWN_POLICIES}
+    taken: set[int] = set()
+    for name in sorted(n for n in set(names) if n not in KNOWN_POLICIES):
+        slot = zlib.crc32(name.encode()) % len(_EXTRA_COLORS)
+        for probe in range(len(_EXTRA_COLORS)):
+            if (slot + probe) % len(_EXTRA_COLORS) not in taken:
+                slot = (slot + probe) % len(_EXTRA_COLORS)
+                break
+        taken.add(slot)
+        colors[name] = _EXTRA_COLORS[slot]
+    return colors
+
+
+def _label(name: str, ours: str | None) -> str:
+    return f"{name} (ours)" if name == ours else name
+
+
+def _floats(values: Sequence[Any] | None) -> list[float]:
+    """Convert a JSON list (which may hold ``null``) to floats with NaN for missing values."""
+    out: list[float] = []
+    for v in values or []:
+        try:
+            out.append(float(v) if v is not None else math.nan)
+        except (TypeError, ValueError):
+            out.append(math.nan)
+    return out
+
+
+def _finite(values: Iterable[float]) -> list[float]:
+    return [v for v in values if math.isfinite(v)]
+
+
+def _png(fig: Figure) -> bytes:
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=_DPI, bbox_inches="tight", metadata={"Software": None})
+    return buf.getvalue()
+
+
+def _new_figure(width: float, height: float) -> Figure:
+    """A white figure with constrained layout; call inside ``matplotlib.rc_context(_STYLE)``."""
+    return Figure(figsize=(width, height), layout="constrained")
+
+
+def _style_axes(ax: Axes) -> None:
+    for key in ("top", "right"):
+        ax.spines[key].set_visible(False)
+    ax.spines["left"].set_color("#888888")
+    ax.spines["bottom"].set_color("#888888")
+    ax.grid(True, color="#e6e6e6", linewidth=0.7)
+    ax.set_axisbelow(True)
+    ax.tick_params(labelsize=8, colors="#333333")
+
+
+def _policies(doc: Mapping[str, Any]) -> tuple[dict[str, Any], str | None]:
+    policies = doc.get("policies") or {}
+    return (policies if isinstance(policies, dict) else {}), doc.get("ours")
+
+
+def regret_curves_png(doc: Mapping[str, Any]) -> bytes | None:
+    """Cumulative regret against step for every policy, with shaded 95% confidence bands.
+
+    The x axis is logarithmic (early steps are the cold start) once there are at least 20 steps. A policy
+    far above the others (usually ``random``) is clipped at the top and labelled with its final value.
+    """
+    policies, ours = _policies(doc)
+    curves = {}
+    for name, p in policies.items():
+        curve = (p or {}).get("curve") or {}
+        y = _floats(curve.get("cum_regret"))
+        if _finite(y):
+            curves[name] = (y, _floats(curve.get("cum_regret_lo")), _floats(curve.get("cum_regret_hi")))
+    if not curves:
+        return None
+    colors = policy_colors(curves)
+    tops = {n: max(_finite(hi) or _finite(y)) for n, (y, _, hi) in curves.items()}
+    others = [v for n, v in tops.items() if n != "random"] or list(tops.values())
+    ceiling = max(max(others), 1e-9) * 1.08
+    clip = max(tops.values()) > _OFF_SCALE * ceiling
+
+    with matplotlib.rc_context(_STYLE):
+        fig = _new_figure(9.0, 4.4)
+        ax = fig.add_subplot()
+        _style_axes(ax)
+        for name in reversed(policy_order(curves, ours)):
+            y, lo, hi = curves[name]
+            t = list(range(1, len(y) + 1))
+            mine = name == ours
+            color = colors[name]
+            if len(lo) == len(y) and len(hi) == len(y):
+                ax.fill_between(t, lo, hi, color=color, alpha=0.22 if mine else 0.12, linewidth=0,
+                                zorder=3 if mine else 1)
+            ax.plot(t, y, color=color, linewidth=2.6 if mine else 1.4, linestyle=_DASHED.get(name, "-"),
+                    label=_label(name, ours), zorder=4 if mine else 2)
+            if clip and tops[name] > ceiling:
+                ax.annotate(f"{name}: {_finite(y)[-1]:.3g} at t={len(y)} (off scale)",
+                            xy=(0.99, 0.98), xycoords="axes fraction", ha="right", va="top",
+                            fontsize=8, color=color)
+        if len(next(iter(curves.values()))[0]) >= 20:
+            ax.set_xscale("log")
+        ax.set_xlim(left=1)
+        ax.set_ylim(bottom=0, top=ceiling if clip else None)
+        ax.set_xlabel("step t (log scale)" if ax.get_xscale() == "log" else "step t")
+        ax.set_ylabel("cumulative regret (mean over test users)")
+        handles, labels = ax.get_legend_handles_labels()
+        ax.legend(handles[::-1], labels[::-1], loc="upper left", frameon=False, ncols=1)
+        return _png(fig)
+
+
+def gain_captured_png(doc: Mapping[str, Any]) -> bytes | None:
+    """The gain-captured curve G(t) of ``ours``, with reference lines at 0.85 and 0.9."""
+    gain = doc.get("gain_captured") or {}
+    g = _floats(gain.get("G"))
+    if not _finite(g):
+        return None
+    t = _floats(gain.get("t")) or [float(i) for i in range(1, len(g) + 1)]
+    if len(t) != len(g):
+        t = [float(i) for i in range(1, len(g) + 1)]
+    ours = doc.get("ours")
+    color = policy_colors([ours])[ours] if isinstance(ours, str) else KNOWN_POLICIES["mixture_ids"]
+    with matplotlib.rc_context(_STYLE):
+        fig = _new_figure(9.0, 3.4)
+        ax = fig.add_subplot()
+        _style_axes(ax)
+        for level, style in ((0.9, (0, (5, 2))), (0.85, (0, (1, 2)))):
+            ax.axhline(level, color="#666666", linewidth=1.0, linestyle=style, zorder=1)
+            ax.annotate(f"{level:g}", xy=(1.0, level), xycoords=("axes fraction", "data"), xytext=(4, 0),
+                        textcoords="offset points", va="center", fontsize=8, color="#555555")
+        ax.plot(t, g, color=color, linewidth=2.4, label=f"G(t), {ours}", zorder=3)
+        reached = next((ti for ti, gi in zip(t, g, strict=True) if math.isfinite(gi) and gi >= 0.9), None)
+        if reached is not None:
+            ax.axvline(reached, color=color, linewidth=0.9, linestyle=(0, (2, 2)), alpha=0.7)
+            ax.annotate(f"G ≥ 0.9 from t = {reached:g}", xy=(reached, 0.02), xycoords=("data", "axes fraction"),
+                        xytext=(4, 0), textcoords="offset points", fontsize=8, color=color)
+        if len(g) >= 20:
+            ax.set_xscale("log")
+        finite = _finite(g)
+        ax.set_ylim(min(0.0, min(finite)) - 0.03, max(1.05, max(finite) + 0.03))
+        ax.set_xlim(left=min(t))
+        ax.set_xlabel("step t (log scale)" if ax.get_xscale() == "log" else "step t")
+        ax.set_ylabel("gain captured G(t)")
+        ax.legend(loc="lower right", frameon=False)
+        return _png(fig)
+
+
+def type_posterior_png(examples: Sequence[Mapping[str, Any]], max_examples: int = 6) -> bytes | None:
+    """Posterior over types of a few test users, step by step, one small stacked-area panel per user.
+
+    The true type (``novel`` for an outlier) is drawn in a strong colour and named in the panel title; the
+    other types are pale, so the share of belief on the right answer reads at a glance.
+    """
+    examples = [e for e in examples if e.get("probs")][:max_examples]
+    if not examples:
+        return None
+    ncols = min(3, len(examples))
+    nrows = math.ceil(len(examples) / ncols)
+    true_c, novel_c, other_cs = "#c0392b", "#f0b27a", ("#c9d6e3", "#a9bccf")
+    with matplotlib.rc_context(_STYLE):
+        fig = _new_figure(3.2 * ncols, 2.35 * nrows + 0.35)
+        axes = fig.subplots(nrows, ncols, squeeze=False, sharey=True)
+        for ax in axes.flat[len(examples):]:
+            ax.set_visible(False)
+        for ax, ex in zip(axes.flat, examples, strict=False):
+            _style_axes(ax)
+            probs = [_floats(row) for row in ex["probs"]]
+            k = max(len(r) for r in probs)
+            names = list(ex.get("type_names") or [f"type {i}" for i in range(k)])
+            names += [f"type {i}" for i in range(len(names), k)]
+            true_type = ex.get("true_type")
+            if true_type == -1 or true_type is None:
+                true_idx = names.index("novel") if "novel" in names and true_type == -1 else None
+            else:
+                true_idx = int(true_type) if 0 <= int(true_type) < k else None
+            cols = [[(r[i] if i < len(r) and math.isfinite(r[i]) else 0.0) for r in probs] for i in range(k)]
+            order = ([true_idx] if true_idx is not None else []) + [i for i in range(k) if i != true_idx]
+            colors = []
+            for j, i in enumerate(order):
+                if i == true_idx:
+                    colors.append(true_c)
+                elif names[i] == "novel":
+                    colors.append(novel_c)
+                else:
+                    colors.append(other_cs[j % 2])
+            steps = list(range(1, len(probs) + 1))
+            ax.stackplot(steps, [cols[i] for i in order], colors=colors, linewidth=0.3, edgecolor="white")
+            truth = names[true_idx] if true_idx is not None else f"type {true_type}"
+            ax.set_title(f"user {ex.get('user', '?')} ({ex.get('group', '?')})\ntrue: {truth}", fontsize=9)
+            ax.set_xlim(1, max(len(steps), 2))
+            ax.set_ylim(0, 1)
+            ax.grid(False)
+        for ax in axes[-1]:
+            ax.set_xlabel("step")
+        for ax in axes[:, 0]:
+            ax.set_ylabel("posterior probability")
+        legend = [Patch(color=true_c, label="true type"), Patch(color=other_cs[0], label="other types"),
+                  Patch(color=novel_c, label="novel (no known type)")]
+        fig.legend(handles=legend, loc="outside lower center", ncols=3, frameon=False)
+        return _png(fig)
+
+
+def _group_keys(policies: Mapping[str, Any]) -> list[tuple[str, str]]:
+    """(key, label) of every user group found: per true type, then minority and outliers."""
+    types: set[str] = set()
+    for p in policies.values():
+        types.update(str(k) for k in ((p or {}).get("per_type") or {}))
+    keys = [(f"type:{k}", f"type {k}") for k in sorted(types, key=lambda s: (not s.isdigit(), int(s) if
+                                                                           s.isdigit() else 0, s))]
+    for group in ("minority", "outliers"):
+        if any((p or {}).get(group) for p in policies.values()):
+            keys.append((group, group))
+    return keys
+
+
+def _group_regret(p: Mapping[str, Any], key: str, horizon: str) -> float:
+    if key.startswith("type:"):
+        block = ((p.get("per_type") or {}).get(key[5:])) or {}
+    else:
+        block = p.get(key) or {}
+    value = (block.get("regret_at") or {}).get(horizon)
+    return float(value) if isinstance(value, int | float) else math.nan
+
+
+def group_horizons(doc: Mapping[str, Any], wanted: Sequence[str] = ("20", "200")) -> list[str]:
+    """The horizons of the per-group figure: ``wanted`` where measured, else the longest one measured."""
+    policies, _ = _policies(doc)
+    have: set[str] = set()
+    for p in policies.values():
+        for block in [*((p or {}).get("per_type") or {}).values(), (p or {}).get("minority") or {}]:
+            have.update(str(h) for h in ((block or {}).get("regret_at") or {}))
+    chosen = [h for h in wanted if h in have]
+    numeric = sorted((h for h in have if h.isdigit()), key=int)
+    return chosen or numeric[-1:]
+
+
+def group_regret_png(doc: Mapping[str, Any]) -> bytes | None:
+    """Grouped bars of regret at steps 20 and 200 for each true type, the minority and the outliers.
+
+    One panel per horizon, one bar per policy within each group. ``oracle`` (regret 0 by definition) is left
+    out; a bar far above the rest is clipped and labelled with its value.
+    """
+    policies, ours = _policies(doc)
+    names = [n for n in policy_order(policies, ours) if n != "oracle"]
+    groups = _group_keys(policies)
+    horizons = group_horizons(doc)
+    if not names or not groups or not horizons:
+        return None
+    colors = policy_colors(names)
+    with matplotlib.rc_context(_STYLE):
+        fig = _new_figure(9.0, 2.9 * len(horizons) + 0.4)
+        axes = fig.subplots(len(horizons), 1, squeeze=False)[:, 0]
+        width = 0.8 / len(names)
+        for ax, h in zip(axes, horizons, strict=True):
+            _style_axes(ax)
+            ax.grid(axis="x", visible=False)
+            values = {n: [_group_regret(policies[n] or {}, key, h) for key, _ in groups] for n in names}
+            rest = _finite(v for n in names if n != "random" for v in values[n]) or [1.0]
+            ceiling = max(max(rest), 1e-9) * 1.12
+            everything = _finite(v for n in names for v in values[n])
+            clip = bool(everything) and max(everything) > _OFF_SCALE * ceiling
+            for j, name in enumerate(names):
+                xs = [g + (j - (len(names) - 1) / 2) * width for g in range(len(groups))]
+                ys = [0.0 if not math.isfinite(v) else (min(v, ceiling) if clip else v) for v in values[name]]
+                ax.bar(xs, ys, width=width * 0.92, color=colors[name], label=_label(name, ours),
+                       edgecolor="#222222" if name == ours else "none", linewidth=0.8)
+                for x, v in zip(xs, values[name], strict=True):
+                    if clip and math.isfinite(v) and v > ceiling:
+                        ax.annotate(f"{v:.3g}", xy=(x, ceiling), ha="center", va="bottom", fontsize=7,
+                                    color="#333333", rotation=90, xytext=(0, 2), textcoords="offset points")
+            ax.set_xticks(range(len(groups)), [label for _, label in groups])
+            ax.set_ylim(0, ceiling * (1.12 if clip else 1.0))
+            ax.set_ylabel(f"regret at step {h}")
+            ax.set_title(f"Cumulative regret at step {h}, by true type of user", loc="left")
+        handles, labels = axes[0].get_legend_handles_labels()
+        fig.legend(handles, labels, loc="outside lower center", ncols=min(len(names), 5), frameon=False)
+        return _png(fig)
+
+
+def k_path_png(fit: Mapping[str, Any]) -> bytes | None:
+    """BIC (and log likelihood, if present) against the number of types K, marking the chosen K."""
+    path = [row for row in (fit.get("k_path") or []) if isinstance(row, dict) and "K" in row]
+    path = sorted(path, key=lambda r: r["K"])
+    ks = [int(r["K"]) for r in path]
+    bic = _floats([r.get("bic") for r in path])
+    if not _finite(bic):
+        return None
+    loglik = _floats([r.get("loglik") for r in path])
+    chosen = fit.get("selected_k")
+    with matplotlib.rc_context(_STYLE):
+        fig = _new_figure(9.0, 3.2)
+        axes = fig.subplots(1, 2 if _finite(loglik) else 1, squeeze=False)[0]
+        for ax, ys, label, note in ((axes[0], bic, "BIC (lower is better)", "BIC"),
+                                    (axes[-1], loglik, "training log likelihood", "log likelihood"))[
+                                        : len(axes)]:
+            _style_axes(ax)
+            ax.plot(ks, ys, color="#34495e", marker="o", markersize=4, linewidth=1.5)
+            if chosen in ks:
+                i = ks.index(chosen)
+                ax.axvline(chosen, color=KNOWN_POLICIES["mixture_ids"], linewidth=1, linestyle=(0, (3, 2)))
+                ax.plot([chosen], [ys[i]], marker="o", markersize=8, color=KNOWN_POLICIES["mixture_ids"],
+                        zorder=5)
+            ax.set_xlabel("number of types K")
+            ax.set_ylabel(label)
+            ax.set_title(f"{note} against K" + (f" (chosen K = {chosen})" if chosen in ks else ""), loc="left")
+            ax.set_xticks(ks)
+        return _png(fig)

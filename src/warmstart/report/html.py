@@ -1,0 +1,473 @@
+"""Assemble the benchmark results in a folder into one self-contained HTML page.
+
+:func:`write_report` reads ``coldstart.json`` (required) and, when present, ``coldstart-hard.json``,
+``speed.json`` and ``targets.json`` from a folder and writes ``index.html`` next to them. The page has no
+external assets and no JavaScript: the CSS is inline and every figure is a base64 PNG ``data:`` URI, so the
+file can be mailed, attached to a CI run or opened offline. All text taken from the JSON is escaped.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import json
+import math
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from warmstart.report import figures
+
+__all__ = ["render_report", "write_report"]
+
+COLDSTART = "coldstart.json"
+COLDSTART_HARD = "coldstart-hard.json"
+SPEED = "speed.json"
+TARGETS = "targets.json"
+INDEX = "index.html"
+
+_CSS = """
+:root { --ink:#1d2329; --muted:#5f6b76; --line:#dde2e7; --soft:#f5f7f9; --accent:#c0392b;
+        --ok:#1e7b34; --ok-bg:#e3f4e7; --bad:#b3261e; --bad-bg:#fbe5e3; --na:#5f6b76; --na-bg:#eceff2; }
+* { box-sizing: border-box; }
+body { margin:0; color:var(--ink); background:#fff; line-height:1.5; font-size:15px;
+       font-family: -apple-system, "Segoe UI", Roboto, "Helvetica Neue", Arial, "Noto Sans", sans-serif; }
+main { max-width:1080px; margin:0 auto; padding:32px 28px 64px; }
+header { border-bottom:1px solid var(--line); padding-bottom:18px; margin-bottom:8px; }
+h1 { font-size:28px; margin:0 0 4px; letter-spacing:-0.01em; }
+h2 { font-size:21px; margin:44px 0 10px; padding-top:8px; border-top:1px solid var(--line); }
+h3 { font-size:17px; margin:28px 0 8px; }
+.meta { color:var(--muted); font-size:13px; margin:0; }
+.summary { font-size:15.5px; max-width:860px; }
+nav.toc { font-size:13px; color:var(--muted); margin:14px 0 0; }
+nav.toc a { color:var(--ink); text-decoration:none; border-bottom:1px solid var(--line); margin-right:14px;
+            white-space:nowrap; }
+.tiles { display:grid; grid-template-columns:repeat(auto-fit, minmax(190px, 1fr)); gap:12px; margin:20px 0 4px; }
+.tile { background:var(--soft); border:1px solid var(--line); border-radius:8px; padding:12px 14px; }
+.tile .k { font-size:12px; color:var(--muted); text-transform:uppercase; letter-spacing:0.04em; }
+.tile .v { font-size:24px; font-weight:600; font-variant-numeric:tabular-nums; }
+.tile .s { font-size:12.5px; color:var(--muted); }
+figure { margin:14px 0 6px; }
+figure img { max-width:100%; height:auto; display:block; border:1px solid var(--line); border-radius:6px; }
+figcaption, .note { color:var(--muted); font-size:13px; margin-top:6px; max-width:900px; }
+.scroll { overflow-x:auto; }
+table { border-collapse:collapse; font-size:13.5px; margin:10px 0; width:100%; }
+th, td { text-align:left; padding:6px 10px; border-bottom:1px solid var(--line); vertical-align:top; }
+th { font-weight:600; background:var(--soft); font-size:12.5px; color:#36414b; }
+td.n, th.n { text-align:right; font-variant-numeric:tabular-nums; white-space:nowrap; }
+td .ci { display:block; color:var(--muted); font-size:11.5px; }
+tr.ours td { background:#fdf3f2; }
+td.best { font-weight:700; }
+.swatch { display:inline-block; width:10px; height:10px; border-radius:2px; margin-right:7px;
+          vertical-align:baseline; }
+.badge { display:inline-block; font-size:11px; font-weight:600; padding:1px 6px; border-radius:10px;
+         margin-left:6px; background:var(--accent); color:#fff; vertical-align:1px; }
+.status { display:inline-block; font-weight:600; font-size:12.5px; padding:2px 9px; border-radius:12px;
+          white-space:nowrap; }
+.status.met { color:var(--ok); background:var(--ok-bg); }
+.status.not-met { color:var(--bad); background:var(--bad-bg); }
+.status.not-measured { color:var(--na); background:var(--na-bg); }
+code { font-family: ui-monospace, SFMono-Regular, Menlo, Consolas, monospace; font-size:12.5px;
+       background:var(--soft); padding:1px 4px; border-radius:3px; word-break:break-word; }
+.cards { display:grid; grid-template-columns:repeat(auto-fill, minmax(320px, 1fr)); gap:12px; }
+.card { border:1px solid var(--line); border-radius:8px; padding:10px 14px; }
+.card h4 { margin:0 0 4px; font-size:14px; }
+.card table { font-size:12.5px; margin:0; }
+.card td { padding:3px 6px; }
+.card td:first-child { color:var(--muted); width:45%; }
+details { border:1px solid var(--line); border-radius:8px; padding:8px 14px; margin:10px 0; }
+details summary { cursor:pointer; font-weight:600; }
+footer { margin-top:48px; color:var(--muted); font-size:12.5px; border-top:1px solid var(--line);
+         padding-top:12px; }
+"""
+
+_STATUS = {True: ("met", "✓ met"), False: ("not-met", "✗ not met"), None: ("not-measured", "– not measured")}
+_ORACLES = ("oracle", "oracle_type")
+_SPEED_LABELS = {
+    "act_update_us": ("act + update, one decision (ours)", "µs"),
+    "vw_predict_learn_us": ("Vowpal Wabbit predict + learn, one decision", "µs"),
+    "batch_decisions_per_s": ("batched decisions per second", "/s"),
+    "em_fit_s_100k": ("EM population fit, 100k events", "s"),
+    "belief_bytes": ("belief state per user", "bytes"),
+}
+
+
+def _e(value: Any) -> str:
+    """Escape any value for HTML text or attribute context."""
+    return html.escape(str(value), quote=True)
+
+
+def _num(value: Any) -> str:
+    """Format a number compactly (about three significant digits); ``—`` when missing."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return "—" if value is None else str(value)
+    if isinstance(value, int):
+        return f"{value:,}"
+    if not math.isfinite(value):
+        return "—"
+    a = abs(value)
+    if a >= 1000:
+        return f"{value:,.0f}"
+    if a >= 100:
+        return f"{value:.0f}"
+    if a >= 10:
+        return f"{value:.1f}"
+    return f"{value:.2f}" if a >= 0.01 or a == 0 else f"{value:.2g}"
+
+
+def _load(path: Path) -> dict[str, Any]:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"{path} is not valid JSON: {exc}") from exc
+    if not isinstance(data, dict):
+        raise TypeError(f"{path} should hold a JSON object, found {type(data).__name__}")
+    return data
+
+
+def _img(png: bytes | None, alt: str, caption: str) -> str:
+    if png is None:
+        return f'<p class="note">{_e(alt)}: no data to draw.</p>'
+    data = base64.b64encode(png).decode("ascii")
+    return (f'<figure><img src="data:image/png;base64,{data}" alt="{_e(alt)}">'
+            f"<figcaption>{_e(caption)}</figcaption></figure>")
+
+
+def _section(anchor: str, title: str, body: str, level: int = 2) -> str:
+    return f'<section id="{_e(anchor)}"><h{level}>{_e(title)}</h{level}>{body}</section>'
+
+
+def _table(head: Sequence[tuple[str, str]], rows: Sequence[str]) -> str:
+    """A scrollable table from (label, css class) headers and pre-rendered ``<tr>`` rows."""
+    ths = "".join(f'<th class="{cls}">{_e(label)}</th>' for label, cls in head)
+    return f'<div class="scroll"><table><thead><tr>{ths}</tr></thead><tbody>{"".join(rows)}</tbody></table></div>'
+
+
+def _flatten(value: Any, prefix: str = "") -> list[tuple[str, Any]]:
+    """Flatten nested dicts into dotted (key, value) pairs."""
+    if isinstance(value, Mapping) and value:
+        out: list[tuple[str, Any]] = []
+        for k, v in value.items():
+            out += _flatten(v, f"{prefix}.{k}" if prefix else str(k))
+        return out
+    return [(prefix, value)]
+
+
+def _show(value: Any) -> str:
+    """Render a setting value: numbers formatted, containers as compact JSON, all escaped."""
+    if isinstance(value, bool) or value is None:
+        return f"<code>{_e(json.dumps(value))}</code>"
+    if isinstance(value, int | float):
+        return _e(repr(value) if isinstance(value, float) and abs(value) < 1e-3 and value else value)
+    if isinstance(value, str):
+        return _e(value)
+    return f"<code>{_e(json.dumps(value, default=str))}</code>"
+
+
+def _kv_table(pairs: Sequence[tuple[str, Any]]) -> str:
+    rows = "".join(f"<tr><td>{_e(k)}</td><td>{_show(v)}</td></tr>" for k, v in pairs)
+    return f"<table>{rows}</table>"
+
+
+def _policy_name(name: str, ours: str | None, colors: Mapping[str, str]) -> str:
+    swatch = f'<span class="swatch" style="background:{_e(colors.get(name, "#999"))}"></span>'
+    badge = '<span class="badge">ours</span>' if name == ours else ""
+    return f"{swatch}<strong>{_e(name)}</strong>{badge}"
+
+
+def _horizons(policies: Mapping[str, Any], key: str) -> list[str]:
+    keys: set[str] = set()
+    for p in policies.values():
+        keys.update(str(h) for h in ((p or {}).get(key) or {}))
+    return sorted(keys, key=lambda h: (not h.isdigit(), int(h) if h.isdigit() else 0, h))
+
+
+# ---------------------------------------------------------------------------------------------- page parts
+
+
+def _summary(doc: Mapping[str, Any]) -> str:
+    """One paragraph, in plain language, of what the cold-start benchmark ran."""
+    cfg = doc.get("config") or {}
+    fit = doc.get("fit") or {}
+    policies = doc.get("policies") or {}
+
+    def n(key: str) -> str | None:
+        return _num(cfg[key]) if isinstance(cfg.get(key), int | float) else None
+
+    parts = [f"This benchmark compares {len(policies)} policies on how quickly they serve a brand-new user well"
+             + (f", on the <strong>{_e(cfg['preset'])}</strong> preset of the simulator." if cfg.get("preset")
+                else ".")]
+    pop = "A training population of " + (f"{n('n_train_users')} users" if n("n_train_users") else "users")
+    pop += f" ({n('n_train_events')} logged events)" if n("n_train_events") else ""
+    pop += f" was simulated from {n('n_types')} hidden user types" if n("n_types") else " was simulated"
+    detail = [x for x in (f"{n('n_actions')} actions" if n("n_actions") else None,
+                          f"{n('dim')}-dimensional features" if n("dim") else None) if x]
+    pop += f" choosing among {' with '.join(detail)}" if detail else ""
+    parts.append(pop + ".")
+    if fit.get("selected_k") is not None:
+        parts.append(f"A mixture of types was fitted to that population, and BIC selected K = "
+                     f"{_e(fit['selected_k'])} types.")
+    test = "Each policy then met " + (f"{n('n_test_users')} new test users" if n("n_test_users") else
+                                      "new test users")
+    test += " with no data about them" + (f" and served each for {n('steps')} steps" if n("steps") else "")
+    extra = [x for x in (f"{n('n_minority_users')} belong to a rare minority type" if n("n_minority_users")
+                         else None,
+                         f"{n('n_outlier_users')} are outliers who match no type" if n("n_outlier_users")
+                         else None) if x]
+    parts.append(test + (f"; among them, {' and '.join(extra)}." if extra else "."))
+    parts.append("Regret is the expected reward lost against an oracle that knows each user's true "
+                 "preferences (lower is better); bands and brackets are 95% confidence intervals.")
+    if doc.get("ours"):
+        parts.append(f"Our default policy is <strong>{_e(doc['ours'])}</strong>.")
+    return f'<p class="summary">{" ".join(parts)}</p>'
+
+
+def _tiles(doc: Mapping[str, Any], speed: Mapping[str, Any] | None,
+           targets: Mapping[str, Any] | None) -> str:
+    """Headline numbers: chosen K, our regret at 20 against the best other policy, speed, targets met."""
+    ours = doc.get("ours")
+    policies = doc.get("policies") or {}
+    tiles: list[tuple[str, str, str]] = []
+    mine = policies.get(ours) or {}
+    r20 = (mine.get("regret_at") or {}).get("20")
+    if r20 is not None:
+        rivals = {n: (p or {}).get("regret_at", {}).get("20") for n, p in policies.items()
+                  if n != ours and n not in _ORACLES and n != "random"}
+        rivals = {n: v for n, v in rivals.items() if isinstance(v, int | float)}
+        sub = ""
+        if rivals:
+            best = min(rivals, key=lambda k: rivals[k])
+            sub = f"best other: {_e(best)} {_num(rivals[best])}"
+        tiles.append((f"regret at step 20, {ours}", _num(r20), sub))
+    if "steps_to_90" in mine:
+        s90 = mine["steps_to_90"]
+        tiles.append(("steps to 90% of oracle reward", _num(s90) if s90 is not None else "not reached", _e(ours)))
+    fit = doc.get("fit") or {}
+    if fit.get("selected_k") is not None:
+        sub = f"fit in {_num(fit['fit_s'])} s" if isinstance(fit.get("fit_s"), int | float) else ""
+        tiles.append(("types found (K)", _e(fit["selected_k"]), sub))
+    if speed and isinstance(speed.get("act_update_us"), int | float):
+        vw = speed.get("vw_predict_learn_us")
+        sub = f"VW predict + learn: {_num(vw)} µs" if isinstance(vw, int | float) else ""
+        tiles.append(("act + update", f"{_num(speed['act_update_us'])} µs", sub))
+    rows = (targets or {}).get("rows") or []
+    if rows:
+        met = sum(1 for r in rows if r.get("met") is True)
+        tiles.append(("targets met", f"{met} / {len(rows)}", ""))
+    return '<div class="tiles">' + "".join(
+        f'<div class="tile"><div class="k">{_e(k)}</div><div class="v">{v}</div><div class="s">{s}</div></div>'
+        for k, v, s in tiles) + "</div>"
+
+
+def _targets(targets: Mapping[str, Any]) -> str:
+    rows = [r for r in (targets.get("rows") or []) if isinstance(r, Mapping)]
+    counts = {state: sum(1 for r in rows if r.get("met") is state) for state in (True, False, None)}
+    lead = (f'<p>{counts[True]} of {len(rows)} targets met, {counts[False]} not met, '
+            f"{counts[None]} not measured.</p>")
+    out = []
+    for r in rows:
+        met = r.get("met") if r.get("met") in (True, False) else None
+        cls, text = _STATUS[met]
+        cmd = f"<code>{_e(r['command'])}</code>" if r.get("command") else ""
+        out.append(f"<tr><td>{_e(r.get('target', ''))}</td><td>{_e(r.get('threshold', ''))}</td>"
+                   f"<td>{_e(r.get('measured', ''))}</td><td><span class=\"status {cls}\">{_e(text)}</span></td>"
+                   f"<td>{cmd}</td><td>{_e(r.get('note', ''))}</td></tr>")
+    head = [("Target", ""), ("Threshold", ""), ("Measured", ""), ("Status", ""), ("Command", ""), ("Note", "")]
+    return lead + _table(head, out)
+
+
+def _results_table(doc: Mapping[str, Any]) -> str:
+    """Regret at each horizon with CI, steps to 90%, late regret, type accuracy and run time per policy."""
+    policies = doc.get("policies") or {}
+    ours = doc.get("ours")
+    names = figures.policy_order(policies, ours)
+    colors = figures.policy_colors(names)
+    hs = _horizons(policies, "regret_at")
+    accs = _horizons(policies, "type_accuracy_at")
+    rivals = [n for n in names if n not in _ORACLES]
+    best = {}
+    for h in hs:
+        vals = [(policies[n] or {}).get("regret_at", {}).get(h) for n in rivals]
+        vals = [v for v in vals if isinstance(v, int | float) and math.isfinite(v)]
+        best[h] = min(vals) if vals else None
+    rows = []
+    for name in names:
+        p = policies[name] or {}
+        cells = [f"<td>{_policy_name(name, ours, colors)}</td>"]
+        for h in hs:
+            v = (p.get("regret_at") or {}).get(h)
+            ci = (p.get("regret_ci95") or {}).get(h)
+            ci_txt = f'<span class="ci">[{_num(ci[0])}, {_num(ci[1])}]</span>' if isinstance(ci, list) and \
+                len(ci) == 2 else ""
+            bold = " best" if v is not None and v == best[h] and name in rivals else ""
+            cells.append(f'<td class="n{bold}">{_num(v)}{ci_txt}</td>')
+        s90 = p.get("steps_to_90", "—")
+        cells.append(f'<td class="n">{"not reached" if s90 is None else _num(s90)}</td>')
+        cells.append(f'<td class="n">{_num(p.get("late_regret_per_step"))}</td>')
+        acc = p.get("type_accuracy_at") or {}
+        for a in accs:
+            v = acc.get(a)
+            cells.append(f'<td class="n">{f"{v:.0%}" if isinstance(v, int | float) else "—"}</td>')
+        cells.append(f'<td class="n">{_num(p.get("elapsed_s"))}</td>')
+        rows.append(f'<tr class="{"ours" if name == ours else ""}">{"".join(cells)}</tr>')
+    head = ([("Policy", "")] + [(f"Regret @{h}", "n") for h in hs] +
+            [("Steps to 90%", "n"), ("Late regret / step", "n")] +
+            [(f"Type acc. @{a}", "n") for a in accs] + [("Run time (s)", "n")])
+    note = ('<p class="note">Regret is cumulative and averaged over test users, with its 95% confidence interval '
+            "in brackets; bold marks the lowest among non-oracle policies. Steps to 90% is the first step at "
+            "which a policy earns 90% of the oracle's expected reward; late regret is the mean regret per step "
+            "at the end of the run; type accuracy is how often the most probable type is the true one.</p>")
+    return _table(head, rows) + note
+
+
+def _settings(doc: Mapping[str, Any]) -> str:
+    policies = doc.get("policies") or {}
+    ours = doc.get("ours")
+    names = figures.policy_order(policies, ours)
+    colors = figures.policy_colors(names)
+    cards = []
+    for name in names:
+        pairs = _flatten((policies[name] or {}).get("settings") or {})
+        body = _kv_table(pairs) if pairs and pairs != [("", {})] else '<p class="note">no settings</p>'
+        cards.append(f'<div class="card"><h4>{_policy_name(name, ours, colors)}</h4>{body}</div>')
+    return ('<p class="note">Every policy as it ran, baselines included, so their tuning can be checked.</p>'
+            f'<div class="cards">{"".join(cards)}</div>')
+
+
+def _fit(doc: Mapping[str, Any]) -> str:
+    fit = doc.get("fit") or {}
+    facts = []
+    if fit.get("selected_k") is not None:
+        facts.append(f"Chosen K = <strong>{_e(fit['selected_k'])}</strong>")
+    if isinstance(fit.get("fit_s"), int | float):
+        facts.append(f"fit time {_num(fit['fit_s'])} s")
+    if fit.get("minority_recovered") is not None:
+        facts.append("minority type recovered: " + ("yes" if fit["minority_recovered"] else "<strong>no</strong>"))
+    lead = f"<p>{'; '.join(facts)}.</p>" if facts else ""
+    return lead + _img(figures.k_path_png(fit), "BIC against number of types",
+                       "Model selection over the number of types K; the marked point is the chosen K.")
+
+
+def _coldstart(doc: Mapping[str, Any], prefix: str) -> list[tuple[str, str, str]]:
+    """The (anchor, title, body) sections of one cold-start result file."""
+    ours = doc.get("ours") or "ours"
+    sections = [
+        ("regret", "Cumulative regret", _img(
+            figures.regret_curves_png(doc), "Cumulative regret against step",
+            f"Mean cumulative regret over test users against step, with 95% bands; {ours} is the thick line. "
+            "Lower and flatter is better.")),
+    ]
+    gain = figures.gain_captured_png(doc)
+    if gain is not None:
+        sections.append(("gain", "Gain captured", _img(
+            gain, "Gain captured G(t)",
+            f"G(t): the share of the achievable improvement over learning from scratch that {ours} has captured "
+            "by step t; dashed and dotted lines mark 0.9 and 0.85.")))
+    posterior = figures.type_posterior_png(doc.get("type_posterior_examples") or [])
+    if posterior is not None:
+        sections.append(("posterior", "Type posterior of example users", _img(
+            posterior, "Posterior over types for example users",
+            "How the belief over types evolves as each user acts; the true type is in red "
+            "(for an outlier the right answer is 'novel').")))
+    horizons = figures.group_horizons(doc)
+    sections.append(("groups", "Regret by user group", _img(
+        figures.group_regret_png(doc), "Regret per true type, minority and outliers",
+        f"Cumulative regret at step {' and '.join(horizons) or '—'} for users of each true type, the minority "
+        "type and the outliers; the oracle (zero regret) is omitted, off-scale bars are clipped and labelled.")))
+    sections.append(("results", "Results by policy", _results_table(doc)))
+    sections.append(("settings", "Policy settings", _settings(doc)))
+    if doc.get("fit"):
+        sections.append(("fit", "Population fit", _fit(doc)))
+    return [(f"{prefix}{a}", t, b) for a, t, b in sections]
+
+
+def _speed(speed: Mapping[str, Any]) -> str:
+    rows = []
+    for key, value in speed.items():
+        if key == "machine" or isinstance(value, Mapping | list):
+            continue
+        label, unit = _SPEED_LABELS.get(key, (key.replace("_", " "), ""))
+        shown = _num(value) if value is not None else "not measured"
+        if key == "vw_predict_learn_us" and value is None:
+            shown = "not measured (vowpalwabbit not installed?)"
+        rows.append(f'<tr><td>{_e(label)}</td><td class="n">{_e(shown)}</td><td>{_e(unit)}</td></tr>')
+    ours, vw = speed.get("act_update_us"), speed.get("vw_predict_learn_us")
+    ratio = ""
+    if isinstance(ours, int | float) and isinstance(vw, int | float) and ours > 0 and vw > 0:
+        word = "faster" if vw >= ours else "slower"
+        ratio = (f"<p>One act + update takes {_num(ours)} µs against {_num(vw)} µs for Vowpal Wabbit's "
+                 f"predict + learn: {_num(max(vw, ours) / min(vw, ours))}× {word}.</p>")
+    return ratio + _table([("Measure", ""), ("Value", "n"), ("Unit", "")], rows)
+
+
+def _details(coldstart: Mapping[str, Any], hard: Mapping[str, Any] | None,
+             speed: Mapping[str, Any] | None) -> str:
+    blocks = []
+    for label, doc in (("Benchmark config", coldstart), ("Hard preset config", hard)):
+        if doc:
+            pairs = [("version", doc.get("version")), ("seed", doc.get("seed"))]
+            blocks.append(f"<details><summary>{_e(label)}</summary>"
+                          f"{_kv_table(pairs + _flatten(doc.get('config') or {}))}</details>")
+    machines = [("Machine (cold-start run)", coldstart.get("machine")),
+                ("Machine (speed run)", (speed or {}).get("machine"))]
+    for label, machine in machines:
+        if machine:
+            blocks.append(f"<details><summary>{_e(label)}</summary>{_kv_table(_flatten(machine))}</details>")
+    return "".join(blocks)
+
+
+def render_report(coldstart: Mapping[str, Any], *, hard: Mapping[str, Any] | None = None,
+                  speed: Mapping[str, Any] | None = None, targets: Mapping[str, Any] | None = None) -> str:
+    """Render the parsed benchmark results as one HTML page (a string)."""
+    sections: list[tuple[str, str, str]] = []
+    if targets and targets.get("rows"):
+        sections.append(("targets", "Targets", _targets(targets)))
+    sections += _coldstart(coldstart, "")
+    if hard:
+        inner = "".join(_section(a, t, b, level=3) for a, t, b in _coldstart(hard, "hard-"))
+        sections.append(("hard", "Hard preset", _summary(hard) + inner))
+    if speed:
+        sections.append(("speed", "Speed", _speed(speed)))
+    sections.append(("details", "Machine and configuration", _details(coldstart, hard, speed)))
+
+    toc = "".join(f'<a href="#{_e(a)}">{_e(t)}</a>' for a, t, _ in sections)
+    version = coldstart.get("version")
+    meta = " · ".join(x for x in (f"warmstart {_e(version)}" if version else "",
+                                  f"seed {_e(coldstart['seed'])}" if coldstart.get("seed") is not None else "",
+                                  f"preset {_e((coldstart.get('config') or {}).get('preset'))}"
+                                  if (coldstart.get("config") or {}).get("preset") else "") if x)
+    body = "".join(_section(a, t, b) for a, t, b in sections)
+    return (
+        '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
+        '<meta name="viewport" content="width=device-width, initial-scale=1">'
+        f"<title>warmstart benchmark report</title><style>{_CSS}</style></head><body><main>"
+        f'<header><h1>warmstart benchmark report</h1><p class="meta">{meta}</p>'
+        f'<nav class="toc">{toc}</nav></header>'
+        f"{_summary(coldstart)}{_tiles(coldstart, speed, targets)}{body}"
+        f"<footer>Generated by <code>warmstart.report.write_report</code> from the JSON files next to this "
+        f"page.</footer></main></body></html>\n"
+    )
+
+
+def write_report(out_dir: str | Path) -> Path:
+    """Read the benchmark JSON files in ``out_dir`` and write ``out_dir/index.html``; return its path.
+
+    ``coldstart.json`` is required; ``coldstart-hard.json``, ``speed.json`` and ``targets.json`` are used
+    when present. Raises :class:`FileNotFoundError` if ``coldstart.json`` is missing and :class:`ValueError`
+    (or :class:`TypeError`) if a file is not valid JSON (or not a JSON object).
+    """
+    folder = Path(out_dir)
+    source = folder / COLDSTART
+    if not source.is_file():
+        raise FileNotFoundError(f"cannot build the report: {COLDSTART} not found in {folder} "
+                                "(run the cold-start benchmark into that folder first)")
+    optional: dict[str, dict[str, Any] | None] = {}
+    for name in (COLDSTART_HARD, SPEED, TARGETS):
+        path = folder / name
+        optional[name] = _load(path) if path.is_file() else None
+    page = render_report(_load(source), hard=optional[COLDSTART_HARD], speed=optional[SPEED],
+                         targets=optional[TARGETS])
+    index = folder / INDEX
+    index.write_text(page, encoding="utf-8")
+    return index
+

@@ -1,0 +1,216 @@
+"""``warmstart/LinearTypes-v0``: a population of users of a few linear-Gaussian types.
+
+Each user has ``theta``; the reward of action ``a`` is ``x_a . theta + noise``. A user belongs to one of K types
+(``theta ~ N(mu_k, within_sd^2 I)``), one of which is a small *minority*, or is an *outlier* drawn from a broad
+Gaussian that belongs to no type. Ground truth (type, theta) is exposed to the evaluation harness through
+``UserBatch`` and ``LinearTypesEnv.user``; it never enters an observation.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field, replace
+from typing import Any, Literal
+
+import gymnasium as gym
+import numpy as np
+
+from warmstart.models.linear_gaussian import Summary, summarise
+
+OUTLIER = -1
+
+
+@dataclass(frozen=True)
+class LinearTypesConfig:
+    """Population and interaction settings. ``preset`` names where the defaults came from."""
+
+    dim: int = 10
+    n_actions: int = 20
+    n_types: int = 8
+    mean_scale: float = 1.0
+    within_sd: float = 0.3
+    noise_sd: float = 0.5
+    minority_share: float = 0.03
+    outlier_share: float = 0.02
+    outlier_var: float = 1.09
+    population_seed: int = 1234
+    preset: str = "default"
+
+    def __post_init__(self) -> None:
+        if self.dim < 1 or self.n_actions < 1 or self.n_types < 1:
+            raise ValueError("dim, n_actions and n_types: expected positive integers")
+        if not 0 <= self.minority_share < 1 or not 0 <= self.outlier_share < 1:
+            raise ValueError("minority_share and outlier_share: expected values in [0, 1)")
+        if self.minority_share + self.outlier_share >= 1:
+            raise ValueError("minority_share + outlier_share: expected a sum below 1")
+        if min(self.within_sd, self.noise_sd, self.mean_scale, self.outlier_var) < 0:
+            raise ValueError("mean_scale, within_sd, noise_sd, outlier_var: expected non-negative values")
+
+    @staticmethod
+    def preset_named(name: str, **overrides: Any) -> LinearTypesConfig:
+        presets = {"default": {}, "hard": {"mean_scale": 0.5}}
+        if name not in presets:
+            raise ValueError(f"preset: expected one of {sorted(presets)}, got {name!r}")
+        return replace(LinearTypesConfig(preset=name, **presets[name]), **overrides)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @property
+    def minority_type(self) -> int:
+        return self.n_types - 1
+
+    def type_shares(self) -> np.ndarray:
+        """Probability of each type and, last, of an outlier, for a user drawn from the population."""
+        rest = (1.0 - self.minority_share - self.outlier_share) / max(self.n_types - 1, 1)
+        shares = np.full(self.n_types, rest)
+        if self.n_types > 1:
+            shares[self.minority_type] = self.minority_share
+        else:
+            shares[0] = 1.0 - self.outlier_share
+        return np.append(shares, self.outlier_share)
+
+
+@dataclass(frozen=True)
+class UserBatch:
+    """Ground truth of users: ``theta (N, d)``, ``type_id (N,)`` (``-1`` for outliers)."""
+
+    theta: np.ndarray
+    type_id: np.ndarray
+
+    def __len__(self) -> int:
+        return int(self.theta.shape[0])
+
+    def __getitem__(self, i: int) -> UserBatch:
+        return UserBatch(self.theta[i : i + 1], self.type_id[i : i + 1])
+
+
+@dataclass(frozen=True)
+class EventLog:
+    """A logged-bandit-feedback record for many users, each with ``T`` events.
+
+    ``candidates (N, T, A, d)`` are the offered actions, ``action (N, T)`` the chosen index, ``propensity (N, T)``
+    its logging probability, ``reward (N, T)`` the observed reward. ``users`` holds the ground truth for
+    evaluation only; fitting code reads the log, not ``users``.
+    """
+
+    candidates: np.ndarray
+    action: np.ndarray
+    propensity: np.ndarray
+    reward: np.ndarray
+    users: UserBatch = field(repr=False)
+
+    @property
+    def chosen(self) -> np.ndarray:
+        """Features of the chosen action, ``(N, T, d)``."""
+        return np.take_along_axis(self.candidates, self.action[:, :, None, None], axis=2)[:, :, 0]
+
+    def summary(self, discount: float = 1.0) -> Summary:
+        return summarise(self.chosen, self.reward, discount=discount)
+
+
+@dataclass
+class LinearTypesPopulation:
+    """The true population: type means and the samplers for users, candidate sets and logs."""
+
+    config: LinearTypesConfig = field(default_factory=LinearTypesConfig)
+
+    def __post_init__(self) -> None:
+        cfg = self.config
+        rng = np.random.default_rng(cfg.population_seed)
+        self.type_means = rng.normal(0.0, cfg.mean_scale, size=(cfg.n_types, cfg.dim))
+
+    def type_prior(self, type_id: int) -> tuple[np.ndarray, np.ndarray, float]:
+        """True prior (mean, covariance, noise variance) of a type, or of outliers for ``-1``."""
+        cfg = self.config
+        if type_id == OUTLIER:
+            return np.zeros(cfg.dim), cfg.outlier_var * np.eye(cfg.dim), cfg.noise_sd**2
+        return self.type_means[type_id], cfg.within_sd**2 * np.eye(cfg.dim), cfg.noise_sd**2
+
+    def sample_users(
+        self, n: int, rng: np.random.Generator, kind: Literal["population", "minority", "outlier"] = "population"
+    ) -> UserBatch:
+        cfg = self.config
+        if kind == "population":
+            shares = cfg.type_shares()
+            labels = rng.choice(cfg.n_types + 1, size=n, p=shares / shares.sum())
+            type_id = np.where(labels == cfg.n_types, OUTLIER, labels)
+        elif kind == "minority":
+            type_id = np.full(n, cfg.minority_type)
+        elif kind == "outlier":
+            type_id = np.full(n, OUTLIER)
+        else:
+            raise ValueError(f"kind: expected 'population', 'minority' or 'outlier', got {kind!r}")
+        z = rng.standard_normal((n, cfg.dim))
+        theta = np.where(
+            (type_id == OUTLIER)[:, None],
+            np.sqrt(cfg.outlier_var) * z,
+            self.type_means[np.maximum(type_id, 0)] + cfg.within_sd * z,
+        )
+        return UserBatch(theta, type_id)
+
+    def candidates(self, rng: np.random.Generator, shape: tuple[int, ...]) -> np.ndarray:
+        """Candidate action features ``N(0, I/d)`` of the given leading shape, ``(*shape, A, d)``."""
+        cfg = self.config
+        return rng.standard_normal((*shape, cfg.n_actions, cfg.dim)) / np.sqrt(cfg.dim)
+
+    def logged(self, n_users: int, n_events: int, seed: int) -> EventLog:
+        """A training log from a uniform-random logging policy (propensity ``1 / n_actions``)."""
+        rng = np.random.default_rng(seed)
+        users = self.sample_users(n_users, rng)
+        cands = self.candidates(rng, (n_users, n_events)).astype(np.float64)
+        action = rng.integers(self.config.n_actions, size=(n_users, n_events))
+        chosen = np.take_along_axis(cands, action[:, :, None, None], axis=2)[:, :, 0]
+        reward = np.einsum("ntd,nd->nt", chosen, users.theta)
+        reward += self.config.noise_sd * rng.standard_normal(reward.shape)
+        prop = np.full(action.shape, 1.0 / self.config.n_actions)
+        return EventLog(cands, action, prop, reward, users)
+
+
+class LinearTypesEnv(gym.Env):
+    """One user per episode: observe the candidate set, pick an action, get its noisy reward.
+
+    ``reset(seed=...)`` draws a new user from the population (``options={"kind": "minority"}`` or
+    ``"outlier"`` draws from those groups). The true user is available as ``env.unwrapped.user`` for
+    evaluation harnesses; it never appears in observations or ``info``.
+    """
+
+    metadata = {"render_modes": []}
+
+    def __init__(self, config: LinearTypesConfig | None = None, horizon: int = 200, **overrides: Any) -> None:
+        cfg = config or LinearTypesConfig()
+        if overrides:
+            cfg = replace(cfg, **overrides)
+        self.population = LinearTypesPopulation(cfg)
+        self.config = cfg
+        self.horizon = int(horizon)
+        self.observation_space = gym.spaces.Box(-np.inf, np.inf, shape=(cfg.n_actions, cfg.dim), dtype=np.float64)
+        self.action_space = gym.spaces.Discrete(cfg.n_actions)
+        self.user: UserBatch | None = None
+        self._obs: np.ndarray | None = None
+        self._t = 0
+
+    def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None):
+        super().reset(seed=seed)
+        kind = (options or {}).get("kind", "population")
+        self.user = self.population.sample_users(1, self.np_random, kind=kind)
+        self._t = 0
+        self._obs = self.population.candidates(self.np_random, ())
+        return self._obs.copy(), {"step": 0}
+
+    def step(self, action: int):
+        if self.user is None or self._obs is None:
+            raise RuntimeError("step: call reset() before step()")
+        if not self.action_space.contains(action):
+            raise ValueError(f"action: expected an integer in [0, {self.config.n_actions - 1}], got {action!r}")
+        means = self._obs @ self.user.theta[0]
+        reward = float(means[action] + self.config.noise_sd * self.np_random.standard_normal())
+        info = {"expected_reward": float(means[action]), "regret": float(means.max() - means[action])}
+        self._t += 1
+        self._obs = self.population.candidates(self.np_random, ())
+        truncated = self._t >= self.horizon
+        return self._obs.copy(), reward, False, truncated, info
+
+
+def register() -> None:
+    if "warmstart/LinearTypes-v0" not in gym.registry:
+        gym.register(id="warmstart/LinearTypes-v0", entry_point="warmstart.sim.linear_types:LinearTypesEnv")
