@@ -26,7 +26,7 @@ from warmstart.eval.metrics import summarise_policy
 from warmstart.policies.base import PolicyContext, UserTruth, make_policy
 from warmstart.population.fit import FitConfig, fit_population, responsibilities
 from warmstart.population.population import Population
-from warmstart.sim.linear_types import OUTLIER, LinearTypesConfig, LinearTypesPopulation, UserBatch
+from warmstart.sim.linear_types import OUTLIER, EventLog, LinearTypesConfig, LinearTypesPopulation, UserBatch
 
 ALL_POLICIES = (
     "mixture_ids", "mixture_ts", "from_scratch_ts", "pooled_ts", "club", "vw_pooled", "oracle_type", "oracle",
@@ -153,7 +153,7 @@ def _run_policy(name: str) -> dict[str, Any]:
             a = policy.act(state, X[t]).action
             policy.update(state, X[t], a, means[t, a] + eps[t])
             reward[u, t] = means[t, a]
-            if isinstance(state, Belief):
+            if isinstance(state, Belief) and state.population is ctx.population:
                 s = t + 1
                 if s in TYPE_CHECKPOINTS:
                     type_pred[u, TYPE_CHECKPOINTS.index(s)] = int(np.argmax(state.type_probs()))
@@ -175,17 +175,32 @@ def _run_policy(name: str) -> dict[str, Any]:
     }
 
 
-def run_coldstart(cfg: ColdStartConfig, progress: Progress | None = None) -> dict[str, Any]:
-    """Run the benchmark and return the ``coldstart.json`` document."""
+def run_coldstart(
+    cfg: ColdStartConfig,
+    progress: Progress | None = None,
+    population: Population | None = None,
+    log: EventLog | None = None,
+    fit_s: float | None = None,
+) -> dict[str, Any]:
+    """Run the benchmark and return the ``coldstart.json`` document.
+
+    ``population`` and ``log`` may be given (as ``warmstart demo`` does after its own fit); they must come
+    from this configuration's simulator and training-log settings.
+    """
     report = progress or (lambda msg, frac: None)
     truth = LinearTypesPopulation(cfg.sim)
-    report("simulating the training log", 0.0)
-    log = truth.logged(cfg.n_train_users, cfg.n_train_events, seed=cfg.seed)
+    if log is None:
+        report("simulating the training log", 0.0)
+        log = truth.logged(cfg.n_train_users, cfg.n_train_events, seed=cfg.seed)
+    elif log.reward.shape != (cfg.n_train_users, cfg.n_train_events):
+        raise ValueError(f"log: expected {cfg.n_train_users} users x {cfg.n_train_events} events, "
+                         f"got {log.reward.shape[0]} x {log.reward.shape[1]}")
     summary = log.summary()
-    report("fitting the population", 0.05)
-    t0 = time.perf_counter()
-    population = fit_population(summary, replace(cfg.fit, seed=cfg.seed))
-    fit_s = time.perf_counter() - t0
+    if population is None:
+        report("fitting the population", 0.05)
+        t0 = time.perf_counter()
+        population = fit_population(summary, replace(cfg.fit, seed=cfg.seed))
+        fit_s = time.perf_counter() - t0
     mapping = type_mapping(population, summary, log.users.type_id)
     tu = test_users(cfg, truth)
     example_users = [int(np.argmax(tu.group == g)) for g in ("population", "minority", "outlier") if (tu.group == g).any()]

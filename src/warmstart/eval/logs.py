@@ -20,3 +20,66 @@ def log_summary(log: TrainingLog, discount: float = 1.0) -> Summary:
     idx = np.where(mask, log.action, 0)
     chosen = np.take_along_axis(log.candidates, idx[:, :, None, None], axis=2)[:, :, 0]
     return summarise(chosen, np.where(mask, log.reward, 0.0), mask=mask, discount=discount)
+
+
+LOG_FORMAT = "warmstart.banditlog"
+LOG_VERSION = 1
+
+
+def save_log(path, log: EventLog) -> None:
+    """Write a simulated log as ``.npz`` (no pickle): the logged feedback plus ground truth arrays whose names
+    start with ``truth_`` (fitting ignores them; evaluation may read them)."""
+    import json
+    import os
+    from pathlib import Path
+
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    with open(tmp, "wb") as fh:
+        np.savez(
+            fh,
+            meta=np.array(json.dumps({"format": LOG_FORMAT, "format_version": LOG_VERSION})),
+            candidates=log.candidates,
+            action=log.action,
+            propensity=log.propensity,
+            reward=log.reward,
+            truth_theta=log.users.theta,
+            truth_type=log.users.type_id,
+        )
+    os.replace(tmp, path)
+
+
+def load_log(path) -> TrainingLog:
+    """Read a log written by ``save_log``; a clear ``ValueError`` for anything else."""
+    import json
+    import zipfile
+    from pathlib import Path
+
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"log file: expected an existing file, got {str(path)!r}")
+    try:
+        with np.load(path, allow_pickle=False) as z:
+            meta = json.loads(str(z["meta"])) if "meta" in z.files else {}
+            if meta.get("format") != LOG_FORMAT:
+                raise ValueError(f"log file {path}: expected format {LOG_FORMAT!r}, got {meta.get('format')!r}")
+            if meta.get("format_version") != LOG_VERSION:
+                raise ValueError(
+                    f"log file {path}: format_version {meta.get('format_version')!r} is not supported "
+                    f"(reads {LOG_VERSION})"
+                )
+            log = TrainingLog(z["candidates"], z["action"], z["propensity"], z["reward"])
+    except (zipfile.BadZipFile, OSError, EOFError, KeyError) as exc:
+        raise ValueError(f"log file {path}: not a readable warmstart log ({type(exc).__name__}: {exc})") from exc
+    n, t = log.action.shape
+    if log.candidates.ndim != 4 or log.candidates.shape[:2] != (n, t):
+        raise ValueError(f"log file {path}: candidates: expected shape ({n}, {t}, actions, dim), "
+                         f"got {log.candidates.shape}")
+    for name in ("propensity", "reward"):
+        if getattr(log, name).shape != (n, t):
+            raise ValueError(f"log file {path}: {name}: expected shape ({n}, {t}), got {getattr(log, name).shape}")
+    if log.action.max() >= log.candidates.shape[2]:
+        raise ValueError(f"log file {path}: action: expected indices below {log.candidates.shape[2]}, "
+                         f"got {int(log.action.max())}")
+    return log

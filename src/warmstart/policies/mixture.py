@@ -36,13 +36,17 @@ def _safe_cholesky(cov: np.ndarray) -> np.ndarray:
 
 
 def posterior_samples(belief: Belief, n: int, rng: np.random.Generator) -> np.ndarray:
-    """``n`` draws of ``theta`` from the mixture posterior: a type from the type posterior, then theta."""
-    probs = belief.type_probs()
-    cdf = np.cumsum(probs)
-    ks = np.minimum(np.searchsorted(cdf, rng.random(n) * cdf[-1], side="right"), probs.shape[0] - 1)
-    L = _safe_cholesky(belief.cov)
-    z = rng.standard_normal((n, belief.dim))
-    return belief.mean[ks] + np.matmul(L[ks], z[:, :, None])[:, :, 0]
+    """``n`` draws of ``theta`` from the mixture posterior (type from the type posterior, then theta),
+    grouped by component: row order is by component, so a caller that plays one draw picks a random row."""
+    counts = rng.multinomial(n, belief.type_probs())
+    out = np.empty((n, belief.dim))
+    row = 0
+    for k in np.nonzero(counts)[0]:
+        m = counts[k]
+        L = _safe_cholesky(belief.cov[k])
+        out[row : row + m] = belief.mean[k] + rng.standard_normal((m, belief.dim)) @ L.T
+        row += m
+    return out
 
 
 class BeliefPolicy(Policy):
@@ -75,7 +79,7 @@ class ThompsonPolicy(BeliefPolicy):
         thetas = posterior_samples(state, self.n_samples, self.rng)
         choice = np.argmax(thetas @ X.T, axis=1)
         probs = np.bincount(choice, minlength=X.shape[0]) / self.n_samples
-        a = int(choice[0])
+        a = int(choice[self.rng.integers(self.n_samples)])
         return Decision(a, float(probs[a]), probs)
 
 
@@ -104,12 +108,18 @@ def ids_distribution(R: np.ndarray, eps: float = 1e-12) -> tuple[int, int, float
     if gain.max() <= eps:
         a = int(np.argmax(mean))
         return a, a, 1.0
-    q = np.linspace(0.0, 1.0, 21)
-    d_mix = q[None, None, :] * delta[:, None, None] + (1 - q)[None, None, :] * delta[None, :, None]
-    g_mix = q[None, None, :] * gain[:, None, None] + (1 - q)[None, None, :] * gain[None, :, None]
+    # the optimal pair is among the actions with the least expected regret or the best single-action ratio
+    ratio1 = delta**2 / np.maximum(gain, eps)
+    cand = np.union1d(np.argsort(delta)[:4], np.argsort(ratio1)[:4])
+    dl, gn = delta[cand], gain[cand]
+    d_mix = _Q[None, None, :] * dl[:, None, None] + (1 - _Q)[None, None, :] * dl[None, :, None]
+    g_mix = _Q[None, None, :] * gn[:, None, None] + (1 - _Q)[None, None, :] * gn[None, :, None]
     ratio = d_mix**2 / np.maximum(g_mix, eps)
     i, j, k = np.unravel_index(int(np.argmin(ratio)), ratio.shape)
-    return int(i), int(j), float(q[k])
+    return int(cand[i]), int(cand[j]), float(_Q[k])
+
+
+_Q = np.linspace(0.0, 1.0, 21)
 
 
 @register_policy("mixture_ids")

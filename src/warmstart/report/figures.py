@@ -26,6 +26,7 @@ if "matplotlib.pyplot" not in sys.modules:  # never switch (and so close) the fi
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.patches import Patch
+from matplotlib.ticker import NullFormatter
 
 __all__ = [
     "KNOWN_POLICIES",
@@ -137,6 +138,18 @@ def _style_axes(ax: Axes) -> None:
     ax.tick_params(labelsize=8, colors="#333333")
 
 
+def _step_axis(ax: Axes, last: float) -> None:
+    """Log-scale step axis with plain tick labels (1, 2, 5, 10, ...) once there are 20 steps or more."""
+    if last < 20:
+        ax.set_xlabel("step t")
+        return
+    ax.set_xscale("log")
+    ticks = [m * 10**e for e in range(7) for m in (1, 2, 5) if m * 10**e <= last]
+    ax.set_xticks(ticks, [f"{t:,}" for t in ticks])
+    ax.xaxis.set_minor_formatter(NullFormatter())
+    ax.set_xlabel("step t (log scale)")
+
+
 def _policies(doc: Mapping[str, Any]) -> tuple[dict[str, Any], str | None]:
     policies = doc.get("policies") or {}
     return (policies if isinstance(policies, dict) else {}), doc.get("ours")
@@ -164,7 +177,7 @@ def regret_curves_png(doc: Mapping[str, Any]) -> bytes | None:
     clip = max(tops.values()) > _OFF_SCALE * ceiling
 
     with matplotlib.rc_context(_STYLE):
-        fig = _new_figure(9.0, 4.4)
+        fig = _new_figure(9.5, 4.4)
         ax = fig.add_subplot()
         _style_axes(ax)
         for name in reversed(policy_order(curves, ours)):
@@ -175,20 +188,18 @@ def regret_curves_png(doc: Mapping[str, Any]) -> bytes | None:
             if len(lo) == len(y) and len(hi) == len(y):
                 ax.fill_between(t, lo, hi, color=color, alpha=0.22 if mine else 0.12, linewidth=0,
                                 zorder=3 if mine else 1)
-            ax.plot(t, y, color=color, linewidth=2.6 if mine else 1.4, linestyle=_DASHED.get(name, "-"),
-                    label=_label(name, ours), zorder=4 if mine else 2)
+            label = _label(name, ours)
             if clip and tops[name] > ceiling:
-                ax.annotate(f"{name}: {_finite(y)[-1]:.3g} at t={len(y)} (off scale)",
-                            xy=(0.99, 0.98), xycoords="axes fraction", ha="right", va="top",
-                            fontsize=8, color=color)
-        if len(next(iter(curves.values()))[0]) >= 20:
-            ax.set_xscale("log")
-        ax.set_xlim(left=1)
+                label += f"\n(off scale: {_finite(y)[-1]:.3g} at t={len(y)})"
+            ax.plot(t, y, color=color, linewidth=2.6 if mine else 1.4, linestyle=_DASHED.get(name, "-"),
+                    label=label, zorder=4 if mine else 2)
+        last = max(len(y) for y, _, _ in curves.values())
+        _step_axis(ax, last)
+        ax.set_xlim(1, last)
         ax.set_ylim(bottom=0, top=ceiling if clip else None)
-        ax.set_xlabel("step t (log scale)" if ax.get_xscale() == "log" else "step t")
         ax.set_ylabel("cumulative regret (mean over test users)")
         handles, labels = ax.get_legend_handles_labels()
-        ax.legend(handles[::-1], labels[::-1], loc="upper left", frameon=False, ncols=1)
+        fig.legend(handles[::-1], labels[::-1], loc="outside right upper", frameon=False, ncols=1)
         return _png(fig)
 
 
@@ -217,12 +228,10 @@ def gain_captured_png(doc: Mapping[str, Any]) -> bytes | None:
             ax.axvline(reached, color=color, linewidth=0.9, linestyle=(0, (2, 2)), alpha=0.7)
             ax.annotate(f"G ≥ 0.9 from t = {reached:g}", xy=(reached, 0.02), xycoords=("data", "axes fraction"),
                         xytext=(4, 0), textcoords="offset points", fontsize=8, color=color)
-        if len(g) >= 20:
-            ax.set_xscale("log")
+        _step_axis(ax, max(t))
         finite = _finite(g)
         ax.set_ylim(min(0.0, min(finite)) - 0.03, max(1.05, max(finite) + 0.03))
-        ax.set_xlim(left=min(t))
-        ax.set_xlabel("step t (log scale)" if ax.get_xscale() == "log" else "step t")
+        ax.set_xlim(min(t), max(t))
         ax.set_ylabel("gain captured G(t)")
         ax.legend(loc="lower right", frameon=False)
         return _png(fig)
@@ -273,8 +282,9 @@ def type_posterior_png(examples: Sequence[Mapping[str, Any]], max_examples: int 
             ax.set_xlim(1, max(len(steps), 2))
             ax.set_ylim(0, 1)
             ax.grid(False)
-        for ax in axes[-1]:
-            ax.set_xlabel("step")
+        for i, ax in enumerate(axes.flat[: len(examples)]):
+            if i + ncols >= len(examples):  # nothing drawn below it
+                ax.set_xlabel("step")
         for ax in axes[:, 0]:
             ax.set_ylabel("posterior probability")
         legend = [Patch(color=true_c, label="true type"), Patch(color=other_cs[0], label="other types"),
@@ -338,10 +348,10 @@ def group_regret_png(doc: Mapping[str, Any]) -> bytes | None:
             _style_axes(ax)
             ax.grid(axis="x", visible=False)
             values = {n: [_group_regret(policies[n] or {}, key, h) for key, _ in groups] for n in names}
-            rest = _finite(v for n in names if n != "random" for v in values[n]) or [1.0]
-            ceiling = max(max(rest), 1e-9) * 1.12
-            everything = _finite(v for n in names for v in values[n])
-            clip = bool(everything) and max(everything) > _OFF_SCALE * ceiling
+            everything = _finite(v for n in names for v in values[n]) or [1.0]
+            rest = _finite(v for n in names if n != "random" for v in values[n]) or everything
+            clip = max(everything) > _OFF_SCALE * max(rest)
+            ceiling = max(max(rest if clip else everything), 1e-9) * 1.1
             for j, name in enumerate(names):
                 xs = [g + (j - (len(names) - 1) / 2) * width for g in range(len(groups))]
                 ys = [0.0 if not math.isfinite(v) else (min(v, ceiling) if clip else v) for v in values[name]]

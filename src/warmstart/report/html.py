@@ -39,12 +39,11 @@ h2 { font-size:21px; margin:44px 0 10px; padding-top:8px; border-top:1px solid v
 h3 { font-size:17px; margin:28px 0 8px; }
 .meta { color:var(--muted); font-size:13px; margin:0; }
 .summary { font-size:15.5px; max-width:860px; }
-nav.toc { font-size:13px; color:var(--muted); margin:14px 0 0; }
-nav.toc a { color:var(--ink); text-decoration:none; border-bottom:1px solid var(--line); margin-right:14px;
-            white-space:nowrap; }
+nav.toc { font-size:13px; margin:14px 0 0; display:flex; flex-wrap:wrap; gap:4px 16px; }
+nav.toc a { color:var(--ink); text-decoration:none; border-bottom:1px solid var(--line); white-space:nowrap; }
 .tiles { display:grid; grid-template-columns:repeat(auto-fit, minmax(190px, 1fr)); gap:12px; margin:20px 0 4px; }
 .tile { background:var(--soft); border:1px solid var(--line); border-radius:8px; padding:12px 14px; }
-.tile .k { font-size:12px; color:var(--muted); text-transform:uppercase; letter-spacing:0.04em; }
+.tile .k { font-size:12.5px; color:var(--muted); }
 .tile .v { font-size:24px; font-weight:600; font-variant-numeric:tabular-nums; }
 .tile .s { font-size:12.5px; color:var(--muted); }
 figure { margin:14px 0 6px; }
@@ -54,7 +53,10 @@ figcaption, .note { color:var(--muted); font-size:13px; margin-top:6px; max-widt
 table { border-collapse:collapse; font-size:13.5px; margin:10px 0; width:100%; }
 th, td { text-align:left; padding:6px 10px; border-bottom:1px solid var(--line); vertical-align:top; }
 th { font-weight:600; background:var(--soft); font-size:12.5px; color:#36414b; }
-td.n, th.n { text-align:right; font-variant-numeric:tabular-nums; white-space:nowrap; }
+td.name { white-space:nowrap; }
+table.narrow { width:auto; min-width:60%; }
+td.n, th.n { text-align:right; font-variant-numeric:tabular-nums; }
+td.n { white-space:nowrap; }
 td .ci { display:block; color:var(--muted); font-size:11.5px; }
 tr.ours td { background:#fdf3f2; }
 td.best { font-weight:700; }
@@ -77,6 +79,8 @@ code { font-family: ui-monospace, SFMono-Regular, Menlo, Consolas, monospace; fo
 .card td:first-child { color:var(--muted); width:45%; }
 details { border:1px solid var(--line); border-radius:8px; padding:8px 14px; margin:10px 0; }
 details summary { cursor:pointer; font-weight:600; }
+details > table.kv { width:auto; min-width:50%; }
+details > table.kv td:first-child { color:var(--muted); padding-right:40px; }
 footer { margin-top:48px; color:var(--muted); font-size:12.5px; border-top:1px solid var(--line);
          padding-top:12px; }
 """
@@ -137,10 +141,11 @@ def _section(anchor: str, title: str, body: str, level: int = 2) -> str:
     return f'<section id="{_e(anchor)}"><h{level}>{_e(title)}</h{level}>{body}</section>'
 
 
-def _table(head: Sequence[tuple[str, str]], rows: Sequence[str]) -> str:
+def _table(head: Sequence[tuple[str, str]], rows: Sequence[str], cls: str = "") -> str:
     """A scrollable table from (label, css class) headers and pre-rendered ``<tr>`` rows."""
-    ths = "".join(f'<th class="{cls}">{_e(label)}</th>' for label, cls in head)
-    return f'<div class="scroll"><table><thead><tr>{ths}</tr></thead><tbody>{"".join(rows)}</tbody></table></div>'
+    ths = "".join(f'<th class="{c}">{_e(label)}</th>' for label, c in head)
+    return (f'<div class="scroll"><table class="{cls}"><thead><tr>{ths}</tr></thead>'
+            f'<tbody>{"".join(rows)}</tbody></table></div>')
 
 
 def _flatten(value: Any, prefix: str = "") -> list[tuple[str, Any]]:
@@ -166,7 +171,7 @@ def _show(value: Any) -> str:
 
 def _kv_table(pairs: Sequence[tuple[str, Any]]) -> str:
     rows = "".join(f"<tr><td>{_e(k)}</td><td>{_show(v)}</td></tr>" for k, v in pairs)
-    return f"<table>{rows}</table>"
+    return f'<table class="kv">{rows}</table>'
 
 
 def _policy_name(name: str, ours: str | None, colors: Mapping[str, str]) -> str:
@@ -224,21 +229,23 @@ def _summary(doc: Mapping[str, Any]) -> str:
 
 def _tiles(doc: Mapping[str, Any], speed: Mapping[str, Any] | None,
            targets: Mapping[str, Any] | None) -> str:
-    """Headline numbers: chosen K, our regret at 20 against the best other policy, speed, targets met."""
+    """Headline numbers: chosen K, our regret at step 20 (or the first horizon) against the best other policy, speed, targets met."""
     ours = doc.get("ours")
     policies = doc.get("policies") or {}
     tiles: list[tuple[str, str, str]] = []
     mine = policies.get(ours) or {}
-    r20 = (mine.get("regret_at") or {}).get("20")
-    if r20 is not None:
-        rivals = {n: (p or {}).get("regret_at", {}).get("20") for n, p in policies.items()
+    measured = list(mine.get("regret_at") or {})
+    h = "20" if "20" in measured else (measured[0] if measured else None)
+    r = (mine.get("regret_at") or {}).get(h) if h else None
+    if isinstance(r, int | float):
+        rivals = {n: ((p or {}).get("regret_at") or {}).get(h) for n, p in policies.items()
                   if n != ours and n not in _ORACLES and n != "random"}
         rivals = {n: v for n, v in rivals.items() if isinstance(v, int | float)}
-        sub = ""
+        sub = _e(ours)
         if rivals:
             best = min(rivals, key=lambda k: rivals[k])
-            sub = f"best other: {_e(best)} {_num(rivals[best])}"
-        tiles.append((f"regret at step 20, {ours}", _num(r20), sub))
+            sub += f"; best other: {_e(best)} {_num(rivals[best])}"
+        tiles.append((f"regret at step {h}", _num(r), sub))
     if "steps_to_90" in mine:
         s90 = mine["steps_to_90"]
         tiles.append(("steps to 90% of oracle reward", _num(s90) if s90 is not None else "not reached", _e(ours)))
@@ -293,7 +300,7 @@ def _results_table(doc: Mapping[str, Any]) -> str:
     rows = []
     for name in names:
         p = policies[name] or {}
-        cells = [f"<td>{_policy_name(name, ours, colors)}</td>"]
+        cells = [f'<td class="name">{_policy_name(name, ours, colors)}</td>']
         for h in hs:
             v = (p.get("regret_at") or {}).get(h)
             ci = (p.get("regret_ci95") or {}).get(h)
@@ -305,14 +312,14 @@ def _results_table(doc: Mapping[str, Any]) -> str:
         cells.append(f'<td class="n">{"not reached" if s90 is None else _num(s90)}</td>')
         cells.append(f'<td class="n">{_num(p.get("late_regret_per_step"))}</td>')
         acc = p.get("type_accuracy_at") or {}
-        for a in accs:
-            v = acc.get(a)
-            cells.append(f'<td class="n">{f"{v:.0%}" if isinstance(v, int | float) else "—"}</td>')
+        if accs:
+            shown = [f"{acc[a]:.0%}" if isinstance(acc.get(a), int | float) else "—" for a in accs]
+            cells.append(f'<td class="n">{" / ".join(shown) if acc else "—"}</td>')
         cells.append(f'<td class="n">{_num(p.get("elapsed_s"))}</td>')
         rows.append(f'<tr class="{"ours" if name == ours else ""}">{"".join(cells)}</tr>')
     head = ([("Policy", "")] + [(f"Regret @{h}", "n") for h in hs] +
             [("Steps to 90%", "n"), ("Late regret / step", "n")] +
-            [(f"Type acc. @{a}", "n") for a in accs] + [("Run time (s)", "n")])
+            ([("Type accuracy @" + " / @".join(accs), "n")] if accs else []) + [("Run time (s)", "n")])
     note = ('<p class="note">Regret is cumulative and averaged over test users, with its 95% confidence interval '
             "in brackets; bold marks the lowest among non-oracle policies. Steps to 90% is the first step at "
             "which a policy earns 90% of the oracle's expected reward; late regret is the mean regret per step "
@@ -375,7 +382,11 @@ def _coldstart(doc: Mapping[str, Any], prefix: str) -> list[tuple[str, str, str]
         f"Cumulative regret at step {' and '.join(horizons) or '—'} for users of each true type, the minority "
         "type and the outliers; the oracle (zero regret) is omitted, off-scale bars are clipped and labelled.")))
     sections.append(("results", "Results by policy", _results_table(doc)))
-    sections.append(("settings", "Policy settings", _settings(doc)))
+    if prefix:  # a second preset: its settings are usually the same, so keep them folded
+        folded = f"<details><summary>Settings of every policy</summary>{_settings(doc)}</details>"
+        sections.append(("settings", "Policy settings", folded))
+    else:
+        sections.append(("settings", "Policy settings", _settings(doc)))
     if doc.get("fit"):
         sections.append(("fit", "Population fit", _fit(doc)))
     return [(f"{prefix}{a}", t, b) for a, t, b in sections]
@@ -396,8 +407,8 @@ def _speed(speed: Mapping[str, Any]) -> str:
     if isinstance(ours, int | float) and isinstance(vw, int | float) and ours > 0 and vw > 0:
         word = "faster" if vw >= ours else "slower"
         ratio = (f"<p>One act + update takes {_num(ours)} µs against {_num(vw)} µs for Vowpal Wabbit's "
-                 f"predict + learn: {_num(max(vw, ours) / min(vw, ours))}× {word}.</p>")
-    return ratio + _table([("Measure", ""), ("Value", "n"), ("Unit", "")], rows)
+                 f"predict + learn: {max(vw, ours) / min(vw, ours):.1f}× {word}.</p>")
+    return ratio + _table([("Measure", ""), ("Value", "n"), ("Unit", "")], rows, cls="narrow")
 
 
 def _details(coldstart: Mapping[str, Any], hard: Mapping[str, Any] | None,

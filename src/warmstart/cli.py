@@ -1,0 +1,275 @@
+"""The ``warmstart`` command line: simulate, fit, bench, report, demo.
+
+Every command prints one line on error (``error: ...``) and exits with status 2; long work shows a progress
+bar. Benchmarks write JSON with their configuration, seed, version and machine.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated, Any, Optional
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+app = typer.Typer(
+    help="warmstart: learn the types of people from a population and serve new users well from the first "
+    "interaction.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+bench_app = typer.Typer(help="Benchmarks that write JSON (cold start, speed).", no_args_is_help=True)
+app.add_typer(bench_app, name="bench")
+console = Console(stderr=True)
+out = Console()
+
+
+class CliError(Exception):
+    """An error to print as one line."""
+
+
+@contextmanager
+def progress_bar(title: str) -> Iterator[Callable[[str, float], None]]:
+    """A rich progress bar driven by ``callback(message, fraction)``."""
+    with Progress(
+        TextColumn("[bold]{task.description}"), BarColumn(), TextColumn("{task.percentage:>3.0f}%"),
+        TimeElapsedColumn(), console=console, transient=False,
+    ) as prog:
+        task = prog.add_task(title, total=1.0)
+
+        def update(message: str, fraction: float) -> None:
+            prog.update(task, completed=max(0.0, min(1.0, fraction)), description=f"{title}: {message}")
+
+        yield update
+        prog.update(task, completed=1.0)
+
+
+def _write_json(path: Path, doc: dict[str, Any]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(json.dumps(doc, indent=1, allow_nan=False, default=_json_default))
+    tmp.replace(path)
+
+
+def _json_default(obj: Any) -> Any:
+    import numpy as np
+
+    if isinstance(obj, np.generic):
+        return obj.item()
+    if isinstance(obj, np.ndarray):
+        return obj.tolist()
+    raise TypeError(f"not JSON serialisable: {type(obj).__name__}")
+
+
+def _sanitize(obj: Any) -> Any:
+    """Replace NaN/inf by None so the JSON is strict."""
+    if isinstance(obj, float):
+        return obj if obj == obj and obj not in (float("inf"), float("-inf")) else None
+    if isinstance(obj, dict):
+        return {k: _sanitize(v) for k, v in obj.items()}
+    if isinstance(obj, list):
+        return [_sanitize(v) for v in obj]
+    return obj
+
+
+# ---------------------------------------------------------------------------------------------- commands
+@app.command()
+def simulate(
+    out_path: Annotated[Path, typer.Option("--out", help="Where to write the log (.npz).")] = Path("log.npz"),
+    preset: Annotated[str, typer.Option(help="Simulator preset: default or hard.")] = "default",
+    users: Annotated[int, typer.Option(help="Number of training users.")] = 5000,
+    events: Annotated[int, typer.Option(help="Events per user.")] = 50,
+    seed: Annotated[int, typer.Option(help="Random seed.")] = 0,
+) -> None:
+    """Simulate a training log from warmstart/LinearTypes-v0 with a uniform-random logging policy."""
+    from warmstart.eval.logs import save_log
+    from warmstart.sim.linear_types import LinearTypesConfig, LinearTypesPopulation
+
+    if users < 2 or events < 1:
+        raise CliError(f"--users: expected at least 2 and --events at least 1, got {users} and {events}")
+    truth = LinearTypesPopulation(LinearTypesConfig.preset_named(preset))
+    log = truth.logged(users, events, seed=seed)
+    save_log(out_path, log)
+    out.print(f"wrote {users} users x {events} events ({preset} preset, seed {seed}) to {out_path}")
+
+
+@app.command()
+def fit(
+    log_path: Annotated[Path, typer.Argument(help="A log written by `warmstart simulate` (.npz).")],
+    out_path: Annotated[Path, typer.Option("--out", help="Where to write the population.")] = Path(
+        "population.npz"
+    ),
+    n_types: Annotated[Optional[int], typer.Option(help="Fix K instead of choosing it from the data.")] = None,
+    k_max: Annotated[int, typer.Option(help="Largest K tried when choosing K.")] = 12,
+    selection: Annotated[str, typer.Option(help="How K is chosen: bic or heldout.")] = "bic",
+    covariance: Annotated[str, typer.Option(help="Type covariance: full, diag or spherical.")] = "full",
+    restarts: Annotated[int, typer.Option(help="Seeded k-means++ restarts per K.")] = 2,
+    seed: Annotated[int, typer.Option(help="Random seed.")] = 0,
+) -> None:
+    """Fit the population of user types (EM with model selection, split/merge moves, a novel component)."""
+    from warmstart.eval.logs import load_log, log_summary
+    from warmstart.population.fit import FitConfig, fit_population
+
+    cfg = FitConfig(n_types=n_types, k_range=(1, k_max), selection=selection,  # type: ignore[arg-type]
+                    covariance=covariance, n_init=restarts, seed=seed)  # type: ignore[arg-type]
+    summary = log_summary(load_log(log_path))
+    with progress_bar("fit") as bar:
+        t0 = time.perf_counter()
+        population = fit_population(summary, cfg, progress=bar)
+        elapsed = time.perf_counter() - t0
+    population.save(out_path)
+    _print_population(population, elapsed)
+    out.print(f"wrote {out_path}")
+
+
+def _print_population(population, elapsed: float) -> None:
+    d = population.diagnostics
+    table = Table(title=f"{population.n_types} types + novel, chosen by {d.get('selection')} "
+                        f"({d.get('n_users')} users, {elapsed:.1f} s)")
+    for col in ("component", "weight", "noise sd", "mean norm", "spread (sd)"):
+        table.add_column(col, justify="right")
+    comps = population.components
+    for k, name in enumerate(population.type_names()):
+        spread = (comps.cov[k].trace() / comps.dim) ** 0.5
+        table.add_row(name, f"{population.weights[k]:.3f}", f"{comps.noise_var[k] ** 0.5:.3f}",
+                      f"{(comps.mu[k] ** 2).sum() ** 0.5:.2f}", f"{spread:.3f}")
+    out.print(table)
+
+
+@bench_app.command("coldstart")
+def bench_coldstart(
+    out_dir: Annotated[Path, typer.Option("--out", help="Folder for coldstart.json.")],
+    preset: Annotated[str, typer.Option(help="Simulator preset: default or hard.")] = "default",
+    quick: Annotated[bool, typer.Option("--quick", help="Fewer users (2,000 training, 300 test).")] = False,
+    seed: Annotated[int, typer.Option(help="Random seed.")] = 0,
+    policies: Annotated[Optional[str], typer.Option(help="Comma-separated policy names (default: all).")] = None,
+    workers: Annotated[int, typer.Option(help="Worker processes, one policy each.")] = 2,
+) -> None:
+    """Fit on a training log, serve new users with every policy, write coldstart.json (coldstart-hard.json
+    for the hard preset)."""
+    from warmstart.eval.coldstart import ALL_POLICIES, ColdStartConfig, run_coldstart
+    from warmstart.policies.base import available_policies
+
+    names = tuple(p.strip() for p in policies.split(",")) if policies else ALL_POLICIES
+    unknown = [n for n in names if n not in available_policies()]
+    if unknown:
+        raise CliError(f"--policies: expected names from {available_policies()}, got {unknown}")
+    overrides: dict[str, Any] = {"policies": names, "workers": workers}
+    if "mixture_ids" not in names:
+        overrides["ours"] = next((n for n in names if n.startswith("mixture")), names[0])
+    cfg = ColdStartConfig.make(preset, quick=quick, seed=seed, **overrides)
+    with progress_bar(f"cold start ({preset}{', quick' if quick else ''})") as bar:
+        doc = run_coldstart(cfg, progress=bar)
+    path = out_dir / ("coldstart.json" if preset == "default" else f"coldstart-{preset}.json")
+    _write_json(path, _sanitize(doc))
+    _print_coldstart(doc)
+    out.print(f"wrote {path}")
+
+
+def _print_coldstart(doc: dict[str, Any]) -> None:
+    table = Table(title=f"cold start: cumulative regret (mean over {doc['config']['n_test_users']} new users)")
+    table.add_column("policy")
+    keys = list(next(iter(doc["policies"].values()))["regret_at"])
+    for k in keys:
+        table.add_column(f"R({k})", justify="right")
+    table.add_column("steps to 90%", justify="right")
+    for name, p in doc["policies"].items():
+        table.add_row(name, *[f"{p['regret_at'][k]:.2f}" for k in keys], str(p["steps_to_90"]))
+    out.print(table)
+
+
+@bench_app.command("speed")
+def bench_speed(
+    out_dir: Annotated[Path, typer.Option("--out", help="Folder for speed.json.")],
+    quick: Annotated[bool, typer.Option("--quick", help="Shorter timings and a 10,000-user EM fit.")] = False,
+    seed: Annotated[int, typer.Option(help="Random seed.")] = 0,
+) -> None:
+    """Time act+update (next to Vowpal Wabbit), batched decisions, the EM fit, and the belief size."""
+    from warmstart.eval.speed import run_speed
+
+    with progress_bar("speed") as bar:
+        doc = run_speed(quick=quick, seed=seed, progress=bar)
+    path = out_dir / "speed.json"
+    _write_json(path, _sanitize(doc))
+    vw = doc.get("vw_predict_learn_us")
+    out.print(f"act+update {doc['act_update_us']:.1f} us (VW predict+learn "
+              f"{'n/a' if vw is None else f'{vw:.1f} us'}), batched {doc['batch_decisions_per_s']:.0f} "
+              f"decisions/s, EM {doc['em_fit_s']:.1f} s on {doc['em_fit_users']} users, belief "
+              f"{doc['belief_bytes']} bytes")
+    out.print(f"wrote {path}")
+
+
+@app.command()
+def report(
+    bench_dir: Annotated[Path, typer.Argument(help="Folder holding coldstart.json (and speed.json).")],
+) -> None:
+    """Write BENCH_DIR/index.html (figures embedded, no external assets) and BENCH_DIR/targets.json."""
+    from warmstart.eval.targets import write_targets
+    from warmstart.report.html import write_report
+
+    if not (bench_dir / "coldstart.json").is_file():
+        raise CliError(f"report: expected {bench_dir / 'coldstart.json'}; run `warmstart bench coldstart` first")
+    write_targets(bench_dir)
+    path = write_report(bench_dir)
+    out.print(f"report: {path.resolve()}")
+
+
+@app.command()
+def demo(
+    out_dir: Annotated[Path, typer.Option("--out", help="Folder for the log, population, JSON and report.")] = Path(
+        "demo-out"
+    ),
+    seed: Annotated[int, typer.Option(help="Random seed.")] = 0,
+) -> None:
+    """The whole loop on the embedded defaults: simulate -> fit -> bench coldstart --quick -> bench speed
+    --quick -> report."""
+    from warmstart.eval.coldstart import ColdStartConfig, run_coldstart
+    from warmstart.eval.logs import log_summary, save_log, training_log
+    from warmstart.eval.speed import run_speed
+    from warmstart.eval.targets import write_targets
+    from warmstart.population.fit import fit_population
+    from warmstart.report.html import write_report
+    from warmstart.sim.linear_types import LinearTypesPopulation
+
+    cfg = ColdStartConfig.make("default", quick=True, seed=seed)
+    truth = LinearTypesPopulation(cfg.sim)
+    log = truth.logged(cfg.n_train_users, cfg.n_train_events, seed=seed)
+    save_log(out_dir / "log.npz", log)
+    out.print(f"1/5 simulated {cfg.n_train_users} training users x {cfg.n_train_events} events -> "
+              f"{out_dir / 'log.npz'}")
+    with progress_bar("2/5 fit") as bar:
+        t0 = time.perf_counter()
+        population = fit_population(log_summary(training_log(log)), cfg.fit, progress=bar)
+        fit_s = time.perf_counter() - t0
+    population.save(out_dir / "population.npz")
+    _print_population(population, fit_s)
+    with progress_bar("3/5 cold start (quick)") as bar:
+        doc = run_coldstart(cfg, progress=bar, population=population, log=log, fit_s=fit_s)
+    _write_json(out_dir / "coldstart.json", _sanitize(doc))
+    _print_coldstart(doc)
+    with progress_bar("4/5 speed (quick)") as bar:
+        speed = run_speed(quick=True, seed=seed, progress=bar)
+    _write_json(out_dir / "speed.json", _sanitize(speed))
+    write_targets(out_dir)
+    path = write_report(out_dir)
+    out.print(f"5/5 report: {path.resolve()}")
+
+
+def main() -> None:
+    try:
+        app()
+    except (CliError, ValueError, FileNotFoundError, ImportError, OSError) as exc:
+        console.print(f"[red]error:[/red] {exc}", highlight=False)
+        sys.exit(2)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,160 @@
+"""The issue's targets, evaluated from benchmark JSON: one row per target with the measured figure, whether it
+is met, and the command that measured it. Written as ``targets.json`` (for the report) and ``targets.md``
+(for the README's results table)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+BASELINES = ("pooled_ts", "club", "vw_pooled")
+
+
+def _load(path: Path) -> dict[str, Any] | None:
+    return json.loads(path.read_text()) if path.is_file() else None
+
+
+def _cmd(doc: dict[str, Any], what: str) -> str:
+    quick = " --quick" if doc.get("config", {}).get("quick") or doc.get("quick") else ""
+    preset = doc.get("config", {}).get("preset", "default")
+    if what == "coldstart":
+        return f"warmstart bench coldstart --preset {preset}{quick} --seed {doc.get('seed', 0)} --out DIR"
+    return f"warmstart bench speed{quick} --out DIR"
+
+
+def _row(target: str, threshold: str, measured: str, met: bool | None, command: str, note: str = "") -> dict:
+    return {"target": target, "threshold": threshold, "measured": measured, "met": met, "command": command,
+            "note": note}
+
+
+def _ratio(a: float | None, b: float | None) -> float | None:
+    if a is None or b is None or b == 0:
+        return None
+    return a / b
+
+
+def _fmt(x: float | None, nd: int = 2) -> str:
+    return "n/a" if x is None else f"{x:.{nd}f}"
+
+
+def coldstart_rows(doc: dict[str, Any], hard: dict[str, Any] | None) -> list[dict[str, Any]]:
+    P = doc["policies"]
+    ours = doc["ours"]
+    o = P[ours]
+    cmd = _cmd(doc, "coldstart")
+    rows = []
+    G = doc.get("gain_captured", {}).get("G", [])
+
+    def g_at(gs: list, t: int) -> float | None:
+        return gs[t - 1] if len(gs) >= t else None
+
+    g20, g200 = g_at(G, 20), g_at(G, 200)
+    rows.append(_row("gain captured G(20) / G(200)", ">= 0.85 / >= 0.90", f"{_fmt(g20)} / {_fmt(g200)}",
+                     None if g20 is None or g200 is None else (g20 >= 0.85 and g200 >= 0.90), cmd))
+    s_ours = o["steps_to_90"]
+    if "oracle_type" in P:
+        r = _ratio(s_ours, P["oracle_type"]["steps_to_90"])
+        rows.append(_row("steps_to_90: ours / oracle_type", "<= 1.5",
+                         f"{s_ours} / {P['oracle_type']['steps_to_90']} = {_fmt(r)}",
+                         None if r is None else r <= 1.5, cmd,
+                         "oracle_type knows the type before the first step; ours must first identify it"))
+    if "from_scratch_ts" in P:
+        r = _ratio(P["from_scratch_ts"]["steps_to_90"], s_ours)
+        rows.append(_row("steps_to_90: from_scratch / ours", ">= 3",
+                         f"{P['from_scratch_ts']['steps_to_90']} / {s_ours} = {_fmt(r)}",
+                         None if r is None else r >= 3, cmd))
+    parts, oks = [], []
+    for b in BASELINES:
+        if b in P:
+            sb = P[b]["steps_to_90"]
+            r = _ratio(sb if sb is not None else len(o["curve"]["reward"]) + 1, s_ours)
+            parts.append(f"{b} {sb if sb is not None else 'never'}/{s_ours} = {_fmt(r)}")
+            oks.append(r is not None and r >= 2.5)
+    if parts:
+        rows.append(_row("steps_to_90: pooled, club, vw_pooled / ours", ">= 2.5 each", "; ".join(parts),
+                         all(oks) if len(oks) == len(BASELINES) else None, cmd,
+                         "" if len(oks) == len(BASELINES) else "not every baseline ran"))
+    present = [b for b in BASELINES if b in P]
+    if present:
+        best = min(present, key=lambda b: P[b]["regret_at"]["20"])
+        r = _ratio(o["regret_at"]["20"], P[best]["regret_at"]["20"])
+        rows.append(_row("regret at 20: ours / best of pooled, club, vw_pooled", "<= 0.5",
+                         f"{_fmt(o['regret_at']['20'])} / {_fmt(P[best]['regret_at']['20'])} ({best}) = {_fmt(r)}",
+                         None if r is None else r <= 0.5, cmd))
+    for label, d in (("default", doc), ("hard", hard)):
+        if d is None or "pooled_ts" not in d["policies"]:
+            continue
+        po, pp = d["policies"][d["ours"]]["regret_at"], d["policies"]["pooled_ts"]["regret_at"]
+        ok = all(po[t] <= pp[t] for t in po)
+        rows.append(_row(f"no harm: R_ours(t) <= R_pooled(t), t = {', '.join(po)} ({label})", "all hold",
+                         ", ".join(f"{_fmt(po[t])} vs {_fmt(pp[t])}" for t in po), ok, _cmd(d, "coldstart")))
+    if hard is not None:
+        gh = g_at(hard.get("gain_captured", {}).get("G", []), 20)
+        rows.append(_row("hard preset: G(20)", ">= 0.70", _fmt(gh), None if gh is None else gh >= 0.70,
+                         _cmd(hard, "coldstart")))
+    if "from_scratch_ts" in P:
+        r = _ratio(o["late_regret_per_step"], P["from_scratch_ts"]["late_regret_per_step"])
+        rows.append(_row("late regret per step: ours / from_scratch", "<= 1.02",
+                         f"{o['late_regret_per_step']:.4f} / {P['from_scratch_ts']['late_regret_per_step']:.4f}"
+                         f" = {_fmt(r)}", None if r is None else r <= 1.02, cmd))
+        last = list(o["outliers"]["regret_at"])[-1]
+        r = _ratio(o["outliers"]["regret_at"][last], P["from_scratch_ts"]["outliers"]["regret_at"][last])
+        rows.append(_row(f"outliers: regret at {last}, ours / from_scratch", "<= 1.05", _fmt(r),
+                         None if r is None else r <= 1.05, cmd))
+    minority = str(doc["config"]["sim"]["n_types"] - 1)
+    others = [v["regret_at"]["20"] for k, v in o["per_type"].items() if k != minority]
+    if others and o["minority"]["regret_at"].get("20") is not None:
+        r = o["minority"]["regret_at"]["20"] / (sum(others) / len(others))
+        rec = doc["fit"].get("minority_recovered")
+        rows.append(_row("minority type: regret at 20 / mean over the other types; fit recovers it", "<= 1.25; yes",
+                         f"{_fmt(r)}; {'yes' if rec else 'no'}", r <= 1.25 and bool(rec), cmd))
+    acc = (o.get("type_accuracy_at") or {}).get("10")
+    rows.append(_row("type accuracy at step 10 (non-outliers)", ">= 0.95", _fmt(acc, 3),
+                     None if acc is None else acc >= 0.95, cmd))
+    return rows
+
+
+def speed_rows(doc: dict[str, Any]) -> list[dict[str, Any]]:
+    cmd = _cmd(doc, "speed")
+    us, vw = doc["act_update_us"], doc.get("vw_predict_learn_us")
+    speedup = _ratio(vw, us)
+    rows = [
+        _row(f"act+update one user ({doc.get('act_update_policy')})", "<= 50 us and >= 2x faster than VW",
+             f"{us:.1f} us; VW {_fmt(vw, 1)} us ({_fmt(speedup)}x)",
+             None if vw is None else (us <= 50 and speedup is not None and speedup >= 2), cmd,
+             f"by policy: {', '.join(f'{k} {v:.1f} us' for k, v in doc.get('act_update_us_by_policy', {}).items())}"),
+        _row("batched decisions, one core", ">= 100,000 per second",
+             f"{doc['batch_decisions_per_s']:,.0f}/s (one draw, no propensity: "
+             f"{doc.get('batch_decisions_per_s_one_draw', 0):,.0f}/s)",
+             doc["batch_decisions_per_s"] >= 100_000, cmd, doc.get("batch_policy", "")),
+    ]
+    em = doc.get("em_fit_s_100k")
+    rows.append(_row("EM fit, 100k users x 50 events, K = 8", "<= 30 s",
+                     f"{em:.1f} s" if em is not None else f"{doc['em_fit_s']:.1f} s on {doc['em_fit_users']} users",
+                     None if em is None else em <= 30, cmd, doc.get("em_fit_settings", "")))
+    rows.append(_row("serialised belief (d = 10, K = 8)", "<= 2 KB", f"{doc['belief_bytes']} bytes",
+                     doc["belief_bytes"] <= 2048, cmd))
+    return rows
+
+
+def write_targets(bench_dir: str | Path) -> list[dict[str, Any]]:
+    bench_dir = Path(bench_dir)
+    doc = _load(bench_dir / "coldstart.json")
+    if doc is None:
+        raise FileNotFoundError(f"targets: expected {bench_dir / 'coldstart.json'}")
+    rows = coldstart_rows(doc, _load(bench_dir / "coldstart-hard.json"))
+    speed = _load(bench_dir / "speed.json")
+    if speed is not None:
+        rows += speed_rows(speed)
+    (bench_dir / "targets.json").write_text(json.dumps({"rows": rows}, indent=1))
+    (bench_dir / "targets.md").write_text(markdown_table(rows))
+    return rows
+
+
+def markdown_table(rows: list[dict[str, Any]]) -> str:
+    mark = {True: "met", False: "**not met**", None: "not measured"}
+    lines = ["| target | threshold | measured | status |", "|---|---|---|---|"]
+    for r in rows:
+        lines.append(f"| {r['target']} | {r['threshold']} | {r['measured']} | {mark[r['met']]} |")
+    return "\n".join(lines) + "\n"

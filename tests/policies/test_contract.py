@@ -1,0 +1,58 @@
+import numpy as np
+import pytest
+
+from warmstart.eval.logs import training_log
+from warmstart.policies.base import PolicyContext, available_policies, make_policy
+from warmstart.policies.check import check_policy
+
+EXPECTED = {"mixture_ts", "mixture_ids", "from_scratch_ts", "pooled_ts", "club", "vw_pooled", "oracle_type",
+            "oracle", "random"}
+FAST = {"vw_pooled": {"pretrain_events": 300}}
+
+
+@pytest.fixture(scope="module")
+def context(population, small_log):
+    return PolicyContext(10, population, training_log(small_log))
+
+
+def test_every_expected_policy_is_registered():
+    assert EXPECTED <= set(available_policies())
+
+
+@pytest.mark.parametrize("name", sorted(EXPECTED))
+def test_policy_passes_the_public_check(name, context):
+    if name == "vw_pooled":
+        pytest.importorskip("vowpalwabbit")
+    check_policy(name, context, **FAST.get(name, {}))
+
+
+def test_unknown_policy_and_missing_context_are_clear(population):
+    with pytest.raises(ValueError, match="policy: expected one of"):
+        make_policy("nope", PolicyContext(10, population))
+    with pytest.raises(ValueError, match="population"):
+        make_policy("mixture_ts", PolicyContext(10))
+    with pytest.raises(ValueError, match="ground truth"):
+        make_policy("oracle", PolicyContext(10)).new_user()
+
+
+def test_mixture_policies_identify_the_type_quickly(context, truth):
+    rng = np.random.default_rng(0)
+    users = truth.sample_users(30, rng, kind="population")
+    for name in ("mixture_ids", "mixture_ts"):
+        hits = 0
+        policy = make_policy(name, context, seed=1)
+        for u in range(len(users)):
+            if users.type_id[u] < 0:
+                hits += 1
+                continue
+            state = policy.new_user()
+            for _ in range(10):
+                X = truth.candidates(rng, ())
+                a = policy.act(state, X).action
+                policy.update(state, X, a, float(X[a] @ users.theta[u] + 0.5 * rng.normal()))
+            # the fitted component whose mean is closest to the true type mean should hold the most mass
+            k = int(np.argmax(state.type_probs()))
+            means = context.population.components.mu[: context.population.n_types]
+            true_k = int(np.argmin(((means - truth.type_means[users.type_id[u]]) ** 2).sum(1)))
+            hits += k == true_k
+        assert hits / len(users) >= 0.85, name
