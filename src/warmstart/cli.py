@@ -267,7 +267,9 @@ def main() -> None:
     try:
         app()
     except (CliError, ValueError, FileNotFoundError, ImportError, OSError) as exc:
-        console.print(f"[red]error:[/red] {exc}", highlight=False)
+        # plain print: one line, never wrapped by the terminal width
+        message = " ".join(str(exc).split())
+        print(f"error: {message}", file=sys.stderr)
         sys.exit(2)
 
 

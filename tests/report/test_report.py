@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 
+from warmstart.report.figures import _truth
 from warmstart.report.html import write_report
 
 # (name, regret per step at t=1, regret per step late, learning time constant)
@@ -88,7 +89,9 @@ def fake_coldstart(steps: int = 30, n_types: int = 2, preset: str = "default") -
 
 
 SPEED = {"act_update_us": 42.0, "vw_predict_learn_us": 130.0, "batch_decisions_per_s": 250000.0,
-         "em_fit_s_100k": 3.2, "belief_bytes": 1024, "machine": {"python": "3.11.2", "cpu_count": 8}}
+         "em_fit_s_100k": 3.2, "belief_bytes": 1024, "machine": {"python": "3.11.2", "cpu_count": 8},
+         "act_update_policy": "mixture_ids", "act_update_us_by_policy": {"mixture_ids": 42.0, "mixture_ts": 30.0},
+         "config": {"dim": 6, "steps": 1000}, "em_fit_settings": "K fixed", "some_new_timing_s": 0.5}
 TARGETS = {"rows": [
     {"target": "regret@20 vs from scratch", "threshold": "<= 0.5x", "measured": "0.31x", "met": True,
      "command": "warmstart bench coldstart", "note": ""},
@@ -135,15 +138,31 @@ def test_full_report(tmp_path: Path) -> None:
         assert row["target"] in page
     assert "1 of 3 targets met, 1 not met, 1 not measured." in page
     assert "42.0 µs against 130 µs" in page
+    assert "some new timing s" in page and "act + update, one user, one decision, mixture_ts" in page
     assert "<details>" in page
 
 
 def test_hard_preset_section(tmp_path: Path) -> None:
     _write(tmp_path, "coldstart.json", fake_coldstart())
-    _write(tmp_path, "coldstart-hard.json", fake_coldstart(n_types=3, preset="hard"))
+    hard = fake_coldstart(n_types=3, preset="hard")
+    # as `warmstart.eval.coldstart` writes it: simulator settings nested under "sim", fitted-to-true mapping
+    hard["config"]["sim"] = {k: hard["config"].pop(k) for k in ("dim", "n_actions", "n_types")}
+    for ex in hard["type_posterior_examples"]:
+        ex["fitted_to_true"] = [2, 0, 1, -1]
+    _write(tmp_path, "coldstart-hard.json", hard)
     page = write_report(tmp_path).read_text(encoding="utf-8")
     assert "Hard preset" in page and 'id="hard-regret"' in page
+    assert "from 3 hidden user types" in page
     assert len(_images(page)) == 10
+
+
+def test_truth_maps_fitted_types_to_true_types() -> None:
+    names = ["type 0", "type 1", "type 2", "novel"]
+    mapping = [2, 6, 4, -1]
+    assert _truth({"true_type": 6, "fitted_to_true": mapping}, names) == ([1], "true type 6 → fitted type 1")
+    assert _truth({"true_type": -1, "fitted_to_true": mapping}, names)[0] == [3]
+    assert _truth({"true_type": 7, "fitted_to_true": mapping}, names)[0] == []
+    assert _truth({"true_type": 1}, names)[0] == [1]
 
 
 def test_without_optional_files(tmp_path: Path) -> None:

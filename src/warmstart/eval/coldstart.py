@@ -53,6 +53,7 @@ class ColdStartConfig:
     workers: int = 2
     fit: FitConfig = field(default_factory=FitConfig)
     quick: bool = False
+    policy_params: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         for name in ("n_train_users", "n_train_events", "n_test_users", "steps", "n_bootstrap", "workers"):
@@ -134,7 +135,7 @@ def _run_policy(name: str) -> dict[str, Any]:
     ctx: PolicyContext = _SHARED["context"]
     example_users: list[int] = _SHARED["example_users"]
     t0 = time.perf_counter()
-    policy = make_policy(name, ctx, seed=_policy_seed(cfg.seed, name))
+    policy = make_policy(name, ctx, seed=_policy_seed(cfg.seed, name), **cfg.policy_params.get(name, {}))
     build_s = time.perf_counter() - t0
     n_users, T = len(tu.users), cfg.steps
     reward = np.empty((n_users, T))
@@ -153,7 +154,7 @@ def _run_policy(name: str) -> dict[str, Any]:
             a = policy.act(state, X[t]).action
             policy.update(state, X[t], a, means[t, a] + eps[t])
             reward[u, t] = means[t, a]
-            if isinstance(state, Belief) and state.population is ctx.population:
+            if isinstance(state, Belief) and state.population.n_types >= 1:
                 s = t + 1
                 if s in TYPE_CHECKPOINTS:
                     type_pred[u, TYPE_CHECKPOINTS.index(s)] = int(np.argmax(state.type_probs()))

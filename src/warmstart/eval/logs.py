@@ -59,6 +59,9 @@ def load_log(path) -> TrainingLog:
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"log file: expected an existing file, got {str(path)!r}")
+    with open(path, "rb") as fh:
+        if fh.read(2) != b"PK":
+            raise ValueError(f"log file {path}: not a readable warmstart log (expected an .npz archive)")
     try:
         with np.load(path, allow_pickle=False) as z:
             meta = json.loads(str(z["meta"])) if "meta" in z.files else {}

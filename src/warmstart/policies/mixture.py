@@ -15,6 +15,7 @@ guess is undone by later data.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
@@ -49,21 +50,36 @@ def posterior_samples(belief: Belief, n: int, rng: np.random.Generator) -> np.nd
     return out
 
 
+def tempered(population: Population, temper: float) -> Population:
+    """The population with type weights raised to ``temper`` and renormalised. ``temper < 1`` flattens the
+    prior over types, so that a small type (a minority) is recognised from fewer events; ``0`` is uniform."""
+    if temper == 1.0:
+        return population
+    w = population.weights**temper
+    return replace(population, weights=w / w.sum())
+
+
 class BeliefPolicy(Policy):
     """Base of every policy whose state is a ``Belief`` under some Gaussian-mixture prior."""
 
-    def __init__(self, context: PolicyContext, *, seed: int = 0, n_samples: int = 100) -> None:
+    def __init__(
+        self, context: PolicyContext, *, seed: int = 0, n_samples: int = 100, prior_temper: float = 1.0
+    ) -> None:
         super().__init__(context, seed=seed)
         if n_samples < 1:
             raise ValueError(f"n_samples: expected a positive integer, got {n_samples}")
+        if not 0.0 <= prior_temper <= 1.0:
+            raise ValueError(f"prior_temper: expected a value in [0, 1], got {prior_temper}")
         self.n_samples = int(n_samples)
+        self.prior_temper = float(prior_temper)
+        self._population = None if context.population is None else tempered(context.population, prior_temper)
 
     def prior(self, truth: UserTruth | None) -> Population:
-        assert self.context.population is not None
-        return self.context.population
+        assert self._population is not None
+        return self._population
 
     def settings(self) -> dict[str, Any]:
-        return {"n_samples": self.n_samples}
+        return {"n_samples": self.n_samples, "prior_temper": self.prior_temper}
 
     def _new_user(self, truth: UserTruth | None) -> Belief:
         return Belief.fresh(self.prior(truth))
@@ -124,12 +140,19 @@ _Q = np.linspace(0.0, 1.0, 21)
 
 @register_policy("mixture_ids")
 class MixtureIDS(BeliefPolicy):
-    """Information-directed sampling on the mixture belief (ours; identification-aware)."""
+    """Information-directed sampling on the mixture belief (ours; identification-aware; the default).
+
+    ``prior_temper = 0.5`` (square-root type weights) by default: with the fitted weights a 3% type needs
+    more evidence to be recognised than a 14% type, and its users pay for it in the first steps (regret at 20
+    1.44x the other types' in the quick benchmark); tempered, 1.17x, at no measurable cost on average.
+    """
 
     needs_population = True
 
-    def __init__(self, context: PolicyContext, *, seed: int = 0, n_samples: int = 200) -> None:
-        super().__init__(context, seed=seed, n_samples=n_samples)
+    def __init__(
+        self, context: PolicyContext, *, seed: int = 0, n_samples: int = 200, prior_temper: float = 0.5
+    ) -> None:
+        super().__init__(context, seed=seed, n_samples=n_samples, prior_temper=prior_temper)
 
     def _act(self, state: Belief, X: np.ndarray) -> Decision:
         A = X.shape[0]

@@ -226,22 +226,49 @@ def gain_captured_png(doc: Mapping[str, Any]) -> bytes | None:
         reached = next((ti for ti, gi in zip(t, g, strict=True) if math.isfinite(gi) and gi >= 0.9), None)
         if reached is not None:
             ax.axvline(reached, color=color, linewidth=0.9, linestyle=(0, (2, 2)), alpha=0.7)
+            right_half = reached > (max(t) ** 0.5 if len(g) >= 20 else max(t) / 2)
             ax.annotate(f"G ≥ 0.9 from t = {reached:g}", xy=(reached, 0.02), xycoords=("data", "axes fraction"),
-                        xytext=(4, 0), textcoords="offset points", fontsize=8, color=color)
+                        xytext=(-4 if right_half else 4, 0), textcoords="offset points", fontsize=8, color=color,
+                        ha="right" if right_half else "left")
         _step_axis(ax, max(t))
         finite = _finite(g)
         ax.set_ylim(min(0.0, min(finite)) - 0.03, max(1.05, max(finite) + 0.03))
         ax.set_xlim(min(t), max(t))
         ax.set_ylabel("gain captured G(t)")
-        ax.legend(loc="lower right", frameon=False)
+        ax.legend(loc="center right", frameon=False)
         return _png(fig)
+
+
+def _truth(example: Mapping[str, Any], names: Sequence[str]) -> tuple[list[int], str]:
+    """Indices of the fitted components that are the right answer for this user, and a title naming them.
+
+    Fitted components are numbered by the fit, not by the simulator, so ``fitted_to_true`` (fitted index to
+    true type, -1 for the novel component) is used when present; without it, indices are taken as true types.
+    An outlier (true type -1) is rightly recognised by the novel component.
+    """
+    true_type = example.get("true_type")
+    if not isinstance(true_type, int):
+        return [], "true type unknown"
+    novel = [i for i, n in enumerate(names) if n == "novel"]
+    mapping = example.get("fitted_to_true")
+    if isinstance(mapping, list) and mapping:
+        right = [i for i, m in enumerate(mapping[: len(names)]) if m == true_type]
+    else:
+        right = [true_type] if 0 <= true_type < len(names) else []
+    if true_type < 0:
+        return sorted(set(right) | set(novel)), "true: outlier (right answer: novel)"
+    if not right:
+        return [], f"true type {true_type}: no fitted type matches"
+    fitted = ", ".join(str(names[i]) for i in right)
+    return right, (f"true type {true_type} → fitted {fitted}" if mapping else f"true: {fitted}")
 
 
 def type_posterior_png(examples: Sequence[Mapping[str, Any]], max_examples: int = 6) -> bytes | None:
     """Posterior over types of a few test users, step by step, one small stacked-area panel per user.
 
-    The true type (``novel`` for an outlier) is drawn in a strong colour and named in the panel title; the
-    other types are pale, so the share of belief on the right answer reads at a glance.
+    The fitted type(s) matching the user's true type (``novel`` for an outlier) are drawn in a strong colour
+    and named in the panel title; the other types are pale, so the belief on the right answer reads at a
+    glance.
     """
     examples = [e for e in examples if e.get("probs")][:max_examples]
     if not examples:
@@ -260,16 +287,12 @@ def type_posterior_png(examples: Sequence[Mapping[str, Any]], max_examples: int 
             k = max(len(r) for r in probs)
             names = list(ex.get("type_names") or [f"type {i}" for i in range(k)])
             names += [f"type {i}" for i in range(len(names), k)]
-            true_type = ex.get("true_type")
-            if true_type == -1 or true_type is None:
-                true_idx = names.index("novel") if "novel" in names and true_type == -1 else None
-            else:
-                true_idx = int(true_type) if 0 <= int(true_type) < k else None
+            right, truth = _truth(ex, names)
             cols = [[(r[i] if i < len(r) and math.isfinite(r[i]) else 0.0) for r in probs] for i in range(k)]
-            order = ([true_idx] if true_idx is not None else []) + [i for i in range(k) if i != true_idx]
+            order = right + [i for i in range(k) if i not in right]
             colors = []
             for j, i in enumerate(order):
-                if i == true_idx:
+                if i in right:
                     colors.append(true_c)
                 elif names[i] == "novel":
                     colors.append(novel_c)
@@ -277,8 +300,7 @@ def type_posterior_png(examples: Sequence[Mapping[str, Any]], max_examples: int 
                     colors.append(other_cs[j % 2])
             steps = list(range(1, len(probs) + 1))
             ax.stackplot(steps, [cols[i] for i in order], colors=colors, linewidth=0.3, edgecolor="white")
-            truth = names[true_idx] if true_idx is not None else f"type {true_type}"
-            ax.set_title(f"user {ex.get('user', '?')} ({ex.get('group', '?')})\ntrue: {truth}", fontsize=9)
+            ax.set_title(f"user {ex.get('user', '?')} ({ex.get('group', '?')})\n{truth}", fontsize=9)
             ax.set_xlim(1, max(len(steps), 2))
             ax.set_ylim(0, 1)
             ax.grid(False)
@@ -293,38 +315,44 @@ def type_posterior_png(examples: Sequence[Mapping[str, Any]], max_examples: int 
         return _png(fig)
 
 
+def _group_block(p: Mapping[str, Any], key: str) -> Mapping[str, Any]:
+    """The metrics block of one user group (``type:<k>``, ``minority`` or ``outliers``) of a policy."""
+    block = (p.get("per_type") or {}).get(key[5:]) if key.startswith("type:") else p.get(key)
+    return block if isinstance(block, Mapping) else {}
+
+
 def _group_keys(policies: Mapping[str, Any]) -> list[tuple[str, str]]:
-    """(key, label) of every user group found: per true type, then minority and outliers."""
+    """(key, label) of every user group found: per true type, then minority and outliers; labels carry n."""
     types: set[str] = set()
     for p in policies.values():
         types.update(str(k) for k in ((p or {}).get("per_type") or {}))
-    keys = [(f"type:{k}", f"type {k}") for k in sorted(types, key=lambda s: (not s.isdigit(), int(s) if
-                                                                           s.isdigit() else 0, s))]
-    for group in ("minority", "outliers"):
-        if any((p or {}).get(group) for p in policies.values()):
-            keys.append((group, group))
-    return keys
+    ordered = sorted(types, key=lambda s: (not s.isdigit(), int(s) if s.isdigit() else 0, s))
+    keys = [(f"type:{k}", f"type {k}") for k in ordered]
+    keys += [(g, g) for g in ("minority", "outliers") if any((p or {}).get(g) for p in policies.values())]
+    labelled = []
+    for key, label in keys:
+        counts = {_group_block(p or {}, key).get("n_users") for p in policies.values()} - {None}
+        labelled.append((key, f"{label}\nn={counts.pop()}" if len(counts) == 1 else label))
+    return labelled
 
 
 def _group_regret(p: Mapping[str, Any], key: str, horizon: str) -> float:
-    if key.startswith("type:"):
-        block = ((p.get("per_type") or {}).get(key[5:])) or {}
-    else:
-        block = p.get(key) or {}
-    value = (block.get("regret_at") or {}).get(horizon)
+    value = (_group_block(p, key).get("regret_at") or {}).get(horizon)
     return float(value) if isinstance(value, int | float) else math.nan
 
 
 def group_horizons(doc: Mapping[str, Any], wanted: Sequence[str] = ("20", "200")) -> list[str]:
-    """The horizons of the per-group figure: ``wanted`` where measured, else the longest one measured."""
+    """The horizons of the per-group figure: ``wanted`` where measured, plus the longest one if any is not."""
     policies, _ = _policies(doc)
     have: set[str] = set()
     for p in policies.values():
         for block in [*((p or {}).get("per_type") or {}).values(), (p or {}).get("minority") or {}]:
             have.update(str(h) for h in ((block or {}).get("regret_at") or {}))
-    chosen = [h for h in wanted if h in have]
     numeric = sorted((h for h in have if h.isdigit()), key=int)
-    return chosen or numeric[-1:]
+    chosen = [h for h in wanted if h in have]
+    if len(chosen) < len(wanted) and numeric and numeric[-1] not in chosen:
+        chosen.append(numeric[-1])  # e.g. a short run: the longest horizon measured stands in for 200
+    return sorted(chosen, key=int)
 
 
 def group_regret_png(doc: Mapping[str, Any]) -> bytes | None:

@@ -54,7 +54,7 @@ table { border-collapse:collapse; font-size:13.5px; margin:10px 0; width:100%; }
 th, td { text-align:left; padding:6px 10px; border-bottom:1px solid var(--line); vertical-align:top; }
 th { font-weight:600; background:var(--soft); font-size:12.5px; color:#36414b; }
 td.name { white-space:nowrap; }
-table.narrow { width:auto; min-width:60%; }
+td.muted { color:var(--muted); font-size:12.5px; }
 td.n, th.n { text-align:right; font-variant-numeric:tabular-nums; }
 td.n { white-space:nowrap; }
 td .ci { display:block; color:var(--muted); font-size:11.5px; }
@@ -87,13 +87,20 @@ footer { margin-top:48px; color:var(--muted); font-size:12.5px; border-top:1px s
 
 _STATUS = {True: ("met", "✓ met"), False: ("not-met", "✗ not met"), None: ("not-measured", "– not measured")}
 _ORACLES = ("oracle", "oracle_type")
+# Known speed.json measures, in display order: key -> (label, unit).
 _SPEED_LABELS = {
-    "act_update_us": ("act + update, one decision (ours)", "µs"),
-    "vw_predict_learn_us": ("Vowpal Wabbit predict + learn, one decision", "µs"),
-    "batch_decisions_per_s": ("batched decisions per second", "/s"),
-    "em_fit_s_100k": ("EM population fit, 100k events", "s"),
-    "belief_bytes": ("belief state per user", "bytes"),
+    "act_update_us": ("act + update, one user, one decision", "µs"),
+    "vw_predict_learn_us": ("Vowpal Wabbit predict + learn, same setting", "µs"),
+    "batch_decisions_per_s": ("batched decisions, one core", "per s"),
+    "batch_decisions_per_s_one_draw": ("batched decisions, one core, one posterior draw", "per s"),
+    "em_fit_s_100k": ("EM population fit, 100k users", "s"),
+    "em_fit_s": ("EM population fit", "s"),
+    "belief_bytes": ("belief state of one user, serialised", "bytes"),
 }
+# speed.json keys that describe a measure (shown as its note) or the run (shown under the details).
+_SPEED_CONTEXT = {"version", "seed", "quick", "machine", "config", "act_update_policy", "act_update_us_by_policy",
+                  "vw_note", "batch_users", "batch_chunk", "batch_policy", "em_fit_users", "em_fit_iterations",
+                  "em_fit_settings"}
 
 
 def _e(value: Any) -> str:
@@ -163,7 +170,7 @@ def _show(value: Any) -> str:
     if isinstance(value, bool) or value is None:
         return f"<code>{_e(json.dumps(value))}</code>"
     if isinstance(value, int | float):
-        return _e(repr(value) if isinstance(value, float) and abs(value) < 1e-3 and value else value)
+        return _e(f"{value:.6g}" if isinstance(value, float) else value)
     if isinstance(value, str):
         return _e(value)
     return f"<code>{_e(json.dumps(value, default=str))}</code>"
@@ -192,36 +199,41 @@ def _horizons(policies: Mapping[str, Any], key: str) -> list[str]:
 
 def _summary(doc: Mapping[str, Any]) -> str:
     """One paragraph, in plain language, of what the cold-start benchmark ran."""
-    cfg = doc.get("config") or {}
+    cfg = dict(doc.get("config") or {})
+    sim = cfg.get("sim") if isinstance(cfg.get("sim"), Mapping) else {}
+    cfg = {**sim, **cfg}  # simulator settings (dim, n_actions, n_types) may be nested under "sim"
     fit = doc.get("fit") or {}
     policies = doc.get("policies") or {}
 
     def n(key: str) -> str | None:
-        return _num(cfg[key]) if isinstance(cfg.get(key), int | float) else None
+        value = cfg.get(key)
+        return _num(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
 
-    parts = [f"This benchmark compares {len(policies)} policies on how quickly they serve a brand-new user well"
-             + (f", on the <strong>{_e(cfg['preset'])}</strong> preset of the simulator." if cfg.get("preset")
-                else ".")]
+    preset = f", on the <strong>{_e(cfg['preset'])}</strong> preset of the simulator" if cfg.get("preset") else ""
+    lead = f"This benchmark compares {len(policies)} policies on how quickly they serve a brand-new user well"
+    parts = [f"{lead}{preset}."]
     pop = "A training population of " + (f"{n('n_train_users')} users" if n("n_train_users") else "users")
-    pop += f" ({n('n_train_events')} logged events)" if n("n_train_events") else ""
+    pop += f" with {n('n_train_events')} logged events each" if n("n_train_events") else ""
     pop += f" was simulated from {n('n_types')} hidden user types" if n("n_types") else " was simulated"
-    detail = [x for x in (f"{n('n_actions')} actions" if n("n_actions") else None,
+    detail = [x for x in (f"{n('n_actions')} candidate actions" if n("n_actions") else None,
                           f"{n('dim')}-dimensional features" if n("dim") else None) if x]
-    pop += f" choosing among {' with '.join(detail)}" if detail else ""
-    parts.append(pop + ".")
+    parts.append(pop + (f" ({', '.join(detail)})" if detail else "") + ".")
     if fit.get("selected_k") is not None:
-        parts.append(f"A mixture of types was fitted to that population, and BIC selected K = "
-                     f"{_e(fit['selected_k'])} types.")
-    test = "Each policy then met " + (f"{n('n_test_users')} new test users" if n("n_test_users") else
-                                      "new test users")
-    test += " with no data about them" + (f" and served each for {n('steps')} steps" if n("steps") else "")
-    extra = [x for x in (f"{n('n_minority_users')} belong to a rare minority type" if n("n_minority_users")
-                         else None,
-                         f"{n('n_outlier_users')} are outliers who match no type" if n("n_outlier_users")
-                         else None) if x]
-    parts.append(test + (f"; among them, {' and '.join(extra)}." if extra else "."))
-    parts.append("Regret is the expected reward lost against an oracle that knows each user's true "
-                 "preferences (lower is better); bands and brackets are 95% confidence intervals.")
+        fit_cfg = cfg.get("fit") if isinstance(cfg.get("fit"), Mapping) else {}
+        rule = "held-out log likelihood" if fit_cfg.get("selection") == "heldout" else "BIC"
+        parts.append(f"A mixture of types was fitted to that log, and {rule} selected K = "
+                     f"{_e(fit['selected_k'])}.")
+    test = "Each policy then met " + (f"{n('n_test_users')} new users from the population" if
+                                      n("n_test_users") else "new users from the population")
+    extra = [x for x in (f"{n('n_minority_users')} from a rare minority type" if n("n_minority_users") else None,
+                         f"{n('n_outlier_users')} outliers who match no type" if n("n_outlier_users") else None)
+             if x]
+    test += f", plus {' and '.join(extra)}," if extra else ""
+    test += " knowing nothing about them" + (f", and served each for {n('steps')} steps" if n("steps") else "")
+    parts.append(test + ".")
+    parts.append("Regret is the expected reward lost against an oracle that knows each user's true preferences "
+                 "(lower is better), averaged over the population users; the minority and outliers are shown "
+                 "separately. Bands and brackets are 95% confidence intervals.")
     if doc.get("ours"):
         parts.append(f"Our default policy is <strong>{_e(doc['ours'])}</strong>.")
     return f'<p class="summary">{" ".join(parts)}</p>'
@@ -229,7 +241,7 @@ def _summary(doc: Mapping[str, Any]) -> str:
 
 def _tiles(doc: Mapping[str, Any], speed: Mapping[str, Any] | None,
            targets: Mapping[str, Any] | None) -> str:
-    """Headline numbers: chosen K, our regret at step 20 (or the first horizon) against the best other policy, speed, targets met."""
+    """Headline numbers: our regret at step 20 against the best other policy, steps to 90%, K, speed, targets."""
     ours = doc.get("ours")
     policies = doc.get("policies") or {}
     tiles: list[tuple[str, str, str]] = []
@@ -315,16 +327,29 @@ def _results_table(doc: Mapping[str, Any]) -> str:
         if accs:
             shown = [f"{acc[a]:.0%}" if isinstance(acc.get(a), int | float) else "—" for a in accs]
             cells.append(f'<td class="n">{" / ".join(shown) if acc else "—"}</td>')
-        cells.append(f'<td class="n">{_num(p.get("elapsed_s"))}</td>')
+        cells.append(f'<td class="n">{_num(_run_time(p))}</td>')
         rows.append(f'<tr class="{"ours" if name == ours else ""}">{"".join(cells)}</tr>')
     head = ([("Policy", "")] + [(f"Regret @{h}", "n") for h in hs] +
             [("Steps to 90%", "n"), ("Late regret / step", "n")] +
             ([("Type accuracy @" + " / @".join(accs), "n")] if accs else []) + [("Run time (s)", "n")])
-    note = ('<p class="note">Regret is cumulative and averaged over test users, with its 95% confidence interval '
-            "in brackets; bold marks the lowest among non-oracle policies. Steps to 90% is the first step at "
-            "which a policy earns 90% of the oracle's expected reward; late regret is the mean regret per step "
-            "at the end of the run; type accuracy is how often the most probable type is the true one.</p>")
+    window = (policies.get(ours) or {}).get("late_window")
+    late = (f"steps {_e(window[0])}–{_e(window[1])}" if isinstance(window, list) and len(window) == 2
+            else "the end of the run")
+    note = ('<p class="note">Regret is cumulative, averaged over the population test users, with its 95% '
+            "confidence interval in brackets; bold marks the lowest among non-oracle policies. Steps to 90% is "
+            "the first step at which a policy's expected reward (5-step moving average) is 90% of the way from "
+            f"random to the oracle; late regret is the mean regret per step over {late}; type accuracy is how "
+            "often the most probable type is the user's true type.</p>")
     return _table(head, rows) + note
+
+
+def _run_time(p: Mapping[str, Any]) -> float | None:
+    """Wall time of a policy's run: ``elapsed_s``, else ``build_s + serve_s``."""
+    if isinstance(p.get("elapsed_s"), int | float):
+        return float(p["elapsed_s"])
+    parts = [p.get(k) for k in ("build_s", "serve_s")]
+    nums = [float(v) for v in parts if isinstance(v, int | float)]
+    return sum(nums) if nums else None
 
 
 def _settings(doc: Mapping[str, Any]) -> str:
@@ -361,21 +386,22 @@ def _coldstart(doc: Mapping[str, Any], prefix: str) -> list[tuple[str, str, str]
     sections = [
         ("regret", "Cumulative regret", _img(
             figures.regret_curves_png(doc), "Cumulative regret against step",
-            f"Mean cumulative regret over test users against step, with 95% bands; {ours} is the thick line. "
-            "Lower and flatter is better.")),
+            f"Mean cumulative regret of the population test users against step, with 95% bands; {ours} is the "
+            "thick line. Lower and flatter is better.")),
     ]
     gain = figures.gain_captured_png(doc)
     if gain is not None:
         sections.append(("gain", "Gain captured", _img(
             gain, "Gain captured G(t)",
-            f"G(t): the share of the achievable improvement over learning from scratch that {ours} has captured "
-            "by step t; dashed and dotted lines mark 0.9 and 0.85.")))
+            f"G(t) = (R_scratch − R_ours) / (R_scratch − R_oracle_type): the share of the regret gap between "
+            f"learning each user from scratch (from_scratch_ts) and knowing their type (oracle_type) that {ours} "
+            "closes by step t. Dashed and dotted lines mark 0.9 and 0.85.")))
     posterior = figures.type_posterior_png(doc.get("type_posterior_examples") or [])
     if posterior is not None:
         sections.append(("posterior", "Type posterior of example users", _img(
             posterior, "Posterior over types for example users",
-            "How the belief over types evolves as each user acts; the true type is in red "
-            "(for an outlier the right answer is 'novel').")))
+            f"How {ours}'s belief over the fitted types evolves as each user acts. The fitted type matching "
+            "the user's true type is in red; for an outlier the right answer is 'novel'.")))
     horizons = figures.group_horizons(doc)
     sections.append(("groups", "Regret by user group", _img(
         figures.group_regret_png(doc), "Regret per true type, minority and outliers",
@@ -392,23 +418,51 @@ def _coldstart(doc: Mapping[str, Any], prefix: str) -> list[tuple[str, str, str]
     return [(f"{prefix}{a}", t, b) for a, t, b in sections]
 
 
+def _speed_note(speed: Mapping[str, Any], key: str) -> str:
+    """The context speed.json gives for one measure, as plain text."""
+    get = speed.get
+    if key == "act_update_us":
+        return f"policy {get('act_update_policy')}" if get("act_update_policy") else ""
+    if key == "vw_predict_learn_us":
+        return "" if get(key) is not None else str(get("vw_note") or "vowpalwabbit not installed?")
+    if key.startswith("batch_decisions"):
+        sizes = f"{_num(get('batch_users'))} users in chunks of {_num(get('batch_chunk'))}" if get(
+            "batch_users") else ""
+        policy = get("batch_policy") if key == "batch_decisions_per_s" else ""
+        return "; ".join(str(x) for x in (policy, sizes) if x)
+    if key == "em_fit_s_100k" and get(key) is None:
+        return "not run at this size (quick run?)" + ("; see the row below" if get("em_fit_s") else "")
+    if key.startswith("em_fit"):
+        users = f"{_num(get('em_fit_users'))} users" if key == "em_fit_s" and get("em_fit_users") else ""
+        iters = f"{_num(get('em_fit_iterations'))} iterations" if get("em_fit_iterations") else ""
+        return "; ".join(str(x) for x in (users, get("em_fit_settings"), iters) if x)
+    return ""
+
+
 def _speed(speed: Mapping[str, Any]) -> str:
+    """Speed table: our act + update next to Vowpal Wabbit's, then throughput, fit time and belief size."""
+    keys = [k for k in _SPEED_LABELS if k in speed]
+    keys += [k for k, v in speed.items() if k not in _SPEED_LABELS and k not in _SPEED_CONTEXT
+             and (v is None or isinstance(v, int | float | str))]
     rows = []
-    for key, value in speed.items():
-        if key == "machine" or isinstance(value, Mapping | list):
-            continue
+    for key in keys:
         label, unit = _SPEED_LABELS.get(key, (key.replace("_", " "), ""))
-        shown = _num(value) if value is not None else "not measured"
-        if key == "vw_predict_learn_us" and value is None:
-            shown = "not measured (vowpalwabbit not installed?)"
-        rows.append(f'<tr><td>{_e(label)}</td><td class="n">{_e(shown)}</td><td>{_e(unit)}</td></tr>')
+        value = speed[key]
+        shown = "not measured" if value is None else _num(value)
+        rows.append(f'<tr><td>{_e(label)}</td><td class="n">{_e(shown)}</td><td>{_e(unit)}</td>'
+                    f'<td class="muted">{_e(_speed_note(speed, key))}</td></tr>')
+        if key == "act_update_us":
+            for name, us in (speed.get("act_update_us_by_policy") or {}).items():
+                if name != speed.get("act_update_policy"):
+                    rows.append(f"<tr><td>{_e(label)}, {_e(name)}</td><td class=\"n\">{_e(_num(us))}</td>"
+                                f'<td>µs</td><td class="muted">policy {_e(name)}</td></tr>')
     ours, vw = speed.get("act_update_us"), speed.get("vw_predict_learn_us")
     ratio = ""
     if isinstance(ours, int | float) and isinstance(vw, int | float) and ours > 0 and vw > 0:
         word = "faster" if vw >= ours else "slower"
         ratio = (f"<p>One act + update takes {_num(ours)} µs against {_num(vw)} µs for Vowpal Wabbit's "
                  f"predict + learn: {max(vw, ours) / min(vw, ours):.1f}× {word}.</p>")
-    return ratio + _table([("Measure", ""), ("Value", "n"), ("Unit", "")], rows, cls="narrow")
+    return ratio + _table([("Measure", ""), ("Value", "n"), ("Unit", ""), ("Note", "")], rows)
 
 
 def _details(coldstart: Mapping[str, Any], hard: Mapping[str, Any] | None,
@@ -419,6 +473,11 @@ def _details(coldstart: Mapping[str, Any], hard: Mapping[str, Any] | None,
             pairs = [("version", doc.get("version")), ("seed", doc.get("seed"))]
             blocks.append(f"<details><summary>{_e(label)}</summary>"
                           f"{_kv_table(pairs + _flatten(doc.get('config') or {}))}</details>")
+    if speed:
+        pairs = [(k, speed.get(k)) for k in ("version", "seed", "quick") if k in speed]
+        pairs += _flatten(speed.get("config") or {})
+        if pairs:
+            blocks.append(f"<details><summary>Speed benchmark config</summary>{_kv_table(pairs)}</details>")
     machines = [("Machine (cold-start run)", coldstart.get("machine")),
                 ("Machine (speed run)", (speed or {}).get("machine"))]
     for label, machine in machines:
