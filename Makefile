@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 PIP := $(VENV)/bin/pip
 OUT ?= demo-out
 
-.PHONY: demo test bench bench-full report lint clean
+.PHONY: demo test bench lint clean
 
 $(VENV)/.created:
 	$(PYTHON) -m venv $(VENV)
@@ -25,10 +25,7 @@ test: $(VENV)/.installed
 
 # the full benchmarks behind the README's results table (about 20-30 minutes on 2 cores)
 bench: $(VENV)/.installed
-	$(VENV)/bin/warmstart bench coldstart --preset default --out bench-out
-	$(VENV)/bin/warmstart bench coldstart --preset hard --out bench-out
-	$(VENV)/bin/warmstart bench speed --out bench-out
-	$(VENV)/bin/warmstart report bench-out
+	PATH=$(CURDIR)/$(VENV)/bin:$$PATH bash benchmarks/run_all.sh benchmarks/results
 
 lint: $(VENV)/.installed
 	$(VENV)/bin/ruff check src tests benchmarks

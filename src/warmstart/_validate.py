@@ -36,7 +36,8 @@ def as_actions(actions: object, dim: int, name: str = "actions") -> np.ndarray:
 
 def check_action_index(name: str, index: object, n_actions: int) -> int:
     if isinstance(index, (bool, np.bool_)) or not isinstance(index, (int, np.integer)):
-        raise ValueError(f"{name}: expected an integer action index, got {index!r}")
+        # ValueError, not TypeError: the library's contract is one error type for every bad input
+        raise ValueError(f"{name}: expected an integer action index, got {index!r}")  # noqa: TRY004
     if not 0 <= int(index) < n_actions:
         raise ValueError(f"{name}: expected an index in [0, {n_actions - 1}], got {int(index)} (unknown action)")
     return int(index)

@@ -7,12 +7,13 @@ bar. Benchmarks write JSON with their configuration, seed, version and machine.
 from __future__ import annotations
 
 import json
+import math
 import sys
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated, Any, Optional
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
@@ -72,7 +73,7 @@ def _json_default(obj: Any) -> Any:
 def _sanitize(obj: Any) -> Any:
     """Replace NaN/inf by None so the JSON is strict."""
     if isinstance(obj, float):
-        return obj if obj == obj and obj not in (float("inf"), float("-inf")) else None
+        return obj if math.isfinite(obj) else None
     if isinstance(obj, dict):
         return {k: _sanitize(v) for k, v in obj.items()}
     if isinstance(obj, list):
@@ -107,7 +108,7 @@ def fit(
     out_path: Annotated[Path, typer.Option("--out", help="Where to write the population.")] = Path(
         "population.npz"
     ),
-    n_types: Annotated[Optional[int], typer.Option(help="Fix K instead of choosing it from the data.")] = None,
+    n_types: Annotated[int | None, typer.Option(help="Fix K instead of choosing it from the data.")] = None,
     k_max: Annotated[int, typer.Option(help="Largest K tried when choosing K.")] = 12,
     selection: Annotated[str, typer.Option(help="How K is chosen: bic or heldout.")] = "bic",
     covariance: Annotated[str, typer.Option(help="Type covariance: full, diag or spherical.")] = "full",
@@ -150,7 +151,7 @@ def bench_coldstart(
     preset: Annotated[str, typer.Option(help="Simulator preset: default or hard.")] = "default",
     quick: Annotated[bool, typer.Option("--quick", help="Fewer users (2,000 training, 300 test).")] = False,
     seed: Annotated[int, typer.Option(help="Random seed.")] = 0,
-    policies: Annotated[Optional[str], typer.Option(help="Comma-separated policy names (default: all).")] = None,
+    policies: Annotated[str | None, typer.Option(help="Comma-separated policy names (default: all).")] = None,
     workers: Annotated[int, typer.Option(help="Worker processes, one policy each.")] = 2,
 ) -> None:
     """Fit on a training log, serve new users with every policy, write coldstart.json (coldstart-hard.json

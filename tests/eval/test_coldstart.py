@@ -8,11 +8,12 @@ from warmstart.eval.metrics import bootstrap_ci, moving_average, steps_to_90
 from warmstart.eval.targets import coldstart_rows, markdown_table
 from warmstart.population.fit import FitConfig
 
-TINY = dict(
-    n_train_users=300, n_train_events=30, n_test_users=12, n_minority_users=4, n_outlier_users=4, steps=25,
-    n_bootstrap=50, fit=FitConfig(n_types=8, split_merge=False, n_init=1),
-    policies=("mixture_ids", "mixture_ts", "from_scratch_ts", "pooled_ts", "oracle_type", "oracle", "random"),
-)
+TINY = {
+    "n_train_users": 300, "n_train_events": 30, "n_test_users": 12, "n_minority_users": 4,
+    "n_outlier_users": 4, "steps": 25, "n_bootstrap": 50,
+    "fit": FitConfig(n_types=8, split_merge=False, n_init=1),
+    "policies": ("mixture_ids", "mixture_ts", "from_scratch_ts", "pooled_ts", "oracle_type", "oracle", "random"),
+}
 
 
 def test_moving_average_and_steps_to_90():

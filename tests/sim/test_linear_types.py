@@ -15,10 +15,10 @@ def test_gymnasium_env_checker_passes():
 def test_same_seed_same_episode():
     def rollout(seed):
         env = gym.make("warmstart/LinearTypes-v0", horizon=20)
-        obs, _ = env.reset(seed=seed)
+        env.reset(seed=seed)
         rewards = []
         for t in range(20):
-            obs, r, term, trunc, _ = env.step(t % 20)
+            _, r, _, trunc, _ = env.step(t % 20)
             rewards.append(r)
         return np.array(rewards), trunc
 

@@ -218,7 +218,7 @@ def type_posterior(
     return TypePosterior(mean, L, logev)
 
 
-def log_evidence(summary: Summary, types: GaussianTypes, chunk: int = 20000) -> np.ndarray:
+def log_evidence(summary: Summary, types: GaussianTypes, chunk: int = 2000) -> np.ndarray:
     """Log evidence ``(N, K)`` of every user under every type, in chunks of users to bound memory."""
     terms = types.precision()
     out = np.empty((summary.n_users, types.n_types))

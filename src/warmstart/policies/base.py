@@ -154,11 +154,4 @@ def make_policy(name: str, context: PolicyContext, *, seed: int = 0, **params: A
 
 def _load_builtin() -> None:
     # importing the modules registers their policies; adding a policy is adding a module here
-    import importlib
-
-    for module in ("baselines", "club", "mixture", "vw"):
-        try:
-            importlib.import_module(f"warmstart.policies.{module}")
-        except ModuleNotFoundError as exc:  # TEMP while the module is being written
-            if exc.name != f"warmstart.policies.{module}":
-                raise
+    from warmstart.policies import baselines, club, mixture, vw  # noqa: F401

@@ -18,7 +18,7 @@ def batch_thompson(
 
     Returns ``(actions (N,), propensities (N,))``. Draw 0 of each user is the one played.
     """
-    n, A, d = X.shape
+    n, _, d = X.shape
     probs = batch.type_probs()[users]  # (N, K1)
     cdf = np.cumsum(probs, axis=1)
     u = rng.random((n, n_samples)) * cdf[:, -1:]

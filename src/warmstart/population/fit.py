@@ -54,7 +54,7 @@ class FitConfig:
     novel_scale: float = 1.0
     heldout_fraction: float = 0.2
     patience: int = 2
-    chunk: int = 20000
+    chunk: int = 2000
     seed: int = 0
 
     def __post_init__(self) -> None:
@@ -418,7 +418,7 @@ def fit_population(summary: Summary, config: FitConfig | None = None, progress: 
     ks = [k for k in ks if k < n]
     if cfg.selection == "heldout" and cfg.n_types is None:
         perm = rng.permutation(n)
-        n_hold = max(1, int(round(cfg.heldout_fraction * n)))
+        n_hold = max(1, round(cfg.heldout_fraction * n))
         hold, train = perm[:n_hold], perm[n_hold:]
         train_s, hold_s, train_th = summary[train], summary[hold], theta_hat[train]
     else:
@@ -472,7 +472,7 @@ def fit_population(summary: Summary, config: FitConfig | None = None, progress: 
     return Population(best_fit.comps, best_fit.weights, diagnostics)
 
 
-def responsibilities(summary: Summary, population: Population, chunk: int = 20000) -> np.ndarray:
+def responsibilities(summary: Summary, population: Population, chunk: int = 2000) -> np.ndarray:
     """Posterior probability of every type (and novel, last column) for every user, ``(N, K + 1)``."""
     summary.validate()
     if summary.dim != population.dim:

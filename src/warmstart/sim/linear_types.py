@@ -9,7 +9,7 @@ Gaussian that belongs to no type. Ground truth (type, theta) is exposed to the e
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field, replace
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
 import gymnasium as gym
 import numpy as np
@@ -194,7 +194,7 @@ class LinearTypesEnv(gym.Env):
     evaluation harnesses; it never appears in observations or ``info``.
     """
 
-    metadata = {"render_modes": []}
+    metadata: ClassVar[dict[str, Any]] = {"render_modes": []}
 
     def __init__(self, config: LinearTypesConfig | None = None, horizon: int = 200, **overrides: Any) -> None:
         cfg = config or LinearTypesConfig()
