@@ -123,24 +123,6 @@ def test_one_action_is_chosen_with_propensity_one(policy):
         policy.update(state, X, 0, 0.3)
 
 
-def test_bad_input_raises_value_error(policy):
-    state = policy.new_user()
-    X = np.random.default_rng(0).standard_normal((5, DIM))
-    with pytest.raises(ValueError, match="actions"):
-        policy.act(state, np.zeros((5, DIM + 1)))
-    with pytest.raises(ValueError, match="actions"):
-        policy.act(state, np.zeros((0, DIM)))
-    with pytest.raises(ValueError, match="actions"):
-        policy.act(state, np.full((5, DIM), np.nan))
-    with pytest.raises(ValueError, match="action"):
-        policy.update(state, X, 5, 1.0)
-    with pytest.raises(ValueError, match="action"):
-        policy.update(state, X, -1, 1.0)
-    with pytest.raises(ValueError, match="reward"):
-        policy.update(state, X, 0, float("nan"))
-    assert state.n == 0 and state.n_connected == policy.n_clusters
-
-
 def test_edge_deletion_keeps_the_aggregates_consistent(policy, sim):
     theta = sim.sample_users(1, np.random.default_rng(8)).theta[0]
     rng = np.random.default_rng(9)

@@ -127,25 +127,6 @@ def test_one_action_is_chosen_with_propensity_one(policy):
     state.close()
 
 
-def test_bad_input_raises_value_error(policy):
-    state = policy.new_user()
-    X = np.random.default_rng(0).standard_normal((5, DIM))
-    with pytest.raises(ValueError, match="actions"):
-        policy.act(state, np.zeros((5, DIM + 1)))
-    with pytest.raises(ValueError, match="actions"):
-        policy.act(state, np.zeros((0, DIM)))
-    with pytest.raises(ValueError, match="actions"):
-        policy.act(state, np.full((5, DIM), np.nan))
-    with pytest.raises(ValueError, match="action"):
-        policy.update(state, X, 5, 1.0)
-    with pytest.raises(ValueError, match="action"):
-        policy.update(state, X, -1, 1.0)
-    with pytest.raises(ValueError, match="reward"):
-        policy.update(state, X, 0, float("inf"))
-    assert state.n == 0
-    state.close()
-
-
 def test_user_workspaces_are_closed_and_the_model_file_removed(context):
     policy = VWPooledPolicy(context, **FAST)
     state = policy.new_user()

@@ -178,7 +178,10 @@ class Belief:
         check_shape("x", x, (self.dim,))
         check_finite("x", x)
         check_finite("reward", r)
-        r = float(r)
+        self._observe_trusted(x, float(r))
+
+    def _observe_trusted(self, x: np.ndarray, r: float) -> None:
+        """``observe`` without the checks, for callers that validated the event already (policies)."""
         if self.discount < 1.0:
             g = self.discount
             self.A = g * self.A + np.outer(x, x)

@@ -85,7 +85,7 @@ class BeliefPolicy(Policy):
         return Belief.fresh(self.prior(truth))
 
     def _update(self, state: Belief, X: np.ndarray, action: int, reward: float) -> None:
-        state.observe(X[action], reward)
+        state._observe_trusted(X[action], reward)  # Policy.update validated X, action and reward
 
 
 class ThompsonPolicy(BeliefPolicy):

@@ -329,6 +329,14 @@ def _broadness(comps: GaussianTypes) -> np.ndarray:
     return np.linalg.slogdet(comps.cov[:K])[1]
 
 
+def _accept_by_bic(fit: _Fit, cand: _Fit, n: int, cfg: FitConfig, log: list, entry: dict) -> tuple[_Fit, bool]:
+    """Keep ``cand`` if its BIC is lower; record the move either way."""
+    before, after = _bic(fit, n, cfg), _bic(cand, n, cfg)
+    accepted = after < before
+    log.append({**entry, "bic_before": before, "bic_after": after, "accepted": bool(accepted)})
+    return (cand if accepted else fit), accepted
+
+
 def _moves(summary: Summary, fit: _Fit, cfg: FitConfig, log: list[dict[str, Any]]) -> _Fit:
     """Split-and-merge at fixed K, then split moves that raise K while BIC improves."""
     n = summary.n_users
@@ -374,12 +382,8 @@ def _moves(summary: Summary, fit: _Fit, cfg: FitConfig, log: list[dict[str, Any]
                     best_cand, best_target = cand, target
             assert best_cand is not None
             cand = _em(summary, best_cand.comps, best_cand.weights, cfg)
-            accepted = _bic(cand, n, cfg) < _bic(fit, n, cfg)
-            log.append({"move": "split", "split": best_target, "K": K, "bic_before": _bic(fit, n, cfg),
-                        "bic_after": _bic(cand, n, cfg), "accepted": bool(accepted)})
-            if accepted:
-                fit = cand
-                improved = True
+            fit, accepted = _accept_by_bic(fit, cand, n, cfg, log, {"move": "split", "split": best_target, "K": K})
+            improved = improved or accepted
         # remove move: the broadest type may only duplicate the novel component; drop it when BIC agrees
         K = fit.comps.n_types - 1
         if cfg.n_types is None and K > max(1, cfg.k_range[0]):
@@ -390,12 +394,8 @@ def _moves(summary: Summary, fit: _Fit, cfg: FitConfig, log: list[dict[str, Any]
             wk = fit.weights[keep] / fit.weights[keep].sum() * (1 - w_nov)
             comps = _with_novel(types, wk, float(fit.comps.noise_var[-1]), cfg)
             cand = _em(summary, comps, np.append(wk, w_nov), cfg)
-            accepted = _bic(cand, n, cfg) < _bic(fit, n, cfg)
-            log.append({"move": "remove", "remove": target, "K": K, "bic_before": _bic(fit, n, cfg),
-                        "bic_after": _bic(cand, n, cfg), "accepted": bool(accepted)})
-            if accepted:
-                fit = cand
-                improved = True
+            fit, accepted = _accept_by_bic(fit, cand, n, cfg, log, {"move": "remove", "remove": target, "K": K})
+            improved = improved or accepted
         if not improved:
             break
     return fit
