@@ -21,7 +21,7 @@ demo: $(VENV)/.installed
 	$(VENV)/bin/warmstart demo --out $(OUT)
 
 test: $(VENV)/.installed
-	$(PY) -m pytest -q -p no:cacheprovider
+	$(PY) -m pytest -p no:cacheprovider
 
 # the full benchmarks behind the README's results table (about 20-30 minutes on 2 cores)
 bench: $(VENV)/.installed

@@ -7,6 +7,8 @@ import warmstart.sim  # noqa: F401  (registers the environments)
 from warmstart.sim.linear_types import OUTLIER, LinearTypesConfig, LinearTypesPopulation, logged_summary
 
 
+# candidate features are Gaussian, so the observation space is unbounded by design
+@pytest.mark.filterwarnings("ignore:.*Box observation space (minimum|maximum) value is.*:UserWarning")
 def test_gymnasium_env_checker_passes():
     env = gym.make("warmstart/LinearTypes-v0")
     check_env(env.unwrapped, skip_render_check=True)

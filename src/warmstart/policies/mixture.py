@@ -145,12 +145,14 @@ class MixtureIDS(BeliefPolicy):
     ``prior_temper = 0.5`` (square-root type weights) by default: with the fitted weights a 3% type needs
     more evidence to be recognised than a 14% type, and its users pay for it in the first steps (regret at 20
     1.44x the other types' in the quick benchmark); tempered, 1.17x, at no measurable cost on average.
+    ``n_samples = 100`` posterior draws: 64, 100 and 200 gave the same regret within noise on both presets
+    (quick benchmark); fewer draws are faster but make the propensities coarser.
     """
 
     needs_population = True
 
     def __init__(
-        self, context: PolicyContext, *, seed: int = 0, n_samples: int = 200, prior_temper: float = 0.5
+        self, context: PolicyContext, *, seed: int = 0, n_samples: int = 100, prior_temper: float = 0.5
     ) -> None:
         super().__init__(context, seed=seed, n_samples=n_samples, prior_temper=prior_temper)
 
