@@ -118,7 +118,7 @@ def _pass(summary: Summary, comps: GaussianTypes, weights: np.ndarray, chunk: in
     Smm = np.zeros((K1, d, d))
     Sres = np.zeros(K1)
     Sn = np.zeros(K1)
-    resp_all = np.empty((summary.n_users, K1)) if not moments else None
+    resp_all = np.empty((summary.n_users, K1) if not moments else (0, K1))
     for start in range(0, summary.n_users, chunk):
         s = summary[start : start + chunk]
         post = type_posterior(s, comps, terms, need_mean=False)

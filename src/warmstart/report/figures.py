@@ -54,7 +54,7 @@ KNOWN_POLICIES: dict[str, str] = {
 _EXTRA_COLORS = ("#8c564b", "#e377c2", "#bcbd22", "#6b8e23", "#4682b4", "#d2691e", "#708090", "#9acd32")
 _DASHED = {"oracle_type": (0, (5, 2)), "oracle": (0, (2, 2)), "random": (0, (1, 1.5))}
 
-_STYLE: dict[str, Any] = {
+_STYLE: Any = {
     "font.size": 9,
     "axes.titlesize": 10,
     "axes.labelsize": 9,

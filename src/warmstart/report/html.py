@@ -200,7 +200,8 @@ def _horizons(policies: Mapping[str, Any], key: str) -> list[str]:
 def _summary(doc: Mapping[str, Any]) -> str:
     """One paragraph, in plain language, of what the cold-start benchmark ran."""
     cfg = dict(doc.get("config") or {})
-    sim = cfg.get("sim") if isinstance(cfg.get("sim"), Mapping) else {}
+    sim_cfg = cfg.get("sim")
+    sim: Mapping[str, Any] = sim_cfg if isinstance(sim_cfg, Mapping) else {}
     cfg = {**sim, **cfg}  # simulator settings (dim, n_actions, n_types) may be nested under "sim"
     fit = doc.get("fit") or {}
     policies = doc.get("policies") or {}
@@ -219,7 +220,8 @@ def _summary(doc: Mapping[str, Any]) -> str:
                           f"{n('dim')}-dimensional features" if n("dim") else None) if x]
     parts.append(pop + (f" ({', '.join(detail)})" if detail else "") + ".")
     if fit.get("selected_k") is not None:
-        fit_cfg = cfg.get("fit") if isinstance(cfg.get("fit"), Mapping) else {}
+        raw_fit = cfg.get("fit")
+        fit_cfg: Mapping[str, Any] = raw_fit if isinstance(raw_fit, Mapping) else {}
         rule = "held-out log likelihood" if fit_cfg.get("selection") == "heldout" else "BIC"
         parts.append(f"A mixture of types was fitted to that log, and {rule} selected K = "
                      f"{_e(fit['selected_k'])}.")
@@ -252,11 +254,11 @@ def _tiles(doc: Mapping[str, Any], speed: Mapping[str, Any] | None,
     if isinstance(r, int | float):
         rivals = {n: ((p or {}).get("regret_at") or {}).get(h) for n, p in policies.items()
                   if n != ours and n not in _ORACLES and n != "random"}
-        rivals = {n: v for n, v in rivals.items() if isinstance(v, int | float)}
+        rivals_num: dict[str, float] = {n: float(v) for n, v in rivals.items() if isinstance(v, int | float)}
         sub = _e(ours)
-        if rivals:
-            best = min(rivals, key=lambda k: rivals[k])
-            sub += f"; best other: {_e(best)} {_num(rivals[best])}"
+        if rivals_num:
+            best = min(rivals_num, key=lambda k: rivals_num[k])
+            sub += f"; best other: {_e(best)} {_num(rivals_num[best])}"
         tiles.append((f"regret at step {h}", _num(r), sub))
     if "steps_to_90" in mine:
         s90 = mine["steps_to_90"]

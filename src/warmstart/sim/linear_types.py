@@ -9,7 +9,7 @@ Gaussian that belongs to no type. Ground truth (type, theta) is exposed to the e
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field, replace
-from typing import Any, ClassVar, Literal
+from typing import Any, Literal
 
 import gymnasium as gym
 import numpy as np
@@ -47,7 +47,7 @@ class LinearTypesConfig:
 
     @staticmethod
     def preset_named(name: str, **overrides: Any) -> LinearTypesConfig:
-        presets = {"default": {}, "hard": {"mean_scale": 0.5}}
+        presets: dict[str, dict[str, Any]] = {"default": {}, "hard": {"mean_scale": 0.5}}
         if name not in presets:
             raise ValueError(f"preset: expected one of {sorted(presets)}, got {name!r}")
         return replace(LinearTypesConfig(preset=name, **presets[name]), **overrides)
@@ -194,7 +194,7 @@ class LinearTypesEnv(gym.Env):
     evaluation harnesses; it never appears in observations or ``info``.
     """
 
-    metadata: ClassVar[dict[str, Any]] = {"render_modes": []}
+    metadata = {"render_modes": []}  # noqa: RUF012 -- Gymnasium declares it as a plain class attribute
 
     def __init__(self, config: LinearTypesConfig | None = None, horizon: int = 200, **overrides: Any) -> None:
         cfg = config or LinearTypesConfig()
