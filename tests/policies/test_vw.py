@@ -160,14 +160,8 @@ def test_users_learn_independently_from_the_pretrained_model(policy, sim):
     again.close()
 
 
-def test_learns_a_new_user_far_better_than_random(policy, sim):
+def test_learns_a_new_user_far_better_than_random(policy, sim, uniform_regret):
     theta = sim.sample_users(1, np.random.default_rng(21)).theta[0]
     _, regret = rollout(policy, theta, 150, seed=22)
-    rng = np.random.default_rng(22)
-    random_regret = []
-    for _ in range(150):  # same candidate sets: the expected regret of a uniform choice
-        X = rng.standard_normal((20, DIM)) / np.sqrt(DIM)
-        rng.standard_normal()
-        m = X @ theta
-        random_regret.append(m.max() - m.mean())
-    assert regret[-50:].mean() < 0.3 * np.mean(random_regret[-50:])
+    random_regret = uniform_regret(theta, 150, seed=22)  # same candidate sets
+    assert regret[-50:].mean() < 0.3 * random_regret[-50:].mean()
