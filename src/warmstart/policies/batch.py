@@ -16,19 +16,23 @@ def batch_thompson(
 ) -> tuple[np.ndarray, np.ndarray]:
     """Decide for ``users`` (indices into ``batch``) among candidates ``X (N, A, d)``.
 
-    Returns ``(actions (N,), propensities (N,))``. Draw 0 of each user is the one played.
+    Returns ``(actions (N,), propensities (N,))``. Draw 0 of each user is the one played; its propensity is
+    the share of the ``n_samples`` draws that choose the same action, the played draw included, so it is never
+    zero (inverse-propensity weights stay finite) and is biased up by at most ``1 / n_samples``.
     """
     n, _, d = X.shape
     probs = batch.type_probs()[users]  # (N, K1)
     cdf = np.cumsum(probs, axis=1)
     u = rng.random((n, n_samples)) * cdf[:, -1:]
     ks = np.minimum((u[:, :, None] >= cdf[:, None, :]).sum(-1), probs.shape[1] - 1)  # (N, M)
-    L = np.linalg.cholesky(batch.cov[users])  # (N, K1, d, d)
+    # factor only the (user, component) pairs that were drawn: after a few events most users have one or two
+    pair_ids, inverse = np.unique(np.arange(n)[:, None] * probs.shape[1] + ks, return_inverse=True)
+    pu, pk = np.divmod(pair_ids, probs.shape[1])
+    L = np.linalg.cholesky(batch.cov[users[pu], pk])  # (P, d, d)
+    draw_pair = inverse.reshape(n, n_samples)
     z = rng.standard_normal((n, n_samples, d))
-    rows = np.arange(n)[:, None]
-    # theta draws: mean_k + L_k z for each draw's component, then the scores of all candidates
-    thetas = batch.mean[users][rows, ks] + (L[rows, ks] * z[:, :, None, :]).sum(-1)  # (N, M, d)
-    scores = np.einsum("nmd,nad->nma", thetas, X)  # (N, M, A)
+    thetas = batch.mean[users[pu], pk][draw_pair] + np.matmul(L[draw_pair], z[..., None])[..., 0]  # (N, M, d)
+    scores = np.matmul(thetas, np.swapaxes(X, 1, 2))  # (N, M, A)
     choice = scores.argmax(-1)  # (N, M)
     actions = choice[:, 0]
     propensity = (choice == actions[:, None]).mean(1)

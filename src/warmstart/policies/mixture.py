@@ -2,7 +2,8 @@
 
 - ``mixture_ts``: Thompson sampling. Draw a type from the type posterior, then ``theta`` from that type's
   posterior, play the argmax. The propensity is a Monte Carlo estimate from ``n_samples`` posterior draws
-  (Thompson sampling's own probability has no closed form); the first draw is the one played.
+  (Thompson sampling's own probability has no closed form): the share of draws choosing the played action,
+  the played draw included, so it is never zero and is biased up by at most ``1 / n_samples``.
 - ``mixture_ids``: information-directed sampling (Russo & Van Roy, 2018, variance form) on the same
   posterior samples. Early on, most uncertainty about the best action *is* uncertainty about the user's type,
   so IDS picks actions whose reward separates the plausible types when that costs little expected reward, and
