@@ -114,15 +114,6 @@ def test_ties_are_broken_by_the_policys_generator(context):
     assert seq_a == seq_b and len(set(seq_a)) > 1
 
 
-def test_one_action_is_chosen_with_propensity_one(policy):
-    state = policy.new_user()
-    X = np.random.default_rng(0).standard_normal((1, DIM))
-    for _ in range(3):
-        d = policy.act(state, X)
-        assert (d.action, d.propensity) == (0, 1.0)
-        policy.update(state, X, 0, 0.3)
-
-
 def test_edge_deletion_keeps_the_aggregates_consistent(policy, sim):
     theta = sim.sample_users(1, np.random.default_rng(8)).theta[0]
     rng = np.random.default_rng(9)

@@ -117,16 +117,6 @@ def test_actions_are_sampled_with_the_policys_generator(policy):
     assert np.all(np.abs(freq - pmf) < 0.08)
 
 
-def test_one_action_is_chosen_with_propensity_one(policy):
-    state = policy.new_user()
-    X = np.random.default_rng(0).standard_normal((1, DIM))
-    for _ in range(3):
-        d = policy.act(state, X)
-        assert (d.action, d.propensity) == (0, 1.0)
-        policy.update(state, X, 0, 0.3)
-    state.close()
-
-
 def test_user_workspaces_are_closed_and_the_model_file_removed(context):
     policy = VWPooledPolicy(context, **FAST)
     state = policy.new_user()
