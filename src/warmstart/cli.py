@@ -20,6 +20,8 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from warmstart._io import atomic_write
+
 app = typer.Typer(
     help="warmstart: learn the types of people from a population and serve new users well from the first "
     "interaction.",
@@ -54,10 +56,7 @@ def progress_bar(title: str) -> Iterator[Callable[[str, float], None]]:
 
 
 def _write_json(path: Path, doc: dict[str, Any]) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(json.dumps(doc, indent=1, allow_nan=False, default=_json_default))
-    tmp.replace(path)
+    atomic_write(path, json.dumps(doc, indent=1, allow_nan=False, default=_json_default).encode())
 
 
 def _json_default(obj: Any) -> Any:
@@ -116,12 +115,12 @@ def fit(
     seed: Annotated[int, typer.Option(help="Random seed.")] = 0,
 ) -> None:
     """Fit the population of user types (EM with model selection, split/merge moves, a novel component)."""
-    from warmstart.eval.logs import load_log, log_summary
+    from warmstart.eval.logs import load_log
     from warmstart.population.fit import FitConfig, fit_population
 
     cfg = FitConfig(n_types=n_types, k_range=(1, k_max), selection=selection,  # type: ignore[arg-type]
                     covariance=covariance, n_init=restarts, seed=seed)  # type: ignore[arg-type]
-    summary = log_summary(load_log(log_path))
+    summary = load_log(log_path).summary()
     with progress_bar("fit") as bar:
         t0 = time.perf_counter()
         population = fit_population(summary, cfg, progress=bar)
@@ -233,7 +232,7 @@ def demo(
     """The whole loop on the embedded defaults: simulate -> fit -> bench coldstart --quick -> bench speed
     --quick -> report."""
     from warmstart.eval.coldstart import ColdStartConfig, run_coldstart
-    from warmstart.eval.logs import log_summary, save_log, training_log
+    from warmstart.eval.logs import save_log
     from warmstart.eval.speed import run_speed
     from warmstart.eval.targets import write_targets
     from warmstart.population.fit import fit_population
@@ -248,7 +247,7 @@ def demo(
               f"{out_dir / 'log.npz'}")
     with progress_bar("2/5 fit") as bar:
         t0 = time.perf_counter()
-        population = fit_population(log_summary(training_log(log)), cfg.fit, progress=bar)
+        population = fit_population(log.summary(), cfg.fit, progress=bar)
         fit_s = time.perf_counter() - t0
     population.save(out_dir / "population.npz")
     _print_population(population, fit_s)

@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 
 from warmstart.policies.base import Decision, PolicyContext, TrainingLog
-from warmstart.policies.club import ClubPolicy, confidence_bound, user_statistics
+from warmstart.policies.club import ClubPolicy, confidence_bound
 from warmstart.sim.linear_types import LinearTypesConfig, LinearTypesPopulation
 
 DIM = 10
@@ -71,7 +71,8 @@ def test_padding_is_skipped_and_empty_users_are_left_out(sim):
     action[0, 3:] = -1
     action[1, :] = -1
     padded = TrainingLog(log.candidates, action, log.propensity, log.reward)
-    A, b, n = user_statistics(padded, DIM)
+    stats = padded.summary()
+    A, b, n = stats.A, stats.b, stats.n
     assert n.tolist() == [3, 0, 6, 6]
     x = log.chosen[0, :3]
     np.testing.assert_allclose(A[0], x.T @ x)

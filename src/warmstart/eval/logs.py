@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import io
+import json
+import zipfile
+from pathlib import Path
+
 import numpy as np
 
-from warmstart.models.linear_gaussian import Summary, summarise
+from warmstart._io import atomic_write
 from warmstart.policies.base import TrainingLog
 from warmstart.sim.linear_types import EventLog
 
@@ -14,14 +19,6 @@ def training_log(log: EventLog) -> TrainingLog:
     return TrainingLog(log.candidates, log.action, log.propensity, log.reward)
 
 
-def log_summary(log: TrainingLog, discount: float = 1.0) -> Summary:
-    """Per-user sufficient statistics of a training log; padded events (``action == -1``) are skipped."""
-    mask = log.action >= 0
-    idx = np.where(mask, log.action, 0)
-    chosen = np.take_along_axis(log.candidates, idx[:, :, None, None], axis=2)[:, :, 0]
-    return summarise(chosen, np.where(mask, log.reward, 0.0), mask=mask, discount=discount)
-
-
 LOG_FORMAT = "warmstart.banditlog"
 LOG_VERSION = 1
 
@@ -29,33 +26,22 @@ LOG_VERSION = 1
 def save_log(path, log: EventLog) -> None:
     """Write a simulated log as ``.npz`` (no pickle): the logged feedback plus ground truth arrays whose names
     start with ``truth_`` (fitting ignores them; evaluation may read them)."""
-    import json
-    import os
-    from pathlib import Path
-
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    with open(tmp, "wb") as fh:
-        np.savez(
-            fh,
-            meta=np.array(json.dumps({"format": LOG_FORMAT, "format_version": LOG_VERSION})),
-            candidates=log.candidates,
-            action=log.action,
-            propensity=log.propensity,
-            reward=log.reward,
-            truth_theta=log.users.theta,
-            truth_type=log.users.type_id,
-        )
-    os.replace(tmp, path)
+    buf = io.BytesIO()
+    np.savez(
+        buf,
+        meta=np.array(json.dumps({"format": LOG_FORMAT, "format_version": LOG_VERSION})),
+        candidates=log.candidates,
+        action=log.action,
+        propensity=log.propensity,
+        reward=log.reward,
+        truth_theta=log.users.theta,
+        truth_type=log.users.type_id,
+    )
+    atomic_write(path, buf.getvalue())
 
 
 def load_log(path) -> TrainingLog:
     """Read a log written by ``save_log``; a clear ``ValueError`` for anything else."""
-    import json
-    import zipfile
-    from pathlib import Path
-
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"log file: expected an existing file, got {str(path)!r}")
@@ -75,14 +61,7 @@ def load_log(path) -> TrainingLog:
             log = TrainingLog(z["candidates"], z["action"], z["propensity"], z["reward"])
     except (zipfile.BadZipFile, OSError, EOFError, KeyError) as exc:
         raise ValueError(f"log file {path}: not a readable warmstart log ({type(exc).__name__}: {exc})") from exc
-    n, t = log.action.shape
-    if log.candidates.ndim != 4 or log.candidates.shape[:2] != (n, t):
-        raise ValueError(f"log file {path}: candidates: expected shape ({n}, {t}, actions, dim), "
-                         f"got {log.candidates.shape}")
-    for name in ("propensity", "reward"):
-        if getattr(log, name).shape != (n, t):
-            raise ValueError(f"log file {path}: {name}: expected shape ({n}, {t}), got {getattr(log, name).shape}")
-    if log.action.max() >= log.candidates.shape[2]:
-        raise ValueError(f"log file {path}: action: expected indices below {log.candidates.shape[2]}, "
-                         f"got {int(log.action.max())}")
-    return log
+    try:
+        return log.validate()
+    except ValueError as exc:
+        raise ValueError(f"log file {path}: {exc}") from exc

@@ -119,6 +119,11 @@ def summarise(
     return Summary(A, b, c, n)
 
 
+def ridge(A: np.ndarray, b: np.ndarray, lam: float) -> np.ndarray:
+    """Batched ridge estimates ``(lam I + A)^{-1} b`` for ``A (..., d, d)``, ``b (..., d)``."""
+    return np.linalg.solve(A + lam * np.eye(b.shape[-1]), b[..., None])[..., 0]
+
+
 @dataclass(frozen=True)
 class GaussianTypes:
     """Parameters of ``K`` Gaussian types: ``mu (K, d)``, ``cov (K, d, d)``, ``noise_var (K,)``."""

@@ -19,7 +19,8 @@ from typing import Any, ClassVar, TypeVar
 
 import numpy as np
 
-from warmstart._validate import as_actions, check_action_index, check_reward
+from warmstart._validate import as_actions, check_action_index, check_finite, check_reward, check_shape
+from warmstart.models.linear_gaussian import Summary, summarise
 from warmstart.population.population import Population
 
 
@@ -57,6 +58,40 @@ class TrainingLog:
     propensity: np.ndarray
     reward: np.ndarray
 
+    def validate(self, dim: int | None = None) -> TrainingLog:
+        """Check shapes, action indices, propensities and finite values of logged events; return self.
+        Errors name the field, what was expected and what was given."""
+        cands = np.asarray(self.candidates)
+        if cands.ndim != 4 or (dim is not None and cands.shape[3] != dim):
+            want = f"(N, T, A, {dim if dim is not None else 'd'})"
+            raise ValueError(f"train_log.candidates: expected shape {want}, got shape {cands.shape}")
+        n_users, n_events, n_actions, _ = cands.shape
+        for name in ("action", "propensity", "reward"):
+            check_shape(f"train_log.{name}", getattr(self, name), (n_users, n_events))
+        action = np.asarray(self.action)
+        if not np.issubdtype(action.dtype, np.integer):
+            raise ValueError(f"train_log.action: expected integer action indices, got dtype {action.dtype}")
+        out_of_range = (action < -1) | (action >= n_actions)
+        if np.any(out_of_range):
+            raise ValueError(
+                f"train_log.action: expected indices in [-1, {n_actions - 1}], got {int(action[out_of_range][0])}"
+            )
+        logged = action >= 0
+        p = np.asarray(self.propensity, dtype=float)[logged]
+        if np.any(~(p > 0) | (p > 1)):
+            raise ValueError("train_log.propensity: expected probabilities in (0, 1] on logged events")
+        check_finite("train_log.reward", np.asarray(self.reward, dtype=float)[logged])
+        for start in range(0, n_users, 1000):  # in chunks: the candidates can be hundreds of MB
+            check_finite("train_log.candidates", cands[start : start + 1000][logged[start : start + 1000]])
+        return self
+
+    def summary(self, discount: float = 1.0) -> Summary:
+        """Per-user sufficient statistics of the chosen actions; padded events (``action == -1``) skipped."""
+        mask = self.action >= 0
+        idx = np.where(mask, self.action, 0)
+        chosen = np.take_along_axis(self.candidates, idx[:, :, None, None], axis=2)[:, :, 0]
+        return summarise(chosen, np.where(mask, self.reward, 0.0), mask=mask, discount=discount)
+
 
 @dataclass(frozen=True)
 class PolicyContext:
@@ -78,8 +113,10 @@ class Policy(ABC):
     def __init__(self, context: PolicyContext, *, seed: int = 0) -> None:
         if self.needs_population and context.population is None:
             raise ValueError(f"policy {self.name!r}: expected a fitted population in the context, got none")
-        if self.needs_train_log and context.train_log is None:
-            raise ValueError(f"policy {self.name!r}: expected a training log in the context, got none")
+        if self.needs_train_log:
+            if context.train_log is None:
+                raise ValueError(f"policy {self.name!r}: expected a training log in the context, got none")
+            context.train_log.validate(context.dim)
         if context.population is not None and context.population.dim != context.dim:
             raise ValueError(
                 f"context.population: expected dimension {context.dim}, got {context.population.dim}"

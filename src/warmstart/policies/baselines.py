@@ -67,10 +67,8 @@ class PooledTS(ThompsonPolicy):
 
     def __init__(self, context: PolicyContext, *, seed: int = 0, n_samples: int = 100) -> None:
         super().__init__(context, seed=seed, n_samples=n_samples)
-        from warmstart.eval.logs import log_summary
-
         assert context.train_log is not None  # checked by Policy.__init__ (needs_train_log)
-        fit = fit_population(log_summary(context.train_log), FitConfig(n_types=1, split_merge=False, seed=seed))
+        fit = fit_population(context.train_log.summary(), FitConfig(n_types=1, split_merge=False, seed=seed))
         c = fit.components
         self._prior = single_gaussian(c.mu[0], c.cov[0], float(c.noise_var[0]))
 

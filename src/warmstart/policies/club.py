@@ -24,49 +24,14 @@ from scipy.sparse import coo_matrix, csr_matrix
 from scipy.sparse import triu as sparse_triu
 from scipy.sparse.csgraph import connected_components
 
-from warmstart._validate import check_finite, check_shape
-from warmstart.policies.base import Decision, Policy, PolicyContext, TrainingLog, UserTruth, register_policy
+from warmstart.models.linear_gaussian import ridge
+from warmstart.policies.base import Decision, Policy, PolicyContext, UserTruth, register_policy
 
 
 def confidence_bound(n: np.ndarray | float) -> np.ndarray:
     """CLUB's confidence radius ``CB(n) = sqrt((1 + ln(1 + n)) / (1 + n))`` for ``n`` observations."""
     n = np.asarray(n, dtype=float)
     return np.sqrt((1.0 + np.log1p(n)) / (1.0 + n))
-
-
-def user_statistics(log: TrainingLog, dim: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Per-user ``A_i = sum x x^T``, ``b_i = sum x r`` and event count ``n_i`` over the logged chosen actions.
-
-    Padding events (``action == -1``) are skipped. Raises ``ValueError`` on malformed logs.
-    """
-    cands = np.asarray(log.candidates, dtype=float)
-    if cands.ndim != 4 or cands.shape[3] != dim:
-        raise ValueError(f"train_log.candidates: expected shape (N, T, A, {dim}), got shape {cands.shape}")
-    n_users, n_events, n_actions, _ = cands.shape
-    action = np.asarray(log.action)
-    check_shape("train_log.action", action, (n_users, n_events))
-    reward = np.asarray(log.reward, dtype=float)
-    check_shape("train_log.reward", reward, (n_users, n_events))
-    if not np.issubdtype(action.dtype, np.integer):
-        raise ValueError(f"train_log.action: expected integer action indices, got dtype {action.dtype}")
-    if np.any((action < -1) | (action >= n_actions)):
-        bad = int(action[(action < -1) | (action >= n_actions)][0])
-        raise ValueError(f"train_log.action: expected indices in [-1, {n_actions - 1}], got {bad}")
-    valid = action >= 0
-    chosen = np.take_along_axis(cands, np.maximum(action, 0)[:, :, None, None], axis=2)[:, :, 0]
-    chosen = np.where(valid[:, :, None], chosen, 0.0)
-    r = np.where(valid, reward, 0.0)
-    check_finite("train_log.candidates (chosen actions)", chosen)
-    check_finite("train_log.reward", r)
-    A = np.einsum("ntd,nte->nde", chosen, chosen)
-    b = np.einsum("ntd,nt->nd", chosen, r)
-    return A, b, valid.sum(axis=1).astype(float)
-
-
-def ridge(A: np.ndarray, b: np.ndarray, reg: float) -> np.ndarray:
-    """Batched ridge estimates ``(reg I + A)^{-1} b`` for ``A (N, d, d)``, ``b (N, d)``."""
-    d = b.shape[-1]
-    return np.linalg.solve(A + reg * np.eye(d), b[..., None])[..., 0]
 
 
 def knn_graph(w: np.ndarray, k: int, chunk: int = 1024) -> csr_matrix:
@@ -185,7 +150,8 @@ class ClubPolicy(Policy):
         self.reg = float(reg)
         d = self.dim
         assert context.train_log is not None
-        A, b, n = user_statistics(context.train_log, d)
+        stats = context.train_log.summary()  # the log was validated by Policy.__init__
+        A, b, n = stats.A, stats.b, stats.n
         active = n > 0
         A, b, n = A[active], b[active], n[active]
         n_users = int(n.size)

@@ -17,7 +17,6 @@ from typing import Any
 
 import numpy as np
 
-from warmstart._validate import check_finite
 from warmstart.policies.base import Decision, Policy, PolicyContext, TrainingLog, UserTruth, register_policy
 
 _INSTALL_HINT = "the 'vw_pooled' policy needs Vowpal Wabbit: pip install 'warmstart[peers]'"
@@ -165,25 +164,11 @@ class VWPooledPolicy(Policy):
     # -- pre-training -------------------------------------------------------------------------------------
 
     def _pretrain(self, ws: Any, log: TrainingLog) -> int:
+        """Learn from a seeded sample of the logged events (the log was validated by ``Policy.__init__``)."""
         cands = np.asarray(log.candidates, dtype=float)
-        if cands.ndim != 4 or cands.shape[3] != self.dim:
-            raise ValueError(
-                f"train_log.candidates: expected shape (N, T, A, {self.dim}), got shape {cands.shape}"
-            )
-        n_users, n_events, n_actions, _ = cands.shape
         action = np.asarray(log.action)
         prop = np.asarray(log.propensity, dtype=float)
         reward = np.asarray(log.reward, dtype=float)
-        for name, arr in (("action", action), ("propensity", prop), ("reward", reward)):
-            if arr.shape != (n_users, n_events):
-                raise ValueError(
-                    f"train_log.{name}: expected shape {(n_users, n_events)}, got shape {arr.shape}"
-                )
-        if not np.issubdtype(action.dtype, np.integer):
-            raise ValueError(f"train_log.action: expected integer action indices, got dtype {action.dtype}")
-        if np.any((action < -1) | (action >= n_actions)):
-            bad = int(action[(action < -1) | (action >= n_actions)][0])
-            raise ValueError(f"train_log.action: expected indices in [-1, {n_actions - 1}], got {bad}")
         users, steps = np.nonzero(action >= 0)
         order = np.random.default_rng([self.seed, 0x5EED]).permutation(users.size)
         if self.pretrain_events is not None:
@@ -191,10 +176,6 @@ class VWPooledPolicy(Policy):
         users, steps = users[order], steps[order]
         a = action[users, steps]
         p, r = prop[users, steps], reward[users, steps]
-        if np.any(~(p > 0) | (p > 1)):
-            raise ValueError("train_log.propensity: expected probabilities in (0, 1] on logged events")
-        check_finite("train_log.reward", r)
-        check_finite("train_log.candidates", cands[users, steps])
         for i in range(users.size):
             lines = adf_lines(self._template, cands[users[i], steps[i]])
             ws.learn(labelled(lines, int(a[i]), -float(r[i]), float(p[i])))

@@ -29,6 +29,7 @@ from warmstart.models.linear_gaussian import (
     back_solve,
     batched_tri_inv,
     logsumexp_rows,
+    ridge,
     type_posterior,
 )
 from warmstart.population.population import Population
@@ -205,7 +206,7 @@ def ridge_estimates(summary: Summary, lam: float | None = None) -> np.ndarray:
     d = summary.dim
     if lam is None:
         lam = 0.1 * float(np.mean(np.einsum("nii->n", summary.A))) / d + 1e-6
-    return np.linalg.solve(summary.A + lam * np.eye(d), summary.b[..., None])[..., 0]
+    return ridge(summary.A, summary.b, lam)
 
 
 def _kmeans_pp(points: np.ndarray, k: int, rng: np.random.Generator, iters: int = 20) -> np.ndarray:
@@ -354,7 +355,6 @@ def _moves(summary: Summary, fit: _Fit, cfg: FitConfig, log: list[dict[str, Any]
             order = np.argsort(-_broadness(fit.comps))
             for i, j in pairs:
                 target = next(int(t) for t in order if t not in (i, j))
-                types = fit.comps.select(list(range(K)))
                 split, wk = _split_component(fit.comps, fit.weights, target)
                 # indices i, j are unchanged by appending the split half at the end
                 merged, wk = _merge_components(split, wk, i, j)
@@ -364,7 +364,6 @@ def _moves(summary: Summary, fit: _Fit, cfg: FitConfig, log: list[dict[str, Any]
                 accepted = cand.loglik > fit.loglik + 1e-6 * abs(fit.loglik)
                 log.append({"move": "split-merge", "merge": [i, j], "split": target, "K": K,
                             "loglik_before": fit.loglik, "loglik_after": cand.loglik, "accepted": bool(accepted)})
-                del types
                 if accepted:
                     fit = cand
                     improved = True

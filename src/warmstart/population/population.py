@@ -24,6 +24,7 @@ from typing import Any
 
 import numpy as np
 
+from warmstart._io import atomic_write
 from warmstart._version import __version__
 from warmstart.models.linear_gaussian import GaussianTypes
 
@@ -105,11 +106,7 @@ class Population:
             cov=self.components.cov,
             noise_var=self.components.noise_var,
         )
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(path.name + ".tmp")
-        tmp.write_bytes(buf.getvalue())
-        os.replace(tmp, path)
-        return path
+        return atomic_write(path, buf.getvalue())
 
     @staticmethod
     def load(path: str | os.PathLike[str]) -> Population:
