@@ -14,7 +14,7 @@ $(VENV)/.created:
 	touch $@
 
 $(VENV)/.installed: $(VENV)/.created pyproject.toml
-	$(PIP) install --quiet -e ".[peers,dev]"
+	$(PIP) install --quiet -e ".[peers,dev,fast]"
 	touch $@
 
 demo: $(VENV)/.installed

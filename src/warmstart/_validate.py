@@ -15,7 +15,7 @@ def check_shape(name: str, arr: np.ndarray, expected: tuple[int | None, ...]) ->
 
 def check_finite(name: str, arr: np.ndarray | float) -> None:
     a = np.asarray(arr, dtype=float)
-    if not np.all(np.isfinite(a)):
+    if not np.isfinite(a).all():
         bad = a[~np.isfinite(a)].ravel()[0] if a.ndim else a
         raise ValueError(f"{name}: expected finite numbers, got {bad}")
 

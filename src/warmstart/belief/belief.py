@@ -18,6 +18,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from warmstart import _kernels
 from warmstart._validate import check_finite, check_shape
 from warmstart.models.linear_gaussian import LOG_2PI, Summary, batched_tri_inv, type_posterior
 from warmstart.population.population import Population
@@ -91,9 +92,11 @@ class BeliefBatch:
     def n_users(self) -> int:
         return self.summary.n_users
 
-    def type_probs(self) -> np.ndarray:
-        """Posterior probability of each component (types, then novel) for every user, ``(N, K1)``."""
-        joint = self.log_evidence + self.population.log_weights
+    def type_probs(self, users: np.ndarray | None = None) -> np.ndarray:
+        """Posterior probability of each component (types, then novel), ``(N, K1)`` for every user or
+        ``(len(users), K1)`` for the given user indices."""
+        logev = self.log_evidence if users is None else self.log_evidence[users]
+        joint = logev + self.population.log_weights
         joint -= joint.max(axis=-1, keepdims=True)
         p = np.exp(joint)
         return p / p.sum(axis=-1, keepdims=True)
@@ -191,9 +194,13 @@ class Belief:
             mean, cov, logev = _closed_form(self.summary(), self.population)
             self.mean, self.cov, self.log_evidence = mean[0], cov[0], logev[0]
             return
-        _observe(self.mean, self.cov, self.log_evidence, self.population.components.noise_var, x, np.float64(r))
-        self.A += np.outer(x, x)
-        self.b += x * r
+        if _kernels.JIT:
+            _kernels.observe_one(self.mean, self.cov, self.log_evidence, self.population.components.noise_var,
+                                 self.A, self.b, x, r)
+        else:
+            _observe(self.mean, self.cov, self.log_evidence, self.population.components.noise_var, x, np.float64(r))
+            self.A += np.outer(x, x)
+            self.b += x * r
         self.c += r * r
         self.n += 1.0
 

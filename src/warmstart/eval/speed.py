@@ -9,6 +9,7 @@ from typing import Any
 
 import numpy as np
 
+from warmstart import _kernels
 from warmstart._version import __version__
 from warmstart.belief.belief import Belief, BeliefBatch
 from warmstart.eval.logs import training_log
@@ -63,10 +64,14 @@ def run_speed(
                    "em_users": em_users, "em_events": 50},
     }
     report("timing act + update, one user", 0.1)
+    doc["kernels"] = _kernels.backend()
     per_policy = {}
     for name in ("mixture_ids", "mixture_ts"):
         per_policy[name] = _act_update_us(make_policy(name, ctx, seed=seed), X, theta, noise, repeats)
     doc["act_update_us_by_policy"] = per_policy
+    with _kernels.disabled():
+        doc["act_update_us_numpy"] = _act_update_us(make_policy("mixture_ids", ctx, seed=seed), X, theta, noise,
+                                                    repeats)
     doc["act_update_policy"] = "mixture_ids"
     doc["act_update_us"] = per_policy["mixture_ids"]
     report("timing Vowpal Wabbit predict + learn, same setting", 0.25)
@@ -77,7 +82,11 @@ def run_speed(
         doc["vw_predict_learn_us"] = None
         doc["vw_note"] = str(exc)
     report("timing batched decisions", 0.4)
-    doc.update(_batch_rate(population, truth, rng, n_users=2000 if quick else 10000))
+    n_batch = 2000 if quick else 10000
+    doc.update(_batch_rate(population, truth, rng, n_users=n_batch))
+    with _kernels.disabled():
+        doc["batch_decisions_per_s_numpy"] = _batch_rate(population, truth, rng, n_users=n_batch)[
+            "batch_decisions_per_s"]
     report("timing the EM fit", 0.55)
     n_em = min(em_users, 10_000) if quick else em_users
     summary = logged_summary(truth, n_em, 50, seed=seed + 1)
@@ -114,6 +123,7 @@ def _batch_rate(population, truth, rng, n_users: int) -> dict[str, Any]:
                            "batch_policy": "mixture_ts (vectorised); propensity from 32 posterior draws per user"}
     for key, draws in (("batch_decisions_per_s", 32), ("batch_decisions_per_s_one_draw", 1)):
         with threadpool_limits(limits=1):
+            batch_thompson(batch, users[:10], warm[:10], rng, n_samples=draws)  # compile / load the kernel
             t0 = time.perf_counter()
             for start in range(0, n_users, chunk):
                 idx = users[start : start + chunk]

@@ -21,6 +21,7 @@ from typing import Any
 
 import numpy as np
 
+from warmstart import _kernels
 from warmstart.belief.belief import Belief
 from warmstart.policies.base import Decision, Policy, PolicyContext, UserTruth, register_policy
 from warmstart.population.population import Population
@@ -37,18 +38,25 @@ def _safe_cholesky(cov: np.ndarray) -> np.ndarray:
         return np.linalg.cholesky(sym + jitter)
 
 
+def mixture_draws_numpy(mean: np.ndarray, cov: np.ndarray, counts: np.ndarray, z: np.ndarray) -> np.ndarray:
+    """``counts[k]`` rows ``mean[k] + L_k z`` per component ``k``, in component order (the numpy reference of
+    the compiled ``warmstart._kernels.mixture_draws``)."""
+    out = np.empty_like(z)
+    row = 0
+    for k in np.nonzero(counts)[0]:
+        m = counts[k]
+        out[row : row + m] = mean[k] + z[row : row + m] @ _safe_cholesky(cov[k]).T
+        row += m
+    return out
+
+
 def posterior_samples(belief: Belief, n: int, rng: np.random.Generator) -> np.ndarray:
     """``n`` draws of ``theta`` from the mixture posterior (type from the type posterior, then theta),
     grouped by component: row order is by component, so a caller that plays one draw picks a random row."""
     counts = rng.multinomial(n, belief.type_probs())
-    out = np.empty((n, belief.dim))
-    row = 0
-    for k in np.nonzero(counts)[0]:
-        m = counts[k]
-        L = _safe_cholesky(belief.cov[k])
-        out[row : row + m] = belief.mean[k] + rng.standard_normal((m, belief.dim)) @ L.T
-        row += m
-    return out
+    z = rng.standard_normal((n, belief.dim))
+    draws = _kernels.mixture_draws if _kernels.JIT else mixture_draws_numpy
+    return draws(belief.mean, belief.cov, counts, z)
 
 
 def tempered(population: Population, temper: float) -> Population:
@@ -58,6 +66,9 @@ def tempered(population: Population, temper: float) -> Population:
         return population
     w = population.weights**temper
     return replace(population, weights=w / w.sum())
+
+
+_EPS = 1e-12
 
 
 class BeliefPolicy(Policy):
@@ -107,11 +118,12 @@ class MixtureTS(ThompsonPolicy):
     needs_population = True
 
 
-def ids_distribution(R: np.ndarray, eps: float = 1e-12) -> tuple[int, int, float]:
+def ids_distribution(R: np.ndarray, eps: float = _EPS) -> tuple[int, int, float]:
     """Variance-based information-directed sampling from posterior reward samples ``R (M, A)``.
 
-    Returns ``(i, j, q)``: play action ``i`` with probability ``q`` and ``j`` otherwise, minimising the
-    information ratio ``(expected regret)^2 / (variance-based information gain)`` over pairs of actions.
+    Returns ``(i, j, q)`` with ``i <= j``: play action ``i`` with probability ``q`` and ``j`` otherwise
+    (``i == j, q == 1`` for a single action), minimising the information ratio ``(expected regret)^2 /
+    (variance-based information gain)`` over single actions and pairs mixed on a grid of ``q``.
     """
     M, A = R.shape
     best = np.argmax(R, axis=1)
@@ -129,14 +141,21 @@ def ids_distribution(R: np.ndarray, eps: float = 1e-12) -> tuple[int, int, float
     ratio1 = delta**2 / np.maximum(gain, eps)
     cand = np.union1d(np.argsort(delta)[:4], np.argsort(ratio1)[:4])
     dl, gn = delta[cand], gain[cand]
-    d_mix = _Q[None, None, :] * dl[:, None, None] + (1 - _Q)[None, None, :] * dl[None, :, None]
-    g_mix = _Q[None, None, :] * gn[:, None, None] + (1 - _Q)[None, None, :] * gn[None, :, None]
-    ratio = d_mix**2 / np.maximum(g_mix, eps)
-    i, j, k = np.unravel_index(int(np.argmin(ratio)), ratio.shape)
-    return int(cand[i]), int(cand[j]), float(_Q[k])
+    # each distribution once: single actions, then pairs i < j mixed with q strictly inside (0, 1)
+    iu, ju = np.triu_indices(cand.size, 1)
+    d_mix = _Q * dl[iu, None] + (1 - _Q) * dl[ju, None]
+    g_mix = _Q * gn[iu, None] + (1 - _Q) * gn[ju, None]
+    ratio = np.concatenate([ratio1[cand], (d_mix**2 / np.maximum(g_mix, eps)).ravel()])
+    # the first (in that order) within a relative 1e-9 of the minimum: last-bit rounding never decides
+    first = int(np.argmax(ratio <= ratio.min() * (1.0 + _TIE)))
+    if first < cand.size:
+        return int(cand[first]), int(cand[first]), 1.0
+    p, k = divmod(first - cand.size, _Q.size)
+    return int(cand[iu[p]]), int(cand[ju[p]]), float(_Q[k])
 
 
-_Q = np.linspace(0.0, 1.0, 21)
+_Q = np.linspace(0.0, 1.0, 21)[1:-1]  # mixing probabilities of a pair
+_TIE = 1e-9
 
 
 @register_policy("mixture_ids")
@@ -166,7 +185,8 @@ class MixtureIDS(BeliefPolicy):
         if A == 1:
             return Decision(0, 1.0, np.ones(1))
         thetas = posterior_samples(state, self.n_samples, self.rng)
-        i, j, q = ids_distribution(thetas @ X.T)
+        R = thetas @ X.T
+        i, j, q = _kernels.ids_pair(R, _Q, _EPS, _TIE) if _kernels.JIT else ids_distribution(R)
         probs = np.zeros(A)
         probs[i] += q
         probs[j] += 1.0 - q

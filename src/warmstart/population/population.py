@@ -19,6 +19,7 @@ import json
 import os
 import zipfile
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -67,7 +68,7 @@ class Population:
     def novel_index(self) -> int:
         return self.components.n_types - 1
 
-    @property
+    @cached_property
     def log_weights(self) -> np.ndarray:
         return np.log(self.weights / self.weights.sum())
 
