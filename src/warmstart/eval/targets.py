@@ -119,15 +119,20 @@ def speed_rows(doc: dict[str, Any]) -> list[dict[str, Any]]:
     cmd = _cmd(doc, "speed")
     us, vw = doc["act_update_us"], doc.get("vw_predict_learn_us")
     speedup = _ratio(vw, us)
+    backend = f"kernels: {doc.get('kernels', 'numpy')}"
     rows = [
         _row(f"act+update one user ({doc.get('act_update_policy')})", "<= 50 us and >= 2x faster than VW",
              f"{us:.1f} us; VW {_fmt(vw, 1)} us ({_fmt(speedup)}x)",
              None if vw is None else (us <= 50 and speedup is not None and speedup >= 2), cmd,
-             f"by policy: {', '.join(f'{k} {v:.1f} us' for k, v in doc.get('act_update_us_by_policy', {}).items())}"),
+             f"{backend}; by policy: "
+             f"{', '.join(f'{k} {v:.1f} us' for k, v in doc.get('act_update_us_by_policy', {}).items())}"
+             f"; numpy path (no numba) {_fmt(doc.get('act_update_us_numpy'), 1)} us"),
         _row("batched decisions, one core", ">= 100,000 per second",
              f"{doc['batch_decisions_per_s']:,.0f}/s (one draw, no propensity: "
              f"{doc.get('batch_decisions_per_s_one_draw', 0):,.0f}/s)",
-             doc["batch_decisions_per_s"] >= 100_000, cmd, doc.get("batch_policy", "")),
+             doc["batch_decisions_per_s"] >= 100_000, cmd,
+             f"{backend}; {doc.get('batch_policy', '')}; numpy path "
+             f"{_fmt(doc.get('batch_decisions_per_s_numpy'), 0)}/s"),
     ]
     em = doc.get("em_fit_s_100k")
     rows.append(_row("EM fit, 100k users x 50 events, K = 8", "<= 30 s",
