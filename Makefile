@@ -5,8 +5,9 @@ VENV := .venv
 PY := $(VENV)/bin/python
 PIP := $(VENV)/bin/pip
 OUT ?= demo-out
+PYBKT_VENV := .venv-pybkt
 
-.PHONY: demo test bench lint clean
+.PHONY: demo test bench lint clean pybkt-venv
 
 $(VENV)/.created:
 	$(PYTHON) -m venv $(VENV)
@@ -17,18 +18,28 @@ $(VENV)/.installed: $(VENV)/.created pyproject.toml
 	$(PIP) install --quiet -e ".[peers,dev,fast]"
 	touch $@
 
+# pyBKT (the knowledge-tracing peer) needs numpy < 2, so it gets its own environment (~30 s, ~390 MB);
+# scikit-learn >= 1.8 and pandas 3 break pyBKT 1.4.3's import
+$(PYBKT_VENV)/.installed:
+	$(PYTHON) -m venv $(PYBKT_VENV)
+	$(PYBKT_VENV)/bin/pip install --quiet --upgrade pip
+	$(PYBKT_VENV)/bin/pip install --quiet "numpy<2" "pandas<3" "scikit-learn<1.8" "pyBKT==1.4.3"
+	touch $@
+
+pybkt-venv: $(PYBKT_VENV)/.installed
+
 demo: $(VENV)/.installed
 	$(VENV)/bin/warmstart demo --out $(OUT)
 
-test: $(VENV)/.installed
+test: $(VENV)/.installed $(PYBKT_VENV)/.installed
 	$(PY) -m pytest -p no:cacheprovider
 
 # the full benchmarks behind the README's results table (about 20-30 minutes on 2 cores)
-bench: $(VENV)/.installed
+bench: $(VENV)/.installed $(PYBKT_VENV)/.installed
 	PATH=$(CURDIR)/$(VENV)/bin:$$PATH bash benchmarks/run_all.sh benchmarks/results
 
 lint: $(VENV)/.installed
 	$(VENV)/bin/ruff check src tests benchmarks
 
 clean:
-	rm -rf $(VENV) $(OUT) build *.egg-info src/*.egg-info
+	rm -rf $(VENV) $(PYBKT_VENV) $(OUT) build *.egg-info src/*.egg-info

@@ -18,7 +18,7 @@ def run(*args: str, check: bool = True) -> subprocess.CompletedProcess:
 
 
 @pytest.mark.parametrize("cmd", [[], ["simulate"], ["fit"], ["bench"], ["bench", "coldstart"], ["bench", "speed"],
-                                 ["report"], ["demo"]])
+                                 ["bench", "kt"], ["report"], ["demo"]])
 def test_help_is_clear(cmd):
     out = run(*cmd, "--help").stdout
     assert "Usage" in out and len(out.splitlines()) > 3
@@ -62,3 +62,24 @@ def test_bench_coldstart_quick_and_report(tmp_path):
     assert "data:image/png;base64," in html and "mixture_ids" in html
     targets = json.loads((tmp_path / "targets.json").read_text())["rows"]
     assert any(r["target"].startswith("gain captured") and r["met"] is not None for r in targets)
+
+
+def test_bench_kt_quick_on_real_students(tmp_path):
+    """A seeded subset of ASSISTments 2009 students: the JSON has every key, and the learner types predict
+    unseen students better than the per-skill mean (a baseline with no student state)."""
+    run("bench", "kt", "--quick", "--skip-pybkt", "--out", str(tmp_path))
+    doc = json.loads((tmp_path / "kt.json").read_text())
+    models = doc["models"]
+    assert {"ours", "bkt", "skill_mean"} <= set(models)
+    for m in models.values():
+        assert set(m["by_bucket"]) == {"1-5", "6-10", "11-20", "21-50", "51+"}
+        lo, hi = m["auc_ci95"]
+        assert lo <= m["auc"] <= hi
+    assert models["ours"]["auc"] > models["skill_mean"]["auc"] + 0.05
+    assert models["ours"]["log_loss"] < models["skill_mean"]["log_loss"]
+    assert doc["config"]["data_counts"]["test"]["students"] == 300
+
+
+def test_bench_kt_rejects_an_unknown_data_set(tmp_path):
+    proc = run("bench", "kt", "--data", "nope", "--skip-pybkt", "--out", str(tmp_path), check=False)
+    assert proc.returncode == 2 and "data: expected one of assistments2009" in proc.stderr

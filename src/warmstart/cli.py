@@ -29,7 +29,7 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
-bench_app = typer.Typer(help="Benchmarks that write JSON (cold start, speed).", no_args_is_help=True)
+bench_app = typer.Typer(help="Benchmarks that write JSON (cold start, speed, knowledge tracing, tutoring).", no_args_is_help=True)
 app.add_typer(bench_app, name="bench")
 console = Console(stderr=True)
 out = Console()
@@ -204,6 +204,66 @@ def bench_speed(
               f"{'n/a' if vw is None else f'{vw:.1f} us'}), batched {doc['batch_decisions_per_s']:.0f} "
               f"decisions/s, EM {doc['em_fit_s']:.1f} s on {doc['em_fit_users']} users, belief "
               f"{doc['belief_bytes']} bytes")
+    out.print(f"wrote {path}")
+
+
+@bench_app.command("kt")
+def bench_kt(
+    out_dir: Annotated[Path, typer.Option("--out", help="Folder for kt.json.")],
+    data: Annotated[str, typer.Option(help="Data set: assistments2009 (its own train/valid/test split).")] = (
+        "assistments2009"),
+    skip_pybkt: Annotated[bool, typer.Option("--skip-pybkt", help="Do not run pyBKT (quick runs only).")] = False,
+    quick: Annotated[bool, typer.Option("--quick", help="A seeded subset of students; a smoke run.")] = False,
+    seed: Annotated[int, typer.Option(help="Random seed.")] = 0,
+) -> None:
+    """Next-response prediction on students unseen in training: our learner types, our BKT, a skill-mean
+    baseline and pyBKT with forgetting (in its own environment, fitted alongside ours). Writes kt.json."""
+    from warmstart.eval.kt import KTBenchConfig, run_kt
+    from warmstart.peers.pybkt import PyBKTUnavailableError
+
+    try:
+        cfg = KTBenchConfig(data=data, seed=seed, pybkt=not skip_pybkt, quick=quick)
+        with progress_bar(f"knowledge tracing ({data}{', quick' if quick else ''})") as bar:
+            doc = run_kt(cfg, progress=bar)
+    except PyBKTUnavailableError as exc:
+        raise CliError(f"{exc} (or pass --skip-pybkt for a quick run without it)") from exc
+    path = out_dir / "kt.json"
+    _write_json(path, _sanitize(doc))
+    table = Table(title=f"next-response prediction, unseen {data} students")
+    for col in ("model", "AUC", "AUC 95% CI", "AUC responses 1-10", "log loss", "fit s"):
+        table.add_column(col, justify="left" if col == "model" else "right")
+    for name, m in doc["models"].items():
+        lo, hi = m["auc_ci95"]
+        fit = "" if m["fit_s"] is None else f"{m['fit_s']:.1f}"
+        table.add_row(name, f"{m['auc']:.4f}", f"{lo:.3f}-{hi:.3f}", f"{m['auc_first10']:.4f}",
+                      f"{m['log_loss']:.4f}", fit)
+    out.print(table)
+    out.print(f"wrote {path}")
+
+
+@bench_app.command("tutoring")
+def bench_tutoring(
+    out_dir: Annotated[Path, typer.Option("--out", help="Folder for tutoring.json.")],
+    students: Annotated[int, typer.Option(help="Simulated students per policy.")] = 2000,
+    budget: Annotated[int, typer.Option(help="Practice steps before an episode is cut off.")] = 200,
+    quick: Annotated[bool, typer.Option("--quick", help="300 students; a smoke run.")] = False,
+    seed: Annotated[int, typer.Option(help="Random seed.")] = 0,
+) -> None:
+    """Tutor simulated students (warmstart/Tutoring-v0, learner types fitted on ASSISTments 2009) with our
+    type-aware policy and the baselines; write tutoring.json (steps to mastery, false mastery, per type)."""
+    from warmstart.eval.tutoring import run_tutoring
+
+    with progress_bar(f"tutoring{' (quick)' if quick else ''}") as bar:
+        doc = run_tutoring(n_students=None if quick else students, seed=seed, budget=budget, quick=quick,
+                           progress=bar)
+    path = out_dir / "tutoring.json"
+    _write_json(path, _sanitize(doc))
+    table = Table(title="tutoring: practice steps until every skill is declared mastered")
+    for col in ("policy", "steps", "false mastery rate"):
+        table.add_column(col, justify="left" if col == "policy" else "right")
+    for name, p in doc["policies"].items():
+        table.add_row(name, f"{p['steps_to_mastery']:.1f}", f"{p['false_mastery_rate']:.3f}")
+    out.print(table)
     out.print(f"wrote {path}")
 
 

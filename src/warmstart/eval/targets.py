@@ -20,6 +20,8 @@ def _cmd(doc: dict[str, Any], what: str) -> str:
     preset = doc.get("config", {}).get("preset", "default")
     if what == "coldstart":
         return f"warmstart bench coldstart --preset {preset}{quick} --seed {doc.get('seed', 0)} --out DIR"
+    if what in ("kt", "tutoring"):
+        return f"warmstart bench {what}{quick} --out DIR"
     return f"warmstart bench speed{quick} --out DIR"
 
 
@@ -143,6 +145,54 @@ def speed_rows(doc: dict[str, Any]) -> list[dict[str, Any]]:
     return rows
 
 
+def kt_rows(doc: dict[str, Any]) -> list[dict[str, Any]]:
+    """Issue 5's knowledge-tracing targets (unseen ASSISTments 2009 students)."""
+    cmd = _cmd(doc, "kt")
+    M = doc["models"]
+    ours = M["ours"]
+    rows = []
+    py = M.get("pybkt")
+    if py is None:
+        rows.append(_row("AUC ours - pyBKT (unseen ASSIST2009 students)", ">= +0.02", "pyBKT not run", None, cmd))
+    else:
+        d = ours["auc"] - py["auc"]
+        rows.append(_row("AUC ours - pyBKT (unseen ASSIST2009 students)", ">= +0.02",
+                         f"{ours['auc']:.4f} - {py['auc']:.4f} = {d:+.4f}", d >= 0.02, cmd))
+        d10 = ours["auc_first10"] - py["auc_first10"]
+        rows.append(_row("AUC ours - pyBKT on responses 1-10 of each student", ">= +0.03",
+                         f"{ours['auc_first10']:.4f} - {py['auc_first10']:.4f} = {d10:+.4f}", d10 >= 0.03, cmd))
+    rows.append(_row("stretch: AUC ours", ">= 0.75", f"{ours['auc']:.4f}", ours["auc"] >= 0.75, cmd))
+    others = {k: M[k]["log_loss"] for k in ("pybkt", "bkt") if k in M}
+    rows.append(_row("log loss ours below pyBKT and bkt", "below both",
+                     f"{ours['log_loss']:.4f} vs " + ", ".join(f"{k} {v:.4f}" for k, v in others.items()),
+                     all(ours["log_loss"] < v for v in others.values()) if "pybkt" in others else None, cmd))
+    ratio = ours.get("fit_s_ratio_to_pybkt")
+    rows.append(_row("fit time ours (2 cores)", "<= 60 s; ratio to pyBKT reported",
+                     f"{ours['fit_s']:.1f} s" + ("" if ratio is None else
+                                                 f"; pyBKT {py['fit_s']:.0f} s (ratio {ratio:.3f})"),
+                     ours["fit_s"] <= 60, cmd, doc["config"].get("fit_timing_note", "")))
+    return rows
+
+
+def tutoring_rows(doc: dict[str, Any]) -> list[dict[str, Any]]:
+    """Issue 5's tutoring targets (warmstart/Tutoring-v0)."""
+    cmd = _cmd(doc, "tutoring")
+    T = doc["targets"]
+    s = T["steps_ours_over_bkt_mastery"]
+    per = T["steps_ours_over_bkt_mastery_per_type"]
+    fm = T["false_mastery_ours_vs_bkt_mastery"]
+    o = T["steps_ours_over_oracle_type"]
+    return [
+        _row("tutoring: practice steps to mastery, ours / bkt_mastery", "<= 0.8",
+             f"{s['ratio']:.2f} (CI {s['ci95'][0]:.2f}-{s['ci95'][1]:.2f})", s["met"], cmd),
+        _row("tutoring: every type, ours / bkt_mastery", "<= 1.0",
+             ", ".join(f"type {k} {v['ratio']:.2f}" for k, v in per["per_type"].items()), per["met"], cmd),
+        _row("tutoring: false mastery rate, ours vs bkt_mastery", "<= bkt_mastery's",
+             f"{fm['ours']:.3f} vs {fm['bkt_mastery']:.3f}", fm["met"], cmd),
+        _row("tutoring: steps, ours / oracle_type", "<= 1.2", f"{o['ratio']:.2f}", o["met"], cmd),
+    ]
+
+
 def write_targets(bench_dir: str | Path) -> list[dict[str, Any]]:
     bench_dir = Path(bench_dir)
     doc = _load(bench_dir / "coldstart.json")
@@ -152,6 +202,12 @@ def write_targets(bench_dir: str | Path) -> list[dict[str, Any]]:
     speed = _load(bench_dir / "speed.json")
     if speed is not None:
         rows += speed_rows(speed)
+    kt = _load(bench_dir / "kt.json")
+    if kt is not None:
+        rows += kt_rows(kt)
+    tutoring = _load(bench_dir / "tutoring.json")
+    if tutoring is not None:
+        rows += tutoring_rows(tutoring)
     (bench_dir / "targets.json").write_text(json.dumps({"rows": rows}, indent=1))
     (bench_dir / "targets.md").write_text(markdown_table(rows))
     return rows

@@ -9,7 +9,10 @@ from warmstart.sim.linear_types import (
     UserBatch,
     register,
 )
+from warmstart.sim.tutoring import StudentBatch, TutoringEnv, register_tutoring
 
 register()
+register_tutoring()
 
-__all__ = ["OUTLIER", "EventLog", "LinearTypesConfig", "LinearTypesEnv", "LinearTypesPopulation", "UserBatch"]
+__all__ = ["OUTLIER", "EventLog", "LinearTypesConfig", "LinearTypesEnv", "LinearTypesPopulation", "StudentBatch",
+           "TutoringEnv", "UserBatch"]

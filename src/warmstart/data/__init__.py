@@ -1,0 +1,5 @@
+"""Data loaders: knowledge-tracing responses (ASSISTments 2009, generic CSV/Parquet)."""
+
+from warmstart.data.kt import KTData, load_assistments2009, load_kt, save_kt_csv
+
+__all__ = ["KTData", "load_assistments2009", "load_kt", "save_kt_csv"]

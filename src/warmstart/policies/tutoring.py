@@ -1,0 +1,403 @@
+"""Tutoring policies: which skill a student practises next, and when a skill is declared mastered.
+
+A policy is built once from a ``TutoringSetup`` (the learner types, the single-type BKT fit, the mastery
+threshold and the "N in a row" streak) and serves many students. ``state = policy.new_student()`` starts one;
+``policy.choose(state)`` returns the skill to practise (never one already declared mastered),
+``policy.observe(state, skill, correct)`` learns from the answer, and ``policy.mastered(state)`` is the boolean
+array of skills declared mastered (declarations are final; a declared skill is not practised again). Only
+``oracle_type`` reads ground truth: ``new_student(true_type=k)``.
+
+The batched verbs are the real implementation: ``new_batch(n)``, ``choose_many(state, rows)``,
+``observe_many(state, rows, skills, correct)`` and ``mastered_many(state)`` work on many students at once; the
+one-student verbs are a batch of one. Bad input raises ``ValueError`` before any state changes.
+
+Every bad input is a ``ValueError`` (not ``TypeError``): the library's one error type for bad input.
+
+Policies (registry of their own, ``make_tutoring_policy(name, setup, seed=...)``):
+
+- ``ours``: the learner-type belief (``LearnerBeliefBatch`` over the types, with the personal grid). Practises
+  the undeclared skill of largest expected learning gain, ``sum_j p(j | answers) P_j(unknown) T_j`` over
+  components ``j`` (type x personal multiplier), and declares every skill whose posterior P(known) reaches the
+  threshold (0.95), including skills it has not practised once the type posterior makes them likely known.
+- ``bkt_mastery``: standard BKT mastery learning with the single-type fit: skills in order, each practised until
+  its P(known) reaches the threshold.
+- ``round_robin``: cycles through the undeclared skills; declares a skill after ``streak`` (3) consecutive
+  correct answers on it (the common "N in a row" rule).
+- ``random``: a uniformly random undeclared skill, the same streak rule.
+- ``oracle_type``: knows the true type's parameters: exact BKT with them, the gain rule and threshold of ours.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import ClassVar, TypeVar
+
+import numpy as np
+
+from warmstart.belief.learner_belief import DEFAULT_GRID, LearnerBeliefBatch, PersonalGrid
+from warmstart.models.learner import LearnerPopulation, _odds_scale
+
+
+@dataclass(frozen=True)
+class TutoringSetup:
+    """What tutoring policies may use: ``population`` (learner types, for ``ours`` and ``oracle_type``),
+    ``single_type`` (a K = 1 fit on the same data, for ``bkt_mastery``), the P(known) ``threshold`` for
+    declaring mastery, the ``streak`` of the N-in-a-row rule and ``ours``' personal ``grid`` (None: off)."""
+
+    population: LearnerPopulation
+    single_type: LearnerPopulation
+    threshold: float = 0.95
+    streak: int = 3
+    grid: PersonalGrid | None = DEFAULT_GRID
+
+    def __post_init__(self) -> None:
+        for name in ("population", "single_type"):
+            if not isinstance(getattr(self, name), LearnerPopulation):
+                got = type(getattr(self, name)).__name__
+                raise ValueError(f"{name}: expected a LearnerPopulation, got {got}")  # noqa: TRY004
+        if self.single_type.n_types != 1:
+            raise ValueError(f"single_type: expected a population of one type (K = 1), got "
+                             f"{self.single_type.n_types} types")
+        if self.single_type.n_skills != self.population.n_skills:
+            raise ValueError(f"single_type: expected {self.population.n_skills} skills like population, got "
+                             f"{self.single_type.n_skills}")
+        if not 0.5 < self.threshold < 1:
+            raise ValueError(f"threshold: expected a P(known) in (0.5, 1), got {self.threshold}")
+        if isinstance(self.streak, bool) or not isinstance(self.streak, (int, np.integer)) or self.streak < 1:
+            raise ValueError(f"streak: expected a positive integer, got {self.streak!r}")
+        if self.grid is not None and not isinstance(self.grid, PersonalGrid):
+            raise ValueError(f"grid: expected a PersonalGrid or None, got {type(self.grid).__name__}")
+
+    @property
+    def n_skills(self) -> int:
+        return self.population.n_skills
+
+
+# ---------------------------------------------------------------------------------------------- states
+@dataclass
+class TutoringState:
+    """Students served by one policy: ``declared (n, n_skills)`` skills declared mastered, ``n_steps (n,)``."""
+
+    declared: np.ndarray
+    n_steps: np.ndarray
+
+    @property
+    def n_students(self) -> int:
+        return int(self.declared.shape[0])
+
+
+@dataclass
+class BeliefState(TutoringState):
+    """Plus a learner belief per student (``ours``, ``bkt_mastery``, ``oracle_type``)."""
+
+    belief: LearnerBeliefBatch
+
+
+@dataclass
+class StreakState(TutoringState):
+    """Plus the current run of correct answers per skill and the last skill practised (N-in-a-row policies)."""
+
+    streak: np.ndarray
+    last: np.ndarray
+
+
+# ---------------------------------------------------------------------------------------------- base
+class TutoringPolicy(ABC):
+    """Base class: validates at the edges, then calls ``_new`` / ``_choose`` / ``_observe`` on trusted arrays."""
+
+    name: ClassVar[str] = ""
+    needs_truth: ClassVar[bool] = False
+
+    def __init__(self, setup: TutoringSetup, *, seed: int = 0) -> None:
+        if not isinstance(setup, TutoringSetup):
+            raise ValueError(f"setup: expected a TutoringSetup, got {type(setup).__name__}")  # noqa: TRY004
+        self.setup = setup
+        self.seed = seed
+        self.rng = np.random.default_rng(seed)
+
+    @property
+    def n_skills(self) -> int:
+        return self.setup.n_skills
+
+    # ------------------------------------------------------------------ to implement
+    @abstractmethod
+    def _new(self, n: int, true_types: np.ndarray | None) -> TutoringState: ...
+
+    @abstractmethod
+    def _choose(self, state: TutoringState, rows: np.ndarray) -> np.ndarray: ...
+
+    @abstractmethod
+    def _observe(self, state: TutoringState, rows: np.ndarray, skills: np.ndarray, correct: np.ndarray) -> None:
+        """Learn from the answers and set ``state.declared`` for ``rows``."""
+
+    # ------------------------------------------------------------------ batched
+    def new_batch(self, n: int, *, true_types: object | None = None) -> TutoringState:
+        """``n`` new students. ``true_types`` (their true type indices) is read by oracles only."""
+        if isinstance(n, (bool, np.bool_)) or not isinstance(n, (int, np.integer)) or n < 1:
+            raise ValueError(f"n: expected a positive integer number of students, got {n!r}")
+        types = None
+        if self.needs_truth:
+            if true_types is None:
+                raise ValueError(f"true_types: policy {self.name!r} reads the students' true types (ground "
+                                 "truth); expected one type index per student, got none")
+            types = np.asarray(true_types)
+            K = self.setup.population.n_types
+            if types.shape != (n,) or types.dtype.kind not in "iu" or types.min() < 0 or types.max() >= K:
+                raise ValueError(f"true_types: expected {n} type indices in [0, {K - 1}], got {true_types!r}")
+            types = types.astype(np.int64)
+        return self._new(int(n), types)
+
+    def _rows(self, state: TutoringState, rows: object | None) -> np.ndarray:
+        if not isinstance(state, TutoringState):
+            raise ValueError("state: expected a state made by this policy's new_batch / new_student, "  # noqa: TRY004
+                             f"got {type(state).__name__}")
+        if rows is None:
+            return np.arange(state.n_students)
+        r = np.asarray(rows)
+        if r.ndim != 1 or r.dtype.kind not in "iu":
+            raise ValueError(f"rows: expected a 1-d array of integer student indices, got {r.dtype} of shape "
+                             f"{r.shape}")
+        if r.size and (r.min() < 0 or r.max() >= state.n_students):
+            bad = int(r[(r < 0) | (r >= state.n_students)][0])
+            raise ValueError(f"rows: expected indices in [0, {state.n_students - 1}], got {bad}")
+        if np.unique(r).size != r.size:
+            raise ValueError("rows: expected distinct students, got repeated indices")
+        return r.astype(np.int64)
+
+    def choose_many(self, state: TutoringState, rows: object | None = None) -> np.ndarray:
+        """The skill each of ``rows`` (default: all) practises next; never a declared skill."""
+        r = self._rows(state, rows)
+        done = state.declared[r].all(axis=1)
+        if np.any(done):
+            raise ValueError(f"rows: student {int(r[done][0])} has every skill declared mastered (the episode is "
+                             "over); expected students with a skill left")
+        return self._choose(state, r)
+
+    def observe_many(self, state: TutoringState, rows: object, skills: object, correct: object) -> None:
+        """Learn from one answer of each of ``rows`` on ``skills`` (``correct`` 0/1), then update declarations."""
+        r = self._rows(state, rows)
+        sk = np.asarray(skills)
+        if sk.shape != r.shape or sk.dtype.kind not in "iu":
+            raise ValueError(f"skills: expected {r.size} integer skill indices, got {np.asarray(skills)!r}")
+        if sk.size and (sk.min() < 0 or sk.max() >= self.n_skills):
+            bad = int(sk[(sk < 0) | (sk >= self.n_skills)][0])
+            raise ValueError(f"skills: expected skill indices in [0, {self.n_skills - 1}], got {bad} (unknown skill)")
+        sk = sk.astype(np.int64)
+        if np.any(state.declared[r, sk]):
+            i = int(np.flatnonzero(state.declared[r, sk])[0])
+            raise ValueError(f"skills: expected skills not yet declared mastered, got skill {int(sk[i])} for "
+                             f"student {int(r[i])}, which is declared (declared skills are not practised)")
+        co = np.asarray(correct)
+        if co.shape != r.shape or co.dtype.kind not in "biuf" or not np.all((co == 0) | (co == 1)):
+            raise ValueError(f"correct: expected {r.size} values, each 0 or 1, got {np.asarray(correct)!r}")
+        self._observe(state, r, sk, co.astype(bool))
+        state.n_steps[r] += 1
+
+    @staticmethod
+    def mastered_many(state: TutoringState) -> np.ndarray:
+        """Skills declared mastered, ``(n, n_skills)`` (a copy)."""
+        return state.declared.copy()
+
+    # ------------------------------------------------------------------ one student
+    def new_student(self, *, true_type: int | None = None) -> TutoringState:
+        """A new student (a batch of one); ``true_type`` is read by oracles only."""
+        return self.new_batch(1, true_types=None if true_type is None else np.array([true_type]))
+
+    @staticmethod
+    def _one(state: TutoringState) -> None:
+        if not isinstance(state, TutoringState) or state.n_students != 1:
+            raise ValueError("state: expected the state of one student (from new_student), got "
+                             f"{getattr(state, 'n_students', type(state).__name__)} students")
+
+    def choose(self, state: TutoringState) -> int:
+        self._one(state)
+        return int(self.choose_many(state, np.zeros(1, dtype=np.int64))[0])
+
+    def observe(self, state: TutoringState, skill: int, correct: int | bool) -> None:
+        self._one(state)
+        if isinstance(skill, (bool, np.bool_)) or not isinstance(skill, (int, np.integer)):
+            raise ValueError(f"skill: expected an integer skill index, got {skill!r}")  # noqa: TRY004
+        if isinstance(correct, (bool, np.bool_)):
+            correct = int(correct)
+        if not isinstance(correct, (int, np.integer)):
+            raise ValueError(f"correct: expected 0 or 1, got {correct!r}")  # noqa: TRY004
+        self.observe_many(state, np.zeros(1, dtype=np.int64), np.array([skill]), np.array([correct]))
+
+    def mastered(self, state: TutoringState) -> np.ndarray:
+        self._one(state)
+        return state.declared[0].copy()
+
+
+_REGISTRY: dict[str, type[TutoringPolicy]] = {}
+P = TypeVar("P", bound=type[TutoringPolicy])
+
+
+def register_tutoring_policy(name: str) -> Callable[[P], P]:
+    """Class decorator: register a tutoring policy under ``name``."""
+
+    def wrap(cls: P) -> P:
+        if name in _REGISTRY and _REGISTRY[name] is not cls:
+            raise ValueError(f"name: tutoring policy {name!r} is already registered")
+        cls.name = name
+        _REGISTRY[name] = cls
+        return cls
+
+    return wrap
+
+
+def tutoring_policy_names() -> tuple[str, ...]:
+    return tuple(_REGISTRY)
+
+
+def make_tutoring_policy(name: str, setup: TutoringSetup, *, seed: int = 0) -> TutoringPolicy:
+    """Build the tutoring policy registered as ``name``.
+
+    Examples
+    --------
+    >>> full = lambda v: np.full((1, 2), v)
+    >>> bkt = LearnerPopulation(np.ones(1), L0=full(0.3), T=full(0.2), F=full(0.0), G=full(0.2), S=full(0.1))
+    >>> policy = make_tutoring_policy("bkt_mastery", TutoringSetup(bkt, bkt))
+    >>> state = policy.new_student()
+    >>> policy.choose(state)
+    0
+    >>> for _ in range(3):
+    ...     policy.observe(state, 0, 1)
+    >>> policy.mastered(state).tolist(), policy.choose(state)
+    ([True, False], 1)
+    """
+    if name not in _REGISTRY:
+        raise ValueError(f"policy: expected one of {', '.join(sorted(_REGISTRY))}, got {name!r}")
+    return _REGISTRY[name](setup, seed=seed)
+
+
+# ---------------------------------------------------------------------------------------------- belief policies
+def _component_learn(population: LearnerPopulation, grid: PersonalGrid | None) -> np.ndarray:
+    """Learn rate of every belief component ``(n_skills, J)``, in ``LearnerBeliefBatch``'s component order."""
+    if grid is None:
+        return np.ascontiguousarray(population.T.T)
+    lm, _ = grid.multipliers()
+    T = _odds_scale(np.repeat(population.T, lm.size, axis=0), np.tile(lm, population.n_types)[:, None])
+    return np.ascontiguousarray(T.T)
+
+
+class _BeliefPolicy(TutoringPolicy):
+    """Shared by the belief policies: declare every skill whose posterior P(known) reaches the threshold."""
+
+    def _belief(self, n: int, true_types: np.ndarray | None) -> LearnerBeliefBatch:
+        raise NotImplementedError
+
+    def _new(self, n: int, true_types: np.ndarray | None) -> BeliefState:
+        belief = self._belief(n, true_types)
+        declared = belief.p_known() >= self.setup.threshold
+        return BeliefState(declared, np.zeros(n, dtype=np.int64), belief)
+
+    def _observe(self, state: TutoringState, rows: np.ndarray, skills: np.ndarray, correct: np.ndarray) -> None:
+        assert isinstance(state, BeliefState)
+        state.belief.observe(rows, skills, correct)
+        state.declared[rows] |= state.belief.p_known(rows) >= self.setup.threshold
+
+
+class _GainPolicy(_BeliefPolicy):
+    """Practise the undeclared skill with the largest expected learning gain under the belief."""
+
+    def _learn(self) -> np.ndarray:
+        raise NotImplementedError
+
+    def _choose(self, state: TutoringState, rows: np.ndarray) -> np.ndarray:
+        assert isinstance(state, BeliefState)
+        b = state.belief
+        post = b.component_probs(rows)  # (n, J)
+        gain = np.einsum("nj,nsj,sj->ns", post, 1.0 - b.known[rows], self._learn())
+        gain[state.declared[rows]] = -np.inf
+        return np.argmax(gain, axis=1)
+
+
+@register_tutoring_policy("ours")
+class OursPolicy(_GainPolicy):
+    """Learner-type belief (types x personal grid); expected-learning-gain choice; P(known) threshold."""
+
+    def __init__(self, setup: TutoringSetup, *, seed: int = 0) -> None:
+        super().__init__(setup, seed=seed)
+        self._T = _component_learn(setup.population, setup.grid)
+
+    def _learn(self) -> np.ndarray:
+        return self._T
+
+    def _belief(self, n: int, true_types: np.ndarray | None) -> LearnerBeliefBatch:
+        return LearnerBeliefBatch.fresh(self.setup.population, n, self.setup.grid)
+
+
+@register_tutoring_policy("oracle_type")
+class OracleTypePolicy(_GainPolicy):
+    """Exact BKT with the student's true type's parameters; the gain rule and threshold of ``ours``."""
+
+    needs_truth = True
+
+    def __init__(self, setup: TutoringSetup, *, seed: int = 0) -> None:
+        super().__init__(setup, seed=seed)
+        self._T = _component_learn(setup.population, None)
+
+    def _learn(self) -> np.ndarray:
+        return self._T
+
+    def _belief(self, n: int, true_types: np.ndarray | None) -> LearnerBeliefBatch:
+        assert true_types is not None
+        belief = LearnerBeliefBatch.fresh(self.setup.population, n, None)
+        # certain of the type: the other types start with zero probability, so every update is plain BKT
+        # with the true type's parameters
+        belief.log_evidence[:] = np.where(np.arange(self.setup.population.n_types) == true_types[:, None],
+                                          0.0, -np.inf)
+        return belief
+
+
+@register_tutoring_policy("bkt_mastery")
+class BKTMasteryPolicy(_BeliefPolicy):
+    """Standard BKT mastery learning (one type): skills in order, each until P(known) >= threshold."""
+
+    def _belief(self, n: int, true_types: np.ndarray | None) -> LearnerBeliefBatch:
+        return LearnerBeliefBatch.fresh(self.setup.single_type, n, None)
+
+    def _choose(self, state: TutoringState, rows: np.ndarray) -> np.ndarray:
+        return np.argmax(~state.declared[rows], axis=1)  # first skill not yet declared
+
+
+# ---------------------------------------------------------------------------------------------- N in a row
+class _StreakPolicy(TutoringPolicy):
+    """Declare a skill after ``setup.streak`` consecutive correct answers on it."""
+
+    def _new(self, n: int, true_types: np.ndarray | None) -> StreakState:
+        S = self.n_skills
+        return StreakState(np.zeros((n, S), dtype=bool), np.zeros(n, dtype=np.int64),
+                           np.zeros((n, S), dtype=np.int64), np.full(n, -1, dtype=np.int64))
+
+    def _observe(self, state: TutoringState, rows: np.ndarray, skills: np.ndarray, correct: np.ndarray) -> None:
+        assert isinstance(state, StreakState)
+        run = np.where(correct, state.streak[rows, skills] + 1, 0)
+        state.streak[rows, skills] = run
+        state.declared[rows, skills] = run >= self.setup.streak
+        state.last[rows] = skills
+
+
+@register_tutoring_policy("round_robin")
+class RoundRobinPolicy(_StreakPolicy):
+    """The next undeclared skill after the last one practised, cyclically."""
+
+    def _choose(self, state: TutoringState, rows: np.ndarray) -> np.ndarray:
+        assert isinstance(state, StreakState)
+        S = self.n_skills
+        # distance of each skill after the last one (1 .. S); declared skills pushed past every other
+        dist = (np.arange(S) - state.last[rows, None] - 1) % S
+        dist = np.where(state.declared[rows], S, dist)
+        return np.argmin(dist, axis=1)
+
+
+@register_tutoring_policy("random")
+class RandomPolicy(_StreakPolicy):
+    """A uniformly random undeclared skill (from the policy's own generator)."""
+
+    def _choose(self, state: TutoringState, rows: np.ndarray) -> np.ndarray:
+        u = self.rng.random((rows.size, self.n_skills))
+        u[state.declared[rows]] = -1.0
+        return np.argmax(u, axis=1)
