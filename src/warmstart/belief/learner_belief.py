@@ -329,10 +329,21 @@ class LearnerBeliefBatch:
 
 
 # ---------------------------------------------------------------------------------------------- replay
+def item_adjusted(G: np.ndarray, S: np.ndarray, offset: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Guess and slip of a response to an item whose difficulty shifts the log odds of a correct answer by
+    ``offset`` (positive: easier), in both hidden states: ``logit G' = logit G + offset`` and
+    ``logit (1 - S') = logit (1 - S) + offset``. Broadcasts ``offset (n, 1)`` over components."""
+    e = np.exp(offset)
+    g = G * e / (1.0 - G + G * e)
+    ok = (1.0 - S) * e / (S + (1.0 - S) * e)
+    return g, 1.0 - ok
+
+
 def _replay(population: LearnerPopulation, comp: _Components, sidx: np.ndarray, skill: np.ndarray,
-            correct: np.ndarray, want_types: bool = False
+            correct: np.ndarray, want_types: bool = False, offset: np.ndarray | None = None,
             ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Replay logs of many students, each student's ``t``-th response of all students together.
+    ``offset`` (per response, optional) is the item difficulty on the log-odds scale (``item_adjusted``).
 
     Returns (per response: P(correct) predicted before it, or the type posterior before it ``(n, K)`` with
     ``want_types``), and the final state: student and skill of each (student, skill) pair, its P(known)
@@ -364,11 +375,14 @@ def _replay(population: LearnerPopulation, comp: _Components, sidx: np.ndarray, 
         pr, sk = pair[rows], skill[rows]
         pk = state[pr]
         post = _posterior(logev[:m], comp.log_prior)
+        G, S = comp.G[sk], comp.S[sk]
+        if offset is not None:
+            G, S = item_adjusted(G, S, offset[rows][:, None])
         if want_types:
             out[rows] = post @ onehot
         else:
-            out[rows] = np.einsum("nj,nj->n", post, _p_correct(pk, comp.G[sk], comp.S[sk]))
-        state[pr], logc = _step(pk, obs[rows][:, None], comp.G[sk], comp.S[sk], comp.T[sk], comp.F[sk])
+            out[rows] = np.einsum("nj,nj->n", post, _p_correct(pk, G, S))
+        state[pr], logc = _step(pk, obs[rows][:, None], G, S, comp.T[sk], comp.F[sk])
         logev[:m] += logc
     return out, pair_students, pair_skills, state, logev[rank]
 
@@ -381,9 +395,12 @@ def predict_online(
     *,
     grid: PersonalGrid | None = DEFAULT_GRID,
     return_type_probs: bool = False,
+    item_offset: object = None,
 ) -> np.ndarray:
     """P(correct) of every response of a test log, predicted before seeing it (from the student's earlier
     responses only). The log is sorted by student, then time; students are independent new students.
+    ``item_offset`` (one per response, optional) is the answered item's difficulty on the log-odds scale
+    (``warmstart.models.items``): it shifts guess and slip, so an easy item answered right is weaker evidence.
 
     With ``return_type_probs`` returns instead the type posterior ``(n_responses, K)`` before each response.
     ``grid=None`` predicts without personal multipliers; with ``K = 1`` and no grid this is plain BKT.
@@ -402,6 +419,13 @@ def predict_online(
     st, sk, co = check_responses(student, skill, correct, population.n_skills)
     if st.size == 0:
         return np.zeros((0, population.n_types) if return_type_probs else 0)
+    off = None
+    if item_offset is not None:
+        off = np.asarray(item_offset, dtype=float)
+        if off.shape != st.shape or not np.isfinite(off).all():
+            raise ValueError(f"item_offset: expected {st.size} finite numbers (one per response), got shape "
+                             f"{off.shape}")
     _, sidx = _student_index(st)
-    out, *_ = _replay(population, _Components.build(population, g), sidx, sk, co, want_types=return_type_probs)
+    out, *_ = _replay(population, _Components.build(population, g), sidx, sk, co, want_types=return_type_probs,
+                      offset=off)
     return out

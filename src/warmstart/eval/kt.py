@@ -4,7 +4,10 @@ Models, all fitted on the training students and scored online on the test studen
 from that student's earlier responses only, before it is seen):
 
 - ``ours``: learner types (``warmstart.models.learner``), K chosen by held-out likelihood on the validation
-  students, with forgetting and the per-student multiplier grid (type posterior, then personal rates).
+  students, with forgetting and the per-student multiplier grid (type posterior, then personal rates), and
+  one difficulty offset per item (``warmstart.models.items``; its prior chosen on the validation students).
+- ``ours_no_items``: the same without item difficulties (what the types alone give, on the information
+  pyBKT's standard model uses).
 - ``bkt``: our single-type BKT with forgetting (K = 1, no personal rates): what the types add.
 - ``skill_mean``: the training accuracy of the response's skill (smoothed), with no student state.
 - ``pybkt``: pyBKT (Badrinath et al. 2021) with forgetting, in its own environment, fitted in parallel with
@@ -28,6 +31,7 @@ from warmstart.belief.learner_belief import DEFAULT_GRID, predict_online
 from warmstart.data.kt import KTData, load_assistments2009
 from warmstart.eval.kt_metrics import auc, score_predictions
 from warmstart.eval.machine import machine_info
+from warmstart.models.items import choose_prior_sd
 from warmstart.models.learner import LearnerFitConfig, fit_learner_types
 
 Progress = Callable[[str, float], None]
@@ -112,12 +116,19 @@ def run_kt(cfg: KTBenchConfig, progress: Progress | None = None) -> dict[str, An
                                                  n_init=1 if cfg.quick else cfg.n_init, forgets=cfg.forgets,
                                                  seed=cfg.seed),
                                 heldout=heldout, skill_names=train.skill_names)
-        ours_s = time.perf_counter() - t0
+        types_s = time.perf_counter() - t0
+        report("fitting item difficulties (prior chosen on the validation students)", 0.4)
+        t1 = time.perf_counter()
+        items, item_scores = choose_prior_sd(
+            pop, (train.student, train.skill, train.item, train.correct),
+            (valid.student, valid.skill, valid.item, valid.correct), len(train.item_names))
+        ours_s = types_s + time.perf_counter() - t1
         report("predicting the test students online", 0.5)
         models["ours"] = _score(test, predict_online(pop, test.student, test.skill, test.correct,
-                                                     grid=DEFAULT_GRID), cfg, ours_s)
-        models["ours_no_grid"] = _score(test, predict_online(pop, test.student, test.skill, test.correct,
-                                                             grid=None), cfg, ours_s)
+                                                     grid=DEFAULT_GRID, item_offset=items.for_responses(test.item)),
+                                cfg, ours_s)
+        models["ours_no_items"] = _score(test, predict_online(pop, test.student, test.skill, test.correct,
+                                                              grid=DEFAULT_GRID), cfg, types_s)
         models["skill_mean"] = _score(test, skill_mean_predictions(train, test), cfg, None)
         if handle is not None:
             report("waiting for pyBKT", 0.6)
@@ -146,6 +157,10 @@ def run_kt(cfg: KTBenchConfig, progress: Progress | None = None) -> dict[str, An
                    if cfg.pybkt else "pyBKT skipped"},
         "models": models,
         "pybkt_note": pybkt_note,
+        "items": {"n_items": len(train.item_names), "prior_sd": items.prior_sd,
+                  "validation_log_loss_by_prior_sd": item_scores,
+                  "test_responses_on_items_seen_in_training": float(
+                      (items.count[np.maximum(test.item, 0)] > 0)[test.item >= 0].sum() / max(test.n_responses, 1))},
         "population": {
             "n_types": pop.n_types,
             "weights": pop.weights.tolist(),
