@@ -84,16 +84,18 @@ def fit_item_offsets(
 
 
 def choose_prior_sd(
-    population: LearnerPopulation, train: tuple[np.ndarray, ...], heldout: tuple[np.ndarray, ...], n_items: int,
+    population: LearnerPopulation, train: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray],
+    heldout: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray], n_items: int,
     *, candidates: Sequence[float] = (0.25, 0.5, 1.0, 2.0), grid: PersonalGrid | None = DEFAULT_GRID,
 ) -> tuple[ItemOffsets, dict[str, float]]:
     """Fit offsets on ``train`` = ``(student, skill, item, correct)`` for every candidate prior, keep the one
     with the lowest online log loss on ``heldout`` students; returns it and the log loss per candidate."""
+    ts, tk, ti, tc = train
     hs, hk, hi, hc = heldout
     scores: dict[str, float] = {}
     best: ItemOffsets | None = None
     for sd in candidates:
-        fit = fit_item_offsets(population, *train, n_items, prior_sd=sd, grid=grid)
+        fit = fit_item_offsets(population, ts, tk, ti, tc, n_items, prior_sd=sd, grid=grid)
         p = np.clip(predict_online(population, hs, hk, hc, grid=grid, item_offset=fit.for_responses(hi)),
                     _CLIP, 1 - _CLIP)
         y = np.asarray(hc, dtype=float)
