@@ -65,3 +65,18 @@ def test_bad_arguments_are_clear():
         run_tutoring(n_students=5, budget=0)
     with pytest.raises(ValueError, match="policies"):
         run_tutoring(n_students=5, policies=["nope"])
+
+
+def test_threshold_sweep_trades_errors_for_steps(quick):
+    """A stricter mastery threshold costs steps and buys fewer false declarations, for both belief tutors;
+    ours' steps at bkt_mastery's error rate lie on ours' own curve."""
+    f = quick["frontier"]
+    for name in ("ours", "bkt_mastery"):
+        steps = [c["steps_to_mastery"] for c in f["curve"][name]]
+        false = [c["false_mastery_rate"] for c in f["curve"][name]]
+        assert steps[0] < steps[-1] and false[0] > false[-1]
+    at = f["ours_steps_at_bkt_false_mastery"]
+    if at is not None:
+        ours = [c["steps_to_mastery"] for c in f["curve"]["ours"]]
+        assert min(ours) <= at <= max(ours)
+        assert f["ratio_to_bkt_steps"] == at / quick["policies"]["bkt_mastery"]["steps_to_mastery"]

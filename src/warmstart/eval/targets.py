@@ -182,9 +182,13 @@ def tutoring_rows(doc: dict[str, Any]) -> list[dict[str, Any]]:
     per = T["steps_ours_over_bkt_mastery_per_type"]
     fm = T["false_mastery_ours_vs_bkt_mastery"]
     o = T["steps_ours_over_oracle_type"]
+    fr = doc.get("frontier") or {}
+    at = fr.get("ratio_to_bkt_steps")
+    sweep_note = ("" if at is None else f"at bkt_mastery's false-mastery rate ({fr['bkt_false_mastery_rate']:.3f}) "
+                  f"ours needs {at:.2f}x its steps (threshold sweep)")
     return [
         _row("tutoring: practice steps to mastery, ours / bkt_mastery", "<= 0.8",
-             f"{s['ratio']:.2f} (CI {s['ci95'][0]:.2f}-{s['ci95'][1]:.2f})", s["met"], cmd),
+             f"{s['ratio']:.2f} (CI {s['ci95'][0]:.2f}-{s['ci95'][1]:.2f})", s["met"], cmd, sweep_note),
         _row("tutoring: every type, ours / bkt_mastery", "<= 1.0",
              ", ".join(f"type {k} {v['ratio']:.2f}" for k, v in per["per_type"].items()), per["met"], cmd),
         _row("tutoring: false mastery rate, ours vs bkt_mastery", "<= bkt_mastery's",

@@ -156,12 +156,13 @@ def _targets(results: dict[str, dict[str, np.ndarray]], types: np.ndarray, n_typ
 def run_tutoring(n_students: int | None = None, seed: int = 0, budget: int = DEFAULT_BUDGET, quick: bool = False,
                  progress: Progress | None = None, *, forgets: bool = False, population_seed: int = 0,
                  policies: Sequence[str] = POLICIES, n_boot: int | None = None, threshold: float = 0.95,
-                 streak: int = 3) -> dict[str, Any]:
+                 streak: int = 3, sweep: bool = True) -> dict[str, Any]:
     """Run the tutoring benchmark (see the module docstring for what is measured) and return its JSON document.
 
     ``n_students`` defaults to 2,000 (``quick``: 300); ``seed`` draws the students, the bootstrap and the
     random policy's choices; ``population_seed`` seeds the fits of the simulator's types and of the single-type
-    BKT; ``forgets`` fits both with forgetting. ``n_boot`` defaults to 1,000 (``quick``: 200).
+    BKT; ``forgets`` fits both with forgetting. ``n_boot`` defaults to 1,000 (``quick``: 200). ``sweep`` adds
+    ``frontier``: ours and bkt_mastery over a range of mastery thresholds (``_frontier``).
     """
     report = progress or (lambda msg, frac: None)
     n = (QUICK_STUDENTS if quick else 2000) if n_students is None else n_students
@@ -197,6 +198,10 @@ def run_tutoring(n_students: int | None = None, seed: int = 0, budget: int = DEF
         doc["wall_s"] = time.perf_counter() - t1
         docs[name] = doc
     targets = _targets(results, students.types, pop.n_types, boot, docs)
+    frontier = None
+    if sweep and {"ours", "bkt_mastery"} <= set(names):
+        report("threshold sweep (steps against false mastery)", 0.95)
+        frontier = _frontier(pop, single, students, seed, streak, docs["bkt_mastery"])
     report("done", 1.0)
     diag = pop.diagnostics
     return {
@@ -222,5 +227,32 @@ def run_tutoring(n_students: int | None = None, seed: int = 0, budget: int = DEF
         },
         "policies": docs,
         "targets": targets,
+        "frontier": frontier,
         "wall_s": time.perf_counter() - t0,
     }
+
+
+SWEEP = (0.85, 0.9, 0.92, 0.94, 0.95, 0.96, 0.98)
+
+
+def _frontier(pop: Any, single: Any, students: StudentBatch, seed: int, streak: int,
+              bkt_doc: dict[str, Any]) -> dict[str, Any]:
+    """Steps and false mastery of ours and bkt_mastery for every mastery threshold in ``SWEEP`` (same
+    students), and ours' steps at bkt_mastery's own false-mastery rate (at its 0.95 threshold), interpolated
+    along ours' curve: the comparison at equal error, since a laxer threshold trades errors for steps."""
+    curve: dict[str, list[dict[str, float]]] = {"ours": [], "bkt_mastery": []}
+    for th in SWEEP:
+        setup = TutoringSetup(pop, single, threshold=th, streak=streak)
+        for name, points in curve.items():
+            res = simulate_policy(name, setup, students, seed=seed)
+            steps, declared, false = res["steps"], res["declarations"], res["false_declarations"]
+            points.append({"threshold": th, "steps_to_mastery": float(steps.mean()),
+                                "false_mastery_rate": float(false.sum() / max(declared.sum(), 1))})
+    fm = bkt_doc["false_mastery_rate"]
+    pts = sorted((c["false_mastery_rate"], c["steps_to_mastery"]) for c in curve["ours"])
+    xs, ys = np.array([p[0] for p in pts]), np.array([p[1] for p in pts])
+    inside = xs.min() <= fm <= xs.max()
+    at = float(np.interp(fm, xs, ys)) if inside else None
+    return {"thresholds": list(SWEEP), "curve": curve, "bkt_false_mastery_rate": fm,
+            "ours_steps_at_bkt_false_mastery": at,
+            "ratio_to_bkt_steps": None if at is None else at / bkt_doc["steps_to_mastery"]}
