@@ -161,7 +161,9 @@ class LearnerPopulation:
         A learn rate at least ``ratio`` times the median is "fast learner" (at most ``1 / ratio``: "slow
         learner"); slip gives "careless" / "careful", guess "good guesser" / "rarely guesses right", prior
         knowledge "knows it already" / "new to it", forget "forgetful". The summary keeps the words that hold
-        on at least half of the skills. With one type everything is "typical".
+        on skills carrying at least half of the training responses (``diagnostics["skill_responses"]``; every
+        skill counts the same when it is absent), so rarely practised skills, whose parameters stay near
+        the prior, do not outvote the common ones. With one type everything is "typical".
         """
         if ratio <= 1:
             raise ValueError(f"ratio: expected a number above 1, got {ratio}")
@@ -169,7 +171,11 @@ class LearnerPopulation:
                  ("G", "good guesser", "rarely guesses right"), ("L0", "knows it already", "new to it"),
                  ("F", "forgetful", "")]
         words: list[list[list[str]]] = [[[] for _ in range(self.n_skills)] for _ in range(self.n_types)]
-        counts: list[dict[str, int]] = [{} for _ in range(self.n_types)]
+        counts: list[dict[str, float]] = [{} for _ in range(self.n_types)]
+        volume = np.asarray(self.diagnostics.get("skill_responses", np.ones(self.n_skills)), dtype=float)
+        if volume.shape != (self.n_skills,) or volume.sum() <= 0:
+            volume = np.ones(self.n_skills)
+        share = volume / volume.sum()
         for name, high, low in rules:
             arr = getattr(self, name)
             med = np.median(arr, axis=0)
@@ -181,10 +187,10 @@ class LearnerPopulation:
                     word = high if hi[k, s] else (low if lo[k, s] else "")
                     if word:
                         words[k][s].append(word)
-                        counts[k][word] = counts[k].get(word, 0) + 1
+                        counts[k][word] = counts[k].get(word, 0.0) + share[s]
         out = []
         for k in range(self.n_types):
-            common = [w for w, c in counts[k].items() if c >= self.n_skills / 2]
+            common = [w for w, c in counts[k].items() if c >= 0.5]
             summary = ", ".join(common) if common else "typical"
             skills = {self.skill_names[s]: (", ".join(words[k][s]) or "typical") for s in range(self.n_skills)}
             out.append(TypeDescription(k, float(self.weights[k]), summary, skills))
@@ -937,6 +943,7 @@ def fit_learner_types(
         "n_responses": int(st.size),
         "n_sequences": full.n_sequences,
         "n_skills": n_skills,
+        "skill_responses": np.bincount(sk, minlength=n_skills).tolist(),
         "selected_k": chosen.k,
         "selection_method": "heldout" if select else "fixed",
         "n_heldout_students": hold.n_students if hold is not None else 0,
