@@ -18,7 +18,8 @@ def run(*args: str, check: bool = True) -> subprocess.CompletedProcess:
 
 
 @pytest.mark.parametrize("cmd", [[], ["simulate"], ["fit"], ["bench"], ["bench", "coldstart"], ["bench", "speed"],
-                                 ["bench", "kt"], ["report"], ["demo"]])
+                                 ["bench", "kt"], ["bench", "tutoring"],
+                                 ["bench", "replay"], ["report"], ["demo"]])
 def test_help_is_clear(cmd):
     out = run(*cmd, "--help").stdout
     assert "Usage" in out and len(out.splitlines()) > 3
@@ -83,3 +84,20 @@ def test_bench_kt_quick_on_real_students(tmp_path):
 def test_bench_kt_rejects_an_unknown_data_set(tmp_path):
     proc = run("bench", "kt", "--data", "nope", "--skip-pybkt", "--out", str(tmp_path), check=False)
     assert proc.returncode == 2 and "data: expected one of assistments2009" in proc.stderr
+
+
+def test_fit_and_replay_an_event_log(tmp_path, truth):
+    """A CSV event log (exported from the simulator) is fitted with `fit --log` and replayed with
+    `bench replay --log`; ours serves the later users better than uniform choice."""
+    from warmstart.data.events import export_events
+
+    path = tmp_path / "events.csv"
+    export_events(truth.logged(400, 20, seed=4), path)
+    run("fit", "--log", str(path), "--out", str(tmp_path / "pop.npz"), "--k-max", "9")
+    assert Population.load(tmp_path / "pop.npz").n_types >= 2
+    assert (tmp_path / "pop.items.npz").is_file()
+    run("bench", "replay", "--log", str(path), "--steps", "10", "--out", str(tmp_path))
+    doc = json.loads((tmp_path / "replay.json").read_text())
+    assert doc["policies"]["mixture_ids"]["mean_reward"]["1-10"] > doc["policies"]["random"]["mean_reward"]["1-10"]
+    bad = run("fit", "--out", str(tmp_path / "x.npz"), check=False)
+    assert bad.returncode == 2 and "expected exactly one of LOG_PATH" in bad.stderr

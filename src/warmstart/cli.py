@@ -29,7 +29,7 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
-bench_app = typer.Typer(help="Benchmarks that write JSON (cold start, speed, knowledge tracing, tutoring).", no_args_is_help=True)
+bench_app = typer.Typer(help="Benchmarks that write JSON (cold start, speed, knowledge tracing, tutoring, replay).", no_args_is_help=True)
 app.add_typer(bench_app, name="bench")
 console = Console(stderr=True)
 out = Console()
@@ -103,7 +103,10 @@ def simulate(
 
 @app.command()
 def fit(
-    log_path: Annotated[Path, typer.Argument(help="A log written by `warmstart simulate` (.npz).")],
+    log_path: Annotated[Path | None, typer.Argument(help="A log written by `warmstart simulate` (.npz).")] = None,
+    log: Annotated[Path | None, typer.Option(
+        "--log", help="An event log in the generic format (CSV or Parquet: user, time, item, [f_*], reward, "
+        "[propensity]); item features are learned from its users when it has none.")] = None,
     out_path: Annotated[Path, typer.Option("--out", help="Where to write the population.")] = Path(
         "population.npz"
     ),
@@ -114,12 +117,19 @@ def fit(
     restarts: Annotated[int, typer.Option(help="Seeded k-means++ restarts per K.")] = 2,
     seed: Annotated[int, typer.Option(help="Random seed.")] = 0,
 ) -> None:
-    """Fit the population of user types (EM with model selection, split/merge moves, a novel component)."""
+    """Fit the population of user types (EM with model selection, split/merge moves, a novel component) from a
+    simulated log (LOG_PATH) or an event log (--log)."""
     from warmstart.eval.logs import load_log
     from warmstart.population.fit import FitConfig, fit_population
 
     cfg = FitConfig(n_types=n_types, k_range=(1, k_max), selection=selection,  # type: ignore[arg-type]
                     covariance=covariance, n_init=restarts, seed=seed)  # type: ignore[arg-type]
+    if (log_path is None) == (log is None):
+        raise CliError("fit: expected exactly one of LOG_PATH (a simulated .npz log) or --log FILE (an event log)")
+    if log is not None:
+        _fit_events(log, out_path, cfg)
+        return
+    assert log_path is not None
     summary = load_log(log_path).summary()
     with progress_bar("fit") as bar:
         t0 = time.perf_counter()
@@ -128,6 +138,23 @@ def fit(
     population.save(out_path)
     _print_population(population, elapsed)
     out.print(f"wrote {out_path}")
+
+
+def _fit_events(log: Path, out_path: Path, cfg: Any) -> None:
+    from warmstart.data.events import load_events
+    from warmstart.eval.replay import EventFitConfig, fit_from_events
+    from warmstart.models.item_features import save_item_features
+
+    events = load_events(log)
+    with progress_bar("fit (event log)") as bar:
+        t0 = time.perf_counter()
+        population, features, _ = fit_from_events(events, EventFitConfig(population=cfg), progress=bar)
+        elapsed = time.perf_counter() - t0
+    population.save(out_path)
+    items_path = out_path.with_suffix(".items.npz")
+    save_item_features(items_path, events.item_ids, features, population.diagnostics.get("item_features"))
+    _print_population(population, elapsed)
+    out.print(f"wrote {out_path} and {items_path} (the item features new users are served with)")
 
 
 def _print_population(population, elapsed: float) -> None:
@@ -237,6 +264,47 @@ def bench_kt(
         fit = "" if m["fit_s"] is None else f"{m['fit_s']:.1f}"
         table.add_row(name, f"{m['auc']:.4f}", f"{lo:.3f}-{hi:.3f}", f"{m['auc_first10']:.4f}",
                       f"{m['log_loss']:.4f}", fit)
+    out.print(table)
+    out.print(f"wrote {path}")
+
+
+@bench_app.command("replay")
+def bench_replay(
+    out_dir: Annotated[Path, typer.Option("--out", help="Folder for replay.json.")],
+    log: Annotated[Path | None, typer.Option("--log", help="An event log (CSV or Parquet, generic format).")] = None,
+    data: Annotated[str | None, typer.Option(
+        help="Instead of --log: assistments2009 as (student, skill, correct) events.")] = None,
+    train_fraction: Annotated[float, typer.Option(help="Share of users, by first event, used to fit.")] = 0.7,
+    steps: Annotated[int, typer.Option(help="Replayed steps per new user.")] = 20,
+    seed: Annotated[int, typer.Option(help="Random seed.")] = 0,
+) -> None:
+    """Fit on the earlier users of a log and replay the later ones: at each step a policy picks one of the
+    items the user actually has in the log and gets its logged reward. Writes replay.json."""
+    from warmstart.data.events import from_kt, load_events
+    from warmstart.eval.replay import run_replay
+
+    if (log is None) == (data is None):
+        raise CliError("bench replay: expected exactly one of --log FILE or --data assistments2009")
+    if data is not None:
+        if data != "assistments2009":
+            raise CliError(f"--data: expected assistments2009, got {data!r}")
+        from warmstart.data.kt import load_assistments2009
+
+        events = from_kt(load_assistments2009(split="all"))
+    else:
+        assert log is not None
+        events = load_events(log)
+    with progress_bar("replay") as bar:
+        doc = run_replay(events, train_fraction=train_fraction, steps=steps, seed=seed, progress=bar)
+    path = out_dir / "replay.json"
+    _write_json(path, _sanitize(doc))
+    table = Table(title=f"new-user replay: mean reward ({doc['n_test_users']} later users)")
+    table.add_column("policy")
+    windows = list(next(iter(doc["policies"].values()))["mean_reward"])
+    for w in windows:
+        table.add_column(f"steps {w}", justify="right")
+    for name, p in doc["policies"].items():
+        table.add_row(name, *[f"{p['mean_reward'][w]:.3f}" for w in windows])
     out.print(table)
     out.print(f"wrote {path}")
 

@@ -1,0 +1,534 @@
+"""Generic event logs: who was shown which item, when, and what reward followed.
+
+The format (CSV, ``.csv`` or ``.csv.gz``, or Parquet, ``.parquet`` / ``.pq`` through pyarrow), one row per
+event:
+
+=============== ========== ===================================================================================
+column          required   meaning
+=============== ========== ===================================================================================
+``user``        yes        any id; integer ids (every value an integer) sort numerically, others as text
+``time``        yes        a number, or an ISO 8601 timestamp (``2009-09-17T10:04:00``, a ``Z`` or ``+02:00``
+                           suffix allowed; naive times are taken as UTC); orders a user's events and, across
+                           users, says who came first (replay splits users by their first event)
+``item``        yes        the action's id (text); the same id is the same item for every user
+``reward``      yes        a finite number
+``propensity``  no         the logging policy's probability of the action, in ``(0, 1]``
+``f_0..f_{d-1}`` no        item features (another prefix with ``feature_prefix=``); every row of an item must
+                           carry the same values, because a feature vector belongs to the item
+=============== ========== ===================================================================================
+
+Other columns are ignored. Timestamps become seconds since 1970-01-01 UTC (``EventData.time_kind ==
+"timestamp"``). Rows are sorted by user and then by time; ties keep file order. **Duplicate ``(user, time,
+item)`` rows are allowed** and kept as separate events (a repeated exposure, or a log that records time at
+coarse resolution); the replay shows an item once per user and scores it with the mean of that user's rewards
+for it (see ``warmstart.eval.replay``).
+
+``export_events`` writes a simulator ``EventLog`` in this format, and ``from_kt`` turns a knowledge-tracing
+record (``KTData``) into events.
+
+>>> ev = EventData.from_rows(["b", "a", "b"], [2.0, 5.0, 1.0], ["x", "y", "y"], [1.0, 0.0, 0.5])
+>>> ev.user_ids.tolist(), ev.user.tolist(), ev.time.tolist(), ev.item_ids[ev.item].tolist()
+(['a', 'b'], [0, 1, 1], [5.0, 1.0, 2.0], ['y', 'y', 'x'])
+"""
+
+from __future__ import annotations
+
+import csv
+import gzip
+import io
+import os
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from warmstart._io import atomic_write
+from warmstart.data.kt import (
+    KTData,
+    _as_text,
+    _is_number,
+    _numeric,
+    _read_csv_columns,
+    _read_parquet_columns,
+    _starts,
+)
+
+if TYPE_CHECKING:
+    from warmstart.sim.linear_types import EventLog
+
+EVENT_COLUMNS = ("user", "time", "item", "reward")
+TIME_KINDS = ("number", "timestamp")
+
+
+@dataclass(frozen=True, eq=False)
+class EventData:
+    """Events of many users, one row each, sorted by user and then by time.
+
+    ``user[r]`` indexes ``user_ids`` (the block of user ``u`` is ``starts[u]:starts[u + 1]``), ``time[r]`` is
+    a float (seconds since 1970 UTC when ``time_kind == "timestamp"``), ``item[r]`` indexes ``item_ids``,
+    ``reward[r]`` a finite float, ``propensity`` ``(n_events,)`` in ``(0, 1]`` or ``None``. ``features`` is
+    ``(n_items, d)`` (row ``i`` belongs to ``item_ids[i]``) or ``None``. The record is checked at construction.
+    Build one with ``from_rows`` (any row order) or ``load_events``.
+    """
+
+    user: np.ndarray
+    time: np.ndarray
+    item: np.ndarray
+    reward: np.ndarray
+    user_ids: np.ndarray
+    item_ids: np.ndarray
+    starts: np.ndarray
+    features: np.ndarray | None = None
+    propensity: np.ndarray | None = None
+    time_kind: str = "number"
+
+    def __post_init__(self) -> None:
+        for name, dtype in (("user", np.int64), ("item", np.int64), ("starts", np.int64),
+                            ("time", np.float64), ("reward", np.float64)):
+            arr = np.asarray(getattr(self, name))
+            if arr.dtype != dtype:
+                if arr.size and dtype == np.int64 and not np.issubdtype(arr.dtype, np.integer):
+                    raise ValueError(f"{name}: expected integers, got dtype {arr.dtype}")
+                try:
+                    arr = arr.astype(dtype)
+                except (TypeError, ValueError) as exc:
+                    raise ValueError(f"{name}: expected numbers, got dtype {arr.dtype}") from exc
+            object.__setattr__(self, name, arr)
+        object.__setattr__(self, "user_ids", np.asarray(self.user_ids))
+        object.__setattr__(self, "item_ids", np.asarray(self.item_ids, dtype=str))
+        for name in ("features", "propensity"):
+            value = getattr(self, name)
+            if value is not None:
+                object.__setattr__(self, name, np.asarray(value, dtype=np.float64))
+        self.validate()
+
+    # ------------------------------------------------------------------------------------------ building
+    @classmethod
+    def from_rows(cls, user: Sequence[Any] | np.ndarray, time: Sequence[Any] | np.ndarray,
+                  item: Sequence[Any] | np.ndarray, reward: Sequence[Any] | np.ndarray, *,
+                  features: np.ndarray | None = None, propensity: Sequence[float] | np.ndarray | None = None,
+                  ) -> EventData:
+        """Build from rows in any order, as a file holds them.
+
+        ``time`` holds numbers or ISO 8601 strings; ``features``, when given, is ``(n_events, d)``, one
+        vector per row, and must agree across the rows of an item. Users are numbered in sorted order of
+        their ids (numeric when every id is an integer), items in sorted order of their ids (as text).
+        """
+        columns: dict[str, np.ndarray] = {"user": np.asarray(user), "time": np.asarray(time),
+                                          "item": np.asarray(item), "reward": np.asarray(reward)}
+        if propensity is not None:
+            columns["propensity"] = np.asarray(propensity)
+        names = {k: k for k in columns}
+        feats = None
+        if features is not None:
+            feats = np.asarray(features)
+            n = columns["reward"].shape[0]
+            if feats.ndim != 2 or feats.shape[0] != n:
+                raise ValueError(f"features: expected shape ({n}, d), one row per event, got shape {feats.shape}")
+        return _assemble(columns, names, feats, "features")
+
+    # ------------------------------------------------------------------------------------------ views
+    @property
+    def n_events(self) -> int:
+        return int(self.reward.shape[0])
+
+    @property
+    def n_users(self) -> int:
+        return int(self.starts.shape[0] - 1)
+
+    @property
+    def n_items(self) -> int:
+        return int(self.item_ids.shape[0])
+
+    @property
+    def dim(self) -> int | None:
+        """Number of item features, or ``None`` when the log has none."""
+        return None if self.features is None else int(self.features.shape[1])
+
+    def __len__(self) -> int:
+        return self.n_events
+
+    def lengths(self) -> np.ndarray:
+        """Number of events of each user."""
+        return np.diff(self.starts)
+
+    def first_times(self) -> np.ndarray:
+        """Time of each user's first event (users with no event get ``+inf``)."""
+        out = np.full(self.n_users, np.inf)
+        has = self.lengths() > 0
+        out[has] = self.time[self.starts[:-1][has]]
+        return out
+
+    def subset(self, user_indices: Sequence[int] | np.ndarray) -> EventData:
+        """The events of the given users (indices, in the order given), renumbered ``0 .. len - 1``. The item
+        vocabulary and features are kept, so item ids mean the same thing in every subset."""
+        idx = np.asarray(user_indices, dtype=np.int64).ravel()
+        if idx.size and (idx.min() < 0 or idx.max() >= self.n_users):
+            bad = idx[(idx < 0) | (idx >= self.n_users)][0]
+            raise ValueError(f"user_indices: expected indices in [0, {self.n_users - 1}], got {bad}")
+        if np.unique(idx).size != idx.size:
+            raise ValueError("user_indices: expected distinct users, got repeated indices")
+        lens = self.lengths()[idx]
+        new_starts = _starts(lens)
+        rows = np.repeat(self.starts[idx] - new_starts[:-1], lens) + np.arange(new_starts[-1])
+        return EventData(user=np.repeat(np.arange(idx.size, dtype=np.int64), lens), time=self.time[rows],
+                         item=self.item[rows], reward=self.reward[rows], user_ids=self.user_ids[idx],
+                         item_ids=self.item_ids, starts=new_starts, features=self.features,
+                         propensity=None if self.propensity is None else self.propensity[rows],
+                         time_kind=self.time_kind)
+
+    def describe(self) -> dict[str, Any]:
+        """Counts for benchmark JSON."""
+        lens = self.lengths()
+        return {"n_users": self.n_users, "n_events": self.n_events, "n_items": self.n_items,
+                "n_items_used": int(np.unique(self.item).size), "dim": self.dim, "time_kind": self.time_kind,
+                "has_propensity": self.propensity is not None,
+                "mean_reward": float(self.reward.mean()) if self.n_events else float("nan"),
+                "median_length": float(np.median(lens)) if lens.size else float("nan")}
+
+    # ------------------------------------------------------------------------------------------ checks
+    def validate(self) -> None:
+        """Check shapes, ranges, finiteness and the sorted layout; raise ``ValueError`` naming the field."""
+        n = self.reward.shape[0]
+        for name in ("user", "time", "item"):
+            if getattr(self, name).shape != (n,):
+                raise ValueError(f"{name}: expected shape ({n},) like reward, got shape {getattr(self, name).shape}")
+        starts = self.starts
+        if starts.ndim != 1 or starts.shape[0] < 1 or starts[0] != 0 or starts[-1] != n:
+            raise ValueError(f"starts: expected offsets from 0 to {n} (n_users + 1 values), got shape "
+                             f"{starts.shape} ending at {starts[-1:].tolist()}")
+        lens = np.diff(starts)
+        if np.any(lens < 0):
+            raise ValueError(f"starts: expected non-decreasing offsets, got a drop at user {int(np.argmax(lens < 0))}")
+        if not np.array_equal(self.user, np.repeat(np.arange(lens.shape[0]), lens)):
+            raise ValueError("user: expected rows sorted by user index matching starts, got another order "
+                             "(build with EventData.from_rows to sort)")
+        if self.user_ids.shape != (lens.shape[0],) or np.unique(self.user_ids).size != lens.shape[0]:
+            raise ValueError(f"user_ids: expected {lens.shape[0]} distinct ids, got shape {self.user_ids.shape} "
+                             f"with {np.unique(self.user_ids).size} distinct")
+        if np.unique(self.item_ids).size != self.item_ids.shape[0] or self.item_ids.ndim != 1:
+            raise ValueError("item_ids: expected distinct ids, got duplicates")
+        if n and (self.item.min() < 0 or self.item.max() >= self.n_items):
+            bad = self.item[(self.item < 0) | (self.item >= self.n_items)][0]
+            raise ValueError(f"item: expected indices in [0, {self.n_items - 1}], got {int(bad)}")
+        _check_finite_rows("time", self.time)
+        _check_finite_rows("reward", self.reward)
+        if n > 1:
+            same_user = self.user[1:] == self.user[:-1]
+            if np.any(same_user & (self.time[1:] < self.time[:-1])):
+                r = int(np.flatnonzero(same_user & (self.time[1:] < self.time[:-1]))[0]) + 1
+                raise ValueError(f"time: expected each user's events in time order, got row {r} earlier than "
+                                 f"row {r - 1}")
+        if self.propensity is not None:
+            if self.propensity.shape != (n,):
+                raise ValueError(f"propensity: expected shape ({n},), got shape {self.propensity.shape}")
+            _check_propensity("propensity", self.propensity)
+        if self.features is not None:
+            if self.features.ndim != 2 or self.features.shape[0] != self.n_items or self.features.shape[1] < 1:
+                raise ValueError(f"features: expected shape ({self.n_items}, d) with d >= 1, one row per item, "
+                                 f"got shape {self.features.shape}")
+            if not np.isfinite(self.features).all():
+                i = int(np.flatnonzero(~np.isfinite(self.features).all(axis=1))[0])
+                raise ValueError(f"features: expected finite numbers, got a non-finite value for item "
+                                 f"{str(self.item_ids[i])!r}")
+        if self.time_kind not in TIME_KINDS:
+            raise ValueError(f"time_kind: expected one of {TIME_KINDS}, got {self.time_kind!r}")
+
+
+def _check_finite_rows(name: str, arr: np.ndarray) -> None:
+    bad = ~np.isfinite(arr)
+    if bad.any():
+        r = int(np.flatnonzero(bad)[0])
+        raise ValueError(f"{name}: expected finite numbers in every row, got {arr[r]} in row {r + 1}")
+
+
+def _check_propensity(name: str, p: np.ndarray) -> None:
+    bad = ~((p > 0) & (p <= 1))  # NaN fails both comparisons
+    if bad.any():
+        r = int(np.flatnonzero(bad)[0])
+        raise ValueError(f"{name}: expected probabilities in (0, 1] in every row, got {p[r]} in row {r + 1}")
+
+
+# ---------------------------------------------------------------------------------------------- parsing
+def _parse_numbers(values: np.ndarray, column: str) -> np.ndarray:
+    num = _numeric(values)
+    if num is None:
+        text = _as_text(values)
+        r = next(i for i, v in enumerate(text.tolist()) if not _is_number(v))
+        raise ValueError(f"{column}: expected a number in every row, got {str(text[r])!r} in row {r + 1}")
+    return num
+
+
+def _parse_time(values: np.ndarray, column: str) -> tuple[np.ndarray, str]:
+    """Numbers as they are; ISO 8601 timestamps (or datetime columns) as seconds since 1970 UTC."""
+    if values.dtype.kind == "M":
+        if np.isnat(values).any():
+            raise ValueError(f"{column}: expected a time in every row, got a missing time in row "
+                             f"{int(np.flatnonzero(np.isnat(values))[0]) + 1}")
+        return values.astype("datetime64[ns]").astype(np.int64) / 1e9, "timestamp"
+    num = _numeric(values)
+    if num is not None:
+        _check_finite_rows(column, num)
+        return num, "number"
+    text = _as_text(values)
+    uniq, inverse = np.unique(text, return_inverse=True)
+    numeric_like = [v for v in uniq.tolist() if _is_number(v)]
+    if numeric_like:  # all-numeric columns were parsed above, so this is a mix
+        other = next(v for v in uniq.tolist() if not _is_number(v))
+        raise ValueError(f"{column}: expected all numbers or all ISO 8601 timestamps, got a mix such as "
+                         f"{numeric_like[0]!r} and {other!r}")
+    seconds = np.empty(uniq.shape[0])
+    for j, v in enumerate(uniq.tolist()):
+        try:
+            stamp = datetime.fromisoformat(v)
+        except ValueError:
+            raise ValueError(f"{column}: expected a number or an ISO 8601 timestamp in every row, got {v!r} "
+                             f"in row {int(np.argmax(text == v)) + 1}") from None
+        if stamp.tzinfo is None:
+            stamp = stamp.replace(tzinfo=UTC)
+        seconds[j] = stamp.timestamp()
+    return seconds[inverse.ravel()], "timestamp"
+
+
+def _user_ids(values: np.ndarray, column: str) -> np.ndarray:
+    """Integer ids when every id is an integer written plainly ("007" stays text), else text."""
+    if values.dtype.kind in "iu":
+        return values.astype(np.int64)
+    text = _as_text(values)
+    if np.any(text == ""):
+        raise ValueError(f"{column}: expected an id in every row, got an empty id in row "
+                         f"{int(np.argmax(text == '')) + 1}")
+    try:
+        ids = text.astype(np.int64)
+    except (TypeError, ValueError, OverflowError):
+        return text
+    return ids if np.array_equal(ids.astype(str), text) else text
+
+
+def _assemble(columns: dict[str, np.ndarray], names: dict[str, str], features: np.ndarray | None,
+              feature_name: str) -> EventData:
+    """Parse and check raw columns (text or numbers), sort, and build ``EventData``."""
+    n = columns["reward"].shape[0]
+    for key, arr in columns.items():
+        if arr.shape != (n,):
+            raise ValueError(f"{names[key]}: expected shape ({n},) like {names['reward']}, got shape {arr.shape}")
+    if n == 0:
+        raise ValueError(f"{names['reward']}: expected at least one event, got an empty log")
+    reward = _parse_numbers(columns["reward"], names["reward"])
+    _check_finite_rows(names["reward"], reward)
+    time, time_kind = _parse_time(columns["time"], names["time"])
+    prop = None
+    if "propensity" in columns:
+        prop = _parse_numbers(columns["propensity"], names["propensity"])
+        _check_propensity(names["propensity"], prop)
+    ids = _user_ids(columns["user"], names["user"])
+    item_text = _as_text(columns["item"])
+    if np.any(item_text == ""):
+        raise ValueError(f"{names['item']}: expected an item id in every row, got an empty id in row "
+                         f"{int(np.argmax(item_text == '')) + 1}")
+    item_ids, item = np.unique(item_text, return_inverse=True)
+    item = item.ravel()
+    feats = None
+    if features is not None:
+        feats = _item_features(features, item, item_ids, feature_name)
+    user_ids, user = np.unique(ids, return_inverse=True)
+    user = user.ravel()
+    perm = np.lexsort((np.arange(n), time, user))
+    return EventData(user=user[perm], time=time[perm], item=item[perm], reward=reward[perm], user_ids=user_ids,
+                     item_ids=item_ids, starts=_starts(np.bincount(user, minlength=user_ids.shape[0])),
+                     features=feats, propensity=None if prop is None else prop[perm], time_kind=time_kind)
+
+
+def _item_features(row_features: np.ndarray, item: np.ndarray, item_ids: np.ndarray, name: str) -> np.ndarray:
+    """One feature vector per item from per-row features, checking every row of an item agrees."""
+    if row_features.dtype.kind not in "biuf":
+        cols = [_parse_numbers(row_features[:, j], f"{name}[{j}]") for j in range(row_features.shape[1])]
+        row_features = np.stack(cols, axis=1) if cols else np.zeros((item.shape[0], 0))
+    X = row_features.astype(np.float64)
+    if X.shape[1] == 0:
+        raise ValueError(f"{name}: expected at least one feature column, got none")
+    bad = ~np.isfinite(X).all(axis=1)
+    if bad.any():
+        r = int(np.flatnonzero(bad)[0])
+        raise ValueError(f"{name}: expected finite numbers in every row, got {X[r].tolist()} in row {r + 1}")
+    first = np.full(item_ids.shape[0], -1, dtype=np.int64)
+    first[item[::-1]] = np.arange(item.shape[0])[::-1]  # first row of each item
+    out = X[first]
+    differs = ~np.isclose(X, out[item], rtol=1e-9, atol=1e-12).all(axis=1)
+    if differs.any():
+        r = int(np.flatnonzero(differs)[0])
+        raise ValueError(f"{name}: expected the same features in every row of an item, got item "
+                         f"{str(item_ids[item[r]])!r} with {out[item[r]].tolist()} in row {int(first[item[r]]) + 1} "
+                         f"and {X[r].tolist()} in row {r + 1}")
+    return out
+
+
+# ---------------------------------------------------------------------------------------------- files
+def load_events(path: str | os.PathLike[str], *, user: str = "user", time: str = "time", item: str = "item",
+                reward: str = "reward", propensity: str | None = "propensity",
+                feature_prefix: str | None = "f_") -> EventData:
+    """Read an event log from CSV (``.csv``, ``.csv.gz``) or Parquet (``.parquet``, ``.pq``; needs pyarrow).
+
+    The column names can be changed; ``propensity`` is read when the file has that column (``None``: never),
+    and item features from the columns named ``feature_prefix`` followed by ``0, 1, ..`` (``None``: none).
+    Errors name the file and the column: a missing column, a non-number reward, a non-finite reward, a
+    propensity outside ``(0, 1]``, a time that is neither a number nor an ISO 8601 timestamp, an item whose
+    rows disagree on its features.
+    """
+    path = Path(path)
+    lower = path.name.lower()
+    if lower.endswith((".csv", ".csv.gz")):
+        header = _csv_header(path)
+    elif lower.endswith((".parquet", ".pq")):
+        header = _parquet_header(path)
+    else:
+        raise ValueError(f"path: expected a .csv, .csv.gz, .parquet or .pq file, got {path.name!r}")
+    wanted = {"user": user, "time": time, "item": item, "reward": reward}
+    if propensity is not None and propensity in header:
+        wanted["propensity"] = propensity
+    feature_cols = _feature_columns(path, header, feature_prefix)
+    for j, col in enumerate(feature_cols):
+        wanted[f"feature {j}"] = col
+    cols = _read_csv_columns(path, wanted) if lower.endswith((".csv", ".csv.gz")) else _read_parquet_columns(
+        path, wanted)
+    feats = np.stack([cols.pop(f"feature {j}") for j in range(len(feature_cols))], axis=1) if feature_cols else None
+    try:
+        return _assemble(cols, wanted, feats, f"{feature_prefix}*")
+    except ValueError as exc:
+        raise ValueError(f"{path}: {exc}") from exc
+
+
+def _csv_header(path: Path) -> list[str]:
+    opener = gzip.open if path.name.lower().endswith(".gz") else open
+    try:
+        with opener(path, "rt", newline="", encoding="utf-8") as fh:  # type: ignore[operator]
+            header = next(csv.reader(fh), None)
+    except OSError as exc:
+        raise ValueError(f"path: expected a readable file, got {path} ({exc.strerror or exc})") from exc
+    if header is None:
+        raise ValueError(f"{path}: expected a header row, got an empty file")
+    return list(header)
+
+
+def _parquet_header(path: Path) -> list[str]:
+    try:
+        import pyarrow.parquet as pq
+    except ImportError as exc:
+        raise ValueError(f"path: reading Parquet ({path.name}) needs pyarrow; pip install pyarrow, "
+                         "or use CSV") from exc
+    try:
+        return list(pq.read_schema(path).names)
+    except OSError as exc:
+        raise ValueError(f"path: expected a readable Parquet file, got {path} ({exc})") from exc
+
+
+def _feature_columns(path: Path, header: list[str], prefix: str | None) -> list[str]:
+    """The feature columns ``prefix0 .. prefix{d-1}`` in index order; a gap is an error."""
+    if not prefix:
+        return []
+    pattern = re.compile(re.escape(prefix) + r"(\d+)$")
+    found = {int(m.group(1)): col for col in header if (m := pattern.match(col))}
+    if not found:
+        return []
+    d = max(found) + 1
+    if sorted(found) != list(range(d)):
+        missing = [f"{prefix}{j}" for j in range(d) if j not in found]
+        raise ValueError(f"{path}: expected feature columns {prefix}0..{prefix}{d - 1} without gaps, got "
+                         f"{sorted(found.values())} (missing {', '.join(missing[:5])})")
+    return [found[j] for j in range(d)]
+
+
+def save_events(data: EventData, path: str | os.PathLike[str], *, feature_prefix: str = "f_") -> Path:
+    """Write ``data`` in the event format: CSV (``.csv``, ``.csv.gz``) or Parquet (``.parquet``, ``.pq``).
+
+    Columns ``user, time, item, reward``, then ``propensity`` when present, then ``f_0..f_{d-1}`` when the
+    data has features. Timestamps are written as ISO 8601 UTC; floats in shortest round-trip form, so
+    ``load_events`` reads the same arrays back. Written atomically.
+    """
+    path = Path(path)
+    columns: dict[str, np.ndarray] = {"user": data.user_ids[data.user]}
+    if data.time_kind == "timestamp":
+        columns["time"] = np.array([datetime.fromtimestamp(t, tz=UTC).isoformat() for t in data.time.tolist()],
+                                   dtype=object)
+    elif data.n_events and np.all(data.time == np.round(data.time)) and np.abs(data.time).max() < 2**53:
+        columns["time"] = data.time.astype(np.int64)
+    else:
+        columns["time"] = data.time
+    columns["item"] = data.item_ids[data.item]
+    columns["reward"] = data.reward
+    if data.propensity is not None:
+        columns["propensity"] = data.propensity
+    if data.features is not None:
+        X = data.features[data.item]
+        for j in range(X.shape[1]):
+            columns[f"{feature_prefix}{j}"] = X[:, j]
+    lower = path.name.lower()
+    if lower.endswith((".csv", ".csv.gz")):
+        buf = io.StringIO()
+        writer = csv.writer(buf, lineterminator="\n")
+        writer.writerow(list(columns))
+        writer.writerows(zip(*(c.tolist() for c in columns.values())))
+        raw = buf.getvalue().encode("utf-8")
+        return atomic_write(path, gzip.compress(raw, mtime=0) if lower.endswith(".gz") else raw)
+    if lower.endswith((".parquet", ".pq")):
+        try:
+            import pyarrow as pa
+            import pyarrow.parquet as pq
+        except ImportError as exc:
+            raise ValueError(f"path: writing Parquet ({path.name}) needs pyarrow; pip install pyarrow, "
+                             "or write CSV") from exc
+        table = pa.table({k: (v.tolist() if v.dtype.kind in "OU" else v) for k, v in columns.items()})
+        sink = pa.BufferOutputStream()
+        pq.write_table(table, sink)
+        return atomic_write(path, sink.getvalue().to_pybytes())
+    raise ValueError(f"path: expected a .csv, .csv.gz, .parquet or .pq file, got {path.name!r}")
+
+
+# ---------------------------------------------------------------------------------------------- sources
+def events_from_log(log: EventLog) -> EventData:
+    """A simulator ``EventLog`` as events: each logged event becomes one row and its chosen candidate one item.
+
+    The simulator draws fresh candidate features at every event, so no two events share an item: the item of
+    user ``u``'s event ``t`` is ``"u{u}-t{t}-a{a}"`` (``a`` the chosen candidate's index; zero-padded so
+    that ids sort in log order) and carries that candidate's features. Candidates that were offered but not
+    chosen have no reward and are not written. Users are ``0 .. N-1`` and arrive one after another:
+    ``time = u * T + t``. ``propensity`` is the logged one. The ground truth (``log.users``) is not part of
+    the format; keep it beside the file if you need it.
+    """
+    N, T = log.action.shape
+    wu, wt, wa = (len(str(max(k - 1, 0))) for k in (N, T, log.candidates.shape[2]))
+    u = np.repeat(np.arange(N), T)
+    t = np.tile(np.arange(T), N)
+    a = log.action.ravel()
+    item_ids = np.array([f"u{uu:0{wu}d}-t{tt:0{wt}d}-a{aa:0{wa}d}" for uu, tt, aa in zip(u, t, a)])
+    chosen = np.take_along_axis(log.candidates, log.action[:, :, None, None], axis=2)[:, :, 0]
+    # ids sort in (u, t) order, so the row order is already the item order: no vocabulary sort needed
+    return EventData(user=u, time=(u * T + t).astype(np.float64), item=np.arange(N * T), reward=log.reward.ravel(),
+                     user_ids=np.arange(N), item_ids=item_ids, starts=np.arange(N + 1) * T,
+                     features=chosen.reshape(N * T, -1), propensity=log.propensity.ravel(), time_kind="number")
+
+
+def export_events(log: EventLog, path: str | os.PathLike[str]) -> Path:
+    """Write a simulator ``EventLog`` as an event file (CSV or Parquet by suffix); see ``events_from_log``."""
+    return save_events(events_from_log(log), path)
+
+
+def from_kt(data: KTData) -> EventData:
+    """Knowledge-tracing responses as events: user = student, item = skill, reward = correct (0 or 1).
+
+    There are no item features (learn them with ``warmstart.models.item_features``). The items are the
+    skill vocabulary (``item_ids`` = ``data.skill_names``, so unused skills are items with no events). Time is
+    the row index of ``data``: students one after another in ``data``'s student order, each in answer order.
+    ASSISTments 2009 (``load_assistments2009``) has no timestamps, so this order stands in for time; there
+    students are numbered in ascending order of their ASSISTments user id (``load_assistments2009``'s
+    numbering, not the order of the rows in the AKT files), and a replay split "by first event" is a split by
+    that id order.
+    """
+    n = data.n_responses
+    return EventData(user=data.student, time=np.arange(n, dtype=np.float64), item=data.skill,
+                     reward=data.correct.astype(np.float64), user_ids=data.student_ids,
+                     item_ids=np.array(data.skill_names, dtype=str), starts=data.starts, time_kind="number")

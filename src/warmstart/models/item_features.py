@@ -1,0 +1,263 @@
+"""Item features learned from rewards, for logs that carry none.
+
+The linear user model ``reward = x_item . theta_user + noise`` needs a feature vector per item. When a log has
+only ``(user, item, reward)`` (a tutoring log, a catalogue of articles with no metadata), we learn them from the
+training users by a regularised matrix factorisation of the user x item reward matrix with biases:
+
+    reward(u, i) ~ mu + a_u + c_i + p_u . q_i
+
+and give item ``i`` the features ``x_i = (1, c_i, q_i)`` (``n_factors + 2`` of them), so that a training user
+is ``theta_u = (mu + a_u, 1, p_u)``. The two *bias features* carry most of the signal in practice: the
+constant (whose coefficient is the user's overall level) and the item's own bias (how rewarding or easy the
+item is; a new user's coefficient on it is learned like any other, so a user may care about popularity more or
+less than the training users did). ``mu`` is the weighted mean reward; every other term is shrunk to zero,
+the biases by ``bias_reg`` and the latent factors by ``reg``.
+
+Only observed ``(user, item)`` entries enter the loss; an entry is the mean of that user's rewards for the
+item and weighs as many events as it averages (``weighting="count"``: the loss is the per-event squared error,
+matching the per-event user summaries fitted afterwards) or one (``weighting="entry"``). The loss
+
+    sum_(u,i) w_ui (r_ui - mu - a_u - c_i - p_u . q_i)^2 + reg (|p|^2 + |q|^2) + bias_reg (|a|^2 + |c|^2)
+
+is minimised by alternating least squares: with the items fixed each user's ``(a_u, p_u)`` is a ridge
+regression, with the users fixed each item's ``(c_i, q_i)`` is one, and every half-step solves all users (all
+items) at once as a batch of small systems (no Python loop over users or items). The start of ``q`` is seeded,
+so the same seed gives the same features. An item no training user has seen gets ``c_i = 0, q_i = 0`` (the
+ridge solution without data): ``x_i = (1, 0, .., 0)``, the population's level and nothing else.
+
+>>> rng = np.random.default_rng(0)
+>>> P, Q = rng.normal(size=(200, 2)), rng.normal(size=(40, 2))
+>>> u, i = np.nonzero(rng.random((200, 40)) < 0.5)
+>>> cfg = ItemFeatureConfig(n_factors=2, reg=0.1, bias_reg=0.1)
+>>> fit = fit_item_features(u, i, (P @ Q.T)[u, i], config=cfg)
+>>> fit.features.shape, bool(np.sqrt(np.mean((fit.predict(u, i) - (P @ Q.T)[u, i]) ** 2)) < 0.05)
+((40, 4), True)
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import zipfile
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+import scipy.sparse as sp
+
+from warmstart._io import atomic_write
+from warmstart._validate import check_finite
+
+
+@dataclass(frozen=True, kw_only=True)
+class ItemFeatureConfig:
+    """Settings of the factorisation; validated at construction.
+
+    ``n_factors`` latent features (the item features have ``n_factors + 2`` columns with the two biases);
+    ``reg`` the ridge penalty on the latent factors of users and items, ``bias_reg`` on the user and item
+    biases; at most ``max_iter`` alternations, stopping when the loss drops by less than ``tol`` (relative);
+    ``init_scale`` the standard deviation of the seeded random start of the item factors.
+
+    The defaults were chosen on ASSISTments 2009 (items = skills): the earliest 70% of students, 20% of
+    their (student, skill) entries held out, count-weighted RMSE. Global mean 0.262; biases only
+    (``n_factors=0``) 0.2034; ``n_factors`` 2, 4, 8 with ``reg`` 20 and ``bias_reg`` 10: 0.208, 0.206,
+    0.205; ``n_factors=2, reg=50``: 0.2032; ``reg`` of 5 or less overfits (0.22-0.30). On that data the
+    latent factors add almost nothing to the biases; two are kept for logs where they do.
+    """
+
+    n_factors: int = 2
+    reg: float = 50.0
+    bias_reg: float = 10.0
+    weighting: Literal["count", "entry"] = "count"
+    max_iter: int = 100
+    tol: float = 1e-6
+    init_scale: float = 0.1
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        if isinstance(self.n_factors, bool) or not isinstance(self.n_factors, int) or self.n_factors < 0:
+            raise ValueError(f"n_factors: expected a non-negative integer, got {self.n_factors!r}")
+        for name in ("reg", "bias_reg", "init_scale"):
+            value = getattr(self, name)
+            if not np.isfinite(value) or value < 0:
+                raise ValueError(f"{name}: expected a finite number >= 0, got {value!r}")
+        if self.reg == 0 and self.n_factors > 0:
+            raise ValueError("reg: expected a positive penalty with latent factors (n_factors > 0), got 0")
+        if self.weighting not in ("count", "entry"):
+            raise ValueError(f"weighting: expected 'count' or 'entry', got {self.weighting!r}")
+        if self.max_iter < 1 or not self.tol > 0:
+            raise ValueError(f"max_iter and tol: expected max_iter >= 1 and tol > 0, got {self.max_iter} and "
+                             f"{self.tol}")
+
+    @property
+    def dim(self) -> int:
+        """Number of item features: the constant, the item bias and the latent factors."""
+        return self.n_factors + 2
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass(frozen=True, eq=False)
+class ItemFeatures:
+    """A fitted factorisation.
+
+    ``features (n_items, 2 + n_factors)``: ``(1, c_i, q_i)`` per item; ``user_factors (n_users, 2 + n_factors)``:
+    ``(mu + a_u, 1, p_u)`` per training user; ``item_counts (n_items,)`` how many training events each item has;
+    ``loss`` the objective after each alternation; ``rmse`` the weighted training RMSE on the entries.
+    """
+
+    features: np.ndarray
+    user_factors: np.ndarray
+    item_counts: np.ndarray
+    loss: list[float]
+    rmse: float
+    converged: bool
+    config: ItemFeatureConfig = field(default_factory=ItemFeatureConfig)
+
+    @property
+    def dim(self) -> int:
+        return int(self.features.shape[1])
+
+    def predict(self, user: np.ndarray, item: np.ndarray) -> np.ndarray:
+        """Predicted reward of training users ``user`` on items ``item`` (arrays of indices, broadcast)."""
+        return np.einsum("...d,...d->...", self.user_factors[np.asarray(user)], self.features[np.asarray(item)])
+
+    def diagnostics(self) -> dict[str, Any]:
+        return {"dim": self.dim, "n_iter": len(self.loss), "converged": self.converged, "train_rmse": self.rmse,
+                "loss": self.loss[-1] if self.loss else None,
+                "items_without_training_events": int((self.item_counts == 0).sum()),
+                "config": self.config.to_dict()}
+
+
+def aggregate_entries(user: np.ndarray, item: np.ndarray, reward: np.ndarray,
+                      n_items: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Distinct ``(user, item)`` pairs with the mean reward and the number of events of each."""
+    key = np.asarray(user, dtype=np.int64) * n_items + np.asarray(item, dtype=np.int64)
+    uniq, inverse, counts = np.unique(key, return_inverse=True, return_counts=True)
+    mean = np.bincount(inverse.ravel(), weights=reward, minlength=uniq.shape[0]) / counts
+    return uniq // n_items, uniq % n_items, mean, counts.astype(np.float64)
+
+
+def _group_matrix(group: np.ndarray, weight: np.ndarray, n_groups: int) -> sp.csr_matrix:
+    """Sparse ``(n_groups, n_entries)`` matrix: row g sums entries of group g, each times its weight."""
+    return sp.csr_matrix((weight, (group, np.arange(group.shape[0]))), shape=(n_groups, group.shape[0]))
+
+
+def _ridge_batch(S: sp.csr_matrix, Z: np.ndarray, y: np.ndarray, penalty: np.ndarray) -> np.ndarray:
+    """Solve ``(sum_e w z z' + diag(penalty)) beta_g = sum_e w z y`` for every group ``g`` at once."""
+    d = Z.shape[1]
+    A = (S @ (Z[:, :, None] * Z[:, None, :]).reshape(-1, d * d)).reshape(-1, d, d)
+    A = A + np.diag(penalty)
+    b = S @ (Z * y[:, None])
+    return np.linalg.solve(A, b[..., None])[..., 0]
+
+
+def fit_item_features(user: np.ndarray, item: np.ndarray, reward: np.ndarray, *, n_users: int | None = None,
+                      n_items: int | None = None, config: ItemFeatureConfig | None = None) -> ItemFeatures:
+    """Learn item features from events ``(user[r], item[r], reward[r])`` (indices, any order, repeats allowed).
+
+    ``n_users`` / ``n_items`` default to one more than the largest index; items without events get
+    ``x = (1, 0, .., 0)``. See the module docstring for the model and the algorithm.
+    """
+    cfg = config or ItemFeatureConfig()
+    user = np.asarray(user)
+    item = np.asarray(item)
+    reward = np.asarray(reward, dtype=np.float64)
+    n = reward.shape[0]
+    for name, arr in (("user", user), ("item", item)):
+        if arr.shape != (n,):
+            raise ValueError(f"{name}: expected shape ({n},) like reward, got shape {arr.shape}")
+        if n and not np.issubdtype(arr.dtype, np.integer):
+            raise ValueError(f"{name}: expected integer indices, got dtype {arr.dtype}")
+        if n and arr.min() < 0:
+            raise ValueError(f"{name}: expected indices >= 0, got {int(arr.min())}")
+    if n == 0:
+        raise ValueError("reward: expected at least one event to learn item features from, got none")
+    check_finite("reward", reward)
+    n_users = int(user.max()) + 1 if n_users is None else int(n_users)
+    n_items = int(item.max()) + 1 if n_items is None else int(n_items)
+    if user.max() >= n_users or item.max() >= n_items:
+        raise ValueError(f"n_users, n_items: expected more than the largest indices ({int(user.max())}, "
+                         f"{int(item.max())}), got {n_users} and {n_items}")
+    eu, ei, er, counts = aggregate_entries(user, item, reward, n_items)
+    w = counts if cfg.weighting == "count" else np.ones_like(counts)
+    mu = float(w @ er / w.sum())
+    y = er - mu
+    k = cfg.n_factors
+    rng = np.random.default_rng(cfg.seed)
+    # item side (c_i, q_i) and user side (a_u, p_u); the other side's bias enters with coefficient 1
+    item_side = np.column_stack([np.zeros(n_items), cfg.init_scale * rng.standard_normal((n_items, k))])
+    user_side = np.zeros((n_users, k + 1))
+    S_user = _group_matrix(eu, w, n_users)
+    S_item = _group_matrix(ei, w, n_items)
+    pen = np.r_[max(cfg.bias_reg, 1e-12), np.full(k, cfg.reg)]
+    ones = np.ones((eu.shape[0], 1))
+    loss: list[float] = []
+    converged = False
+    resid = y
+    for _ in range(cfg.max_iter):
+        c, q = item_side[ei, 0], item_side[ei, 1:]
+        user_side = _ridge_batch(S_user, np.hstack([ones, q]), y - c, pen)
+        a, p = user_side[eu, 0], user_side[eu, 1:]
+        item_side = _ridge_batch(S_item, np.hstack([ones, p]), y - a, pen)
+        resid = y - a - item_side[ei, 0] - np.einsum("ek,ek->e", p, item_side[ei, 1:])
+        value = float(w @ resid**2 + cfg.reg * ((user_side[:, 1:] ** 2).sum() + (item_side[:, 1:] ** 2).sum())
+                      + cfg.bias_reg * ((user_side[:, 0] ** 2).sum() + (item_side[:, 0] ** 2).sum()))
+        done = bool(loss) and loss[-1] - value <= cfg.tol * max(abs(value), 1e-12)
+        loss.append(value)
+        if done:
+            converged = True
+            break
+    # x_i = (1, c_i, q_i), theta_u = (mu + a_u, 1, p_u): prediction mu + a_u + c_i + p_u . q_i
+    features = np.column_stack([np.ones(n_items), item_side])
+    P = np.column_stack([mu + user_side[:, 0], np.ones(n_users), user_side[:, 1:]])
+    item_counts = np.bincount(ei, weights=counts, minlength=n_items)
+    rmse = float(np.sqrt((w @ resid**2) / w.sum()))
+    return ItemFeatures(features, P, item_counts, loss, rmse, converged, cfg)
+
+
+# ---------------------------------------------------------------------------------------------- persistence
+ITEM_FEATURES_FORMAT = "warmstart.item_features"
+ITEM_FEATURES_VERSION = 1
+
+
+def save_item_features(path: str | os.PathLike[str], item_ids: np.ndarray, features: np.ndarray,
+                       info: dict[str, Any] | None = None) -> Path:
+    """Write item ids and their features to ``.npz`` (no pickle), with JSON metadata (format name, version,
+    dim, ``info``), atomically. A population fitted on these features needs them to serve new users."""
+    ids = np.asarray(item_ids, dtype=str)
+    X = np.asarray(features, dtype=np.float64)
+    if X.ndim != 2 or X.shape[0] != ids.shape[0]:
+        raise ValueError(f"features: expected shape ({ids.shape[0]}, d), one row per item id, got {X.shape}")
+    check_finite("features", X)
+    meta = {"format": ITEM_FEATURES_FORMAT, "format_version": ITEM_FEATURES_VERSION, "dim": int(X.shape[1]),
+            "n_items": int(ids.shape[0]), "info": info or {}}
+    buf = io.BytesIO()
+    np.savez(buf, meta=np.array(json.dumps(meta)), item_ids=ids, features=X)
+    return atomic_write(path, buf.getvalue())
+
+
+def load_item_features(path: str | os.PathLike[str]) -> tuple[np.ndarray, np.ndarray, dict[str, Any]]:
+    """Read ``(item_ids, features, meta)`` written by ``save_item_features``; a ``ValueError`` names what is
+    wrong with anything else."""
+    path = Path(path)
+    try:
+        with np.load(path, allow_pickle=False) as z:
+            meta = json.loads(str(z["meta"]))
+            ids, X = np.asarray(z["item_ids"]), np.asarray(z["features"], dtype=np.float64)
+    except (zipfile.BadZipFile, OSError, ValueError, EOFError, KeyError) as exc:
+        raise ValueError(f"item features file {path}: expected a warmstart item-features .npz, got an unreadable "
+                         f"file ({type(exc).__name__}: {exc})") from exc
+    if meta.get("format") != ITEM_FEATURES_FORMAT:
+        raise ValueError(f"item features file {path}: expected format {ITEM_FEATURES_FORMAT!r}, got "
+                         f"{meta.get('format')!r}")
+    if meta.get("format_version") != ITEM_FEATURES_VERSION:
+        raise ValueError(f"item features file {path}: expected format_version {ITEM_FEATURES_VERSION}, got "
+                         f"{meta.get('format_version')!r}; upgrade warmstart")
+    if X.ndim != 2 or X.shape[0] != ids.shape[0]:
+        raise ValueError(f"item features file {path}: expected features of shape ({ids.shape[0]}, d), got {X.shape}")
+    check_finite(f"item features file {path}: features", X)
+    return ids, X, meta
