@@ -86,13 +86,11 @@ def test_bench_kt_rejects_an_unknown_data_set(tmp_path):
     assert proc.returncode == 2 and "data: expected one of assistments2009" in proc.stderr
 
 
-def test_fit_and_replay_an_event_log(tmp_path, truth):
+def test_fit_and_replay_an_event_log(tmp_path):
     """A CSV event log (exported from the simulator) is fitted with `fit --log` and replayed with
     `bench replay --log`; ours serves the later users better than uniform choice."""
-    from warmstart.data.events import export_events
-
     path = tmp_path / "events.csv"
-    export_events(truth.logged(400, 20, seed=4), path)
+    run("simulate", "--users", "400", "--events", "20", "--seed", "4", "--out", str(path))
     run("fit", "--log", str(path), "--out", str(tmp_path / "pop.npz"), "--k-max", "9")
     assert Population.load(tmp_path / "pop.npz").n_types >= 2
     assert (tmp_path / "pop.items.npz").is_file()

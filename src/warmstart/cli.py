@@ -83,7 +83,9 @@ def _sanitize(obj: Any) -> Any:
 # ---------------------------------------------------------------------------------------------- commands
 @app.command()
 def simulate(
-    out_path: Annotated[Path, typer.Option("--out", help="Where to write the log (.npz).")] = Path("log.npz"),
+    out_path: Annotated[Path, typer.Option(
+        "--out", help="Where to write the log: .npz (with ground truth), or .csv / .parquet for the generic "
+        "event-log format (docs/formats.md).")] = Path("log.npz"),
     preset: Annotated[str, typer.Option(help="Simulator preset: default or hard.")] = "default",
     users: Annotated[int, typer.Option(help="Number of training users.")] = 5000,
     events: Annotated[int, typer.Option(help="Events per user.")] = 50,
@@ -97,7 +99,12 @@ def simulate(
         raise CliError(f"--users: expected at least 2 and --events at least 1, got {users} and {events}")
     truth = LinearTypesPopulation(LinearTypesConfig.preset_named(preset))
     log = truth.logged(users, events, seed=seed)
-    save_log(out_path, log)
+    if out_path.suffix in (".csv", ".parquet", ".pq") or out_path.name.endswith(".csv.gz"):
+        from warmstart.data.events import export_events
+
+        export_events(log, out_path)
+    else:
+        save_log(out_path, log)
     out.print(f"wrote {users} users x {events} events ({preset} preset, seed {seed}) to {out_path}")
 
 
