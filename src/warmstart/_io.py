@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Any
+
+import numpy as np
 
 
 def atomic_write(path: str | os.PathLike[str], data: bytes) -> Path:
@@ -14,3 +17,17 @@ def atomic_write(path: str | os.PathLike[str], data: bytes) -> Path:
     tmp.write_bytes(data)
     os.replace(tmp, path)
     return path
+
+
+def jsonable(obj: Any) -> Any:
+    """``obj`` with numpy arrays and scalars turned into lists and Python numbers, dict keys into strings, so
+    that ``json.dumps`` takes it (fit diagnostics stored in metadata)."""
+    if isinstance(obj, dict):
+        return {str(k): jsonable(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [jsonable(v) for v in obj]
+    if isinstance(obj, np.ndarray):
+        return obj.tolist()
+    if isinstance(obj, np.generic):
+        return obj.item()
+    return obj

@@ -13,6 +13,15 @@ def check_shape(name: str, arr: np.ndarray, expected: tuple[int | None, ...]) ->
         raise ValueError(f"{name}: expected shape {want}, got shape {tuple(shape)}")
 
 
+def check_k_choice(k_range: tuple[int, int], n_types: int | None) -> None:
+    """The number of types of a fit: fixed ``n_types`` (a positive integer) or chosen within ``k_range``."""
+    lo, hi = k_range
+    if not 1 <= lo <= hi:
+        raise ValueError(f"k_range: expected 1 <= low <= high, got {k_range}")
+    if n_types is not None and n_types < 1:
+        raise ValueError(f"n_types: expected a positive integer or None, got {n_types}")
+
+
 def check_finite(name: str, arr: np.ndarray | float) -> None:
     a = np.asarray(arr, dtype=float)
     if not np.isfinite(a).all():

@@ -15,6 +15,7 @@ from warmstart.belief.learner_belief import (
     predict_online,
 )
 from warmstart.models.learner import LearnerFitConfig, LearnerPopulation, fit_learner_types, simulate_learners
+from warmstart.testing import random_response_log
 
 GRID = PersonalGrid((0.5, 1.0, 3.0), (0.5, 1.0), log_sd=0.6)
 
@@ -26,15 +27,6 @@ def pop() -> LearnerPopulation:
     u = lambda lo, hi: rng.uniform(lo, hi, (k, s))
     return LearnerPopulation(np.array([0.7, 0.3]), L0=u(0.1, 0.6), T=u(0.05, 0.4), F=u(0.0, 0.1),
                              G=u(0.1, 0.35), S=u(0.05, 0.3))
-
-
-def small_log(rng, n_students, n_skills, max_len):
-    student, skill = [], []
-    for i in range(n_students):
-        n = int(rng.integers(1, max_len + 1))
-        student += [i] * n
-        skill += list(rng.integers(0, n_skills, n))
-    return np.array(student), np.array(skill), rng.integers(0, 2, len(skill))
 
 
 # --------------------------------------------------------------------------- brute force
@@ -86,7 +78,7 @@ def brute_predictions(pop, grid, skills, correct):
 # --------------------------------------------------------------------------- exactness
 def test_online_predictions_equal_a_brute_force_posterior_recomputation(pop):
     rng = np.random.default_rng(1)
-    student, skill, correct = small_log(rng, 4, 3, 7)
+    student, skill, correct = random_response_log(rng, 4, 3, 7)
     got = predict_online(pop, student, skill, correct, grid=GRID)
     want = np.concatenate([brute_predictions(pop, GRID, list(skill[student == i]), list(correct[student == i]))
                            for i in range(4)])
@@ -95,7 +87,7 @@ def test_online_predictions_equal_a_brute_force_posterior_recomputation(pop):
 
 def test_batch_observe_and_predict_equal_the_online_replay(pop):
     rng = np.random.default_rng(2)
-    student, skill, correct = small_log(rng, 6, 3, 12)
+    student, skill, correct = random_response_log(rng, 6, 3, 12)
     online = predict_online(pop, student, skill, correct, grid=GRID)
     types_online = predict_online(pop, student, skill, correct, grid=GRID, return_type_probs=True)
     batch = LearnerBeliefBatch.fresh(pop, 6, GRID)
@@ -119,7 +111,7 @@ def test_batch_observe_and_predict_equal_the_online_replay(pop):
 def test_without_a_grid_a_single_type_is_plain_bkt(pop):
     one = LearnerPopulation(np.ones(1), *(x[:1] for x in pop.tables()))
     rng = np.random.default_rng(3)
-    student, skill, correct = small_log(rng, 3, 3, 8)
+    student, skill, correct = random_response_log(rng, 3, 3, 8)
     got = predict_online(one, student, skill, correct, grid=None)
     want = np.concatenate([brute_predictions(one, PersonalGrid((1.0,), (1.0,)), list(skill[student == i]),
                                              list(correct[student == i])) for i in range(3)])
@@ -198,7 +190,7 @@ def test_mixture_predicts_held_out_students_better_than_single_type_bkt():
 # --------------------------------------------------------------------------- bytes
 def test_bytes_round_trip_is_exact_and_compact(pop):
     rng = np.random.default_rng(8)
-    student, skill, correct = small_log(rng, 3, 3, 10)
+    student, skill, correct = random_response_log(rng, 3, 3, 10)
     _, batch = LearnerBeliefBatch.from_log(pop, student, skill, correct, GRID)
     for i in range(3):
         data = batch.student_bytes(i)

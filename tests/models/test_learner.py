@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 
 import warmstart.models.learner as learner_module
+from warmstart.eval.metrics import adjusted_rand_index
 from warmstart.models.learner import (
     LearnerFitConfig,
     LearnerPopulation,
@@ -17,21 +18,7 @@ from warmstart.models.learner import (
     student_log_likelihood,
     type_responsibilities,
 )
-
-
-def adjusted_rand_index(a: np.ndarray, b: np.ndarray) -> float:
-    """ARI from the contingency table (Hubert & Arabie, 1985)."""
-    _, ai = np.unique(a, return_inverse=True)
-    _, bi = np.unique(b, return_inverse=True)
-    table = np.zeros((ai.max() + 1, bi.max() + 1))
-    np.add.at(table, (ai, bi), 1)
-
-    def comb2(x):
-        return (x * (x - 1) / 2).sum()
-
-    index, rows, cols = comb2(table), comb2(table.sum(1)), comb2(table.sum(0))
-    expected = rows * cols / comb2(np.array([len(a)]))
-    return float((index - expected) / (0.5 * (rows + cols) - expected))
+from warmstart.testing import random_response_log
 
 
 def planted(n_skills: int = 8) -> LearnerPopulation:
@@ -50,16 +37,6 @@ def random_population(rng, k, n_skills, forgets=True) -> LearnerPopulation:
     F = u(0.01, 0.2) if forgets else np.zeros((k, n_skills))
     return LearnerPopulation(rng.dirichlet(np.ones(k)) + 0.05, L0=u(0.05, 0.9), T=u(0.02, 0.5), F=F,
                              G=u(0.05, 0.45), S=u(0.05, 0.45))
-
-
-def random_log(rng, n_students, n_skills, max_len):
-    """Students with ragged histories over random skills, sorted by student then time."""
-    student, skill = [], []
-    for i in range(n_students):
-        n = int(rng.integers(1, max_len + 1))
-        student += [i] * n
-        skill += list(rng.integers(0, n_skills, n))
-    return np.array(student), np.array(skill), rng.integers(0, 2, len(skill))
 
 
 # --------------------------------------------------------------------------- slow, obvious references
@@ -105,7 +82,7 @@ def params(pop, k, s):
 def test_vectorised_forward_pass_equals_a_naive_per_sequence_loop():
     rng = np.random.default_rng(0)
     pop = random_population(rng, 3, 5, forgets=True)
-    student, skill, correct = random_log(rng, 30, 5, 60)
+    student, skill, correct = random_response_log(rng, 30, 5, 60)
     # ragged extremes: a length-1 history and one long single-skill run
     student = np.concatenate([student, [30], np.full(700, 31)])
     skill = np.concatenate([skill, [2], np.full(700, 4)])
@@ -121,7 +98,7 @@ def test_vectorised_forward_pass_equals_a_naive_per_sequence_loop():
 def test_single_type_model_equals_brute_force_bkt_likelihood():
     rng = np.random.default_rng(1)
     pop = random_population(rng, 1, 3, forgets=False)
-    student, skill, correct = random_log(rng, 12, 3, 9)
+    student, skill, correct = random_response_log(rng, 12, 3, 9)
     got = student_log_likelihood(pop, student, skill, correct)[:, 0]
     want = np.zeros(12)
     for (s, k), obs in sequences(student, skill, correct).items():
@@ -144,7 +121,7 @@ def test_long_runs_of_correct_answers_do_not_underflow():
 def test_one_em_step_equals_expected_counts_by_path_enumeration():
     rng = np.random.default_rng(2)
     pop = random_population(rng, 2, 3, forgets=True)
-    student, skill, correct = random_log(rng, 10, 3, 10)
+    student, skill, correct = random_response_log(rng, 10, 3, 10)
     cfg = LearnerFitConfig(n_types=2, forgets=True)
     got = refit_learner_types(pop, student, skill, correct, cfg, max_iter=1)
     seqs = sequences(student, skill, correct)

@@ -4,23 +4,9 @@ import zipfile
 import numpy as np
 import pytest
 
+from warmstart.eval.metrics import adjusted_rand_index
 from warmstart.population.fit import FitConfig, fit_population, responsibilities
 from warmstart.population.population import Population, PopulationFormatError
-
-
-def adjusted_rand_index(a: np.ndarray, b: np.ndarray) -> float:
-    """ARI from the contingency table (Hubert & Arabie, 1985)."""
-    _, ai = np.unique(a, return_inverse=True)
-    _, bi = np.unique(b, return_inverse=True)
-    table = np.zeros((ai.max() + 1, bi.max() + 1))
-    np.add.at(table, (ai, bi), 1)
-
-    def comb2(x):
-        return (x * (x - 1) / 2).sum()
-
-    index, rows, cols = comb2(table), comb2(table.sum(1)), comb2(table.sum(0))
-    expected = rows * cols / comb2(np.array([len(a)]))
-    return float((index - expected) / (0.5 * (rows + cols) - expected))
 
 
 @pytest.fixture(scope="module")

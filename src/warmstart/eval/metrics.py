@@ -9,6 +9,22 @@ import numpy as np
 CHECKPOINTS = (10, 20, 50, 200)
 
 
+def adjusted_rand_index(a: np.ndarray, b: np.ndarray) -> float:
+    """Agreement of two labelings of the same items, corrected for chance (Hubert and Arabie, 1985): 1 for
+    the same partition up to renaming, about 0 for independent ones. Used to check type recovery."""
+    _, ai = np.unique(a, return_inverse=True)
+    _, bi = np.unique(b, return_inverse=True)
+    table = np.zeros((ai.max() + 1, bi.max() + 1))
+    np.add.at(table, (ai, bi), 1)
+
+    def pairs(x: np.ndarray) -> float:
+        return float((x * (x - 1) / 2).sum())
+
+    index, rows, cols = pairs(table), pairs(table.sum(1)), pairs(table.sum(0))
+    expected = rows * cols / pairs(np.array([len(a)]))
+    return (index - expected) / (0.5 * (rows + cols) - expected)
+
+
 def checkpoints(T: int) -> list[int]:
     return [t for t in CHECKPOINTS if t <= T] or [T]
 

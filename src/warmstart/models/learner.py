@@ -55,8 +55,8 @@ import numpy as np
 from scipy.sparse import csr_matrix
 from scipy.special import logsumexp
 
-from warmstart._io import atomic_write
-from warmstart._validate import check_finite
+from warmstart._io import atomic_write, jsonable
+from warmstart._validate import check_finite, check_k_choice
 from warmstart._version import __version__
 
 FORMAT_NAME = "warmstart.learner_population"
@@ -208,7 +208,7 @@ class LearnerPopulation:
             "skill_names": list(self.skill_names),
             "fingerprint": self.fingerprint(),
             "warmstart_version": __version__,
-            "diagnostics": _jsonable(self.diagnostics),
+            "diagnostics": jsonable(self.diagnostics),
         }
         buf = io.BytesIO()
         arrays = {name: getattr(self, name) for name in PARAMS}
@@ -258,18 +258,6 @@ class LearnerPopulation:
                 f"learner population file {path}: parameters do not match their fingerprint (file changed or damaged)"
             )
         return pop
-
-
-def _jsonable(obj: Any) -> Any:
-    if isinstance(obj, dict):
-        return {str(k): _jsonable(v) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple)):
-        return [_jsonable(v) for v in obj]
-    if isinstance(obj, np.ndarray):
-        return obj.tolist()
-    if isinstance(obj, np.generic):
-        return obj.item()
-    return obj
 
 
 # ---------------------------------------------------------------------------------------------- input
@@ -560,11 +548,7 @@ class LearnerFitConfig:
     seed: int = 0
 
     def __post_init__(self) -> None:
-        lo, hi = self.k_range
-        if not 1 <= lo <= hi:
-            raise ValueError(f"k_range: expected 1 <= low <= high, got {self.k_range}")
-        if self.n_types is not None and self.n_types < 1:
-            raise ValueError(f"n_types: expected a positive integer or None, got {self.n_types}")
+        check_k_choice(self.k_range, self.n_types)
         if self.selection not in ("one_se", "best"):
             raise ValueError(f"selection: expected 'one_se' or 'best', got {self.selection!r}")
         if not 0 < self.heldout_fraction < 1:

@@ -13,12 +13,12 @@ decisions.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, ClassVar, TypeVar
+from typing import Any, ClassVar
 
 import numpy as np
 
+from warmstart._registry import Registry
 from warmstart._validate import as_actions, check_action_index, check_finite, check_reward, check_shape
 from warmstart.models.linear_gaussian import Summary, summarise
 from warmstart.population.population import Population
@@ -158,31 +158,18 @@ class Policy(ABC):
     def _update(self, state: Any, X: np.ndarray, action: int, reward: float) -> None: ...
 
 
-_REGISTRY: dict[str, type[Policy]] = {}
-P = TypeVar("P", bound=type[Policy])
-
-
-def register_policy(name: str) -> Callable[[P], P]:
-    def deco(cls: P) -> P:
-        if name in _REGISTRY and _REGISTRY[name] is not cls:
-            raise ValueError(f"policy name {name!r} is already registered by {_REGISTRY[name].__name__}")
-        cls.name = name
-        _REGISTRY[name] = cls
-        return cls
-
-    return deco
+_POLICIES: Registry[Policy] = Registry("policy")
+register_policy = _POLICIES.register
 
 
 def available_policies() -> list[str]:
     _load_builtin()
-    return sorted(_REGISTRY)
+    return sorted(_POLICIES.names())
 
 
 def policy_class(name: str) -> type[Policy]:
     _load_builtin()
-    if name not in _REGISTRY:
-        raise ValueError(f"policy: expected one of {sorted(_REGISTRY)}, got {name!r}")
-    return _REGISTRY[name]
+    return _POLICIES.get(name)
 
 
 def make_policy(name: str, context: PolicyContext, *, seed: int = 0, **params: Any) -> Policy:

@@ -30,12 +30,12 @@ Policies (registry of their own, ``make_tutoring_policy(name, setup, seed=...)``
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Callable
 from dataclasses import dataclass
-from typing import ClassVar, TypeVar
+from typing import ClassVar
 
 import numpy as np
 
+from warmstart._registry import Registry
 from warmstart.belief.learner_belief import DEFAULT_GRID, LearnerBeliefBatch, PersonalGrid
 from warmstart.models.learner import LearnerPopulation, _odds_scale
 
@@ -230,25 +230,12 @@ class TutoringPolicy(ABC):
         return state.declared[0].copy()
 
 
-_REGISTRY: dict[str, type[TutoringPolicy]] = {}
-P = TypeVar("P", bound=type[TutoringPolicy])
-
-
-def register_tutoring_policy(name: str) -> Callable[[P], P]:
-    """Class decorator: register a tutoring policy under ``name``."""
-
-    def wrap(cls: P) -> P:
-        if name in _REGISTRY and _REGISTRY[name] is not cls:
-            raise ValueError(f"name: tutoring policy {name!r} is already registered")
-        cls.name = name
-        _REGISTRY[name] = cls
-        return cls
-
-    return wrap
+_TUTORS: Registry[TutoringPolicy] = Registry("tutoring policy")
+register_tutoring_policy = _TUTORS.register
 
 
 def tutoring_policy_names() -> tuple[str, ...]:
-    return tuple(_REGISTRY)
+    return _TUTORS.names()
 
 
 def make_tutoring_policy(name: str, setup: TutoringSetup, *, seed: int = 0) -> TutoringPolicy:
@@ -267,9 +254,7 @@ def make_tutoring_policy(name: str, setup: TutoringSetup, *, seed: int = 0) -> T
     >>> policy.mastered(state).tolist(), policy.choose(state)
     ([True, False], 1)
     """
-    if name not in _REGISTRY:
-        raise ValueError(f"policy: expected one of {', '.join(sorted(_REGISTRY))}, got {name!r}")
-    return _REGISTRY[name](setup, seed=seed)
+    return _TUTORS.get(name)(setup, seed=seed)
 
 
 # ---------------------------------------------------------------------------------------------- belief policies

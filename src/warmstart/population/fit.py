@@ -23,6 +23,7 @@ from typing import Any, Literal
 
 import numpy as np
 
+from warmstart._validate import check_k_choice
 from warmstart.models.linear_gaussian import (
     GaussianTypes,
     Summary,
@@ -59,11 +60,7 @@ class FitConfig:
     seed: int = 0
 
     def __post_init__(self) -> None:
-        lo, hi = self.k_range
-        if not 1 <= lo <= hi:
-            raise ValueError(f"k_range: expected 1 <= low <= high, got {self.k_range}")
-        if self.n_types is not None and self.n_types < 1:
-            raise ValueError(f"n_types: expected a positive integer or None, got {self.n_types}")
+        check_k_choice(self.k_range, self.n_types)
         if self.selection not in ("bic", "heldout"):
             raise ValueError(f"selection: expected 'bic' or 'heldout', got {self.selection!r}")
         if self.covariance not in ("full", "diag", "spherical"):

@@ -25,7 +25,7 @@ from typing import Any
 
 import numpy as np
 
-from warmstart._io import atomic_write
+from warmstart._io import atomic_write, jsonable
 from warmstart._version import __version__
 from warmstart.models.linear_gaussian import GaussianTypes
 
@@ -96,7 +96,7 @@ class Population:
             "type_names": self.type_names(),
             "fingerprint": self.fingerprint(),
             "warmstart_version": __version__,
-            "diagnostics": _jsonable(self.diagnostics),
+            "diagnostics": jsonable(self.diagnostics),
         }
         buf = io.BytesIO()
         np.savez(
@@ -157,13 +157,3 @@ class Population:
         return pop
 
 
-def _jsonable(obj: Any) -> Any:
-    if isinstance(obj, dict):
-        return {str(k): _jsonable(v) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple)):
-        return [_jsonable(v) for v in obj]
-    if isinstance(obj, np.ndarray):
-        return obj.tolist()
-    if isinstance(obj, np.generic):
-        return obj.item()
-    return obj
