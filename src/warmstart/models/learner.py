@@ -55,6 +55,7 @@ import numpy as np
 from scipy.sparse import csr_matrix
 from scipy.special import logsumexp
 
+from warmstart._cluster import kmeans_pp
 from warmstart._io import atomic_write, jsonable
 from warmstart._validate import check_finite, check_k_choice
 from warmstart._version import __version__
@@ -731,33 +732,6 @@ def _student_features(layout: SequenceLayout, base: _Tables, cfg: LearnerFitConf
     return (mean - mean.mean(0)) / spread
 
 
-def _kmeans(points: np.ndarray, k: int, rng: np.random.Generator, iters: int = 25) -> np.ndarray:
-    """Greedy k-means++ seeding (a few sampled candidates per centre, the one that lowers the potential most, so
-    a small dense group gets a centre more often than an isolated point) and Lloyd iterations; returns labels."""
-    n = points.shape[0]
-    trials = 2 + int(np.log(k))
-    centres = [points[rng.integers(n)]]
-    d2 = ((points - centres[0]) ** 2).sum(1)
-    for _ in range(1, k):
-        p = d2 / d2.sum() if d2.sum() > 0 else np.full(n, 1.0 / n)
-        cand = points[rng.choice(n, size=trials, p=p)]
-        cand_d2 = np.minimum(d2[None], ((points[None] - cand[:, None]) ** 2).sum(-1))
-        best = int(np.argmin(cand_d2.sum(1)))
-        centres.append(cand[best])
-        d2 = cand_d2[best]
-    C = np.array(centres)
-    labels = np.full(n, -1)
-    for _ in range(iters):
-        new = ((points[:, None, :] - C[None]) ** 2).sum(-1).argmin(1)
-        if np.array_equal(new, labels):
-            break
-        labels = new
-        for j in range(k):
-            if np.any(labels == j):
-                C[j] = points[labels == j].mean(0)
-    return labels
-
-
 def _init_mix(layout: SequenceLayout, base: _SeqStats, feats: np.ndarray, k: int, restart: int,
               rng: np.random.Generator, cfg: LearnerFitConfig) -> _Mix:
     """Soft responsibilities from k-means on student features, then one M-step on the expected counts of a
@@ -765,7 +739,7 @@ def _init_mix(layout: SequenceLayout, base: _SeqStats, feats: np.ndarray, k: int
     if k == 1:
         resp = np.ones((layout.n_students, 1))
     else:
-        labels = _kmeans(feats, k, rng)
+        labels = kmeans_pp(feats, k, rng, iters=25)
         resp = np.full((layout.n_students, k), 0.25 / k)
         resp[np.arange(layout.n_students), labels] += 0.75
     tables = _m_step(layout, base, resp[layout.seq_student], cfg)

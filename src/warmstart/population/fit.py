@@ -23,6 +23,7 @@ from typing import Any, Literal
 
 import numpy as np
 
+from warmstart._cluster import kmeans_pp
 from warmstart._validate import check_k_choice
 from warmstart.models.linear_gaussian import (
     GaussianTypes,
@@ -206,35 +207,6 @@ def ridge_estimates(summary: Summary, lam: float | None = None) -> np.ndarray:
     return ridge(summary.A, summary.b, lam)
 
 
-def _kmeans_pp(points: np.ndarray, k: int, rng: np.random.Generator, iters: int = 20) -> np.ndarray:
-    """Greedy k-means++ seeding (several local trials per centre, the one that lowers the potential most),
-    then Lloyd iterations. Greedy trials prefer dense groups, small ones included, over isolated points."""
-    n = points.shape[0]
-    trials = 2 + int(np.log(max(k, 1)))
-    centres = [points[rng.integers(n)]]
-    d2 = ((points - centres[0]) ** 2).sum(1)
-    for _ in range(1, k):
-        p = d2 / d2.sum() if d2.sum() > 0 else np.full(n, 1.0 / n)
-        cand = points[rng.choice(n, size=trials, p=p)]
-        cand_d2 = np.minimum(d2[None], ((points[None] - cand[:, None]) ** 2).sum(-1))
-        best = int(np.argmin(cand_d2.sum(1)))
-        centres.append(cand[best])
-        d2 = cand_d2[best]
-    C = np.array(centres)
-    labels = np.zeros(n, dtype=int)
-    for _ in range(iters):
-        dist = ((points[:, None, :] - C[None]) ** 2).sum(-1)
-        new = dist.argmin(1)
-        if np.array_equal(new, labels) and _ > 0:
-            break
-        labels = new
-        for j in range(k):
-            members = points[labels == j]
-            if len(members):
-                C[j] = members.mean(0)
-    return labels
-
-
 def _init_from_labels(
     summary: Summary, theta_hat: np.ndarray, labels: np.ndarray, k: int, cfg: FitConfig
 ) -> tuple[GaussianTypes, np.ndarray]:
@@ -278,7 +250,7 @@ def _best_of_restarts(
 ) -> _Fit:
     best: _Fit | None = None
     for _ in range(cfg.n_init):
-        labels = _kmeans_pp(theta_hat, k, rng) if k > 1 else np.zeros(summary.n_users, dtype=int)
+        labels = kmeans_pp(theta_hat, k, rng) if k > 1 else np.zeros(summary.n_users, dtype=int)
         comps, w = _init_from_labels(summary, theta_hat, labels, k, cfg)
         fit = _em(summary, comps, w, cfg, max_iter=max_iter)
         if best is None or fit.loglik > best.loglik:
