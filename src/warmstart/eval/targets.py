@@ -157,10 +157,11 @@ def kt_rows(doc: dict[str, Any]) -> list[dict[str, Any]]:
     else:
         d = ours["auc"] - py["auc"]
         rows.append(_row("AUC ours - pyBKT (unseen ASSIST2009 students)", ">= +0.02",
-                         f"{ours['auc']:.4f} - {py['auc']:.4f} = {d:+.4f}", d >= 0.02, cmd))
+                         f"{ours['auc']:.4f} - {py['auc']:.4f} = {d:+.5f}", d >= 0.02, cmd, _no_items(M, py, "auc")))
         d10 = ours["auc_first10"] - py["auc_first10"]
         rows.append(_row("AUC ours - pyBKT on responses 1-10 of each student", ">= +0.03",
-                         f"{ours['auc_first10']:.4f} - {py['auc_first10']:.4f} = {d10:+.4f}", d10 >= 0.03, cmd))
+                         f"{ours['auc_first10']:.4f} - {py['auc_first10']:.4f} = {d10:+.5f}", d10 >= 0.03, cmd,
+                         _no_items(M, py, "auc_first10")))
     rows.append(_row("stretch: AUC ours", ">= 0.75", f"{ours['auc']:.4f}", ours["auc"] >= 0.75, cmd))
     others = {k: M[k]["log_loss"] for k in ("pybkt", "bkt") if k in M}
     rows.append(_row("log loss ours below pyBKT and bkt", "below both",
@@ -172,6 +173,12 @@ def kt_rows(doc: dict[str, Any]) -> list[dict[str, Any]]:
                                                  f"; pyBKT {py['fit_s']:.0f} s (ratio {ratio:.3f})"),
                      ours["fit_s"] <= 60, cmd, doc["config"].get("fit_timing_note", "")))
     return rows
+
+
+def _no_items(M: dict[str, Any], py: dict[str, Any], key: str) -> str:
+    if "ours_no_items" not in M:
+        return ""
+    return f"without item difficulties (pyBKT's information): {M['ours_no_items'][key] - py[key]:+.5f}"
 
 
 def tutoring_rows(doc: dict[str, Any]) -> list[dict[str, Any]]:
