@@ -168,5 +168,6 @@ def run_kt(cfg: KTBenchConfig, progress: Progress | None = None) -> dict[str, An
             "selected_k": diag.get("selected_k"),
             "types": [{"index": t.index, "weight": t.weight, "summary": t.summary} for t in pop.describe()],
             "skill_words": {str(t.index): t.skills for t in pop.describe()},
+            "skill_responses": dict(zip(pop.skill_names, diag.get("skill_responses", []), strict=False)),
         },
     }

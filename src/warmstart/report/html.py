@@ -1,22 +1,22 @@
 """Assemble the benchmark results in a folder into one self-contained HTML page.
 
 :func:`write_report` reads ``coldstart.json`` (required) and, when present, ``coldstart-hard.json``,
-``speed.json`` and ``targets.json`` from a folder and writes ``index.html`` next to them. The page has no
+``speed.json``, ``targets.json``, ``kt.json`` (knowledge tracing) and ``tutoring.json`` from a folder and writes
+``index.html`` next to them; an absent file leaves no trace on the page. The page has no
 external assets and no JavaScript: the CSS is inline and every figure is a base64 PNG ``data:`` URI, so the
 file can be mailed, attached to a CI run or opened offline. All text taken from the JSON is escaped.
 """
 
 from __future__ import annotations
 
-import base64
-import html
-import json
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 from warmstart.report import figures
+from warmstart.report._page import _e, _flatten, _img, _kv_table, _load, _num, _policy_name, _section, _table
+from warmstart.report.learning import _extra_tiles, _kt, _replay, _tutoring
 
 __all__ = ["render_report", "write_report"]
 
@@ -24,6 +24,9 @@ COLDSTART = "coldstart.json"
 COLDSTART_HARD = "coldstart-hard.json"
 SPEED = "speed.json"
 TARGETS = "targets.json"
+KT = "kt.json"
+TUTORING = "tutoring.json"
+REPLAY = "replay.json"
 INDEX = "index.html"
 
 _CSS = """
@@ -81,6 +84,10 @@ details { border:1px solid var(--line); border-radius:8px; padding:8px 14px; mar
 details summary { cursor:pointer; font-weight:600; }
 details > table.kv { width:auto; min-width:50%; }
 details > table.kv td:first-child { color:var(--muted); padding-right:40px; }
+table.types td { font-size:12.5px; }
+table.types td.skill { white-space:normal; min-width:180px; }
+tr.overall td { background:var(--soft); }
+.typical { color:var(--muted); }
 footer { margin-top:48px; color:var(--muted); font-size:12.5px; border-top:1px solid var(--line);
          padding-top:12px; }
 """
@@ -101,90 +108,6 @@ _SPEED_LABELS = {
 _SPEED_CONTEXT = {"version", "seed", "quick", "machine", "config", "act_update_policy", "act_update_us_by_policy",
                   "vw_note", "batch_users", "batch_chunk", "batch_policy", "em_fit_users", "em_fit_iterations",
                   "em_fit_settings"}
-
-
-def _e(value: Any) -> str:
-    """Escape any value for HTML text or attribute context."""
-    return html.escape(str(value), quote=True)
-
-
-def _num(value: Any) -> str:
-    """Format a number compactly (about three significant digits); ``—`` when missing."""
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        return "—" if value is None else str(value)
-    if isinstance(value, int):
-        return f"{value:,}"
-    if not math.isfinite(value):
-        return "—"
-    a = abs(value)
-    if a >= 1000:
-        return f"{value:,.0f}"
-    if a >= 100:
-        return f"{value:.0f}"
-    if a >= 10:
-        return f"{value:.1f}"
-    return f"{value:.2f}" if a >= 0.01 or a == 0 else f"{value:.2g}"
-
-
-def _load(path: Path) -> dict[str, Any]:
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except json.JSONDecodeError as exc:
-        raise ValueError(f"{path} is not valid JSON: {exc}") from exc
-    if not isinstance(data, dict):
-        raise TypeError(f"{path} should hold a JSON object, found {type(data).__name__}")
-    return data
-
-
-def _img(png: bytes | None, alt: str, caption: str) -> str:
-    if png is None:
-        return f'<p class="note">{_e(alt)}: no data to draw.</p>'
-    data = base64.b64encode(png).decode("ascii")
-    return (f'<figure><img src="data:image/png;base64,{data}" alt="{_e(alt)}">'
-            f"<figcaption>{_e(caption)}</figcaption></figure>")
-
-
-def _section(anchor: str, title: str, body: str, level: int = 2) -> str:
-    return f'<section id="{_e(anchor)}"><h{level}>{_e(title)}</h{level}>{body}</section>'
-
-
-def _table(head: Sequence[tuple[str, str]], rows: Sequence[str], cls: str = "") -> str:
-    """A scrollable table from (label, css class) headers and pre-rendered ``<tr>`` rows."""
-    ths = "".join(f'<th class="{c}">{_e(label)}</th>' for label, c in head)
-    return (f'<div class="scroll"><table class="{cls}"><thead><tr>{ths}</tr></thead>'
-            f'<tbody>{"".join(rows)}</tbody></table></div>')
-
-
-def _flatten(value: Any, prefix: str = "") -> list[tuple[str, Any]]:
-    """Flatten nested dicts into dotted (key, value) pairs."""
-    if isinstance(value, Mapping) and value:
-        out: list[tuple[str, Any]] = []
-        for k, v in value.items():
-            out += _flatten(v, f"{prefix}.{k}" if prefix else str(k))
-        return out
-    return [(prefix, value)]
-
-
-def _show(value: Any) -> str:
-    """Render a setting value: numbers formatted, containers as compact JSON, all escaped."""
-    if isinstance(value, bool) or value is None:
-        return f"<code>{_e(json.dumps(value))}</code>"
-    if isinstance(value, int | float):
-        return _e(f"{value:.6g}" if isinstance(value, float) else value)
-    if isinstance(value, str):
-        return _e(value)
-    return f"<code>{_e(json.dumps(value, default=str))}</code>"
-
-
-def _kv_table(pairs: Sequence[tuple[str, Any]]) -> str:
-    rows = "".join(f"<tr><td>{_e(k)}</td><td>{_show(v)}</td></tr>" for k, v in pairs)
-    return f'<table class="kv">{rows}</table>'
-
-
-def _policy_name(name: str, ours: str | None, colors: Mapping[str, str]) -> str:
-    swatch = f'<span class="swatch" style="background:{_e(colors.get(name, "#999"))}"></span>'
-    badge = '<span class="badge">ours</span>' if name == ours else ""
-    return f"{swatch}<strong>{_e(name)}</strong>{badge}"
 
 
 def _horizons(policies: Mapping[str, Any], key: str) -> list[str]:
@@ -241,9 +164,10 @@ def _summary(doc: Mapping[str, Any]) -> str:
     return f'<p class="summary">{" ".join(parts)}</p>'
 
 
-def _tiles(doc: Mapping[str, Any], speed: Mapping[str, Any] | None,
-           targets: Mapping[str, Any] | None) -> str:
-    """Headline numbers: our regret at step 20 against the best other policy, steps to 90%, K, speed, targets."""
+def _tiles(doc: Mapping[str, Any], speed: Mapping[str, Any] | None, targets: Mapping[str, Any] | None,
+           kt: Mapping[str, Any] | None = None, tutoring: Mapping[str, Any] | None = None) -> str:
+    """Headline numbers: our regret at step 20 against the best other policy, steps to 90%, K, speed, the
+    knowledge-tracing AUC, tutoring steps to mastery and targets."""
     ours = doc.get("ours")
     policies = doc.get("policies") or {}
     tiles: list[tuple[str, str, str]] = []
@@ -271,6 +195,7 @@ def _tiles(doc: Mapping[str, Any], speed: Mapping[str, Any] | None,
         vw = speed.get("vw_predict_learn_us")
         sub = f"VW predict + learn: {_num(vw)} µs" if isinstance(vw, int | float) else ""
         tiles.append(("act + update", f"{_num(speed['act_update_us'])} µs", sub))
+    tiles += _extra_tiles(kt, tutoring)
     rows = (targets or {}).get("rows") or []
     if rows:
         met = sum(1 for r in rows if r.get("met") is True)
@@ -467,21 +392,27 @@ def _speed(speed: Mapping[str, Any]) -> str:
     return ratio + _table([("Measure", ""), ("Value", "n"), ("Unit", ""), ("Note", "")], rows)
 
 
-def _details(coldstart: Mapping[str, Any], hard: Mapping[str, Any] | None,
-             speed: Mapping[str, Any] | None) -> str:
+# ------------------------------------------------------------------------------ knowledge tracing, tutoring
+
+def _details(coldstart: Mapping[str, Any], hard: Mapping[str, Any] | None, speed: Mapping[str, Any] | None,
+             kt: Mapping[str, Any] | None = None, tutoring: Mapping[str, Any] | None = None) -> str:
     blocks = []
     for label, doc in (("Benchmark config", coldstart), ("Hard preset config", hard)):
         if doc:
             pairs = [("version", doc.get("version")), ("seed", doc.get("seed"))]
             blocks.append(f"<details><summary>{_e(label)}</summary>"
                           f"{_kv_table(pairs + _flatten(doc.get('config') or {}))}</details>")
-    if speed:
-        pairs = [(k, speed.get(k)) for k in ("version", "seed", "quick") if k in speed]
-        pairs += _flatten(speed.get("config") or {})
-        if pairs:
-            blocks.append(f"<details><summary>Speed benchmark config</summary>{_kv_table(pairs)}</details>")
+    for label, doc in (("Speed benchmark config", speed), ("Knowledge-tracing benchmark config", kt),
+                       ("Tutoring benchmark config", tutoring)):
+        if doc:
+            pairs = [(k, doc.get(k)) for k in ("version", "seed", "quick") if k in doc]
+            pairs += _flatten(doc.get("config") or {})
+            if pairs:
+                blocks.append(f"<details><summary>{_e(label)}</summary>{_kv_table(pairs)}</details>")
     machines = [("Machine (cold-start run)", coldstart.get("machine")),
-                ("Machine (speed run)", (speed or {}).get("machine"))]
+                ("Machine (speed run)", (speed or {}).get("machine")),
+                ("Machine (knowledge-tracing run)", (kt or {}).get("machine")),
+                ("Machine (tutoring run)", (tutoring or {}).get("machine"))]
     for label, machine in machines:
         if machine:
             blocks.append(f"<details><summary>{_e(label)}</summary>{_kv_table(_flatten(machine))}</details>")
@@ -489,8 +420,10 @@ def _details(coldstart: Mapping[str, Any], hard: Mapping[str, Any] | None,
 
 
 def render_report(coldstart: Mapping[str, Any], *, hard: Mapping[str, Any] | None = None,
-                  speed: Mapping[str, Any] | None = None, targets: Mapping[str, Any] | None = None) -> str:
-    """Render the parsed benchmark results as one HTML page (a string)."""
+                  speed: Mapping[str, Any] | None = None, targets: Mapping[str, Any] | None = None,
+                  kt: Mapping[str, Any] | None = None, tutoring: Mapping[str, Any] | None = None,
+                  replays: Mapping[str, Mapping[str, Any]] | None = None) -> str:
+    """Render the parsed benchmark results as one HTML page (a string); absent results leave no section."""
     sections: list[tuple[str, str, str]] = []
     if targets and targets.get("rows"):
         sections.append(("targets", "Targets", _targets(targets)))
@@ -500,7 +433,13 @@ def render_report(coldstart: Mapping[str, Any], *, hard: Mapping[str, Any] | Non
         sections.append(("hard", "Hard preset", _summary(hard) + inner))
     if speed:
         sections.append(("speed", "Speed", _speed(speed)))
-    sections.append(("details", "Machine and configuration", _details(coldstart, hard, speed)))
+    if kt:
+        sections.append(("kt", "Knowledge tracing on unseen ASSISTments 2009 students", _kt(kt)))
+    if tutoring:
+        sections.append(("tutoring", "Tutoring (warmstart/Tutoring-v0)", _tutoring(tutoring)))
+    if replays:
+        sections.append(("replay", "New-user replay on logs", _replay(replays)))
+    sections.append(("details", "Machine and configuration", _details(coldstart, hard, speed, kt, tutoring)))
 
     toc = "".join(f'<a href="#{_e(a)}">{_e(t)}</a>' for a, t, _ in sections)
     version = coldstart.get("version")
@@ -515,7 +454,7 @@ def render_report(coldstart: Mapping[str, Any], *, hard: Mapping[str, Any] | Non
         f"<title>warmstart benchmark report</title><style>{_CSS}</style></head><body><main>"
         f'<header><h1>warmstart benchmark report</h1><p class="meta">{meta}</p>'
         f'<nav class="toc">{toc}</nav></header>'
-        f"{_summary(coldstart)}{_tiles(coldstart, speed, targets)}{body}"
+        f"{_summary(coldstart)}{_tiles(coldstart, speed, targets, kt, tutoring)}{body}"
         f"<footer>Generated by <code>warmstart.report.write_report</code> from the JSON files next to this "
         f"page.</footer></main></body></html>\n"
     )
@@ -524,7 +463,8 @@ def render_report(coldstart: Mapping[str, Any], *, hard: Mapping[str, Any] | Non
 def write_report(out_dir: str | Path) -> Path:
     """Read the benchmark JSON files in ``out_dir`` and write ``out_dir/index.html``; return its path.
 
-    ``coldstart.json`` is required; ``coldstart-hard.json``, ``speed.json`` and ``targets.json`` are used
+    ``coldstart.json`` is required; ``coldstart-hard.json``, ``speed.json``, ``targets.json``, ``kt.json``,
+    ``tutoring.json`` and ``replay.json`` (in the folder or in its sub-folders, one per replayed log) are used
     when present. Raises :class:`FileNotFoundError` if ``coldstart.json`` is missing and :class:`ValueError`
     (or :class:`TypeError`) if a file is not valid JSON (or not a JSON object).
     """
@@ -534,11 +474,14 @@ def write_report(out_dir: str | Path) -> Path:
         raise FileNotFoundError(f"cannot build the report: {COLDSTART} not found in {folder} "
                                 "(run the cold-start benchmark into that folder first)")
     optional: dict[str, dict[str, Any] | None] = {}
-    for name in (COLDSTART_HARD, SPEED, TARGETS):
+    for name in (COLDSTART_HARD, SPEED, TARGETS, KT, TUTORING):
         path = folder / name
         optional[name] = _load(path) if path.is_file() else None
+    replays = {path.parent.name if path.parent != folder else "replay": _load(path)
+               for path in [folder / REPLAY, *sorted(folder.glob(f"*/{REPLAY}"))] if path.is_file()}
     page = render_report(_load(source), hard=optional[COLDSTART_HARD], speed=optional[SPEED],
-                         targets=optional[TARGETS])
+                         targets=optional[TARGETS], kt=optional[KT], tutoring=optional[TUTORING],
+                         replays=replays or None)
     index = folder / INDEX
     index.write_text(page, encoding="utf-8")
     return index
