@@ -14,7 +14,8 @@ from warmstart.belief.learner_belief import (
     PersonalGrid,
     predict_online,
 )
-from warmstart.models.learner import LearnerFitConfig, LearnerPopulation, fit_learner_types, simulate_learners
+from warmstart.models.learner import LearnerFitConfig, LearnerPopulation, fit_learner_types
+from warmstart.sim.learners import simulate_learners
 from warmstart.testing import random_response_log
 
 GRID = PersonalGrid((0.5, 1.0, 3.0), (0.5, 1.0), log_sd=0.6)

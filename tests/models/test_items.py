@@ -5,7 +5,8 @@ import pytest
 
 from warmstart.belief.learner_belief import item_adjusted, predict_online
 from warmstart.models.items import ItemOffsets, choose_prior_sd, fit_item_offsets
-from warmstart.models.learner import LearnerPopulation, simulate_learners
+from warmstart.models.learner import LearnerPopulation
+from warmstart.sim.learners import simulate_learners
 
 N_ITEMS = 60
 

@@ -14,10 +14,10 @@ from warmstart.models.learner import (
     LearnerPopulationFormatError,
     fit_learner_types,
     refit_learner_types,
-    simulate_learners,
     student_log_likelihood,
     type_responsibilities,
 )
+from warmstart.sim.learners import simulate_learners
 from warmstart.testing import random_response_log
 
 

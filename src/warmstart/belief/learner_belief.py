@@ -30,7 +30,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from warmstart.models.learner import LearnerPopulation, _odds_scale, _student_index, check_responses
+from warmstart.models.learner import LearnerPopulation, _student_index, check_responses
+from warmstart.population.learner_population import odds_scale
 
 _MAGIC = b"WLB"
 _VERSION = 1
@@ -105,8 +106,8 @@ class _Components:
         def per(x: np.ndarray) -> np.ndarray:
             return np.ascontiguousarray(np.repeat(x, M, axis=0).T)
 
-        T = _odds_scale(population.T[type_of], np.tile(lm, population.n_types)[:, None])
-        S = _odds_scale(population.S[type_of], np.tile(sm, population.n_types)[:, None])
+        T = odds_scale(population.T[type_of], np.tile(lm, population.n_types)[:, None])
+        S = odds_scale(population.S[type_of], np.tile(sm, population.n_types)[:, None])
         return _Components(
             log_prior=np.repeat(population.log_weights, M) + np.tile(grid.log_prior(), population.n_types),
             L0=per(population.L0), T=np.ascontiguousarray(T.T), F=per(population.F), G=per(population.G),
@@ -407,7 +408,7 @@ def predict_online(
 
     Examples
     --------
-    >>> from warmstart.models.learner import simulate_learners
+    >>> from warmstart.sim.learners import simulate_learners
     >>> pop = LearnerPopulation(np.ones(1), L0=np.full((1, 2), 0.3), T=np.full((1, 2), 0.2),
     ...                         F=np.zeros((1, 2)), G=np.full((1, 2), 0.2), S=np.full((1, 2), 0.1))
     >>> log = simulate_learners(pop, 3, 4, rng=0)

@@ -27,28 +27,13 @@ sequences are exactly a prefix of the sorted order. A pass loops over ``t`` only
 many mixtures (every K and every restart) share one pass by stacking their types as columns. The filter keeps
 P(known) and P(unknown) as separate numbers, so long runs of correct answers (P(unknown) ~ 1e-300) lose no
 precision and the smoother never divides 0 by 0.
-
-Persistence
------------
-``LearnerPopulation.save`` writes one ``.npz`` (read with ``allow_pickle=False``): a ``meta`` 0-d unicode
-array holding JSON ``{"format": "warmstart.learner_population", "format_version": 1, "family": "learner",
-"n_types", "n_skills", "skill_names", "fingerprint", "warmstart_version", "diagnostics"}`` and float64 arrays
-``weights (K,)``, ``L0``, ``T``, ``F``, ``G``, ``S`` (each ``(K, n_skills)``). Another format name, an unknown
-version, missing arrays, wrong shapes, values outside [0, 1], a fingerprint mismatch or a damaged zip raise
-``LearnerPopulationFormatError``.
 """
 
 from __future__ import annotations
 
-import hashlib
-import io
-import json
-import os
 import time
-import zipfile
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any, Literal, NamedTuple
 
 import numpy as np
@@ -56,212 +41,20 @@ from scipy.sparse import csr_matrix
 from scipy.special import logsumexp
 
 from warmstart._cluster import kmeans_pp
-from warmstart._io import atomic_write, jsonable
-from warmstart._validate import check_finite, check_k_choice
-from warmstart._version import __version__
+from warmstart._validate import check_k_choice
+from warmstart.population.learner_population import (  # noqa: F401 - re-exported: the family's public names
+    PARAMS,
+    LearnerPopulation,
+    LearnerPopulationFormatError,
+    TypeDescription,
+    _from_tables,
+    odds_scale,
+)
 
-FORMAT_NAME = "warmstart.learner_population"
-FORMAT_VERSION = 1
-PARAMS = ("L0", "T", "F", "G", "S")
 _TINY = 1e-300
-
 Progress = Callable[[str, float], None]
 
 
-class LearnerPopulationFormatError(ValueError):
-    """A learner population file that cannot be read: wrong format, unknown version or damaged."""
-
-
-# ---------------------------------------------------------------------------------------------- population
-@dataclass(frozen=True)
-class TypeDescription:
-    """Plain words for one type: an overall ``summary`` and the words for every skill."""
-
-    index: int
-    weight: float
-    summary: str
-    skills: dict[str, str]
-
-
-@dataclass(frozen=True)
-class LearnerPopulation:
-    """K learner types: mixture ``weights (K,)`` and per-type, per-skill BKT parameters, each ``(K, n_skills)``."""
-
-    weights: np.ndarray
-    L0: np.ndarray
-    T: np.ndarray
-    F: np.ndarray
-    G: np.ndarray
-    S: np.ndarray
-    skill_names: tuple[str, ...] = ()
-    diagnostics: dict[str, Any] = field(default_factory=dict)
-
-    def __post_init__(self) -> None:
-        w = np.asarray(self.weights, dtype=float)
-        if w.ndim != 1 or w.size < 1:
-            raise ValueError(f"weights: expected a non-empty 1-d array of type weights, got shape {w.shape}")
-        if not np.all(np.isfinite(w)) or np.any(w <= 0):
-            raise ValueError(f"weights: expected positive finite type weights, got {w.tolist()}")
-        object.__setattr__(self, "weights", w / w.sum())
-        shape = None
-        for name in PARAMS:
-            arr = np.asarray(getattr(self, name), dtype=float)
-            shape = shape or arr.shape
-            if arr.ndim != 2 or arr.shape[0] != w.size or arr.shape != shape or arr.shape[1] < 1:
-                raise ValueError(
-                    f"{name}: expected shape ({w.size}, n_skills) like the other parameters, got {arr.shape}"
-                )
-            check_finite(name, arr)
-            if np.any(arr < 0) or np.any(arr > 1):
-                raise ValueError(f"{name}: expected probabilities in [0, 1], got values in "
-                                 f"[{arr.min():.3g}, {arr.max():.3g}]")
-            object.__setattr__(self, name, arr)
-        for name in ("G", "S"):
-            arr = getattr(self, name)
-            if np.any(arr <= 0) or np.any(arr >= 1):
-                raise ValueError(f"{name}: expected probabilities strictly inside (0, 1) so every response has "
-                                 f"positive probability, got values in [{arr.min():.3g}, {arr.max():.3g}]")
-        n_skills = self.T.shape[1]
-        names = tuple(str(s) for s in self.skill_names) or tuple(f"skill {s}" for s in range(n_skills))
-        if len(names) != n_skills:
-            raise ValueError(f"skill_names: expected {n_skills} names, got {len(names)}")
-        object.__setattr__(self, "skill_names", names)
-
-    @property
-    def n_types(self) -> int:
-        return int(self.weights.shape[0])
-
-    @property
-    def n_skills(self) -> int:
-        return int(self.T.shape[1])
-
-    @property
-    def forgets(self) -> bool:
-        return bool(np.any(self.F > 0))
-
-    @property
-    def log_weights(self) -> np.ndarray:
-        return np.log(self.weights)
-
-    def tables(self) -> tuple[np.ndarray, ...]:
-        """``(L0, T, F, G, S)``, each ``(K, n_skills)``."""
-        return tuple(getattr(self, name) for name in PARAMS)
-
-    def fingerprint(self) -> str:
-        """Short hash of the parameters and skill names: beliefs remember which population made them."""
-        h = hashlib.sha256()
-        for arr in (self.weights, *self.tables()):
-            h.update(np.ascontiguousarray(arr, dtype="<f8").tobytes())
-        h.update(json.dumps(list(self.skill_names)).encode())
-        return h.hexdigest()[:16]
-
-    # ------------------------------------------------------------------ words
-    def describe(self, ratio: float = 1.25) -> list[TypeDescription]:
-        """Plain words per type and skill, by comparing each type to the across-type median of the same skill.
-
-        A learn rate at least ``ratio`` times the median is "fast learner" (at most ``1 / ratio``: "slow
-        learner"); slip gives "careless" / "careful", guess "good guesser" / "rarely guesses right", prior
-        knowledge "knows it already" / "new to it", forget "forgetful". The summary keeps the words that hold
-        on skills carrying at least half of the training responses (``diagnostics["skill_responses"]``; every
-        skill counts the same when it is absent), so rarely practised skills, whose parameters stay near
-        the prior, do not outvote the common ones. With one type everything is "typical".
-        """
-        if ratio <= 1:
-            raise ValueError(f"ratio: expected a number above 1, got {ratio}")
-        rules = [("T", "fast learner", "slow learner"), ("S", "careless", "careful"),
-                 ("G", "good guesser", "rarely guesses right"), ("L0", "knows it already", "new to it"),
-                 ("F", "forgetful", "")]
-        words: list[list[list[str]]] = [[[] for _ in range(self.n_skills)] for _ in range(self.n_types)]
-        counts: list[dict[str, float]] = [{} for _ in range(self.n_types)]
-        volume = np.asarray(self.diagnostics.get("skill_responses", np.ones(self.n_skills)), dtype=float)
-        if volume.shape != (self.n_skills,) or volume.sum() <= 0:
-            volume = np.ones(self.n_skills)
-        share = volume / volume.sum()
-        for name, high, low in rules:
-            arr = getattr(self, name)
-            med = np.median(arr, axis=0)
-            floor = 1e-3  # below this a rate is "zero" whatever the ratio (e.g. no forgetting)
-            hi = (arr >= ratio * med) & (arr - med > floor)
-            lo = (arr <= med / ratio) & (med - arr > floor)
-            for k in range(self.n_types):
-                for s in range(self.n_skills):
-                    word = high if hi[k, s] else (low if lo[k, s] else "")
-                    if word:
-                        words[k][s].append(word)
-                        counts[k][word] = counts[k].get(word, 0.0) + share[s]
-        out = []
-        for k in range(self.n_types):
-            common = [w for w, c in counts[k].items() if c >= 0.5]
-            summary = ", ".join(common) if common else "typical"
-            skills = {self.skill_names[s]: (", ".join(words[k][s]) or "typical") for s in range(self.n_skills)}
-            out.append(TypeDescription(k, float(self.weights[k]), summary, skills))
-        return out
-
-    # ------------------------------------------------------------------ persistence
-    def save(self, path: str | os.PathLike[str]) -> Path:
-        """Write the population to ``path`` (``.npz``) atomically: a temp file, then a rename."""
-        meta = {
-            "format": FORMAT_NAME,
-            "format_version": FORMAT_VERSION,
-            "family": "learner",
-            "n_types": self.n_types,
-            "n_skills": self.n_skills,
-            "skill_names": list(self.skill_names),
-            "fingerprint": self.fingerprint(),
-            "warmstart_version": __version__,
-            "diagnostics": jsonable(self.diagnostics),
-        }
-        buf = io.BytesIO()
-        arrays = {name: getattr(self, name) for name in PARAMS}
-        np.savez(buf, meta=np.array(json.dumps(meta)), weights=self.weights, **arrays)
-        return atomic_write(path, buf.getvalue())
-
-    @staticmethod
-    def load(path: str | os.PathLike[str]) -> LearnerPopulation:
-        """Read a population written by ``save``; anything else raises ``LearnerPopulationFormatError``."""
-        path = Path(path)
-        if not path.is_file():
-            raise LearnerPopulationFormatError(f"learner population file: expected an existing file, got {str(path)!r}")
-        wanted = ("meta", "weights", *PARAMS)
-        try:
-            with np.load(path, allow_pickle=False) as z:
-                missing = sorted(set(wanted) - set(z.files))
-                if missing:
-                    raise LearnerPopulationFormatError(
-                        f"learner population file {path}: expected arrays {', '.join(wanted)}; missing {missing}"
-                    )
-                meta = json.loads(str(z["meta"]))
-                arrays = {k: np.array(z[k], dtype=float) for k in wanted[1:]}
-        except LearnerPopulationFormatError:
-            raise
-        except (zipfile.BadZipFile, OSError, ValueError, EOFError, KeyError, TypeError) as exc:
-            raise LearnerPopulationFormatError(
-                f"learner population file {path}: not a readable warmstart learner population "
-                f"({type(exc).__name__}: {exc})"
-            ) from exc
-        if not isinstance(meta, dict) or meta.get("format") != FORMAT_NAME:
-            got = meta.get("format") if isinstance(meta, dict) else meta
-            raise LearnerPopulationFormatError(
-                f"learner population file {path}: expected format {FORMAT_NAME!r}, got {got!r}"
-            )
-        if meta.get("format_version") != FORMAT_VERSION:
-            raise LearnerPopulationFormatError(
-                f"learner population file {path}: format_version {meta.get('format_version')!r} is not supported "
-                f"by warmstart {__version__} (reads version {FORMAT_VERSION}); upgrade warmstart"
-            )
-        try:
-            pop = _from_tables(arrays["weights"], [arrays[k] for k in PARAMS], meta.get("skill_names"),
-                               meta.get("diagnostics") or {})
-        except (ValueError, TypeError) as exc:
-            raise LearnerPopulationFormatError(f"learner population file {path}: {exc}") from exc
-        if meta.get("fingerprint") != pop.fingerprint():
-            raise LearnerPopulationFormatError(
-                f"learner population file {path}: parameters do not match their fingerprint (file changed or damaged)"
-            )
-        return pop
-
-
-# ---------------------------------------------------------------------------------------------- input
 def _int_array(name: str, values: object) -> np.ndarray:
     arr = np.asarray(values)
     if arr.ndim != 1:
@@ -715,7 +508,7 @@ def _student_features(layout: SequenceLayout, base: _Tables, cfg: LearnerFitConf
     grids = [np.log(np.asarray(g)) for g in _PROFILE_GRID.values()]
     mesh = np.column_stack([m.ravel() for m in np.meshgrid(*grids, indexing="ij")])
     n = mesh.shape[0]
-    variants = {name: _odds_scale(getattr(base, name), np.exp(mesh[:, i])[:, None])
+    variants = {name: odds_scale(getattr(base, name), np.exp(mesh[:, i])[:, None])
                 for i, name in enumerate(_PROFILE_GRID)}
     tables = _Tables(variants["L0"], variants["T"], np.repeat(base.F, n, axis=0), np.repeat(base.G, n, axis=0),
                      variants["S"])
@@ -781,12 +574,6 @@ def _population(mix: _Mix, skill_names: Sequence[str] | None, diagnostics: dict[
     return _from_tables(mix.weights[order], [x[order] for x in mix.tables], skill_names, diagnostics)
 
 
-def _from_tables(weights: np.ndarray, tables: Sequence[np.ndarray], skill_names: Sequence[str] | None,
-                 diagnostics: dict[str, Any]) -> LearnerPopulation:
-    L0, T, F, G, S = tables
-    return LearnerPopulation(weights, L0, T, F, G, S, skill_names=tuple(skill_names or ()), diagnostics=diagnostics)
-
-
 def _config_dict(cfg: LearnerFitConfig) -> dict[str, Any]:
     return {k: (list(v) if isinstance(v, tuple) else v) for k, v in cfg.__dict__.items()}
 
@@ -814,6 +601,7 @@ def fit_learner_types(
 
     Examples
     --------
+    >>> from warmstart.sim.learners import simulate_learners
     >>> truth = LearnerPopulation(np.array([0.5, 0.5]), L0=np.full((2, 3), 0.2),
     ...     T=np.array([[0.3] * 3, [0.05] * 3]), F=np.zeros((2, 3)), G=np.full((2, 3), 0.2),
     ...     S=np.full((2, 3), 0.1))
@@ -964,118 +752,3 @@ def refit_learner_types(
 
 
 # ---------------------------------------------------------------------------------------------- simulation
-@dataclass(frozen=True)
-class LearnerLog:
-    """A simulated response log (sorted by student, then time) with its ground truth.
-
-    ``types (n_students,)`` and ``known`` (the hidden state at each response) are for evaluation only.
-    """
-
-    student: np.ndarray
-    skill: np.ndarray
-    correct: np.ndarray
-    types: np.ndarray
-    known: np.ndarray
-    n_students: int
-    n_skills: int
-
-
-def _odds_scale(p: np.ndarray, m: np.ndarray | float) -> np.ndarray:
-    """Multiply the odds of ``p`` by ``m`` (stays inside (0, 1); about ``m * p`` for a small ``p``)."""
-    return m * p / (1.0 - p + m * p)
-
-
-def simulate_responses(
-    population: LearnerPopulation,
-    types: np.ndarray,
-    student: np.ndarray,
-    skill: np.ndarray,
-    rng: np.random.Generator | int | None = None,
-    *,
-    learn_scale: np.ndarray | None = None,
-    slip_scale: np.ndarray | None = None,
-) -> tuple[np.ndarray, np.ndarray]:
-    """Simulate correctness for a given schedule (``student`` in ``[0, len(types))``, sorted, ``skill`` per row).
-
-    Student ``i`` follows type ``types[i]``; optional per-student ``learn_scale`` / ``slip_scale`` multiply the
-    odds of their learn and slip rates (personal deviations from the type). Returns ``(correct int8, known
-    bool)``, ``known`` being the hidden state at each response.
-    """
-    gen = rng if isinstance(rng, np.random.Generator) else np.random.default_rng(rng)
-    types = np.asarray(types, dtype=np.int64)
-    st, sk, _ = check_responses(student, skill, np.zeros(np.shape(skill), dtype=np.int8), population.n_skills)
-    n_students = int(types.shape[0])
-    if st.size and (st.min() < 0 or st.max() >= n_students):
-        raise ValueError(f"student: expected indices in [0, {n_students - 1}] (one per entry of types), "
-                         f"got {st.min()}..{st.max()}")
-    if types.size and (types.min() < 0 or types.max() >= population.n_types):
-        raise ValueError(f"types: expected type indices in [0, {population.n_types - 1}], got "
-                         f"{types.min()}..{types.max()}")
-    if st.size == 0:
-        return np.zeros(0, dtype=np.int8), np.zeros(0, dtype=bool)
-    layout = SequenceLayout.build(st, sk, np.zeros(st.size, dtype=np.int8), n_students, population.n_skills)
-    ty, s = types[layout.seq_student], layout.seq_skill
-    L0, T, F, G, S = (x[ty, s] for x in population.tables())
-    if learn_scale is not None:
-        T = _odds_scale(T, np.asarray(learn_scale, dtype=float)[layout.seq_student])
-    if slip_scale is not None:
-        S = _odds_scale(S, np.asarray(slip_scale, dtype=float)[layout.seq_student])
-    known = gen.random(layout.n_sequences) < L0
-    b = layout.bounds
-    correct_tm = np.empty(layout.n_responses, dtype=np.int8)
-    known_tm = np.empty(layout.n_responses, dtype=bool)
-    for t in range(b.shape[0] - 1):
-        lo, hi = int(b[t]), int(b[t + 1])
-        m = hi - lo
-        state = known[:m]
-        known_tm[lo:hi] = state
-        p = np.where(state, 1.0 - S[:m], G[:m])
-        correct_tm[lo:hi] = gen.random(m) < p
-        u = gen.random(m)
-        known[:m] = np.where(state, u >= F[:m], u < T[:m])
-    correct = np.empty_like(correct_tm)
-    correct[layout.position] = correct_tm
-    known_out = np.empty_like(known_tm)
-    known_out[layout.position] = known_tm
-    return correct, known_out
-
-
-def simulate_learners(
-    population: LearnerPopulation,
-    n_students: int,
-    lengths: int | np.ndarray,
-    rng: np.random.Generator | int | None = None,
-    *,
-    skills_per_student: int | None = None,
-    types: np.ndarray | None = None,
-    learn_scale: np.ndarray | None = None,
-    slip_scale: np.ndarray | None = None,
-) -> LearnerLog:
-    """Simulate ``n_students`` students drawn from the population's types (or given ``types``).
-
-    ``lengths`` is the number of responses of every student (an int) or of each (an array). Each student
-    practises ``skills_per_student`` skills (default: up to 5) chosen at random; each response is on one of
-    them, uniformly. Same generator state, same log.
-    """
-    gen = rng if isinstance(rng, np.random.Generator) else np.random.default_rng(rng)
-    if isinstance(n_students, (bool, np.bool_)) or not isinstance(n_students, (int, np.integer)) or n_students < 1:
-        raise ValueError(f"n_students: expected a positive integer, got {n_students!r}")
-    lens = np.broadcast_to(np.asarray(lengths), (n_students,)).astype(np.int64)
-    if np.any(lens < 1):
-        raise ValueError(f"lengths: expected at least one response per student, got {int(lens.min())}")
-    n_skills = population.n_skills
-    m = min(n_skills, 5) if skills_per_student is None else int(skills_per_student)
-    if not 1 <= m <= n_skills:
-        raise ValueError(f"skills_per_student: expected a value in [1, {n_skills}], got {skills_per_student}")
-    if types is None:
-        types = gen.choice(population.n_types, size=n_students, p=population.weights)
-    types = np.asarray(types, dtype=np.int64)
-    if types.shape != (n_students,):
-        raise ValueError(f"types: expected shape ({n_students},), got {types.shape}")
-    # each student's skill subset: the first m of a random permutation (argsort of uniforms, vectorised)
-    subsets = np.argsort(gen.random((n_students, n_skills)), axis=1)[:, :m]
-    student = np.repeat(np.arange(n_students), lens)
-    skill = subsets[student, gen.integers(0, m, size=student.size)]
-    correct, known = simulate_responses(population, types, student, skill, gen,
-                                        learn_scale=learn_scale, slip_scale=slip_scale)
-    return LearnerLog(student, skill, correct, types, known, n_students, n_skills)

@@ -37,7 +37,7 @@ import numpy as np
 
 from warmstart._registry import Registry
 from warmstart.belief.learner_belief import DEFAULT_GRID, LearnerBeliefBatch, PersonalGrid
-from warmstart.models.learner import LearnerPopulation, _odds_scale
+from warmstart.population.learner_population import LearnerPopulation, odds_scale
 
 
 @dataclass(frozen=True)
@@ -263,7 +263,7 @@ def _component_learn(population: LearnerPopulation, grid: PersonalGrid | None) -
     if grid is None:
         return np.ascontiguousarray(population.T.T)
     lm, _ = grid.multipliers()
-    T = _odds_scale(np.repeat(population.T, lm.size, axis=0), np.tile(lm, population.n_types)[:, None])
+    T = odds_scale(np.repeat(population.T, lm.size, axis=0), np.tile(lm, population.n_types)[:, None])
     return np.ascontiguousarray(T.T)
 
 
