@@ -295,7 +295,7 @@ def bench_replay(
     if data is not None:
         if data != "assistments2009":
             raise CliError(f"--data: expected assistments2009, got {data!r}")
-        from warmstart.data.kt import load_assistments2009
+        from warmstart.data.assistments import load_assistments2009
 
         events = from_kt(load_assistments2009(split="all"))
     else:
@@ -402,7 +402,7 @@ def demo(
 
 def _demo_learners(out_dir: Path, seed: int) -> None:
     """Steps 5 and 6 of the demo, on ASSISTments 2009 students; skipped with a note when the data is absent."""
-    from warmstart.data.kt import assistments2009_root
+    from warmstart.data.assistments import assistments2009_root
     from warmstart.eval.kt import KTBenchConfig, run_kt
     from warmstart.eval.tutoring import run_tutoring
 

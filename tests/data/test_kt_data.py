@@ -7,14 +7,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from warmstart.data.kt import (
-    KTData,
-    assistments2009_counts,
-    assistments2009_root,
-    load_assistments2009,
-    load_kt,
-    save_kt_csv,
-)
+from warmstart.data.assistments import assistments2009_counts, assistments2009_root, load_assistments2009
+from warmstart.data.kt import KTData, load_kt, save_kt_csv
 
 # --- KTData ------------------------------------------------------------------------------------------------
 

@@ -127,7 +127,7 @@ def test_one_candidate_makes_every_policy_earn_the_same(sim_events):
 
 
 def test_assist2009_slice_runs_produces_every_key_and_is_seeded():
-    from warmstart.data.kt import load_assistments2009
+    from warmstart.data.assistments import load_assistments2009
 
     try:
         kt = load_assistments2009(split="all")

@@ -1,5 +1,6 @@
 """Data loaders: knowledge-tracing responses (ASSISTments 2009, generic CSV/Parquet)."""
 
-from warmstart.data.kt import KTData, load_assistments2009, load_kt, save_kt_csv
+from warmstart.data.assistments import load_assistments2009
+from warmstart.data.kt import KTData, load_kt, save_kt_csv
 
 __all__ = ["KTData", "load_assistments2009", "load_kt", "save_kt_csv"]

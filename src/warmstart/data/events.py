@@ -47,8 +47,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from warmstart._io import atomic_write
-from warmstart.data.kt import (
-    KTData,
+from warmstart.data._columns import (
     _as_text,
     _is_number,
     _numeric,
@@ -56,6 +55,7 @@ from warmstart.data.kt import (
     _read_parquet_columns,
     _starts,
 )
+from warmstart.data.kt import KTData
 
 if TYPE_CHECKING:
     from warmstart.sim.linear_types import EventLog

@@ -28,7 +28,8 @@ import numpy as np
 
 from warmstart._version import __version__
 from warmstart.belief.learner_belief import DEFAULT_GRID, predict_online
-from warmstart.data.kt import KTData, load_assistments2009
+from warmstart.data.assistments import load_assistments2009
+from warmstart.data.kt import KTData
 from warmstart.eval.kt_metrics import auc, score_predictions
 from warmstart.eval.machine import machine_info
 from warmstart.models.items import choose_prior_sd

@@ -48,7 +48,7 @@ from typing import Any
 import gymnasium as gym
 import numpy as np
 
-from warmstart.data.kt import load_assistments2009
+from warmstart.data.assistments import load_assistments2009
 from warmstart.models.learner import LearnerFitConfig, LearnerPopulation, fit_learner_types
 
 ENV_ID = "warmstart/Tutoring-v0"
