@@ -109,6 +109,31 @@ def test_batch_observe_and_predict_equal_the_online_replay(pop):
     assert np.array_equal(replayed.seen, batch.seen) and np.array_equal(replayed.n_observed, counts)
 
 
+def test_batch_with_item_difficulties_equals_the_online_replay(pop):
+    """Serving one response at a time with item offsets gives the replay's predictions, and an easy item
+    answered right moves the belief less than a hard one."""
+    rng = np.random.default_rng(3)
+    student, skill, correct = random_response_log(rng, 5, 3, 10)
+    offset = rng.normal(0.0, 1.0, student.size)
+    online = predict_online(pop, student, skill, correct, grid=GRID, item_offset=offset)
+    batch = LearnerBeliefBatch.fresh(pop, 5, GRID)
+    got = np.empty_like(online)
+    starts, counts = np.searchsorted(student, np.arange(5)), np.bincount(student)
+    for t in range(counts.max()):
+        who = np.flatnonzero(counts > t)
+        rows = starts[who] + t
+        got[rows] = batch.predict(who, skill[rows], item_offset=offset[rows])
+        batch.observe(who, skill[rows], correct[rows], item_offset=offset[rows])
+    assert np.allclose(got, online, atol=1e-12)
+    two = LearnerBeliefBatch.fresh(pop, 2, GRID)
+    two.observe(np.array([0, 1]), np.array([0, 0]), np.array([1, 1]), item_offset=np.array([2.0, -2.0]))
+    before = LearnerBeliefBatch.fresh(pop, 1, GRID).p_known()[0, 0]
+    easy, hard = two.p_known()[:, 0]
+    assert before < easy < hard
+    with pytest.raises(ValueError, match="item_offset: expected 2 finite numbers"):
+        two.predict(np.array([0, 1]), np.array([0, 0]), item_offset=np.array([0.0, np.nan]))
+
+
 def test_without_a_grid_a_single_type_is_plain_bkt(pop):
     one = LearnerPopulation(np.ones(1), *(x[:1] for x in pop.tables()))
     rng = np.random.default_rng(3)

@@ -248,23 +248,35 @@ class LearnerBeliefBatch:
             raise ValueError(f"skills: expected skill indices in [0, {S - 1}], got {bad} (unknown skill)")
         return sk.astype(np.int64)
 
-    def predict(self, students: object, skills: object) -> np.ndarray:
-        """P(correct) of each student's next response on the given skill: ``sum_j p(j | history) P_j(correct)``."""
+    def _emissions(self, sk: np.ndarray, item_offset: object) -> tuple[np.ndarray, np.ndarray]:
+        G, S = self._comp.G[sk], self._comp.S[sk]
+        if item_offset is None:
+            return G, S
+        off = np.asarray(item_offset, dtype=float)
+        if off.shape != sk.shape or not np.isfinite(off).all():
+            raise ValueError(f"item_offset: expected {sk.size} finite numbers (one per student), got shape {off.shape}")
+        return item_adjusted(G, S, off[:, None])
+
+    def predict(self, students: object, skills: object, item_offset: object = None) -> np.ndarray:
+        """P(correct) of each student's next response on the given skill: ``sum_j p(j | history) P_j(correct)``;
+        ``item_offset`` (optional, one per student) is the difficulty of the item asked (``item_adjusted``)."""
         rows = _check_students(students, self.n_students, unique=False)
         sk = self._check_skills(skills, rows.size)
-        c = self._comp
-        pc = _p_correct(self.known[rows, sk], c.G[sk], c.S[sk])
+        G, S = self._emissions(sk, item_offset)
+        pc = _p_correct(self.known[rows, sk], G, S)
         return np.einsum("nj,nj->n", self.component_probs(rows), pc)
 
-    def observe(self, students: object, skills: object, correct: object) -> None:
-        """Add one response to each of ``students`` (distinct indices). Bad input raises and changes nothing."""
+    def observe(self, students: object, skills: object, correct: object, item_offset: object = None) -> None:
+        """Add one response to each of ``students`` (distinct indices), on an item of difficulty ``item_offset``
+        when given. Bad input raises and changes nothing."""
         rows = _check_students(students, self.n_students, unique=True)
         sk = self._check_skills(skills, rows.size)
         co = np.asarray(correct)
         if co.shape != (rows.size,) or co.dtype.kind not in "biuf" or not np.all((co == 0) | (co == 1)):
             raise ValueError(f"correct: expected {rows.size} values, each 0 or 1, got {np.asarray(correct)!r}")
+        G, S = self._emissions(sk, item_offset)
         c = self._comp
-        pk, logc = _step(self.known[rows, sk], co.astype(bool)[:, None], c.G[sk], c.S[sk], c.T[sk], c.F[sk])
+        pk, logc = _step(self.known[rows, sk], co.astype(bool)[:, None], G, S, c.T[sk], c.F[sk])
         self.known[rows, sk] = pk
         self.log_evidence[rows] += logc
         self.seen[rows, sk] = True
