@@ -1,0 +1,408 @@
+"""The service's store: decisions, rewards, beliefs, population versions, API keys and consent, on SQLite (the
+embedded default, in WAL mode) or PostgreSQL (``postgresql+psycopg://...``), through one SQLAlchemy Core code
+path.
+
+Guarantees the API builds on:
+
+- **Idempotent events.** Writing the same decision twice stores it once; a different decision under an id
+  already used is a ``ConflictError`` (HTTP 409), and so is a second, different reward for one event.
+- **No lost belief update.** A belief is written only if its stored ``version`` is still the one the writer
+  read (compare-and-set); a concurrent writer gets a ``ConflictError`` and retries on the fresh state.
+- **Durable once acknowledged.** Every write is its own committed transaction before the call returns.
+  SQLite runs in WAL mode with ``synchronous=FULL``, so a committed write survives the process being killed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import math
+import secrets
+import time
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from sqlalchemy import Connection, Engine, create_engine, delete, event, func, insert, select, update
+from sqlalchemy.exc import IntegrityError
+
+from warmstart.service import schema as S
+
+SCOPES = ("client", "admin")
+_MIGRATIONS = Path(__file__).with_name("migrations")
+
+
+class StoreError(Exception):
+    """Base class of the store's errors."""
+
+
+class ConflictError(StoreError):
+    """The write contradicts what is stored (another decision under the id, another reward, a stale belief)."""
+
+
+class NotFoundError(StoreError):
+    """The event, user or population version named does not exist."""
+
+
+@dataclass(frozen=True)
+class EventRecord:
+    """One ranked decision: who, when, which action among the candidates, with what probabilities."""
+
+    event_id: str
+    user_id: str
+    action: int
+    probabilities: tuple[float, ...]
+    features: np.ndarray  # the chosen action's features
+    personalised: bool
+    population_version: int | None = None
+    created_at: float = 0.0
+    reward: float | None = None
+    reward_default: bool = False
+
+    @property
+    def propensity(self) -> float:
+        return self.probabilities[self.action]
+
+    def validate(self) -> EventRecord:
+        _check_id("event_id", self.event_id, 64)
+        _check_id("user_id", self.user_id, 128)
+        p = np.asarray(self.probabilities, dtype=float)
+        if p.ndim != 1 or p.size == 0 or not np.isfinite(p).all() or (p < 0).any() or abs(p.sum() - 1) > 1e-6:
+            raise ValueError(f"probabilities: expected non-negative numbers summing to 1, got {list(self.probabilities)}")
+        if not 0 <= self.action < p.size:
+            raise ValueError(f"action: expected an index in [0, {p.size - 1}], got {self.action}")
+        if not p[self.action] > 0:
+            raise ValueError(f"probabilities: the chosen action {self.action} must have a positive probability")
+        f = np.asarray(self.features, dtype=float)
+        if f.ndim != 1 or not np.isfinite(f).all():
+            raise ValueError(f"features: expected a 1-d array of finite numbers, got shape {f.shape}")
+        return self
+
+
+def _check_id(name: str, value: object, limit: int) -> None:
+    if not isinstance(value, str) or not 0 < len(value) <= limit:
+        raise ValueError(f"{name}: expected a non-empty string of at most {limit} characters, got {value!r}")
+
+
+def _check_reward(reward: object) -> float:
+    try:
+        value = float(reward)  # type: ignore[arg-type]
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"reward: expected a finite number, got {reward!r}") from exc
+    if not math.isfinite(value):
+        raise ValueError(f"reward: expected a finite number, got {value}")
+    return value
+
+
+def _url(target: str | Path) -> str:
+    text = str(target)
+    return text if "://" in text else f"sqlite:///{Path(text).resolve()}"
+
+
+class Store:
+    """A connection pool on one database. ``Store.open("warmstart.db")`` (a SQLite file) or
+    ``Store.open("postgresql+psycopg://user@host/db")``; ``migrate()`` brings the schema to the latest version."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    @staticmethod
+    def open(target: str | Path, *, migrate: bool = True) -> Store:
+        url = _url(target)
+        engine = create_engine(url, pool_pre_ping=True)
+        if engine.dialect.name == "sqlite":
+            event.listen(engine, "connect", _sqlite_pragmas)
+        store = Store(engine)
+        if migrate:
+            store.migrate()
+        return store
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    @property
+    def dialect(self) -> str:
+        return self.engine.dialect.name
+
+    # ------------------------------------------------------------------ schema
+    def migrate(self) -> str:
+        """Upgrade the schema to the latest migration (a no-op when it is there); return the revision."""
+        from alembic import command
+        from alembic.config import Config
+
+        cfg = Config()
+        cfg.set_main_option("script_location", str(_MIGRATIONS))
+        with self.engine.begin() as conn:
+            cfg.attributes["connection"] = conn
+            command.upgrade(cfg, "head")
+        revision = self.revision()
+        assert revision is not None
+        return revision
+
+    def revision(self) -> str | None:
+        from alembic.runtime.migration import MigrationContext
+
+        with self.engine.connect() as conn:
+            return MigrationContext.configure(conn).get_current_revision()
+
+    @contextmanager
+    def _tx(self) -> Iterator[Connection]:
+        with self.engine.begin() as conn:
+            yield conn
+
+    # ------------------------------------------------------------------ events
+    def append_event(self, record: EventRecord) -> bool:
+        """Store a decision; True if new, False if the identical decision was stored before."""
+        record.validate()
+        row = {
+            "event_id": record.event_id, "user_id": record.user_id,
+            "created_at": record.created_at or time.time(), "population_version": record.population_version,
+            "action": int(record.action), "propensity": float(record.propensity),
+            "probabilities": [float(x) for x in record.probabilities],
+            "features": np.asarray(record.features, dtype="<f8").tobytes(), "reward": None, "rewarded_at": None,
+            "reward_default": False, "personalised": bool(record.personalised),
+        }
+        try:
+            with self._tx() as conn:
+                conn.execute(insert(S.events).values(**row))
+            return True
+        except IntegrityError:
+            stored = self.event(record.event_id)
+            same = stored is not None and (stored.user_id, stored.action, stored.probabilities) == (
+                record.user_id, record.action, tuple(float(x) for x in record.probabilities))
+            if not same:
+                raise ConflictError(f"event_id: {record.event_id!r} is already used by another decision") from None
+            return False
+
+    def event(self, event_id: str) -> EventRecord | None:
+        with self.engine.connect() as conn:
+            row = conn.execute(select(S.events).where(S.events.c.event_id == event_id)).mappings().first()
+        return None if row is None else _record(row)
+
+    def user_events(self, user_id: str) -> list[EventRecord]:
+        with self.engine.connect() as conn:
+            rows = conn.execute(select(S.events).where(S.events.c.user_id == user_id)
+                                .order_by(S.events.c.created_at, S.events.c.event_id)).mappings().all()
+        return [_record(r) for r in rows]
+
+    def set_reward(self, event_id: str, reward: object, *, default: bool = False) -> bool:
+        """Record the reward of an event; True if recorded now, False if the same reward was recorded before.
+        A different reward for an event that has one is a ``ConflictError``; an unknown event ``NotFoundError``."""
+        value = _check_reward(reward)
+        with self._tx() as conn:
+            res = conn.execute(update(S.events).where(S.events.c.event_id == event_id, S.events.c.reward.is_(None))
+                               .values(reward=value, rewarded_at=time.time(), reward_default=default))
+            if res.rowcount == 1:
+                return True
+            stored = conn.execute(select(S.events.c.reward).where(S.events.c.event_id == event_id)).first()
+        if stored is None:
+            raise NotFoundError(f"event_id: no event {event_id!r}")
+        if stored.reward != value:
+            raise ConflictError(f"reward: event {event_id!r} already has reward {stored.reward}, got {value}")
+        return False
+
+    def pending_rewards(self, older_than: float) -> list[str]:
+        """Events without a reward created before ``older_than`` (epoch seconds): due a default reward."""
+        with self.engine.connect() as conn:
+            rows = conn.execute(select(S.events.c.event_id).where(S.events.c.reward.is_(None),
+                                                                  S.events.c.created_at < older_than)).all()
+        return [r.event_id for r in rows]
+
+    # ------------------------------------------------------------------ beliefs
+    def get_belief(self, user_id: str) -> tuple[bytes, int, int] | None:
+        """``(state, version, population_version)`` of the user's belief, or None."""
+        with self.engine.connect() as conn:
+            row = conn.execute(select(S.beliefs.c.state, S.beliefs.c.version, S.beliefs.c.population_version)
+                               .where(S.beliefs.c.user_id == user_id)).first()
+        return None if row is None else (bytes(row.state), int(row.version), int(row.population_version))
+
+    def put_belief(self, user_id: str, state: bytes, *, population_version: int, n_events: int,
+                   expected_version: int | None) -> int:
+        """Write the user's belief if its stored version is still ``expected_version`` (None: no belief yet);
+        return the new version. Otherwise ``ConflictError``: re-read and apply the update again."""
+        _check_id("user_id", user_id, 128)
+        now = time.time()
+        with self._tx() as conn:
+            if expected_version is None:
+                try:
+                    conn.execute(insert(S.beliefs).values(user_id=user_id, population_version=population_version,
+                                                          state=state, n_events=n_events, version=1,
+                                                          updated_at=now))
+                except IntegrityError:
+                    raise ConflictError(f"belief of {user_id!r}: written by another worker first") from None
+                return 1
+            res = conn.execute(update(S.beliefs).where(S.beliefs.c.user_id == user_id,
+                                                       S.beliefs.c.version == expected_version)
+                               .values(state=state, population_version=population_version, n_events=n_events,
+                                       version=expected_version + 1, updated_at=now))
+            if res.rowcount != 1:
+                raise ConflictError(f"belief of {user_id!r}: version {expected_version} is stale")
+        return expected_version + 1
+
+    # ------------------------------------------------------------------ users
+    def forget_user(self, user_id: str) -> int:
+        """Erase the user's events and belief and mark them erased (excluded from later fits); return the
+        number of events removed."""
+        _check_id("user_id", user_id, 128)
+        now = time.time()
+        with self._tx() as conn:
+            n = conn.execute(delete(S.events).where(S.events.c.user_id == user_id)).rowcount
+            conn.execute(delete(S.beliefs).where(S.beliefs.c.user_id == user_id))
+            self._upsert_consent(conn, user_id, opted_out=None, erased_at=now, now=now)
+        return int(n)
+
+    def reset_user(self, user_id: str) -> None:
+        """Drop what was inferred (the belief); the event log is kept."""
+        with self._tx() as conn:
+            conn.execute(delete(S.beliefs).where(S.beliefs.c.user_id == user_id))
+
+    def set_consent(self, user_id: str, *, opted_out: bool) -> None:
+        _check_id("user_id", user_id, 128)
+        now = time.time()
+        with self._tx() as conn:
+            self._upsert_consent(conn, user_id, opted_out=bool(opted_out), erased_at=None, now=now)
+            if opted_out:
+                conn.execute(delete(S.beliefs).where(S.beliefs.c.user_id == user_id))
+
+    def consent(self, user_id: str) -> dict[str, Any]:
+        with self.engine.connect() as conn:
+            row = conn.execute(select(S.consent).where(S.consent.c.user_id == user_id)).mappings().first()
+        if row is None:
+            return {"opted_out": False, "erased_at": None}
+        return {"opted_out": bool(row["opted_out"]), "erased_at": row["erased_at"]}
+
+    def erased_users(self) -> set[str]:
+        with self.engine.connect() as conn:
+            rows = conn.execute(select(S.consent.c.user_id).where(S.consent.c.erased_at.is_not(None))).all()
+        return {r.user_id for r in rows}
+
+    @staticmethod
+    def _upsert_consent(conn: Connection, user_id: str, *, opted_out: bool | None, erased_at: float | None,
+                        now: float) -> None:
+        row = conn.execute(select(S.consent).where(S.consent.c.user_id == user_id)).mappings().first()
+        if row is None:
+            conn.execute(insert(S.consent).values(user_id=user_id, opted_out=bool(opted_out),
+                                                  erased_at=erased_at, updated_at=now))
+            return
+        values: dict[str, Any] = {"updated_at": now}
+        if opted_out is not None:
+            values["opted_out"] = opted_out
+        if erased_at is not None:
+            values["erased_at"] = erased_at
+        conn.execute(update(S.consent).where(S.consent.c.user_id == user_id).values(**values))
+
+    # ------------------------------------------------------------------ populations
+    def add_population(self, data: bytes, *, fingerprint: str, meta: dict[str, Any] | None = None) -> int:
+        """Store a population version (its own versioned bytes); return its version number."""
+        json.dumps(meta or {})  # fail here, not in the database, on metadata that is not JSON
+        with self._tx() as conn:
+            res = conn.execute(insert(S.populations).values(created_at=time.time(), fingerprint=fingerprint,
+                                                            data=data, meta=meta or {}))
+            key = res.inserted_primary_key
+            assert key is not None
+            return int(key[0])
+
+    def activate(self, version: int, *, mode: str = "active", note: str = "") -> None:
+        """Make ``version`` the active population (or the shadow one, with ``mode="shadow"``)."""
+        if mode not in ("active", "shadow"):
+            raise ValueError(f"mode: expected 'active' or 'shadow', got {mode!r}")
+        with self._tx() as conn:
+            if conn.execute(select(S.populations.c.version).where(S.populations.c.version == version)).first() is None:
+                raise NotFoundError(f"population version: no version {version}")
+            conn.execute(insert(S.activations).values(population_version=version, activated_at=time.time(),
+                                                      mode=mode, note=note))
+
+    def rollback(self, *, note: str = "rollback") -> int:
+        """Re-activate the population that was active before the current one; return its version."""
+        history = [h for h in self.activation_history() if h["mode"] == "active"]
+        if len(history) < 2:
+            raise NotFoundError("population version: nothing to roll back to")
+        previous = history[-2]["population_version"]
+        self.activate(previous, note=note)
+        return int(previous)
+
+    def active_version(self, mode: str = "active") -> int | None:
+        with self.engine.connect() as conn:
+            row = conn.execute(select(S.activations.c.population_version).where(S.activations.c.mode == mode)
+                               .order_by(S.activations.c.id.desc()).limit(1)).first()
+        return None if row is None else int(row.population_version)
+
+    def population(self, version: int) -> tuple[bytes, dict[str, Any]]:
+        with self.engine.connect() as conn:
+            row = conn.execute(select(S.populations.c.data, S.populations.c.meta)
+                               .where(S.populations.c.version == version)).first()
+        if row is None:
+            raise NotFoundError(f"population version: no version {version}")
+        return bytes(row.data), dict(row.meta)
+
+    def activation_history(self) -> list[dict[str, Any]]:
+        with self.engine.connect() as conn:
+            rows = conn.execute(select(S.activations).order_by(S.activations.c.id)).mappings().all()
+        return [dict(r) for r in rows]
+
+    def count(self, table: str) -> int:
+        t = S.metadata.tables[table]
+        with self.engine.connect() as conn:
+            return int(conn.execute(select(func.count()).select_from(t)).scalar_one())
+
+    # ------------------------------------------------------------------ API keys
+    def create_api_key(self, scope: str) -> str:
+        """Create a key with ``scope``; return its plaintext, which is not stored (only its hash is)."""
+        if scope not in SCOPES:
+            raise ValueError(f"scope: expected one of {', '.join(SCOPES)}, got {scope!r}")
+        key_id, secret = secrets.token_hex(8), secrets.token_urlsafe(32)
+        with self._tx() as conn:
+            conn.execute(insert(S.api_keys).values(key_id=key_id, hash=_hash(secret), scope=scope,
+                                                   created_at=time.time(), revoked=False))
+        return f"ws_{key_id}_{secret}"
+
+    def key_scope(self, key: str) -> str | None:
+        """The scope of a valid, unrevoked key; None for anything else."""
+        parts = key.split("_", 2) if isinstance(key, str) else []
+        if len(parts) != 3 or parts[0] != "ws":
+            return None
+        with self.engine.connect() as conn:
+            row = conn.execute(select(S.api_keys.c.hash, S.api_keys.c.scope, S.api_keys.c.revoked)
+                               .where(S.api_keys.c.key_id == parts[1])).first()
+        if row is None or row.revoked or not hmac.compare_digest(row.hash, _hash(parts[2])):
+            return None
+        return str(row.scope)
+
+    def revoke_api_key(self, key: str) -> None:
+        parts = key.split("_", 2)
+        with self._tx() as conn:
+            conn.execute(update(S.api_keys).where(S.api_keys.c.key_id == (parts[1] if len(parts) == 3 else ""))
+                         .values(revoked=True))
+
+
+def _hash(secret: str) -> str:
+    # keys are 256-bit random secrets, so a plain SHA-256 is enough (no dictionary to guard against)
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+def _record(row: Any) -> EventRecord:
+    return EventRecord(
+        event_id=row["event_id"], user_id=row["user_id"], action=int(row["action"]),
+        probabilities=tuple(float(x) for x in row["probabilities"]),
+        features=np.frombuffer(row["features"], dtype="<f8").copy(), personalised=bool(row["personalised"]),
+        population_version=row["population_version"], created_at=float(row["created_at"]),
+        reward=row["reward"], reward_default=bool(row["reward_default"]),
+    )
+
+
+def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
+    cur = dbapi_conn.cursor()
+    cur.execute("PRAGMA journal_mode=WAL")
+    cur.execute("PRAGMA synchronous=FULL")
+    cur.execute("PRAGMA busy_timeout=10000")
+    cur.execute("PRAGMA foreign_keys=ON")
+    cur.close()
+
+
+def summary(store: Store, tables: Sequence[str] = ("events", "beliefs", "populations", "api_keys")) -> dict[str, int]:
+    """Row counts, for health checks and tests."""
+    return {t: store.count(t) for t in tables}
