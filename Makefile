@@ -28,10 +28,17 @@ $(PYBKT_VENV)/.installed:
 
 pybkt-venv: $(PYBKT_VENV)/.installed
 
+# the service tests run against a real PostgreSQL server: Debian's package, installed when missing
+$(VENV)/.postgresql: $(VENV)/.created
+	@if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then \
+		apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends postgresql; \
+	fi
+	touch $@
+
 demo: $(VENV)/.installed
 	$(VENV)/bin/warmstart demo --out $(OUT)
 
-test: $(VENV)/.installed $(PYBKT_VENV)/.installed
+test: $(VENV)/.installed $(PYBKT_VENV)/.installed $(VENV)/.postgresql
 	$(PY) -m pytest -p no:cacheprovider
 
 # the full benchmarks behind the README's results table (about 20-30 minutes on 2 cores)
