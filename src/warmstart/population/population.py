@@ -85,7 +85,10 @@ class Population:
     # ------------------------------------------------------------------ persistence
     def save(self, path: str | os.PathLike[str]) -> Path:
         """Write the population to ``path`` (``.npz``) atomically: a temp file then a rename."""
-        path = Path(path)
+        return atomic_write(Path(path), self.to_bytes())
+
+    def to_bytes(self) -> bytes:
+        """The ``.npz`` file's bytes (what ``save`` writes; what a store keeps)."""
         meta = {
             "format": FORMAT_NAME,
             "format_version": FORMAT_VERSION,
@@ -107,15 +110,21 @@ class Population:
             cov=self.components.cov,
             noise_var=self.components.noise_var,
         )
-        return atomic_write(path, buf.getvalue())
+        return buf.getvalue()
 
     @staticmethod
     def load(path: str | os.PathLike[str]) -> Population:
         path = Path(path)
         if not path.is_file():
             raise PopulationFormatError(f"population file: expected an existing file, got {str(path)!r}")
+        return Population.from_bytes(path.read_bytes(), source=str(path))
+
+    @staticmethod
+    def from_bytes(data: bytes, source: str = "bytes") -> Population:
+        """Read what ``to_bytes`` wrote; ``PopulationFormatError`` (naming ``source``) for anything else."""
+        path = source
         try:
-            with np.load(path, allow_pickle=False) as z:
+            with np.load(io.BytesIO(data), allow_pickle=False) as z:
                 names = set(z.files)
                 missing = {"meta", "weights", "mu", "cov", "noise_var"} - names
                 if missing:
