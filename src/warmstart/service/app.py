@@ -1,0 +1,221 @@
+"""The HTTP API (FastAPI): rank candidates for a user, take rewards, and let users see, reset and erase what was
+inferred about them. ``create_app(store)`` builds it on a ``Store``; ``warmstart serve`` will run it under
+uvicorn.
+
+Contract (v1):
+
+- ``POST /v1/rank`` ``{"user_id", "actions": [{"id"?, "features": [...]}, ...]}`` -> ``{"event_id", "action",
+  "action_id", "probabilities", "personalised"}``. A new user starts from the active population; an opted-out
+  user gets the population-level (non-personalised) decision and nothing about them is stored but the event.
+- ``POST /v1/events/{event_id}/reward`` ``{"reward"}``: idempotent (the same reward twice is one update);
+  a different second reward is a 409.
+- ``GET /v1/users/{user_id}/profile``, ``DELETE /v1/users/{user_id}``, ``POST /v1/users/{user_id}/reset``,
+  ``PUT /v1/users/{user_id}/consent`` ``{"opted_out"}``.
+- ``GET /health``.
+
+Every request but ``/health`` needs an API key (``Authorization: Bearer ws_...``) with the ``client`` or
+``admin`` scope: none or an unknown key is 401. Errors are ``{"error": {"code", "message"}}``; malformed
+input is a 4xx, never a 5xx.
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+import numpy as np
+from fastapi import Depends, FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, ConfigDict, Field
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from warmstart.belief.belief import Belief
+from warmstart.policies.base import PolicyContext, make_policy
+from warmstart.population.population import Population
+from warmstart.service.store import ConflictError, EventRecord, NotFoundError, Store
+
+MAX_ACTIONS = 1000
+MAX_DIM = 1000
+_CAS_RETRIES = 8
+
+
+class ApiError(Exception):
+    def __init__(self, status: int, code: str, message: str) -> None:
+        super().__init__(message)
+        self.status, self.code, self.message = status, code, message
+
+
+class Action(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    id: str | None = Field(default=None, max_length=128)
+    features: list[float] = Field(min_length=1, max_length=MAX_DIM)
+
+
+class RankRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    user_id: str = Field(min_length=1, max_length=128)
+    actions: list[Action] = Field(min_length=1, max_length=MAX_ACTIONS)
+    context: dict[str, Any] | None = None
+
+
+class RewardRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    reward: float = Field(allow_inf_nan=False)
+
+
+class ConsentRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    opted_out: bool
+
+
+class Engine:
+    """The active population, the policy acting on it, and the store: what a request needs."""
+
+    def __init__(self, store: Store, *, policy: str = "mixture_ids", seed: int = 0) -> None:
+        self.store = store
+        version = store.active_version()
+        if version is None:
+            raise ApiError(503, "no_population", "no active population: fit one and activate it")
+        data, _ = store.population(version)
+        self.version = version
+        self.population = Population.from_bytes(data, source=f"population version {version}")
+        self.policy = make_policy(policy, PolicyContext(self.population.dim, self.population), seed=seed)
+        self.prior = self.policy.prior(None)  # the population beliefs are made under (tempered for ours)
+
+    def belief(self, user_id: str) -> tuple[Belief, int | None]:
+        stored = self.store.get_belief(user_id)
+        if stored is None or stored[2] != self.version:
+            return self.policy.new_user(), (None if stored is None else stored[1])
+        state, version, _ = stored
+        return Belief.from_bytes(state, self.prior), version
+
+
+def _error(status: int, code: str, message: str) -> JSONResponse:
+    return JSONResponse(status_code=status, content={"error": {"code": code, "message": message}})
+
+
+def create_app(store: Store, *, policy: str = "mixture_ids", seed: int = 0) -> FastAPI:
+    app = FastAPI(title="warmstart", version="1", docs_url=None, redoc_url=None)
+    state: dict[str, Engine] = {}
+
+    def engine() -> Engine:
+        version = store.active_version()
+        current = state.get("engine")
+        if current is None or current.version != version:
+            state["engine"] = current = Engine(store, policy=policy, seed=seed)
+        return current
+
+    def client(request: Request) -> str:
+        header = request.headers.get("authorization", "")
+        key = header[7:] if header.lower().startswith("bearer ") else request.headers.get("x-api-key", "")
+        scope = store.key_scope(key) if key else None
+        if scope is None:
+            raise ApiError(401, "unauthorized", "expected a valid API key (Authorization: Bearer ws_...)")
+        return scope
+
+    @app.exception_handler(ApiError)
+    async def _api_error(_: Request, exc: ApiError) -> JSONResponse:
+        return _error(exc.status, exc.code, exc.message)
+
+    @app.exception_handler(RequestValidationError)
+    async def _invalid(_: Request, exc: RequestValidationError) -> JSONResponse:
+        first = exc.errors()[0] if exc.errors() else {}
+        where = ".".join(str(p) for p in first.get("loc", ()) if p != "body")
+        return _error(422, "invalid_request", f"{where or 'body'}: {first.get('msg', 'invalid input')}")
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+        return _error(exc.status_code, "http_error", str(exc.detail))
+
+    @app.get("/health")
+    def health() -> dict[str, Any]:
+        return {"status": "ok", "active_population": store.active_version(), "schema": store.revision()}
+
+    @app.post("/v1/rank")
+    def rank(body: RankRequest, _: str = Depends(client)) -> dict[str, Any]:
+        eng = engine()
+        X = np.array([a.features for a in body.actions], dtype=float)
+        if X.shape[1] != eng.population.dim or any(len(a.features) != X.shape[1] for a in body.actions):
+            raise ApiError(422, "invalid_request", f"actions.features: expected {eng.population.dim} numbers per "
+                                                   f"action, got {sorted({len(a.features) for a in body.actions})}")
+        personalised = not store.consent(body.user_id)["opted_out"]
+        belief = eng.belief(body.user_id)[0] if personalised else eng.policy.new_user()
+        decision = eng.policy.act(belief, X)
+        if decision.probabilities is None:  # every policy the service offers reports them; guard the contract
+            raise ApiError(500, "policy_contract", f"policy {policy!r} did not report action probabilities")
+        probs = [float(p) for p in np.asarray(decision.probabilities, dtype=float)]
+        event_id = uuid.uuid4().hex
+        store.append_event(EventRecord(event_id, body.user_id, int(decision.action), tuple(probs),
+                                       X[decision.action], personalised, population_version=eng.version))
+        return {"event_id": event_id, "action": int(decision.action), "action_id": body.actions[decision.action].id,
+                "probabilities": probs, "personalised": personalised}
+
+    @app.post("/v1/events/{event_id}/reward")
+    def reward(event_id: str, body: RewardRequest, _: str = Depends(client)) -> dict[str, Any]:
+        try:
+            new = store.set_reward(event_id, body.reward)
+        except NotFoundError as exc:
+            raise ApiError(404, "not_found", str(exc)) from exc
+        except ConflictError as exc:
+            raise ApiError(409, "conflict", str(exc)) from exc
+        record = store.event(event_id)
+        if new and record is not None and record.personalised:
+            _learn(engine(), record, body.reward)
+        return {"event_id": event_id, "status": "recorded" if new else "duplicate"}
+
+    @app.get("/v1/users/{user_id}/profile")
+    def profile(user_id: str, _: str = Depends(client)) -> dict[str, Any]:
+        eng = engine()
+        consent = store.consent(user_id)
+        stored = store.get_belief(user_id)
+        belief = eng.belief(user_id)[0]
+        names = eng.population.type_names()
+        probs = belief.type_probs()
+        order = np.argsort(-probs)
+        return {
+            "user_id": user_id, "opted_out": consent["opted_out"], "erased": consent["erased_at"] is not None,
+            "events_held": len(store.user_events(user_id)), "events_learned_from": round(belief.n),
+            "belief_stored": stored is not None,
+            "types": [{"type": names[k], "probability": float(probs[k])} for k in order],
+            "summary": _summary(names, probs, round(belief.n)),
+        }
+
+    @app.delete("/v1/users/{user_id}")
+    def forget(user_id: str, _: str = Depends(client)) -> dict[str, Any]:
+        return {"user_id": user_id, "events_deleted": store.forget_user(user_id), "status": "forgotten"}
+
+    @app.post("/v1/users/{user_id}/reset")
+    def reset(user_id: str, _: str = Depends(client)) -> dict[str, Any]:
+        store.reset_user(user_id)
+        return {"user_id": user_id, "status": "reset"}
+
+    @app.put("/v1/users/{user_id}/consent")
+    def consent(user_id: str, body: ConsentRequest, _: str = Depends(client)) -> dict[str, Any]:
+        store.set_consent(user_id, opted_out=body.opted_out)
+        return {"user_id": user_id, "opted_out": body.opted_out}
+
+    return app
+
+
+def _learn(eng: Engine, record: EventRecord, reward: float) -> None:
+    """Fold a reward into the user's stored belief, compare-and-set, re-reading on a concurrent update."""
+    for _ in range(_CAS_RETRIES):
+        belief, version = eng.belief(record.user_id)
+        belief.observe(record.features, reward)
+        try:
+            eng.store.put_belief(record.user_id, belief.to_bytes(), population_version=eng.version,
+                                 n_events=round(belief.n), expected_version=version)
+            return
+        except ConflictError:
+            continue
+    raise ApiError(503, "busy", f"belief of {record.user_id!r}: too many concurrent updates, retry")
+
+
+def _summary(names: list[str], probs: np.ndarray, n: int) -> str:
+    k = int(np.argmax(probs))
+    if n == 0:
+        return "Nothing learned yet: every type is still possible."
+    if names[k] == "novel":
+        return f"After {n} events this user fits none of the known types well; they are served as themselves."
+    return f"After {n} events this user most resembles {names[k]} ({probs[k]:.0%} probable)."

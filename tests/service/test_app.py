@@ -1,0 +1,125 @@
+"""The HTTP API on a real SQLite store, through FastAPI's test client: auth, rank, idempotent rewards that
+update the stored belief, the user's controls, and malformed input answered with a 4xx."""
+
+import numpy as np
+import pytest
+from fastapi.testclient import TestClient
+
+from warmstart.service.app import create_app
+from warmstart.service.store import Store
+
+
+@pytest.fixture
+def served(tmp_path, population):
+    store = Store.open(tmp_path / "svc.db")
+    version = store.add_population(population.to_bytes(), fingerprint=population.fingerprint())
+    store.activate(version)
+    key = store.create_api_key("client")
+    client = TestClient(create_app(store, seed=0), raise_server_exceptions=False)
+    client.headers["Authorization"] = f"Bearer {key}"
+    yield client, store
+    store.close()
+
+
+def _actions(rng, n=5, d=10):
+    return [{"id": f"item-{i}", "features": list(rng.normal(size=d) / np.sqrt(d))} for i in range(n)]
+
+
+def test_health_is_open_and_everything_else_needs_a_key(served):
+    client, _ = served
+    bare = TestClient(client.app, raise_server_exceptions=False)
+    assert bare.get("/health").json()["status"] == "ok"
+    r = bare.post("/v1/rank", json={"user_id": "u", "actions": _actions(np.random.default_rng(0))})
+    assert r.status_code == 401 and r.json()["error"]["code"] == "unauthorized"
+    r = bare.post("/v1/rank", json={"user_id": "u", "actions": []}, headers={"Authorization": "Bearer ws_x_y"})
+    assert r.status_code == 401
+
+
+def test_rank_then_reward_updates_the_stored_belief(served):
+    client, store = served
+    rng = np.random.default_rng(1)
+    r = client.post("/v1/rank", json={"user_id": "u1", "actions": _actions(rng)})
+    assert r.status_code == 200
+    body = r.json()
+    assert abs(sum(body["probabilities"]) - 1) < 1e-9 and body["probabilities"][body["action"]] > 0
+    assert body["action_id"] == f"item-{body['action']}" and body["personalised"] is True
+    event = store.event(body["event_id"])
+    assert event is not None and event.propensity == body["probabilities"][body["action"]]
+    assert store.get_belief("u1") is None  # nothing learned before a reward
+    url = f"/v1/events/{body['event_id']}/reward"
+    assert client.post(url, json={"reward": 0.7}).json()["status"] == "recorded"
+    assert client.post(url, json={"reward": 0.7}).json()["status"] == "duplicate"
+    assert store.get_belief("u1")[1] == 1  # the duplicate did not update the belief again
+    conflict = client.post(url, json={"reward": 0.1})
+    assert conflict.status_code == 409 and conflict.json()["error"]["code"] == "conflict"
+    assert client.post("/v1/events/nope/reward", json={"reward": 1.0}).status_code == 404
+    profile = client.get("/v1/users/u1/profile").json()
+    assert profile["events_learned_from"] == 1 and profile["events_held"] == 1
+    assert abs(sum(t["probability"] for t in profile["types"]) - 1) < 1e-9
+
+
+def test_a_users_type_is_recognised_through_the_api(served, truth):
+    """A simulated user of a known type, served through the API for 20 rounds: the profile's most probable
+    type is the one the fit maps that true type to."""
+    client, _ = served
+    rng = np.random.default_rng(3)
+    user = truth.sample_users(1, rng)
+    theta = user.theta[0]
+    for _ in range(20):
+        acts = _actions(rng, n=20)
+        body = client.post("/v1/rank", json={"user_id": "sim", "actions": acts}).json()
+        x = np.array(acts[body["action"]]["features"])
+        client.post(f"/v1/events/{body['event_id']}/reward", json={"reward": float(x @ theta + 0.5 * rng.normal())})
+    profile = client.get("/v1/users/sim/profile").json()
+    assert profile["events_learned_from"] == 20
+    assert profile["types"][0]["probability"] > 0.9 and "resembles" in profile["summary"]
+
+
+def test_opted_out_users_get_unpersonalised_decisions_and_no_belief(served):
+    client, store = served
+    rng = np.random.default_rng(4)
+    assert client.put("/v1/users/u2/consent", json={"opted_out": True}).status_code == 200
+    body = client.post("/v1/rank", json={"user_id": "u2", "actions": _actions(rng)}).json()
+    assert body["personalised"] is False
+    client.post(f"/v1/events/{body['event_id']}/reward", json={"reward": 1.0})
+    assert store.get_belief("u2") is None
+
+
+def test_forget_and_reset(served):
+    client, store = served
+    rng = np.random.default_rng(5)
+    body = client.post("/v1/rank", json={"user_id": "u3", "actions": _actions(rng)}).json()
+    client.post(f"/v1/events/{body['event_id']}/reward", json={"reward": 1.0})
+    assert client.post("/v1/users/u3/reset").json()["status"] == "reset"
+    assert store.get_belief("u3") is None and len(store.user_events("u3")) == 1
+    assert client.delete("/v1/users/u3").json()["events_deleted"] == 1
+    profile = client.get("/v1/users/u3/profile").json()
+    assert profile["erased"] is True and profile["events_held"] == 0
+
+
+@pytest.mark.parametrize("payload, field", [
+    ({"user_id": "u", "actions": []}, "actions"),
+    ({"user_id": "", "actions": [{"features": [0.0] * 10}]}, "user_id"),
+    ({"user_id": "u", "actions": [{"features": [0.0] * 3}]}, "actions.features"),
+    ({"user_id": "u", "actions": [{"features": [0.0] * 10}], "extra": 1}, "extra"),
+    ({"user_id": "u", "actions": [{"features": ["a"] * 10}]}, "features"),
+    ({"user_id": "u"}, "actions"),
+])
+def test_malformed_rank_requests_are_4xx_with_the_field_named(served, payload, field):
+    client, store = served
+    r = client.post("/v1/rank", json=payload)
+    assert r.status_code == 422
+    assert field in r.json()["error"]["message"]
+    assert store.count("events") == 0
+
+
+def test_malformed_bodies_and_rewards_are_4xx(served):
+    client, _ = served
+    r = client.post("/v1/rank", content=b"{not json", headers={"Content-Type": "application/json"})
+    assert r.status_code == 422
+    body = client.post("/v1/rank", json={"user_id": "u", "actions": _actions(np.random.default_rng(6))}).json()
+    r = client.post(f"/v1/events/{body['event_id']}/reward", json={"reward": "high"})
+    assert r.status_code == 422 and "reward" in r.json()["error"]["message"]
+    r = client.post(f"/v1/events/{body['event_id']}/reward", content=b'{"reward": NaN}',
+                    headers={"Content-Type": "application/json"})
+    assert 400 <= r.status_code < 500
