@@ -32,6 +32,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from warmstart.belief.belief import Belief
 from warmstart.policies.base import PolicyContext, make_policy
+from warmstart.policies.mixture import BeliefPolicy
 from warmstart.population.population import Population
 from warmstart.service.store import ConflictError, EventRecord, NotFoundError, Store
 
@@ -80,8 +81,11 @@ class Engine:
         data, _ = store.population(version)
         self.version = version
         self.population = Population.from_bytes(data, source=f"population version {version}")
-        self.policy = make_policy(policy, PolicyContext(self.population.dim, self.population), seed=seed)
-        self.prior = self.policy.prior(None)  # the population beliefs are made under (tempered for ours)
+        made = make_policy(policy, PolicyContext(self.population.dim, self.population), seed=seed)
+        if not isinstance(made, BeliefPolicy):
+            raise ValueError(f"policy: expected one that keeps a belief (mixture_ids, mixture_ts), got {policy!r}")  # noqa: TRY004 - a bad setting, not a type error
+        self.policy = made
+        self.prior = made.prior(None)  # the population beliefs are made under (tempered for ours)
 
     def belief(self, user_id: str) -> tuple[Belief, int | None]:
         stored = self.store.get_belief(user_id)
