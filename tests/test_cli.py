@@ -19,7 +19,8 @@ def run(*args: str, check: bool = True) -> subprocess.CompletedProcess:
 
 @pytest.mark.parametrize("cmd", [[], ["simulate"], ["fit"], ["bench"], ["bench", "coldstart"], ["bench", "speed"],
                                  ["bench", "kt"], ["bench", "tutoring"],
-                                 ["bench", "replay"], ["report"], ["demo"]])
+                                 ["bench", "replay"], ["report"], ["demo"], ["serve"], ["keys"],
+                                 ["keys", "create"]])
 def test_help_is_clear(cmd):
     out = run(*cmd, "--help").stdout
     assert "Usage" in out and len(out.splitlines()) > 3

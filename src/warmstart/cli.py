@@ -31,6 +31,8 @@ app = typer.Typer(
 )
 bench_app = typer.Typer(help="Benchmarks that write JSON (cold start, speed, knowledge tracing, tutoring, replay).", no_args_is_help=True)
 app.add_typer(bench_app, name="bench")
+keys_app = typer.Typer(help="API keys of the service (stored hashed; the key is printed once).", no_args_is_help=True)
+app.add_typer(keys_app, name="keys")
 console = Console(stderr=True)
 out = Console()
 
@@ -420,6 +422,51 @@ def _demo_learners(out_dir: Path, seed: int) -> None:
     _write_json(out_dir / "tutoring.json", _sanitize(tut))
     out.print("   steps to mastery " + ", ".join(f"{k} {p['steps_to_mastery']:.1f}"
                                                 for k, p in tut["policies"].items()))
+
+
+@keys_app.command("create")
+def keys_create(
+    scope: Annotated[str, typer.Option(help="client (rank, rewards, users) or admin.")] = "client",
+    db: Annotated[str, typer.Option(help="SQLite file or database URL (postgresql+psycopg://...).")] = "warmstart.db",
+) -> None:
+    """Create an API key and print it (only its hash is stored)."""
+    from warmstart.service.store import Store
+
+    store = Store.open(db)
+    try:
+        out.print(store.create_api_key(scope), soft_wrap=True)
+    finally:
+        store.close()
+
+
+@app.command()
+def serve(
+    db: Annotated[str, typer.Option(help="SQLite file or database URL (postgresql+psycopg://...).")] = "warmstart.db",
+    population: Annotated[Path | None, typer.Option(
+        help="A population file to serve: added as a new version and activated unless it is already active.")] = None,
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
+    policy: Annotated[str, typer.Option(help="Policy: mixture_ids (default) or mixture_ts.")] = "mixture_ids",
+    seed: Annotated[int, typer.Option(help="Random seed of the policy.")] = 0,
+) -> None:
+    """Run the personalization API (uvicorn) on a store; see warmstart.service.app for the endpoints."""
+    import uvicorn
+
+    from warmstart.population.population import Population
+    from warmstart.service.app import create_app
+    from warmstart.service.store import Store
+
+    store = Store.open(db)
+    if population is not None:
+        pop = Population.load(population)
+        active = store.active_version()
+        if active is None or store.population(active)[1].get("fingerprint") != pop.fingerprint():
+            version = store.add_population(pop.to_bytes(), fingerprint=pop.fingerprint(),
+                                           meta={"fingerprint": pop.fingerprint(), "source": str(population)})
+            store.activate(version, note=f"warmstart serve --population {population}")
+    if store.active_version() is None:
+        raise CliError("serve: expected an active population; pass --population FILE (from `warmstart fit`)")
+    uvicorn.run(create_app(store, policy=policy, seed=seed), host=host, port=port, log_level="warning")
 
 
 def main() -> None:
