@@ -1,5 +1,5 @@
 """`warmstart serve` for real: uvicorn in a subprocess on a free loopback port, a key from `warmstart keys
-create`, a rank and a reward over HTTP, then the server is stopped by this test."""
+create`, every endpoint through `warmstart.client`, then the server is stopped by this test."""
 
 import socket
 import subprocess
@@ -8,6 +8,9 @@ import time
 
 import httpx
 import numpy as np
+import pytest
+
+from warmstart.client import ServiceError, WarmstartClient
 
 
 def _free_port() -> int:
@@ -39,17 +42,24 @@ def test_serve_answers_over_http(tmp_path, population):
             assert server.poll() is None, server.stdout.read().decode() if server.stdout else "server exited"
             assert time.monotonic() < deadline, "server did not come up within 60 s"
             time.sleep(0.2)
-        headers = {"Authorization": f"Bearer {key}"}
         rng = np.random.default_rng(0)
-        actions = [{"features": list(rng.normal(size=population.dim))} for _ in range(4)]
-        body = httpx.post(f"{base}/v1/rank", json={"user_id": "u", "actions": actions}, headers=headers,
-                          timeout=10).json()
-        assert 0 <= body["action"] < 4
-        r = httpx.post(f"{base}/v1/events/{body['event_id']}/reward", json={"reward": 1.0}, headers=headers,
-                       timeout=10)
-        assert r.json()["status"] == "recorded"
-        assert httpx.get(f"{base}/v1/users/u/profile", headers=headers, timeout=10).json()["events_learned_from"] == 1
-        assert httpx.post(f"{base}/v1/rank", json={}, headers=headers, timeout=10).status_code == 422
+        with WarmstartClient(base, key) as client:
+            assert client.health()["status"] == "ok"
+            decision = client.rank("u", rng.normal(size=(4, population.dim)).tolist(), ids=["a", "b", "c", "d"])
+            assert 0 <= decision.action < 4 and decision.action_id == "abcd"[decision.action]
+            assert client.reward(decision.event_id, 1.0) == "recorded"
+            assert client.reward(decision.event_id, 1.0) == "duplicate"
+            with pytest.raises(ServiceError) as err:
+                client.reward(decision.event_id, 0.0)
+            assert err.value.status == 409 and err.value.code == "conflict"
+            assert client.profile("u")["events_learned_from"] == 1
+            assert client.set_consent("u", opted_out=True)["opted_out"] is True
+            assert client.forget("u")["events_deleted"] == 1
+        with WarmstartClient(base, "ws_wrong_key") as stranger, pytest.raises(ServiceError) as err:
+            stranger.profile("u")
+        assert err.value.status == 401
+        assert httpx.post(f"{base}/v1/rank", json={}, headers={"Authorization": f"Bearer {key}"},
+                          timeout=10).status_code == 422
     finally:
         server.terminate()
         server.wait(timeout=30)

@@ -1,0 +1,95 @@
+"""A small Python client of the warmstart service (httpx), one method per endpoint.
+
+>>> client = WarmstartClient("http://127.0.0.1:8000", api_key="ws_...")        # doctest: +SKIP
+>>> decision = client.rank("user-42", [[0.1, 0.3], [0.2, -0.1]])              # doctest: +SKIP
+>>> client.reward(decision.event_id, 1.0)                                     # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, Self
+
+import httpx
+
+
+class ServiceError(Exception):
+    """An error answer of the service: its HTTP status, error code and message."""
+
+    def __init__(self, status: int, code: str, message: str) -> None:
+        super().__init__(f"{status} {code}: {message}")
+        self.status, self.code, self.message = status, code, message
+
+
+@dataclass(frozen=True)
+class RankResult:
+    event_id: str
+    action: int
+    action_id: str | None
+    probabilities: tuple[float, ...]
+    personalised: bool
+
+    @property
+    def propensity(self) -> float:
+        return self.probabilities[self.action]
+
+
+class WarmstartClient:
+    """``WarmstartClient(base_url, api_key)``; pass ``transport=`` (an httpx transport) to test in-process."""
+
+    def __init__(self, base_url: str, api_key: str, *, timeout: float = 10.0,
+                 transport: httpx.BaseTransport | None = None) -> None:
+        self._http = httpx.Client(base_url=base_url, headers={"Authorization": f"Bearer {api_key}"},
+                                  timeout=timeout, transport=transport)
+
+    def close(self) -> None:
+        self._http.close()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def _call(self, method: str, path: str, json: Any = None) -> dict[str, Any]:
+        r = self._http.request(method, path, json=json)
+        if r.status_code >= 400:
+            try:
+                err = r.json()["error"]
+                raise ServiceError(r.status_code, str(err["code"]), str(err["message"]))
+            except (ValueError, KeyError, TypeError):
+                raise ServiceError(r.status_code, "http_error", r.text[:500]) from None
+        data = r.json()
+        assert isinstance(data, dict)
+        return data
+
+    def health(self) -> dict[str, Any]:
+        return self._call("GET", "/health")
+
+    def rank(self, user_id: str, features: Sequence[Sequence[float]], *,
+             ids: Sequence[str] | None = None) -> RankResult:
+        """Choose one of the candidate actions (one feature vector each) for ``user_id``."""
+        if ids is not None and len(ids) != len(features):
+            raise ValueError(f"ids: expected one per action ({len(features)}), got {len(ids)}")
+        actions = [{"features": [float(x) for x in f], **({"id": ids[i]} if ids is not None else {})}
+                   for i, f in enumerate(features)]
+        d = self._call("POST", "/v1/rank", {"user_id": user_id, "actions": actions})
+        return RankResult(d["event_id"], int(d["action"]), d.get("action_id"), tuple(d["probabilities"]),
+                          bool(d["personalised"]))
+
+    def reward(self, event_id: str, reward: float) -> str:
+        """Report the reward of a decision; returns ``"recorded"`` or ``"duplicate"`` (409 on a different one)."""
+        return str(self._call("POST", f"/v1/events/{event_id}/reward", {"reward": float(reward)})["status"])
+
+    def profile(self, user_id: str) -> dict[str, Any]:
+        return self._call("GET", f"/v1/users/{user_id}/profile")
+
+    def forget(self, user_id: str) -> dict[str, Any]:
+        return self._call("DELETE", f"/v1/users/{user_id}")
+
+    def reset(self, user_id: str) -> dict[str, Any]:
+        return self._call("POST", f"/v1/users/{user_id}/reset")
+
+    def set_consent(self, user_id: str, *, opted_out: bool) -> dict[str, Any]:
+        return self._call("PUT", f"/v1/users/{user_id}/consent", {"opted_out": bool(opted_out)})
