@@ -1,6 +1,8 @@
 """The HTTP API on a real SQLite store, through FastAPI's test client: auth, rank, idempotent rewards that
 update the stored belief, the user's controls, and malformed input answered with a 4xx."""
 
+import time
+
 import numpy as np
 import pytest
 from fastapi.testclient import TestClient
@@ -123,3 +125,39 @@ def test_malformed_bodies_and_rewards_are_4xx(served):
     r = client.post(f"/v1/events/{body['event_id']}/reward", content=b'{"reward": NaN}',
                     headers={"Content-Type": "application/json"})
     assert 400 <= r.status_code < 500
+
+
+def test_decisions_without_a_reward_get_the_default_after_the_window(tmp_path, population):
+    store = Store.open(tmp_path / "w.db")
+    store.activate(store.add_population(population.to_bytes(), fingerprint=population.fingerprint()))
+    key = store.create_api_key("client")
+    app = create_app(store, reward_window_s=60.0, default_reward=0.0)
+    client = TestClient(app)
+    client.headers["Authorization"] = f"Bearer {key}"
+    rng = np.random.default_rng(7)
+    late = client.post("/v1/rank", json={"user_id": "w", "actions": _actions(rng)}).json()["event_id"]
+    answered = client.post("/v1/rank", json={"user_id": "w", "actions": _actions(rng)}).json()["event_id"]
+    client.post(f"/v1/events/{answered}/reward", json={"reward": 1.0})
+    assert app.state.apply_default_rewards() == 0  # still inside the window
+    assert app.state.apply_default_rewards(now=time.time() + 61) == 1
+    event = store.event(late)
+    assert event.reward == 0.0 and event.reward_default is True
+    assert store.event(answered).reward == 1.0 and store.get_belief("w")[1] == 2  # both rewards learned
+    late_reward = client.post(f"/v1/events/{late}/reward", json={"reward": 1.0})
+    assert late_reward.status_code == 409  # the default stands; a different late reward is a conflict
+    with pytest.raises(ValueError, match="reward_window_s"):
+        create_app(store, reward_window_s=0)
+    store.close()
+
+
+def test_metrics_count_requests_decisions_rewards_and_errors(served):
+    client, _ = served
+    rng = np.random.default_rng(8)
+    body = client.post("/v1/rank", json={"user_id": "m", "actions": _actions(rng)}).json()
+    client.post(f"/v1/events/{body['event_id']}/reward", json={"reward": 1.0})
+    client.post("/v1/rank", json={"user_id": "m", "actions": []})
+    text = client.get("/metrics").text
+    assert 'warmstart_requests_total{method="POST",path="/v1/rank",status="200"} 1.0' in text
+    assert 'warmstart_rewards_total{kind="reported"} 1.0' in text
+    assert 'warmstart_errors_total{code="invalid_request"} 1.0' in text
+    assert "warmstart_decisions_total{type=" in text and "warmstart_request_seconds_bucket" in text

@@ -11,7 +11,8 @@ Contract (v1):
   a different second reward is a 409.
 - ``GET /v1/users/{user_id}/profile``, ``DELETE /v1/users/{user_id}``, ``POST /v1/users/{user_id}/reset``,
   ``PUT /v1/users/{user_id}/consent`` ``{"opted_out"}``.
-- ``GET /health``.
+- ``GET /health``, ``GET /metrics`` (Prometheus: requests and latencies by route, decisions by the user's most
+  probable type, rewards reported and defaulted, errors by code).
 
 Every request but ``/health`` needs an API key (``Authorization: Bearer ws_...``) with the ``client`` or
 ``admin`` scope: none or an unknown key is 401. Errors are ``{"error": {"code", "message"}}``; malformed
@@ -20,13 +21,18 @@ input is a 4xx, never a 5xx.
 
 from __future__ import annotations
 
+import threading
+import time
 import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Any
 
 import numpy as np
 from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
@@ -70,6 +76,27 @@ class ConsentRequest(BaseModel):
     opted_out: bool
 
 
+class Metrics:
+    """Prometheus metrics of one app (its own registry, so that several apps in one process do not clash)."""
+
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry()
+        self.requests = Counter("warmstart_requests_total", "HTTP requests", ["method", "path", "status"],
+                                registry=self.registry)
+        self.latency = Histogram("warmstart_request_seconds", "HTTP request latency", ["path"],
+                                 registry=self.registry)
+        self.decisions = Counter("warmstart_decisions_total", "Decisions, by the user's most probable type",
+                                 ["type"], registry=self.registry)
+        self.rewards = Counter("warmstart_rewards_total", "Rewards recorded, reported or default", ["kind"],
+                               registry=self.registry)
+        self.errors = Counter("warmstart_errors_total", "Error answers by code", ["code"], registry=self.registry)
+
+
+def _default_loop(stop: threading.Event, every: float, apply: Any) -> None:
+    while not stop.wait(every):
+        apply()
+
+
 class Engine:
     """The active population, the policy acting on it, and the store: what a request needs."""
 
@@ -99,9 +126,59 @@ def _error(status: int, code: str, message: str) -> JSONResponse:
     return JSONResponse(status_code=status, content={"error": {"code": code, "message": message}})
 
 
-def create_app(store: Store, *, policy: str = "mixture_ids", seed: int = 0) -> FastAPI:
-    app = FastAPI(title="warmstart", version="1", docs_url=None, redoc_url=None)
+def create_app(store: Store, *, policy: str = "mixture_ids", seed: int = 0, reward_window_s: float | None = None,
+               default_reward: float = 0.0) -> FastAPI:
+    """The API on ``store``. With ``reward_window_s``, a decision whose reward has not arrived within the window
+    gets ``default_reward`` (applied by a background loop, and by ``app.state.apply_default_rewards(now)``)."""
+    if reward_window_s is not None and not reward_window_s > 0:
+        raise ValueError(f"reward_window_s: expected a positive number of seconds or None, got {reward_window_s}")
+    metrics = Metrics()
+    stop = threading.Event()
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        worker = None
+        if reward_window_s is not None:
+            worker = threading.Thread(target=_default_loop, daemon=True,
+                                      args=(stop, min(reward_window_s / 4, 5.0), apply_default_rewards))
+            worker.start()
+        yield
+        stop.set()
+        if worker is not None:
+            worker.join(timeout=10)
+
+    app = FastAPI(title="warmstart", version="1", docs_url=None, redoc_url=None, lifespan=lifespan)
     state: dict[str, Engine] = {}
+
+    @app.middleware("http")
+    async def count(request: Request, call_next: Any) -> Any:
+        t0 = time.perf_counter()
+        response = await call_next(request)
+        route = request.scope.get("route")
+        path = getattr(route, "path", "unmatched")
+        metrics.requests.labels(request.method, path, str(response.status_code)).inc()
+        metrics.latency.labels(path).observe(time.perf_counter() - t0)
+        return response
+
+    def apply_default_rewards(now: float | None = None) -> int:
+        """Give the default reward to every decision older than the window that has none; return how many."""
+        if reward_window_s is None:
+            return 0
+        due = store.pending_rewards(older_than=(time.time() if now is None else now) - reward_window_s)
+        applied = 0
+        for event_id in due:
+            try:
+                if store.set_reward(event_id, default_reward, default=True):
+                    applied += 1
+                    metrics.rewards.labels("default").inc()
+                    record = store.event(event_id)
+                    if record is not None and record.personalised:
+                        _learn(engine(), record, default_reward)
+            except (ConflictError, NotFoundError):
+                continue  # the real reward or an erasure got there first
+        return applied
+
+    app.state.apply_default_rewards = apply_default_rewards
 
     def engine() -> Engine:
         version = store.active_version()
@@ -120,12 +197,14 @@ def create_app(store: Store, *, policy: str = "mixture_ids", seed: int = 0) -> F
 
     @app.exception_handler(ApiError)
     async def _api_error(_: Request, exc: ApiError) -> JSONResponse:
+        metrics.errors.labels(exc.code).inc()
         return _error(exc.status, exc.code, exc.message)
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(_: Request, exc: RequestValidationError) -> JSONResponse:
         first = exc.errors()[0] if exc.errors() else {}
         where = ".".join(str(p) for p in first.get("loc", ()) if p != "body")
+        metrics.errors.labels("invalid_request").inc()
         return _error(422, "invalid_request", f"{where or 'body'}: {first.get('msg', 'invalid input')}")
 
     @app.exception_handler(StarletteHTTPException)
@@ -135,6 +214,10 @@ def create_app(store: Store, *, policy: str = "mixture_ids", seed: int = 0) -> F
     @app.get("/health")
     def health() -> dict[str, Any]:
         return {"status": "ok", "active_population": store.active_version(), "schema": store.revision()}
+
+    @app.get("/metrics")
+    def prometheus() -> Response:
+        return Response(generate_latest(metrics.registry), media_type=CONTENT_TYPE_LATEST)
 
     @app.post("/v1/rank")
     def rank(body: RankRequest, _: str = Depends(client)) -> dict[str, Any]:
@@ -146,6 +229,8 @@ def create_app(store: Store, *, policy: str = "mixture_ids", seed: int = 0) -> F
         personalised = not store.consent(body.user_id)["opted_out"]
         belief = eng.belief(body.user_id)[0] if personalised else eng.policy.new_user()
         decision = eng.policy.act(belief, X)
+        names = eng.population.type_names()
+        metrics.decisions.labels(names[int(np.argmax(belief.type_probs()))] if personalised else "unpersonalised").inc()
         if decision.probabilities is None:  # every policy the service offers reports them; guard the contract
             raise ApiError(500, "policy_contract", f"policy {policy!r} did not report action probabilities")
         probs = [float(p) for p in np.asarray(decision.probabilities, dtype=float)]
@@ -164,6 +249,8 @@ def create_app(store: Store, *, policy: str = "mixture_ids", seed: int = 0) -> F
         except ConflictError as exc:
             raise ApiError(409, "conflict", str(exc)) from exc
         record = store.event(event_id)
+        if new:
+            metrics.rewards.labels("reported").inc()
         if new and record is not None and record.personalised:
             _learn(engine(), record, body.reward)
         return {"event_id": event_id, "status": "recorded" if new else "duplicate"}
