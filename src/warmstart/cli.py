@@ -448,6 +448,9 @@ def serve(
     port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
     policy: Annotated[str, typer.Option(help="Policy: mixture_ids (default) or mixture_ts.")] = "mixture_ids",
     seed: Annotated[int, typer.Option(help="Random seed of the policy.")] = 0,
+    reward_window: Annotated[float | None, typer.Option(
+        help="Seconds to wait for a reward before the default reward is recorded (default: wait forever).")] = None,
+    default_reward: Annotated[float, typer.Option(help="The reward recorded when the window passes.")] = 0.0,
 ) -> None:
     """Run the personalization API (uvicorn) on a store; see warmstart.service.app for the endpoints."""
     import uvicorn
@@ -466,7 +469,8 @@ def serve(
             store.activate(version, note=f"warmstart serve --population {population}")
     if store.active_version() is None:
         raise CliError("serve: expected an active population; pass --population FILE (from `warmstart fit`)")
-    uvicorn.run(create_app(store, policy=policy, seed=seed), host=host, port=port, log_level="warning")
+    app_ = create_app(store, policy=policy, seed=seed, reward_window_s=reward_window, default_reward=default_reward)
+    uvicorn.run(app_, host=host, port=port, log_level="warning")
 
 
 def main() -> None:
