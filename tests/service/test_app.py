@@ -161,3 +161,11 @@ def test_metrics_count_requests_decisions_rewards_and_errors(served):
     assert 'warmstart_rewards_total{kind="reported"} 1.0' in text
     assert 'warmstart_errors_total{code="invalid_request"} 1.0' in text
     assert "warmstart_decisions_total{type=" in text and "warmstart_request_seconds_bucket" in text
+
+
+def test_oversized_bodies_are_refused_before_parsing(served):
+    client, store = served
+    big = b'{"user_id": "u", "actions": [' + b" " * (4 * 1024 * 1024 + 1) + b"]}"
+    r = client.post("/v1/rank", content=big, headers={"Content-Type": "application/json"})
+    assert r.status_code == 413 and r.json()["error"]["code"] == "too_large"
+    assert store.count("events") == 0

@@ -43,6 +43,7 @@ from warmstart.population.population import Population
 from warmstart.service.store import ConflictError, EventRecord, NotFoundError, Store
 
 MAX_ACTIONS = 1000
+MAX_BODY_BYTES = 4 * 1024 * 1024
 MAX_DIM = 1000
 _CAS_RETRIES = 8
 
@@ -153,6 +154,10 @@ def create_app(store: Store, *, policy: str = "mixture_ids", seed: int = 0, rewa
     @app.middleware("http")
     async def count(request: Request, call_next: Any) -> Any:
         t0 = time.perf_counter()
+        size = request.headers.get("content-length", "0")
+        if not size.isdigit() or int(size) > MAX_BODY_BYTES:
+            metrics.errors.labels("too_large").inc()
+            return _error(413, "too_large", f"body: expected at most {MAX_BODY_BYTES} bytes, got {size}")
         response = await call_next(request)
         route = request.scope.get("route")
         path = getattr(route, "path", "unmatched")
