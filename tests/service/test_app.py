@@ -169,3 +169,33 @@ def test_oversized_bodies_are_refused_before_parsing(served):
     r = client.post("/v1/rank", content=big, headers={"Content-Type": "application/json"})
     assert r.status_code == 413 and r.json()["error"]["code"] == "too_large"
     assert store.count("events") == 0
+
+
+def test_admin_fits_activates_and_rolls_back_population_versions(served, truth):
+    client, store = served
+    admin = TestClient(client.app)
+    admin.headers["Authorization"] = f"Bearer {store.create_api_key('admin')}"
+    assert client.post("/v1/admin/fit", json={}).status_code == 403  # a client key
+    assert admin.post("/v1/admin/fit", json={}).status_code == 409  # no rewarded events yet
+    rng = np.random.default_rng(9)
+    users = truth.sample_users(30, rng)
+    for u in range(30):
+        for _ in range(12):
+            acts = _actions(rng, n=10)
+            body = client.post("/v1/rank", json={"user_id": f"s{u}", "actions": acts}).json()
+            x = np.array(acts[body["action"]]["features"])
+            client.post(f"/v1/events/{body['event_id']}/reward", json={"reward": float(x @ users.theta[u])})
+    client.delete("/v1/users/s0")  # an erased user is left out of the fit
+    fitted = admin.post("/v1/admin/fit", json={"k_max": 4, "seed": 1}).json()
+    assert fitted["n_users"] == 29 and fitted["n_events"] == 29 * 12 and fitted["version"] == 2
+    assert store.active_version() == 1  # stored, not activated
+    assert admin.post("/v1/admin/populations/2/activate", json={"mode": "shadow"}).status_code == 200
+    assert store.active_version("shadow") == 2 and store.active_version() == 1
+    admin.post("/v1/admin/populations/2/activate", json={})
+    assert client.get("/health").json()["active_population"] == 2
+    assert client.post("/v1/rank", json={"user_id": "new", "actions": _actions(rng)}).status_code == 200
+    assert admin.post("/v1/admin/rollback").json()["version"] == 1
+    listing = admin.get("/v1/admin/populations").json()
+    assert listing["active"] == 1 and [h["population_version"] for h in listing["history"]] == [1, 2, 2, 1]
+    assert admin.post("/v1/admin/populations/9/activate", json={}).status_code == 404
+    assert admin.post("/v1/admin/populations/2/activate", json={"mode": "live"}).status_code == 422

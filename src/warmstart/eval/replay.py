@@ -53,7 +53,7 @@ from warmstart.data.events import EventData
 from warmstart.eval.machine import machine_info
 from warmstart.eval.metrics import bootstrap_ci
 from warmstart.models.item_features import ItemFeatureConfig, fit_item_features
-from warmstart.models.linear_gaussian import Summary
+from warmstart.models.linear_gaussian import Summary, summarise_rows
 from warmstart.policies.base import Decision, Policy, PolicyContext, TrainingLog, make_policy, policy_class
 from warmstart.population.fit import FitConfig, fit_population
 from warmstart.population.population import Population
@@ -89,20 +89,7 @@ def event_summary(events: EventData, features: np.ndarray, chunk: int = 200_000)
     X_all = np.asarray(features, dtype=np.float64)
     if X_all.ndim != 2 or X_all.shape[0] != events.n_items:
         raise ValueError(f"features: expected shape ({events.n_items}, d), one row per item, got {X_all.shape}")
-    d = X_all.shape[1]
-    out = Summary.zeros(events.n_users, d)
-    for lo in range(0, events.n_events, chunk):
-        hi = min(lo + chunk, events.n_events)
-        users = events.user[lo:hi]
-        X = X_all[events.item[lo:hi]]
-        r = events.reward[lo:hi]
-        first = np.flatnonzero(np.r_[True, users[1:] != users[:-1]])
-        who = users[first]
-        out.A[who] += np.add.reduceat(X[:, :, None] * X[:, None, :], first, axis=0)
-        out.b[who] += np.add.reduceat(X * r[:, None], first, axis=0)
-        out.c[who] += np.add.reduceat(r * r, first)
-        out.n[who] += np.diff(np.r_[first, hi - lo])
-    return out
+    return summarise_rows(events.user, X_all[events.item], events.reward, events.n_users, chunk=chunk)
 
 
 def item_features_of(events: EventData, config: ItemFeatureConfig | None = None,

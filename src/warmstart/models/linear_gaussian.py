@@ -84,6 +84,32 @@ class Summary:
         return self
 
 
+def summarise_rows(user: np.ndarray, X: np.ndarray, r: np.ndarray, n_users: int, chunk: int = 200_000) -> Summary:
+    """Per-user statistics from flat event rows sorted by user: ``user (n,)`` indices in ``[0, n_users)``,
+    ``X (n, d)`` the chosen action's features, ``r (n,)`` rewards. Vectorised in chunks of rows."""
+    user = np.asarray(user, dtype=np.int64)
+    X = np.asarray(X, dtype=float)
+    r = np.asarray(r, dtype=float)
+    if X.ndim != 2 or X.shape[0] != user.shape[0] or r.shape != user.shape:
+        raise ValueError(f"X, r: expected ({user.shape[0]}, d) features and {user.shape[0]} rewards, got shapes "
+                         f"{X.shape} and {r.shape}")
+    if user.size and (np.any(np.diff(user) < 0) or user[0] < 0 or user[-1] >= n_users):
+        raise ValueError(f"user: expected indices in [0, {n_users}) sorted ascending")
+    check_finite("X", X)
+    check_finite("r", r)
+    out = Summary.zeros(n_users, X.shape[1])
+    for lo in range(0, user.size, chunk):
+        hi = min(lo + chunk, user.size)
+        u, x, y = user[lo:hi], X[lo:hi], r[lo:hi]
+        first = np.flatnonzero(np.r_[True, u[1:] != u[:-1]])
+        who = u[first]
+        out.A[who] += np.add.reduceat(x[:, :, None] * x[:, None, :], first, axis=0)
+        out.b[who] += np.add.reduceat(x * y[:, None], first, axis=0)
+        out.c[who] += np.add.reduceat(y * y, first)
+        out.n[who] += np.diff(np.r_[first, hi - lo])
+    return out
+
+
 def summarise(
     X: np.ndarray, r: np.ndarray, mask: np.ndarray | None = None, discount: float = 1.0
 ) -> Summary:

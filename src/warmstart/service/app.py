@@ -11,11 +11,14 @@ Contract (v1):
   a different second reward is a 409.
 - ``GET /v1/users/{user_id}/profile``, ``DELETE /v1/users/{user_id}``, ``POST /v1/users/{user_id}/reset``,
   ``PUT /v1/users/{user_id}/consent`` ``{"opted_out"}``.
+- Admin scope: ``POST /v1/admin/fit`` (a new population version from the rewarded events, not activated),
+  ``POST /v1/admin/populations/{version}/activate`` (``{"mode": "active" | "shadow"}``), ``POST
+  /v1/admin/rollback``, ``GET /v1/admin/populations``.
 - ``GET /health``, ``GET /metrics`` (Prometheus: requests and latencies by route, decisions by the user's most
   probable type, rewards reported and defaulted, errors by code).
 
-Every request but ``/health`` needs an API key (``Authorization: Bearer ws_...``) with the ``client`` or
-``admin`` scope: none or an unknown key is 401. Errors are ``{"error": {"code", "message"}}``; malformed
+Every request but ``/health`` and ``/metrics`` needs an API key (``Authorization: Bearer ws_...``): none or an
+unknown key is 401; a client key on an admin route is 403. Errors are ``{"error": {"code", "message"}}``; malformed
 input is a 4xx, never a 5xx.
 """
 
@@ -26,7 +29,7 @@ import time
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 from fastapi import Depends, FastAPI, Request
@@ -37,8 +40,10 @@ from pydantic import BaseModel, ConfigDict, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from warmstart.belief.belief import Belief
+from warmstart.models.linear_gaussian import summarise_rows
 from warmstart.policies.base import PolicyContext, make_policy
 from warmstart.policies.mixture import BeliefPolicy
+from warmstart.population.fit import FitConfig, fit_population
 from warmstart.population.population import Population
 from warmstart.service.store import ConflictError, EventRecord, NotFoundError, Store
 
@@ -75,6 +80,19 @@ class RewardRequest(BaseModel):
 class ConsentRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
     opted_out: bool
+
+
+class FitRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    k_max: int = Field(default=12, ge=1, le=50)
+    seed: int = 0
+    min_users: int = Field(default=20, ge=2)
+
+
+class ActivateRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    mode: Literal["active", "shadow"] = "active"
+    note: str = Field(default="", max_length=500)
 
 
 class Metrics:
@@ -290,6 +308,50 @@ def create_app(store: Store, *, policy: str = "mixture_ids", seed: int = 0, rewa
     def consent(user_id: str, body: ConsentRequest, _: str = Depends(client)) -> dict[str, Any]:
         store.set_consent(user_id, opted_out=body.opted_out)
         return {"user_id": user_id, "opted_out": body.opted_out}
+
+    def admin(request: Request) -> str:
+        scope = client(request)
+        if scope != "admin":
+            raise ApiError(403, "forbidden", "expected an API key with the admin scope")
+        return scope
+
+    @app.get("/v1/admin/populations")
+    def populations(_: str = Depends(admin)) -> dict[str, Any]:
+        return {"active": store.active_version(), "shadow": store.active_version("shadow"),
+                "history": store.activation_history()}
+
+    @app.post("/v1/admin/fit")
+    def fit(body: FitRequest, _: str = Depends(admin)) -> dict[str, Any]:
+        """Fit a new population version on the rewarded events (erased users left out); it is stored, not
+        activated."""
+        user, X, r = store.rewarded_events()
+        n_users = int(user.max()) + 1 if user.size else 0
+        if n_users < body.min_users:
+            raise ApiError(409, "not_enough_data", f"fit: expected rewarded events of at least {body.min_users} "
+                                                   f"users, got {n_users}")
+        summary = summarise_rows(user, X, r, n_users)
+        t0 = time.perf_counter()
+        pop = fit_population(summary, FitConfig(k_range=(1, body.k_max), seed=body.seed))
+        version = store.add_population(pop.to_bytes(), fingerprint=pop.fingerprint(),
+                                       meta={"fingerprint": pop.fingerprint(), "source": "event log",
+                                             "n_users": n_users, "n_events": int(user.size)})
+        return {"version": version, "n_types": pop.n_types, "n_users": n_users, "n_events": int(user.size),
+                "fit_s": time.perf_counter() - t0}
+
+    @app.post("/v1/admin/populations/{version}/activate")
+    def activate(version: int, body: ActivateRequest, _: str = Depends(admin)) -> dict[str, Any]:
+        try:
+            store.activate(version, mode=body.mode, note=body.note)
+        except NotFoundError as exc:
+            raise ApiError(404, "not_found", str(exc)) from exc
+        return {"version": version, "mode": body.mode}
+
+    @app.post("/v1/admin/rollback")
+    def rollback(_: str = Depends(admin)) -> dict[str, Any]:
+        try:
+            return {"version": store.rollback(), "mode": "active"}
+        except NotFoundError as exc:
+            raise ApiError(409, "nothing_to_roll_back", str(exc)) from exc
 
     return app
 

@@ -212,6 +212,21 @@ class Store:
                                                                   S.events.c.created_at < older_than)).all()
         return [r.event_id for r in rows]
 
+    def rewarded_events(self, *, exclude_erased: bool = True) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """``(user index, features (n, d), reward)`` of every rewarded event, users of erased accounts left out:
+        what a new population is fitted on."""
+        with self.engine.connect() as conn:
+            rows = conn.execute(select(S.events.c.user_id, S.events.c.features, S.events.c.reward)
+                                .where(S.events.c.reward.is_not(None))
+                                .order_by(S.events.c.user_id, S.events.c.created_at)).all()
+        erased = self.erased_users() if exclude_erased else set()
+        rows = [r for r in rows if r.user_id not in erased]
+        if not rows:
+            return np.zeros(0, dtype=np.int64), np.zeros((0, 0)), np.zeros(0)
+        _, user = np.unique([r.user_id for r in rows], return_inverse=True)
+        X = np.stack([np.frombuffer(r.features, dtype="<f8") for r in rows])
+        return user.astype(np.int64), X, np.array([float(r.reward) for r in rows])
+
     # ------------------------------------------------------------------ beliefs
     def get_belief(self, user_id: str) -> tuple[bytes, int, int] | None:
         """``(state, version, population_version)`` of the user's belief, or None."""
