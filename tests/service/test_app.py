@@ -191,6 +191,10 @@ def test_admin_fits_activates_and_rolls_back_population_versions(served, truth):
     assert store.active_version() == 1  # stored, not activated
     assert admin.post("/v1/admin/populations/2/activate", json={"mode": "shadow"}).status_code == 200
     assert store.active_version("shadow") == 2 and store.active_version() == 1
+    served_now = client.post("/v1/rank", json={"user_id": "s5", "actions": _actions(rng)}).json()
+    logged = store.shadow_decisions(2)
+    assert [d["event_id"] for d in logged] == [served_now["event_id"]]  # logged, not served
+    assert abs(sum(logged[0]["probabilities"]) - 1) < 1e-9
     admin.post("/v1/admin/populations/2/activate", json={})
     assert client.get("/health").json()["active_population"] == 2
     assert client.post("/v1/rank", json={"user_id": "new", "actions": _actions(rng)}).status_code == 200

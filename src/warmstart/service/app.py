@@ -12,7 +12,8 @@ Contract (v1):
 - ``GET /v1/users/{user_id}/profile``, ``DELETE /v1/users/{user_id}``, ``POST /v1/users/{user_id}/reset``,
   ``PUT /v1/users/{user_id}/consent`` ``{"opted_out"}``.
 - Admin scope: ``POST /v1/admin/fit`` (a new population version from the rewarded events, not activated),
-  ``POST /v1/admin/populations/{version}/activate`` (``{"mode": "active" | "shadow"}``), ``POST
+  ``POST /v1/admin/populations/{version}/activate`` (``{"mode": "active" | "shadow"}``; a shadow population's
+  choice for every personalised decision is logged, not served), ``POST
   /v1/admin/rollback``, ``GET /v1/admin/populations``.
 - ``GET /health``, ``GET /metrics`` (Prometheus: requests and latencies by route, decisions by the user's most
   probable type, rewards reported and defaulted, errors by code).
@@ -39,7 +40,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, H
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from warmstart.belief.belief import Belief
+from warmstart.belief.belief import Belief, BeliefBatch
 from warmstart.models.linear_gaussian import summarise_rows
 from warmstart.policies.base import PolicyContext, make_policy
 from warmstart.policies.mixture import BeliefPolicy
@@ -117,13 +118,13 @@ def _default_loop(stop: threading.Event, every: float, apply: Any) -> None:
 
 
 class Engine:
-    """The active population, the policy acting on it, and the store: what a request needs."""
+    """A population version (the active one by default), the policy acting on it, and the store."""
 
-    def __init__(self, store: Store, *, policy: str = "mixture_ids", seed: int = 0) -> None:
+    def __init__(self, store: Store, *, policy: str = "mixture_ids", seed: int = 0, mode: str = "active") -> None:
         self.store = store
-        version = store.active_version()
+        version = store.active_version(mode)
         if version is None:
-            raise ApiError(503, "no_population", "no active population: fit one and activate it")
+            raise ApiError(503, "no_population", f"no {mode} population: fit one and activate it")
         data, _ = store.population(version)
         self.version = version
         self.population = Population.from_bytes(data, source=f"population version {version}")
@@ -132,6 +133,17 @@ class Engine:
             raise ValueError(f"policy: expected one that keeps a belief (mixture_ids, mixture_ts), got {policy!r}")  # noqa: TRY004 - a bad setting, not a type error
         self.policy = made
         self.prior = made.prior(None)  # the population beliefs are made under (tempered for ours)
+
+    def belief_from_log(self, user_id: str) -> Belief:
+        """The user's belief under this population, recomputed exactly from their rewarded events (a shadow
+        population keeps no stored beliefs)."""
+        rewarded = [e for e in self.store.user_events(user_id) if e.reward is not None]
+        if not rewarded:
+            return self.policy.new_user()
+        X = np.stack([e.features for e in rewarded])
+        r = np.array([e.reward for e in rewarded], dtype=float)
+        summary = summarise_rows(np.zeros(len(rewarded), dtype=np.int64), X, r, 1)
+        return BeliefBatch.from_summary(self.prior, summary).user(0)
 
     def belief(self, user_id: str) -> tuple[Belief, int | None]:
         stored = self.store.get_belief(user_id)
@@ -167,7 +179,7 @@ def create_app(store: Store, *, policy: str = "mixture_ids", seed: int = 0, rewa
             worker.join(timeout=10)
 
     app = FastAPI(title="warmstart", version="1", docs_url=None, redoc_url=None, lifespan=lifespan)
-    state: dict[str, Engine] = {}
+    state: dict[str, Engine] = {}  # by mode: the active engine and the shadow one
 
     @app.middleware("http")
     async def count(request: Request, call_next: Any) -> Any:
@@ -203,12 +215,23 @@ def create_app(store: Store, *, policy: str = "mixture_ids", seed: int = 0, rewa
 
     app.state.apply_default_rewards = apply_default_rewards
 
-    def engine() -> Engine:
-        version = store.active_version()
-        current = state.get("engine")
+    def engine(mode: str = "active") -> Engine:
+        version = store.active_version(mode)
+        current = state.get(mode)
         if current is None or current.version != version:
-            state["engine"] = current = Engine(store, policy=policy, seed=seed)
+            state[mode] = current = Engine(store, policy=policy, seed=seed, mode=mode)
         return current
+
+    def shadow(event_id: str, user_id: str, X: np.ndarray, active: int) -> None:
+        """Log what the shadow population would have chosen (not served)."""
+        version = store.active_version("shadow")
+        if version is None or version == active:
+            return
+        eng = engine("shadow")
+        decision = eng.policy.act(eng.belief_from_log(user_id), X)
+        if decision.probabilities is not None:
+            store.add_shadow_decision(event_id, eng.version, int(decision.action),
+                                      [float(p) for p in decision.probabilities])
 
     def client(request: Request) -> str:
         header = request.headers.get("authorization", "")
@@ -260,6 +283,8 @@ def create_app(store: Store, *, policy: str = "mixture_ids", seed: int = 0, rewa
         event_id = uuid.uuid4().hex
         store.append_event(EventRecord(event_id, body.user_id, int(decision.action), tuple(probs),
                                        X[decision.action], personalised, population_version=eng.version))
+        if personalised:
+            shadow(event_id, body.user_id, X, eng.version)
         return {"event_id": event_id, "action": int(decision.action), "action_id": body.actions[decision.action].id,
                 "probabilities": probs, "personalised": personalised}
 

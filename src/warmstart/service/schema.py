@@ -7,6 +7,8 @@
   write must name (optimistic concurrency: two workers never overwrite each other's update).
 - ``populations`` and ``activations``: every fitted population version (stored bytes and metadata) and the
   history of which one was active when.
+- ``shadow_decisions``: what a population running in shadow would have chosen for a served event (logged,
+  not served), to compare it with the active one offline (migration 0002).
 - ``api_keys``: hashed keys with a scope (``client`` or ``admin``); the plaintext is shown once at creation.
 - ``consent``: per-user opt-out and erasure flags.
 
@@ -81,6 +83,15 @@ activations = Table(
     Column("activated_at", Float, nullable=False),
     Column("mode", String(16), nullable=False),  # "active" or "shadow"
     Column("note", Text, nullable=False, default=""),
+)
+
+shadow_decisions = Table(
+    "shadow_decisions",
+    metadata,
+    Column("event_id", String(64), ForeignKey("events.event_id", ondelete="CASCADE"), primary_key=True),
+    Column("population_version", Integer, nullable=False),
+    Column("action", Integer, nullable=False),
+    Column("probabilities", JSON, nullable=False),
 )
 
 api_keys = Table(

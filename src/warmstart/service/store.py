@@ -129,8 +129,9 @@ class Store:
         return self.engine.dialect.name
 
     # ------------------------------------------------------------------ schema
-    def migrate(self) -> str:
-        """Upgrade the schema to the latest migration (a no-op when it is there); return the revision."""
+    def migrate(self, target: str = "head") -> str:
+        """Upgrade the schema to ``target`` (the latest migration by default; a no-op when it is there);
+        return the revision."""
         from alembic import command
         from alembic.config import Config
 
@@ -138,7 +139,7 @@ class Store:
         cfg.set_main_option("script_location", str(_MIGRATIONS))
         with self.engine.begin() as conn:
             cfg.attributes["connection"] = conn
-            command.upgrade(cfg, "head")
+            command.upgrade(cfg, target)
         revision = self.revision()
         assert revision is not None
         return revision
@@ -177,6 +178,20 @@ class Store:
             if not same:
                 raise ConflictError(f"event_id: {record.event_id!r} is already used by another decision") from None
             return False
+
+    def add_shadow_decision(self, event_id: str, population_version: int, action: int,
+                            probabilities: Sequence[float]) -> None:
+        """Log what the shadow population would have chosen for a served event (not served)."""
+        with self._tx() as conn:
+            conn.execute(insert(S.shadow_decisions).values(event_id=event_id, population_version=population_version,
+                                                           action=int(action),
+                                                           probabilities=[float(p) for p in probabilities]))
+
+    def shadow_decisions(self, population_version: int) -> list[dict[str, Any]]:
+        with self.engine.connect() as conn:
+            rows = conn.execute(select(S.shadow_decisions)
+                                .where(S.shadow_decisions.c.population_version == population_version)).mappings()
+            return [dict(r) for r in rows]
 
     def event(self, event_id: str) -> EventRecord | None:
         with self.engine.connect() as conn:
@@ -265,6 +280,8 @@ class Store:
         _check_id("user_id", user_id, 128)
         now = time.time()
         with self._tx() as conn:
+            mine = select(S.events.c.event_id).where(S.events.c.user_id == user_id)
+            conn.execute(delete(S.shadow_decisions).where(S.shadow_decisions.c.event_id.in_(mine)))
             n = conn.execute(delete(S.events).where(S.events.c.user_id == user_id)).rowcount
             conn.execute(delete(S.beliefs).where(S.beliefs.c.user_id == user_id))
             self._upsert_consent(conn, user_id, opted_out=None, erased_at=now, now=now)
