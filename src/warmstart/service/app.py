@@ -34,6 +34,7 @@ from typing import Any, Literal
 
 import numpy as np
 from fastapi import Depends, FastAPI, Request
+from fastapi import Path as PathParam
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest
@@ -86,8 +87,8 @@ class ConsentRequest(BaseModel):
 class FitRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
     k_max: int = Field(default=12, ge=1, le=50)
-    seed: int = 0
-    min_users: int = Field(default=20, ge=2)
+    seed: int = Field(default=0, ge=0, le=2**32 - 1)
+    min_users: int = Field(default=20, ge=2, le=10**9)
 
 
 class ActivateRequest(BaseModel):
@@ -268,10 +269,11 @@ def create_app(store: Store, *, policy: str = "mixture_ids", seed: int = 0, rewa
     @app.post("/v1/rank")
     def rank(body: RankRequest, _: str = Depends(client)) -> dict[str, Any]:
         eng = engine()
-        X = np.array([a.features for a in body.actions], dtype=float)
-        if X.shape[1] != eng.population.dim or any(len(a.features) != X.shape[1] for a in body.actions):
+        lengths = sorted({len(a.features) for a in body.actions})
+        if lengths != [eng.population.dim]:
             raise ApiError(422, "invalid_request", f"actions.features: expected {eng.population.dim} numbers per "
-                                                   f"action, got {sorted({len(a.features) for a in body.actions})}")
+                                                   f"action, got {lengths}")
+        X = np.array([a.features for a in body.actions], dtype=float)
         personalised = not store.consent(body.user_id)["opted_out"]
         belief = eng.belief(body.user_id)[0] if personalised else eng.policy.new_user()
         decision = eng.policy.act(belief, X)
@@ -364,7 +366,8 @@ def create_app(store: Store, *, policy: str = "mixture_ids", seed: int = 0, rewa
                 "fit_s": time.perf_counter() - t0}
 
     @app.post("/v1/admin/populations/{version}/activate")
-    def activate(version: int, body: ActivateRequest, _: str = Depends(admin)) -> dict[str, Any]:
+    def activate(body: ActivateRequest, version: int = PathParam(ge=1, le=2**31 - 1),
+                 _: str = Depends(admin)) -> dict[str, Any]:
         try:
             store.activate(version, mode=body.mode, note=body.note)
         except NotFoundError as exc:
