@@ -203,3 +203,14 @@ def test_admin_fits_activates_and_rolls_back_population_versions(served, truth):
     assert listing["active"] == 1 and [h["population_version"] for h in listing["history"]] == [1, 2, 2, 1]
     assert admin.post("/v1/admin/populations/9/activate", json={}).status_code == 404
     assert admin.post("/v1/admin/populations/2/activate", json={"mode": "live"}).status_code == 422
+
+
+def test_api_docs_are_served_without_the_internet(served):
+    client, _ = served
+    page = client.get("/docs")
+    assert page.status_code == 200 and "/openapi.json" in page.text
+    assert "http://" not in page.text and "https://" not in page.text.replace("https://swagger.io", "")
+    for asset in ("/docs/static/swagger-ui-bundle.js", "/docs/static/swagger-ui.css"):
+        r = client.get(asset)
+        assert r.status_code == 200 and len(r.content) > 10_000
+    assert client.get("/openapi.json").json()["info"]["title"] == "warmstart"

@@ -15,7 +15,8 @@ Contract (v1):
   ``POST /v1/admin/populations/{version}/activate`` (``{"mode": "active" | "shadow"}``; a shadow population's
   choice for every personalised decision is logged, not served), ``POST
   /v1/admin/rollback``, ``GET /v1/admin/populations``.
-- ``GET /health``, ``GET /metrics`` (Prometheus: requests and latencies by route, decisions by the user's most
+- ``GET /docs`` (Swagger UI served from the installed package, nothing from the internet), ``GET
+  /openapi.json``, ``GET /health``, ``GET /metrics`` (Prometheus: requests and latencies by route, decisions by the user's most
   probable type, rewards reported and defaulted, errors by code).
 
 Every request but ``/health`` and ``/metrics`` needs an API key (``Authorization: Bearer ws_...``): none or an
@@ -111,6 +112,22 @@ class Metrics:
         self.rewards = Counter("warmstart_rewards_total", "Rewards recorded, reported or default", ["kind"],
                                registry=self.registry)
         self.errors = Counter("warmstart_errors_total", "Error answers by code", ["code"], registry=self.registry)
+
+
+def _offline_docs(app: FastAPI) -> None:
+    """Interactive API docs at ``/docs`` from Swagger UI files installed with the package (no CDN)."""
+    import swagger_ui_bundle
+    from fastapi.openapi.docs import get_swagger_ui_html
+    from fastapi.staticfiles import StaticFiles
+
+    app.mount("/docs/static", StaticFiles(directory=swagger_ui_bundle.swagger_ui_path), name="docs-static")
+
+    @app.get("/docs", include_in_schema=False)
+    def docs() -> Response:
+        return get_swagger_ui_html(openapi_url="/openapi.json", title="warmstart API",
+                                   swagger_js_url="/docs/static/swagger-ui-bundle.js",
+                                   swagger_css_url="/docs/static/swagger-ui.css",
+                                   swagger_favicon_url="/docs/static/favicon-32x32.png")
 
 
 def _default_loop(stop: threading.Event, every: float, apply: Any) -> None:
@@ -261,6 +278,8 @@ def create_app(store: Store, *, policy: str = "mixture_ids", seed: int = 0, rewa
     @app.get("/health")
     def health() -> dict[str, Any]:
         return {"status": "ok", "active_population": store.active_version(), "schema": store.revision()}
+
+    _offline_docs(app)
 
     @app.get("/metrics")
     def prometheus() -> Response:
