@@ -100,3 +100,12 @@ def test_fit_and_replay_an_event_log(tmp_path):
     assert doc["policies"]["mixture_ids"]["mean_reward"]["1-10"] > doc["policies"]["random"]["mean_reward"]["1-10"]
     bad = run("fit", "--out", str(tmp_path / "x.npz"), check=False)
     assert bad.returncode == 2 and "expected exactly one of LOG_PATH" in bad.stderr
+
+
+def test_bench_service_smoke(tmp_path):
+    """A few round trips against a real server on a free loopback port: every key, no errors."""
+    run("bench", "service", "--round-trips", "40", "--clients", "2", "--out", str(tmp_path))
+    doc = json.loads((tmp_path / "service.json").read_text())
+    s = doc["sqlite_one_worker"]
+    assert s["round_trips_done"] == 40 and s["errors"] == 0 and s["p99_ms"] >= s["p50_ms"] > 0
+    assert doc["inprocess_act_update_us"] > 0

@@ -29,7 +29,7 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
-bench_app = typer.Typer(help="Benchmarks that write JSON (cold start, speed, knowledge tracing, tutoring, replay).", no_args_is_help=True)
+bench_app = typer.Typer(help="Benchmarks that write JSON (cold start, speed, knowledge tracing, tutoring, replay, service).", no_args_is_help=True)
 app.add_typer(bench_app, name="bench")
 keys_app = typer.Typer(help="API keys of the service (stored hashed; the key is printed once).", no_args_is_help=True)
 app.add_typer(keys_app, name="keys")
@@ -315,6 +315,31 @@ def bench_replay(
     for name, p in doc["policies"].items():
         table.add_row(name, *[f"{p['mean_reward'][w]:.3f}" for w in windows])
     out.print(table)
+    out.print(f"wrote {path}")
+
+
+@bench_app.command("service")
+def bench_service(
+    out_dir: Annotated[Path, typer.Option("--out", help="Folder for service.json.")],
+    round_trips: Annotated[int, typer.Option(help="Rank + reward pairs to send (bounded).")] = 2000,
+    clients: Annotated[int, typer.Option(help="Concurrent client threads.")] = 4,
+    seed: Annotated[int, typer.Option(help="Random seed.")] = 0,
+) -> None:
+    """Rank + reward round trips over HTTP against `warmstart serve` on 127.0.0.1 (one worker, SQLite), with
+    the in-process time of the same decisions; writes service.json. (PostgreSQL with two workers and the
+    kill -9 durability run are still to come.)"""
+    from warmstart.eval.service_bench import run_service_bench
+
+    if round_trips < 1 or clients < 1:
+        raise CliError(f"--round-trips, --clients: expected positive integers, got {round_trips}, {clients}")
+    with progress_bar("service") as bar:
+        doc = run_service_bench(round_trips=round_trips, clients=clients, seed=seed, progress=bar)
+    path = out_dir / "service.json"
+    _write_json(path, _sanitize(doc))
+    s = doc["sqlite_one_worker"]
+    out.print(f"SQLite, one worker: {s['round_trips_per_s']:.0f} round trips/s, p50 {s['p50_ms']:.1f} ms, "
+              f"p99 {s['p99_ms']:.1f} ms, {s['errors']} errors; in-process act+update "
+              f"{doc['inprocess_act_update_us']:.0f} us")
     out.print(f"wrote {path}")
 
 

@@ -1,0 +1,152 @@
+"""Service benchmark: rank + reward round trips over HTTP against a real ``warmstart serve`` (uvicorn, one
+worker, a SQLite store) on 127.0.0.1, next to the same decisions made in-process. Bounded in requests and time;
+the server is started and stopped here. Writes ``service.json``.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from warmstart._version import __version__
+from warmstart.eval.machine import machine_info
+from warmstart.policies.base import PolicyContext, make_policy
+from warmstart.population.fit import FitConfig, fit_population
+from warmstart.sim.linear_types import LinearTypesConfig, LinearTypesPopulation
+
+Progress = Callable[[str, float], None]
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _wait_up(base: str, server: subprocess.Popen[bytes], timeout: float = 60.0) -> None:
+    import httpx
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if server.poll() is not None:
+            raise RuntimeError(f"server exited with status {server.returncode}")
+        try:
+            if httpx.get(f"{base}/health", timeout=1).status_code == 200:
+                return
+        except httpx.TransportError:
+            time.sleep(0.2)
+    raise TimeoutError(f"server at {base} did not answer /health within {timeout} s")
+
+
+def run_service_bench(*, round_trips: int = 2000, clients: int = 4, users: int = 200, seed: int = 0,
+                      max_seconds: float = 300.0, progress: Progress | None = None) -> dict[str, Any]:
+    """``round_trips`` rank + reward pairs from ``clients`` threads over keep-alive connections, at most
+    ``max_seconds``; latency per round trip (rank and reward together)."""
+    import httpx
+
+    report = progress or (lambda msg, frac: None)
+    cfg = LinearTypesConfig()
+    truth = LinearTypesPopulation(cfg)
+    report("fitting a population to serve", 0.0)
+    population = fit_population(truth.logged(1000, 30, seed=seed).summary(),
+                                FitConfig(n_types=cfg.n_types, split_merge=False, seed=seed))
+    rng = np.random.default_rng(seed)
+    X = truth.candidates(rng, (round_trips,))
+    thetas = truth.sample_users(users, rng).theta
+    who = rng.integers(users, size=round_trips)
+    rewards = np.einsum("nad,nd->na", X, thetas[who])
+
+    # the same decisions and updates in-process, for the overhead
+    policy = make_policy("mixture_ids", PolicyContext(cfg.dim, population), seed=seed)
+    states = [policy.new_user() for _ in range(users)]
+    warm = policy.new_user()
+    policy.update(warm, X[0], policy.act(warm, X[0]).action, 0.0)  # compile / load the kernels first
+    t0 = time.perf_counter()
+    for i in range(round_trips):
+        d = policy.act(states[who[i]], X[i])
+        policy.update(states[who[i]], X[i], d.action, float(rewards[i, d.action]))
+    inproc_us = (time.perf_counter() - t0) / round_trips * 1e6
+
+    work = Path(tempfile.mkdtemp(prefix="warmstart-bench-service-"))
+    pop_path = work / "population.npz"
+    population.save(pop_path)
+    db = str(work / "service.db")
+    cli = [sys.executable, "-m", "warmstart.cli"]
+    key = subprocess.run([*cli, "keys", "create", "--db", db], capture_output=True, text=True, check=True,
+                         timeout=120).stdout.strip()
+    port = _free_port()
+    base = f"http://127.0.0.1:{port}"
+    report("starting the server", 0.1)
+    server = subprocess.Popen([*cli, "serve", "--db", db, "--population", str(pop_path), "--port", str(port)],
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    latencies = np.full(round_trips, np.nan)
+    errors: list[str] = []
+    try:
+        _wait_up(base, server)
+        deadline = time.monotonic() + max_seconds
+        next_i = iter(range(round_trips))
+        lock = threading.Lock()
+
+        def worker() -> None:
+            with httpx.Client(base_url=base, headers={"Authorization": f"Bearer {key}"}, timeout=30) as http:
+                while time.monotonic() < deadline:
+                    with lock:
+                        i = next(next_i, None)
+                    if i is None:
+                        return
+                    t = time.perf_counter()
+                    acts = [{"features": row.tolist()} for row in X[i]]
+                    r = http.post("/v1/rank", json={"user_id": f"u{who[i]}", "actions": acts})
+                    if r.status_code != 200:
+                        errors.append(f"rank {r.status_code}")
+                        continue
+                    body = r.json()
+                    r = http.post(f"/v1/events/{body['event_id']}/reward",
+                                  json={"reward": float(rewards[i, body["action"]])})
+                    if r.status_code != 200:
+                        errors.append(f"reward {r.status_code}")
+                        continue
+                    latencies[i] = time.perf_counter() - t
+
+        report("round trips", 0.2)
+        t0 = time.perf_counter()
+        threads = [threading.Thread(target=worker) for _ in range(clients)]
+        for th in threads:
+            th.start()
+        for th in threads:
+            th.join()
+        wall = time.perf_counter() - t0
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+        for p in work.iterdir():
+            p.unlink()
+        os.rmdir(work)
+    done = latencies[np.isfinite(latencies)]
+    report("done", 1.0)
+    return {
+        "version": __version__,
+        "machine": machine_info(),
+        "config": {"round_trips": round_trips, "clients": clients, "users": users, "seed": seed,
+                   "store": "sqlite (WAL, synchronous=FULL)", "workers": 1, "policy": "mixture_ids",
+                   "max_seconds": max_seconds},
+        "sqlite_one_worker": {
+            "round_trips_done": int(done.size),
+            "round_trips_per_s": float(done.size / wall) if wall > 0 else None,
+            "p50_ms": float(np.percentile(done, 50) * 1e3) if done.size else None,
+            "p99_ms": float(np.percentile(done, 99) * 1e3) if done.size else None,
+            "errors": len(errors), "error_kinds": sorted(set(errors)),
+        },
+        "inprocess_act_update_us": inproc_us,
+        "overhead_ms_per_round_trip": (float(np.mean(done)) * 1e3 - inproc_us / 1e3) if done.size else None,
+    }
