@@ -84,3 +84,19 @@ def _starts(lengths: np.ndarray) -> np.ndarray:
     out = np.zeros(lengths.shape[0] + 1, dtype=np.int64)
     np.cumsum(lengths, out=out[1:])
     return out
+
+
+def _subset_rows(starts: np.ndarray, lengths: np.ndarray, idx: np.ndarray, what: str
+                 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Rows of the blocks ``idx`` (distinct, in the order given) of a record stored as contiguous blocks:
+    ``(lengths of the chosen blocks, their new starts, the row indices)``; ``what`` names the blocks."""
+    n = lengths.shape[0]
+    if idx.size and (idx.min() < 0 or idx.max() >= n):
+        bad = idx[(idx < 0) | (idx >= n)][0]
+        raise ValueError(f"{what}_indices: expected indices in [0, {n - 1}], got {bad}")
+    if np.unique(idx).size != idx.size:
+        raise ValueError(f"{what}_indices: expected distinct {what}s, got repeated indices")
+    lens = lengths[idx]
+    new_starts = _starts(lens)
+    rows = np.repeat(starts[idx] - new_starts[:-1], lens) + np.arange(new_starts[-1])
+    return lens, new_starts, rows

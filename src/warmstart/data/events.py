@@ -54,6 +54,7 @@ from warmstart.data._columns import (
     _read_csv_columns,
     _read_parquet_columns,
     _starts,
+    _subset_rows,
 )
 from warmstart.data.kt import KTData
 
@@ -167,14 +168,7 @@ class EventData:
         """The events of the given users (indices, in the order given), renumbered ``0 .. len - 1``. The item
         vocabulary and features are kept, so item ids mean the same thing in every subset."""
         idx = np.asarray(user_indices, dtype=np.int64).ravel()
-        if idx.size and (idx.min() < 0 or idx.max() >= self.n_users):
-            bad = idx[(idx < 0) | (idx >= self.n_users)][0]
-            raise ValueError(f"user_indices: expected indices in [0, {self.n_users - 1}], got {bad}")
-        if np.unique(idx).size != idx.size:
-            raise ValueError("user_indices: expected distinct users, got repeated indices")
-        lens = self.lengths()[idx]
-        new_starts = _starts(lens)
-        rows = np.repeat(self.starts[idx] - new_starts[:-1], lens) + np.arange(new_starts[-1])
+        lens, new_starts, rows = _subset_rows(self.starts, self.lengths(), idx, "user")
         return EventData(user=np.repeat(np.arange(idx.size, dtype=np.int64), lens), time=self.time[rows],
                          item=self.item[rows], reward=self.reward[rows], user_ids=self.user_ids[idx],
                          item_ids=self.item_ids, starts=new_starts, features=self.features,

@@ -25,6 +25,7 @@ from warmstart.data._columns import (
     _read_csv_columns,
     _read_parquet_columns,
     _starts,
+    _subset_rows,
 )
 
 
@@ -120,14 +121,7 @@ class KTData:
                                  f"got shape {idx.shape}")
             idx = np.flatnonzero(idx)
         idx = idx.astype(np.int64).ravel()
-        if idx.size and (idx.min() < 0 or idx.max() >= self.n_students):
-            bad = idx[(idx < 0) | (idx >= self.n_students)][0]
-            raise ValueError(f"student_indices: expected indices in [0, {self.n_students - 1}], got {bad}")
-        if np.unique(idx).size != idx.size:
-            raise ValueError("student_indices: expected distinct students, got repeated indices")
-        lens = self.lengths()[idx]
-        new_starts = _starts(lens)
-        rows = np.repeat(self.starts[idx] - new_starts[:-1], lens) + np.arange(new_starts[-1])
+        lens, new_starts, rows = _subset_rows(self.starts, self.lengths(), idx, "student")
         return KTData(student=np.repeat(np.arange(idx.size, dtype=np.int64), lens), skill=self.skill[rows],
                       item=self.item[rows], correct=self.correct[rows], student_ids=self.student_ids[idx],
                       skill_names=list(self.skill_names), starts=new_starts, item_names=list(self.item_names))

@@ -17,7 +17,6 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
-import math
 import secrets
 import time
 from collections.abc import Iterator, Sequence
@@ -30,6 +29,7 @@ import numpy as np
 from sqlalchemy import Connection, Engine, create_engine, delete, event, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
+from warmstart._validate import check_reward
 from warmstart.service import schema as S
 
 SCOPES = ("client", "admin")
@@ -86,16 +86,6 @@ class EventRecord:
 def _check_id(name: str, value: object, limit: int) -> None:
     if not isinstance(value, str) or not 0 < len(value) <= limit:
         raise ValueError(f"{name}: expected a non-empty string of at most {limit} characters, got {value!r}")
-
-
-def _check_reward(reward: object) -> float:
-    try:
-        value = float(reward)  # type: ignore[arg-type]
-    except (TypeError, ValueError) as exc:
-        raise ValueError(f"reward: expected a finite number, got {reward!r}") from exc
-    if not math.isfinite(value):
-        raise ValueError(f"reward: expected a finite number, got {value}")
-    return value
 
 
 def _url(target: str | Path) -> str:
@@ -207,7 +197,7 @@ class Store:
     def set_reward(self, event_id: str, reward: object, *, default: bool = False) -> bool:
         """Record the reward of an event; True if recorded now, False if the same reward was recorded before.
         A different reward for an event that has one is a ``ConflictError``; an unknown event ``NotFoundError``."""
-        value = _check_reward(reward)
+        value = check_reward("reward", reward)
         with self._tx() as conn:
             res = conn.execute(update(S.events).where(S.events.c.event_id == event_id, S.events.c.reward.is_(None))
                                .values(reward=value, rewarded_at=time.time(), reward_default=default))
