@@ -26,6 +26,7 @@ input is a 4xx, never a 5xx.
 
 from __future__ import annotations
 
+import math
 import threading
 import time
 import uuid
@@ -51,6 +52,7 @@ from warmstart.population.population import Population
 from warmstart.service.store import ConflictError, EventRecord, NotFoundError, Store
 
 MAX_ACTIONS = 1000
+VERSION_TTL = 1.0  # seconds a worker may keep serving a version after another worker activated a new one
 MAX_BODY_BYTES = 4 * 1024 * 1024
 MAX_DIM = 1000
 _CAS_RETRIES = 8
@@ -233,17 +235,27 @@ def create_app(store: Store, *, policy: str = "mixture_ids", seed: int = 0, rewa
 
     app.state.apply_default_rewards = apply_default_rewards
 
+    versions: dict[str, Any] = {"at": -math.inf}
+
+    def active(mode: str = "active") -> int | None:
+        """The active (or shadow) version, re-read at most every ``VERSION_TTL`` seconds (and at once after an
+        activation through this app): one query less per request."""
+        now = time.monotonic()
+        if now - versions["at"] > VERSION_TTL:
+            versions.update(at=now, active=store.active_version(), shadow=store.active_version("shadow"))
+        return versions[mode]  # type: ignore[no-any-return]
+
     def engine(mode: str = "active") -> Engine:
-        version = store.active_version(mode)
+        version = active(mode)
         current = state.get(mode)
         if current is None or current.version != version:
             state[mode] = current = Engine(store, policy=policy, seed=seed, mode=mode)
         return current
 
-    def shadow(event_id: str, user_id: str, X: np.ndarray, active: int) -> None:
+    def shadow(event_id: str, user_id: str, X: np.ndarray, active_version: int) -> None:
         """Log what the shadow population would have chosen (not served)."""
-        version = store.active_version("shadow")
-        if version is None or version == active:
+        version = active("shadow")
+        if version is None or version == active_version:
             return
         eng = engine("shadow")
         decision = eng.policy.act(eng.belief_from_log(user_id), X)
@@ -389,6 +401,7 @@ def create_app(store: Store, *, policy: str = "mixture_ids", seed: int = 0, rewa
                  _: str = Depends(admin)) -> dict[str, Any]:
         try:
             store.activate(version, mode=body.mode, note=body.note)
+            versions["at"] = -math.inf
         except NotFoundError as exc:
             raise ApiError(404, "not_found", str(exc)) from exc
         return {"version": version, "mode": body.mode}
@@ -396,7 +409,9 @@ def create_app(store: Store, *, policy: str = "mixture_ids", seed: int = 0, rewa
     @app.post("/v1/admin/rollback")
     def rollback(_: str = Depends(admin)) -> dict[str, Any]:
         try:
-            return {"version": store.rollback(), "mode": "active"}
+            rolled = store.rollback()
+            versions["at"] = -math.inf
+            return {"version": rolled, "mode": "active"}
         except NotFoundError as exc:
             raise ApiError(409, "nothing_to_roll_back", str(exc)) from exc
 
