@@ -184,3 +184,26 @@ def test_a_database_at_an_older_revision_is_upgraded_in_place(db_url):
     new.forget_user("u1")
     assert new.shadow_decisions(2) == []
     new.close()
+
+
+def test_a_reward_and_its_belief_update_commit_together(store):
+    """If folding the reward into the belief fails (a crash, a stale belief), the reward is not recorded
+    either, so a retry learns it: a recorded reward is never missing from the belief."""
+    store.append_event(_event())
+
+    def fail(record, conn):
+        store.put_belief(record.user_id, b"half", population_version=1, n_events=1, expected_version=None,
+                         conn=conn)
+        raise RuntimeError("killed mid-update")
+
+    with pytest.raises(RuntimeError):
+        store.set_reward("e1", 1.0, learn=fail)
+    assert store.event("e1").reward is None and store.get_belief("u1") is None
+
+    def learn(record, conn):
+        store.put_belief(record.user_id, b"ok", population_version=1, n_events=1, expected_version=None, conn=conn)
+
+    assert store.set_reward("e1", 1.0, learn=learn) is True
+    assert store.event("e1").reward == 1.0 and store.get_belief("u1") == (b"ok", 1, 1)
+    assert store.set_reward("e1", 1.0, learn=learn) is False  # a duplicate does not learn again
+    assert store.get_belief("u1")[1] == 1

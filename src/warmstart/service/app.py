@@ -41,6 +41,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest
 from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy import Connection
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from warmstart.belief.belief import Belief, BeliefBatch
@@ -49,7 +50,7 @@ from warmstart.policies.base import PolicyContext, make_policy
 from warmstart.policies.mixture import BeliefPolicy
 from warmstart.population.fit import FitConfig, fit_population
 from warmstart.population.population import Population
-from warmstart.service.store import ConflictError, EventRecord, NotFoundError, Store
+from warmstart.service.store import ConflictError, EventRecord, NotFoundError, StaleBeliefError, Store
 
 MAX_ACTIONS = 1000
 VERSION_TTL = 1.0  # seconds a worker may keep serving a version after another worker activated a new one
@@ -165,8 +166,8 @@ class Engine:
         summary = summarise_rows(np.zeros(len(rewarded), dtype=np.int64), X, r, 1)
         return BeliefBatch.from_summary(self.prior, summary).user(0)
 
-    def belief(self, user_id: str) -> tuple[Belief, int | None]:
-        stored = self.store.get_belief(user_id)
+    def belief(self, user_id: str, conn: Connection | None = None) -> tuple[Belief, int | None]:
+        stored = self.store.get_belief(user_id, conn)
         if stored is None or stored[2] != self.version:
             return self.policy.new_user(), (None if stored is None else stored[1])
         state, version, _ = stored
@@ -223,12 +224,9 @@ def create_app(store: Store, *, policy: str = "mixture_ids", seed: int = 0, rewa
         applied = 0
         for event_id in due:
             try:
-                if store.set_reward(event_id, default_reward, default=True):
+                if _record_reward(engine(), event_id, default_reward, default=True):
                     applied += 1
                     metrics.rewards.labels("default").inc()
-                    record = store.event(event_id)
-                    if record is not None and record.personalised:
-                        _learn(engine(), record, default_reward)
             except (ConflictError, NotFoundError):
                 continue  # the real reward or an erasure got there first
         return applied
@@ -324,16 +322,13 @@ def create_app(store: Store, *, policy: str = "mixture_ids", seed: int = 0, rewa
     @app.post("/v1/events/{event_id}/reward")
     def reward(event_id: str, body: RewardRequest, _: str = Depends(client)) -> dict[str, Any]:
         try:
-            new = store.set_reward(event_id, body.reward)
+            new = _record_reward(engine(), event_id, body.reward)
         except NotFoundError as exc:
             raise ApiError(404, "not_found", str(exc)) from exc
         except ConflictError as exc:
             raise ApiError(409, "conflict", str(exc)) from exc
-        record = store.event(event_id)
         if new:
             metrics.rewards.labels("reported").inc()
-        if new and record is not None and record.personalised:
-            _learn(engine(), record, body.reward)
         return {"event_id": event_id, "status": "recorded" if new else "duplicate"}
 
     @app.get("/v1/users/{user_id}/profile")
@@ -418,18 +413,24 @@ def create_app(store: Store, *, policy: str = "mixture_ids", seed: int = 0, rewa
     return app
 
 
-def _learn(eng: Engine, record: EventRecord, reward: float) -> None:
-    """Fold a reward into the user's stored belief, compare-and-set, re-reading on a concurrent update."""
-    for _ in range(_CAS_RETRIES):
-        belief, version = eng.belief(record.user_id)
-        belief.observe(record.features, reward)
-        try:
-            eng.store.put_belief(record.user_id, belief.to_bytes(), population_version=eng.version,
-                                 n_events=round(belief.n), expected_version=version)
+def _record_reward(eng: Engine, event_id: str, reward: float, *, default: bool = False) -> bool:
+    """Record a reward and fold it into the user's stored belief in one transaction (compare-and-set on the
+    belief; on a concurrent update both are rolled back and tried again on the fresh belief)."""
+
+    def learn(record: EventRecord, conn: Connection) -> None:
+        if not record.personalised:
             return
-        except ConflictError:
+        belief, version = eng.belief(record.user_id, conn)
+        belief.observe(record.features, reward)
+        eng.store.put_belief(record.user_id, belief.to_bytes(), population_version=eng.version,
+                             n_events=round(belief.n), expected_version=version, conn=conn)
+
+    for _ in range(_CAS_RETRIES):
+        try:
+            return eng.store.set_reward(event_id, reward, default=default, learn=learn)
+        except StaleBeliefError:
             continue
-    raise ApiError(503, "busy", f"belief of {record.user_id!r}: too many concurrent updates, retry")
+    raise ApiError(503, "busy", f"event {event_id!r}: too many concurrent updates of the user's belief, retry")
 
 
 def _summary(names: list[str], probs: np.ndarray, n: int) -> str:

@@ -19,7 +19,7 @@ import hmac
 import json
 import secrets
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -42,6 +42,10 @@ class StoreError(Exception):
 
 class ConflictError(StoreError):
     """The write contradicts what is stored (another decision under the id, another reward, a stale belief)."""
+
+
+class StaleBeliefError(ConflictError):
+    """A belief write named a version that another writer has moved past: re-read and apply again."""
 
 
 class NotFoundError(StoreError):
@@ -194,14 +198,23 @@ class Store:
                                 .order_by(S.events.c.created_at, S.events.c.event_id)).mappings().all()
         return [_record(r) for r in rows]
 
-    def set_reward(self, event_id: str, reward: object, *, default: bool = False) -> bool:
+    def set_reward(self, event_id: str, reward: object, *, default: bool = False,
+                   learn: Callable[[EventRecord, Connection], None] | None = None) -> bool:
         """Record the reward of an event; True if recorded now, False if the same reward was recorded before.
-        A different reward for an event that has one is a ``ConflictError``; an unknown event ``NotFoundError``."""
+        A different reward for an event that has one is a ``ConflictError``; an unknown event ``NotFoundError``.
+
+        ``learn(record, conn)`` runs inside the same transaction when the reward is new (the service folds it
+        into the user's belief there): the reward and the belief update commit together or not at all, so a
+        crash can never leave a recorded reward that the belief has not learned. An exception from ``learn``
+        (e.g. ``StaleBeliefError``) rolls both back."""
         value = check_reward("reward", reward)
         with self._tx() as conn:
             res = conn.execute(update(S.events).where(S.events.c.event_id == event_id, S.events.c.reward.is_(None))
                                .values(reward=value, rewarded_at=time.time(), reward_default=default))
             if res.rowcount == 1:
+                if learn is not None:
+                    row = conn.execute(select(S.events).where(S.events.c.event_id == event_id)).mappings().one()
+                    learn(_record(row), conn)
                 return True
             stored = conn.execute(select(S.events.c.reward).where(S.events.c.event_id == event_id)).first()
         if stored is None:
@@ -233,34 +246,43 @@ class Store:
         return user.astype(np.int64), X, np.array([float(r.reward) for r in rows])
 
     # ------------------------------------------------------------------ beliefs
-    def get_belief(self, user_id: str) -> tuple[bytes, int, int] | None:
+    @contextmanager
+    def _within(self, conn: Connection | None) -> Iterator[Connection]:
+        """``conn`` if the caller is inside a transaction, else a new committed one."""
+        if conn is not None:
+            yield conn
+        else:
+            with self._tx() as own:
+                yield own
+
+    def get_belief(self, user_id: str, conn: Connection | None = None) -> tuple[bytes, int, int] | None:
         """``(state, version, population_version)`` of the user's belief, or None."""
-        with self.engine.connect() as conn:
-            row = conn.execute(select(S.beliefs.c.state, S.beliefs.c.version, S.beliefs.c.population_version)
-                               .where(S.beliefs.c.user_id == user_id)).first()
+        with self._within(conn) as c:
+            row = c.execute(select(S.beliefs.c.state, S.beliefs.c.version, S.beliefs.c.population_version)
+                            .where(S.beliefs.c.user_id == user_id)).first()
         return None if row is None else (bytes(row.state), int(row.version), int(row.population_version))
 
     def put_belief(self, user_id: str, state: bytes, *, population_version: int, n_events: int,
-                   expected_version: int | None) -> int:
+                   expected_version: int | None, conn: Connection | None = None) -> int:
         """Write the user's belief if its stored version is still ``expected_version`` (None: no belief yet);
-        return the new version. Otherwise ``ConflictError``: re-read and apply the update again."""
+        return the new version. Otherwise ``StaleBeliefError``: re-read and apply the update again."""
         _check_id("user_id", user_id, 128)
         now = time.time()
-        with self._tx() as conn:
+        with self._within(conn) as c:
             if expected_version is None:
                 try:
-                    conn.execute(insert(S.beliefs).values(user_id=user_id, population_version=population_version,
+                    c.execute(insert(S.beliefs).values(user_id=user_id, population_version=population_version,
                                                           state=state, n_events=n_events, version=1,
                                                           updated_at=now))
                 except IntegrityError:
-                    raise ConflictError(f"belief of {user_id!r}: written by another worker first") from None
+                    raise StaleBeliefError(f"belief of {user_id!r}: written by another worker first") from None
                 return 1
-            res = conn.execute(update(S.beliefs).where(S.beliefs.c.user_id == user_id,
+            res = c.execute(update(S.beliefs).where(S.beliefs.c.user_id == user_id,
                                                        S.beliefs.c.version == expected_version)
                                .values(state=state, population_version=population_version, n_events=n_events,
                                        version=expected_version + 1, updated_at=now))
             if res.rowcount != 1:
-                raise ConflictError(f"belief of {user_id!r}: version {expected_version} is stale")
+                raise StaleBeliefError(f"belief of {user_id!r}: version {expected_version} is stale")
         return expected_version + 1
 
     # ------------------------------------------------------------------ users
