@@ -19,7 +19,7 @@ def run(*args: str, check: bool = True) -> subprocess.CompletedProcess:
 
 @pytest.mark.parametrize("cmd", [[], ["simulate"], ["fit"], ["bench"], ["bench", "coldstart"], ["bench", "speed"],
                                  ["bench", "kt"], ["bench", "tutoring"],
-                                 ["bench", "replay"], ["report"], ["demo"], ["serve"], ["keys"],
+                                 ["bench", "replay"], ["report"], ["demo"], ["serve"], ["keys"], ["ope"],
                                  ["keys", "create"]])
 def test_help_is_clear(cmd):
     out = run(*cmd, "--help").stdout
@@ -109,3 +109,15 @@ def test_bench_service_smoke(tmp_path):
     s = doc["sqlite_one_worker"]
     assert s["round_trips_done"] == 40 and s["errors"] == 0 and s["p99_ms"] >= s["p50_ms"] > 0
     assert doc["inprocess_act_update_us"] > 0
+
+
+def test_ope_on_the_open_bandit_dataset(tmp_path):
+    """BTS estimated from the uniform-random logs: every estimator has an interval around its estimate, and
+    IPS's interval overlaps the on-policy click rate's."""
+    run("ope", "--n-sim", "20000", "--n-boot", "200", "--out", str(tmp_path / "ope.json"))
+    doc = json.loads((tmp_path / "ope.json").read_text())
+    for name in ("ips", "snips", "dr", "dm", "on_policy_ctr_bts"):
+        lo, hi = doc[name]["ci95"]
+        assert lo <= doc[name]["estimate"] <= hi
+    ips, bts = doc["ips"]["ci95"], doc["on_policy_ctr_bts"]["ci95"]
+    assert ips[0] <= bts[1] and bts[0] <= ips[1]

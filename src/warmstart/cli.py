@@ -449,6 +449,37 @@ def _demo_learners(out_dir: Path, seed: int) -> None:
                                                 for k, p in tut["policies"].items()))
 
 
+@app.command()
+def ope(
+    data: Annotated[str, typer.Option(help="obd: the Open Bandit Dataset sample (BTS estimated from random).")] = "obd",
+    campaign: Annotated[str, typer.Option(help="all, men or women.")] = "all",
+    n_sim: Annotated[int, typer.Option(help="Simulations for the BTS action distribution.")] = 100_000,
+    n_boot: Annotated[int, typer.Option(help="Bootstrap resamples for the intervals.")] = 2000,
+    seed: Annotated[int, typer.Option(help="Random seed.")] = 0,
+    out_path: Annotated[Path | None, typer.Option("--out", help="Also write the results as JSON here.")] = None,
+) -> None:
+    """Off-policy estimates (IPS, SNIPS, DM, DR with bootstrap CIs) of the Bernoulli-TS policy from the Open
+    Bandit Dataset's uniform-random logs, next to BTS's own on-policy click rate. (`--log FILE` for any
+    logged bandit data is still to come.)"""
+    from dataclasses import asdict
+
+    from warmstart.ope.obd import run_ope_obd
+
+    if data != "obd":
+        raise CliError(f"--data: expected obd, got {data!r}")
+    doc = run_ope_obd(campaign, n_sim=n_sim, seed=seed, n_boot=n_boot)
+    table = Table(title=f"Bernoulli TS estimated from the random campaign ({campaign})")
+    for col in ("estimate", "value", "95% CI", "rounds"):
+        table.add_column(col, justify="left" if col == "estimate" else "right")
+    results = {k: v for k, v in doc.items() if hasattr(v, "estimate")}
+    for name, r in results.items():
+        table.add_row(name, f"{r.estimate:.5f}", f"{r.ci95[0]:.5f}-{r.ci95[1]:.5f}", f"{r.n:,}")
+    out.print(table)
+    if out_path is not None:
+        _write_json(out_path, _sanitize({k: (asdict(v) if k in results else v) for k, v in doc.items()}))
+        out.print(f"wrote {out_path}")
+
+
 @keys_app.command("create")
 def keys_create(
     scope: Annotated[str, typer.Option(help="client (rank, rewards, users) or admin.")] = "client",
