@@ -17,6 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from warmstart.data._columns import _starts
+from warmstart.data._paths import find_dataset
 from warmstart.data.kt import KTData
 
 SPLITS = ("train", "valid", "test", "all")
@@ -33,21 +34,9 @@ def assistments2009_root(root: str | os.PathLike[str] | None = None) -> Path:
     """The folder holding the ASSISTments 2009 files: ``root`` (or its ``assistments2009-akt`` subfolder),
     else ``$WARMSTART_DATA/assistments2009-akt``, else ``../shared/data/assistments2009-akt`` next to the
     repository (or the working directory)."""
-    if root is not None:
-        candidates = [Path(root), Path(root) / ASSIST2009_DIR]
-    elif os.environ.get("WARMSTART_DATA"):
-        candidates = [Path(os.environ["WARMSTART_DATA"]) / ASSIST2009_DIR, Path(os.environ["WARMSTART_DATA"])]
-    else:
-        repo = Path(__file__).resolve().parents[3]
-        candidates = [repo.parent / "shared" / "data" / ASSIST2009_DIR,
-                      Path.cwd().parent / "shared" / "data" / ASSIST2009_DIR]
-    for c in candidates:
-        if all((c / f).is_file() for f in ASSIST2009_FILES.values()):
-            return c
     names = ", ".join(ASSIST2009_FILES.values())
-    raise ValueError(f"root: expected a folder with the ASSISTments 2009 files ({names}), got none at "
-                     f"{' or '.join(str(c) for c in candidates)}; pass root= or set WARMSTART_DATA to the folder "
-                     f"that holds {ASSIST2009_DIR}/")
+    return find_dataset(ASSIST2009_DIR, root, lambda c: all((c / f).is_file() for f in ASSIST2009_FILES.values()),
+                        f"the ASSISTments 2009 files ({names})")
 
 
 def _read_four_lines(path: Path) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:

@@ -17,6 +17,7 @@ from typing import Any
 
 import numpy as np
 
+from warmstart.data._paths import find_dataset
 from warmstart.ope.estimators import OPEResult, bootstrap_ci, estimate_all
 
 OBD_DIR = "open-bandit-dataset-small"
@@ -96,19 +97,8 @@ def obd_root(root: str | os.PathLike[str] | None = None) -> Path:
     """The folder of the OBD small sample: ``root`` (or its ``open-bandit-dataset-small`` subfolder), else
     ``$WARMSTART_DATA/open-bandit-dataset-small``, else ``../shared/data/open-bandit-dataset-small`` next to the
     repository (or the working directory)."""
-    if root is not None:
-        candidates = [Path(root), Path(root) / OBD_DIR]
-    elif os.environ.get("WARMSTART_DATA"):
-        candidates = [Path(os.environ["WARMSTART_DATA"]) / OBD_DIR, Path(os.environ["WARMSTART_DATA"])]
-    else:
-        repo = Path(__file__).resolve().parents[3]
-        candidates = [repo.parent / "shared" / "data" / OBD_DIR, Path.cwd().parent / "shared" / "data" / OBD_DIR]
-    for c in candidates:
-        if (c / "random" / "all" / "all.csv").is_file():
-            return c
-    raise ValueError(f"root: expected a folder with random/all/all.csv of the Open Bandit Dataset sample, got none "
-                     f"at {' or '.join(str(c) for c in candidates)}; pass root= or set WARMSTART_DATA to the folder "
-                     f"that holds {OBD_DIR}/")
+    return find_dataset(OBD_DIR, root, lambda c: (c / "random" / "all" / "all.csv").is_file(),
+                        "random/all/all.csv of the Open Bandit Dataset sample")
 
 
 def load_obd(policy: str = "random", campaign: str = "all",
