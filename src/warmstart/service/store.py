@@ -445,8 +445,3 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     cur.execute("PRAGMA busy_timeout=10000")
     cur.execute("PRAGMA foreign_keys=ON")
     cur.close()
-
-
-def summary(store: Store, tables: Sequence[str] = ("events", "beliefs", "populations", "api_keys")) -> dict[str, int]:
-    """Row counts, for health checks and tests."""
-    return {t: store.count(t) for t in tables}
