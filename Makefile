@@ -6,8 +6,9 @@ PY := $(VENV)/bin/python
 PIP := $(VENV)/bin/pip
 OUT ?= demo-out
 PYBKT_VENV := .venv-pybkt
+OBP_VENV := .venv-obp
 
-.PHONY: demo test bench lint clean pybkt-venv
+.PHONY: demo test bench lint clean pybkt-venv obp-venv
 
 $(VENV)/.created:
 	$(PYTHON) -m venv $(VENV)
@@ -28,6 +29,20 @@ $(PYBKT_VENV)/.installed:
 
 pybkt-venv: $(PYBKT_VENV)/.installed
 
+# obp (the off-policy evaluation peer, tests/test_obp_check.py) imports torch, so it gets its own environment
+# (~40 s, ~1.6 GB of which torch is 750 MB): torch==2.13.0 resolves to the local CPU wheel (+cpu, no CUDA
+# packages); obp 0.4.1 goes in with --no-deps so that pip never re-resolves what is installed above
+$(OBP_VENV)/.installed:
+	$(PYTHON) -m venv $(OBP_VENV)
+	$(OBP_VENV)/bin/pip install --quiet --upgrade pip
+	$(OBP_VENV)/bin/pip install --quiet numpy scipy pandas scikit-learn matplotlib seaborn tqdm pyyaml \
+		mypy-extensions pyarrow
+	$(OBP_VENV)/bin/pip install --quiet "torch==2.13.0"
+	$(OBP_VENV)/bin/pip install --quiet --no-deps "obp==0.4.1"
+	touch $@
+
+obp-venv: $(OBP_VENV)/.installed
+
 # the service tests run against a real PostgreSQL server: Debian's package, installed when missing
 $(VENV)/.postgresql: $(VENV)/.created
 	@if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then \
@@ -35,10 +50,17 @@ $(VENV)/.postgresql: $(VENV)/.created
 	fi
 	touch $@
 
+# the dashboard test drives a real browser: Debian's chromium (playwright cannot download its own here)
+$(VENV)/.chromium: $(VENV)/.created
+	@if ! command -v chromium >/dev/null 2>&1; then \
+		apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends chromium; \
+	fi
+	touch $@
+
 demo: $(VENV)/.installed
 	$(VENV)/bin/warmstart demo --out $(OUT)
 
-test: $(VENV)/.installed $(PYBKT_VENV)/.installed $(VENV)/.postgresql
+test: $(VENV)/.installed $(PYBKT_VENV)/.installed $(OBP_VENV)/.installed $(VENV)/.postgresql $(VENV)/.chromium
 	$(PY) -m pytest -p no:cacheprovider
 
 # the full benchmarks behind the README's results table (about 20-30 minutes on 2 cores)
@@ -49,4 +71,4 @@ lint: $(VENV)/.installed
 	$(VENV)/bin/ruff check src tests benchmarks
 
 clean:
-	rm -rf $(VENV) $(PYBKT_VENV) $(OUT) build *.egg-info src/*.egg-info
+	rm -rf $(VENV) $(PYBKT_VENV) $(OBP_VENV) $(OUT) build *.egg-info src/*.egg-info

@@ -22,7 +22,7 @@ def _event(event_id="e1", user="u1", action=1, probs=(0.2, 0.8)):
 
 
 def test_migration_creates_the_schema_once(store):
-    assert store.revision() == "0002" and store.migrate() == "0002"  # a second upgrade is a no-op
+    assert store.revision() == "0003" and store.migrate() == "0003"  # a second upgrade is a no-op
     if store.dialect == "sqlite":
         with store.engine.connect() as conn:
             assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
@@ -178,7 +178,7 @@ def test_a_database_at_an_older_revision_is_upgraded_in_place(db_url):
     old.append_event(_event())
     old.close()
     new = Store.open(db_url)
-    assert new.revision() == "0002" and new.event("e1") is not None
+    assert new.revision() == "0003" and new.event("e1") is not None
     new.add_shadow_decision("e1", 2, 0, [0.6, 0.4])
     assert new.shadow_decisions(2)[0]["action"] == 0
     new.forget_user("u1")

@@ -204,6 +204,11 @@ class Belief:
         self.c += r * r
         self.n += 1.0
 
+    def copy(self) -> Belief:
+        """An independent copy (``observe`` on it leaves this one unchanged)."""
+        return Belief(self.population, self.A.copy(), self.b.copy(), self.c, self.n, self.mean.copy(),
+                      self.cov.copy(), self.log_evidence.copy(), self.discount)
+
     def summary(self) -> Summary:
         return Summary(self.A[None].copy(), self.b[None].copy(), np.array([self.c]), np.array([self.n]))
 

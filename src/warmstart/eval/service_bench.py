@@ -5,6 +5,8 @@ the server is started and stopped here. Writes ``service.json``.
 
 from __future__ import annotations
 
+import http.client
+import json
 import os
 import socket
 import subprocess
@@ -20,6 +22,7 @@ import numpy as np
 
 from warmstart._version import __version__
 from warmstart.eval.machine import machine_info
+from warmstart.eval.service_probe import malformed_probe, unauthenticated_probe
 from warmstart.policies.base import PolicyContext, make_policy
 from warmstart.population.fit import FitConfig, fit_population
 from warmstart.sim.linear_types import LinearTypesConfig, LinearTypesPopulation
@@ -48,12 +51,29 @@ def _wait_up(base: str, server: subprocess.Popen[bytes], timeout: float = 60.0) 
     raise TimeoutError(f"server at {base} did not answer /health within {timeout} s")
 
 
+class _Http:
+    """A keep-alive HTTP/1.1 connection posting JSON: the load generator's client. Python's ``http.client``
+    rather than httpx, whose per-request cost would make the load generator (on the same two cores) the
+    bottleneck."""
+
+    def __init__(self, port: int, key: str) -> None:
+        self.conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+        self.headers = {"Authorization": f"Bearer {key}", "Content-Type": "application/json"}
+
+    def post(self, path: str, payload: dict[str, Any]) -> tuple[int, Any]:
+        self.conn.request("POST", path, body=json.dumps(payload), headers=self.headers)
+        response = self.conn.getresponse()
+        data = response.read()
+        return response.status, (json.loads(data) if data else None)
+
+    def close(self) -> None:
+        self.conn.close()
+
+
 def run_service_bench(*, round_trips: int = 2000, clients: int = 4, users: int = 200, seed: int = 0,
                       max_seconds: float = 300.0, progress: Progress | None = None) -> dict[str, Any]:
     """``round_trips`` rank + reward pairs from ``clients`` threads over keep-alive connections, at most
     ``max_seconds``; latency per round trip (rank and reward together)."""
-    import httpx
-
     report = progress or (lambda msg, frac: None)
     cfg = LinearTypesConfig()
     truth = LinearTypesPopulation(cfg)
@@ -71,11 +91,15 @@ def run_service_bench(*, round_trips: int = 2000, clients: int = 4, users: int =
     states = [policy.new_user() for _ in range(users)]
     warm = policy.new_user()
     policy.update(warm, X[0], policy.act(warm, X[0]).action, 0.0)  # compile / load the kernels first
+    acting = 0.0
     t0 = time.perf_counter()
     for i in range(round_trips):
+        ta = time.perf_counter()
         d = policy.act(states[who[i]], X[i])
+        acting += time.perf_counter() - ta
         policy.update(states[who[i]], X[i], d.action, float(rewards[i, d.action]))
     inproc_us = (time.perf_counter() - t0) / round_trips * 1e6
+    inproc_act_us = acting / round_trips * 1e6
 
     work = Path(tempfile.mkdtemp(prefix="warmstart-bench-service-"))
     pop_path = work / "population.npz"
@@ -90,15 +114,22 @@ def run_service_bench(*, round_trips: int = 2000, clients: int = 4, users: int =
     server = subprocess.Popen([*cli, "serve", "--db", db, "--population", str(pop_path), "--port", str(port)],
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     latencies = np.full(round_trips, np.nan)
+    rank_latencies = np.full(round_trips, np.nan)
     errors: list[str] = []
     try:
         _wait_up(base, server)
+        warm = _Http(port, key)  # the server's first decisions load and compile its kernels: not timed
+        for i in range(20):
+            _, body = warm.post("/v1/rank", {"user_id": "warm-up", "actions": [{"features": r.tolist()} for r in X[i]]})
+            warm.post(f"/v1/events/{body['event_id']}/reward", {"reward": 0.0})
+        warm.close()
         deadline = time.monotonic() + max_seconds
         next_i = iter(range(round_trips))
         lock = threading.Lock()
 
         def worker() -> None:
-            with httpx.Client(base_url=base, headers={"Authorization": f"Bearer {key}"}, timeout=30) as http:
+            http = _Http(port, key)
+            try:
                 while time.monotonic() < deadline:
                     with lock:
                         i = next(next_i, None)
@@ -106,17 +137,19 @@ def run_service_bench(*, round_trips: int = 2000, clients: int = 4, users: int =
                         return
                     t = time.perf_counter()
                     acts = [{"features": row.tolist()} for row in X[i]]
-                    r = http.post("/v1/rank", json={"user_id": f"u{who[i]}", "actions": acts})
-                    if r.status_code != 200:
-                        errors.append(f"rank {r.status_code}")
+                    status, body = http.post("/v1/rank", {"user_id": f"u{who[i]}", "actions": acts})
+                    rank_latencies[i] = time.perf_counter() - t
+                    if status != 200:
+                        errors.append(f"rank {status}")
                         continue
-                    body = r.json()
-                    r = http.post(f"/v1/events/{body['event_id']}/reward",
-                                  json={"reward": float(rewards[i, body["action"]])})
-                    if r.status_code != 200:
-                        errors.append(f"reward {r.status_code}")
+                    status, _ = http.post(f"/v1/events/{body['event_id']}/reward",
+                                          {"reward": float(rewards[i, body["action"]])})
+                    if status != 200:
+                        errors.append(f"reward {status}")
                         continue
                     latencies[i] = time.perf_counter() - t
+            finally:
+                http.close()
 
         report("round trips", 0.2)
         t0 = time.perf_counter()
@@ -126,6 +159,12 @@ def run_service_bench(*, round_trips: int = 2000, clients: int = 4, users: int =
         for th in threads:
             th.join()
         wall = time.perf_counter() - t0
+        report("malformed input", 0.9)
+        probe_http = _Http(port, key)
+        _, first = probe_http.post("/v1/rank", {"user_id": "probe", "actions": [{"features": r.tolist()} for r in X[0]]})
+        probe_http.close()
+        probes = {"malformed": malformed_probe(port, key, dim=cfg.dim, event_id=first["event_id"]),
+                  "unauthenticated": unauthenticated_probe(port)}
     finally:
         server.terminate()
         server.wait(timeout=30)
@@ -133,12 +172,14 @@ def run_service_bench(*, round_trips: int = 2000, clients: int = 4, users: int =
             p.unlink()
         os.rmdir(work)
     done = latencies[np.isfinite(latencies)]
+    ranked = rank_latencies[np.isfinite(latencies)]
     report("done", 1.0)
     return {
         "version": __version__,
         "machine": machine_info(),
         "config": {"round_trips": round_trips, "clients": clients, "users": users, "seed": seed,
                    "store": "sqlite (WAL, synchronous=FULL)", "workers": 1, "policy": "mixture_ids",
+                   "load_generator": f"{clients} threads, one keep-alive http.client connection each",
                    "max_seconds": max_seconds},
         "sqlite_one_worker": {
             "round_trips_done": int(done.size),
@@ -148,5 +189,9 @@ def run_service_bench(*, round_trips: int = 2000, clients: int = 4, users: int =
             "errors": len(errors), "error_kinds": sorted(set(errors)),
         },
         "inprocess_act_update_us": inproc_us,
+        "inprocess_act_us": inproc_act_us,
+        "rank_p50_ms": float(np.median(ranked) * 1e3) if done.size else None,
+        "rank_overhead_ms": float(np.median(ranked) * 1e3 - inproc_act_us / 1e3) if done.size else None,
         "overhead_ms_per_round_trip": (float(np.mean(done)) * 1e3 - inproc_us / 1e3) if done.size else None,
+        "probes": probes,
     }

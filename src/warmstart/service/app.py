@@ -12,6 +12,8 @@ Contract (v1):
 - ``GET /v1/users/{user_id}/profile``, ``DELETE /v1/users/{user_id}``, ``POST /v1/users/{user_id}/reset``,
   ``PUT /v1/users/{user_id}/consent`` ``{"opted_out"}``.
 - Admin scope: ``POST /v1/admin/fit`` (a new population version from the rewarded events, not activated),
+  ``POST /v1/admin/populations/{version}/evaluate`` (``{"baseline"?, "n_boot"?, "seed"?}``: off-policy
+  estimates of the version and of the active one on the logged events, from the logged propensities),
   ``POST /v1/admin/populations/{version}/activate`` (``{"mode": "active" | "shadow"}``; a shadow population's
   choice for every personalised decision is logged, not served), ``POST
   /v1/admin/rollback``, ``GET /v1/admin/populations``.
@@ -32,7 +34,7 @@ import time
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import numpy as np
 from fastapi import Depends, FastAPI, Request
@@ -50,6 +52,7 @@ from warmstart.policies.base import PolicyContext, make_policy
 from warmstart.policies.mixture import BeliefPolicy
 from warmstart.population.fit import FitConfig, fit_population
 from warmstart.population.population import Population
+from warmstart.service.cache import BeliefCache, KeyCache
 from warmstart.service.store import ConflictError, EventRecord, NotFoundError, StaleBeliefError, Store
 
 MAX_ACTIONS = 1000
@@ -57,6 +60,12 @@ VERSION_TTL = 1.0  # seconds a worker may keep serving a version after another w
 MAX_BODY_BYTES = 4 * 1024 * 1024
 MAX_DIM = 1000
 _CAS_RETRIES = 8
+KEY_TTL = 5.0  # seconds a worker may keep accepting a key after it was revoked
+BELIEF_CACHE = 50_000  # decoded beliefs kept per worker (about 1 KB each with a few types)
+
+
+UserId = PathParam(min_length=1, max_length=128)
+EventId = PathParam(min_length=1, max_length=64)
 
 
 class ApiError(Exception):
@@ -68,7 +77,7 @@ class ApiError(Exception):
 class Action(BaseModel):
     model_config = ConfigDict(extra="forbid")
     id: str | None = Field(default=None, max_length=128)
-    features: list[float] = Field(min_length=1, max_length=MAX_DIM)
+    features: list[Annotated[float, Field(allow_inf_nan=False)]] = Field(min_length=1, max_length=MAX_DIM)
 
 
 class RankRequest(BaseModel):
@@ -93,6 +102,14 @@ class FitRequest(BaseModel):
     k_max: int = Field(default=12, ge=1, le=50)
     seed: int = Field(default=0, ge=0, le=2**32 - 1)
     min_users: int = Field(default=20, ge=2, le=10**9)
+
+
+class EvaluateRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    baseline: int | None = Field(default=None, ge=1, le=2**31 - 1)
+    n_boot: int = Field(default=1000, ge=10, le=100_000)
+    seed: int = Field(default=0, ge=0, le=2**32 - 1)
+    max_events: int = Field(default=200_000, ge=1, le=10_000_000)
 
 
 class ActivateRequest(BaseModel):
@@ -141,8 +158,10 @@ def _default_loop(stop: threading.Event, every: float, apply: Any) -> None:
 class Engine:
     """A population version (the active one by default), the policy acting on it, and the store."""
 
-    def __init__(self, store: Store, *, policy: str = "mixture_ids", seed: int = 0, mode: str = "active") -> None:
+    def __init__(self, store: Store, *, policy: str = "mixture_ids", seed: int = 0, mode: str = "active",
+                 cache_size: int = BELIEF_CACHE) -> None:
         self.store = store
+        self.cache = BeliefCache(cache_size)
         version = store.active_version(mode)
         if version is None:
             raise ApiError(503, "no_population", f"no {mode} population: fit one and activate it")
@@ -168,10 +187,19 @@ class Engine:
 
     def belief(self, user_id: str, conn: Connection | None = None) -> tuple[Belief, int | None]:
         stored = self.store.get_belief(user_id, conn)
+        return self.decode(user_id, stored), (None if stored is None else stored[1])
+
+    def decode(self, user_id: str, stored: tuple[bytes, int, int] | None) -> Belief:
+        """The belief in a stored row (a fresh one if none, or if it was made under another population), from
+        the cache when the row is the one the cached belief came from."""
         if stored is None or stored[2] != self.version:
-            return self.policy.new_user(), (None if stored is None else stored[1])
-        state, version, _ = stored
-        return Belief.from_bytes(state, self.prior), version
+            return self.policy.new_user()
+        cached = self.cache.get(user_id, stored)
+        if cached is not None:
+            return cached
+        belief = Belief.from_bytes(stored[0], self.prior)
+        self.cache.put(user_id, stored, belief)  # a committed row: safe to remember
+        return belief
 
 
 def _error(status: int, code: str, message: str) -> JSONResponse:
@@ -202,19 +230,7 @@ def create_app(store: Store, *, policy: str = "mixture_ids", seed: int = 0, rewa
     app = FastAPI(title="warmstart", version="1", docs_url=None, redoc_url=None, lifespan=lifespan)
     state: dict[str, Engine] = {}  # by mode: the active engine and the shadow one
 
-    @app.middleware("http")
-    async def count(request: Request, call_next: Any) -> Any:
-        t0 = time.perf_counter()
-        size = request.headers.get("content-length", "0")
-        if not size.isdigit() or int(size) > MAX_BODY_BYTES:
-            metrics.errors.labels("too_large").inc()
-            return _error(413, "too_large", f"body: expected at most {MAX_BODY_BYTES} bytes, got {size}")
-        response = await call_next(request)
-        route = request.scope.get("route")
-        path = getattr(route, "path", "unmatched")
-        metrics.requests.labels(request.method, path, str(response.status_code)).inc()
-        metrics.latency.labels(path).observe(time.perf_counter() - t0)
-        return response
+    app.add_middleware(_Measure, metrics=metrics)
 
     def apply_default_rewards(now: float | None = None) -> int:
         """Give the default reward to every decision older than the window that has none; return how many."""
@@ -261,10 +277,12 @@ def create_app(store: Store, *, policy: str = "mixture_ids", seed: int = 0, rewa
             store.add_shadow_decision(event_id, eng.version, int(decision.action),
                                       [float(p) for p in decision.probabilities])
 
+    keys = KeyCache(store.key_scope, ttl=KEY_TTL)
+
     def client(request: Request) -> str:
         header = request.headers.get("authorization", "")
         key = header[7:] if header.lower().startswith("bearer ") else request.headers.get("x-api-key", "")
-        scope = store.key_scope(key) if key else None
+        scope = keys.scope(key) if key else None
         if scope is None:
             raise ApiError(401, "unauthorized", "expected a valid API key (Authorization: Bearer ws_...)")
         return scope
@@ -290,6 +308,9 @@ def create_app(store: Store, *, policy: str = "mixture_ids", seed: int = 0, rewa
         return {"status": "ok", "active_population": store.active_version(), "schema": store.revision()}
 
     _offline_docs(app)
+    from warmstart.service.dashboard import mount_dashboard  # it imports this module: here, not at the top
+
+    mount_dashboard(app, store, engine)
 
     @app.get("/metrics")
     def prometheus() -> Response:
@@ -303,8 +324,9 @@ def create_app(store: Store, *, policy: str = "mixture_ids", seed: int = 0, rewa
             raise ApiError(422, "invalid_request", f"actions.features: expected {eng.population.dim} numbers per "
                                                    f"action, got {lengths}")
         X = np.array([a.features for a in body.actions], dtype=float)
-        personalised = not store.consent(body.user_id)["opted_out"]
-        belief = eng.belief(body.user_id)[0] if personalised else eng.policy.new_user()
+        opted_out, stored = store.user_state(body.user_id)
+        personalised = not opted_out
+        belief = eng.decode(body.user_id, stored) if personalised else eng.policy.new_user()
         decision = eng.policy.act(belief, X)
         names = eng.population.type_names()
         metrics.decisions.labels(names[int(np.argmax(belief.type_probs()))] if personalised else "unpersonalised").inc()
@@ -313,14 +335,15 @@ def create_app(store: Store, *, policy: str = "mixture_ids", seed: int = 0, rewa
         probs = [float(p) for p in np.asarray(decision.probabilities, dtype=float)]
         event_id = uuid.uuid4().hex
         store.append_event(EventRecord(event_id, body.user_id, int(decision.action), tuple(probs),
-                                       X[decision.action], personalised, population_version=eng.version))
+                                       X[decision.action], personalised, population_version=eng.version,
+                                       candidates=X))
         if personalised:
             shadow(event_id, body.user_id, X, eng.version)
         return {"event_id": event_id, "action": int(decision.action), "action_id": body.actions[decision.action].id,
                 "probabilities": probs, "personalised": personalised}
 
     @app.post("/v1/events/{event_id}/reward")
-    def reward(event_id: str, body: RewardRequest, _: str = Depends(client)) -> dict[str, Any]:
+    def reward(body: RewardRequest, event_id: str = EventId, _: str = Depends(client)) -> dict[str, Any]:
         try:
             new = _record_reward(engine(), event_id, body.reward)
         except NotFoundError as exc:
@@ -332,34 +355,29 @@ def create_app(store: Store, *, policy: str = "mixture_ids", seed: int = 0, rewa
         return {"event_id": event_id, "status": "recorded" if new else "duplicate"}
 
     @app.get("/v1/users/{user_id}/profile")
-    def profile(user_id: str, _: str = Depends(client)) -> dict[str, Any]:
-        eng = engine()
-        consent = store.consent(user_id)
-        stored = store.get_belief(user_id)
-        belief = eng.belief(user_id)[0]
-        names = eng.population.type_names()
-        probs = belief.type_probs()
-        order = np.argsort(-probs)
-        return {
-            "user_id": user_id, "opted_out": consent["opted_out"], "erased": consent["erased_at"] is not None,
-            "events_held": len(store.user_events(user_id)), "events_learned_from": round(belief.n),
-            "belief_stored": stored is not None,
-            "types": [{"type": names[k], "probability": float(probs[k])} for k in order],
-            "summary": _summary(names, probs, round(belief.n)),
-        }
+    def profile(user_id: str = UserId, _: str = Depends(client)) -> dict[str, Any]:
+        return user_profile(engine(), user_id)
+
+    def uncache(user_id: str) -> None:
+        for eng in state.values():
+            eng.cache.drop(user_id)
 
     @app.delete("/v1/users/{user_id}")
-    def forget(user_id: str, _: str = Depends(client)) -> dict[str, Any]:
-        return {"user_id": user_id, "events_deleted": store.forget_user(user_id), "status": "forgotten"}
+    def forget(user_id: str = UserId, _: str = Depends(client)) -> dict[str, Any]:
+        deleted = store.forget_user(user_id)
+        uncache(user_id)
+        return {"user_id": user_id, "events_deleted": deleted, "status": "forgotten"}
 
     @app.post("/v1/users/{user_id}/reset")
-    def reset(user_id: str, _: str = Depends(client)) -> dict[str, Any]:
+    def reset(user_id: str = UserId, _: str = Depends(client)) -> dict[str, Any]:
         store.reset_user(user_id)
+        uncache(user_id)
         return {"user_id": user_id, "status": "reset"}
 
     @app.put("/v1/users/{user_id}/consent")
-    def consent(user_id: str, body: ConsentRequest, _: str = Depends(client)) -> dict[str, Any]:
+    def consent(body: ConsentRequest, user_id: str = UserId, _: str = Depends(client)) -> dict[str, Any]:
         store.set_consent(user_id, opted_out=body.opted_out)
+        uncache(user_id)
         return {"user_id": user_id, "opted_out": body.opted_out}
 
     def admin(request: Request) -> str:
@@ -401,6 +419,22 @@ def create_app(store: Store, *, policy: str = "mixture_ids", seed: int = 0, rewa
             raise ApiError(404, "not_found", str(exc)) from exc
         return {"version": version, "mode": body.mode}
 
+    @app.post("/v1/admin/populations/{version}/evaluate")
+    def evaluate(body: EvaluateRequest, version: int = PathParam(ge=1, le=2**31 - 1),
+                 _: str = Depends(admin)) -> dict[str, Any]:
+        """Off-policy estimates (IPS, SNIPS, DM, DR with bootstrap CIs) of ``version`` and of the baseline
+        (the active version unless given) on the logged events, from the logged propensities; see
+        ``warmstart.service.evaluate``."""
+        from warmstart.service.evaluate import NoLogError, evaluate_versions
+
+        try:
+            return evaluate_versions(store, version, body.baseline, policy=policy, seed=body.seed,
+                                     n_boot=body.n_boot, max_events=body.max_events)
+        except NotFoundError as exc:
+            raise ApiError(404, "not_found", str(exc)) from exc
+        except NoLogError as exc:
+            raise ApiError(409, "not_enough_data", str(exc)) from exc
+
     @app.post("/v1/admin/rollback")
     def rollback(_: str = Depends(admin)) -> dict[str, Any]:
         try:
@@ -417,20 +451,56 @@ def _record_reward(eng: Engine, event_id: str, reward: float, *, default: bool =
     """Record a reward and fold it into the user's stored belief in one transaction (compare-and-set on the
     belief; on a concurrent update both are rolled back and tried again on the fresh belief)."""
 
+    written: list[tuple[str, tuple[bytes, int, int], Belief]] = []
+
     def learn(record: EventRecord, conn: Connection) -> None:
+        written.clear()  # a group commit may run this twice (batched, then alone): keep the last run's
         if not record.personalised:
             return
-        belief, version = eng.belief(record.user_id, conn)
+        latest = eng.cache.latest(record.user_id, eng.version) if trust_cache else None
+        if latest is None:
+            belief, version = eng.belief(record.user_id, conn)
+            expected_state = None  # read in this transaction: the version is enough
+        else:  # no read: the write names the cached row's version and bytes, and fails if either moved on
+            (expected_state, version, _), belief = latest
         belief.observe(record.features, reward)
-        eng.store.put_belief(record.user_id, belief.to_bytes(), population_version=eng.version,
-                             n_events=round(belief.n), expected_version=version, conn=conn)
+        state = belief.to_bytes()
+        new_version = eng.store.put_belief(record.user_id, state, population_version=eng.version,
+                                           n_events=round(belief.n), expected_version=version,
+                                           expected_state=expected_state, conn=conn)
+        written.append((record.user_id, (state, new_version, eng.version), belief))
 
+    trust_cache = True
     for _ in range(_CAS_RETRIES):
+        written.clear()
         try:
-            return eng.store.set_reward(event_id, reward, default=default, learn=learn)
+            new = eng.store.set_reward(event_id, reward, default=default, learn=learn)
         except StaleBeliefError:
+            trust_cache = False  # read the row on the next try
             continue
+        for user_id, stored, belief in written:  # committed: now the cache may know it
+            eng.cache.put(user_id, stored, belief)
+        return new
     raise ApiError(503, "busy", f"event {event_id!r}: too many concurrent updates of the user's belief, retry")
+
+
+def user_profile(eng: Engine, user_id: str) -> dict[str, Any]:
+    """What is held and inferred about a user under ``eng``'s population, in plain words: the answer of ``GET
+    /v1/users/{id}/profile`` and what the dashboard shows."""
+    store = eng.store
+    consent = store.consent(user_id)
+    stored = store.get_belief(user_id)
+    belief = eng.belief(user_id)[0]
+    names = eng.population.type_names()
+    probs = belief.type_probs()
+    order = np.argsort(-probs)
+    return {
+        "user_id": user_id, "opted_out": consent["opted_out"], "erased": consent["erased_at"] is not None,
+        "events_held": len(store.user_events(user_id)), "events_learned_from": round(belief.n),
+        "belief_stored": stored is not None,
+        "types": [{"type": names[k], "probability": float(probs[k])} for k in order],
+        "summary": _summary(names, probs, round(belief.n)),
+    }
 
 
 def _summary(names: list[str], probs: np.ndarray, n: int) -> str:
@@ -440,3 +510,61 @@ def _summary(names: list[str], probs: np.ndarray, n: int) -> str:
     if names[k] == "novel":
         return f"After {n} events this user fits none of the known types well; they are served as themselves."
     return f"After {n} events this user most resembles {names[k]} ({probs[k]:.0%} probable)."
+
+
+def app_from_env() -> FastAPI:
+    """The app of one worker process of ``warmstart serve --workers N`` (a uvicorn factory): its own store and
+    settings from the environment ``serve`` sets: ``WARMSTART_DB`` (required), ``WARMSTART_POLICY``,
+    ``WARMSTART_SEED``, ``WARMSTART_REWARD_WINDOW`` (seconds, empty for none), ``WARMSTART_DEFAULT_REWARD``."""
+    import os
+
+    env = os.environ
+    db = env.get("WARMSTART_DB", "")
+    if not db:
+        raise ValueError("WARMSTART_DB: expected a SQLite file or database URL, got nothing")
+
+    def number(name: str, kind: type, default: str) -> Any:
+        text = env.get(name, "") or default
+        try:
+            return kind(text)
+        except ValueError:
+            raise ValueError(f"{name}: expected {kind.__name__}, got {text!r}") from None
+
+    window = env.get("WARMSTART_REWARD_WINDOW", "")
+    return create_app(Store.open(db), policy=env.get("WARMSTART_POLICY", "") or "mixture_ids",
+                      seed=number("WARMSTART_SEED", int, "0"),
+                      reward_window_s=number("WARMSTART_REWARD_WINDOW", float, "0") if window else None,
+                      default_reward=number("WARMSTART_DEFAULT_REWARD", float, "0"))
+
+
+class _Measure:
+    """ASGI middleware: refuse bodies over ``MAX_BODY_BYTES`` (413) and count requests and latencies by route
+    (a plain ASGI wrapper: cheaper per request than Starlette's ``BaseHTTPMiddleware``)."""
+
+    def __init__(self, app: Any, metrics: Metrics) -> None:
+        self.app, self.metrics = app, metrics
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        t0 = time.perf_counter()
+        size = next((v.decode("latin-1") for k, v in scope["headers"] if k == b"content-length"), "0")
+        if not size.isdigit() or int(size) > MAX_BODY_BYTES:
+            self.metrics.errors.labels("too_large").inc()
+            await _error(413, "too_large", f"body: expected at most {MAX_BODY_BYTES} bytes, got {size}")(
+                scope, receive, send)
+            return
+        status = [500]
+
+        async def sending(message: dict[str, Any]) -> None:
+            if message["type"] == "http.response.start":
+                status[0] = message["status"]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, sending)
+        finally:
+            path = getattr(scope.get("route"), "path", "unmatched")
+            self.metrics.requests.labels(scope["method"], path, str(status[0])).inc()
+            self.metrics.latency.labels(path).observe(time.perf_counter() - t0)

@@ -1,8 +1,8 @@
 """The service's tables (SQLAlchemy Core), one definition for SQLite and PostgreSQL.
 
 - ``events``: the append-only decision log. One row per ranked decision, keyed by its event id (idempotent
-  inserts), with the chosen action, the probability of every candidate (so off-policy estimates can be made
-  from it later), and the reward once it arrives.
+  inserts), with the chosen action, the probability and features of every candidate (so that off-policy
+  estimates of another policy can be made from it later), and the reward once it arrives.
 - ``beliefs``: each user's belief as versioned bytes (``warmstart.belief``), with a row ``version`` that every
   write must name (optimistic concurrency: two workers never overwrite each other's update).
 - ``populations`` and ``activations``: every fitted population version (stored bytes and metadata) and the
@@ -47,6 +47,8 @@ events = Table(
     Column("propensity", Float, nullable=False),
     Column("probabilities", JSON, nullable=False),
     Column("features", LargeBinary, nullable=False),  # chosen action's features, little-endian float64
+    # every candidate's features, (n_actions, d) little-endian float64 (migration 0003; None on older events)
+    Column("candidates", LargeBinary, nullable=True),
     Column("reward", Float, nullable=True),
     Column("rewarded_at", Float, nullable=True),
     Column("reward_default", Boolean, nullable=False, default=False),

@@ -14,25 +14,40 @@ Guarantees the API builds on:
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import hmac
 import json
 import secrets
+import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
-from sqlalchemy import Connection, Engine, create_engine, delete, event, func, insert, select, update
+from sqlalchemy import (
+    Connection,
+    Engine,
+    bindparam,
+    create_engine,
+    delete,
+    event,
+    func,
+    insert,
+    select,
+    update,
+)
 from sqlalchemy.exc import IntegrityError
 
 from warmstart._validate import check_reward
 from warmstart.service import schema as S
+from warmstart.service.group_commit import GroupCommit
 
 SCOPES = ("client", "admin")
+T = TypeVar("T")
 _MIGRATIONS = Path(__file__).with_name("migrations")
 
 
@@ -66,6 +81,7 @@ class EventRecord:
     created_at: float = 0.0
     reward: float | None = None
     reward_default: bool = False
+    candidates: np.ndarray | None = None  # every candidate's features (n_actions, d), for offline evaluation
 
     @property
     def propensity(self) -> float:
@@ -84,6 +100,13 @@ class EventRecord:
         f = np.asarray(self.features, dtype=float)
         if f.ndim != 1 or not np.isfinite(f).all():
             raise ValueError(f"features: expected a 1-d array of finite numbers, got shape {f.shape}")
+        if self.candidates is not None:
+            c = np.asarray(self.candidates, dtype=float)
+            if c.shape != (p.size, f.size) or not np.isfinite(c).all():
+                raise ValueError(f"candidates: expected {p.size} x {f.size} finite numbers (one row per action), "
+                                 f"got shape {c.shape}")
+            if not np.array_equal(c[self.action], f):
+                raise ValueError(f"candidates: row {self.action} (the chosen action) differs from features")
         return self
 
 
@@ -101,21 +124,28 @@ class Store:
     """A connection pool on one database. ``Store.open("warmstart.db")`` (a SQLite file) or
     ``Store.open("postgresql+psycopg://user@host/db")``; ``migrate()`` brings the schema to the latest version."""
 
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Engine, *, group_commit: bool = True) -> None:
         self.engine = engine
+        self._writer = threading.Lock() if engine.dialect.name == "sqlite" else contextlib.nullcontext()
+        # the writes of the request path (decisions and rewards) share commits; see warmstart.service.group_commit
+        self._group = GroupCommit(self._tx) if group_commit else None
 
     @staticmethod
-    def open(target: str | Path, *, migrate: bool = True) -> Store:
+    def open(target: str | Path, *, migrate: bool = True, group_commit: bool = True) -> Store:
         url = _url(target)
-        engine = create_engine(url, pool_pre_ping=True)
-        if engine.dialect.name == "sqlite":
+        sqlite = url.startswith("sqlite")
+        # a file database has no connection to go stale: the liveness ping is for network servers only
+        engine = create_engine(url, pool_pre_ping=not sqlite)
+        if sqlite:
             event.listen(engine, "connect", _sqlite_pragmas)
-        store = Store(engine)
+        store = Store(engine, group_commit=group_commit)
         if migrate:
             store.migrate()
         return store
 
     def close(self) -> None:
+        if self._group is not None:
+            self._group.close()
         self.engine.dispose()
 
     @property
@@ -144,9 +174,18 @@ class Store:
         with self.engine.connect() as conn:
             return MigrationContext.configure(conn).get_current_revision()
 
+    def _write(self, job: Callable[[Connection], T]) -> T:
+        """Run ``job`` in a committed transaction: its own, or a shared one with group commit."""
+        if self._group is not None:
+            return self._group.run(job)
+        with self._tx() as conn:
+            return job(conn)
+
     @contextmanager
     def _tx(self) -> Iterator[Connection]:
-        with self.engine.begin() as conn:
+        # SQLite has one writer at a time: threads of this process take turns on a lock (woken at once) rather
+        # than through SQLite's busy handler, which sleeps and retries; other processes still use the handler
+        with self._writer, self.engine.begin() as conn:
             yield conn
 
     # ------------------------------------------------------------------ events
@@ -161,9 +200,10 @@ class Store:
             "features": np.asarray(record.features, dtype="<f8").tobytes(), "reward": None, "rewarded_at": None,
             "reward_default": False, "personalised": bool(record.personalised),
         }
+        if record.candidates is not None:
+            row["candidates"] = np.ascontiguousarray(record.candidates, dtype="<f8").tobytes()
         try:
-            with self._tx() as conn:
-                conn.execute(insert(S.events).values(**row))
+            self._write(lambda conn: conn.execute(_INSERT_EVENT, row))
             return True
         except IntegrityError:
             stored = self.event(record.event_id)
@@ -208,15 +248,20 @@ class Store:
         crash can never leave a recorded reward that the belief has not learned. An exception from ``learn``
         (e.g. ``StaleBeliefError``) rolls both back."""
         value = check_reward("reward", reward)
-        with self._tx() as conn:
-            res = conn.execute(update(S.events).where(S.events.c.event_id == event_id, S.events.c.reward.is_(None))
-                               .values(reward=value, rewarded_at=time.time(), reward_default=default))
-            if res.rowcount == 1:
-                if learn is not None:
-                    row = conn.execute(select(S.events).where(S.events.c.event_id == event_id)).mappings().one()
-                    learn(_record(row), conn)
-                return True
-            stored = conn.execute(select(S.events.c.reward).where(S.events.c.event_id == event_id)).first()
+        now = time.time()
+
+        def job(conn: Connection) -> Any:
+            row = conn.execute(_SET_REWARD, {"b_event": event_id, "b_reward": value, "b_at": now,
+                                             "b_default": default}).mappings().first()
+            if row is None:
+                return conn.execute(_REWARD_OF, {"b_event": event_id}).first()
+            if learn is not None:
+                learn(_record(row), conn)
+            return True
+
+        stored = self._write(job)
+        if stored is True:
+            return True
         if stored is None:
             raise NotFoundError(f"event_id: no event {event_id!r}")
         if stored.reward != value:
@@ -262,10 +307,21 @@ class Store:
                             .where(S.beliefs.c.user_id == user_id)).first()
         return None if row is None else (bytes(row.state), int(row.version), int(row.population_version))
 
+    def user_state(self, user_id: str) -> tuple[bool, tuple[bytes, int, int] | None]:
+        """``(opted_out, belief)`` in one query: what ranking a user needs (``belief`` as ``get_belief``)."""
+        with self.engine.connect() as conn:
+            opted_out, state, version, population_version = conn.execute(_USER_STATE, {"b_user": user_id}).one()
+        belief = None if state is None else (bytes(state), int(version), int(population_version))
+        return bool(opted_out), belief
+
     def put_belief(self, user_id: str, state: bytes, *, population_version: int, n_events: int,
-                   expected_version: int | None, conn: Connection | None = None) -> int:
-        """Write the user's belief if its stored version is still ``expected_version`` (None: no belief yet);
-        return the new version. Otherwise ``StaleBeliefError``: re-read and apply the update again."""
+                   expected_version: int | None, expected_state: bytes | None = None,
+                   conn: Connection | None = None) -> int:
+        """Write the user's belief if its stored version is still ``expected_version`` (None: no belief yet),
+        and, when ``expected_state`` is given, its stored bytes are still those; return the new version.
+        Otherwise ``StaleBeliefError``: re-read and apply the update again. (A writer that did not read the row
+        in this transaction names the bytes too: a user reset and re-learned can reach the same version
+        number with other contents.)"""
         _check_id("user_id", user_id, 128)
         now = time.time()
         with self._within(conn) as c:
@@ -277,10 +333,12 @@ class Store:
                 except IntegrityError:
                     raise StaleBeliefError(f"belief of {user_id!r}: written by another worker first") from None
                 return 1
-            res = c.execute(update(S.beliefs).where(S.beliefs.c.user_id == user_id,
-                                                       S.beliefs.c.version == expected_version)
-                               .values(state=state, population_version=population_version, n_events=n_events,
-                                       version=expected_version + 1, updated_at=now))
+            same = [S.beliefs.c.user_id == user_id, S.beliefs.c.version == expected_version]
+            if expected_state is not None:
+                same.append(S.beliefs.c.state == expected_state)
+            res = c.execute(update(S.beliefs).where(*same)
+                            .values(state=state, population_version=population_version, n_events=n_events,
+                                    version=expected_version + 1, updated_at=now))
             if res.rowcount != 1:
                 raise StaleBeliefError(f"belief of {user_id!r}: version {expected_version} is stale")
         return expected_version + 1
@@ -423,6 +481,22 @@ class Store:
                          .values(revoked=True))
 
 
+# the statements of the request path, built once (building and keying a statement per call costs more than
+# running it on SQLite)
+_INSERT_EVENT = insert(S.events)
+_SET_REWARD = (update(S.events)
+               .where(S.events.c.event_id == bindparam("b_event"), S.events.c.reward.is_(None))
+               .values(reward=bindparam("b_reward"), rewarded_at=bindparam("b_at"),
+                       reward_default=bindparam("b_default"))
+               .returning(*S.events.c))
+_REWARD_OF = select(S.events.c.reward).where(S.events.c.event_id == bindparam("b_event"))
+_OWN = S.beliefs.c.user_id == bindparam("b_user")
+_USER_STATE = select(
+    select(S.consent.c.opted_out).where(S.consent.c.user_id == bindparam("b_user")).scalar_subquery(),
+    *(select(col).where(_OWN).scalar_subquery()
+      for col in (S.beliefs.c.state, S.beliefs.c.version, S.beliefs.c.population_version)))
+
+
 def _hash(secret: str) -> str:
     # keys are 256-bit random secrets, so a plain SHA-256 is enough (no dictionary to guard against)
     return hashlib.sha256(secret.encode()).hexdigest()
@@ -435,7 +509,12 @@ def _record(row: Any) -> EventRecord:
         features=np.frombuffer(row["features"], dtype="<f8").copy(), personalised=bool(row["personalised"]),
         population_version=row["population_version"], created_at=float(row["created_at"]),
         reward=row["reward"], reward_default=bool(row["reward_default"]),
+        candidates=_candidates(row.get("candidates"), len(row["probabilities"])),
     )
+
+
+def _candidates(data: bytes | None, n_actions: int) -> np.ndarray | None:
+    return None if data is None else np.frombuffer(data, dtype="<f8").reshape(n_actions, -1).copy()
 
 
 def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:

@@ -1,0 +1,16 @@
+"""A small run of `warmstart bench service`: a real server, round trips over HTTP, then the malformed-input
+and unauthenticated probes, none of which may get a 5xx."""
+
+from warmstart.eval.service_bench import run_service_bench
+
+
+def test_service_bench_small_run_has_no_errors_and_no_server_error_on_bad_input():
+    doc = run_service_bench(round_trips=60, clients=2, users=10, seed=1, max_seconds=120)
+    run = doc["sqlite_one_worker"]
+    assert run["round_trips_done"] == 60 and run["errors"] == 0
+    assert 0 < run["p50_ms"] <= run["p99_ms"]
+    assert doc["rank_p50_ms"] > doc["inprocess_act_us"] / 1e3  # HTTP and the store cost something
+    for probe in ("malformed", "unauthenticated"):
+        assert doc["probes"][probe]["server_errors"] == 0
+        assert doc["probes"][probe]["unexpected"] == [], doc["probes"][probe]["unexpected"]
+    assert doc["probes"]["malformed"]["probes"] >= 30
