@@ -279,7 +279,7 @@ def create_app(store: Store, *, policy: str = "mixture_ids", seed: int = 0, rewa
 
     keys = KeyCache(store.key_scope, ttl=KEY_TTL)
 
-    def client(request: Request) -> str:
+    async def client(request: Request) -> str:
         header = request.headers.get("authorization", "")
         key = header[7:] if header.lower().startswith("bearer ") else request.headers.get("x-api-key", "")
         scope = keys.scope(key) if key else None
@@ -316,7 +316,9 @@ def create_app(store: Store, *, policy: str = "mixture_ids", seed: int = 0, rewa
     def prometheus() -> Response:
         return Response(generate_latest(metrics.registry), media_type=CONTENT_TYPE_LATEST)
 
-    @app.post("/v1/rank")
+    # response_model=None: FastAPI would otherwise validate a sync endpoint's answer on a worker thread (one more
+    # thread hop per request); the contract is in the module docstring and in the client
+    @app.post("/v1/rank", response_model=None)
     def rank(body: RankRequest, _: str = Depends(client)) -> dict[str, Any]:
         eng = engine()
         lengths = sorted({len(a.features) for a in body.actions})
@@ -342,7 +344,7 @@ def create_app(store: Store, *, policy: str = "mixture_ids", seed: int = 0, rewa
         return {"event_id": event_id, "action": int(decision.action), "action_id": body.actions[decision.action].id,
                 "probabilities": probs, "personalised": personalised}
 
-    @app.post("/v1/events/{event_id}/reward")
+    @app.post("/v1/events/{event_id}/reward", response_model=None)
     def reward(body: RewardRequest, event_id: str = EventId, _: str = Depends(client)) -> dict[str, Any]:
         try:
             new = _record_reward(engine(), event_id, body.reward)
@@ -380,8 +382,8 @@ def create_app(store: Store, *, policy: str = "mixture_ids", seed: int = 0, rewa
         uncache(user_id)
         return {"user_id": user_id, "opted_out": body.opted_out}
 
-    def admin(request: Request) -> str:
-        scope = client(request)
+    async def admin(request: Request) -> str:
+        scope = await client(request)
         if scope != "admin":
             raise ApiError(403, "forbidden", "expected an API key with the admin scope")
         return scope

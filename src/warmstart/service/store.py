@@ -303,8 +303,7 @@ class Store:
     def get_belief(self, user_id: str, conn: Connection | None = None) -> tuple[bytes, int, int] | None:
         """``(state, version, population_version)`` of the user's belief, or None."""
         with self._within(conn) as c:
-            row = c.execute(select(S.beliefs.c.state, S.beliefs.c.version, S.beliefs.c.population_version)
-                            .where(S.beliefs.c.user_id == user_id)).first()
+            row = c.execute(_GET_BELIEF, {"b_user": user_id}).first()
         return None if row is None else (bytes(row.state), int(row.version), int(row.population_version))
 
     def user_state(self, user_id: str) -> tuple[bool, tuple[bytes, int, int] | None]:
@@ -327,18 +326,19 @@ class Store:
         with self._within(conn) as c:
             if expected_version is None:
                 try:
-                    c.execute(insert(S.beliefs).values(user_id=user_id, population_version=population_version,
-                                                          state=state, n_events=n_events, version=1,
-                                                          updated_at=now))
+                    c.execute(_INSERT_BELIEF, {"user_id": user_id, "population_version": population_version,
+                                               "state": state, "n_events": n_events, "version": 1,
+                                               "updated_at": now})
                 except IntegrityError:
                     raise StaleBeliefError(f"belief of {user_id!r}: written by another worker first") from None
                 return 1
-            same = [S.beliefs.c.user_id == user_id, S.beliefs.c.version == expected_version]
-            if expected_state is not None:
-                same.append(S.beliefs.c.state == expected_state)
-            res = c.execute(update(S.beliefs).where(*same)
-                            .values(state=state, population_version=population_version, n_events=n_events,
-                                    version=expected_version + 1, updated_at=now))
+            params = {"b_user": user_id, "b_version": expected_version, "b_state": state,
+                      "b_population": population_version, "b_n": n_events, "b_new_version": expected_version + 1,
+                      "b_at": now}
+            if expected_state is None:
+                res = c.execute(_PUT_BELIEF, params)
+            else:
+                res = c.execute(_PUT_BELIEF_IF_SAME, {**params, "b_old_state": expected_state})
             if res.rowcount != 1:
                 raise StaleBeliefError(f"belief of {user_id!r}: version {expected_version} is stale")
         return expected_version + 1
@@ -489,6 +489,14 @@ _SET_REWARD = (update(S.events)
                .values(reward=bindparam("b_reward"), rewarded_at=bindparam("b_at"),
                        reward_default=bindparam("b_default"))
                .returning(*S.events.c))
+_GET_BELIEF = select(S.beliefs.c.state, S.beliefs.c.version, S.beliefs.c.population_version).where(
+    S.beliefs.c.user_id == bindparam("b_user"))
+_INSERT_BELIEF = insert(S.beliefs)
+_PUT_BELIEF = (update(S.beliefs)
+               .where(S.beliefs.c.user_id == bindparam("b_user"), S.beliefs.c.version == bindparam("b_version"))
+               .values(state=bindparam("b_state"), population_version=bindparam("b_population"),
+                       n_events=bindparam("b_n"), version=bindparam("b_new_version"), updated_at=bindparam("b_at")))
+_PUT_BELIEF_IF_SAME = _PUT_BELIEF.where(S.beliefs.c.state == bindparam("b_old_state"))
 _REWARD_OF = select(S.events.c.reward).where(S.events.c.event_id == bindparam("b_event"))
 _OWN = S.beliefs.c.user_id == bindparam("b_user")
 _USER_STATE = select(
