@@ -64,7 +64,7 @@ test: $(VENV)/.installed $(PYBKT_VENV)/.installed $(OBP_VENV)/.installed $(VENV)
 	$(PY) -m pytest -p no:cacheprovider
 
 # the full benchmarks behind the README's results table (about 20-30 minutes on 2 cores)
-bench: $(VENV)/.installed $(PYBKT_VENV)/.installed
+bench: $(VENV)/.installed $(PYBKT_VENV)/.installed $(OBP_VENV)/.installed $(VENV)/.postgresql
 	PATH=$(CURDIR)/$(VENV)/bin:$$PATH bash benchmarks/run_all.sh benchmarks/results
 
 lint: $(VENV)/.installed

@@ -12,5 +12,7 @@ warmstart bench replay --data assistments2009 --out "$OUT/replay-assistments2009
 warmstart simulate --users 3000 --events 30 --seed 0 --out "$OUT/replay-sim/events.csv"
 warmstart bench replay --log "$OUT/replay-sim/events.csv" --out "$OUT/replay-sim"
 rm "$OUT/replay-sim/events.csv"
+warmstart ope --campaign all --out "$OUT/ope-obd.json"
+.venv-obp/bin/python benchmarks/peers/obp_check.py --json "$OUT/obp-check.json"
 warmstart report "$OUT"
 python benchmarks/update_readme.py "$OUT"

@@ -323,24 +323,51 @@ def bench_service(
     out_dir: Annotated[Path, typer.Option("--out", help="Folder for service.json.")],
     round_trips: Annotated[int, typer.Option(help="Rank + reward pairs to send (bounded).")] = 2000,
     clients: Annotated[int, typer.Option(help="Concurrent client threads.")] = 4,
+    kills: Annotated[int, typer.Option(help="kill -9 of the server under load in the durability run (0: skip).")
+                     ] = 20,
+    postgres: Annotated[bool, typer.Option(help="Also the PostgreSQL two-worker run (a throwaway cluster).")
+                        ] = True,
     seed: Annotated[int, typer.Option(help="Random seed.")] = 0,
 ) -> None:
-    """Rank + reward round trips over HTTP against `warmstart serve` on 127.0.0.1 (one worker, SQLite), with
-    the in-process time of the same decisions; writes service.json. (PostgreSQL with two workers and the
-    kill -9 durability run are still to come.)"""
+    """The service over HTTP on 127.0.0.1 (bounded in requests and time): rank + reward round trips on SQLite
+    with one worker next to the same decisions in-process; malformed-input probes; the kill -9 durability
+    run (every acknowledged reward in the log and in the belief after restart); PostgreSQL with two workers
+    with the log replayed against the stored beliefs. Writes service.json."""
     from warmstart.eval.service_bench import run_service_bench
+    from warmstart.eval.service_durability import run_kill_bench, run_postgres_two_workers
 
-    if round_trips < 1 or clients < 1:
-        raise CliError(f"--round-trips, --clients: expected positive integers, got {round_trips}, {clients}")
+    if round_trips < 1 or clients < 1 or kills < 0:
+        raise CliError(f"--round-trips, --clients, --kills: expected positive integers (kills >= 0), got "
+                       f"{round_trips}, {clients}, {kills}")
     with progress_bar("service") as bar:
         doc = run_service_bench(round_trips=round_trips, clients=clients, seed=seed, progress=bar)
+    if kills:
+        with progress_bar("kill -9") as bar:
+            doc["kill9"] = run_kill_bench(kills=kills, clients=clients, seed=seed, progress=bar)
+    if postgres:
+        with progress_bar("postgresql") as bar:
+            doc["postgresql_two_workers"] = run_postgres_two_workers(round_trips=round_trips, clients=clients,
+                                                                     seed=seed, progress=bar)
     path = out_dir / "service.json"
     _write_json(path, _sanitize(doc))
     s = doc["sqlite_one_worker"]
     out.print(f"SQLite, one worker: {s['round_trips_per_s']:.0f} round trips/s, p50 {s['p50_ms']:.1f} ms, "
               f"p99 {s['p99_ms']:.1f} ms, {s['errors']} errors; in-process act+update "
-              f"{doc['inprocess_act_update_us']:.0f} us")
+              f"{doc['inprocess_act_update_us']:.0f} us; rank overhead {doc['rank_overhead_ms']:.1f} ms")
+    probes = doc["probes"]
+    out.print(f"malformed-input probes: {probes['malformed']['probes'] + probes['unauthenticated']['probes']}, "
+              f"5xx answers: {probes['malformed']['server_errors'] + probes['unauthenticated']['server_errors']}")
+    for key in ("kill9", "postgresql_two_workers"):
+        if key in doc:
+            out.print(f"{key}: {_headline(doc[key])}")
     out.print(f"wrote {path}")
+
+
+def _headline(part: dict[str, Any]) -> str:
+    keys = ("kills_done", "round_trips_acknowledged", "lost_acknowledged_rewards", "round_trips_per_s", "p99_ms",
+            "lost_updates", "mismatched_beliefs")
+    return ", ".join(f"{k} {part[k]:.4g}" if isinstance(part[k], float) else f"{k} {part[k]}"
+                     for k in keys if k in part)
 
 
 @bench_app.command("tutoring")

@@ -91,7 +91,7 @@ def test_a_cached_belief_is_not_used_after_a_reset_and_relearn_on_another_worker
         store.append_event(EventRecord(f"ev{i}", "u", 0, (1.0,), x, True, population_version=version))
         return x
 
-    x1, x2, x3 = logged(1), logged(2), logged(3)
+    _, x2, x3 = logged(1), logged(2), logged(3)
     _record_reward(a, "ev1", 5.0)  # A: belief v1 (learned ev1), cached
     assert len(a.cache) == 1
     store.reset_user("u")

@@ -193,5 +193,22 @@ def run_service_bench(*, round_trips: int = 2000, clients: int = 4, users: int =
         "rank_p50_ms": float(np.median(ranked) * 1e3) if done.size else None,
         "rank_overhead_ms": float(np.median(ranked) * 1e3 - inproc_act_us / 1e3) if done.size else None,
         "overhead_ms_per_round_trip": (float(np.mean(done)) * 1e3 - inproc_us / 1e3) if done.size else None,
-        "probes": probes,
+        "probes": {**probes, "schemathesis": _schemathesis(population, work_root=None)},
     }
+
+
+def _schemathesis(population: Any, *, work_root: str | None, max_examples: int = 20) -> dict[str, Any]:
+    """Schemathesis on every operation of the OpenAPI schema, in process, on a fresh SQLite store serving
+    ``population`` (needs the dev extra's schemathesis)."""
+    from warmstart.eval.service_probe import schemathesis_probe
+    from warmstart.service.app import create_app
+    from warmstart.service.store import Store
+
+    with tempfile.TemporaryDirectory(prefix="warmstart-fuzz-", dir=work_root) as tmp:
+        store = Store.open(Path(tmp) / "fuzz.db")
+        try:
+            store.activate(store.add_population(population.to_bytes(), fingerprint=population.fingerprint()))
+            return schemathesis_probe(create_app(store, seed=0), store.create_api_key("admin"),
+                                      max_examples=max_examples)
+        finally:
+            store.close()

@@ -20,7 +20,7 @@ def _cmd(doc: dict[str, Any], what: str) -> str:
     preset = doc.get("config", {}).get("preset", "default")
     if what == "coldstart":
         return f"warmstart bench coldstart --preset {preset}{quick} --seed {doc.get('seed', 0)} --out DIR"
-    if what in ("kt", "tutoring"):
+    if what in ("kt", "tutoring", "service"):
         return f"warmstart bench {what}{quick} --out DIR"
     return f"warmstart bench speed{quick} --out DIR"
 
@@ -204,6 +204,60 @@ def tutoring_rows(doc: dict[str, Any]) -> list[dict[str, Any]]:
     ]
 
 
+def service_rows(doc: dict[str, Any], obp: dict[str, Any] | None = None) -> list[dict[str, Any]]:
+    """Issue 6's service targets (``warmstart bench service``) and the obp cross-check of the estimators."""
+    cmd = _cmd(doc, "service")
+    s = doc["sqlite_one_worker"]
+    rows = [_row("rank + reward round trips, SQLite, one worker, loopback", ">= 1,000 per second, p99 <= 20 ms",
+                 f"{s['round_trips_per_s']:.0f}/s, p99 {s['p99_ms']:.1f} ms ({s['errors']} errors)",
+                 s["round_trips_per_s"] >= 1000 and s["p99_ms"] <= 20, cmd)]
+    pg = doc.get("postgresql_two_workers")
+    if pg is not None:
+        rows.append(_row("PostgreSQL, two workers: no lost update (log replayed against the beliefs)",
+                         "reported; 0 lost updates",
+                         f"{pg['round_trips_per_s']:.0f}/s, p99 {pg['p99_ms']:.1f} ms; {pg['users_checked']} users "
+                         f"checked, {pg['lost_updates']} lost updates, {pg['mismatched_beliefs']} mismatched",
+                         pg["lost_updates"] == 0 and pg["mismatched_beliefs"] == 0 and pg["errors"] == 0, cmd))
+    k = doc.get("kill9")
+    if k is not None:
+        c = k["check"]
+        rows.append(_row("acknowledged rewards lost across 20 kill -9 under load", "0",
+                         f"{k['lost_acknowledged_rewards']} of {k['round_trips_acknowledged']:,} in {k['kills_done']} "
+                         f"kills; {c['mismatched_beliefs']} beliefs differ from the log",
+                         k["kills_done"] >= 20 and k["lost_acknowledged_rewards"] == 0
+                         and c["mismatched_beliefs"] == 0 and c["rewards_in_log_not_in_belief"] == 0, cmd))
+    p = doc["probes"]
+    fuzz = p.get("schemathesis", {})
+    probe_n = p["malformed"]["probes"] + p["unauthenticated"]["probes"]
+    fives = p["malformed"]["server_errors"] + p["unauthenticated"]["server_errors"] + fuzz.get("server_errors", 0)
+    rows.append(_row("5xx answers under schemathesis and the malformed-input probe", "0",
+                     f"{fives} of {fuzz.get('requests', 0):,} generated + {probe_n} probe requests", fives == 0
+                     and "requests" in fuzz, cmd))
+    rows.append(_row("rank latency overhead over the policy in-process", "reported",
+                     f"{doc['rank_overhead_ms']:.1f} ms (HTTP rank p50 {doc['rank_p50_ms']:.1f} ms; in-process act "
+                     f"{doc['inprocess_act_us']:.0f} us)", True, cmd))
+    if obp is not None:
+        cases = obp["estimators"]
+        worst = max(c["max_abs_diff"] for c in cases.values())
+        rows.append(_row("IPS, SNIPS, DM, DR equal obp's on the same inputs", "to 1e-6",
+                         f"largest difference {worst:.1e} over {len(cases)} cases (OBD random campaign, synthetic, "
+                         f"--log files); obp {obp['obp_version']}", worst <= 1e-6 and obp["ok"],
+                         "benchmarks/peers/obp_check.py --json FILE (in .venv-obp)"))
+    return rows
+
+
+def ope_rows(doc: dict[str, Any]) -> list[dict[str, Any]]:
+    """The Bernoulli-TS policy estimated from the Open Bandit Dataset's random campaign (``warmstart ope``)."""
+    ci = {k: f"{doc[k]['estimate']:.5f} [{doc[k]['ci95'][0]:.5f}, {doc[k]['ci95'][1]:.5f}]"
+          for k in ("ips", "snips", "dr", "on_policy_ctr_bts")}
+    covered = all(doc[k]["ci95"][0] <= doc["on_policy_ctr_bts"]["estimate"] <= doc[k]["ci95"][1]
+                  for k in ("ips", "snips", "dr"))
+    return [_row(f"OBD ({doc['campaign']}): BTS estimated from the random campaign, next to its on-policy CTR",
+                 "reported", f"IPS {ci['ips']}, SNIPS {ci['snips']}, DR {ci['dr']}; on-policy {ci['on_policy_ctr_bts']}"
+                 f"{'' if covered else ' (not every interval covers it)'}", True,
+                 f"warmstart ope --campaign {doc['campaign']} --out FILE")]
+
+
 def write_targets(bench_dir: str | Path) -> list[dict[str, Any]]:
     bench_dir = Path(bench_dir)
     doc = _load(bench_dir / "coldstart.json")
@@ -219,6 +273,12 @@ def write_targets(bench_dir: str | Path) -> list[dict[str, Any]]:
     tutoring = _load(bench_dir / "tutoring.json")
     if tutoring is not None:
         rows += tutoring_rows(tutoring)
+    service = _load(bench_dir / "service.json")
+    if service is not None:
+        rows += service_rows(service, _load(bench_dir / "obp-check.json"))
+    ope = _load(bench_dir / "ope-obd.json")
+    if ope is not None:
+        rows += ope_rows(ope)
     (bench_dir / "targets.json").write_text(json.dumps({"rows": rows}, indent=1))
     (bench_dir / "targets.md").write_text(markdown_table(rows))
     return rows

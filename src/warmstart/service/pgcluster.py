@@ -19,6 +19,7 @@ import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 
 _PG_GLOB = "/usr/lib/postgresql/*/bin/initdb"
 
@@ -67,16 +68,23 @@ def throwaway_cluster(*, database: str = "warmstart") -> Iterator[str]:
             shutil.chown(root, "postgres", "postgres")
         port = _free_port()
         _as_postgres(f"{bin_dir}/initdb", "-D", data, "-U", "postgres", "--auth=trust", "-E", "UTF8")
-        _as_postgres(f"{bin_dir}/pg_ctl", "-D", data, "-l", os.path.join(root, "log"), "-w", "-o",
-                     f"-p {port} -k {root} -c listen_addresses=127.0.0.1 -c fsync=on", "start")
+        log = os.path.join(root, "log")
+        try:
+            _as_postgres(f"{bin_dir}/pg_ctl", "-D", data, "-l", log, "-w", "-o",
+                         f"-p {port} -k {root} -c listen_addresses=127.0.0.1 -c fsync=on", "start")
+        except RuntimeError as exc:
+            tail = " ".join(Path(log).read_text(errors="replace")[-500:].split()) if os.path.exists(log) else ""
+            raise RuntimeError(f"{exc}; server log: {tail}") from None
         started = True
         _as_postgres(f"{bin_dir}/createdb", "-h", "127.0.0.1", "-p", str(port), "-U", "postgres", database)
         yield f"postgresql+psycopg://postgres@127.0.0.1:{port}/{database}"
     finally:
-        if started:
-            _as_postgres(f"{bin_dir}/pg_ctl", "-D", data, "-m", "fast", "-w", "stop")
-            time.sleep(0.1)
-        shutil.rmtree(root, ignore_errors=True)
+        try:
+            if started:
+                _as_postgres(f"{bin_dir}/pg_ctl", "-D", data, "-m", "fast", "-w", "stop")
+                time.sleep(0.1)
+        finally:
+            shutil.rmtree(root, ignore_errors=True)
 
 
 def fresh_database(url: str, name: str) -> str:
