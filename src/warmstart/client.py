@@ -93,3 +93,27 @@ class WarmstartClient:
 
     def set_consent(self, user_id: str, *, opted_out: bool) -> dict[str, Any]:
         return self._call("PUT", f"/v1/users/{user_id}/consent", {"opted_out": bool(opted_out)})
+
+    # ---- admin scope (an admin key) ----
+    def populations(self) -> dict[str, Any]:
+        """The active and shadow versions and the activation history."""
+        return self._call("GET", "/v1/admin/populations")
+
+    def fit(self, *, k_max: int = 12, seed: int = 0, min_users: int = 20) -> dict[str, Any]:
+        """Fit a new population version on the logged rewards (stored, not activated)."""
+        return self._call("POST", "/v1/admin/fit", {"k_max": k_max, "seed": seed, "min_users": min_users})
+
+    def evaluate(self, version: int, *, baseline: int | None = None, n_boot: int = 1000,
+                 seed: int = 0) -> dict[str, Any]:
+        """Off-policy estimates of ``version`` and of ``baseline`` (the active version by default) on the
+        logged events."""
+        return self._call("POST", f"/v1/admin/populations/{int(version)}/evaluate",
+                          {"baseline": baseline, "n_boot": n_boot, "seed": seed})
+
+    def activate(self, version: int, *, mode: str = "active", note: str = "") -> dict[str, Any]:
+        """Serve ``version`` (``mode="active"``) or log its choices without serving them (``"shadow"``)."""
+        return self._call("POST", f"/v1/admin/populations/{int(version)}/activate", {"mode": mode, "note": note})
+
+    def rollback(self) -> dict[str, Any]:
+        """Re-activate the version that was active before the current one."""
+        return self._call("POST", "/v1/admin/rollback")

@@ -55,6 +55,22 @@ def test_serve_answers_over_http(tmp_path, population):
             assert client.profile("u")["events_learned_from"] == 1
             assert client.set_consent("u", opted_out=True)["opted_out"] is True
             assert client.forget("u")["events_deleted"] == 1
+        admin_key = subprocess.run([*cli, "keys", "create", "--scope", "admin", "--db", db], capture_output=True,
+                                   text=True, check=True, timeout=120).stdout.strip()
+        with WarmstartClient(base, admin_key) as admin:
+            for i in range(6):
+                d = admin.rank(f"v{i % 3}", rng.normal(size=(3, population.dim)).tolist())
+                admin.reward(d.event_id, float(i % 2))
+            doc = admin.evaluate(1, n_boot=50)  # the active version against itself: on the logged propensities
+            assert doc["n_events"] == 6 and doc["baseline"] == 1 and "difference" not in doc
+            assert set(doc["versions"]["1"]) >= {"ips", "snips", "dm", "dr", "ess"}
+            assert admin.populations()["active"] == 1
+            with pytest.raises(ServiceError) as err:
+                admin.rollback()
+            assert err.value.status == 409 and err.value.code == "nothing_to_roll_back"
+            with pytest.raises(ServiceError) as err:
+                admin.fit(min_users=50)
+            assert err.value.status == 409
         with WarmstartClient(base, "ws_wrong_key") as stranger, pytest.raises(ServiceError) as err:
             stranger.profile("u")
         assert err.value.status == 401
