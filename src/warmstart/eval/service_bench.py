@@ -25,6 +25,7 @@ from warmstart.eval.machine import machine_info
 from warmstart.eval.service_probe import malformed_probe, unauthenticated_probe
 from warmstart.policies.base import PolicyContext, make_policy
 from warmstart.population.fit import FitConfig, fit_population
+from warmstart.population.population import Population
 from warmstart.sim.linear_types import LinearTypesConfig, LinearTypesPopulation
 
 Progress = Callable[[str, float], None]
@@ -51,6 +52,15 @@ def _wait_up(base: str, server: subprocess.Popen[bytes], timeout: float = 60.0) 
     raise TimeoutError(f"server at {base} did not answer /health within {timeout} s")
 
 
+def served_population(seed: int) -> tuple[LinearTypesPopulation, Population]:
+    """The simulated truth (``warmstart/LinearTypes-v0`` defaults) and the population fitted to it that the
+    service benchmarks serve."""
+    truth = LinearTypesPopulation(LinearTypesConfig())
+    population = fit_population(truth.logged(1000, 30, seed=seed).summary(),
+                                FitConfig(n_types=truth.config.n_types, split_merge=False, seed=seed))
+    return truth, population
+
+
 class _Http:
     """A keep-alive HTTP/1.1 connection posting JSON: the load generator's client. Python's ``http.client``
     rather than httpx, whose per-request cost would make the load generator (on the same two cores) the
@@ -75,11 +85,9 @@ def run_service_bench(*, round_trips: int = 2000, clients: int = 4, users: int =
     """``round_trips`` rank + reward pairs from ``clients`` threads over keep-alive connections, at most
     ``max_seconds``; latency per round trip (rank and reward together)."""
     report = progress or (lambda msg, frac: None)
-    cfg = LinearTypesConfig()
-    truth = LinearTypesPopulation(cfg)
     report("fitting a population to serve", 0.0)
-    population = fit_population(truth.logged(1000, 30, seed=seed).summary(),
-                                FitConfig(n_types=cfg.n_types, split_merge=False, seed=seed))
+    truth, population = served_population(seed)
+    cfg = truth.config
     rng = np.random.default_rng(seed)
     X = truth.candidates(rng, (round_trips,))
     thetas = truth.sample_users(users, rng).theta

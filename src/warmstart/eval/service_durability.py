@@ -27,16 +27,15 @@ from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Self
 
 import numpy as np
 
 from warmstart._version import __version__
 from warmstart.eval.machine import machine_info
-from warmstart.eval.service_bench import _free_port, _wait_up
-from warmstart.population.fit import FitConfig, fit_population
+from warmstart.eval.service_bench import _free_port, _wait_up, served_population
 from warmstart.population.population import Population
-from warmstart.sim.linear_types import LinearTypesConfig, LinearTypesPopulation
+from warmstart.sim.linear_types import LinearTypesPopulation
 
 Progress = Callable[[str, float], None]
 _EXAMPLES = 10  # problem descriptions kept in a report, as evidence
@@ -152,15 +151,6 @@ def _stats(A: np.ndarray, b: np.ndarray, c: float) -> np.ndarray:
 
 
 # ---------------------------------------------------------------------------------------------- shared parts
-def _served_population(seed: int) -> tuple[LinearTypesPopulation, Population]:
-    """The simulated truth and a population fitted to it, as ``service_bench`` does."""
-    cfg = LinearTypesConfig()
-    truth = LinearTypesPopulation(cfg)
-    population = fit_population(truth.logged(1000, 30, seed=seed).summary(),
-                                FitConfig(n_types=cfg.n_types, split_merge=False, seed=seed))
-    return truth, population
-
-
 def _prepare(work: Path, db: str, population: Population) -> tuple[str, Path]:
     """A client key in the store (migrated here) and the population file ``serve`` activates."""
     from warmstart.service.store import Store
@@ -205,6 +195,30 @@ def _stop(server: subprocess.Popen[bytes]) -> None:
                 pass
         server.kill()
         server.wait(timeout=30)
+
+
+class _Run:
+    """The server and load of one benchmark run and its work folder: stopped and removed however the run ends;
+    an error comes back with the tail of the server's log."""
+
+    def __init__(self, what: str, work: Path, log: Path) -> None:
+        self.what, self.work, self.log = what, work, log
+        self.server: subprocess.Popen[bytes] | None = None
+        self.load: _Load | None = None
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, kind: object, exc: BaseException | None, tb: object) -> None:
+        failed = isinstance(exc, Exception)
+        tail = _log_tail(self.log) if failed else ""
+        if self.load is not None:
+            self.load.stop.set()
+        if self.server is not None:
+            _stop(self.server)
+        shutil.rmtree(self.work, ignore_errors=True)
+        if failed:
+            raise RuntimeError(f"{self.what}: {exc}; server log: {tail}") from exc
 
 
 def _log_tail(log: Path, chars: int = 800) -> str:
@@ -359,7 +373,7 @@ def run_kill_bench(*, kills: int = 20, clients: int = 4, users: int = 100,
     report = progress or (lambda msg, frac: None)
     t_start = time.perf_counter()
     report("fitting a population to serve", 0.0)
-    truth, population = _served_population(seed)
+    truth, population = served_population(seed)
     thetas = truth.sample_users(users, np.random.default_rng([seed, 10**6])).theta
     rng = np.random.default_rng([seed, 10**6 + 1])
     work = Path(tempfile.mkdtemp(prefix="warmstart-kill-"))
@@ -371,14 +385,12 @@ def run_kill_bench(*, kills: int = 20, clients: int = 4, users: int = 100,
     exited_by_itself = 0
     kills_done = 0
     deadline = time.monotonic() + max_seconds
-    server: subprocess.Popen[bytes] | None = None
-    load: _Load | None = None
-    try:
+    with _Run("kill bench", work, log) as run:
         key, pop_path = _prepare(work, db, population)
         report("starting the server", 0.05)
-        server = _start(db, pop_path, port, log)
+        server = run.server = _start(db, pop_path, port, log)
         _wait_up(base, server)
-        load = _Load(base, key, truth, thetas, seed, clients, deadline=deadline)
+        load = run.load = _Load(base, key, truth, thetas, seed, clients, deadline=deadline)
         load.start()
         for k in range(kills):
             # the interval starts once the load reaches this server run (its first request is slow: the
@@ -395,7 +407,7 @@ def run_kill_bench(*, kills: int = 20, clients: int = 4, users: int = 100,
             server.wait(timeout=30)
             load.epoch = k + 1  # from here on, an acknowledgement comes from the next server run
             kills_done += 1
-            server = _start(db, pop_path, port, log)
+            server = run.server = _start(db, pop_path, port, log)
             _wait_up(base, server)
             to_healthy.append(time.perf_counter() - t_kill[k + 1])
             report(f"kill {k + 1}/{kills}", 0.1 + 0.8 * (k + 1) / max(kills, 1))
@@ -411,14 +423,6 @@ def run_kill_bench(*, kills: int = 20, clients: int = 4, users: int = 100,
             unacked_in_log = sum(1 for e in load.unacknowledged if (ev := store.event(e)) and ev.reward is not None)
         finally:
             store.close()
-    except Exception as exc:
-        raise RuntimeError(f"kill bench: {exc}; server log: {_log_tail(log)}") from exc
-    finally:
-        if load is not None:
-            load.stop.set()
-        if server is not None:
-            _stop(server)
-        shutil.rmtree(work, ignore_errors=True)
     per_epoch = np.bincount(np.asarray(load.acked_epoch, dtype=np.int64), minlength=kills_done + 1)
     to_first_ack = [load.first_ack[e] - t for e, t in t_kill.items() if e in load.first_ack]
     report("done", 1.0)
@@ -530,25 +534,23 @@ def _two_workers(url: str, source: str, round_trips: int, clients: int, users: i
     report = progress or (lambda msg, frac: None)
     t_start = time.perf_counter()
     report("fitting a population to serve", 0.0)
-    truth, population = _served_population(seed)
+    truth, population = served_population(seed)
     thetas = truth.sample_users(users, np.random.default_rng([seed, 10**6])).theta
     work = Path(tempfile.mkdtemp(prefix="warmstart-pg2-"))
     log = work / "server.log"
     port = _free_port()
     base = f"http://127.0.0.1:{port}"
-    server: subprocess.Popen[bytes] | None = None
-    load: _Load | None = None
-    try:
+    with _Run("two-worker bench", work, log) as run:
         key, pop_path = _prepare(work, url, population)
         updates_before = _event_updates(url)
         store = Store.open(url)
         rewarded_before = _rewarded(store)
         store.close()
         report("starting two workers", 0.05)
-        server = _start(url, pop_path, port, log, workers=2)
+        server = run.server = _start(url, pop_path, port, log, workers=2)
         _wait_up(base, server)
-        load = _Load(base, key, truth, thetas, seed, clients, deadline=time.monotonic() + max_seconds,
-                     budget=round_trips, keepalive=False, retry_rewards=False)
+        load = run.load = _Load(base, key, truth, thetas, seed, clients, deadline=time.monotonic() + max_seconds,
+                                budget=round_trips, keepalive=False, retry_rewards=False)
         report("round trips", 0.1)
         t0 = time.perf_counter()
         load.start()
@@ -564,14 +566,6 @@ def _two_workers(url: str, source: str, round_trips: int, clients: int, users: i
             rewarded_now = _rewarded(store)
         finally:
             store.close()
-    except Exception as exc:
-        raise RuntimeError(f"two-worker bench: {exc}; server log: {_log_tail(log)}") from exc
-    finally:
-        if load is not None:
-            load.stop.set()
-        if server is not None:
-            _stop(server)
-        shutil.rmtree(work, ignore_errors=True)
     retries = None
     if updates_before is not None and updates_after is not None:
         retries = updates_after - updates_before - (rewarded_now - rewarded_before)

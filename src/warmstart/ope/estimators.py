@@ -43,6 +43,7 @@ __all__ = [
     "dm",
     "dr",
     "estimate_all",
+    "estimate_feedback",
     "ips",
     "logged_feedback",
     "snips",
@@ -303,6 +304,13 @@ def estimate_all(
     """
     fb = logged_feedback(reward, action, pscore, action_dist, position=position,
                          estimated_rewards=estimated_rewards)
+    return estimate_feedback(fb, estimators=estimators, n_boot=n_boot, alpha=alpha, seed=seed)[0]
+
+
+def estimate_feedback(fb: LoggedFeedback, *, estimators: tuple[str, ...] | None = None, n_boot: int = 2000,
+                      alpha: float = 0.05, seed: int = 0) -> tuple[dict[str, OPEResult], dict[str, np.ndarray]]:
+    """``estimate_all`` on feedback checked already, also returning each estimator's per-round values (whose
+    mean is the estimate; a paired comparison of two policies bootstraps their difference)."""
     if estimators is None:
         names = tuple(k for k, f in ESTIMATORS.items()
                       if fb.estimated_rewards is not None or not f.needs_model)  # type: ignore[attr-defined]
@@ -312,9 +320,10 @@ def estimate_all(
             raise ValueError(f"estimators: expected names among {', '.join(ESTIMATORS)}, got {unknown}")
         names = tuple(estimators)
     out: dict[str, OPEResult] = {}
+    values: dict[str, np.ndarray] = {}
     for name in names:
-        values = ESTIMATORS[name](fb)
+        values[name] = ESTIMATORS[name](fb)
         ss = np.random.SeedSequence([seed, *name.encode()])
-        ci = bootstrap_ci(values, n_boot=n_boot, alpha=alpha, seed=np.random.default_rng(ss))
-        out[name] = OPEResult(name=name, estimate=float(values.mean()), ci95=ci, n=fb.n)
-    return out
+        ci = bootstrap_ci(values[name], n_boot=n_boot, alpha=alpha, seed=np.random.default_rng(ss))
+        out[name] = OPEResult(name=name, estimate=float(values[name].mean()), ci95=ci, n=fb.n)
+    return out, values

@@ -24,7 +24,8 @@ from typing import Any
 import numpy as np
 from sqlalchemy import select
 
-from warmstart.ope.estimators import ESTIMATORS, bootstrap_ci, estimate_all, logged_feedback
+from warmstart.ope.diagnostics import weight_diagnostics
+from warmstart.ope.estimators import bootstrap_ci, estimate_feedback, logged_feedback
 from warmstart.policies.base import PolicyContext, make_policy
 from warmstart.population.population import Population
 from warmstart.service import schema as S
@@ -108,11 +109,11 @@ def evaluate_versions(store: Store, version: int, baseline: int | None = None, *
         data, _ = store.population(v)
         pop = Population.from_bytes(data, source=f"population version {v}")
         dist = _replay(pop, events, policy=policy, seed=seed, n_actions=n_actions)
-        results = estimate_all(reward, action, pscore, dist, estimated_rewards=q, n_boot=n_boot, seed=seed)
-        out["versions"][str(v)] = {name: asdict(r) for name, r in results.items()}
         fb = logged_feedback(reward, action, pscore, dist, estimated_rewards=q)
-        per_round[v] = {name: ESTIMATORS[name](fb) for name in results}
-        out["versions"][str(v)]["ess"] = float(fb.weights.sum() ** 2 / max((fb.weights ** 2).sum(), 1e-300))
+        results, per_round[v] = estimate_feedback(fb, n_boot=n_boot, seed=seed)
+        weights = weight_diagnostics(fb.weights, pscore)
+        out["versions"][str(v)] = {**{name: asdict(r) for name, r in results.items()}, "ess": weights.ess,
+                                   "weights": asdict(weights)}
     out["version"], out["baseline"] = version, baseline
     if baseline is not None and baseline != version:
         out["difference"] = {}
