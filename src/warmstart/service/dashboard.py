@@ -32,7 +32,7 @@ from fastapi.staticfiles import StaticFiles
 from sqlalchemy import case, func, select
 from starlette.concurrency import run_in_threadpool
 
-from warmstart.belief.belief import Belief, BeliefFormatError
+from warmstart.belief.belief import BeliefFormatError
 from warmstart.service import schema as S
 from warmstart.service.app import ApiError, Engine, user_profile
 from warmstart.service.store import Store
@@ -103,19 +103,12 @@ def live_stats(store: Store) -> Live:
     return Live(int(events), int(rewarded), int(defaulted), mean, len(recent), latest)
 
 
-class TypeMemo:
-    """The most probable type (-1: unreadable) by belief bytes, from the last render: a belief is decoded again
-    only when it changed. The dict is replaced, never mutated, so that concurrent renders do not interfere."""
-
-    def __init__(self) -> None:
-        self.by_state: dict[bytes, int] = {}
-
-
-def type_stats(store: Store, eng: Engine, memo: TypeMemo) -> Types:
+def type_stats(store: Store, eng: Engine) -> Types:
     """Shares and outcomes by the most probable type of the ``TYPE_CAP`` most recently updated beliefs under the
-    active version (decoded under the engine's prior, as ``Engine.belief`` does)."""
+    active version (decoded by ``Engine.decode``, whose cache keeps them until they change)."""
     b, e = S.beliefs, S.events
-    recent = (select(b.c.user_id, b.c.state).where(b.c.population_version == eng.version)
+    recent = (select(b.c.user_id, b.c.state, b.c.version, b.c.population_version)
+              .where(b.c.population_version == eng.version)
               .order_by(b.c.updated_at.desc(), b.c.user_id).limit(TYPE_CAP))
     users = recent.with_only_columns(b.c.user_id).subquery()
     per_user = (select(e.c.user_id, func.count(e.c.reward), func.sum(e.c.reward), func.sum(e.c.reward * e.c.reward))
@@ -128,18 +121,13 @@ def type_stats(store: Store, eng: Engine, memo: TypeMemo) -> Types:
                                 .where(b.c.population_version == eng.version)).scalar_one())
         others = int(conn.execute(select(func.count()).select_from(b)
                                   .where(b.c.population_version != eng.version)).scalar_one())
-    known, fresh = memo.by_state, {}
     top: dict[str, int] = {}  # user -> most probable type, -1 if the belief cannot be read
-    for user_id, raw in beliefs:
-        state = bytes(raw)
-        k = known.get(state)
-        if k is None:
-            try:
-                k = int(np.argmax(Belief.from_bytes(state, eng.prior).type_probs()))
-            except BeliefFormatError:
-                k = -1
-        fresh[state] = top[user_id] = k
-    memo.by_state = fresh
+    for user_id, raw, version, population_version in beliefs:
+        try:
+            belief = eng.decode(user_id, (bytes(raw), int(version), int(population_version)))
+            top[user_id] = int(np.argmax(belief.type_probs()))
+        except BeliefFormatError:
+            top[user_id] = -1
     names = eng.population.type_names()
     found = np.array(list(top.values()), dtype=np.int64)
     users_per_type = np.bincount(found[found >= 0], minlength=len(names))
@@ -409,7 +397,6 @@ def mount_dashboard(app: FastAPI, store: Store, engine: Callable[[], Engine], *,
         raise ValueError(f"refresh_s: expected a positive number of seconds, got {refresh_s}")
     app.mount("/static", StaticFiles(directory=STATIC), name="dashboard-static")
     app.state.dashboard_refresh_s = refresh_s
-    memo = TypeMemo()
 
     def refused(request: Request) -> HTMLResponse | None:
         """None for an admin; otherwise the sign-in form saying why."""
@@ -440,7 +427,7 @@ def mount_dashboard(app: FastAPI, store: Store, engine: Callable[[], Engine], *,
         if denied is not None:
             return denied
         eng, problem = current()
-        types = None if eng is None else type_stats(store, eng, memo)
+        types = None if eng is None else type_stats(store, eng)
         refresh_s = float(request.app.state.dashboard_refresh_s)
         live = (f'<section id="live" data-refresh="/dashboard/live" data-refresh-ms="{round(refresh_s * 1000)}">'
                 f"{_live_fragment(live_stats(store), refresh_s)}</section>")
