@@ -5,7 +5,7 @@ from warmstart.eval.logs import training_log
 from warmstart.policies.base import PolicyContext, available_policies, make_policy
 from warmstart.policies.check import check_policy
 
-EXPECTED = {"mixture_ts", "mixture_ids", "from_scratch_ts", "pooled_ts", "club", "vw_pooled", "oracle_type",
+EXPECTED = {"mixture_ts", "mixture_ids", "mixture_ids_cp", "from_scratch_ts", "pooled_ts", "club", "vw_pooled", "oracle_type",
             "oracle", "random"}
 FAST = {"vw_pooled": {"pretrain_events": 300}}
 
@@ -38,7 +38,7 @@ def test_unknown_policy_and_missing_context_are_clear(population):
 def test_mixture_policies_identify_the_type_quickly(context, truth):
     rng = np.random.default_rng(0)
     users = truth.sample_users(30, rng, kind="population")
-    for name in ("mixture_ids", "mixture_ts"):
+    for name in ("mixture_ids", "mixture_ts", "mixture_ids_cp"):
         hits = 0
         policy = make_policy(name, context, seed=1)
         for u in range(len(users)):

@@ -175,6 +175,11 @@ class Belief:
         p = np.exp(joint - joint.max())
         return p / p.sum()
 
+    def components(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """``(probs (K1,), mean (K1, d), cov (K1, d, d))``: the posterior over components and each one's
+        posterior of the user's parameters, what a policy samples from."""
+        return self.type_probs(), self.mean, self.cov
+
     def observe(self, x: np.ndarray, r: float) -> None:
         """Add one event (features of the chosen action, observed reward). Bad input changes nothing."""
         x = np.asarray(x, dtype=float)

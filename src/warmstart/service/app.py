@@ -50,9 +50,9 @@ from warmstart.belief.belief import Belief, BeliefBatch
 from warmstart.models.linear_gaussian import summarise_rows
 from warmstart.policies.base import PolicyContext, make_policy
 from warmstart.policies.mixture import BeliefPolicy
-from warmstart.population.fit import FitConfig, fit_population
 from warmstart.population.population import Population
 from warmstart.service.cache import BeliefCache, KeyCache
+from warmstart.service.refit import NotEnoughDataError, fit_from_store
 from warmstart.service.store import ConflictError, EventRecord, NotFoundError, StaleBeliefError, Store
 
 MAX_ACTIONS = 1000
@@ -397,18 +397,16 @@ def create_app(store: Store, *, policy: str = "mixture_ids", seed: int = 0, rewa
     def fit(body: FitRequest, _: str = Depends(admin)) -> dict[str, Any]:
         """Fit a new population version on the rewarded events (erased users left out); it is stored, not
         activated."""
-        user, X, r = store.rewarded_events()
-        n_users = int(user.max()) + 1 if user.size else 0
-        if n_users < body.min_users:
-            raise ApiError(409, "not_enough_data", f"fit: expected rewarded events of at least {body.min_users} "
-                                                   f"users, got {n_users}")
-        summary = summarise_rows(user, X, r, n_users)
         t0 = time.perf_counter()
-        pop = fit_population(summary, FitConfig(k_range=(1, body.k_max), seed=body.seed))
+        try:
+            pop, n_users, n_events = fit_from_store(store, k_max=body.k_max, seed=body.seed,
+                                                    min_users=body.min_users)
+        except NotEnoughDataError as exc:
+            raise ApiError(409, "not_enough_data", str(exc)) from exc
         version = store.add_population(pop.to_bytes(), fingerprint=pop.fingerprint(),
                                        meta={"fingerprint": pop.fingerprint(), "source": "event log",
-                                             "n_users": n_users, "n_events": int(user.size)})
-        return {"version": version, "n_types": pop.n_types, "n_users": n_users, "n_events": int(user.size),
+                                             "n_users": n_users, "n_events": n_events})
+        return {"version": version, "n_types": pop.n_types, "n_users": n_users, "n_events": n_events,
                 "fit_s": time.perf_counter() - t0}
 
     @app.post("/v1/admin/populations/{version}/activate")
