@@ -5,7 +5,7 @@ from warmstart.eval.logs import training_log
 from warmstart.policies.base import PolicyContext, available_policies, make_policy
 from warmstart.policies.check import check_policy
 
-EXPECTED = {"mixture_ts", "mixture_ids", "mixture_ids_cp", "from_scratch_ts", "pooled_ts", "club", "vw_pooled", "oracle_type",
+EXPECTED = {"mixture_ts", "mixture_ids", "mixture_ids_cp", "mixture_plan", "oracle_plan", "from_scratch_ts", "pooled_ts", "club", "vw_pooled", "oracle_type",
             "oracle", "random"}
 FAST = {"vw_pooled": {"pretrain_events": 300}}
 

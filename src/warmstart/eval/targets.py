@@ -20,7 +20,7 @@ def _cmd(doc: dict[str, Any], what: str) -> str:
     preset = doc.get("config", {}).get("preset", "default")
     if what == "coldstart":
         return f"warmstart bench coldstart --preset {preset}{quick} --seed {doc.get('seed', 0)} --out DIR"
-    if what in ("kt", "tutoring", "service"):
+    if what in ("kt", "tutoring", "service", "responsible"):
         return f"warmstart bench {what}{quick} --out DIR"
     return f"warmstart bench speed{quick} --out DIR"
 
@@ -258,6 +258,57 @@ def ope_rows(doc: dict[str, Any]) -> list[dict[str, Any]]:
                  f"warmstart ope --campaign {doc['campaign']} --out FILE")]
 
 
+def responsible_rows(doc: dict[str, Any]) -> list[dict[str, Any]]:
+    """Issue 7's responsible-personalization targets (``warmstart bench responsible``); parts not run are left
+    out."""
+    cmd = _cmd(doc, "responsible")
+    rows = []
+    fair = (doc.get("fairness") or {}).get(doc.get("ours", ""))
+    if fair is not None:
+        per = fair["per_type_G50"]
+        rows.append(_row("every type: G_k(50); minority type", ">= 0.7; minority >= 0.7",
+                         f"worst type {fair['worst_type']} {_fmt(fair['worst_type_gain'])} (types "
+                         f"{', '.join(_fmt(per[k]) for k in sorted(per, key=int))}); minority "
+                         f"{_fmt(fair['minority_gain'])} ({fair['minority_users']} users)",
+                         fair["worst_type_gain"] >= 0.7 and fair["minority_gain"] >= 0.7, cmd))
+        rows.append(_row("outliers: regret at 200, ours / from_scratch", "<= 1.05", _fmt(fair["outlier_ratio"]),
+                         fair["outlier_ratio"] <= 1.05, cmd))
+    if "switch_recovery_ratio" in doc:
+        plain = doc["drift"]["policies"].get("mixture_ids", {})
+        rows.append(_row("type switch at step 100: recovery ratio; detection within 15 steps; false alarms per 200 "
+                         "steps", "<= 1.5; >= 90%; <= 5%",
+                         f"{_fmt(doc['switch_recovery_ratio'])}; {doc['switch_detect_rate']:.0%}; "
+                         f"{doc['false_alarm_rate']:.0%} (without change detection: recovery "
+                         f"{_fmt(plain.get('switch_recovery_ratio'))})",
+                         doc["switch_recovery_ratio"] <= 1.5 and doc["switch_detect_rate"] >= 0.9
+                         and doc["false_alarm_rate"] <= 0.05, cmd))
+        rows.append(_row("misleading start (5 responses of another type): regret at 100", "<= +20%",
+                         f"+{doc['misleading_start_excess']:.0%} (a policy told when the misleading responses end: "
+                         f"+{doc['misleading_start_floor']:.0%})", doc["misleading_start_excess"] <= 0.2, cmd))
+    sat = doc.get("satiation")
+    if sat is not None:
+        rows.append(_row("satiation: long-term satisfaction, planning / myopic", ">= 1.15, short-term reported",
+                         f"{_fmt(sat['ratio'])} ({_fmt(sat['planning_long_term'])} vs {_fmt(sat['myopic_long_term'])}; "
+                         f"short-term {_fmt(sat['planning_short_term'])} vs {_fmt(sat['myopic_short_term'])})",
+                         sat["ratio"] >= 1.15, cmd))
+    dp = doc.get("dp")
+    if dp is not None:
+        rows.append(_row(f"DP fit at epsilon = {dp['epsilon']:g}, delta = {dp['delta']:g}: gain kept", ">= 90%",
+                         f"{dp['gain_kept']:.0%}", dp["gain_kept"] >= 0.9, cmd))
+    leak = doc.get("leakage")
+    if leak is not None:
+        lo, hi = leak["independent_ci95"]
+        rows.append(_row("leakage audit: planted link found; chance when independent", "AUC >= 0.8; CI contains 0.5",
+                         f"{_fmt(leak['correlated_auc'])}; {_fmt(leak['independent_auc'])} (CI {_fmt(lo)}-{_fmt(hi)})",
+                         leak["correlated_auc"] >= 0.8 and lo <= 0.5 <= hi, cmd))
+    fg = doc.get("forget")
+    if fg is not None:
+        rows.append(_row("forget: refit after forget vs a fit that never saw the users", "equal to 1e-9",
+                         f"largest difference {fg['max_abs_diff']:.1e} ({len(fg['forgotten'])} users forgotten; "
+                         f"{fg['max_abs_diff_before_forget']:.1e} before forgetting)", fg["max_abs_diff"] <= 1e-9, cmd))
+    return rows
+
+
 def write_targets(bench_dir: str | Path) -> list[dict[str, Any]]:
     bench_dir = Path(bench_dir)
     doc = _load(bench_dir / "coldstart.json")
@@ -279,6 +330,9 @@ def write_targets(bench_dir: str | Path) -> list[dict[str, Any]]:
     ope = _load(bench_dir / "ope-obd.json")
     if ope is not None:
         rows += ope_rows(ope)
+    responsible = _load(bench_dir / "responsible.json")
+    if responsible is not None:
+        rows += responsible_rows(responsible)
     (bench_dir / "targets.json").write_text(json.dumps({"rows": rows}, indent=1))
     (bench_dir / "targets.md").write_text(markdown_table(rows))
     return rows

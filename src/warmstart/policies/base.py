@@ -178,4 +178,4 @@ def make_policy(name: str, context: PolicyContext, *, seed: int = 0, **params: A
 
 def _load_builtin() -> None:
     # importing the modules registers their policies; adding a policy is adding a module here
-    from warmstart.policies import baselines, club, mixture, vw  # noqa: F401
+    from warmstart.policies import baselines, club, mixture, planning, vw  # noqa: F401

@@ -9,10 +9,12 @@ from warmstart.sim.linear_types import (
     UserBatch,
     register,
 )
+from warmstart.sim.satiation import SatiationConfig, SatiationEnv, SatiationPopulation, register_satiation
 from warmstart.sim.tutoring import StudentBatch, TutoringEnv, register_tutoring
 
 register()
 register_tutoring()
+register_satiation()
 
-__all__ = ["OUTLIER", "EventLog", "LinearTypesConfig", "LinearTypesEnv", "LinearTypesPopulation", "StudentBatch",
-           "TutoringEnv", "UserBatch"]
+__all__ = ["OUTLIER", "EventLog", "LinearTypesConfig", "LinearTypesEnv", "LinearTypesPopulation", "SatiationConfig",
+           "SatiationEnv", "SatiationPopulation", "StudentBatch", "TutoringEnv", "UserBatch"]
