@@ -767,7 +767,8 @@ def audit_leakage(
     """How well the inferred types predict a sensitive attribute: cross-fitted logistic regression on each
     user's type probabilities, AUC with a bootstrap 95% CI against chance (0.5, and a permutation null); warns
     above --threshold. Writes leakage.json."""
-    from warmstart.eval.audit import leakage_audit, load_audit_log
+    from warmstart.eval.audit import load_audit_log
+    from warmstart.eval.leakage import leakage_audit
     from warmstart.population.population import Population
 
     pop = Population.load(population)

@@ -12,17 +12,19 @@ from scipy.optimize import minimize
 from warmstart.data.events import EventData, events_from_log, export_events
 from warmstart.eval.audit import (
     AuditLog,
-    cross_fit_scores,
     fairness_audit,
     fairness_markdown,
-    fit_logistic,
     infer_types,
+    load_audit_log,
+    write_fairness,
+)
+from warmstart.eval.leakage import (
+    cross_fit_scores,
+    fit_logistic,
     leakage_audit,
     leakage_benchmark,
-    load_audit_log,
     roc_auc,
     stratified_folds,
-    write_fairness,
 )
 from warmstart.eval.replay import event_summary
 from warmstart.population.fit import responsibilities

@@ -23,7 +23,8 @@ from warmstart.belief.belief import Belief
 from warmstart.eval.logs import training_log
 from warmstart.eval.machine import machine_info
 from warmstart.eval.metrics import summarise_policy
-from warmstart.policies.base import PolicyContext, UserTruth, make_policy
+from warmstart.models.linear_gaussian import Summary
+from warmstart.policies.base import PolicyContext, UserTruth, make_policy, policy_class
 from warmstart.population.fit import FitConfig, fit_population, responsibilities
 from warmstart.population.population import Population
 from warmstart.sim.linear_types import OUTLIER, EventLog, LinearTypesConfig, LinearTypesPopulation, UserBatch
@@ -182,31 +183,47 @@ def run_coldstart(
     population: Population | None = None,
     log: EventLog | None = None,
     fit_s: float | None = None,
+    *,
+    summary: Summary | None = None,
+    true_types: np.ndarray | None = None,
 ) -> dict[str, Any]:
     """Run the benchmark and return the ``coldstart.json`` document.
 
     ``population`` and ``log`` may be given (as ``warmstart demo`` does after its own fit); they must come
-    from this configuration's simulator and training-log settings.
+    from this configuration's simulator and training-log settings. Instead of ``log``, the training users'
+    ``summary`` and their ``true_types`` may be given (for logs too large to hold, e.g. from
+    ``sim.linear_types.logged_summary``) when no policy run needs the training log itself.
     """
     report = progress or (lambda msg, frac: None)
     truth = LinearTypesPopulation(cfg.sim)
-    if log is None:
-        report("simulating the training log", 0.0)
-        log = truth.logged(cfg.n_train_users, cfg.n_train_events, seed=cfg.seed)
-    elif log.reward.shape != (cfg.n_train_users, cfg.n_train_events):
-        raise ValueError(f"log: expected {cfg.n_train_users} users x {cfg.n_train_events} events, "
-                         f"got {log.reward.shape[0]} x {log.reward.shape[1]}")
-    summary = log.summary()
+    if summary is not None and log is None:
+        if true_types is None or np.shape(true_types) != (summary.n_users,):
+            raise ValueError(f"true_types: expected one true type per summarised user ({summary.n_users}), got "
+                             f"{None if true_types is None else np.shape(true_types)}")
+        if summary.n_users != cfg.n_train_users:
+            raise ValueError(f"summary: expected {cfg.n_train_users} users, got {summary.n_users}")
+        needs_log = [n for n in cfg.policies if policy_class(n).needs_train_log]
+        if needs_log:
+            raise ValueError(f"summary: policies {needs_log} need the training log itself; pass log= instead")
+        train_log = None
+    else:
+        if log is None:
+            report("simulating the training log", 0.0)
+            log = truth.logged(cfg.n_train_users, cfg.n_train_events, seed=cfg.seed)
+        elif log.reward.shape != (cfg.n_train_users, cfg.n_train_events):
+            raise ValueError(f"log: expected {cfg.n_train_users} users x {cfg.n_train_events} events, "
+                             f"got {log.reward.shape[0]} x {log.reward.shape[1]}")
+        summary, true_types, train_log = log.summary(), log.users.type_id, training_log(log)
     if population is None:
         report("fitting the population", 0.05)
         t0 = time.perf_counter()
         population = fit_population(summary, replace(cfg.fit, seed=cfg.seed))
         fit_s = time.perf_counter() - t0
-    mapping = type_mapping(population, summary, log.users.type_id)
+    mapping = type_mapping(population, summary, true_types)
     tu = test_users(cfg, truth)
     example_users = [int(np.argmax(tu.group == g)) for g in ("population", "minority", "outlier") if (tu.group == g).any()]
     _SHARED.update(cfg=cfg, truth=truth, test_users=tu, example_users=example_users,
-                   context=PolicyContext(cfg.sim.dim, population, training_log(log)))
+                   context=PolicyContext(cfg.sim.dim, population, train_log))
     results: dict[str, dict[str, Any]] = {}
     names = list(cfg.policies)
     # slowest first so that two workers finish together

@@ -8,7 +8,7 @@
 - **Long-term wellbeing** (``warmstart.eval.satiation``): planning over the type belief against the myopic
   mixture Thompson sampling in ``warmstart/Satiation-v0``.
 - **Privacy** (``warmstart.eval.dp_gain``): the gain kept by the differentially private fit at epsilon = 1,
-  delta = 1e-6 on 100,000 training users; (``warmstart.eval.audit.leakage_benchmark``) the leakage audit on a
+  delta = 1e-6 on 100,000 training users; (``warmstart.eval.leakage.leakage_benchmark``) the leakage audit on a
   planted type-attribute link and on an independent attribute.
 - **Forgetting** (``warmstart.eval.forget``): the refit after forgetting equals the fit that never saw them.
 
@@ -129,7 +129,7 @@ def run_responsible(quick: bool = False, seed: int = 0, progress: Progress | Non
         doc["dp"] = {"epsilon": dp["epsilon"], "delta": dp["delta"], "gain_kept": dp["gain_kept"]}
         timings["dp"] = time.perf_counter() - t0
     if "leakage" in parts:
-        from warmstart.eval.audit import leakage_benchmark
+        from warmstart.eval.leakage import leakage_benchmark
 
         t0 = time.perf_counter()
         report("leakage audit", 0.9)
