@@ -4,7 +4,7 @@ import pytest
 
 pytest.importorskip("sqlalchemy")
 
-from warmstart.eval.forget import forget_check  # noqa: E402
+from warmstart.eval.forget import forget_check
 
 
 def test_refit_after_forget_equals_the_fit_that_never_saw_the_users(tmp_path):
