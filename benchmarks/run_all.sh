@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The full benchmarks behind the README's results table (about 40 minutes on 2 cores; pyBKT's fit is most of it).
+# The full benchmarks behind the README's results table (about 50 minutes on 2 cores; pyBKT's fit is most of it).
 set -euo pipefail
 OUT="${1:-benchmarks/results}"
 warmstart bench coldstart --preset default --seed 0 --out "$OUT"
@@ -8,6 +8,7 @@ warmstart bench speed --seed 0 --out "$OUT"
 warmstart bench kt --data assistments2009 --out "$OUT"
 warmstart bench tutoring --out "$OUT"
 warmstart bench service --out "$OUT"
+warmstart bench responsible --out "$OUT"
 warmstart bench replay --data assistments2009 --out "$OUT/replay-assistments2009"
 warmstart simulate --users 3000 --events 30 --seed 0 --out "$OUT/replay-sim/events.csv"
 warmstart bench replay --log "$OUT/replay-sim/events.csv" --out "$OUT/replay-sim"

@@ -128,9 +128,13 @@ def fit(
     covariance: Annotated[str, typer.Option(help="Type covariance: full, diag or spherical.")] = "full",
     restarts: Annotated[int, typer.Option(help="Seeded k-means++ restarts per K.")] = 2,
     seed: Annotated[int, typer.Option(help="Random seed.")] = 0,
+    dp_epsilon: Annotated[float | None, typer.Option(
+        "--dp-epsilon", help="Fit with (epsilon, delta)-differential privacy per user (needs --n-types and the "
+        "privacy extra; the noise is freshly random, not seeded).")] = None,
+    dp_delta: Annotated[float, typer.Option("--dp-delta", help="delta of the private fit.")] = 1e-6,
 ) -> None:
     """Fit the population of user types (EM with model selection, split/merge moves, a novel component) from a
-    simulated log (LOG_PATH) or an event log (--log)."""
+    simulated log (LOG_PATH) or an event log (--log); with --dp-epsilon, a differentially private fit."""
     from warmstart.eval.logs import load_log
     from warmstart.population.fit import FitConfig, fit_population
 
@@ -138,6 +142,9 @@ def fit(
                     covariance=covariance, n_init=restarts, seed=seed)  # type: ignore[arg-type]
     if (log_path is None) == (log is None):
         raise CliError("fit: expected exactly one of LOG_PATH (a simulated .npz log) or --log FILE (an event log)")
+    if dp_epsilon is not None and (log is not None or n_types is None):
+        raise CliError("--dp-epsilon: expected a simulated .npz log (LOG_PATH; an event log's learned item features "
+                       "would not be private) and --n-types K (choosing K would spend budget of its own)")
     if log is not None:
         _fit_events(log, out_path, cfg)
         return
@@ -145,7 +152,17 @@ def fit(
     summary = load_log(log_path).summary()
     with progress_bar("fit") as bar:
         t0 = time.perf_counter()
-        population = fit_population(summary, cfg, progress=bar)
+        if dp_epsilon is not None:
+            from warmstart.population.dp import DPConfig, fit_population_dp
+
+            assert n_types is not None
+            try:
+                dp_cfg = DPConfig(epsilon=dp_epsilon, delta=dp_delta, n_types=n_types)
+            except ValueError as exc:
+                raise CliError(f"--dp-epsilon/--dp-delta: {exc}") from exc
+            population = fit_population_dp(summary, dp_cfg)
+        else:
+            population = fit_population(summary, cfg, progress=bar)
         elapsed = time.perf_counter() - t0
     population.save(out_path)
     _print_population(population, elapsed)

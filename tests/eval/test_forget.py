@@ -2,8 +2,6 @@
 
 import pytest
 
-pytest.importorskip("sqlalchemy")
-
 from warmstart.eval.forget import forget_check
 
 

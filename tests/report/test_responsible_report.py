@@ -11,7 +11,6 @@ from warmstart.report.responsible import responsible_section
 
 @pytest.fixture(scope="module")
 def doc():
-    pytest.importorskip("sqlalchemy")
     return json.loads(json.dumps(run_responsible(quick=True, parts=("drift", "forget"))))
 
 

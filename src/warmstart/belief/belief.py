@@ -28,6 +28,15 @@ _VERSION = 1
 _HEADER = struct.Struct("<3sBHHd8s")  # magic, version, dim, n_components, discount, fingerprint
 
 
+def checked_event(x: np.ndarray, r: float, dim: int) -> tuple[np.ndarray, float]:
+    """``(x, r)`` as float arrays after checking the event's shape and values (errors name the field)."""
+    x = np.asarray(x, dtype=float)
+    check_shape("x", x, (dim,))
+    check_finite("x", x)
+    check_finite("reward", r)
+    return x, float(r)
+
+
 class BeliefFormatError(ValueError):
     """Serialised belief bytes that cannot be read (damaged, unknown version, other population)."""
 
@@ -182,11 +191,7 @@ class Belief:
 
     def observe(self, x: np.ndarray, r: float) -> None:
         """Add one event (features of the chosen action, observed reward). Bad input changes nothing."""
-        x = np.asarray(x, dtype=float)
-        check_shape("x", x, (self.dim,))
-        check_finite("x", x)
-        check_finite("reward", r)
-        self._observe_trusted(x, float(r))
+        self._observe_trusted(*checked_event(x, r, self.dim))
 
     def _observe_trusted(self, x: np.ndarray, r: float) -> None:
         """``observe`` without the checks, for callers that validated the event already (policies)."""

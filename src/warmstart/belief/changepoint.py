@@ -24,8 +24,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from warmstart._validate import check_finite, check_shape
-from warmstart.belief.belief import Belief
+from warmstart.belief.belief import Belief, checked_event
 from warmstart.population.population import Population
 
 
@@ -97,11 +96,7 @@ class ChangePointBelief:
 
     def observe(self, x: np.ndarray, r: float) -> None:
         """Add one event. Bad input (shape, non-finite) changes nothing."""
-        x = np.asarray(x, dtype=float)
-        check_shape("x", x, (self.dim,))
-        check_finite("x", x)
-        check_finite("reward", r)
-        self._observe_trusted(x, float(r))
+        self._observe_trusted(*checked_event(x, r, self.dim))
 
     def _observe_trusted(self, x: np.ndarray, r: float) -> None:
         log_pred = np.empty(len(self.runs) + 1)

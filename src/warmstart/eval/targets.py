@@ -287,14 +287,26 @@ def responsible_rows(doc: dict[str, Any]) -> list[dict[str, Any]]:
                          f"+{doc['misleading_start_floor']:.0%})", doc["misleading_start_excess"] <= 0.2, cmd))
     sat = doc.get("satiation")
     if sat is not None:
+        detail = doc.get("satiation_detail") or {}
+        ci = detail.get("ratio_ci95")
+        pol = detail.get("policies") or {}
+        ceiling = _ratio((pol.get("oracle_plan") or {}).get("long_term"), sat["myopic_long_term"])
+        per = {("outliers" if k == "-1" else f"type {k}"): v
+               for k, v in (detail.get("per_type_long_term_ratio") or {}).items()}
+        extra = (f" (CI {_fmt(ci[0])}-{_fmt(ci[1])})" if ci else "") + (
+            f"; a planner knowing each user: {_fmt(ceiling)}" if ceiling is not None else "") + (
+            "; per type " + ", ".join(f"{k} {_fmt(v)}" for k, v in per.items()) if per else "")
         rows.append(_row("satiation: long-term satisfaction, planning / myopic", ">= 1.15, short-term reported",
-                         f"{_fmt(sat['ratio'])} ({_fmt(sat['planning_long_term'])} vs {_fmt(sat['myopic_long_term'])}; "
-                         f"short-term {_fmt(sat['planning_short_term'])} vs {_fmt(sat['myopic_short_term'])})",
-                         sat["ratio"] >= 1.15, cmd))
+                         f"{_fmt(sat['ratio'])}{extra}; long-term {_fmt(sat['planning_long_term'])} vs "
+                         f"{_fmt(sat['myopic_long_term'])}, short-term {_fmt(sat['planning_short_term'])} vs "
+                         f"{_fmt(sat['myopic_short_term'])}", sat["ratio"] >= 1.15, cmd))
     dp = doc.get("dp")
     if dp is not None:
+        detail = doc.get("dp_detail") or {}
+        g = (f" (G(50) {_fmt(detail['G50_dp'], 3)} vs {_fmt(detail['G50_nonprivate'], 3)}, "
+             f"{detail['n_train_users']:,} users, K = {detail['n_types']})") if "G50_dp" in detail else ""
         rows.append(_row(f"DP fit at epsilon = {dp['epsilon']:g}, delta = {dp['delta']:g}: gain kept", ">= 90%",
-                         f"{dp['gain_kept']:.0%}", dp["gain_kept"] >= 0.9, cmd))
+                         f"{dp['gain_kept']:.1%}{g}", dp["gain_kept"] >= 0.9, cmd))
     leak = doc.get("leakage")
     if leak is not None:
         lo, hi = leak["independent_ci95"]

@@ -19,6 +19,33 @@ from warmstart.models.linear_gaussian import Summary, summarise
 OUTLIER = -1
 
 
+def type_shares(n_types: int, minority_share: float, outlier_share: float) -> np.ndarray:
+    """``(n_types + 1,)``: each type's share of users (the last type the minority, the others equal) and, last,
+    the outliers' share. Shared by the simulators with a minority type and outliers."""
+    rest = (1.0 - minority_share - outlier_share) / max(n_types - 1, 1)
+    shares = np.full(n_types, rest)
+    if n_types > 1:
+        shares[n_types - 1] = minority_share
+    else:
+        shares[0] = 1.0 - outlier_share
+    return np.append(shares, outlier_share)
+
+
+def draw_type_ids(shares: np.ndarray, n: int, rng: np.random.Generator,
+                  kind: Literal["population", "minority", "outlier"] = "population") -> np.ndarray:
+    """Type of each of ``n`` users (``OUTLIER`` for outliers): drawn with ``shares`` (``type_shares``) for
+    ``"population"``, all of the minority type (the last) or all outliers."""
+    n_types = shares.shape[0] - 1
+    if kind == "population":
+        labels = rng.choice(n_types + 1, size=n, p=shares / shares.sum())
+        return np.where(labels == n_types, OUTLIER, labels)
+    if kind == "minority":
+        return np.full(n, n_types - 1)
+    if kind == "outlier":
+        return np.full(n, OUTLIER)
+    raise ValueError(f"kind: expected 'population', 'minority' or 'outlier', got {kind!r}")
+
+
 @dataclass(frozen=True)
 class LinearTypesConfig:
     """Population and interaction settings. ``preset`` names where the defaults came from."""
@@ -61,13 +88,7 @@ class LinearTypesConfig:
 
     def type_shares(self) -> np.ndarray:
         """Probability of each type and, last, of an outlier, for a user drawn from the population."""
-        rest = (1.0 - self.minority_share - self.outlier_share) / max(self.n_types - 1, 1)
-        shares = np.full(self.n_types, rest)
-        if self.n_types > 1:
-            shares[self.minority_type] = self.minority_share
-        else:
-            shares[0] = 1.0 - self.outlier_share
-        return np.append(shares, self.outlier_share)
+        return type_shares(self.n_types, self.minority_share, self.outlier_share)
 
 
 @dataclass(frozen=True)
@@ -130,16 +151,7 @@ class LinearTypesPopulation:
         self, n: int, rng: np.random.Generator, kind: Literal["population", "minority", "outlier"] = "population"
     ) -> UserBatch:
         cfg = self.config
-        if kind == "population":
-            shares = cfg.type_shares()
-            labels = rng.choice(cfg.n_types + 1, size=n, p=shares / shares.sum())
-            type_id = np.where(labels == cfg.n_types, OUTLIER, labels)
-        elif kind == "minority":
-            type_id = np.full(n, cfg.minority_type)
-        elif kind == "outlier":
-            type_id = np.full(n, OUTLIER)
-        else:
-            raise ValueError(f"kind: expected 'population', 'minority' or 'outlier', got {kind!r}")
+        type_id = draw_type_ids(cfg.type_shares(), n, rng, kind)
         z = rng.standard_normal((n, cfg.dim))
         theta = np.where(
             (type_id == OUTLIER)[:, None],

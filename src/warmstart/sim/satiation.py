@@ -75,7 +75,7 @@ from typing import Any, Literal
 import gymnasium as gym
 import numpy as np
 
-from warmstart.sim.linear_types import OUTLIER, EventLog, UserBatch
+from warmstart.sim.linear_types import OUTLIER, EventLog, UserBatch, draw_type_ids, type_shares
 
 ENV_ID = "warmstart/Satiation-v0"
 HORIZON = 200
@@ -239,13 +239,7 @@ class SatiationConfig:
 
     def type_shares(self) -> np.ndarray:
         """Probability of each type and, last, of an outlier, for a user drawn from the population."""
-        rest = (1.0 - self.minority_share - self.outlier_share) / max(self.n_types - 1, 1)
-        shares = np.full(self.n_types, rest)
-        if self.n_types > 1:
-            shares[self.minority_type] = self.minority_share
-        else:
-            shares[0] = 1.0 - self.outlier_share
-        return np.append(shares, self.outlier_share)
+        return type_shares(self.n_types, self.minority_share, self.outlier_share)
 
 
 @dataclass
@@ -286,16 +280,7 @@ class SatiationPopulation:
         self, n: int, rng: np.random.Generator, kind: Literal["population", "minority", "outlier"] = "population"
     ) -> UserBatch:
         cfg = self.config
-        if kind == "population":
-            shares = cfg.type_shares()
-            labels = rng.choice(cfg.n_types + 1, size=n, p=shares / shares.sum())
-            type_id = np.where(labels == cfg.n_types, OUTLIER, labels)
-        elif kind == "minority":
-            type_id = np.full(n, cfg.minority_type)
-        elif kind == "outlier":
-            type_id = np.full(n, OUTLIER)
-        else:
-            raise ValueError(f"kind: expected 'population', 'minority' or 'outlier', got {kind!r}")
+        type_id = draw_type_ids(cfg.type_shares(), n, rng, kind)
         z = rng.standard_normal((n, cfg.dim))
         outlier = (type_id == OUTLIER)[:, None]
         theta = np.where(outlier, self.type_means.mean(0) + self._outlier_sd * z,
