@@ -35,3 +35,20 @@ def test_small_run_change_detection_follows_a_switch_that_locks_the_plain_belief
     assert cp["switch_detect_rate"] >= 0.75 and plain["switch_detect_rate"] is None
     assert told["switch_recovery_ratio"] < plain["switch_recovery_ratio"]
     assert len(cp["curves"]["switch"]) == 60 and np.isfinite(cp["misleading_start_excess"])
+
+
+def test_drift_options_of_the_mixture_policies(population):
+    from warmstart.belief.changepoint import ChangePointBelief
+    from warmstart.policies.base import PolicyContext, make_policy
+
+    ctx = PolicyContext(10, population)
+    state = make_policy("mixture_ids", ctx, discount=0.9).new_user()
+    assert state.discount == 0.9
+    assert isinstance(make_policy("mixture_ids_cp", ctx).new_user(), ChangePointBelief)
+    assert make_policy("mixture_ids_cp", ctx).settings()["change_hazard"] == 1e-3
+    with pytest.raises(ValueError, match="at most one way"):
+        make_policy("mixture_ids", ctx, discount=0.9, change_hazard=0.01)
+    with pytest.raises(ValueError, match="discount"):
+        make_policy("mixture_ids", ctx, discount=0.0)
+    with pytest.raises(ValueError, match="change_hazard"):
+        make_policy("mixture_ids_cp", ctx, change_hazard=0.0)

@@ -84,6 +84,8 @@ POLICY_VARIANTS: dict[str, tuple[str, dict[str, Any]]] = {
     "mixture_ids": ("mixture_ids", {}),
     "mixture_ts_cp": ("mixture_ts", {"change_hazard": "hazard"}),
     "from_scratch_ts": ("from_scratch_ts", {}),
+    # discounting instead of change detection: old evidence fades by a factor per event (memory ~20 events)
+    "mixture_ids_discount": ("mixture_ids", {"discount": 0.95}),
     # told when the answering user changes, and restarts its belief then: the floor no detector can beat
     "mixture_ids_told": ("mixture_ids", {}),
 }

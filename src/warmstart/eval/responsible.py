@@ -101,7 +101,7 @@ def run_responsible(quick: bool = False, seed: int = 0, progress: Progress | Non
         t0 = time.perf_counter()
         dcfg = DriftConfig(seed=seed, n_train_users=cold_cfg.n_train_users, n_train_events=cold_cfg.n_train_events,
                            n_users=60 if quick else 300, n_bootstrap=200 if quick else 1000,
-                           policies=(OURS, PLAIN, "mixture_ids_told"))
+                           policies=(OURS, PLAIN, "mixture_ids_discount", "mixture_ids_told"))
         drift = run_drift(dcfg, lambda m, f: report(f"drift: {m}", 0.3 + 0.2 * f), population=population)
         doc["drift"] = drift
         ours = drift["policies"][OURS]

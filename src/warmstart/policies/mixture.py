@@ -83,7 +83,7 @@ class BeliefPolicy(Policy):
 
     def __init__(
         self, context: PolicyContext, *, seed: int = 0, n_samples: int = 100, prior_temper: float = 1.0,
-        change_hazard: float = 0.0,
+        change_hazard: float = 0.0, discount: float = 1.0,
     ) -> None:
         super().__init__(context, seed=seed)
         if n_samples < 1:
@@ -92,6 +92,11 @@ class BeliefPolicy(Policy):
             raise ValueError(f"prior_temper: expected a value in [0, 1], got {prior_temper}")
         if not 0.0 <= change_hazard < 1.0:
             raise ValueError(f"change_hazard: expected a probability in [0, 1), got {change_hazard}")
+        if not 0.0 < discount <= 1.0:
+            raise ValueError(f"discount: expected a value in (0, 1], got {discount}")
+        if change_hazard > 0 and discount < 1.0:
+            raise ValueError("change_hazard, discount: expected at most one way of following drift, got both")
+        self.discount = float(discount)
         self.n_samples = int(n_samples)
         self.prior_temper = float(prior_temper)
         self.change_hazard = float(change_hazard)
@@ -105,12 +110,14 @@ class BeliefPolicy(Policy):
         out: dict[str, Any] = {"n_samples": self.n_samples, "prior_temper": self.prior_temper}
         if self.change_hazard > 0:
             out["change_hazard"] = self.change_hazard
+        if self.discount < 1.0:
+            out["discount"] = self.discount
         return out
 
     def _new_user(self, truth: UserTruth | None) -> Belief | ChangePointBelief:
         if self.change_hazard > 0:
             return ChangePointBelief(self.prior(truth), hazard=self.change_hazard)
-        return Belief.fresh(self.prior(truth))
+        return Belief.fresh(self.prior(truth), discount=self.discount)
 
     def _update(self, state: Belief | ChangePointBelief, X: np.ndarray, action: int, reward: float) -> None:
         state._observe_trusted(X[action], reward)  # Policy.update validated X, action and reward
@@ -198,10 +205,10 @@ class MixtureIDS(BeliefPolicy):
 
     def __init__(
         self, context: PolicyContext, *, seed: int = 0, n_samples: int = 100, prior_temper: float = 0.0,
-        change_hazard: float = 0.0,
+        change_hazard: float = 0.0, discount: float = 1.0,
     ) -> None:
         super().__init__(context, seed=seed, n_samples=n_samples, prior_temper=prior_temper,
-                         change_hazard=change_hazard)
+                         change_hazard=change_hazard, discount=discount)
 
     def _act(self, state: Belief, X: np.ndarray) -> Decision:
         A = X.shape[0]

@@ -16,6 +16,7 @@ from warmstart.report._page import _dec, _e, _finite, _img, _num, _pct, _table
 _DRIFT_POLICIES = {
     "mixture_ids_cp": ("mixture IDS with change-point detection (ours)", "#1f77b4"),
     "mixture_ids": ("mixture IDS without change detection", "#d62728"),
+    "mixture_ids_discount": ("mixture IDS with discounting (0.95 per event)", "#2ca02c"),
     "mixture_ids_told": ("mixture IDS told when the answering user changes (floor)", "#7f7f7f"),
 }
 
