@@ -163,12 +163,10 @@ class LinearTypesPopulation:
     def other_type_users(self, users: UserBatch, rng: np.random.Generator) -> UserBatch:
         """For each user, a new user drawn from a *different* type (any type for an outlier): the person a
         user switches to under a drift schedule, or whose responses make a misleading start."""
+        from warmstart.sim.drift import other_type_ids
+
         cfg = self.config
-        if cfg.n_types < 2:
-            raise ValueError("other_type_users: expected a population with at least 2 types")
-        shift = rng.integers(1, cfg.n_types, size=len(users))
-        other = np.where(users.type_id == OUTLIER, rng.integers(cfg.n_types, size=len(users)),
-                         (users.type_id + shift) % cfg.n_types)
+        other = other_type_ids(users.type_id, cfg.n_types, rng)
         theta = self.type_means[other] + cfg.within_sd * rng.standard_normal((len(users), cfg.dim))
         return UserBatch(theta, other)
 
@@ -214,15 +212,10 @@ class LinearTypesEnv(gym.Env):
     """One user per episode: observe the candidate set, pick an action, get its noisy reward.
 
     ``reset(seed=...)`` draws a new user from the population (``options={"kind": "minority"}`` or
-    ``"outlier"`` draws from those groups). Two drift schedules, also through ``options``:
-
-    - ``{"switch_at": s}``: after ``s`` steps the user becomes a user of another type (a shared account
-      changing hands, a life change); steps ``s + 1`` on are answered by the new user;
-    - ``{"misleading_start": m}``: the first ``m`` responses come from a user of another type, then the user's
-      own (someone else tried the product first, or an unrepresentative first session).
-
-    ``env.unwrapped.user`` is the user answering the current step, for evaluation harnesses; ``expected_reward``
-    and ``regret`` in ``info`` are against that user. Ground truth never appears in observations.
+    ``"outlier"`` draws from those groups); ``options={"switch_at": s}`` or ``{"misleading_start": m}`` add a
+    drift schedule (``warmstart.sim.drift``). ``env.unwrapped.user`` is the user answering the current step,
+    for evaluation harnesses; ``expected_reward`` and ``regret`` in ``info`` are against that user. Ground
+    truth never appears in observations.
     """
 
     metadata = {"render_modes": []}  # noqa: RUF012 -- Gymnasium declares it as a plain class attribute
@@ -242,25 +235,12 @@ class LinearTypesEnv(gym.Env):
 
     def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None):
         super().reset(seed=seed)
-        options = dict(options or {})
-        kind = options.pop("kind", "population")
-        switch_at = options.pop("switch_at", None)
-        misleading = options.pop("misleading_start", None)
-        if options:
-            raise ValueError(f"options: unknown keys {sorted(options)}; expected kind, switch_at, misleading_start")
-        if switch_at is not None and misleading is not None:
-            raise ValueError("options: expected at most one of switch_at and misleading_start")
-        for name, value in (("switch_at", switch_at), ("misleading_start", misleading)):
-            if value is not None and (not isinstance(value, int | np.integer) or value < 1):
-                raise ValueError(f"options.{name}: expected a positive integer, got {value!r}")
-        self.user = self.population.sample_users(1, self.np_random, kind=kind)
-        self._schedule: list[tuple[int, UserBatch]] = []  # (step from which it answers, user)
-        if switch_at is not None:
-            self._schedule = [(int(switch_at), self.population.other_type_users(self.user, self.np_random))]
-        elif misleading is not None:
-            own = self.user
-            self.user = self.population.other_type_users(own, self.np_random)
-            self._schedule = [(int(misleading), own)]
+        from warmstart.sim.drift import DriftSchedule
+
+        self._schedule = DriftSchedule.from_options(
+            options, lambda kind: self.population.sample_users(1, self.np_random, kind=kind),  # type: ignore[arg-type]
+            lambda user: self.population.other_type_users(user, self.np_random))
+        self.user = self._schedule.user
         self._t = 0
         self._obs = self.population.candidates(self.np_random, ())
         return self._obs.copy(), {"step": 0}
@@ -274,8 +254,9 @@ class LinearTypesEnv(gym.Env):
         reward = float(means[action] + self.config.noise_sd * self.np_random.standard_normal())
         info = {"expected_reward": float(means[action]), "regret": float(means.max() - means[action])}
         self._t += 1
-        if self._schedule and self._t == self._schedule[0][0]:
-            self.user = self._schedule.pop(0)[1]
+        switched = self._schedule.due(self._t)
+        if switched is not None:
+            self.user = switched
         self._obs = self.population.candidates(self.np_random, ())
         truncated = self._t >= self.horizon
         return self._obs.copy(), reward, False, truncated, info

@@ -75,6 +75,7 @@ from typing import Any, Literal
 import gymnasium as gym
 import numpy as np
 
+from warmstart.sim.drift import DriftSchedule, other_type_ids
 from warmstart.sim.linear_types import OUTLIER, EventLog, UserBatch, draw_type_ids, type_shares
 
 ENV_ID = "warmstart/Satiation-v0"
@@ -287,6 +288,12 @@ class SatiationPopulation:
                          self.type_means[np.maximum(type_id, 0)] + self._within_sd * z)
         return UserBatch(theta, type_id)
 
+    def other_type_users(self, users: UserBatch, rng: np.random.Generator) -> UserBatch:
+        """For each user, a user of another type (any type for an outlier): for the drift schedules."""
+        other = other_type_ids(users.type_id, self.config.n_types, rng)
+        z = rng.standard_normal((len(users), self.config.dim))
+        return UserBatch(self.type_means[other] + self._within_sd * z, other)
+
     def logged(self, n_users: int, n_events: int, seed: int) -> EventLog:
         """A training log of new users served by a uniform-random logging policy (propensity ``1 / C``).
 
@@ -336,7 +343,9 @@ class SatiationPopulation:
 class SatiationEnv(gym.Env):
     """One user per episode: observe the candidates' features ``(C, d)``, serve a category, get the noisy
     engagement. ``reset(seed=...)`` draws a new, unexposed user (``options={"kind": "minority"}`` or
-    ``"outlier"`` draws from those groups); the episode is truncated after ``horizon`` steps.
+    ``"outlier"`` draws from those groups; ``{"switch_at": s}`` or ``{"misleading_start": m}`` add a drift
+    schedule, ``warmstart.sim.drift``: the exposure and habit carry over, the preferences change); the episode
+    is truncated after ``horizon`` steps.
 
     >>> env = SatiationEnv()
     >>> obs, info = env.reset(seed=0)
@@ -376,8 +385,10 @@ class SatiationEnv(gym.Env):
 
     def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None):
         super().reset(seed=seed)
-        kind = (options or {}).get("kind", "population")
-        self.user = self.population.sample_users(1, self.np_random, kind=kind)
+        self._schedule = DriftSchedule.from_options(
+            options, lambda kind: self.population.sample_users(1, self.np_random, kind=kind),  # type: ignore[arg-type]
+            lambda user: self.population.other_type_users(user, self.np_random))
+        self.user = self._schedule.user
         self.exposure = np.zeros(self.config.n_categories)
         self.habit = 0.0
         self._t = 0
@@ -402,6 +413,9 @@ class SatiationEnv(gym.Env):
         e, h = self.dynamics.advance(self.exposure, np.asarray(self.habit), np.asarray(a))
         self.exposure, self.habit = e, float(h)
         self._t += 1
+        switched = self._schedule.due(self._t)
+        if switched is not None:
+            self.user = switched
         return self._obs(), reward, False, self._t >= self.horizon, info
 
 

@@ -1,0 +1,69 @@
+"""Drift schedules shared by the simulators: a user who switches type, and a misleading start.
+
+``reset(options=...)`` of ``warmstart/LinearTypes-v0`` and ``warmstart/Satiation-v0`` takes
+
+- ``{"switch_at": s}``: after ``s`` steps a user of another type answers (a shared account changing hands, a
+  life change): steps ``s + 1`` on;
+- ``{"misleading_start": m}``: a user of another type answers the first ``m`` steps, then the user.
+
+``env.unwrapped.user`` is always the user answering the current step, so ``info["expected_reward"]`` and
+``info["regret"]`` are against whoever answered.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from warmstart.sim.linear_types import OUTLIER, UserBatch
+
+OPTIONS = ("kind", "switch_at", "misleading_start")
+
+
+def other_type_ids(type_id: np.ndarray, n_types: int, rng: np.random.Generator) -> np.ndarray:
+    """For each user, a type other than theirs (any type for an outlier), uniformly."""
+    if n_types < 2:
+        raise ValueError("other_type_ids: expected a population with at least 2 types")
+    shift = rng.integers(1, n_types, size=type_id.shape[0])
+    return np.where(type_id == OUTLIER, rng.integers(n_types, size=type_id.shape[0]), (type_id + shift) % n_types)
+
+
+@dataclass
+class DriftSchedule:
+    """Who answers which steps of one episode: ``user`` now, then each ``(step, user)`` of ``pending``."""
+
+    user: UserBatch
+    pending: list[tuple[int, UserBatch]] = field(default_factory=list)
+
+    @staticmethod
+    def from_options(options: dict[str, Any] | None, draw: Callable[[str], UserBatch],
+                     other: Callable[[UserBatch], UserBatch]) -> DriftSchedule:
+        """Parse ``reset`` options (errors name the key) and draw the users: ``draw(kind)`` the user,
+        ``other(user)`` a user of another type."""
+        options = dict(options or {})
+        unknown = sorted(set(options) - set(OPTIONS))
+        if unknown:
+            raise ValueError(f"options: unknown keys {unknown}; expected some of {list(OPTIONS)}")
+        switch_at, misleading = options.get("switch_at"), options.get("misleading_start")
+        if switch_at is not None and misleading is not None:
+            raise ValueError("options: expected at most one of switch_at and misleading_start")
+        for name, value in (("switch_at", switch_at), ("misleading_start", misleading)):
+            if value is not None and (isinstance(value, bool) or not isinstance(value, int | np.integer)
+                                      or value < 1):
+                raise ValueError(f"options.{name}: expected a positive integer, got {value!r}")
+        own = draw(options.get("kind", "population"))
+        if switch_at is not None:
+            return DriftSchedule(own, [(int(switch_at), other(own))])
+        if misleading is not None:
+            return DriftSchedule(other(own), [(int(misleading), own)])
+        return DriftSchedule(own)
+
+    def due(self, steps_done: int) -> UserBatch | None:
+        """The user who takes over once ``steps_done`` steps are done, or ``None`` if nobody does then."""
+        if self.pending and steps_done == self.pending[0][0]:
+            self.user = self.pending.pop(0)[1]
+            return self.user
+        return None
