@@ -655,7 +655,8 @@ def serve(
         help="A population file to serve: added as a new version and activated unless it is already active.")] = None,
     host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
-    policy: Annotated[str, typer.Option(help="Policy: mixture_ids (default) or mixture_ts.")] = "mixture_ids",
+    policy: Annotated[str, typer.Option(
+        help="Policy: mixture_ids (default), mixture_ids_cp (follows users who change) or mixture_ts.")] = "mixture_ids",
     seed: Annotated[int, typer.Option(help="Random seed of the policy.")] = 0,
     reward_window: Annotated[float | None, typer.Option(
         help="Seconds to wait for a reward before the default reward is recorded (default: wait forever).")] = None,

@@ -119,6 +119,20 @@ class BeliefPolicy(Policy):
             return ChangePointBelief(self.prior(truth), hazard=self.change_hazard)
         return Belief.fresh(self.prior(truth), discount=self.discount)
 
+    def state_from_bytes(self, data: bytes) -> Belief | ChangePointBelief:
+        """A user's state from the bytes its ``to_bytes`` wrote, under this policy's prior (what a store keeps).
+        ``BeliefFormatError`` for bytes of another kind of state, format or population."""
+        if self.change_hazard > 0:
+            return ChangePointBelief.from_bytes(data, self.prior(None))
+        return Belief.from_bytes(data, self.prior(None))
+
+    def replay(self, X: np.ndarray, r: np.ndarray) -> Belief | ChangePointBelief:
+        """A new user's state after the events ``X (n, d)``, ``r (n,)`` in order."""
+        state = self.new_user()
+        for x, y in zip(np.asarray(X, dtype=float), np.asarray(r, dtype=float), strict=True):
+            state.observe(x, float(y))
+        return state
+
     def _update(self, state: Belief | ChangePointBelief, X: np.ndarray, action: int, reward: float) -> None:
         state._observe_trusted(X[action], reward)  # Policy.update validated X, action and reward
 

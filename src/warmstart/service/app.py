@@ -46,12 +46,10 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import Connection
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from warmstart.belief.belief import Belief, BeliefBatch
-from warmstart.models.linear_gaussian import summarise_rows
 from warmstart.policies.base import PolicyContext, make_policy
 from warmstart.policies.mixture import BeliefPolicy
 from warmstart.population.population import Population
-from warmstart.service.cache import BeliefCache, KeyCache
+from warmstart.service.cache import BeliefCache, KeyCache, State
 from warmstart.service.refit import NotEnoughDataError, fit_from_store
 from warmstart.service.store import ConflictError, EventRecord, NotFoundError, StaleBeliefError, Store
 
@@ -170,26 +168,24 @@ class Engine:
         self.population = Population.from_bytes(data, source=f"population version {version}")
         made = make_policy(policy, PolicyContext(self.population.dim, self.population), seed=seed)
         if not isinstance(made, BeliefPolicy):
-            raise ValueError(f"policy: expected one that keeps a belief (mixture_ids, mixture_ts), got {policy!r}")  # noqa: TRY004 - a bad setting, not a type error
+            raise ValueError(f"policy: expected one that keeps a belief (mixture_ids, mixture_ids_cp, mixture_ts), got {policy!r}")  # noqa: TRY004 - a bad setting, not a type error
         self.policy = made
         self.prior = made.prior(None)  # the population beliefs are made under (tempered for ours)
 
-    def belief_from_log(self, user_id: str) -> Belief:
-        """The user's belief under this population, recomputed exactly from their rewarded events (a shadow
+    def belief_from_log(self, user_id: str) -> State:
+        """The user's belief under this population, recomputed from their rewarded events in order (a shadow
         population keeps no stored beliefs)."""
         rewarded = [e for e in self.store.user_events(user_id) if e.reward is not None]
         if not rewarded:
             return self.policy.new_user()
-        X = np.stack([e.features for e in rewarded])
-        r = np.array([e.reward for e in rewarded], dtype=float)
-        summary = summarise_rows(np.zeros(len(rewarded), dtype=np.int64), X, r, 1)
-        return BeliefBatch.from_summary(self.prior, summary).user(0)
+        return self.policy.replay(np.stack([e.features for e in rewarded]),
+                                  np.array([e.reward for e in rewarded], dtype=float))
 
-    def belief(self, user_id: str, conn: Connection | None = None) -> tuple[Belief, int | None]:
+    def belief(self, user_id: str, conn: Connection | None = None) -> tuple[State, int | None]:
         stored = self.store.get_belief(user_id, conn)
         return self.decode(user_id, stored), (None if stored is None else stored[1])
 
-    def decode(self, user_id: str, stored: tuple[bytes, int, int] | None) -> Belief:
+    def decode(self, user_id: str, stored: tuple[bytes, int, int] | None) -> State:
         """The belief in a stored row (a fresh one if none, or if it was made under another population), from
         the cache when the row is the one the cached belief came from."""
         if stored is None or stored[2] != self.version:
@@ -197,7 +193,7 @@ class Engine:
         cached = self.cache.get(user_id, stored)
         if cached is not None:
             return cached
-        belief = Belief.from_bytes(stored[0], self.prior)
+        belief = self.policy.state_from_bytes(stored[0])
         self.cache.put(user_id, stored, belief)  # a committed row: safe to remember
         return belief
 
@@ -451,7 +447,7 @@ def _record_reward(eng: Engine, event_id: str, reward: float, *, default: bool =
     """Record a reward and fold it into the user's stored belief in one transaction (compare-and-set on the
     belief; on a concurrent update both are rolled back and tried again on the fresh belief)."""
 
-    written: list[tuple[str, tuple[bytes, int, int], Belief]] = []
+    written: list[tuple[str, tuple[bytes, int, int], State]] = []
 
     def learn(record: EventRecord, conn: Connection) -> None:
         written.clear()  # a group commit may run this twice (batched, then alone): keep the last run's

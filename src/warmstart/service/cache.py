@@ -18,8 +18,10 @@ from collections import OrderedDict
 from collections.abc import Callable
 
 from warmstart.belief.belief import Belief
+from warmstart.belief.changepoint import ChangePointBelief
 
 Stored = tuple[bytes, int, int]  # a belief row: (state, version, population version), as Store.get_belief
+State = Belief | ChangePointBelief  # a decoded per-user state of a belief policy
 
 
 class BeliefCache:
@@ -30,11 +32,11 @@ class BeliefCache:
         if size < 0:
             raise ValueError(f"size: expected a number of beliefs >= 0, got {size}")
         self.size = size
-        self._items: OrderedDict[str, tuple[Stored, Belief]] = OrderedDict()
+        self._items: OrderedDict[str, tuple[Stored, State]] = OrderedDict()
         self._lock = threading.Lock()
         self.hits = self.misses = 0
 
-    def get(self, user_id: str, stored: Stored) -> Belief | None:
+    def get(self, user_id: str, stored: Stored) -> State | None:
         """The cached belief if it was decoded from exactly this stored row, else None."""
         with self._lock:
             item = self._items.get(user_id)
@@ -45,7 +47,7 @@ class BeliefCache:
             self.hits += 1
             return item[1].copy()
 
-    def latest(self, user_id: str, population_version: int) -> tuple[Stored, Belief] | None:
+    def latest(self, user_id: str, population_version: int) -> tuple[Stored, State] | None:
         """``(stored row, belief copy)`` last cached for the user under this population, unchecked against
         the store: a compare-and-set write naming that row's version and bytes is the check."""
         with self._lock:
@@ -54,7 +56,7 @@ class BeliefCache:
                 return None
             return item[0], item[1].copy()
 
-    def put(self, user_id: str, stored: Stored, belief: Belief) -> None:
+    def put(self, user_id: str, stored: Stored, belief: State) -> None:
         """Remember a belief as stored (committed) in row ``stored``; the cache keeps its own copy."""
         if self.size == 0:
             return
