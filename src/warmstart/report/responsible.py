@@ -45,6 +45,35 @@ def drift_png(drift: Mapping[str, Any], scenario: str = "switch") -> bytes | Non
         return figures._png(fig)
 
 
+_SATIATION_POLICIES = {
+    "mixture_plan": ("planning over the type belief (ours)", "#1f77b4"),
+    "mixture_ts": ("myopic mixture Thompson sampling", "#d62728"),
+    "oracle_plan": ("planner that knows the user", "#7f7f7f"),
+}
+
+
+def satiation_png(detail: Mapping[str, Any]) -> bytes | None:
+    """Mean engagement per step (5-step moving average) of the planning, myopic and oracle-planning policies."""
+    policies = detail.get("policies") or {}
+    curves = {n: ((policies.get(n) or {}).get("curve") or {}).get("engagement") for n in _SATIATION_POLICIES}
+    curves = {n: c for n, c in curves.items() if c}
+    if not curves:
+        return None
+    with matplotlib.rc_context(figures._STYLE):
+        fig = figures._new_figure(6.4, 3.0)
+        ax = fig.add_subplot()
+        figures._style_axes(ax)
+        for name, curve in curves.items():
+            label, color = _SATIATION_POLICIES[name]
+            ax.plot(range(1, len(curve) + 1), moving_average(curve), label=label, color=color,
+                    linewidth=2.2 if name == "mixture_plan" else 1.2)
+        ax.axvspan(100.5, len(next(iter(curves.values()))) + 0.5, color="#f2f2f2", zorder=0)
+        ax.set_xlabel("step")
+        ax.set_ylabel("engagement per step")
+        ax.legend(fontsize=7, frameon=False, loc="lower left")
+        return figures._png(fig)
+
+
 def _lead(doc: Mapping[str, Any]) -> str:
     parts = [("Inferring what kind of person someone is carries risks: minority and outlier users forced into a "
               "majority type, an early wrong guess that sticks, clicks optimised at the cost of wellbeing, types "
@@ -120,7 +149,9 @@ def _others(doc: Mapping[str, Any]) -> str:
                    f"<p>Planning over the type belief: long-term satisfaction {_dec(sat['planning_long_term'], 3)}, "
                    f"short-term reward {_dec(sat['planning_short_term'], 3)}; the myopic mixture Thompson sampling: "
                    f"{_dec(sat['myopic_long_term'], 3)} and {_dec(sat['myopic_short_term'], 3)} "
-                   f"(ratio of long-term satisfaction {_dec(sat['ratio'], 2)}).</p>")
+                   f"(ratio of long-term satisfaction {_dec(sat['ratio'], 2)}).</p>"
+                   + _img(satiation_png(doc.get("satiation_detail") or {}), "engagement per step in Satiation-v0",
+                          "Mean engagement per step; the shaded steps are where long-term satisfaction is measured."))
     dp = doc.get("dp")
     if dp:
         detail = doc.get("dp_detail") or {}
