@@ -25,3 +25,27 @@ def db_url(request, tmp_path):
         return f"sqlite:///{tmp_path / 'warmstart.db'}"
     base = request.getfixturevalue("postgres_url")
     return fresh_database(base, f"t_{os.getpid()}_{abs(hash(request.node.nodeid)) % 10**9}")
+
+
+@pytest.fixture
+def serve(tmp_path, population):
+    """``serve(policy)``: a test client (client key) of the API on a SQLite store with ``population`` active, and
+    the store; closed when the test ends."""
+    from fastapi.testclient import TestClient
+
+    from warmstart.service.app import create_app
+    from warmstart.service.store import Store
+
+    stores = []
+
+    def make(policy: str = "mixture_ids"):
+        store = Store.open(tmp_path / f"svc-{len(stores)}.db")
+        stores.append(store)
+        store.activate(store.add_population(population.to_bytes(), fingerprint=population.fingerprint()))
+        client = TestClient(create_app(store, policy=policy, seed=0), raise_server_exceptions=False)
+        client.headers["Authorization"] = f"Bearer {store.create_api_key('client')}"
+        return client, store
+
+    yield make
+    for store in stores:
+        store.close()

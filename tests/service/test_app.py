@@ -12,15 +12,8 @@ from warmstart.service.store import Store
 
 
 @pytest.fixture
-def served(tmp_path, population):
-    store = Store.open(tmp_path / "svc.db")
-    version = store.add_population(population.to_bytes(), fingerprint=population.fingerprint())
-    store.activate(version)
-    key = store.create_api_key("client")
-    client = TestClient(create_app(store, seed=0), raise_server_exceptions=False)
-    client.headers["Authorization"] = f"Bearer {key}"
-    yield client, store
-    store.close()
+def served(serve):
+    return serve()
 
 
 def _actions(rng, n=5, d=10):

@@ -3,25 +3,15 @@ learned from like a plain belief, and a user whose responses change is followed.
 
 import numpy as np
 import pytest
-from fastapi.testclient import TestClient
 
 from warmstart.belief.belief import BeliefFormatError
 from warmstart.belief.changepoint import ChangePointBelief
 from warmstart.policies.base import PolicyContext, make_policy
-from warmstart.service.app import create_app
-from warmstart.service.store import Store
 
 
 @pytest.fixture
-def served(tmp_path, population):
-    store = Store.open(tmp_path / "svc.db")
-    version = store.add_population(population.to_bytes(), fingerprint=population.fingerprint())
-    store.activate(version)
-    key = store.create_api_key("client")
-    client = TestClient(create_app(store, policy="mixture_ids_cp", seed=0), raise_server_exceptions=False)
-    client.headers["Authorization"] = f"Bearer {key}"
-    yield client, store, population
-    store.close()
+def served(serve, population):
+    return (*serve("mixture_ids_cp"), population)
 
 
 def test_a_user_who_changes_is_followed_through_the_api(served, truth):
