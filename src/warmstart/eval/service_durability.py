@@ -453,15 +453,16 @@ def run_kill_bench(*, kills: int = 20, clients: int = 4, users: int = 100,
 
 # ---------------------------------------------------------------------------------------------- two workers
 # label values may hold braces (the reward route's path is /v1/events/{event_id}/reward)
+_WORKER = re.compile(r'^warmstart_worker_info\{pid="([0-9]+)"\}', re.MULTILINE)
 _METRIC = re.compile(r"^warmstart_(requests_total|errors_total)\{(.*)\} ([0-9.eE+]+)$", re.MULTILINE)
 
 
 def _worker_views(base: str, scrapes: int = 24) -> list[dict[str, float]]:
     """``/metrics`` of each worker (each has its own counters): scraped on new connections, which the kernel
-    hands to either worker, told apart by their (stable, once the load stopped) rank and reward counts."""
+    hands to either worker, told apart by the process id each reports (``warmstart_worker_info``)."""
     import httpx
 
-    views: dict[tuple[float, float], dict[str, float]] = {}
+    views: dict[str, dict[str, float]] = {}
     for _ in range(scrapes):
         try:
             text = httpx.get(f"{base}/metrics", timeout=5).text
@@ -476,7 +477,8 @@ def _worker_views(base: str, scrapes: int = 24) -> list[dict[str, float]]:
                     view["reward_200"] += float(value)
             elif name == "errors_total" and 'code="busy"' in labels:
                 view["busy"] += float(value)
-        views[(view["rank_200"], view["reward_200"])] = view
+        worker = _WORKER.search(text)
+        views[worker.group(1) if worker else f"{view['rank_200']}/{view['reward_200']}"] = view
     return list(views.values())
 
 

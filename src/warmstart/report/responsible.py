@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from typing import Any
 
 import matplotlib
+import numpy as np
 
 from warmstart.eval.metrics import moving_average
 from warmstart.eval.targets import responsible_rows
@@ -55,8 +56,11 @@ _SATIATION_POLICIES = {
 def satiation_png(detail: Mapping[str, Any]) -> bytes | None:
     """Mean engagement per step (5-step moving average) of the planning, myopic and oracle-planning policies."""
     policies = detail.get("policies") or {}
-    curves = {n: ((policies.get(n) or {}).get("curve") or {}).get("engagement") for n in _SATIATION_POLICIES}
-    curves = {n: c for n, c in curves.items() if c}
+    curves: dict[str, list[float]] = {}
+    for name in _SATIATION_POLICIES:
+        curve = ((policies.get(name) or {}).get("curve") or {}).get("engagement")
+        if curve:
+            curves[name] = list(curve)
     if not curves:
         return None
     with matplotlib.rc_context(figures._STYLE):
@@ -65,7 +69,7 @@ def satiation_png(detail: Mapping[str, Any]) -> bytes | None:
         figures._style_axes(ax)
         for name, curve in curves.items():
             label, color = _SATIATION_POLICIES[name]
-            ax.plot(range(1, len(curve) + 1), moving_average(curve), label=label, color=color,
+            ax.plot(range(1, len(curve) + 1), moving_average(np.asarray(curve)), label=label, color=color,
                     linewidth=2.2 if name == "mixture_plan" else 1.2)
         ax.axvspan(100.5, len(next(iter(curves.values()))) + 0.5, color="#f2f2f2", zorder=0)
         ax.set_xlabel("step")

@@ -29,6 +29,7 @@ input is a 4xx, never a 5xx.
 from __future__ import annotations
 
 import math
+import os
 import threading
 import time
 import uuid
@@ -41,7 +42,14 @@ from fastapi import Depends, FastAPI, Request
 from fastapi import Path as PathParam
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
-from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    generate_latest,
+)
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import Connection
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -130,6 +138,9 @@ class Metrics:
         self.rewards = Counter("warmstart_rewards_total", "Rewards recorded, reported or default", ["kind"],
                                registry=self.registry)
         self.errors = Counter("warmstart_errors_total", "Error answers by code", ["code"], registry=self.registry)
+        # which worker process answered a scrape: with `serve --workers N` each keeps its own counters
+        Gauge("warmstart_worker_info", "The worker process serving this scrape", ["pid"],
+              registry=self.registry).labels(pid=str(os.getpid())).set(1)
 
 
 def _offline_docs(app: FastAPI) -> None:
