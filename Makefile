@@ -16,7 +16,7 @@ $(VENV)/.created:
 	touch $@
 
 $(VENV)/.installed: $(VENV)/.created pyproject.toml
-	$(PIP) install --quiet -e ".[peers,dev,fast,service,privacy]"
+	$(PIP) install --quiet -e ".[peers,dev,fast,service,privacy,scale]"
 	touch $@
 
 # pyBKT (the knowledge-tracing peer) needs numpy < 2, so it gets its own environment (~30 s, ~390 MB);

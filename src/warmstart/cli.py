@@ -416,6 +416,30 @@ def bench_tutoring(
     out.print(f"wrote {path}")
 
 
+@bench_app.command("scale")
+def bench_scale(
+    out_dir: Annotated[Path, typer.Option("--out", help="Folder for scale.json.")],
+    quick: Annotated[bool, typer.Option("--quick", help="20,000 users instead of 1,000,000; a smoke run.")] = False,
+    users: Annotated[int | None, typer.Option(help="Users in the generated log (overrides --quick).")] = None,
+    seed: Annotated[int, typer.Option(help="Random seed.")] = 0,
+    workdir: Annotated[Path | None, typer.Option(help="Where the generated log is written (temporary).")] = None,
+) -> None:
+    """Scale: a generated Parquet log of 1M users x 20 events to per-user statistics with DuckDB (time and peak
+    memory, each step in its own process); write scale.json. The fits at scale are not measured yet."""
+    from warmstart.eval.scale import run_scale
+
+    if users is not None and users < 1:
+        raise typer.BadParameter(f"expected a positive number of users, got {users}", param_hint="--users")
+    with progress_bar(f"scale{' (quick)' if quick else ''}") as bar:
+        doc = run_scale(quick=quick, seed=seed, progress=bar, n_users=users, workdir=workdir)
+    path = out_dir / "scale.json"
+    _write_json(path, _sanitize(doc))
+    out.print(f"{doc['stats_users']:,} users, {doc['stats_events']:,.0f} events: statistics in "
+              f"{doc['stats_1m_s']:.1f} s, peak {doc['stats_peak_gb']:.2f} GB (largest difference from numpy on "
+              f"{doc['stats_sample_users']} users: {doc['stats_sample_max_abs_diff']:.1e})")
+    out.print(f"wrote {path}")
+
+
 RESPONSIBLE_PARTS = ("fairness", "drift", "satiation", "dp", "leakage", "forget")
 
 

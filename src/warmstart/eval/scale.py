@@ -1,0 +1,117 @@
+"""``warmstart bench scale``: large logs to per-user statistics (and, as they land, the fits at scale).
+
+Each measured step runs in a fresh Python process (``python -m warmstart.eval.scale STEP ...``) so that its
+peak memory (``ru_maxrss``) is its own and not the generator's or an earlier step's. Steps so far:
+
+- ``stats``: a generated Parquet log of ``n_users x n_events`` events (``warmstart.sim.biglog``) to per-user
+  sufficient statistics with DuckDB (``warmstart.data.stats.log_statistics``); the statistics of a sample of
+  users are checked against the numpy reference (``summarise_rows`` on the same rows read with pyarrow).
+
+The EM fit at 1M users, the Ray backend and the incremental fit (issue 8) are not measured yet; their keys are
+``None`` in the document.
+"""
+
+from __future__ import annotations
+
+import json
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from warmstart._version import __version__
+from warmstart.eval.machine import machine_info
+
+Progress = Callable[[str, float], None]
+
+
+def _peak_gb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024 / 1e9  # kilobytes on Linux
+
+
+def _step_stats(log: str, memory_limit: str) -> dict[str, Any]:
+    from warmstart.data.stats import log_statistics
+
+    t0 = time.perf_counter()
+    stats = log_statistics(log, memory_limit=memory_limit)
+    seconds = time.perf_counter() - t0
+    rng = np.random.default_rng(0)
+    sample = np.sort(rng.choice(stats.summary.n_users, size=min(200, stats.summary.n_users), replace=False))
+    return {"seconds": seconds, "peak_gb": _peak_gb(), "n_users": stats.summary.n_users,
+            "n_events": float(stats.summary.n.sum()), "sample_rows": sample.tolist(),
+            "sample_ids": [int(u) for u in stats.user_ids[sample]],
+            "sample_A": stats.summary.A[sample].tolist(), "sample_b": stats.summary.b[sample].tolist(),
+            "sample_c": stats.summary.c[sample].tolist(), "sample_n": stats.summary.n[sample].tolist()}
+
+
+def _run_step(args: list[str], timeout: float) -> dict[str, Any]:
+    proc = subprocess.run([sys.executable, "-m", "warmstart.eval.scale", *args], capture_output=True, text=True,
+                          timeout=timeout, check=False)
+    if proc.returncode != 0:
+        raise RuntimeError(f"scale step {args[0]} failed:\n{proc.stderr[-2000:]}")
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+def _check_sample(log: Path, out: dict[str, Any], dim: int) -> float:
+    """Largest difference between DuckDB's statistics and numpy's on the sampled users' own rows."""
+    import pyarrow.dataset as ds
+
+    from warmstart.models.linear_gaussian import summarise_rows
+
+    ids = out["sample_ids"]
+    table = ds.dataset(log).to_table(filter=ds.field("user").isin(ids))
+    user = table.column("user").to_numpy()
+    order = np.argsort(user, kind="stable")
+    X = np.stack([table.column(f"f_{k}").to_numpy() for k in range(dim)], axis=1)[order]
+    r = table.column("reward").to_numpy()[order]
+    index = np.searchsorted(np.array(ids), user[order])
+    ref = summarise_rows(index, X, r, len(ids))
+    return float(max(np.abs(ref.A - np.array(out["sample_A"])).max(), np.abs(ref.b - np.array(out["sample_b"])).max(),
+                     np.abs(ref.c - np.array(out["sample_c"])).max(), np.abs(ref.n - np.array(out["sample_n"])).max()))
+
+
+def run_scale(quick: bool = False, seed: int = 0, progress: Progress | None = None, n_users: int | None = None,
+              n_events: int = 20, workdir: str | Path | None = None, memory_limit: str = "3GB") -> dict[str, Any]:
+    """Generate the log, measure each step in its own process, and return ``scale.json``."""
+    from warmstart.sim.biglog import write_parquet_log
+    from warmstart.sim.linear_types import LinearTypesConfig, LinearTypesPopulation
+
+    report = progress or (lambda msg, frac: None)
+    n_users = n_users or (20_000 if quick else 1_000_000)
+    sim = LinearTypesConfig()
+    with tempfile.TemporaryDirectory(dir=workdir) as tmp:
+        log = Path(tmp) / "events.parquet"
+        t0 = time.perf_counter()
+        write_parquet_log(LinearTypesPopulation(sim), log, n_users=n_users, n_events=n_events, seed=seed,
+                          progress=lambda m, f: report(m, 0.4 * f))
+        write_s = time.perf_counter() - t0
+        report("log -> per-user statistics (DuckDB)", 0.45)
+        stats = _run_step(["stats", str(log), memory_limit], timeout=3600)
+        diff = _check_sample(log, stats, sim.dim)
+        log_bytes = log.stat().st_size
+    report("done", 1.0)
+    return {
+        "version": __version__, "machine": machine_info(), "seed": seed, "quick": quick,
+        "config": {"n_users": n_users, "n_events": n_events, "dim": sim.dim, "memory_limit": memory_limit,
+                   "log": "Parquet, generic event format (warmstart.sim.biglog)"},
+        "log_write_s": write_s, "log_bytes": log_bytes,
+        "stats_1m_s": stats["seconds"], "stats_peak_gb": stats["peak_gb"],
+        "stats_users": stats["n_users"], "stats_events": stats["n_events"],
+        "stats_sample_max_abs_diff": diff, "stats_sample_users": len(stats["sample_ids"]),
+        "em_1m_s": None, "inproc_peak_gb": None, "ray_2w_s": None, "inproc_s": None, "ray_speedup": None,
+        "ray_max_abs_diff": None,
+        "not_measured": "the EM fit at 1M users, the Ray backend and the incremental fit are not built yet",
+    }
+
+
+if __name__ == "__main__":
+    step, *rest = sys.argv[1:]
+    if step != "stats":
+        raise SystemExit(f"step: expected 'stats', got {step!r}")
+    print(json.dumps(_step_stats(*rest)))
