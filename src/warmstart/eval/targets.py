@@ -334,8 +334,9 @@ def scale_rows(doc: dict[str, Any]) -> list[dict[str, Any]]:
     for target, threshold, key in (("EM fit on 1M users, K = 8, d = 10", "<= 5 min, <= 8 GB peak", "em_1m_s"),
                                    ("Ray, 2 workers, vs in-process one core", ">= 1.5x, same population to 1e-8",
                                     "ray_speedup"),
-                                   ("incremental fit with 10% new users", "<= 20% of a full fit's time, held-out "
-                                    "likelihood within 1%", "incremental_time_ratio")):
+                                   ("incremental fit with 10% new users",
+                                    "<= 20% of a full fit's time, held-out likelihood within 1%",
+                                    "incremental_time_ratio")):
         value = doc.get(key)
         rows.append(_row(target, threshold, "not measured yet" if value is None else f"{value:.2f}", None, cmd))
     return rows
