@@ -424,8 +424,9 @@ def bench_scale(
     seed: Annotated[int, typer.Option(help="Random seed.")] = 0,
     workdir: Annotated[Path | None, typer.Option(help="Where the generated log is written (temporary).")] = None,
 ) -> None:
-    """Scale: a generated Parquet log of 1M users x 20 events to per-user statistics with DuckDB (time and peak
-    memory, each step in its own process); write scale.json. The fits at scale are not measured yet."""
+    """Scale: a generated Parquet log of 1M users x 20 events to per-user statistics with DuckDB, then the EM fit
+    on them (time and peak memory, each step in its own process); write scale.json. The Ray backend and the
+    incremental fit are not measured yet."""
     from warmstart.eval.scale import run_scale
 
     if users is not None and users < 1:
@@ -437,6 +438,9 @@ def bench_scale(
     out.print(f"{doc['stats_users']:,} users, {doc['stats_events']:,.0f} events: statistics in "
               f"{doc['stats_1m_s']:.1f} s, peak {doc['stats_peak_gb']:.2f} GB (largest difference from numpy on "
               f"{doc['stats_sample_users']} users: {doc['stats_sample_max_abs_diff']:.1e})")
+    if doc.get("em"):
+        out.print(f"EM fit (K = 8): {doc['em_1m_s']:.1f} s, {doc['em']['n_iter']} iterations, peak "
+                  f"{doc['inproc_peak_gb']:.2f} GB")
     out.print(f"wrote {path}")
 
 

@@ -7,8 +7,12 @@ peak memory (``ru_maxrss``) is its own and not the generator's or an earlier ste
   sufficient statistics with DuckDB (``warmstart.data.stats.log_statistics``); the statistics of a sample of
   users are checked against the numpy reference (``summarise_rows`` on the same rows read with pyarrow).
 
-The EM fit at 1M users, the Ray backend and the incremental fit (issue 8) are not measured yet; their keys are
-``None`` in the document.
+- ``em``: the population fit (K = 8 fixed, one k-means++ start, no split/merge moves: the settings of the speed
+  benchmark's EM figure) on those statistics, in process, time and peak memory; fitted first on a random 10%
+  of the users (``FitConfig.init_sample``), then EM on all of them to convergence. Without the sample, the same
+  fit took 728 s (59 passes over all users) on this machine.
+
+The Ray backend and the incremental fit (issue 8) are not measured yet; their keys are ``None``.
 """
 
 from __future__ import annotations
@@ -35,12 +39,14 @@ def _peak_gb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024 / 1e9  # kilobytes on Linux
 
 
-def _step_stats(log: str, memory_limit: str) -> dict[str, Any]:
+def _step_stats(log: str, memory_limit: str, summary_path: str) -> dict[str, Any]:
     from warmstart.data.stats import log_statistics
 
     t0 = time.perf_counter()
     stats = log_statistics(log, memory_limit=memory_limit)
     seconds = time.perf_counter() - t0
+    s = stats.summary
+    np.savez(summary_path, A=s.A, b=s.b, c=s.c, n=s.n)  # for the fit step (not timed)
     rng = np.random.default_rng(0)
     sample = np.sort(rng.choice(stats.summary.n_users, size=min(200, stats.summary.n_users), replace=False))
     return {"seconds": seconds, "peak_gb": _peak_gb(), "n_users": stats.summary.n_users,
@@ -48,6 +54,29 @@ def _step_stats(log: str, memory_limit: str) -> dict[str, Any]:
             "sample_ids": [int(u) for u in stats.user_ids[sample]],
             "sample_A": stats.summary.A[sample].tolist(), "sample_b": stats.summary.b[sample].tolist(),
             "sample_c": stats.summary.c[sample].tolist(), "sample_n": stats.summary.n[sample].tolist()}
+
+
+def _step_em(summary_path: str, n_types: str, seed: str, init_sample: str) -> dict[str, Any]:
+    from warmstart.models.linear_gaussian import Summary
+    from warmstart.population.fit import FitConfig, fit_population
+
+    with np.load(summary_path) as z:
+        summary = Summary(z["A"], z["b"], z["c"], z["n"])
+    sample = int(init_sample) if int(init_sample) > 0 else None
+    cfg = FitConfig(n_types=int(n_types), n_init=1, split_merge=False, seed=int(seed), init_sample=sample)
+    t0 = time.perf_counter()
+    pop = fit_population(summary, cfg)
+    seconds = time.perf_counter() - t0
+    d = pop.diagnostics
+    return {"seconds": seconds, "peak_gb": _peak_gb(), "n_iter": d["n_iter"], "converged": d["converged"],
+            "loglik_per_user": d["loglik"] / summary.n_users, "weights": pop.weights.tolist(),
+            "init_sample": d.get("init_sample"),
+            "settings": f"K = {n_types} fixed, 1 k-means++ start, no split/merge moves, tol {cfg.tol:g}, "
+                        f"max {cfg.max_iter} iterations, "
+                        + (f"fitted first on a random sample of {sample:,} users" if sample else "no sample first")}
+
+
+STEPS = {"stats": _step_stats, "em": _step_em}
 
 
 def _run_step(args: list[str], timeout: float) -> dict[str, Any]:
@@ -77,7 +106,8 @@ def _check_sample(log: Path, out: dict[str, Any], dim: int) -> float:
 
 
 def run_scale(quick: bool = False, seed: int = 0, progress: Progress | None = None, n_users: int | None = None,
-              n_events: int = 20, workdir: str | Path | None = None, memory_limit: str = "3GB") -> dict[str, Any]:
+              n_events: int = 20, workdir: str | Path | None = None, memory_limit: str = "3GB",
+              fit: bool = True) -> dict[str, Any]:
     """Generate the log, measure each step in its own process, and return ``scale.json``."""
     from warmstart.sim.biglog import write_parquet_log
     from warmstart.sim.linear_types import LinearTypesConfig, LinearTypesPopulation
@@ -92,9 +122,16 @@ def run_scale(quick: bool = False, seed: int = 0, progress: Progress | None = No
                           progress=lambda m, f: report(m, 0.4 * f))
         write_s = time.perf_counter() - t0
         report("log -> per-user statistics (DuckDB)", 0.45)
-        stats = _run_step(["stats", str(log), memory_limit], timeout=3600)
+        summary_path = Path(tmp) / "summary.npz"
+        stats = _run_step(["stats", str(log), memory_limit, str(summary_path)], timeout=3600)
         diff = _check_sample(log, stats, sim.dim)
         log_bytes = log.stat().st_size
+        log.unlink()
+        em = None
+        if fit:
+            report(f"EM fit on {n_users:,} users, K = {sim.n_types}", 0.55)
+            em = _run_step(["em", str(summary_path), str(sim.n_types), str(seed), str(n_users // 10)],
+                           timeout=7200)
     report("done", 1.0)
     return {
         "version": __version__, "machine": machine_info(), "seed": seed, "quick": quick,
@@ -104,14 +141,15 @@ def run_scale(quick: bool = False, seed: int = 0, progress: Progress | None = No
         "stats_1m_s": stats["seconds"], "stats_peak_gb": stats["peak_gb"],
         "stats_users": stats["n_users"], "stats_events": stats["n_events"],
         "stats_sample_max_abs_diff": diff, "stats_sample_users": len(stats["sample_ids"]),
-        "em_1m_s": None, "inproc_peak_gb": None, "ray_2w_s": None, "inproc_s": None, "ray_speedup": None,
-        "ray_max_abs_diff": None,
-        "not_measured": "the EM fit at 1M users, the Ray backend and the incremental fit are not built yet",
+        "em_1m_s": None if em is None else em["seconds"], "inproc_peak_gb": None if em is None else em["peak_gb"],
+        "em": em,
+        "ray_2w_s": None, "inproc_s": None, "ray_speedup": None, "ray_max_abs_diff": None,
+        "not_measured": "the Ray backend and the incremental fit are not built yet",
     }
 
 
 if __name__ == "__main__":
     step, *rest = sys.argv[1:]
-    if step != "stats":
-        raise SystemExit(f"step: expected 'stats', got {step!r}")
-    print(json.dumps(_step_stats(*rest)))
+    if step not in STEPS:
+        raise SystemExit(f"step: expected one of {sorted(STEPS)}, got {step!r}")
+    print(json.dumps(STEPS[step](*rest)))

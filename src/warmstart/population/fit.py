@@ -9,6 +9,8 @@ vectorised over users in chunks (map) and reduced over chunks (reduce). Around p
 - **split and merge moves** (after Ueda et al., 2000, "SMEM algorithm for mixture models"): at the chosen K,
   merge the two most overlapping types while splitting the broadest one, and try splitting the broadest type
   into two (K + 1) when BIC prefers it, so that a small type is not left absorbed by a big one;
+- **a sample first** (``init_sample``): for very many users, the whole fit runs on a random sample and EM on
+  every user then starts from its parameters, so the passes over all users are few;
 - **the novel component**: a broad Gaussian equal to the population's overall prior (the moment-matched
   marginal of the fitted types, times ``novel_scale``) with a learned weight floored at ``novel_floor``, so a
   user who fits no type is recognised rather than forced into one.
@@ -59,8 +61,11 @@ class FitConfig:
     patience: int = 2
     chunk: int = 2000
     seed: int = 0
+    init_sample: int | None = None
 
     def __post_init__(self) -> None:
+        if self.init_sample is not None and self.init_sample < 2:
+            raise ValueError(f"init_sample: expected None or at least 2 users, got {self.init_sample}")
         check_k_choice(self.k_range, self.n_types)
         if self.selection not in ("bic", "heldout"):
             raise ValueError(f"selection: expected 'bic' or 'heldout', got {self.selection!r}")
@@ -381,6 +386,8 @@ def fit_population(summary: Summary, config: FitConfig | None = None, progress: 
         raise ValueError("summary.n: every user has zero events; nothing to fit")
     rng = np.random.default_rng(cfg.seed)
     report = progress or (lambda msg, frac: None)
+    if cfg.init_sample is not None and n > cfg.init_sample:
+        return _fit_from_sample(summary, cfg, rng, report)
     theta_hat = ridge_estimates(summary)
     ks = [cfg.n_types] if cfg.n_types is not None else list(range(cfg.k_range[0], cfg.k_range[1] + 1))
     ks = [k for k in ks if k < n]
@@ -438,6 +445,34 @@ def fit_population(summary: Summary, config: FitConfig | None = None, progress: 
         "config": {k: (list(v) if isinstance(v, tuple) else v) for k, v in cfg.__dict__.items()},
     }
     return Population(best_fit.comps, best_fit.weights, diagnostics)
+
+
+def _fit_from_sample(summary: Summary, cfg: FitConfig, rng: np.random.Generator, report: Progress) -> Population:
+    """The whole fit (K chosen, restarts, moves) on ``init_sample`` users drawn at random, then EM on every user
+    from its parameters: the same fixed point as a full fit, reached in a few passes over all users instead of
+    dozens (each pass over a million users costs seconds)."""
+    assert cfg.init_sample is not None
+    n = summary.n_users
+    sample = np.sort(rng.choice(n, size=cfg.init_sample, replace=False))
+    sub = fit_population(summary[sample], replace(cfg, init_sample=None),
+                         lambda msg, frac: report(f"sample of {cfg.init_sample:,}: {msg}", 0.5 * frac))
+    report(f"EM on all {n:,} users from the sample's fit", 0.5)
+    fit = _em(summary, sub.components, sub.weights, cfg)
+    report("done", 1.0)
+    sub_diag = sub.diagnostics
+    diagnostics = {
+        **sub_diag,
+        "n_users": n,
+        "n_events": float(summary.n.sum()),
+        "loglik": fit.loglik,
+        "bic": _bic(fit, n, cfg),
+        "n_iter": fit.n_iter,
+        "converged": fit.converged,
+        "init_sample": {"n_users": int(cfg.init_sample), "n_iter": sub_diag["n_iter"],
+                        "loglik": sub_diag["loglik"], "selected_k": sub_diag["selected_k"]},
+        "config": {k: (list(v) if isinstance(v, tuple) else v) for k, v in cfg.__dict__.items()},
+    }
+    return Population(fit.comps, fit.weights, diagnostics)
 
 
 def responsibilities(summary: Summary, population: Population, chunk: int = 2000) -> np.ndarray:
