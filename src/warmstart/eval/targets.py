@@ -353,27 +353,15 @@ def write_targets(bench_dir: str | Path) -> list[dict[str, Any]]:
     if doc is None:
         raise FileNotFoundError(f"targets: expected {bench_dir / 'coldstart.json'}")
     rows = coldstart_rows(doc, _load(bench_dir / "coldstart-hard.json"))
-    speed = _load(bench_dir / "speed.json")
-    if speed is not None:
-        rows += speed_rows(speed)
-    kt = _load(bench_dir / "kt.json")
-    if kt is not None:
-        rows += kt_rows(kt)
-    tutoring = _load(bench_dir / "tutoring.json")
-    if tutoring is not None:
-        rows += tutoring_rows(tutoring)
-    service = _load(bench_dir / "service.json")
-    if service is not None:
-        rows += service_rows(service, _load(bench_dir / "obp-check.json"))
-    ope = _load(bench_dir / "ope-obd.json")
-    if ope is not None:
-        rows += ope_rows(ope)
-    responsible = _load(bench_dir / "responsible.json")
-    if responsible is not None:
-        rows += responsible_rows(responsible)
-    scale = _load(bench_dir / "scale.json")
-    if scale is not None:
-        rows += scale_rows(scale)
+    optional: list[tuple[str, Any]] = [
+        ("speed.json", speed_rows), ("kt.json", kt_rows), ("tutoring.json", tutoring_rows),
+        ("service.json", lambda d: service_rows(d, _load(bench_dir / "obp-check.json"))),
+        ("ope-obd.json", ope_rows), ("responsible.json", responsible_rows), ("scale.json", scale_rows),
+    ]
+    for name, make_rows in optional:  # each benchmark's rows when its JSON is there
+        found = _load(bench_dir / name)
+        if found is not None:
+            rows += make_rows(found)
     (bench_dir / "targets.json").write_text(json.dumps({"rows": rows}, indent=1))
     (bench_dir / "targets.md").write_text(markdown_table(rows))
     return rows
