@@ -76,7 +76,7 @@ def _step_em(summary_path: str, n_types: str, seed: str, init_sample: str) -> di
                         + (f"fitted first on a random sample of {sample:,} users" if sample else "no sample first")}
 
 
-STEPS = {"stats": _step_stats, "em": _step_em}
+STEPS: dict[str, Callable[..., dict[str, Any]]] = {"stats": _step_stats, "em": _step_em}
 
 
 def _run_step(args: list[str], timeout: float) -> dict[str, Any]:
