@@ -425,8 +425,8 @@ def bench_scale(
     workdir: Annotated[Path | None, typer.Option(help="Where the generated log is written (temporary).")] = None,
 ) -> None:
     """Scale: a generated Parquet log of 1M users x 20 events to per-user statistics with DuckDB, then the EM fit
-    on them (time and peak memory, each step in its own process); write scale.json. The Ray backend and the
-    incremental fit are not measured yet."""
+    on them and an incremental fit with 10% new users against a full refit (time and peak memory, each step in its
+    own process); write scale.json. The Ray backend is not measured yet."""
     from warmstart.eval.scale import run_scale
 
     if users is not None and users < 1:
@@ -441,6 +441,10 @@ def bench_scale(
     if doc.get("em"):
         out.print(f"EM fit (K = 8): {doc['em_1m_s']:.1f} s, {doc['em']['n_iter']} iterations, peak "
                   f"{doc['inproc_peak_gb']:.2f} GB")
+    if doc.get("incremental"):
+        inc = doc["incremental"]
+        out.print(f"incremental fit with {inc['new_users']:,} new users: {inc['incremental_s']:.1f} s vs a full "
+                  f"refit's {inc['full_refit_s']:.1f} s; held-out likelihood {inc['heldout_relative_diff']:.2%} apart")
     out.print(f"wrote {path}")
 
 
