@@ -46,6 +46,18 @@ def draw_type_ids(shares: np.ndarray, n: int, rng: np.random.Generator,
     raise ValueError(f"kind: expected 'population', 'minority' or 'outlier', got {kind!r}")
 
 
+def draw_users(shares: np.ndarray, type_means: np.ndarray, within_sd: float | np.ndarray, outlier_mean: np.ndarray,
+               outlier_sd: float | np.ndarray, n: int, rng: np.random.Generator,
+               kind: Literal["population", "minority", "outlier"] = "population") -> UserBatch:
+    """``n`` users: a type each (``draw_type_ids``), then ``theta`` Gaussian around their type's mean with
+    ``within_sd`` per coordinate, or around ``outlier_mean`` with ``outlier_sd`` for outliers."""
+    type_id = draw_type_ids(shares, n, rng, kind)
+    z = rng.standard_normal((n, type_means.shape[1]))
+    theta = np.where((type_id == OUTLIER)[:, None], outlier_mean + outlier_sd * z,
+                     type_means[np.maximum(type_id, 0)] + within_sd * z)
+    return UserBatch(theta, type_id)
+
+
 @dataclass(frozen=True)
 class LinearTypesConfig:
     """Population and interaction settings. ``preset`` names where the defaults came from."""
@@ -151,14 +163,8 @@ class LinearTypesPopulation:
         self, n: int, rng: np.random.Generator, kind: Literal["population", "minority", "outlier"] = "population"
     ) -> UserBatch:
         cfg = self.config
-        type_id = draw_type_ids(cfg.type_shares(), n, rng, kind)
-        z = rng.standard_normal((n, cfg.dim))
-        theta = np.where(
-            (type_id == OUTLIER)[:, None],
-            np.sqrt(cfg.outlier_var) * z,
-            self.type_means[np.maximum(type_id, 0)] + cfg.within_sd * z,
-        )
-        return UserBatch(theta, type_id)
+        return draw_users(cfg.type_shares(), self.type_means, cfg.within_sd, np.zeros(cfg.dim),
+                          np.sqrt(cfg.outlier_var), n, rng, kind)
 
     def other_type_users(self, users: UserBatch, rng: np.random.Generator) -> UserBatch:
         """For each user, a new user drawn from a *different* type (any type for an outlier): the person a

@@ -76,7 +76,7 @@ import gymnasium as gym
 import numpy as np
 
 from warmstart.sim.drift import DriftSchedule, other_type_ids
-from warmstart.sim.linear_types import OUTLIER, EventLog, UserBatch, draw_type_ids, type_shares
+from warmstart.sim.linear_types import OUTLIER, EventLog, UserBatch, draw_users, type_shares
 
 ENV_ID = "warmstart/Satiation-v0"
 HORIZON = 200
@@ -280,13 +280,8 @@ class SatiationPopulation:
     def sample_users(
         self, n: int, rng: np.random.Generator, kind: Literal["population", "minority", "outlier"] = "population"
     ) -> UserBatch:
-        cfg = self.config
-        type_id = draw_type_ids(cfg.type_shares(), n, rng, kind)
-        z = rng.standard_normal((n, cfg.dim))
-        outlier = (type_id == OUTLIER)[:, None]
-        theta = np.where(outlier, self.type_means.mean(0) + self._outlier_sd * z,
-                         self.type_means[np.maximum(type_id, 0)] + self._within_sd * z)
-        return UserBatch(theta, type_id)
+        return draw_users(self.config.type_shares(), self.type_means, self._within_sd, self.type_means.mean(0),
+                          self._outlier_sd, n, rng, kind)
 
     def other_type_users(self, users: UserBatch, rng: np.random.Generator) -> UserBatch:
         """For each user, a user of another type (any type for an outlier): for the drift schedules."""
