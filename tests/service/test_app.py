@@ -20,6 +20,18 @@ def _actions(rng, n=5, d=10):
     return [{"id": f"item-{i}", "features": list(rng.normal(size=d) / np.sqrt(d))} for i in range(n)]
 
 
+def _serve_users(client, rng, thetas, *, n_events, n_actions, noise=0.0):
+    """Each user (id -> true theta, in order) ranks ``n_events`` times and rewards the chosen action with
+    ``x . theta`` (plus Gaussian noise when ``noise`` is set)."""
+    for user_id, theta in thetas.items():
+        for _ in range(n_events):
+            acts = _actions(rng, n=n_actions)
+            body = client.post("/v1/rank", json={"user_id": user_id, "actions": acts}).json()
+            x = np.array(acts[body["action"]]["features"])
+            reward = float(x @ theta + (noise * rng.normal() if noise else 0.0))
+            client.post(f"/v1/events/{body['event_id']}/reward", json={"reward": reward})
+
+
 def test_health_is_open_and_everything_else_needs_a_key(served):
     client, _ = served
     bare = TestClient(client.app, raise_server_exceptions=False)
@@ -60,11 +72,7 @@ def test_a_users_type_is_recognised_through_the_api(served, truth):
     rng = np.random.default_rng(3)
     user = truth.sample_users(1, rng)
     theta = user.theta[0]
-    for _ in range(20):
-        acts = _actions(rng, n=20)
-        body = client.post("/v1/rank", json={"user_id": "sim", "actions": acts}).json()
-        x = np.array(acts[body["action"]]["features"])
-        client.post(f"/v1/events/{body['event_id']}/reward", json={"reward": float(x @ theta + 0.5 * rng.normal())})
+    _serve_users(client, rng, {"sim": theta}, n_events=20, n_actions=20, noise=0.5)
     profile = client.get("/v1/users/sim/profile").json()
     assert profile["events_learned_from"] == 20
     assert profile["types"][0]["probability"] > 0.9 and "resembles" in profile["summary"]
@@ -172,12 +180,7 @@ def test_admin_fits_activates_and_rolls_back_population_versions(served, truth):
     assert admin.post("/v1/admin/fit", json={}).status_code == 409  # no rewarded events yet
     rng = np.random.default_rng(9)
     users = truth.sample_users(30, rng)
-    for u in range(30):
-        for _ in range(12):
-            acts = _actions(rng, n=10)
-            body = client.post("/v1/rank", json={"user_id": f"s{u}", "actions": acts}).json()
-            x = np.array(acts[body["action"]]["features"])
-            client.post(f"/v1/events/{body['event_id']}/reward", json={"reward": float(x @ users.theta[u])})
+    _serve_users(client, rng, {f"s{u}": users.theta[u] for u in range(30)}, n_events=12, n_actions=10)
     client.delete("/v1/users/s0")  # an erased user is left out of the fit
     fitted = admin.post("/v1/admin/fit", json={"k_max": 4, "seed": 1}).json()
     assert fitted["n_users"] == 29 and fitted["n_events"] == 29 * 12 and fitted["version"] == 2
@@ -222,13 +225,7 @@ def test_admin_evaluates_a_version_offline_from_the_logged_propensities(served, 
     assert admin.post("/v1/admin/populations/1/evaluate", json={}).status_code == 409  # nothing logged yet
     rng = np.random.default_rng(4)
     users = truth.sample_users(25, rng)
-    for u in range(25):
-        for _ in range(8):
-            acts = _actions(rng, n=6)
-            body = client.post("/v1/rank", json={"user_id": f"e{u}", "actions": acts}).json()
-            x = np.array(acts[body["action"]]["features"])
-            client.post(f"/v1/events/{body['event_id']}/reward",
-                        json={"reward": float(x @ users.theta[u] + 0.1 * rng.normal())})
+    _serve_users(client, rng, {f"e{u}": users.theta[u] for u in range(25)}, n_events=8, n_actions=6, noise=0.1)
     comps = population.components
     flipped = dataclasses.replace(population, components=GaussianTypes(-comps.mu, comps.cov, comps.noise_var))
     bad = store.add_population(flipped.to_bytes(), fingerprint=flipped.fingerprint())

@@ -33,7 +33,7 @@ from typing import Any
 import numpy as np
 
 from warmstart.belief.changepoint import ChangePointBelief
-from warmstart.eval.metrics import bootstrap_ci
+from warmstart.eval.metrics import bootstrap_ci, paired_ratio_ci
 from warmstart.policies.base import PolicyContext, make_policy
 from warmstart.population.fit import FitConfig, fit_population
 from warmstart.population.population import Population
@@ -137,13 +137,6 @@ def _serve(task: tuple[str, str]) -> dict[str, Any]:
             "has_alarms": isinstance(state, ChangePointBelief), "serve_s": time.perf_counter() - t0}
 
 
-def _ratio_ci(num: np.ndarray, den: np.ndarray, rng: np.random.Generator, n_boot: int) -> list[float]:
-    """Bootstrap CI of ``mean(num) / mean(den)`` resampling users (paired: the same users in both)."""
-    idx = rng.integers(num.shape[0], size=(n_boot, num.shape[0]))
-    r = num[idx].mean(1) / np.maximum(den[idx].mean(1), 1e-12)
-    return [float(np.percentile(r, 2.5)), float(np.percentile(r, 97.5))]
-
-
 def summarise_drift(cfg: DriftConfig, res: dict[str, dict[str, Any]]) -> dict[str, Any]:
     """The per-policy figures from the regret arrays and alarm lists of the three scenarios."""
     rng = np.random.default_rng([cfg.seed, 23])
@@ -154,11 +147,11 @@ def summarise_drift(cfg: DriftConfig, res: dict[str, dict[str, Any]]) -> dict[st
     norm_at, mis_at = normal[:, : cfg.excess_at].sum(1), mis[:, : cfg.excess_at].sum(1)
     out: dict[str, Any] = {
         "switch_recovery_ratio": float(post.mean() / fresh.mean()),
-        "switch_recovery_ci95": _ratio_ci(post, fresh, rng, cfg.n_bootstrap),
+        "switch_recovery_ci95": paired_ratio_ci(post, fresh, rng, cfg.n_bootstrap),
         "regret_after_switch": float(post.mean()),
         "regret_fresh": float(fresh.mean()),
         "misleading_start_excess": float(mis_at.mean() / norm_at.mean() - 1.0),
-        "misleading_excess_ci95": [x - 1.0 for x in _ratio_ci(mis_at, norm_at, rng, cfg.n_bootstrap)],
+        "misleading_excess_ci95": [x - 1.0 for x in paired_ratio_ci(mis_at, norm_at, rng, cfg.n_bootstrap)],
         "regret_at_excess": {"normal": float(norm_at.mean()), "misleading": float(mis_at.mean()),
                              "normal_ci95": bootstrap_ci(norm_at, rng, cfg.n_bootstrap),
                              "misleading_ci95": bootstrap_ci(mis_at, rng, cfg.n_bootstrap)},

@@ -58,6 +58,14 @@ def bootstrap_ci(values: np.ndarray, rng: np.random.Generator, n_boot: int) -> l
     return [float(np.percentile(means, 2.5)), float(np.percentile(means, 97.5))]
 
 
+def paired_ratio_ci(num: np.ndarray, den: np.ndarray, rng: np.random.Generator, n_boot: int) -> list[float]:
+    """95% percentile bootstrap CI of ``mean(num) / mean(den)``, resampling users with both of their values
+    (paired: the same users on both sides)."""
+    idx = rng.integers(num.shape[0], size=(n_boot, num.shape[0]))
+    r = num[idx].mean(1) / np.maximum(den[idx].mean(1), 1e-12)
+    return [float(np.percentile(r, 2.5)), float(np.percentile(r, 97.5))]
+
+
 def _group(regret, reward, rand, orc, mask) -> dict[str, Any]:
     cum = regret[mask].cumsum(1)
     T = regret.shape[1]

@@ -44,9 +44,8 @@ from warmstart._version import __version__
 from warmstart.eval.coldstart import type_mapping
 from warmstart.eval.logs import training_log
 from warmstart.eval.machine import machine_info
-from warmstart.eval.metrics import bootstrap_ci
+from warmstart.eval.metrics import bootstrap_ci, paired_ratio_ci
 from warmstart.policies.base import PolicyContext, UserTruth, make_policy
-from warmstart.policies.planning import MixturePlan  # noqa: F401  (registers mixture_plan and oracle_plan)
 from warmstart.population.fit import FitConfig, fit_population
 from warmstart.sim.linear_types import UserBatch
 from warmstart.sim.satiation import (
@@ -158,13 +157,6 @@ def serve(name: str, context: PolicyContext, truth: SatiationPopulation, users: 
     return out
 
 
-def _paired_ratio_ci(num: np.ndarray, den: np.ndarray, rng: np.random.Generator, n_boot: int) -> list[float]:
-    """95% percentile bootstrap CI of ``mean(num) / mean(den)`` resampling users (pairs) together."""
-    idx = rng.integers(num.shape[0], size=(n_boot, num.shape[0]))
-    ratios = num[idx].mean(1) / den[idx].mean(1)
-    return [float(np.percentile(ratios, 2.5)), float(np.percentile(ratios, 97.5))]
-
-
 def _policy_summary(res: dict[str, Any], users: UserBatch, rng: np.random.Generator, n_boot: int) -> dict[str, Any]:
     eng = res["engagement"]
     late = slice(eng.shape[1] // 2, None)
@@ -229,9 +221,9 @@ def run_satiation(n_users: int | None = None, steps: int = 200, seed: int = 0, q
     policies = {name: _policy_summary(res, users, rng, cfg.n_bootstrap) for name, res in results.items()}
     plan_eng, myo_eng = results[PLANNING]["engagement"], results[MYOPIC]["engagement"]
     ratio = float(long_term(plan_eng).mean() / long_term(myo_eng).mean())
-    ratio_ci = _paired_ratio_ci(long_term(plan_eng), long_term(myo_eng), rng, cfg.n_bootstrap)
+    ratio_ci = paired_ratio_ci(long_term(plan_eng), long_term(myo_eng), rng, cfg.n_bootstrap)
     short_ratio = float(short_term(plan_eng).mean() / short_term(myo_eng).mean())
-    short_ci = _paired_ratio_ci(short_term(plan_eng), short_term(myo_eng), rng, cfg.n_bootstrap)
+    short_ci = paired_ratio_ci(short_term(plan_eng), short_term(myo_eng), rng, cfg.n_bootstrap)
     per_type_ratio = {
         k: policies[PLANNING]["per_type"][k]["long_term"] / policies[MYOPIC]["per_type"][k]["long_term"]
         for k in policies[PLANNING]["per_type"]

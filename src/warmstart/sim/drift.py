@@ -61,6 +61,13 @@ class DriftSchedule:
             return DriftSchedule(other(own), [(int(misleading), own)])
         return DriftSchedule(own)
 
+    @staticmethod
+    def for_population(options: dict[str, Any] | None, population: Any, rng: np.random.Generator) -> DriftSchedule:
+        """``from_options`` drawing from a simulator's population (its ``sample_users`` and
+        ``other_type_users``) with ``rng``: what the environments' ``reset`` does."""
+        return DriftSchedule.from_options(options, lambda kind: population.sample_users(1, rng, kind=kind),
+                                          lambda user: population.other_type_users(user, rng))
+
     def due(self, steps_done: int) -> UserBatch | None:
         """The user who takes over once ``steps_done`` steps are done, or ``None`` if nobody does then."""
         if self.pending and steps_done == self.pending[0][0]:

@@ -243,9 +243,7 @@ class LinearTypesEnv(gym.Env):
         super().reset(seed=seed)
         from warmstart.sim.drift import DriftSchedule
 
-        self._schedule = DriftSchedule.from_options(
-            options, lambda kind: self.population.sample_users(1, self.np_random, kind=kind),  # type: ignore[arg-type]
-            lambda user: self.population.other_type_users(user, self.np_random))
+        self._schedule = DriftSchedule.for_population(options, self.population, self.np_random)
         self.user = self._schedule.user
         self._t = 0
         self._obs = self.population.candidates(self.np_random, ())

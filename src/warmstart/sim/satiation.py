@@ -380,9 +380,7 @@ class SatiationEnv(gym.Env):
 
     def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None):
         super().reset(seed=seed)
-        self._schedule = DriftSchedule.from_options(
-            options, lambda kind: self.population.sample_users(1, self.np_random, kind=kind),  # type: ignore[arg-type]
-            lambda user: self.population.other_type_users(user, self.np_random))
+        self._schedule = DriftSchedule.for_population(options, self.population, self.np_random)
         self.user = self._schedule.user
         self.exposure = np.zeros(self.config.n_categories)
         self.habit = 0.0
