@@ -114,8 +114,51 @@ def simulate(
 
 
 @app.command()
+def stats(
+    log: Annotated[Path, typer.Argument(help="An event log in the generic format with item features on its rows "
+                                        "(CSV, Parquet, or a folder of Parquet files).")],
+    out_dir: Annotated[Path, typer.Option("--out", help="A new folder for the Parquet shards.")],
+    items: Annotated[Path | None, typer.Option(help="An items table (item, f_0, f_1, ...) to join the features "
+                                               "from, when the log's rows carry none.")] = None,
+    shard_users: Annotated[int, typer.Option(help="Users per shard (keep it a multiple of 2,000, the fit's "
+                                             "chunk).")] = 100_000,
+    memory_limit: Annotated[str, typer.Option(help="DuckDB's memory limit (it spills to disk beyond it).")] = "3GB",
+) -> None:
+    """Per-user statistics of an event log of any size (DuckDB, streaming), written as Parquet shards for
+    `warmstart fit SHARDS [--init-sample N] [--backend ray]`."""
+    from warmstart.data.stats import log_statistics_to_shards
+
+    with progress_bar("statistics") as bar:
+        t0 = time.perf_counter()
+        try:
+            shards = log_statistics_to_shards(log, out_dir, items=items, shard_users=shard_users,
+                                              memory_limit=memory_limit, progress=bar)
+        except (OSError, ValueError) as exc:
+            raise CliError(str(exc)) from exc
+    out.print(f"{shards.n_users:,} users, {shards.n_events:,.0f} events, {len(shards.shards)} shards of up to "
+              f"{shard_users:,} users in {time.perf_counter() - t0:.1f} s: wrote {out_dir}")
+
+
+@app.command("merge-shards")
+def merge_shards_command(
+    folders: Annotated[list[Path], typer.Argument(help="Shards folders (one per partition of the users).")],
+    out_dir: Annotated[Path, typer.Option("--out", help="A new folder for the merged shards.")],
+) -> None:
+    """One shards folder from several written by `warmstart stats` (hard links, or copies across disks)."""
+    from warmstart.data.shards import merge_shards
+
+    try:
+        shards = merge_shards(folders, out_dir)
+    except (OSError, ValueError) as exc:
+        raise CliError(str(exc)) from exc
+    out.print(f"{shards.n_users:,} users in {len(shards.shards)} shards from {len(folders)} folders: wrote {out_dir}")
+
+
+@app.command()
 def fit(
-    log_path: Annotated[Path | None, typer.Argument(help="A log written by `warmstart simulate` (.npz).")] = None,
+    log_path: Annotated[Path | None, typer.Argument(
+        help="A log written by `warmstart simulate` (.npz), or a folder of per-user statistics in Parquet shards "
+        "(written by `warmstart stats`).")] = None,
     log: Annotated[Path | None, typer.Option(
         "--log", help="An event log in the generic format (CSV or Parquet: user, time, item, [f_*], reward, "
         "[propensity]); item features are learned from its users when it has none.")] = None,
@@ -132,16 +175,40 @@ def fit(
         "--dp-epsilon", help="Fit with (epsilon, delta)-differential privacy per user (needs --n-types and the "
         "privacy extra; the noise is freshly random, not seeded).")] = None,
     dp_delta: Annotated[float, typer.Option("--dp-delta", help="delta of the private fit.")] = 1e-6,
+    init_sample: Annotated[int | None, typer.Option(
+        "--init-sample", help="Fit on this many users drawn at random first, then run EM on every user from that "
+        "fit (for millions of users; with shards, only the sample is read into memory).")] = None,
+    backend: Annotated[str, typer.Option(help="Where the E-step passes run: inprocess or ray.")] = "inprocess",
+    address: Annotated[str | None, typer.Option(
+        help="With --backend ray: a running Ray cluster (host:port or auto); by default a local Ray is started "
+        "on 127.0.0.1 and stopped at the end.")] = None,
+    workers: Annotated[int | None, typer.Option(
+        help="With --backend ray and no --address: CPUs of the local Ray (default: every core).")] = None,
+    chunk: Annotated[int, typer.Option(help="Users per E-step chunk (500 is faster on 2 cores sharing a cache; "
+                                       "keep shard sizes a multiple of it).")] = 2000,
 ) -> None:
     """Fit the population of user types (EM with model selection, split/merge moves, a novel component) from a
     simulated log (LOG_PATH) or an event log (--log); with --dp-epsilon, a differentially private fit."""
+    from warmstart.data.shards import is_shards
     from warmstart.eval.logs import load_log
     from warmstart.population.fit import FitConfig, fit_population
 
-    cfg = FitConfig(n_types=n_types, k_range=(1, k_max), selection=selection,  # type: ignore[arg-type]
-                    covariance=covariance, n_init=restarts, seed=seed)  # type: ignore[arg-type]
+    try:
+        cfg = FitConfig(n_types=n_types, k_range=(1, k_max), selection=selection,  # type: ignore[arg-type]
+                        covariance=covariance, n_init=restarts, seed=seed,  # type: ignore[arg-type]
+                        init_sample=init_sample, chunk=chunk)
+    except ValueError as exc:
+        raise CliError(str(exc)) from exc
     if (log_path is None) == (log is None):
-        raise CliError("fit: expected exactly one of LOG_PATH (a simulated .npz log) or --log FILE (an event log)")
+        raise CliError("fit: expected exactly one of LOG_PATH (a simulated .npz log or a shards folder) or --log "
+                       "FILE (an event log)")
+    if backend not in ("inprocess", "ray"):
+        raise CliError(f"--backend: expected inprocess or ray, got {backend!r}")
+    if backend != "ray" and (address is not None or workers is not None):
+        raise CliError("--address and --workers: expected only with --backend ray")
+    if (backend != "inprocess" or init_sample is not None) and (log is not None or dp_epsilon is not None):
+        raise CliError("--backend ray and --init-sample: expected LOG_PATH (a simulated log or shards), without "
+                       "--log or --dp-epsilon")
     if dp_epsilon is not None and (log is not None or n_types is None):
         raise CliError("--dp-epsilon: expected a simulated .npz log (LOG_PATH; an event log's learned item features "
                        "would not be private) and --n-types K (choosing K would spend budget of its own)")
@@ -149,7 +216,18 @@ def fit(
         _fit_events(log, out_path, cfg)
         return
     assert log_path is not None
+    if is_shards(log_path):
+        if dp_epsilon is not None:
+            raise CliError("--dp-epsilon: expected a simulated .npz log, got a shards folder")
+        _fit_shards(log_path, out_path, cfg, backend, address, workers)
+        return
+    if log_path.is_dir():
+        raise CliError(f"LOG_PATH: expected a simulated .npz log or a shards folder (with manifest.json, written by "
+                       f"`warmstart stats`), got the folder {str(log_path)!r} without one")
     summary = load_log(log_path).summary()
+    if backend == "ray":
+        _fit_shards(summary, out_path, cfg, backend, address, workers)
+        return
     with progress_bar("fit") as bar:
         t0 = time.perf_counter()
         if dp_epsilon is not None:
@@ -163,6 +241,35 @@ def fit(
             population = fit_population_dp(summary, dp_cfg)
         else:
             population = fit_population(summary, cfg, progress=bar)
+        elapsed = time.perf_counter() - t0
+    population.save(out_path)
+    _print_population(population, elapsed)
+    out.print(f"wrote {out_path}")
+
+
+def _fit_shards(data: Any, out_path: Path, cfg: Any, backend: str, address: str | None,
+                workers: int | None) -> None:
+    """The fit of a shards folder (or a summary in memory) on the chosen backend."""
+    from warmstart.data.shards import SummaryShards
+    from warmstart.population.backend import make_backend
+    from warmstart.population.fit import fit_population
+
+    try:
+        users = SummaryShards.open(data) if isinstance(data, Path) else data
+    except (OSError, ValueError) as exc:
+        raise CliError(f"LOG_PATH: {exc}") from exc
+    options = {"address": address, "num_cpus": workers} if backend == "ray" else {}
+    where = "in process" if backend == "inprocess" else f"on Ray ({address or 'local, 127.0.0.1'})"
+    with progress_bar(f"fit {users.n_users:,} users {where}") as bar:
+        try:
+            runner = make_backend(backend, **options)
+        except (ImportError, ValueError, ConnectionError, RuntimeError) as exc:
+            raise CliError(f"--backend {backend}: {exc}") from exc
+        t0 = time.perf_counter()
+        try:
+            population = fit_population(users, cfg, progress=bar, backend=runner)
+        finally:
+            getattr(runner, "close", lambda: None)()
         elapsed = time.perf_counter() - t0
     population.save(out_path)
     _print_population(population, elapsed)
@@ -424,9 +531,10 @@ def bench_scale(
     seed: Annotated[int, typer.Option(help="Random seed.")] = 0,
     workdir: Annotated[Path | None, typer.Option(help="Where the generated log is written (temporary).")] = None,
 ) -> None:
-    """Scale: a generated Parquet log of 1M users x 20 events to per-user statistics with DuckDB, then the EM fit
-    on them and an incremental fit with 10% new users against a full refit (time and peak memory, each step in its
-    own process); write scale.json. The Ray backend is not measured yet."""
+    """Scale: a generated Parquet log of 1M users x 20 events to per-user statistics (DuckDB, Parquet shards), the
+    EM fit in process on one core and on a local Ray with 2 workers (time, peak memory, difference), an
+    incremental fit with 10% new users against a full refit, and both fits on 10%, 20% and 50% of the users
+    (each step in its own process); write scale.json."""
     from warmstart.eval.scale import run_scale
 
     if users is not None and users < 1:
@@ -439,8 +547,11 @@ def bench_scale(
               f"{doc['stats_1m_s']:.1f} s, peak {doc['stats_peak_gb']:.2f} GB (largest difference from numpy on "
               f"{doc['stats_sample_users']} users: {doc['stats_sample_max_abs_diff']:.1e})")
     if doc.get("em"):
-        out.print(f"EM fit (K = 8): {doc['em_1m_s']:.1f} s, {doc['em']['n_iter']} iterations, peak "
+        out.print(f"EM fit (K = 8, in process, one core): {doc['em_1m_s']:.1f} s, {doc['em']['n_iter']} iterations, peak "
                   f"{doc['inproc_peak_gb']:.2f} GB")
+    if doc.get("ray"):
+        out.print(f"Ray, {doc['ray']['workers']} workers: {doc['ray_2w_s']:.1f} s, {doc['ray_speedup']:.2f}x the "
+                  f"in-process fit; largest difference {doc['ray_max_abs_diff']:.1e}")
     if doc.get("incremental"):
         inc = doc["incremental"]
         out.print(f"incremental fit with {inc['new_users']:,} new users: {inc['incremental_s']:.1f} s vs a full "
@@ -678,6 +789,34 @@ def keys_create(
         out.print(store.create_api_key(scope), soft_wrap=True)
     finally:
         store.close()
+
+
+@app.command()
+def types(
+    out_path: Annotated[Path, typer.Option("--out", help="Where to write: a .csv or .parquet file.")],
+    db: Annotated[str, typer.Option(help="SQLite file or database URL (postgresql+psycopg://...).")] = "warmstart.db",
+    batch_size: Annotated[int, typer.Option(help="Beliefs read from the store per batch.")] = 1000,
+    policy: Annotated[str, typer.Option(help="The policy the service runs (it decides the stored beliefs' "
+                                        "format): mixture_ids, mixture_ids_cp or mixture_ts.")] = "mixture_ids",
+) -> None:
+    """Every stored user's type probabilities under the active population, read from the service's store in
+    batches (memory holds one batch, whatever the number of users)."""
+    from warmstart.service.app import ApiError
+    from warmstart.service.export import export_types
+    from warmstart.service.store import Store
+
+    store = Store.open(db)
+    try:
+        with progress_bar("types") as bar:
+            result = export_types(store, out_path, policy=policy, batch_size=batch_size, progress=bar)
+    except (ApiError, ValueError) as exc:
+        raise CliError(str(exc)) from exc
+    finally:
+        store.close()
+    out.print(f"{result.users:,} users under population version {result.population_version} in {result.batches} "
+              f"batches of up to {batch_size:,}"
+              + (f" ({result.unreadable} beliefs could not be read)" if result.unreadable else "")
+              + f": wrote {result.path}")
 
 
 @app.command()

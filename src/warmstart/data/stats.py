@@ -22,14 +22,18 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from warmstart.models.linear_gaussian import Summary
+
+if TYPE_CHECKING:
+    from warmstart.data.shards import SummaryShards
 
 Progress = Callable[[str, float], None]
 _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
@@ -72,9 +76,56 @@ def log_statistics(path: str | os.PathLike[str], *, user: str = "user", reward: 
     Parquet with an ``item`` column and the feature columns) joined on ``item``. ``memory_limit`` and
     ``threads`` bound DuckDB (it spills to a temporary folder beyond the limit). Errors name the column.
     """
-    import duckdb
+    report = progress or (lambda msg, frac: None)
+    with _grouped(path, user, reward, feature_prefix, items, item, memory_limit, threads, batch_rows,
+                  report) as (n_users, d, batches):
+        summary = Summary.zeros(n_users, d)
+        ids: list[np.ndarray] = []
+        row = 0
+        for batch_ids, part in batches:
+            rows = slice(row, row + part.n_users)
+            summary.A[rows], summary.b[rows], summary.c[rows], summary.n[rows] = part.A, part.b, part.c, part.n
+            ids.append(batch_ids)
+            row += part.n_users
+    report("done", 1.0)
+    user_ids = np.concatenate(ids) if ids else np.zeros(0, dtype=object)
+    return UserStatistics(user_ids, summary)
+
+
+def log_statistics_to_shards(path: str | os.PathLike[str], out: str | os.PathLike[str], *, shard_users: int = 100_000,
+                             user: str = "user", reward: str = "reward", feature_prefix: str = "f_",
+                             items: str | os.PathLike[str] | None = None, item: str = "item",
+                             memory_limit: str = "3GB", threads: int | None = None, batch_rows: int = 100_000,
+                             progress: Progress | None = None) -> SummaryShards:
+    """``log_statistics`` written straight to Parquet shards in the folder ``out`` (``warmstart.data.shards``),
+    so that neither the log nor its users' statistics are ever all in memory: what the Ray backend and the
+    sampled fit read. On an error, nothing is left in ``out``."""
+    from warmstart.data.shards import ShardWriter
 
     report = progress or (lambda msg, frac: None)
+    writer: ShardWriter | None = None
+    try:
+        with _grouped(path, user, reward, feature_prefix, items, item, memory_limit, threads, batch_rows,
+                      report) as (_, d, batches):
+            writer = ShardWriter(out, d, shard_users)
+            for batch_ids, part in batches:
+                writer.add(batch_ids, part)
+        shards = writer.close()
+    except BaseException:
+        if writer is not None:
+            writer.abort()
+        raise
+    report("done", 1.0)
+    return shards
+
+
+@contextmanager
+def _grouped(path: str | os.PathLike[str], user: str, reward: str, feature_prefix: str,
+             items: str | os.PathLike[str] | None, item: str, memory_limit: str, threads: int | None,
+             batch_rows: int, report: Progress) -> Iterator[tuple[int, int, Iterator[tuple[np.ndarray, Summary]]]]:
+    """DuckDB's ``GROUP BY user`` of the log: ``(n_users, d, batches of (user ids, their summary))``."""
+    import duckdb
+
     path = Path(path)
     if not path.exists():
         raise FileNotFoundError(f"log: expected an existing file or folder, got {str(path)!r}")
@@ -111,25 +162,25 @@ def log_statistics(path: str | os.PathLike[str], *, user: str = "user", reward: 
         aggregates = ["COUNT(*) AS n", f"COUNT(*) FILTER (WHERE {missing}) AS missing", f"SUM({y} * {y}) AS c"]
         aggregates += [f"SUM({f[i]} * {y}) AS b{i}" for i in range(d)]
         aggregates += [f"SUM({f[i]} * {f[j]}) AS a{i}_{j}" for i, j in zip(*iu, strict=True)]
-        n_users = con.execute(f"SELECT COUNT(DISTINCT {u}) FROM {source}").fetchall()[0][0]
+        n_users = int(con.execute(f"SELECT COUNT(DISTINCT {u}) FROM {source}").fetchall()[0][0])
         report(f"aggregating {n_users:,} users", 0.05)
         query = f"SELECT {u} AS user_id, {', '.join(aggregates)} FROM {source} GROUP BY {u} ORDER BY {u}"
-        summary = Summary.zeros(int(n_users), d)
-        ids: list[np.ndarray] = []
-        row = 0
-        with con.sql(query).to_arrow_reader(batch_size=batch_rows) as reader:  # streams the grouped rows
-            for batch in reader:
-                _fill(summary, batch, row, feats, user, reward)
-                ids.append(batch.column(0).to_numpy(zero_copy_only=False))
-                row += batch.num_rows
-                report("aggregating", 0.05 + 0.9 * row / max(int(n_users), 1))
+
+        def batches() -> Iterator[tuple[np.ndarray, Summary]]:
+            row = 0
+            with con.sql(query).to_arrow_reader(batch_size=batch_rows) as reader:  # streams the grouped rows
+                for batch in reader:
+                    part = Summary.zeros(batch.num_rows, d)
+                    _fill(part, batch, 0, feats, user, reward)
+                    yield batch.column(0).to_numpy(zero_copy_only=False), part
+                    row += batch.num_rows
+                    report("aggregating", 0.05 + 0.9 * row / max(n_users, 1))
+
+        yield n_users, d, batches()
     except duckdb.Error as exc:
         raise ValueError(f"log {str(path)!r}: DuckDB could not read it ({type(exc).__name__}: {exc})") from exc
     finally:
         con.close()
-    report("done", 1.0)
-    user_ids = np.concatenate(ids) if ids else np.zeros(0, dtype=object)
-    return UserStatistics(user_ids, summary)
 
 
 def _fill(summary: Summary, batch: Any, row: int, feats: list[str], user: str, reward: str) -> None:

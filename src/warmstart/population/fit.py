@@ -27,15 +27,9 @@ import numpy as np
 
 from warmstart._cluster import kmeans_pp
 from warmstart._validate import check_k_choice
-from warmstart.models.linear_gaussian import (
-    GaussianTypes,
-    Summary,
-    back_solve,
-    batched_tri_inv,
-    logsumexp_rows,
-    ridge,
-    type_posterior,
-)
+from warmstart.data.shards import SummaryShards
+from warmstart.models.linear_gaussian import GaussianTypes, Summary, ridge
+from warmstart.population.backend import IN_PROCESS, Backend
 from warmstart.population.population import Population
 
 Progress = Callable[[str, float], None]
@@ -64,6 +58,8 @@ class FitConfig:
     init_sample: int | None = None
 
     def __post_init__(self) -> None:
+        if self.chunk < 1:
+            raise ValueError(f"chunk: expected at least 1 user per E-step chunk, got {self.chunk}")
         if self.init_sample is not None and self.init_sample < 2:
             raise ValueError(f"init_sample: expected None or at least 2 users, got {self.init_sample}")
         check_k_choice(self.k_range, self.n_types)
@@ -111,54 +107,11 @@ def _with_novel(types: GaussianTypes, w: np.ndarray, noise0: float, cfg: FitConf
     )
 
 
-def _pass(summary: Summary, comps: GaussianTypes, weights: np.ndarray, chunk: int, moments: bool = True):
-    """One E-step over all users in chunks; returns log likelihood and (optionally) M-step sums."""
-    K1, d = comps.mu.shape
-    logw = np.log(weights)
-    terms = comps.precision()
-    ll = 0.0
-    W = np.zeros(K1)
-    Sm = np.zeros((K1, d))
-    Smm = np.zeros((K1, d, d))
-    Sres = np.zeros(K1)
-    Sn = np.zeros(K1)
-    resp_all = np.empty((summary.n_users, K1) if not moments else (0, K1))
-    for start in range(0, summary.n_users, chunk):
-        s = summary[start : start + chunk]
-        post = type_posterior(s, comps, terms, need_mean=False)
-        joint = post.log_evidence + logw
-        norm = logsumexp_rows(joint)
-        ll += float(norm.sum())
-        resp = np.exp(joint - norm[:, None])
-        if not moments:
-            resp_all[start : start + chunk] = resp
-            continue
-        # M-step moments only where a user has non-negligible responsibility (about one type per user)
-        n_idx, k_idx = np.nonzero(resp > 1e-10)
-        r = resp[n_idx, k_idx]
-        L = post.chol[n_idx, k_idx]
-        m = back_solve(L, post.mean[n_idx, k_idx])
-        Li = batched_tri_inv(L)
-        A = s.A[n_idx]
-        # E ||r - X theta||^2 = c - 2 b.m + m'Am + tr(A S), with S = Li' Li
-        Am = np.matmul(A, m[..., None])[..., 0]
-        trAS = (np.matmul(Li, A) * Li).sum(axis=(-1, -2))
-        res = s.c[n_idx] - 2 * (s.b[n_idx] * m).sum(-1) + (m * Am).sum(-1) + trAS
-        sLi = Li * np.sqrt(r)[:, None, None]
-        rm = r[:, None] * m
-        for k in range(K1):
-            sel = k_idx == k
-            if not sel.any():
-                continue
-            W[k] += r[sel].sum()
-            Sm[k] += rm[sel].sum(0)
-            rows = sLi[sel].reshape(-1, d)
-            Smm[k] += rows.T @ rows + rm[sel].T @ m[sel]
-            Sres[k] += r[sel] @ res[sel]
-            Sn[k] += r[sel] @ s.n[n_idx[sel]]
-    if not moments:
-        return ll, resp_all
-    return ll, (W, Sm, Smm, Sres, Sn)
+def _pass(summary: Summary | SummaryShards, comps: GaussianTypes, weights: np.ndarray, chunk: int,
+          moments: bool = True, backend: Backend | None = None) -> tuple[float, Any]:
+    """One E-step over all users in chunks; returns log likelihood and (``moments``) the M-step sums or (not
+    ``moments``) the responsibilities. ``backend`` decides where the chunks run (here by default)."""
+    return (backend or IN_PROCESS).e_step(summary, comps, weights, chunk, moments)
 
 
 def _m_step(stats, comps: GaussianTypes, cfg: FitConfig, n_users: int) -> tuple[GaussianTypes, np.ndarray]:
@@ -186,7 +139,8 @@ def _m_step(stats, comps: GaussianTypes, cfg: FitConfig, n_users: int) -> tuple[
     return comps, np.append(wk, w_nov)
 
 
-def _em(summary: Summary, comps: GaussianTypes, weights: np.ndarray, cfg: FitConfig, max_iter=None) -> _Fit:
+def _em(summary: Any, comps: GaussianTypes, weights: np.ndarray, cfg: FitConfig, max_iter=None,
+        backend: Any = None) -> _Fit:
     prev = -np.inf
     n = summary.n_users
     max_iter = cfg.max_iter if max_iter is None else max_iter
@@ -194,7 +148,7 @@ def _em(summary: Summary, comps: GaussianTypes, weights: np.ndarray, cfg: FitCon
     it = 0
     ll = -np.inf
     for it in range(1, max_iter + 1):
-        ll, stats = _pass(summary, comps, weights, cfg.chunk)
+        ll, stats = _pass(summary, comps, weights, cfg.chunk, backend=backend)
         if it > 1 and abs(ll - prev) <= cfg.tol * max(abs(ll), 1.0):
             converged = True
             break
@@ -251,13 +205,14 @@ def _bic(fit: _Fit, n_users: int, cfg: FitConfig) -> float:
 
 
 def _best_of_restarts(
-    summary: Summary, theta_hat: np.ndarray, k: int, cfg: FitConfig, rng, max_iter: int | None = None
+    summary: Summary, theta_hat: np.ndarray, k: int, cfg: FitConfig, rng, max_iter: int | None = None,
+    backend: Any = None,
 ) -> _Fit:
     best: _Fit | None = None
     for _ in range(cfg.n_init):
         labels = kmeans_pp(theta_hat, k, rng) if k > 1 else np.zeros(summary.n_users, dtype=int)
         comps, w = _init_from_labels(summary, theta_hat, labels, k, cfg)
-        fit = _em(summary, comps, w, cfg, max_iter=max_iter)
+        fit = _em(summary, comps, w, cfg, max_iter=max_iter, backend=backend)
         if best is None or fit.loglik > best.loglik:
             best = fit
         if k == 1:
@@ -312,14 +267,14 @@ def _accept_by_bic(fit: _Fit, cand: _Fit, n: int, cfg: FitConfig, log: list, ent
     return (cand if accepted else fit), accepted
 
 
-def _moves(summary: Summary, fit: _Fit, cfg: FitConfig, log: list[dict[str, Any]]) -> _Fit:
+def _moves(summary: Summary, fit: _Fit, cfg: FitConfig, log: list[dict[str, Any]], backend: Any = None) -> _Fit:
     """Split-and-merge at fixed K, then split moves that raise K while BIC improves."""
     n = summary.n_users
     for _round in range(3):
         K = fit.comps.n_types - 1
         improved = False
         if K >= 3:
-            _, resp = _pass(summary, fit.comps, fit.weights, cfg.chunk, moments=False)
+            _, resp = _pass(summary, fit.comps, fit.weights, cfg.chunk, moments=False, backend=backend)
             R = resp[:, :K]
             norms = np.linalg.norm(R, axis=0) + 1e-12
             overlap = (R.T @ R) / np.outer(norms, norms)
@@ -334,7 +289,7 @@ def _moves(summary: Summary, fit: _Fit, cfg: FitConfig, log: list[dict[str, Any]
                 merged, wk = _merge_components(split, wk, i, j)
                 wk = wk / wk.sum() * (1 - fit.weights[-1])
                 comps = _with_novel(merged, wk, float(fit.comps.noise_var[-1]), cfg)
-                cand = _em(summary, comps, np.append(wk, fit.weights[-1]), cfg)
+                cand = _em(summary, comps, np.append(wk, fit.weights[-1]), cfg, backend=backend)
                 accepted = cand.loglik > fit.loglik + 1e-6 * abs(fit.loglik)
                 log.append({"move": "split-merge", "merge": [i, j], "split": target, "K": K,
                             "loglik_before": fit.loglik, "loglik_after": cand.loglik, "accepted": bool(accepted)})
@@ -350,11 +305,11 @@ def _moves(summary: Summary, fit: _Fit, cfg: FitConfig, log: list[dict[str, Any]
                 split, wk = _split_component(fit.comps, fit.weights, target)
                 wk = wk / wk.sum() * (1 - fit.weights[-1])
                 comps = _with_novel(split, wk, float(fit.comps.noise_var[-1]), cfg)
-                cand = _em(summary, comps, np.append(wk, fit.weights[-1]), cfg, max_iter=40)
+                cand = _em(summary, comps, np.append(wk, fit.weights[-1]), cfg, max_iter=40, backend=backend)
                 if best_cand is None or cand.loglik > best_cand.loglik:
                     best_cand, best_target = cand, target
             assert best_cand is not None
-            cand = _em(summary, best_cand.comps, best_cand.weights, cfg)
+            cand = _em(summary, best_cand.comps, best_cand.weights, cfg, backend=backend)
             fit, accepted = _accept_by_bic(fit, cand, n, cfg, log, {"move": "split", "split": best_target, "K": K})
             improved = improved or accepted
         # remove move: the broadest type may only duplicate the novel component; drop it when BIC agrees
@@ -366,7 +321,7 @@ def _moves(summary: Summary, fit: _Fit, cfg: FitConfig, log: list[dict[str, Any]
             w_nov = fit.weights[-1] + fit.weights[target]
             wk = fit.weights[keep] / fit.weights[keep].sum() * (1 - w_nov)
             comps = _with_novel(types, wk, float(fit.comps.noise_var[-1]), cfg)
-            cand = _em(summary, comps, np.append(wk, w_nov), cfg)
+            cand = _em(summary, comps, np.append(wk, w_nov), cfg, backend=backend)
             fit, accepted = _accept_by_bic(fit, cand, n, cfg, log, {"move": "remove", "remove": target, "K": K})
             improved = improved or accepted
         if not improved:
@@ -375,19 +330,31 @@ def _moves(summary: Summary, fit: _Fit, cfg: FitConfig, log: list[dict[str, Any]
 
 
 # ---------------------------------------------------------------------------------------------- public
-def fit_population(summary: Summary, config: FitConfig | None = None, progress: Progress | None = None) -> Population:
-    """Fit K user types (K chosen from the data unless ``config.n_types`` is set) plus the novel component."""
+def fit_population(summary: Summary | SummaryShards, config: FitConfig | None = None,
+                   progress: Progress | None = None, backend: Backend | None = None) -> Population:
+    """Fit K user types (K chosen from the data unless ``config.n_types`` is set) plus the novel component.
+
+    ``summary`` is the users' statistics in memory, or Parquet shards of them (``warmstart.data.shards``): with
+    ``config.init_sample`` only the sample is read into memory and every pass over all users streams the shards
+    (or runs where ``backend`` puts it), otherwise the shards are read whole. ``backend`` runs the E-step passes
+    (``warmstart.population.backend``: in this process by default, or on Ray); every backend gives the same
+    population as this process, because each keeps the chunks and sums them in the same order.
+    """
     cfg = config or FitConfig()
-    summary.validate()
     n = summary.n_users
+    rng = np.random.default_rng(cfg.seed)
+    report = progress or (lambda msg, frac: None)
+    if isinstance(summary, SummaryShards):
+        if cfg.init_sample is not None and n > cfg.init_sample:
+            return _fit_from_sample(summary, cfg, rng, report, backend)
+        summary = summary.read_all()
+    summary.validate()
     if n < 2:
         raise ValueError(f"summary: expected at least 2 users to fit a population, got {n}")
     if np.all(summary.n == 0):
         raise ValueError("summary.n: every user has zero events; nothing to fit")
-    rng = np.random.default_rng(cfg.seed)
-    report = progress or (lambda msg, frac: None)
     if cfg.init_sample is not None and n > cfg.init_sample:
-        return _fit_from_sample(summary, cfg, rng, report)
+        return _fit_from_sample(summary, cfg, rng, report, backend)
     theta_hat = ridge_estimates(summary)
     ks = [cfg.n_types] if cfg.n_types is not None else list(range(cfg.k_range[0], cfg.k_range[1] + 1))
     ks = [k for k in ks if k < n]
@@ -403,11 +370,12 @@ def fit_population(summary: Summary, config: FitConfig | None = None, progress: 
     since_best = 0
     for idx, k in enumerate(ks):
         report(f"EM with K = {k}", idx / max(len(ks), 1))
-        fit = _best_of_restarts(train_s, train_th, k, cfg, rng, max_iter=cfg.select_max_iter)
+        fit = _best_of_restarts(train_s, train_th, k, cfg, rng, max_iter=cfg.select_max_iter, backend=backend)
         entry: dict[str, Any] = {"K": k, "loglik": fit.loglik, "bic": _bic(fit, train_s.n_users, cfg),
                                  "n_iter": fit.n_iter, "converged": fit.converged}
         if hold_s is not None:
-            entry["heldout_loglik"] = _pass(hold_s, fit.comps, fit.weights, cfg.chunk, moments=False)[0]
+            entry["heldout_loglik"] = _pass(hold_s, fit.comps, fit.weights, cfg.chunk, moments=False,
+                                            backend=backend)[0]
             score = -entry["heldout_loglik"]
         else:
             score = entry["bic"]
@@ -421,13 +389,14 @@ def fit_population(summary: Summary, config: FitConfig | None = None, progress: 
     assert best_fit is not None and best_k is not None
     if hold_s is not None:
         report(f"refit on all users with K = {best_k}", 0.9)
-        best_fit = _best_of_restarts(summary, theta_hat, best_k, replace(cfg, n_init=max(1, cfg.n_init)), rng)
+        best_fit = _best_of_restarts(summary, theta_hat, best_k, replace(cfg, n_init=max(1, cfg.n_init)), rng,
+                                     backend=backend)
     if not best_fit.converged:
-        best_fit = _em(summary, best_fit.comps, best_fit.weights, cfg)
+        best_fit = _em(summary, best_fit.comps, best_fit.weights, cfg, backend=backend)
     moves: list[dict[str, Any]] = []
     if cfg.split_merge and best_k >= 1:
         report("split and merge moves", 0.95)
-        best_fit = _moves(summary, best_fit, cfg, moves)
+        best_fit = _moves(summary, best_fit, cfg, moves, backend)
     report("done", 1.0)
     K = best_fit.comps.n_types - 1
     diagnostics = {
@@ -447,23 +416,24 @@ def fit_population(summary: Summary, config: FitConfig | None = None, progress: 
     return Population(best_fit.comps, best_fit.weights, diagnostics)
 
 
-def _fit_from_sample(summary: Summary, cfg: FitConfig, rng: np.random.Generator, report: Progress) -> Population:
+def _fit_from_sample(summary: Summary | SummaryShards, cfg: FitConfig, rng: np.random.Generator, report: Progress,
+                     backend: Backend | None) -> Population:
     """The whole fit (K chosen, restarts, moves) on ``init_sample`` users drawn at random, then EM on every user
     from its parameters: the same fixed point as a full fit, reached in a few passes over all users instead of
     dozens (each pass over a million users costs seconds)."""
     assert cfg.init_sample is not None
     n = summary.n_users
     sample = np.sort(rng.choice(n, size=cfg.init_sample, replace=False))
-    sub = fit_population(summary[sample], replace(cfg, init_sample=None),
-                         lambda msg, frac: report(f"sample of {cfg.init_sample:,}: {msg}", 0.5 * frac))
+    sub = fit_population((backend or IN_PROCESS).take(summary, sample), replace(cfg, init_sample=None),
+                         lambda msg, frac: report(f"sample of {cfg.init_sample:,}: {msg}", 0.5 * frac), backend)
     report(f"EM on all {n:,} users from the sample's fit", 0.5)
-    fit = _em(summary, sub.components, sub.weights, cfg)
+    fit = _em(summary, sub.components, sub.weights, cfg, backend=backend)
     report("done", 1.0)
     sub_diag = sub.diagnostics
     diagnostics = {
         **sub_diag,
         "n_users": n,
-        "n_events": float(summary.n.sum()),
+        "n_events": summary.n_events if isinstance(summary, SummaryShards) else float(summary.n.sum()),
         "loglik": fit.loglik,
         "bic": _bic(fit, n, cfg),
         "n_iter": fit.n_iter,

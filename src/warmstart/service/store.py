@@ -306,6 +306,30 @@ class Store:
             row = c.execute(_GET_BELIEF, {"b_user": user_id}).first()
         return None if row is None else (bytes(row.state), int(row.version), int(row.population_version))
 
+    def iter_beliefs(self, batch_size: int = 1000, population_version: int | None = None
+                     ) -> Iterator[list[tuple[str, tuple[bytes, int, int]]]]:
+        """Every stored belief (under ``population_version`` only, if given) in batches of at most ``batch_size``
+        users, in user order: ``[(user_id, (state, version, population_version)), ...]``. Each batch is one
+        short read (keyset pagination on the user id), so memory holds one batch and no transaction stays
+        open between batches; a belief written meanwhile is seen if its user comes after the current batch."""
+        if batch_size < 1:
+            raise ValueError(f"batch_size: expected at least 1 belief per batch, got {batch_size}")
+        b = S.beliefs
+        query = select(b.c.user_id, b.c.state, b.c.version, b.c.population_version).order_by(b.c.user_id)
+        if population_version is not None:
+            query = query.where(b.c.population_version == population_version)
+        after: str | None = None
+        while True:
+            page = query if after is None else query.where(b.c.user_id > after)
+            with self.engine.connect() as conn:
+                rows = conn.execute(page.limit(batch_size)).all()
+            if not rows:
+                return
+            yield [(r.user_id, (bytes(r.state), int(r.version), int(r.population_version))) for r in rows]
+            if len(rows) < batch_size:
+                return
+            after = rows[-1].user_id
+
     def user_state(self, user_id: str) -> tuple[bool, tuple[bytes, int, int] | None]:
         """``(opted_out, belief)`` in one query: what ranking a user needs (``belief`` as ``get_belief``)."""
         with self.engine.connect() as conn:
@@ -445,6 +469,14 @@ class Store:
         with self.engine.connect() as conn:
             rows = conn.execute(select(S.activations).order_by(S.activations.c.id)).mappings().all()
         return [dict(r) for r in rows]
+
+    def count_beliefs(self, population_version: int | None = None) -> int:
+        """Stored beliefs (under ``population_version`` only, if given)."""
+        query = select(func.count()).select_from(S.beliefs)
+        if population_version is not None:
+            query = query.where(S.beliefs.c.population_version == population_version)
+        with self.engine.connect() as conn:
+            return int(conn.execute(query).scalar_one())
 
     def count(self, table: str) -> int:
         t = S.metadata.tables[table]
