@@ -18,6 +18,7 @@ from warmstart.report import figures
 from warmstart.report._page import _e, _flatten, _img, _kv_table, _load, _num, _policy_name, _section, _table
 from warmstart.report.learning import _extra_tiles, _kt, _replay, _tutoring
 from warmstart.report.responsible import responsible_section
+from warmstart.report.scale import scale_section
 
 __all__ = ["render_report", "write_report"]
 
@@ -29,6 +30,7 @@ KT = "kt.json"
 TUTORING = "tutoring.json"
 REPLAY = "replay.json"
 RESPONSIBLE = "responsible.json"
+SCALE = "scale.json"
 INDEX = "index.html"
 
 _CSS = """
@@ -425,7 +427,7 @@ def render_report(coldstart: Mapping[str, Any], *, hard: Mapping[str, Any] | Non
                   speed: Mapping[str, Any] | None = None, targets: Mapping[str, Any] | None = None,
                   kt: Mapping[str, Any] | None = None, tutoring: Mapping[str, Any] | None = None,
                   replays: Mapping[str, Mapping[str, Any]] | None = None,
-                  responsible: Mapping[str, Any] | None = None) -> str:
+                  responsible: Mapping[str, Any] | None = None, scale: Mapping[str, Any] | None = None) -> str:
     """Render the parsed benchmark results as one HTML page (a string); absent results leave no section."""
     sections: list[tuple[str, str, str]] = []
     if targets and targets.get("rows"):
@@ -444,6 +446,8 @@ def render_report(coldstart: Mapping[str, Any], *, hard: Mapping[str, Any] | Non
         sections.append(("replay", "New-user replay on logs", _replay(replays)))
     if responsible:
         sections.append(("responsible", "Responsible personalization", responsible_section(responsible)))
+    if scale:
+        sections.append(("scale", "Scale", scale_section(scale)))
     sections.append(("details", "Machine and configuration", _details(coldstart, hard, speed, kt, tutoring)))
 
     toc = "".join(f'<a href="#{_e(a)}">{_e(t)}</a>' for a, t, _ in sections)
@@ -469,7 +473,7 @@ def write_report(out_dir: str | Path) -> Path:
     """Read the benchmark JSON files in ``out_dir`` and write ``out_dir/index.html``; return its path.
 
     ``coldstart.json`` is required; ``coldstart-hard.json``, ``speed.json``, ``targets.json``, ``kt.json``,
-    ``tutoring.json``, ``responsible.json`` and ``replay.json`` (in the folder or in its sub-folders, one per replayed log) are used
+    ``tutoring.json``, ``responsible.json``, ``scale.json`` and ``replay.json`` (in the folder or in its sub-folders, one per replayed log) are used
     when present. Raises :class:`FileNotFoundError` if ``coldstart.json`` is missing and :class:`ValueError`
     (or :class:`TypeError`) if a file is not valid JSON (or not a JSON object).
     """
@@ -479,14 +483,14 @@ def write_report(out_dir: str | Path) -> Path:
         raise FileNotFoundError(f"cannot build the report: {COLDSTART} not found in {folder} "
                                 "(run the cold-start benchmark into that folder first)")
     optional: dict[str, dict[str, Any] | None] = {}
-    for name in (COLDSTART_HARD, SPEED, TARGETS, KT, TUTORING, RESPONSIBLE):
+    for name in (COLDSTART_HARD, SPEED, TARGETS, KT, TUTORING, RESPONSIBLE, SCALE):
         path = folder / name
         optional[name] = _load(path) if path.is_file() else None
     replays = {path.parent.name if path.parent != folder else "replay": _load(path)
                for path in [folder / REPLAY, *sorted(folder.glob(f"*/{REPLAY}"))] if path.is_file()}
     page = render_report(_load(source), hard=optional[COLDSTART_HARD], speed=optional[SPEED],
                          targets=optional[TARGETS], kt=optional[KT], tutoring=optional[TUTORING],
-                         replays=replays or None, responsible=optional[RESPONSIBLE])
+                         replays=replays or None, responsible=optional[RESPONSIBLE], scale=optional[SCALE])
     index = folder / INDEX
     index.write_text(page, encoding="utf-8")
     return index
