@@ -201,6 +201,54 @@ def test_admin_fits_activates_and_rolls_back_population_versions(served, truth):
     assert admin.post("/v1/admin/populations/2/activate", json={"mode": "live"}).status_code == 422
 
 
+def test_incremental_fit_extends_the_active_version_with_new_users_only(served, truth):
+    from warmstart.models.linear_gaussian import summarise_rows
+    from warmstart.population.incremental import EMSums, em_sums, fit_incremental
+    from warmstart.population.population import Population
+
+    client, store = served
+    admin = TestClient(client.app)
+    admin.headers["Authorization"] = f"Bearer {store.create_api_key('admin')}"
+    rng = np.random.default_rng(4)
+    users = truth.sample_users(60, rng)
+    _serve_users(client, rng, {f"a{u:02d}": users.theta[u] for u in range(30)}, n_events=10, n_actions=8)
+    # version 1 came from a file: no sums to extend
+    r = admin.post("/v1/admin/fit", json={"incremental": True})
+    assert r.status_code == 409 and r.json()["error"]["code"] == "full_fit_needed"
+    full = admin.post("/v1/admin/fit", json={"k_max": 3, "seed": 0}).json()
+    assert full["version"] == 2 and full["n_users"] == 30 and full["incremental"] is False
+    admin.post("/v1/admin/populations/2/activate", json={})
+    r = admin.post("/v1/admin/fit", json={"incremental": True, "min_users": 1})
+    assert r.status_code == 409 and r.json()["error"]["code"] == "not_enough_data"  # no new users yet
+    _serve_users(client, rng, {f"b{u:02d}": users.theta[u] for u in range(30, 55)}, n_events=10, n_actions=8)
+    _serve_users(client, rng, {"a00": users.theta[0]}, n_events=3, n_actions=8)  # an earlier user: not taken
+    inc = admin.post("/v1/admin/fit", json={"incremental": True}).json()
+    assert (inc["version"], inc["base_version"], inc["n_new_users"], inc["n_users"]) == (3, 2, 25, 55)
+    assert inc["n_events"] == 30 * 10 + 25 * 10
+    # the same as the library's incremental fit on the same users, with the earlier users' sums recomputed
+    user, X, r = store.rewarded_events()
+    ids = sorted({f"a{u:02d}" for u in range(30)} | {f"b{u:02d}" for u in range(30, 55)})
+    new_rows = np.array([ids[u].startswith("b") for u in user])
+    old_rows = ~new_rows & ~((user == 0) & (np.arange(user.size) >= np.nonzero(user == 0)[0][0] + 10))
+    old = summarise_rows(user[old_rows], X[old_rows], r[old_rows], 30)
+    new = summarise_rows(user[new_rows] - 30, X[new_rows], r[new_rows], 25)
+    data2, meta2 = store.population(2)
+    pop2 = Population.from_bytes(data2)
+    stored = EMSums.from_dict(meta2["em_sums"])
+    for got, want in zip(stored.arrays(), em_sums(old, pop2).arrays(), strict=True):
+        np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-12)
+    expected, _ = fit_incremental(pop2, stored, new)
+    got = Population.from_bytes(store.population(3)[0])
+    np.testing.assert_allclose(got.components.mu, expected.components.mu, rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(got.weights, expected.weights, rtol=1e-12, atol=1e-12)
+    # erasing a user the sums hold needs a full fit
+    admin.post("/v1/admin/populations/3/activate", json={})
+    client.delete("/v1/users/b31")
+    r = admin.post("/v1/admin/fit", json={"incremental": True, "min_users": 1})
+    assert r.status_code == 409 and "erased" in r.json()["error"]["message"]
+    assert admin.post("/v1/admin/fit", json={"k_max": 3}).json()["n_users"] == 54
+
+
 def test_api_docs_are_served_without_the_internet(served):
     client, _ = served
     page = client.get("/docs")

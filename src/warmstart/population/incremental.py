@@ -59,6 +59,20 @@ class EMSums:
         return EMSums.of(tuple(a + b for a, b in zip(self.arrays(), other.arrays(), strict=True)),
                          self.n_users + other.n_users, other.fingerprint)
 
+    def to_dict(self) -> dict[str, Any]:
+        """The sums as JSON-ready data (floats round-trip exactly), for a store's population metadata."""
+        return {"format": FORMAT, "format_version": VERSION, "n_users": self.n_users,
+                "fingerprint": self.fingerprint, **{name: getattr(self, name).tolist() for name in _ARRAYS}}
+
+    @staticmethod
+    def from_dict(data: dict[str, Any], source: str = "EM sums") -> EMSums:
+        _check_format(data, source)
+        try:
+            arrays = {name: np.array(data[name], dtype=float) for name in _ARRAYS}
+            return EMSums(**arrays, n_users=int(data["n_users"]), fingerprint=str(data["fingerprint"]))
+        except (KeyError, TypeError, ValueError) as exc:
+            raise ValueError(f"{source}: not readable ({type(exc).__name__}: {exc})") from exc
+
     def save(self, path: str | os.PathLike[str]) -> Path:
         import io
 
@@ -76,10 +90,14 @@ class EMSums:
                 arrays = {name: np.array(z[name], dtype=float) for name in _ARRAYS}
         except (OSError, KeyError, ValueError) as exc:
             raise ValueError(f"EM sums file {str(path)!r}: not readable ({type(exc).__name__}: {exc})") from exc
-        if meta.get("format") != FORMAT or meta.get("format_version") != VERSION:
-            raise ValueError(f"EM sums file {str(path)!r}: expected format {FORMAT} version {VERSION}, got "
-                             f"{meta.get('format')!r} version {meta.get('format_version')!r}")
+        _check_format(meta, f"EM sums file {str(path)!r}")
         return EMSums(**arrays, n_users=int(meta["n_users"]), fingerprint=str(meta["fingerprint"]))
+
+
+def _check_format(meta: dict[str, Any], source: str) -> None:
+    if meta.get("format") != FORMAT or meta.get("format_version") != VERSION:
+        raise ValueError(f"{source}: expected format {FORMAT} version {VERSION}, got {meta.get('format')!r} "
+                         f"version {meta.get('format_version')!r}")
 
 
 def _config(population: Population, config: FitConfig | None) -> FitConfig:

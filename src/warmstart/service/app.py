@@ -58,7 +58,12 @@ from warmstart.policies.base import PolicyContext, make_policy
 from warmstart.policies.mixture import BeliefPolicy
 from warmstart.population.population import Population
 from warmstart.service.cache import BeliefCache, KeyCache, State
-from warmstart.service.refit import NotEnoughDataError, fit_from_store
+from warmstart.service.refit import (
+    IncrementalRefusedError,
+    NotEnoughDataError,
+    fit_version,
+    fit_version_incremental,
+)
 from warmstart.service.store import ConflictError, EventRecord, NotFoundError, StaleBeliefError, Store
 
 MAX_ACTIONS = 1000
@@ -107,7 +112,8 @@ class FitRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
     k_max: int = Field(default=12, ge=1, le=50)
     seed: int = Field(default=0, ge=0, le=2**32 - 1)
-    min_users: int = Field(default=20, ge=2, le=10**9)
+    min_users: int = Field(default=20, ge=1, le=10**9)
+    incremental: bool = False  # extend the active version with new users only (warmstart.service.refit)
 
 
 class EvaluateRequest(BaseModel):
@@ -406,15 +412,23 @@ def create_app(store: Store, *, policy: str = "mixture_ids", seed: int = 0, rewa
         activated."""
         t0 = time.perf_counter()
         try:
-            pop, n_users, n_events = fit_from_store(store, k_max=body.k_max, seed=body.seed,
-                                                    min_users=body.min_users)
+            if body.incremental:
+                base = store.active_version()
+                if base is None:
+                    raise ApiError(409, "no_population", "incremental: no active population to start from")
+                made = fit_version_incremental(store, base, min_users=body.min_users)
+            else:
+                made = fit_version(store, k_max=body.k_max, seed=body.seed, min_users=body.min_users)
         except NotEnoughDataError as exc:
             raise ApiError(409, "not_enough_data", str(exc)) from exc
-        version = store.add_population(pop.to_bytes(), fingerprint=pop.fingerprint(),
-                                       meta={"fingerprint": pop.fingerprint(), "source": "event log",
-                                             "n_users": n_users, "n_events": n_events})
-        return {"version": version, "n_types": pop.n_types, "n_users": n_users, "n_events": n_events,
-                "fit_s": time.perf_counter() - t0}
+        except IncrementalRefusedError as exc:
+            raise ApiError(409, "full_fit_needed", str(exc)) from exc
+        pop = made.population
+        version = store.add_population(pop.to_bytes(), fingerprint=pop.fingerprint(), meta=made.meta)
+        extra = ({"base_version": made.meta["base_version"], "n_new_users": made.meta["n_new_users"]}
+                 if body.incremental else {})
+        return {"version": version, "n_types": pop.n_types, "n_users": made.n_users, "n_events": made.n_events,
+                "incremental": body.incremental, **extra, "fit_s": time.perf_counter() - t0}
 
     @app.post("/v1/admin/populations/{version}/activate")
     def activate(body: ActivateRequest, version: int = PathParam(ge=1, le=2**31 - 1),

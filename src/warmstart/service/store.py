@@ -278,17 +278,36 @@ class Store:
     def rewarded_events(self, *, exclude_erased: bool = True) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """``(user index, features (n, d), reward)`` of every rewarded event, users of erased accounts left out:
         what a new population is fitted on."""
+        return self.rewarded_events_since(None, exclude_erased=exclude_erased)[:3]
+
+    def rewarded_events_since(self, after: float | None, *, exclude_erased: bool = True
+                              ) -> tuple[np.ndarray, np.ndarray, np.ndarray, float | None]:
+        """As ``rewarded_events``, for the users whose first reward came after ``after`` (every user if None):
+        the new users an incremental fit takes; and the time of the latest reward read (None if none), which
+        the next incremental fit starts after."""
+        e = S.events
+        query = (select(e.c.user_id, e.c.features, e.c.reward, e.c.rewarded_at).where(e.c.reward.is_not(None))
+                 .order_by(e.c.user_id, e.c.created_at))
+        if after is not None:
+            first = (select(e.c.user_id).where(e.c.reward.is_not(None)).group_by(e.c.user_id)
+                     .having(func.min(e.c.rewarded_at) > after))
+            query = query.where(e.c.user_id.in_(first))
         with self.engine.connect() as conn:
-            rows = conn.execute(select(S.events.c.user_id, S.events.c.features, S.events.c.reward)
-                                .where(S.events.c.reward.is_not(None))
-                                .order_by(S.events.c.user_id, S.events.c.created_at)).all()
+            rows = conn.execute(query).all()
         erased = self.erased_users() if exclude_erased else set()
         rows = [r for r in rows if r.user_id not in erased]
         if not rows:
-            return np.zeros(0, dtype=np.int64), np.zeros((0, 0)), np.zeros(0)
+            return np.zeros(0, dtype=np.int64), np.zeros((0, 0)), np.zeros(0), None
         _, user = np.unique([r.user_id for r in rows], return_inverse=True)
         X = np.stack([np.frombuffer(r.features, dtype="<f8") for r in rows])
-        return user.astype(np.int64), X, np.array([float(r.reward) for r in rows])
+        latest = max(float(r.rewarded_at) for r in rows)
+        return user.astype(np.int64), X, np.array([float(r.reward) for r in rows]), latest
+
+    def erased_since(self, when: float) -> int:
+        """Accounts erased after ``when`` (seconds since the epoch)."""
+        with self.engine.connect() as conn:
+            return int(conn.execute(select(func.count()).select_from(S.consent)
+                                    .where(S.consent.c.erased_at > when)).scalar_one())
 
     # ------------------------------------------------------------------ beliefs
     @contextmanager
