@@ -20,7 +20,8 @@ def summary():
 
 @pytest.fixture(scope="module")
 def ray_backend():
-    ray = pytest.importorskip("ray")  # the scale extra; `make test` installs it, so CI runs these
+    import ray  # the scale extra: `make test` installs it (a missing extra fails here, it does not skip)
+
     from warmstart.population.backend import RayBackend
 
     backend = RayBackend(num_cpus=2, object_store_memory=300 * 1024**2)
