@@ -27,13 +27,13 @@ True
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import math
 import os
 import socket
 from collections import OrderedDict
 from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any, Protocol, Self
 
 import numpy as np
@@ -108,7 +108,7 @@ def _check_reachable(address: str, timeout: float = 5.0) -> None:
             from exc
 
 
-@contextmanager
+@contextlib.contextmanager
 def _loopback_node(ray: Any) -> Iterator[None]:
     """While a local Ray starts, have it take 127.0.0.1 as the node's address, so that its servers bind the
     loopback interface only. Ray does this for its single-machine mode (its ``ENABLE_RAY_CLUSTER`` switch, read
@@ -161,11 +161,13 @@ class RayBackend:
             if address is None:
                 kwargs.update(address="local", num_cpus=num_cpus or os.cpu_count() or 1,
                               object_store_memory=object_store_memory)
-                with _loopback_node(ray):
-                    ray.init(**kwargs)
             else:
                 _check_reachable(address)
-                ray.init(address=address, **kwargs)
+                kwargs.update(address=address)
+            # a local Ray, or a cluster on this machine's loopback: the driver's node address is loopback too
+            local = address is None or address.startswith(("127.", "localhost:"))
+            with _loopback_node(ray) if local else contextlib.nullcontext():
+                ray.init(**kwargs)
             self.started = True
         self.num_cpus = max(1, int(ray.cluster_resources().get("CPU", 1)))
         self.pieces_per_cpu = pieces_per_cpu
