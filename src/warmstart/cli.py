@@ -269,7 +269,7 @@ def _fit_shards(data: Any, out_path: Path, cfg: Any, backend: str, address: str 
         try:
             population = fit_population(users, cfg, progress=bar, backend=runner)
         finally:
-            getattr(runner, "close", lambda: None)()
+            runner.close()
         elapsed = time.perf_counter() - t0
     population.save(out_path)
     _print_population(population, elapsed)

@@ -26,7 +26,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -108,25 +108,28 @@ class SummaryShards:
     def read_all(self) -> Summary:
         summary = Summary.zeros(self.n_users, self.dim)
         for i in range(len(self.shards)):
-            s = self.read(i)
-            rows = slice(int(self.offsets[i]), int(self.offsets[i + 1]))
-            summary.A[rows], summary.b[rows], summary.c[rows], summary.n[rows] = s.A, s.b, s.c, s.n
+            summary[int(self.offsets[i]) : int(self.offsets[i + 1])] = self.read(i)
         return summary
 
     def __iter__(self) -> Iterator[Summary]:
         return (self.read(i) for i in range(len(self.shards)))
 
     def __getitem__(self, index: np.ndarray) -> Summary:
+        return self.gather(index, lambda wanted: [self.read(i)[rows] for i, rows in wanted])
+
+    def gather(self, index: np.ndarray,
+               fetch: Callable[[list[tuple[int, np.ndarray]]], list[Summary]]) -> Summary:
+        """The users at rows ``index`` in the order given; ``fetch([(shard, rows in it), ...])`` returns those
+        rows of each shard (read here by ``shards[index]``, by Ray's workers in ``RayBackend.take``)."""
         index = np.asarray(index, dtype=np.int64)
         if index.ndim != 1 or (index.size and (index.min() < 0 or index.max() >= self.n_users)):
             raise IndexError(f"index: expected user rows in [0, {self.n_users}), got {index.min()} .. {index.max()}")
-        out = Summary.zeros(index.size, self.dim)
         shard = np.searchsorted(self.offsets, index, side="right") - 1
-        for i in np.unique(shard):
-            at = np.nonzero(shard == i)[0]
-            s = self.read(int(i))
-            local = index[at] - self.offsets[i]
-            out.A[at], out.b[at], out.c[at], out.n[at] = s.A[local], s.b[local], s.c[local], s.n[local]
+        at = {int(i): np.nonzero(shard == i)[0] for i in np.unique(shard)}
+        parts = fetch([(i, index[rows] - self.offsets[i]) for i, rows in at.items()])
+        out = Summary.zeros(index.size, self.dim)
+        for rows, part in zip(at.values(), parts, strict=True):
+            out[rows] = part
         return out
 
 

@@ -84,7 +84,7 @@ def log_statistics(path: str | os.PathLike[str], *, user: str = "user", reward: 
         row = 0
         for batch_ids, part in batches:
             rows = slice(row, row + part.n_users)
-            summary.A[rows], summary.b[rows], summary.c[rows], summary.n[rows] = part.A, part.b, part.c, part.n
+            summary[rows] = part
             ids.append(batch_ids)
             row += part.n_users
     report("done", 1.0)

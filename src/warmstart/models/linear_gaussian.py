@@ -53,6 +53,10 @@ class Summary:
     def __getitem__(self, index: np.ndarray | slice) -> Summary:
         return Summary(self.A[index], self.b[index], self.c[index], self.n[index])
 
+    def __setitem__(self, index: np.ndarray | slice, other: Summary) -> None:
+        """Write ``other``'s users into rows ``index`` of this summary."""
+        self.A[index], self.b[index], self.c[index], self.n[index] = other.A, other.b, other.c, other.n
+
     @staticmethod
     def zeros(n_users: int, dim: int) -> Summary:
         return Summary(

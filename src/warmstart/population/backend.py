@@ -55,6 +55,10 @@ class Backend(Protocol):
         """The statistics of the users at rows ``index``, in memory (the fit's random sample)."""
         ...
 
+    def close(self) -> None:
+        """Release what the backend holds."""
+        ...
+
 
 class InProcess:
     """Every chunk in this process, in order."""
@@ -72,6 +76,9 @@ class InProcess:
 
     def take(self, users: Summary | SummaryShards, index: np.ndarray) -> Summary:
         return users[index]
+
+    def close(self) -> None:
+        pass
 
 
 IN_PROCESS = InProcess()
@@ -214,17 +221,9 @@ class RayBackend:
         """Rows of shards are gathered by the workers from the shards they loaded (which later passes use)."""
         if not isinstance(users, SummaryShards):
             return users[index]
-        index = np.asarray(index, dtype=np.int64)
-        if index.size and (index.min() < 0 or index.max() >= users.n_users):
-            raise IndexError(f"index: expected user rows in [0, {users.n_users}), got {index.min()} .. {index.max()}")
         refs = self._pieces(users, 0)
-        shard = np.searchsorted(users.offsets, index, side="right") - 1
-        wanted = [(int(i), np.nonzero(shard == i)[0]) for i in np.unique(shard)]
-        parts = self._ray.get([self._take.remote(refs[i], index[at] - users.offsets[i]) for i, at in wanted])
-        out = Summary.zeros(index.size, users.dim)
-        for (_, at), part in zip(wanted, parts, strict=True):
-            out.A[at], out.b[at], out.c[at], out.n[at] = part.A, part.b, part.c, part.n
-        return out
+        return users.gather(index, lambda wanted: self._ray.get([self._take.remote(refs[i], rows)
+                                                                 for i, rows in wanted]))
 
     def e_step(self, users: Summary | SummaryShards, comps: GaussianTypes, weights: np.ndarray, chunk: int,
                moments: bool) -> tuple[float, Any]:

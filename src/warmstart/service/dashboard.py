@@ -117,10 +117,8 @@ def type_stats(store: Store, eng: Engine) -> Types:
     with store.engine.connect() as conn:
         beliefs = conn.execute(recent).all()
         rewards = conn.execute(per_user).all()
-        held = int(conn.execute(select(func.count()).select_from(b)
-                                .where(b.c.population_version == eng.version)).scalar_one())
-        others = int(conn.execute(select(func.count()).select_from(b)
-                                  .where(b.c.population_version != eng.version)).scalar_one())
+    held = store.count_beliefs(eng.version)
+    others = store.count_beliefs() - held
     top: dict[str, int] = {}  # user -> most probable type, -1 if the belief cannot be read
     for user_id, raw, version, population_version in beliefs:
         try:

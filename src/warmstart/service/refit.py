@@ -50,17 +50,22 @@ def _summary_since(store: Store, after: float | None, min_users: int) -> tuple[S
     return summarise_rows(user, X, r, n_users), int(user.size), latest
 
 
+def _full_fit(store: Store, k_max: int, seed: int, min_users: int
+              ) -> tuple[Population, Summary, int, float | None]:
+    summary, n_events, latest = _summary_since(store, None, max(min_users, 2))
+    return fit_population(summary, FitConfig(k_range=(1, k_max), seed=seed)), summary, n_events, latest
+
+
 def fit_from_store(store: Store, *, k_max: int = 12, seed: int = 0, min_users: int = 2) -> tuple[Population, int, int]:
     """``(population, n_users, n_events)`` fitted on every rewarded event of users who were not erased."""
-    fit = fit_version(store, k_max=k_max, seed=seed, min_users=min_users)
-    return fit.population, fit.n_users, fit.n_events
+    population, summary, n_events, _ = _full_fit(store, k_max, seed, min_users)
+    return population, summary.n_users, n_events
 
 
 def fit_version(store: Store, *, k_max: int = 12, seed: int = 0, min_users: int = 2) -> StoreFit:
     """A full fit on every rewarded event of users who were not erased, with what an incremental fit needs."""
     started = time.time()
-    summary, n_events, latest = _summary_since(store, None, max(min_users, 2))
-    population = fit_population(summary, FitConfig(k_range=(1, k_max), seed=seed))
+    population, summary, n_events, latest = _full_fit(store, k_max, seed, min_users)
     meta = {"fingerprint": population.fingerprint(), "source": "event log", "n_users": summary.n_users,
             "n_events": n_events, "sums_from": started, "rewards_through": latest,
             "em_sums": em_sums(summary, population).to_dict()}
