@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from warmstart.population.fit import FitConfig, fit_population
+from warmstart.families.linear.fit import FitConfig, fit_population
 from warmstart.sim.linear_types import LinearTypesConfig, LinearTypesPopulation
 
 

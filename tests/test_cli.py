@@ -6,7 +6,7 @@ import sys
 
 import pytest
 
-from warmstart.population.population import Population
+from warmstart.families.linear.population import Population
 
 
 def run(*args: str, check: bool = True) -> subprocess.CompletedProcess:

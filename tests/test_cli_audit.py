@@ -11,9 +11,9 @@ import pytest
 from typer.testing import CliRunner
 
 from warmstart.cli import app
+from warmstart.data.bandit_log import save_log
 from warmstart.data.events import export_events
-from warmstart.eval.logs import save_log
-from warmstart.population.fit import FitConfig, fit_population
+from warmstart.families.linear.fit import FitConfig, fit_population
 
 runner = CliRunner()
 

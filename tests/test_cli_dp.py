@@ -3,8 +3,8 @@
 from typer.testing import CliRunner
 
 from warmstart.cli import app
-from warmstart.eval.logs import save_log
-from warmstart.population.population import Population
+from warmstart.data.bandit_log import save_log
+from warmstart.families.linear.population import Population
 
 runner = CliRunner()
 

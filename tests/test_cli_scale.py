@@ -4,8 +4,8 @@ import numpy as np
 from typer.testing import CliRunner
 
 from warmstart.cli import app
-from warmstart.data.shards import SummaryShards
-from warmstart.population.population import Population
+from warmstart.families.linear.population import Population
+from warmstart.families.linear.shards import SummaryShards
 
 runner = CliRunner()
 

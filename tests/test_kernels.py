@@ -4,10 +4,11 @@ import numpy as np
 import pytest
 
 from warmstart import _kernels
-from warmstart.belief.belief import BeliefBatch, _observe
-from warmstart.policies.base import PolicyContext, make_policy
+from warmstart.families.linear.belief import BeliefBatch, _observe
+from warmstart.policies.base import PolicyContext
 from warmstart.policies.batch import batch_thompson_numpy
 from warmstart.policies.mixture import _Q, _TIE, ids_distribution, mixture_draws_numpy
+from warmstart.policies.registry import make_policy
 
 
 def _spd(rng, k, d):

@@ -4,7 +4,7 @@ says met or not from the numbers, and a miss is reported as a miss."""
 import json
 from pathlib import Path
 
-from warmstart.eval.targets import ope_rows, service_rows
+from warmstart.report.targets import ope_rows, service_rows
 
 RESULTS = Path(__file__).resolve().parents[1] / "benchmarks" / "results"
 

@@ -162,7 +162,7 @@ def observe_one(
     A: np.ndarray, b: np.ndarray, x: np.ndarray, r: float,
 ) -> None:
     """Rank-one update of every component's posterior and log evidence, and of the summary ``A``, ``b``, in
-    place. Reference: ``warmstart.belief.belief._observe``."""
+    place. Reference: ``warmstart.families.linear.belief._observe``."""
     K1, d = mean.shape
     Sx = np.empty(d)
     for k in range(K1):

@@ -97,7 +97,7 @@ def simulate(
     seed: Annotated[int, typer.Option(help="Random seed.")] = 0,
 ) -> None:
     """Simulate a training log from warmstart/LinearTypes-v0 with a uniform-random logging policy."""
-    from warmstart.eval.logs import save_log
+    from warmstart.data.bandit_log import save_log
     from warmstart.sim.linear_types import LinearTypesConfig, LinearTypesPopulation
 
     if users < 2 or events < 1:
@@ -126,7 +126,7 @@ def stats(
 ) -> None:
     """Per-user statistics of an event log of any size (DuckDB, streaming), written as Parquet shards for
     `warmstart fit SHARDS [--init-sample N] [--backend ray]`."""
-    from warmstart.data.stats import log_statistics_to_shards
+    from warmstart.families.linear.stats import log_statistics_to_shards
 
     with progress_bar("statistics") as bar:
         t0 = time.perf_counter()
@@ -145,7 +145,7 @@ def merge_shards_command(
     out_dir: Annotated[Path, typer.Option("--out", help="A new folder for the merged shards.")],
 ) -> None:
     """One shards folder from several written by `warmstart stats` (hard links, or copies across disks)."""
-    from warmstart.data.shards import merge_shards
+    from warmstart.families.linear.shards import merge_shards
 
     try:
         shards = merge_shards(folders, out_dir)
@@ -189,9 +189,10 @@ def fit(
 ) -> None:
     """Fit the population of user types (EM with model selection, split/merge moves, a novel component) from a
     simulated log (LOG_PATH) or an event log (--log); with --dp-epsilon, a differentially private fit."""
-    from warmstart.data.shards import is_shards
-    from warmstart.eval.logs import load_log
-    from warmstart.population.fit import FitConfig, fit_population
+    from warmstart.data.bandit_log import load_log
+    from warmstart.families.linear.fit import FitConfig, fit_population
+    from warmstart.families.linear.model import summarise_log
+    from warmstart.families.linear.shards import is_shards
 
     try:
         cfg = FitConfig(n_types=n_types, k_range=(1, k_max), selection=selection,  # type: ignore[arg-type]
@@ -224,14 +225,14 @@ def fit(
     if log_path.is_dir():
         raise CliError(f"LOG_PATH: expected a simulated .npz log or a shards folder (with manifest.json, written by "
                        f"`warmstart stats`), got the folder {str(log_path)!r} without one")
-    summary = load_log(log_path).summary()
+    summary = summarise_log(load_log(log_path))
     if backend == "ray":
         _fit_shards(summary, out_path, cfg, backend, address, workers)
         return
     with progress_bar("fit") as bar:
         t0 = time.perf_counter()
         if dp_epsilon is not None:
-            from warmstart.population.dp import DPConfig, fit_population_dp
+            from warmstart.families.linear.dp import DPConfig, fit_population_dp
 
             assert n_types is not None
             try:
@@ -250,9 +251,9 @@ def fit(
 def _fit_shards(data: Any, out_path: Path, cfg: Any, backend: str, address: str | None,
                 workers: int | None) -> None:
     """The fit of a shards folder (or a summary in memory) on the chosen backend."""
-    from warmstart.data.shards import SummaryShards
-    from warmstart.population.backend import make_backend
-    from warmstart.population.fit import fit_population
+    from warmstart.families.linear.backend import make_backend
+    from warmstart.families.linear.fit import fit_population
+    from warmstart.families.linear.shards import SummaryShards
 
     try:
         users = SummaryShards.open(data) if isinstance(data, Path) else data
@@ -278,8 +279,8 @@ def _fit_shards(data: Any, out_path: Path, cfg: Any, backend: str, address: str 
 
 def _fit_events(log: Path, out_path: Path, cfg: Any) -> None:
     from warmstart.data.events import load_events
-    from warmstart.eval.replay import EventFitConfig, fit_from_events
-    from warmstart.models.item_features import save_item_features
+    from warmstart.families.linear.events import EventFitConfig, fit_from_events
+    from warmstart.families.linear.item_features import save_item_features
 
     events = load_events(log)
     with progress_bar("fit (event log)") as bar:
@@ -318,8 +319,8 @@ def bench_coldstart(
 ) -> None:
     """Fit on a training log, serve new users with every policy, write coldstart.json (coldstart-hard.json
     for the hard preset)."""
-    from warmstart.eval.coldstart import ALL_POLICIES, ColdStartConfig, run_coldstart
-    from warmstart.policies.base import available_policies
+    from warmstart.bench.coldstart import ALL_POLICIES, ColdStartConfig, run_coldstart
+    from warmstart.policies.registry import available_policies
 
     names = tuple(p.strip() for p in policies.split(",")) if policies else ALL_POLICIES
     unknown = [n for n in names if n not in available_policies()]
@@ -356,7 +357,7 @@ def bench_speed(
     seed: Annotated[int, typer.Option(help="Random seed.")] = 0,
 ) -> None:
     """Time act+update (next to Vowpal Wabbit), batched decisions, the EM fit, and the belief size."""
-    from warmstart.eval.speed import run_speed
+    from warmstart.bench.speed import run_speed
 
     with progress_bar("speed") as bar:
         doc = run_speed(quick=quick, seed=seed, progress=bar)
@@ -381,7 +382,7 @@ def bench_kt(
 ) -> None:
     """Next-response prediction on students unseen in training: our learner types, our BKT, a skill-mean
     baseline and pyBKT with forgetting (in its own environment, fitted alongside ours). Writes kt.json."""
-    from warmstart.eval.kt import KTBenchConfig, run_kt
+    from warmstart.bench.kt import KTBenchConfig, run_kt
     from warmstart.peers.pybkt import PyBKTUnavailableError
 
     try:
@@ -416,8 +417,8 @@ def bench_replay(
 ) -> None:
     """Fit on the earlier users of a log and replay the later ones: at each step a policy picks one of the
     items the user actually has in the log and gets its logged reward. Writes replay.json."""
+    from warmstart.bench.replay import run_replay
     from warmstart.data.events import from_kt, load_events
-    from warmstart.eval.replay import run_replay
 
     if (log is None) == (data is None):
         raise CliError("bench replay: expected exactly one of --log FILE or --data assistments2009")
@@ -460,8 +461,8 @@ def bench_service(
     with one worker next to the same decisions in-process; malformed-input probes; the kill -9 durability
     run (every acknowledged reward in the log and in the belief after restart); PostgreSQL with two workers
     with the log replayed against the stored beliefs. Writes service.json."""
-    from warmstart.eval.service_bench import run_service_bench
-    from warmstart.eval.service_durability import run_kill_bench, run_postgres_two_workers
+    from warmstart.bench.service import run_service_bench
+    from warmstart.bench.service_durability import run_kill_bench, run_postgres_two_workers
 
     if round_trips < 1 or clients < 1 or kills < 0:
         raise CliError(f"--round-trips, --clients, --kills: expected positive integers (kills >= 0), got "
@@ -507,7 +508,7 @@ def bench_tutoring(
 ) -> None:
     """Tutor simulated students (warmstart/Tutoring-v0, learner types fitted on ASSISTments 2009) with our
     type-aware policy and the baselines; write tutoring.json (steps to mastery, false mastery, per type)."""
-    from warmstart.eval.tutoring import run_tutoring
+    from warmstart.bench.tutoring import run_tutoring
 
     with progress_bar(f"tutoring{' (quick)' if quick else ''}") as bar:
         doc = run_tutoring(n_students=None if quick else students, seed=seed, budget=budget, quick=quick,
@@ -535,7 +536,7 @@ def bench_scale(
     EM fit in process on one core and on a local Ray with 2 workers (time, peak memory, difference), an
     incremental fit with 10% new users against a full refit, and both fits on 10%, 20% and 50% of the users
     (each step in its own process); write scale.json."""
-    from warmstart.eval.scale import run_scale
+    from warmstart.bench.scale import run_scale
 
     if users is not None and users < 1:
         raise typer.BadParameter(f"expected a positive number of users, got {users}", param_hint="--users")
@@ -573,7 +574,7 @@ def bench_responsible(
     """Responsible personalization: gain per type, minority and outliers, following a type switch and a
     misleading start, long-term satisfaction with planning, the differentially private fit, the leakage audit
     and forgetting; write responsible.json."""
-    from warmstart.eval.responsible import run_responsible
+    from warmstart.bench.responsible import run_responsible
 
     parts = tuple(part) if part else RESPONSIBLE_PARTS
     unknown = sorted(set(parts) - set(RESPONSIBLE_PARTS))
@@ -605,8 +606,8 @@ def report(
     bench_dir: Annotated[Path, typer.Argument(help="Folder holding coldstart.json (and speed.json).")],
 ) -> None:
     """Write BENCH_DIR/index.html (figures embedded, no external assets) and BENCH_DIR/targets.json."""
-    from warmstart.eval.targets import write_targets
     from warmstart.report.html import write_report
+    from warmstart.report.targets import write_targets
 
     if not (bench_dir / "coldstart.json").is_file():
         raise CliError(f"report: expected {bench_dir / 'coldstart.json'}; run `warmstart bench coldstart` first")
@@ -625,12 +626,12 @@ def demo(
     """The whole loop on the embedded defaults: simulate -> fit -> bench coldstart --quick -> bench speed
     --quick -> learner types on real students (bench kt --quick --skip-pybkt) -> bench tutoring --quick ->
     report."""
-    from warmstart.eval.coldstart import ColdStartConfig, run_coldstart
-    from warmstart.eval.logs import save_log
-    from warmstart.eval.speed import run_speed
-    from warmstart.eval.targets import write_targets
-    from warmstart.population.fit import fit_population
+    from warmstart.bench.coldstart import ColdStartConfig, run_coldstart
+    from warmstart.bench.speed import run_speed
+    from warmstart.data.bandit_log import save_log
+    from warmstart.families.linear.fit import fit_population
     from warmstart.report.html import write_report
+    from warmstart.report.targets import write_targets
     from warmstart.sim.linear_types import LinearTypesPopulation
 
     cfg = ColdStartConfig.make("default", quick=True, seed=seed)
@@ -660,9 +661,9 @@ def demo(
 
 def _demo_learners(out_dir: Path, seed: int) -> None:
     """Steps 5 and 6 of the demo, on ASSISTments 2009 students; skipped with a note when the data is absent."""
+    from warmstart.bench.kt import KTBenchConfig, run_kt
+    from warmstart.bench.tutoring import run_tutoring
     from warmstart.data.assistments import assistments2009_root
-    from warmstart.eval.kt import KTBenchConfig, run_kt
-    from warmstart.eval.tutoring import run_tutoring
 
     try:
         assistments2009_root()
@@ -841,7 +842,7 @@ def serve(
 
     import uvicorn
 
-    from warmstart.population.population import Population
+    from warmstart.families.linear.population import Population
     from warmstart.service.app import create_app
     from warmstart.service.store import Store
 
@@ -873,7 +874,7 @@ def serve(
 # ---------------------------------------------------------------------------------------------- audit, explain
 def _audit_features(events: Any, population_path: Path, items: Path | None) -> Any:
     """The item features for audits: the log's own, --items, or the ``.items.npz`` beside the population."""
-    from warmstart.eval.audit import item_features_for
+    from warmstart.governance.audit import item_features_for
 
     if items is None and events.features is None and population_path.with_suffix(".items.npz").is_file():
         items = population_path.with_suffix(".items.npz")
@@ -907,8 +908,14 @@ def audit_fairness(
     """Outcomes per inferred type, per group and (on the simulator) per true type: mean reward per user, per
     event, in the first events and after, with bootstrap 95% CIs; flags disparities. Writes fairness.json and
     fairness.md."""
-    from warmstart.eval.audit import TRUE_TYPE, fairness_audit, fairness_rows, load_audit_log, write_fairness
-    from warmstart.population.population import Population
+    from warmstart.families.linear.population import Population
+    from warmstart.governance.audit import (
+        TRUE_TYPE,
+        fairness_audit,
+        fairness_rows,
+        load_audit_log,
+        write_fairness,
+    )
 
     pop = Population.load(population)
     if log.name.lower().endswith(".npz") and true_type is None:
@@ -956,9 +963,9 @@ def audit_leakage(
     """How well the inferred types predict a sensitive attribute: cross-fitted logistic regression on each
     user's type probabilities, AUC with a bootstrap 95% CI against chance (0.5, and a permutation null); warns
     above --threshold. Writes leakage.json."""
-    from warmstart.eval.audit import load_audit_log
-    from warmstart.eval.leakage import leakage_audit
-    from warmstart.population.population import Population
+    from warmstart.families.linear.population import Population
+    from warmstart.governance.audit import load_audit_log
+    from warmstart.governance.leakage import leakage_audit
 
     pop = Population.load(population)
     audit = load_audit_log(log, [attribute])
@@ -997,9 +1004,9 @@ def explain(
 ) -> None:
     """Explain in plain language what was inferred about USER (type probabilities, what the type means in terms
     of actions, how many events) and why (how the evidence moved)."""
-    from warmstart.eval.audit import load_audit_log
-    from warmstart.explain import explain_user, format_explanation
-    from warmstart.population.population import Population
+    from warmstart.families.linear.population import Population
+    from warmstart.governance.audit import load_audit_log
+    from warmstart.governance.explain import explain_user, format_explanation
 
     pop = Population.load(population)
     events = load_audit_log(user_log).events

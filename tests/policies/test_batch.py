@@ -1,6 +1,6 @@
 import numpy as np
 
-from warmstart.belief.belief import BeliefBatch
+from warmstart.families.linear.belief import BeliefBatch
 from warmstart.policies.batch import batch_thompson
 from warmstart.policies.mixture import posterior_samples
 

@@ -1,7 +1,9 @@
 import numpy as np
 import pytest
 
-from warmstart.policies.base import Decision, PolicyContext, TrainingLog
+from warmstart.data.bandit_log import TrainingLog
+from warmstart.families.linear.model import summarise_log
+from warmstart.policies.base import Decision, PolicyContext
 from warmstart.policies.club import ClubPolicy, confidence_bound
 from warmstart.sim.linear_types import LinearTypesConfig, LinearTypesPopulation
 
@@ -71,7 +73,7 @@ def test_padding_is_skipped_and_empty_users_are_left_out(sim):
     action[0, 3:] = -1
     action[1, :] = -1
     padded = TrainingLog(log.candidates, action, log.propensity, log.reward)
-    stats = padded.summary()
+    stats = summarise_log(padded)
     A, b, n = stats.A, stats.b, stats.n
     assert n.tolist() == [3, 0, 6, 6]
     x = log.chosen[0, :3]

@@ -1,9 +1,10 @@
 import numpy as np
 import pytest
 
-from warmstart.eval.logs import training_log
-from warmstart.policies.base import PolicyContext, available_policies, make_policy
+from warmstart.data.bandit_log import training_log
+from warmstart.policies.base import PolicyContext
 from warmstart.policies.check import check_policy
+from warmstart.policies.registry import available_policies, make_policy
 
 EXPECTED = {"mixture_ts", "mixture_ids", "mixture_ids_cp", "mixture_plan", "oracle_plan", "from_scratch_ts", "pooled_ts", "club", "vw_pooled", "oracle_type",
             "oracle", "random"}

@@ -3,12 +3,13 @@ from itertools import product
 import numpy as np
 import pytest
 
-from warmstart.models.linear_gaussian import GaussianTypes
-from warmstart.policies.base import PolicyContext, UserTruth, make_policy
+from warmstart.families.linear.model import GaussianTypes
+from warmstart.families.linear.population import Population
+from warmstart.policies.base import PolicyContext, UserTruth
 from warmstart.policies.baselines import single_gaussian
 from warmstart.policies.check import check_policy
 from warmstart.policies.planning import HabitPlanner
-from warmstart.population.population import Population
+from warmstart.policies.registry import make_policy
 from warmstart.sim.satiation import SatiationDynamics, SatiationPopulation
 
 # two categories, 1 is clickbait; habit decay 0.9, so one click costs harm / (1 - 0.9) = 10 harm in all

@@ -4,9 +4,9 @@ import numpy as np
 import pytest
 
 import warmstart.policies.tutoring as tutoring_module
-from warmstart.belief.learner_belief import DEFAULT_GRID, LearnerBeliefBatch
-from warmstart.eval.tutoring import simulate_policy
-from warmstart.models.learner import LearnerPopulation
+from warmstart.bench.tutoring import simulate_policy
+from warmstart.families.learner.belief import DEFAULT_GRID, LearnerBeliefBatch
+from warmstart.families.learner.fit import LearnerPopulation
 from warmstart.policies.tutoring import (
     BeliefState,
     TutoringPolicy,

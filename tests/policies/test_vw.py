@@ -5,7 +5,8 @@ import sys
 import numpy as np
 import pytest
 
-from warmstart.policies.base import Decision, PolicyContext, TrainingLog
+from warmstart.data.bandit_log import TrainingLog
+from warmstart.policies.base import Decision, PolicyContext
 from warmstart.policies.vw import VWPooledPolicy, VWUser  # imports vowpalwabbit lazily, in __init__
 from warmstart.sim.linear_types import LinearTypesConfig, LinearTypesPopulation
 

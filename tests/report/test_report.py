@@ -145,7 +145,7 @@ def test_full_report(tmp_path: Path) -> None:
 def test_hard_preset_section(tmp_path: Path) -> None:
     _write(tmp_path, "coldstart.json", fake_coldstart())
     hard = fake_coldstart(n_types=3, preset="hard")
-    # as `warmstart.eval.coldstart` writes it: simulator settings nested under "sim", fitted-to-true mapping
+    # as `warmstart.bench.coldstart` writes it: simulator settings nested under "sim", fitted-to-true mapping
     hard["config"]["sim"] = {k: hard["config"].pop(k) for k in ("dim", "n_actions", "n_types")}
     for ex in hard["type_posterior_examples"]:
         ex["fitted_to_true"] = [2, 0, 1, -1]

@@ -1,5 +1,5 @@
 """Tests of the knowledge-tracing (kt.json) and tutoring (tutoring.json) sections of the HTML report, from
-small synthetic JSON documents shaped like `warmstart.eval.kt` and `warmstart.eval.tutoring` write them."""
+small synthetic JSON documents shaped like `warmstart.bench.kt` and `warmstart.bench.tutoring` write them."""
 
 from __future__ import annotations
 

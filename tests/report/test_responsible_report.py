@@ -4,9 +4,9 @@ import json
 
 import pytest
 
-from warmstart.eval.responsible import run_responsible
-from warmstart.eval.targets import responsible_rows
+from warmstart.bench.responsible import run_responsible
 from warmstart.report.responsible import responsible_section
+from warmstart.report.targets import responsible_rows
 
 
 @pytest.fixture(scope="module")

@@ -202,9 +202,9 @@ def test_admin_fits_activates_and_rolls_back_population_versions(served, truth):
 
 
 def test_incremental_fit_extends_the_active_version_with_new_users_only(served, truth):
-    from warmstart.models.linear_gaussian import summarise_rows
-    from warmstart.population.incremental import EMSums, em_sums, fit_incremental
-    from warmstart.population.population import Population
+    from warmstart.families.linear.incremental import EMSums, em_sums, fit_incremental
+    from warmstart.families.linear.model import summarise_rows
+    from warmstart.families.linear.population import Population
 
     client, store = served
     admin = TestClient(client.app)
@@ -265,7 +265,7 @@ def test_admin_evaluates_a_version_offline_from_the_logged_propensities(served, 
     CI below zero; the active version's own estimate is near what the log earned (it is the logging policy)."""
     import dataclasses
 
-    from warmstart.models.linear_gaussian import GaussianTypes
+    from warmstart.families.linear.model import GaussianTypes
 
     client, store = served
     admin = TestClient(client.app, raise_server_exceptions=False)

@@ -4,9 +4,10 @@ learned from like a plain belief, and a user whose responses change is followed.
 import numpy as np
 import pytest
 
-from warmstart.belief.belief import BeliefFormatError
-from warmstart.belief.changepoint import ChangePointBelief
-from warmstart.policies.base import PolicyContext, make_policy
+from warmstart.families.linear.belief import BeliefFormatError
+from warmstart.families.linear.changepoint import ChangePointBelief
+from warmstart.policies.base import PolicyContext
+from warmstart.policies.registry import make_policy
 
 
 @pytest.fixture

@@ -8,13 +8,13 @@ import numpy as np
 from fastapi.testclient import TestClient
 from sqlalchemy import update
 
-from warmstart.eval.service_durability import (
+from warmstart.bench.service_durability import (
     AckedReward,
     check_log_against_beliefs,
     run_kill_bench,
     run_postgres_two_workers,
 )
-from warmstart.models.linear_gaussian import summarise_rows
+from warmstart.families.linear.model import summarise_rows
 from warmstart.service import schema as S
 from warmstart.service.app import Engine, create_app
 from warmstart.service.pgcluster import fresh_database
@@ -49,7 +49,7 @@ def _older_belief(store, eng, user):
     rows = [e for e in store.user_events(user) if e.reward is not None]
     X = np.stack([e.features for e in rows[:-1]])
     r = np.array([e.reward for e in rows[:-1]])
-    from warmstart.belief.belief import BeliefBatch
+    from warmstart.families.linear.belief import BeliefBatch
 
     old = BeliefBatch.from_summary(eng.prior, summarise_rows(np.zeros(len(X), dtype=np.int64), X, r, 1)).user(0)
     stored = store.get_belief(user)

@@ -1,7 +1,7 @@
 """Schemathesis against the OpenAPI schema: generated requests, valid and malformed, on every operation; the
 service must never answer with a 5xx."""
 
-from warmstart.eval.service_probe import schemathesis_probe
+from warmstart.bench.service_probe import schemathesis_probe
 from warmstart.service.app import create_app
 from warmstart.service.store import Store
 

@@ -1,7 +1,7 @@
 """A small run of `warmstart bench service`: a real server, round trips over HTTP, then the malformed-input
 and unauthenticated probes, none of which may get a 5xx."""
 
-from warmstart.eval.service_bench import run_service_bench
+from warmstart.bench.service import run_service_bench
 
 
 def test_service_bench_small_run_has_no_errors_and_no_server_error_on_bad_input():

@@ -4,8 +4,9 @@ import numpy as np
 import pytest
 
 from warmstart.sim.drift import DriftSchedule, other_type_ids
-from warmstart.sim.linear_types import OUTLIER, LinearTypesEnv
+from warmstart.sim.linear_types import LinearTypesEnv
 from warmstart.sim.satiation import SatiationEnv
+from warmstart.sim.users import OUTLIER
 
 
 @pytest.mark.parametrize("make", [lambda: LinearTypesEnv(horizon=12), lambda: SatiationEnv(horizon=12)])

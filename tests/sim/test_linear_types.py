@@ -4,7 +4,8 @@ import pytest
 from gymnasium.utils.env_checker import check_env
 
 import warmstart.sim  # noqa: F401  (registers the environments)
-from warmstart.sim.linear_types import OUTLIER, LinearTypesConfig, LinearTypesPopulation, logged_summary
+from warmstart.sim.linear_types import LinearTypesConfig, LinearTypesPopulation, logged_summary
+from warmstart.sim.users import OUTLIER
 
 
 # candidate features are Gaussian, so the observation space is unbounded by design

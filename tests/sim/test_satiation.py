@@ -7,7 +7,6 @@ from gymnasium.utils.env_checker import check_env
 
 import warmstart.sim  # noqa: F401  (registers the environments)
 from warmstart.sim import satiation
-from warmstart.sim.linear_types import OUTLIER, UserBatch
 from warmstart.sim.satiation import (
     SatiationConfig,
     SatiationDynamics,
@@ -16,6 +15,7 @@ from warmstart.sim.satiation import (
     long_term,
     short_term,
 )
+from warmstart.sim.users import OUTLIER, UserBatch
 
 
 def test_gymnasium_env_checker_passes():

@@ -8,7 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import warmstart.sim.tutoring as tutoring_module
-from warmstart.models.learner import LearnerPopulation
+from warmstart.families.learner.fit import LearnerPopulation
 from warmstart.sim.tutoring import (
     ENV_ID,
     StudentBatch,

@@ -21,9 +21,9 @@ Other columns are ignored. Timestamps become seconds since 1970-01-01 UTC (``Eve
 "timestamp"``). Rows are sorted by user and then by time; ties keep file order. **Duplicate ``(user, time,
 item)`` rows are allowed** and kept as separate events (a repeated exposure, or a log that records time at
 coarse resolution); the replay shows an item once per user and scores it with the mean of that user's rewards
-for it (see ``warmstart.eval.replay``).
+for it (see ``warmstart.bench.replay``).
 
-``export_events`` writes a simulator ``EventLog`` in this format, and ``from_kt`` turns a knowledge-tracing
+``export_events`` writes a logged-feedback record (``TrainingLog``, such as a simulator's ``EventLog``) in this format, and ``from_kt`` turns a knowledge-tracing
 record (``KTData``) into events.
 
 >>> ev = EventData.from_rows(["b", "a", "b"], [2.0, 5.0, 1.0], ["x", "y", "y"], [1.0, 0.0, 0.5])
@@ -59,7 +59,7 @@ from warmstart.data._columns import (
 from warmstart.data.kt import KTData
 
 if TYPE_CHECKING:
-    from warmstart.sim.linear_types import EventLog
+    from warmstart.data.bandit_log import TrainingLog
 
 EVENT_COLUMNS = ("user", "time", "item", "reward")
 TIME_KINDS = ("number", "timestamp")
@@ -483,7 +483,7 @@ def save_events(data: EventData, path: str | os.PathLike[str], *, feature_prefix
 
 
 # ---------------------------------------------------------------------------------------------- sources
-def events_from_log(log: EventLog) -> EventData:
+def events_from_log(log: TrainingLog) -> EventData:
     """A simulator ``EventLog`` as events: each logged event becomes one row and its chosen candidate one item.
 
     The simulator draws fresh candidate features at every event, so no two events share an item: the item of
@@ -506,7 +506,7 @@ def events_from_log(log: EventLog) -> EventData:
                      features=chosen.reshape(N * T, -1), propensity=log.propensity.ravel(), time_kind="number")
 
 
-def export_events(log: EventLog, path: str | os.PathLike[str]) -> Path:
+def export_events(log: TrainingLog, path: str | os.PathLike[str]) -> Path:
     """Write a simulator ``EventLog`` as an event file (CSV or Parquet by suffix); see ``events_from_log``."""
     return save_events(events_from_log(log), path)
 
@@ -514,7 +514,7 @@ def export_events(log: EventLog, path: str | os.PathLike[str]) -> Path:
 def from_kt(data: KTData) -> EventData:
     """Knowledge-tracing responses as events: user = student, item = skill, reward = correct (0 or 1).
 
-    There are no item features (learn them with ``warmstart.models.item_features``). The items are the
+    There are no item features (learn them with ``warmstart.families.linear.item_features``). The items are the
     skill vocabulary (``item_ids`` = ``data.skill_names``, so unused skills are items with no events). Time is
     the row index of ``data``: students one after another in ``data``'s student order, each in answer order.
     ASSISTments 2009 (``load_assistments2009``) has no timestamps, so this order stands in for time; there

@@ -6,7 +6,7 @@ serves many users: ``state = policy.new_user(truth)`` starts a user, ``policy.ac
 from the observed reward. ``truth`` is the simulator's ground truth and is read only by the oracle policies.
 
 Every policy registers by name with ``@register_policy("name")``; ``make_policy(name, context, seed=...)``
-builds one. Each policy owns a ``numpy.random.Generator`` made from its seed, so the same seed gives the same
+(``warmstart.policies.registry``) builds one. Each policy owns a ``numpy.random.Generator`` made from its seed, so the same seed gives the same
 decisions.
 """
 
@@ -19,9 +19,9 @@ from typing import Any, ClassVar
 import numpy as np
 
 from warmstart._registry import Registry
-from warmstart._validate import as_actions, check_action_index, check_finite, check_reward, check_shape
-from warmstart.models.linear_gaussian import Summary, summarise
-from warmstart.population.population import Population
+from warmstart._validate import as_actions, check_action_index, check_reward
+from warmstart.data.bandit_log import TrainingLog
+from warmstart.families.linear.population import Population
 
 
 @dataclass(frozen=True)
@@ -46,51 +46,6 @@ class UserTruth:
     prior_mean: np.ndarray
     prior_cov: np.ndarray
     noise_var: float
-
-
-@dataclass(frozen=True)
-class TrainingLog:
-    """Logged bandit feedback of training users: ``candidates (N, T, A, d)``, ``action (N, T)``,
-    ``propensity (N, T)``, ``reward (N, T)``. Ragged logs pad with ``action = -1``."""
-
-    candidates: np.ndarray
-    action: np.ndarray
-    propensity: np.ndarray
-    reward: np.ndarray
-
-    def validate(self, dim: int | None = None) -> TrainingLog:
-        """Check shapes, action indices, propensities and finite values of logged events; return self.
-        Errors name the field, what was expected and what was given."""
-        cands = np.asarray(self.candidates)
-        if cands.ndim != 4 or (dim is not None and cands.shape[3] != dim):
-            want = f"(N, T, A, {dim if dim is not None else 'd'})"
-            raise ValueError(f"train_log.candidates: expected shape {want}, got shape {cands.shape}")
-        n_users, n_events, n_actions, _ = cands.shape
-        for name in ("action", "propensity", "reward"):
-            check_shape(f"train_log.{name}", getattr(self, name), (n_users, n_events))
-        action = np.asarray(self.action)
-        if not np.issubdtype(action.dtype, np.integer):
-            raise ValueError(f"train_log.action: expected integer action indices, got dtype {action.dtype}")
-        out_of_range = (action < -1) | (action >= n_actions)
-        if np.any(out_of_range):
-            raise ValueError(
-                f"train_log.action: expected indices in [-1, {n_actions - 1}], got {int(action[out_of_range][0])}"
-            )
-        logged = action >= 0
-        p = np.asarray(self.propensity, dtype=float)[logged]
-        if np.any(~(p > 0) | (p > 1)):
-            raise ValueError("train_log.propensity: expected probabilities in (0, 1] on logged events")
-        check_finite("train_log.reward", np.asarray(self.reward, dtype=float)[logged])
-        for start in range(0, n_users, 1000):  # in chunks: the candidates can be hundreds of MB
-            check_finite("train_log.candidates", cands[start : start + 1000][logged[start : start + 1000]])
-        return self
-
-    def summary(self, discount: float = 1.0) -> Summary:
-        """Per-user sufficient statistics of the chosen actions; padded events (``action == -1``) skipped."""
-        mask = self.action >= 0
-        idx = np.where(mask, self.action, 0)
-        chosen = np.take_along_axis(self.candidates, idx[:, :, None, None], axis=2)[:, :, 0]
-        return summarise(chosen, np.where(mask, self.reward, 0.0), mask=mask, discount=discount)
 
 
 @dataclass(frozen=True)
@@ -158,24 +113,5 @@ class Policy(ABC):
     def _update(self, state: Any, X: np.ndarray, action: int, reward: float) -> None: ...
 
 
-_POLICIES: Registry[Policy] = Registry("policy")
-register_policy = _POLICIES.register
-
-
-def available_policies() -> list[str]:
-    _load_builtin()
-    return sorted(_POLICIES.names())
-
-
-def policy_class(name: str) -> type[Policy]:
-    _load_builtin()
-    return _POLICIES.get(name)
-
-
-def make_policy(name: str, context: PolicyContext, *, seed: int = 0, **params: Any) -> Policy:
-    return policy_class(name)(context, seed=seed, **params)
-
-
-def _load_builtin() -> None:
-    # importing the modules registers their policies; adding a policy is adding a module here
-    from warmstart.policies import baselines, club, mixture, planning, vw  # noqa: F401
+POLICIES: Registry[Policy] = Registry("policy")
+register_policy = POLICIES.register

@@ -17,11 +17,11 @@ from typing import Any
 
 import numpy as np
 
-from warmstart.models.linear_gaussian import GaussianTypes
+from warmstart.families.linear.fit import FitConfig, fit_population
+from warmstart.families.linear.model import GaussianTypes, summarise_log
+from warmstart.families.linear.population import Population
 from warmstart.policies.base import Decision, Policy, PolicyContext, UserTruth, register_policy
 from warmstart.policies.mixture import ThompsonPolicy
-from warmstart.population.fit import FitConfig, fit_population
-from warmstart.population.population import Population
 
 
 def single_gaussian(mean: np.ndarray, cov: np.ndarray, noise_var: float) -> Population:
@@ -68,7 +68,7 @@ class PooledTS(ThompsonPolicy):
     def __init__(self, context: PolicyContext, *, seed: int = 0, n_samples: int = 100) -> None:
         super().__init__(context, seed=seed, n_samples=n_samples)
         assert context.train_log is not None  # checked by Policy.__init__ (needs_train_log)
-        fit = fit_population(context.train_log.summary(), FitConfig(n_types=1, split_merge=False, seed=seed))
+        fit = fit_population(summarise_log(context.train_log), FitConfig(n_types=1, split_merge=False, seed=seed))
         c = fit.components
         self._prior = single_gaussian(c.mu[0], c.cov[0], float(c.noise_var[0]))
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 
 from warmstart import _kernels
-from warmstart.belief.belief import BeliefBatch
+from warmstart.families.linear.belief import BeliefBatch
 
 
 def batch_thompson(

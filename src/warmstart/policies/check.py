@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from warmstart.policies.base import Decision, PolicyContext, UserTruth, make_policy
+from warmstart.policies.base import Decision, PolicyContext, UserTruth
+from warmstart.policies.registry import make_policy
 
 
 def _truth(dim: int, rng: np.random.Generator) -> UserTruth:

@@ -24,7 +24,7 @@ from scipy.sparse import coo_matrix, csr_matrix
 from scipy.sparse import triu as sparse_triu
 from scipy.sparse.csgraph import connected_components
 
-from warmstart.models.linear_gaussian import ridge
+from warmstart.families.linear.model import ridge, summarise_log
 from warmstart.policies.base import Decision, Policy, PolicyContext, UserTruth, register_policy
 
 
@@ -150,7 +150,7 @@ class ClubPolicy(Policy):
         self.reg = float(reg)
         d = self.dim
         assert context.train_log is not None
-        stats = context.train_log.summary()  # the log was validated by Policy.__init__
+        stats = summarise_log(context.train_log)  # the log was validated by Policy.__init__
         A, b, n = stats.A, stats.b, stats.n
         active = n > 0
         A, b, n = A[active], b[active], n[active]

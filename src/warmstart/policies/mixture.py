@@ -22,10 +22,10 @@ from typing import Any
 import numpy as np
 
 from warmstart import _kernels
-from warmstart.belief.belief import Belief
-from warmstart.belief.changepoint import ChangePointBelief
+from warmstart.families.linear.belief import Belief
+from warmstart.families.linear.changepoint import ChangePointBelief
+from warmstart.families.linear.population import Population
 from warmstart.policies.base import Decision, Policy, PolicyContext, UserTruth, register_policy
-from warmstart.population.population import Population
 
 
 def _safe_cholesky(cov: np.ndarray) -> np.ndarray:

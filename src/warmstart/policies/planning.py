@@ -11,10 +11,10 @@ for the moment is not the best one for the user. ``mixture_plan`` combines
   the plan uses that type's posterior mean of the user's parameters, as Thompson sampling over latent states
   does (Hong et al., 2020, "Latent bandits revisited"); ``sample="theta"`` draws ``theta`` itself (type, then
   the user's parameters within it, ``posterior_samples``);
-- **receding-horizon planning** (model-predictive control) with the *known* state dynamics
-  (``SatiationDynamics``): for the drawn model, score every sequence of ``depth`` actions (``A ** depth``
-  sequences, two matrix products for all draws and sequences at once) and play the first action of the best
-  one; the next step plans again from the new state.
+- **receding-horizon planning** (model-predictive control) with the state dynamics given to the policy
+  (``HabitDynamics``, e.g. the simulator's ``SatiationDynamics``): for the drawn model, score every sequence of
+  ``depth`` actions (``A ** depth`` sequences, two matrix products for all draws and sequences at once)
+  and play the first action of the best one; the next step plans again from the new state.
 
 The habit stock needs no truncation: it is linear and decays geometrically, so serving clickbait at step ``t``
 lowers the reward at steps ``t + j`` (``j >= 1``) by ``harm * habit_decay ** (j - 1)``; its discounted cost,
@@ -24,7 +24,7 @@ candidate's reward equally, so it drops out of the choice. Satiation is planned 
 exposure left at the end of it is not charged (its effect halves every 1.9 steps under the default decay).
 Future steps are planned over the categories offered now.
 
-The state is read off the candidates' features (``SatiationDynamics.read_state``: the exposure of each offered
+The state is read off the candidates' features (``HabitDynamics.read_state``: the exposure of each offered
 category and the habit stock are in them), so the ``Policy`` contract is unchanged. Without ``dynamics``
 there is nothing to plan with and the plan is the myopic argmax: with ``sample="theta"`` that is exactly
 ``mixture_ts``.
@@ -40,15 +40,35 @@ the myopic one).
 from __future__ import annotations
 
 from itertools import product
-from typing import Any, Literal
+from typing import Any, Literal, Protocol
 
 import numpy as np
 
-from warmstart.belief.belief import Belief
+from warmstart.families.linear.belief import Belief
 from warmstart.policies.base import Decision, PolicyContext, register_policy
 from warmstart.policies.baselines import Oracle
 from warmstart.policies.mixture import BeliefPolicy, posterior_samples
-from warmstart.sim.satiation import SatiationDynamics
+
+
+class HabitDynamics(Protocol):
+    """What the planner needs to know of how a user's state moves: satiation per item category that decays by
+    ``exposure_decay`` per step, a habit stock that decays by ``habit_decay`` and grows with the ``clickbait``
+    categories, and how to read the state off the candidates' features. The policy is given an object with
+    these members (the simulator's ``warmstart.sim.satiation.SatiationDynamics``, or a learned model); it never
+    imports one."""
+
+    n_categories: int
+    exposure_decay: float
+    habit_decay: float
+    clickbait: tuple[int, ...]
+
+    @property
+    def dim(self) -> int: ...
+
+    @property
+    def is_clickbait(self) -> np.ndarray: ...
+
+    def read_state(self, X: np.ndarray, name: str = ...) -> tuple[np.ndarray, np.ndarray, float]: ...
 
 
 class HabitPlanner:
@@ -59,7 +79,7 @@ class HabitPlanner:
     ``dynamics=None`` it is the myopic ``thetas @ X.T``.
     """
 
-    def __init__(self, dynamics: SatiationDynamics | None, depth: int = 3, discount: float = 1.0) -> None:
+    def __init__(self, dynamics: HabitDynamics | None, depth: int = 3, discount: float = 1.0) -> None:
         if not 1 <= depth <= 4:
             raise ValueError(f"depth: expected an integer in [1, 4] (A ** depth sequences), got {depth}")
         if not 0.0 <= discount <= 1.0:
@@ -141,7 +161,7 @@ class MixturePlan(BeliefPolicy):
     needs_population = True
 
     def __init__(self, context: PolicyContext, *, seed: int = 0, n_samples: int = 100, prior_temper: float = 1.0,
-                 dynamics: SatiationDynamics | None = None, depth: int = 3, discount: float = 1.0,
+                 dynamics: HabitDynamics | None = None, depth: int = 3, discount: float = 1.0,
                  sample: Literal["theta", "type"] = "type") -> None:
         super().__init__(context, seed=seed, n_samples=n_samples, prior_temper=prior_temper)
         if dynamics is not None and dynamics.dim != context.dim:
@@ -178,7 +198,7 @@ class MixturePlan(BeliefPolicy):
 class OraclePlan(Oracle):
     """Knows the user's ``theta`` and plans with the same planner as ``mixture_plan``: the long-term reference."""
 
-    def __init__(self, context: PolicyContext, *, seed: int = 0, dynamics: SatiationDynamics | None = None,
+    def __init__(self, context: PolicyContext, *, seed: int = 0, dynamics: HabitDynamics | None = None,
                  depth: int = 3, discount: float = 1.0) -> None:
         super().__init__(context, seed=seed)
         if dynamics is not None and dynamics.dim != context.dim:

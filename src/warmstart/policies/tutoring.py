@@ -36,8 +36,8 @@ from typing import ClassVar
 import numpy as np
 
 from warmstart._registry import Registry
-from warmstart.belief.learner_belief import DEFAULT_GRID, LearnerBeliefBatch, PersonalGrid
-from warmstart.population.learner_population import LearnerPopulation, odds_scale
+from warmstart.families.learner.belief import DEFAULT_GRID, LearnerBeliefBatch, PersonalGrid
+from warmstart.families.learner.population import LearnerPopulation, odds_scale
 
 
 @dataclass(frozen=True)

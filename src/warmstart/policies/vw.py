@@ -17,7 +17,8 @@ from typing import Any
 
 import numpy as np
 
-from warmstart.policies.base import Decision, Policy, PolicyContext, TrainingLog, UserTruth, register_policy
+from warmstart.data.bandit_log import TrainingLog
+from warmstart.policies.base import Decision, Policy, PolicyContext, UserTruth, register_policy
 
 _INSTALL_HINT = "the 'vw_pooled' policy needs Vowpal Wabbit: pip install 'warmstart[peers]'"
 

@@ -9,10 +9,10 @@ from typing import Any
 import matplotlib
 import numpy as np
 
-from warmstart.eval.metrics import moving_average
-from warmstart.eval.targets import responsible_rows
 from warmstart.report import figures
 from warmstart.report._page import _dec, _e, _finite, _img, _num, _pct, _table
+from warmstart.report.targets import responsible_rows
+from warmstart.stats import moving_average
 
 _DRIFT_POLICIES = {
     "mixture_ids_cp": ("mixture IDS with change-point detection (ours)", "#1f77b4"),

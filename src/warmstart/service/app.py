@@ -54,9 +54,10 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import Connection
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from warmstart.policies.base import PolicyContext, make_policy
+from warmstart.families.linear.population import Population
+from warmstart.policies.base import PolicyContext
 from warmstart.policies.mixture import BeliefPolicy
-from warmstart.population.population import Population
+from warmstart.policies.registry import make_policy
 from warmstart.service.cache import BeliefCache, KeyCache, State
 from warmstart.service.refit import (
     IncrementalRefusedError,

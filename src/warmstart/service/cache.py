@@ -17,8 +17,8 @@ import time
 from collections import OrderedDict
 from collections.abc import Callable
 
-from warmstart.belief.belief import Belief
-from warmstart.belief.changepoint import ChangePointBelief
+from warmstart.families.linear.belief import Belief
+from warmstart.families.linear.changepoint import ChangePointBelief
 
 Stored = tuple[bytes, int, int]  # a belief row: (state, version, population version), as Store.get_belief
 State = Belief | ChangePointBelief  # a decoded per-user state of a belief policy

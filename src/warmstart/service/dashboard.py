@@ -32,7 +32,7 @@ from fastapi.staticfiles import StaticFiles
 from sqlalchemy import case, func, select
 from starlette.concurrency import run_in_threadpool
 
-from warmstart.belief.belief import BeliefFormatError
+from warmstart.families.linear.belief import BeliefFormatError
 from warmstart.service import schema as S
 from warmstart.service.app import ApiError, Engine, user_profile
 from warmstart.service.store import Store

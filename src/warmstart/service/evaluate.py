@@ -24,10 +24,11 @@ from typing import Any
 import numpy as np
 from sqlalchemy import select
 
+from warmstart.families.linear.population import Population
 from warmstart.ope.diagnostics import weight_diagnostics
 from warmstart.ope.estimators import bootstrap_ci, estimate_feedback, logged_feedback
-from warmstart.policies.base import PolicyContext, make_policy
-from warmstart.population.population import Population
+from warmstart.policies.base import PolicyContext
+from warmstart.policies.registry import make_policy
 from warmstart.service import schema as S
 from warmstart.service.store import Store, _record
 

@@ -24,7 +24,7 @@ from typing import Any
 
 import numpy as np
 
-from warmstart.belief.belief import BeliefFormatError
+from warmstart.families.linear.belief import BeliefFormatError
 from warmstart.service.app import Engine
 from warmstart.service.store import Store
 

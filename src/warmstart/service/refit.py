@@ -4,7 +4,7 @@ Erased users (``DELETE /v1/users/{id}``) are left out: their events are deleted 
 refit after forgetting a user is the fit that never saw them. Users are ordered by id and each user's events by
 time, so the same events give the same summaries and, with the same seed, the same population.
 
-A full fit stores, with the version, the M-step sums of its users (``warmstart.population.incremental``) and the
+A full fit stores, with the version, the M-step sums of its users (``warmstart.families.linear.incremental``) and the
 time of the latest reward it read. An incremental fit (``{"incremental": true}``) starts from the active version
 and takes only the users whose first reward came after that time, with the earlier users' sums kept: it never
 re-reads the history. Two things it cannot do, and refuses or leaves to the next full fit: forget a user erased
@@ -18,10 +18,10 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from warmstart.models.linear_gaussian import Summary, summarise_rows
-from warmstart.population.fit import FitConfig, fit_population
-from warmstart.population.incremental import EMSums, em_sums, fit_incremental
-from warmstart.population.population import Population
+from warmstart.families.linear.fit import FitConfig, fit_population
+from warmstart.families.linear.incremental import EMSums, em_sums, fit_incremental
+from warmstart.families.linear.model import Summary, summarise_rows
+from warmstart.families.linear.population import Population
 from warmstart.service.store import Store
 
 

@@ -3,7 +3,7 @@
 - ``events``: the append-only decision log. One row per ranked decision, keyed by its event id (idempotent
   inserts), with the chosen action, the probability and features of every candidate (so that off-policy
   estimates of another policy can be made from it later), and the reward once it arrives.
-- ``beliefs``: each user's belief as versioned bytes (``warmstart.belief``), with a row ``version`` that every
+- ``beliefs``: each user's belief as versioned bytes (``warmstart.families.linear.belief``), with a row ``version`` that every
   write must name (optimistic concurrency: two workers never overwrite each other's update).
 - ``populations`` and ``activations``: every fitted population version (stored bytes and metadata) and the
   history of which one was active when.

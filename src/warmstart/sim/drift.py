@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from warmstart.sim.linear_types import OUTLIER, UserBatch
+from warmstart.sim.users import OUTLIER, UserBatch
 
 OPTIONS = ("kind", "switch_at", "misleading_start")
 

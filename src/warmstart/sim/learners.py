@@ -7,8 +7,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from warmstart.models.learner import SequenceLayout, check_responses
-from warmstart.population.learner_population import LearnerPopulation, odds_scale
+from warmstart.families.learner.fit import SequenceLayout, check_responses
+from warmstart.families.learner.population import LearnerPopulation, odds_scale
 
 
 @dataclass(frozen=True)

@@ -14,48 +14,10 @@ from typing import Any, Literal
 import gymnasium as gym
 import numpy as np
 
-from warmstart.models.linear_gaussian import Summary, summarise
-
-OUTLIER = -1
-
-
-def type_shares(n_types: int, minority_share: float, outlier_share: float) -> np.ndarray:
-    """``(n_types + 1,)``: each type's share of users (the last type the minority, the others equal) and, last,
-    the outliers' share. Shared by the simulators with a minority type and outliers."""
-    rest = (1.0 - minority_share - outlier_share) / max(n_types - 1, 1)
-    shares = np.full(n_types, rest)
-    if n_types > 1:
-        shares[n_types - 1] = minority_share
-    else:
-        shares[0] = 1.0 - outlier_share
-    return np.append(shares, outlier_share)
-
-
-def draw_type_ids(shares: np.ndarray, n: int, rng: np.random.Generator,
-                  kind: Literal["population", "minority", "outlier"] = "population") -> np.ndarray:
-    """Type of each of ``n`` users (``OUTLIER`` for outliers): drawn with ``shares`` (``type_shares``) for
-    ``"population"``, all of the minority type (the last) or all outliers."""
-    n_types = shares.shape[0] - 1
-    if kind == "population":
-        labels = rng.choice(n_types + 1, size=n, p=shares / shares.sum())
-        return np.where(labels == n_types, OUTLIER, labels)
-    if kind == "minority":
-        return np.full(n, n_types - 1)
-    if kind == "outlier":
-        return np.full(n, OUTLIER)
-    raise ValueError(f"kind: expected 'population', 'minority' or 'outlier', got {kind!r}")
-
-
-def draw_users(shares: np.ndarray, type_means: np.ndarray, within_sd: float | np.ndarray, outlier_mean: np.ndarray,
-               outlier_sd: float | np.ndarray, n: int, rng: np.random.Generator,
-               kind: Literal["population", "minority", "outlier"] = "population") -> UserBatch:
-    """``n`` users: a type each (``draw_type_ids``), then ``theta`` Gaussian around their type's mean with
-    ``within_sd`` per coordinate, or around ``outlier_mean`` with ``outlier_sd`` for outliers."""
-    type_id = draw_type_ids(shares, n, rng, kind)
-    z = rng.standard_normal((n, type_means.shape[1]))
-    theta = np.where((type_id == OUTLIER)[:, None], outlier_mean + outlier_sd * z,
-                     type_means[np.maximum(type_id, 0)] + within_sd * z)
-    return UserBatch(theta, type_id)
+from warmstart.data.bandit_log import TrainingLog
+from warmstart.families.linear.model import Summary, summarise
+from warmstart.sim.drift import DriftSchedule, other_type_ids
+from warmstart.sim.users import OUTLIER, UserBatch, draw_users, type_shares
 
 
 @dataclass(frozen=True)
@@ -104,41 +66,21 @@ class LinearTypesConfig:
 
 
 @dataclass(frozen=True)
-class UserBatch:
-    """Ground truth of users: ``theta (N, d)``, ``type_id (N,)`` (``-1`` for outliers)."""
-
-    theta: np.ndarray
-    type_id: np.ndarray
-
-    def __len__(self) -> int:
-        return int(self.theta.shape[0])
-
-    def __getitem__(self, i: int) -> UserBatch:
-        return UserBatch(self.theta[i : i + 1], self.type_id[i : i + 1])
-
-
-@dataclass(frozen=True)
-class EventLog:
-    """A logged-bandit-feedback record for many users, each with ``T`` events.
-
-    ``candidates (N, T, A, d)`` are the offered actions, ``action (N, T)`` the chosen index, ``propensity (N, T)``
-    its logging probability, ``reward (N, T)`` the observed reward. ``users`` holds the ground truth for
-    evaluation only; fitting code reads the log, not ``users``.
+class EventLog(TrainingLog):
+    """A simulated log: the logged bandit feedback (``TrainingLog``: ``candidates (N, T, A, d)``, ``action``,
+    ``propensity``, ``reward``) plus ``users``, the ground truth, for evaluation only; fitting code reads the
+    log, not ``users``.
     """
 
-    candidates: np.ndarray
-    action: np.ndarray
-    propensity: np.ndarray
-    reward: np.ndarray
     users: UserBatch = field(repr=False)
 
-    @property
-    def chosen(self) -> np.ndarray:
-        """Features of the chosen action, ``(N, T, d)``."""
-        return np.take_along_axis(self.candidates, self.action[:, :, None, None], axis=2)[:, :, 0]
-
     def summary(self, discount: float = 1.0) -> Summary:
+        """Per-user statistics of the linear family (``warmstart.families.linear.summarise_log``)."""
         return summarise(self.chosen, self.reward, discount=discount)
+
+    def truth_arrays(self) -> dict[str, np.ndarray]:
+        """The ground truth that ``save_log`` writes beside the log (``truth_theta``, ``truth_type``)."""
+        return {"theta": self.users.theta, "type": self.users.type_id}
 
 
 @dataclass
@@ -169,8 +111,6 @@ class LinearTypesPopulation:
     def other_type_users(self, users: UserBatch, rng: np.random.Generator) -> UserBatch:
         """For each user, a new user drawn from a *different* type (any type for an outlier): the person a
         user switches to under a drift schedule, or whose responses make a misleading start."""
-        from warmstart.sim.drift import other_type_ids
-
         cfg = self.config
         other = other_type_ids(users.type_id, cfg.n_types, rng)
         theta = self.type_means[other] + cfg.within_sd * rng.standard_normal((len(users), cfg.dim))
@@ -241,8 +181,6 @@ class LinearTypesEnv(gym.Env):
 
     def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None):
         super().reset(seed=seed)
-        from warmstart.sim.drift import DriftSchedule
-
         self._schedule = DriftSchedule.for_population(options, self.population, self.np_random)
         self.user = self._schedule.user
         self._t = 0

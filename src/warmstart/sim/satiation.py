@@ -47,7 +47,7 @@ once from ``population_seed``, with fixed roles:
 
 These were fixed from the rationale above before any planning policy was run on the simulator.
 
-Definitions used by the satiation benchmark (``warmstart.eval.satiation``)
+Definitions used by the satiation benchmark (``warmstart.bench.satiation``)
 --------------------------------------------------------------------------
 - The **engagement** of a step is the *expected* reward of the item served, ``phi(a, s) . theta`` under the
   user's true ``theta`` (``info["expected_reward"]``); noise is excluded so that differences are not luck.
@@ -76,7 +76,8 @@ import gymnasium as gym
 import numpy as np
 
 from warmstart.sim.drift import DriftSchedule, other_type_ids
-from warmstart.sim.linear_types import OUTLIER, EventLog, UserBatch, draw_users, type_shares
+from warmstart.sim.linear_types import EventLog
+from warmstart.sim.users import OUTLIER, UserBatch, draw_users, type_shares
 
 ENV_ID = "warmstart/Satiation-v0"
 HORIZON = 200

@@ -2,7 +2,7 @@
 
 The population
 --------------
-``tutoring_population`` fits learner types (``warmstart.models.learner``) on the ASSISTments 2009 training
+``tutoring_population`` fits learner types (``warmstart.families.learner.fit``) on the ASSISTments 2009 training
 split restricted to ``TUTORING_SKILLS``: the six single skills with the most training responses (after
 collapsing multi-skill duplicates: 15,660 down to 4,952 responses, 1,578 students, 50,622 responses in all).
 Six is enough for the choice of what to practise to matter and few enough that the fit takes seconds. K is
@@ -36,7 +36,7 @@ Random numbers (common random numbers)
 ``StudentBatch`` draws everything a student will ever need up front: the type, the initial knowledge and, per
 skill, one uniform for the ``n``-th answer on that skill and one for the transition after it. Two policies
 that practise a skill equally often therefore see the same answers and the same learning on it. The
-environment and the benchmark (``warmstart.eval.tutoring``) share this kernel; the environment is a batch of one.
+environment and the benchmark (``warmstart.bench.tutoring``) share this kernel; the environment is a batch of one.
 """
 
 from __future__ import annotations
@@ -49,7 +49,7 @@ import gymnasium as gym
 import numpy as np
 
 from warmstart.data.assistments import load_assistments2009
-from warmstart.models.learner import LearnerFitConfig, LearnerPopulation, fit_learner_types
+from warmstart.families.learner.fit import LearnerFitConfig, LearnerPopulation, fit_learner_types
 
 ENV_ID = "warmstart/Tutoring-v0"
 # ids in the ``load_assistments2009`` vocabulary, most training responses first (after collapsing):

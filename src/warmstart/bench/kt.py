@@ -1,0 +1,174 @@
+"""Knowledge-tracing benchmark on real students: next-response prediction for students unseen in training.
+
+Models, all fitted on the training students and scored online on the test students (each response predicted
+from that student's earlier responses only, before it is seen):
+
+- ``ours``: learner types (``warmstart.families.learner.fit``), K chosen by held-out likelihood on the validation
+  students, with forgetting and the per-student multiplier grid (type posterior, then personal rates), and
+  one difficulty offset per item (``warmstart.families.learner.items``; its prior chosen on the validation students).
+- ``ours_no_items``: the same without item difficulties (what the types alone give, on the information
+  pyBKT's standard model uses).
+- ``bkt``: our single-type BKT with forgetting (K = 1, no personal rates): what the types add.
+- ``skill_mean``: the training accuracy of the response's skill (smoothed), with no student state.
+- ``pybkt``: pyBKT (Badrinath et al. 2021) with forgetting, in its own environment, fitted in parallel with
+  ours (``warmstart.peers.pybkt``).
+
+Writes ``kt.json``: ``{config, version, machine, models: {NAME: {auc, log_loss, rmse, auc_ci95, fit_s,
+by_bucket, auc_first10, ...}}, population: {...}}``.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from typing import Any
+
+import numpy as np
+
+from warmstart._version import __version__
+from warmstart.bench.kt_metrics import auc, score_predictions
+from warmstart.bench.machine import machine_info
+from warmstart.data.assistments import load_assistments2009
+from warmstart.data.kt import KTData
+from warmstart.families.learner.belief import DEFAULT_GRID, predict_online
+from warmstart.families.learner.fit import LearnerFitConfig, fit_learner_types
+from warmstart.families.learner.items import choose_prior_sd
+
+Progress = Callable[[str, float], None]
+DATASETS = ("assistments2009",)
+
+
+@dataclass(frozen=True)
+class KTBenchConfig:
+    data: str = "assistments2009"
+    seed: int = 0
+    k_range: tuple[int, int] = (1, 5)
+    n_init: int = 3
+    forgets: bool = True
+    pybkt: bool = True
+    pybkt_num_fits: int = 5
+    n_boot: int = 200
+    quick: bool = False  # a seeded subset of students (400 train, 150 validation, 300 test), K in 1..2
+
+    def __post_init__(self) -> None:
+        if self.data not in DATASETS:
+            raise ValueError(f"data: expected one of {', '.join(DATASETS)}, got {self.data!r}")
+        if self.n_boot < 1 or self.pybkt_num_fits < 1 or self.n_init < 1:
+            raise ValueError("n_boot, pybkt_num_fits, n_init: expected positive integers")
+
+
+def load_split(name: str) -> tuple[KTData, KTData, KTData]:
+    """Train, validation and test students of a named data set (the data set's own split)."""
+    if name == "assistments2009":
+        return tuple(load_assistments2009(split=s) for s in ("train", "valid", "test"))  # type: ignore[return-value]
+    raise ValueError(f"data: expected one of {', '.join(DATASETS)}, got {name!r}")
+
+
+def skill_mean_predictions(train: KTData, test: KTData, prior: float = 10.0) -> np.ndarray:
+    """Training accuracy per skill, shrunk to the overall accuracy with ``prior`` pseudo-responses."""
+    overall = float(train.correct.mean())
+    hits = np.bincount(train.skill, weights=train.correct, minlength=train.n_skills)
+    n = np.bincount(train.skill, minlength=train.n_skills)
+    return ((hits + prior * overall) / (n + prior))[test.skill]
+
+
+def _score(test: KTData, p: np.ndarray, cfg: KTBenchConfig, fit_s: float | None) -> dict[str, Any]:
+    pos = test.positions()
+    doc = score_predictions(test.correct, p, test.student, pos, seed=cfg.seed, n_boot=cfg.n_boot)
+    first = pos < 10
+    doc["auc_first10"] = auc(test.correct[first], p[first])
+    doc["n_first10"] = int(first.sum())
+    doc["fit_s"] = fit_s
+    return doc
+
+
+def run_kt(cfg: KTBenchConfig, progress: Progress | None = None) -> dict[str, Any]:
+    report = progress or (lambda msg, frac: None)
+    report("loading the data", 0.0)
+    train, valid, test = load_split(cfg.data)
+    if cfg.quick:
+        rng = np.random.default_rng(cfg.seed)
+        train, valid, test = (d.subset(np.sort(rng.choice(d.n_students, min(n, d.n_students), replace=False)))
+                              for d, n in ((train, 400), (valid, 150), (test, 300)))
+    handle = None
+    pybkt_note = None
+    if cfg.pybkt:
+        from warmstart.peers.pybkt import start_pybkt
+
+        report("starting pyBKT in its own environment (runs alongside our fit)", 0.02)
+        handle = start_pybkt(train, test, seed=cfg.seed, num_fits=cfg.pybkt_num_fits, forgets=True,
+                             parallel=True)
+    models: dict[str, dict[str, Any]] = {}
+    heldout = (valid.student, valid.skill, valid.correct)
+    try:
+        report("fitting single-type BKT", 0.05)
+        t0 = time.perf_counter()
+        bkt = fit_learner_types(train.student, train.skill, train.correct, train.n_skills,
+                                LearnerFitConfig(n_types=1, forgets=cfg.forgets, seed=cfg.seed),
+                                skill_names=train.skill_names)
+        bkt_s = time.perf_counter() - t0
+        models["bkt"] = _score(test, predict_online(bkt, test.student, test.skill, test.correct, grid=None),
+                               cfg, bkt_s)
+        report("fitting learner types (K chosen on the validation students)", 0.15)
+        t0 = time.perf_counter()
+        pop = fit_learner_types(train.student, train.skill, train.correct, train.n_skills,
+                                LearnerFitConfig(k_range=(1, 2) if cfg.quick else cfg.k_range,
+                                                 n_init=1 if cfg.quick else cfg.n_init, forgets=cfg.forgets,
+                                                 seed=cfg.seed),
+                                heldout=heldout, skill_names=train.skill_names)
+        types_s = time.perf_counter() - t0
+        report("fitting item difficulties (prior chosen on the validation students)", 0.4)
+        t1 = time.perf_counter()
+        items, item_scores = choose_prior_sd(
+            pop, (train.student, train.skill, train.item, train.correct),
+            (valid.student, valid.skill, valid.item, valid.correct), len(train.item_names))
+        ours_s = types_s + time.perf_counter() - t1
+        report("predicting the test students online", 0.5)
+        models["ours"] = _score(test, predict_online(pop, test.student, test.skill, test.correct,
+                                                     grid=DEFAULT_GRID, item_offset=items.for_responses(test.item)),
+                                cfg, ours_s)
+        models["ours_no_items"] = _score(test, predict_online(pop, test.student, test.skill, test.correct,
+                                                              grid=DEFAULT_GRID), cfg, types_s)
+        models["skill_mean"] = _score(test, skill_mean_predictions(train, test), cfg, None)
+        if handle is not None:
+            report("waiting for pyBKT", 0.6)
+            res = handle.result()
+            models["pybkt"] = _score(test, res.predictions, cfg, res.fit_seconds)
+            models["pybkt"]["settings"] = res.settings
+            models["pybkt"]["wall_s"] = res.wall_seconds
+            models["pybkt"]["predict_s"] = res.predict_seconds
+    except BaseException:
+        if handle is not None:
+            handle.cancel()
+        raise
+    if not cfg.pybkt:
+        pybkt_note = "skipped (--skip-pybkt): a quick run, not a comparison"
+    models["ours"]["fit_s_ratio_to_pybkt"] = (
+        models["ours"]["fit_s"] / models["pybkt"]["fit_s"] if "pybkt" in models else None)
+    report("done", 1.0)
+    diag = pop.diagnostics
+    return {
+        "version": __version__,
+        "machine": machine_info(),
+        "config": {**asdict(cfg), "grid": asdict(DEFAULT_GRID),
+                   "data_counts": {name: {"students": d.n_students, "responses": d.n_responses}
+                                   for name, d in (("train", train), ("valid", valid), ("test", test))},
+                   "fit_timing_note": "our fits ran while pyBKT fitted in a parallel process (2 cores)"
+                   if cfg.pybkt else "pyBKT skipped"},
+        "models": models,
+        "pybkt_note": pybkt_note,
+        "items": {"n_items": len(train.item_names), "prior_sd": items.prior_sd,
+                  "validation_log_loss_by_prior_sd": item_scores,
+                  "test_responses_on_items_seen_in_training": float(
+                      (items.count[np.maximum(test.item, 0)] > 0)[test.item >= 0].sum() / max(test.n_responses, 1))},
+        "population": {
+            "n_types": pop.n_types,
+            "weights": pop.weights.tolist(),
+            "selection": diag.get("selection"),
+            "selected_k": diag.get("selected_k"),
+            "types": [{"index": t.index, "weight": t.weight, "summary": t.summary} for t in pop.describe()],
+            "skill_words": {str(t.index): t.skills for t in pop.describe()},
+            "skill_responses": dict(zip(pop.skill_names, diag.get("skill_responses", []), strict=False)),
+        },
+    }

@@ -1,0 +1,444 @@
+"""Online belief over learner types for new students, and next-response prediction.
+
+A student's belief under a ``LearnerPopulation`` is exact: the posterior over components, a component being a
+type ``k`` together with a personal multiplier pair ``(m_learn, m_slip)`` from a small ``PersonalGrid``, and,
+per component and skill, the filtered P(known) before the student's next response on that skill. A response
+on skill ``s`` multiplies every component's evidence by its predictive probability, conditions P(known) on it
+and then applies the component's learn / forget transition. The type posterior is recomputed from the full
+evidence at every response, never a hard assignment.
+
+The multipliers scale the *odds* of the type's learn rate and slip rate, so they stay probabilities. Their prior
+is a discretised log-normal centred on 1: with no history the type's own rates dominate; as a student's history
+grows the evidence moves the mass to the multipliers that fit them (personal fine-tuning), still exactly.
+``grid=None`` turns fine-tuning off (one component per type).
+
+``LearnerBeliefBatch`` is the batched state of N students (arrays, no loop over students);
+``predict_online`` replays a whole test log, predicting every response before it is seen, with each student's
+``t``-th response of all students processed together. Both use the same kernels.
+
+Bytes (version 1, ``LearnerBeliefBatch.student_bytes`` / ``from_bytes``): a little-endian header
+``(b"WLB", version u8, n_skills u32, n_types u16, n_learn u8, n_slip u8, log_sd f64, population fingerprint
+8 bytes, n_observed u64, n_seen u32)``, then float64 learn and slip multipliers, float64 log evidence
+``(J,)``, uint32 indices of the skills seen, and float64 P(known) ``(n_seen, J)`` of those skills (the others
+are at the prior ``L0``). Bytes made under another population are rejected.
+"""
+
+from __future__ import annotations
+
+import struct
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from warmstart.families.learner.fit import LearnerPopulation, _student_index, check_responses
+from warmstart.families.learner.population import odds_scale
+
+_MAGIC = b"WLB"
+_VERSION = 1
+_HEADER = struct.Struct("<3sBIHBBd8sQI")
+
+
+class LearnerBeliefFormatError(ValueError):
+    """Serialised learner-belief bytes that cannot be read (damaged, unknown version, other population)."""
+
+
+@dataclass(frozen=True)
+class PersonalGrid:
+    """Personal multipliers on the odds of a type's learn rate and slip rate, with a log-normal prior.
+
+    ``learn`` and ``slip`` are strictly increasing positive values; the prior of a multiplier ``m`` is
+    proportional to ``exp(-log(m)^2 / (2 log_sd^2))`` on each axis, independently, so most mass sits on 1.
+    """
+
+    learn: tuple[float, ...] = (0.5, 1.0, 2.0)
+    slip: tuple[float, ...] = (0.5, 1.0, 2.0)
+    log_sd: float = 0.4
+
+    def __post_init__(self) -> None:
+        for name in ("learn", "slip"):
+            vals = np.asarray(getattr(self, name), dtype=float)
+            if vals.ndim != 1 or not 1 <= vals.size <= 255:
+                raise ValueError(f"{name}: expected 1 to 255 multipliers, got {getattr(self, name)!r}")
+            if not np.all(np.isfinite(vals)) or np.any(vals <= 0) or np.any(np.diff(vals) <= 0):
+                raise ValueError(f"{name}: expected strictly increasing positive multipliers, got {vals.tolist()}")
+            object.__setattr__(self, name, tuple(float(v) for v in vals))
+        if not (np.isfinite(self.log_sd) and self.log_sd > 0):
+            raise ValueError(f"log_sd: expected a positive number, got {self.log_sd}")
+
+    @property
+    def size(self) -> int:
+        return len(self.learn) * len(self.slip)
+
+    def multipliers(self) -> tuple[np.ndarray, np.ndarray]:
+        """Learn and slip multiplier of every grid point ``(M,)``, learn-major."""
+        lm, sm = np.meshgrid(self.learn, self.slip, indexing="ij")
+        return lm.ravel(), sm.ravel()
+
+    def log_prior(self) -> np.ndarray:
+        lm, sm = self.multipliers()
+        logp = -(np.log(lm) ** 2 + np.log(sm) ** 2) / (2.0 * self.log_sd**2)
+        return logp - np.log(np.exp(logp - logp.max()).sum()) - logp.max()
+
+
+NO_GRID = PersonalGrid((1.0,), (1.0,))
+DEFAULT_GRID = PersonalGrid()
+
+
+@dataclass(frozen=True)
+class _Components:
+    """Component (type x multiplier) parameters: ``log_prior (J,)``, tables ``(n_skills, J)`` (skill-major, so
+    gathering rows by skill gives ``(n, J)``), ``type_of (J,)``."""
+
+    log_prior: np.ndarray
+    L0: np.ndarray
+    T: np.ndarray
+    F: np.ndarray
+    G: np.ndarray
+    S: np.ndarray
+    type_of: np.ndarray
+
+    @staticmethod
+    def build(population: LearnerPopulation, grid: PersonalGrid) -> _Components:
+        lm, sm = grid.multipliers()
+        M = lm.size
+        type_of = np.repeat(np.arange(population.n_types), M)  # component j = k * M + m
+
+        def per(x: np.ndarray) -> np.ndarray:
+            return np.ascontiguousarray(np.repeat(x, M, axis=0).T)
+
+        T = odds_scale(population.T[type_of], np.tile(lm, population.n_types)[:, None])
+        S = odds_scale(population.S[type_of], np.tile(sm, population.n_types)[:, None])
+        return _Components(
+            log_prior=np.repeat(population.log_weights, M) + np.tile(grid.log_prior(), population.n_types),
+            L0=per(population.L0), T=np.ascontiguousarray(T.T), F=per(population.F), G=per(population.G),
+            S=np.ascontiguousarray(S.T), type_of=type_of,
+        )
+
+
+# ---------------------------------------------------------------------------------------------- kernels
+def _posterior(log_evidence: np.ndarray, log_prior: np.ndarray) -> np.ndarray:
+    joint = log_evidence + log_prior
+    joint = joint - joint.max(axis=-1, keepdims=True)
+    p = np.exp(joint)
+    return p / p.sum(axis=-1, keepdims=True)
+
+
+def _p_correct(pk: np.ndarray, G: np.ndarray, S: np.ndarray) -> np.ndarray:
+    """P(correct) per component from P(known) ``pk``."""
+    return G + pk * (1.0 - S - G)
+
+
+def _step(pk: np.ndarray, o: np.ndarray, G: np.ndarray, S: np.ndarray, T: np.ndarray, F: np.ndarray
+          ) -> tuple[np.ndarray, np.ndarray]:
+    """Condition P(known) on a response ``o`` (bool, broadcast over components), then learn / forget.
+
+    Returns the next P(known) and the log probability of the response under every component."""
+    pc = _p_correct(pk, G, S)
+    c = np.where(o, pc, 1.0 - pc)
+    fk = pk * np.where(o, 1.0 - S, S) / c
+    return fk * (1.0 - F) + (1.0 - fk) * T, np.log(c)
+
+
+# ---------------------------------------------------------------------------------------------- batch
+def _check_students(students: object, n: int, unique: bool) -> np.ndarray:
+    arr = np.asarray(students)
+    if arr.ndim != 1 or arr.dtype.kind not in "iu":
+        raise ValueError(f"students: expected a 1-d array of integer student indices, got {arr.dtype} of shape "
+                         f"{arr.shape}")
+    if arr.size and (arr.min() < 0 or arr.max() >= n):
+        bad = int(arr[(arr < 0) | (arr >= n)][0])
+        raise ValueError(f"students: expected indices in [0, {n - 1}], got {bad}")
+    if unique and np.unique(arr).size != arr.size:
+        raise ValueError("students: expected each student at most once per observe call (responses of one "
+                         "student are sequential: observe them in separate calls)")
+    return arr.astype(np.int64)
+
+
+@dataclass
+class LearnerBeliefBatch:
+    """Beliefs of ``N`` students under one learner population, as arrays.
+
+    ``known (N, n_skills, J)`` is P(known) before the next response per skill and component, ``log_evidence
+    (N, J)`` the log probability of each student's responses so far under each component, ``seen (N,
+    n_skills)`` which skills a student has answered, ``n_observed (N,)`` how many responses. Components are
+    ``type * grid.size + multiplier``. Memory is ``8 N n_skills J`` bytes.
+    """
+
+    population: LearnerPopulation
+    grid: PersonalGrid
+    known: np.ndarray
+    log_evidence: np.ndarray
+    seen: np.ndarray
+    n_observed: np.ndarray
+    _comp: _Components = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        self._comp = _Components.build(self.population, self.grid)
+
+    @staticmethod
+    def fresh(population: LearnerPopulation, n_students: int, grid: PersonalGrid | None = DEFAULT_GRID
+              ) -> LearnerBeliefBatch:
+        """``n_students`` students with no history (``grid=None``: no personal multipliers)."""
+        if isinstance(n_students, (bool, np.bool_)) or not isinstance(n_students, (int, np.integer)) \
+                or n_students < 0:
+            raise ValueError(f"n_students: expected a non-negative integer, got {n_students!r}")
+        g = grid or NO_GRID
+        J = population.n_types * g.size
+        known = np.broadcast_to(np.repeat(population.L0, g.size, axis=0).T, (n_students, population.n_skills, J))
+        return LearnerBeliefBatch(population, g, known.copy(), np.zeros((n_students, J)),
+                                  np.zeros((n_students, population.n_skills), dtype=bool),
+                                  np.zeros(n_students, dtype=np.int64))
+
+    @staticmethod
+    def from_log(population: LearnerPopulation, student: object, skill: object, correct: object,
+                 grid: PersonalGrid | None = DEFAULT_GRID) -> tuple[np.ndarray, LearnerBeliefBatch]:
+        """Beliefs after whole response logs (sorted by student, then time): returns the sorted unique student
+        ids and a batch whose row ``i`` is student ``ids[i]``."""
+        g = grid or NO_GRID
+        st, sk, co = check_responses(student, skill, correct, population.n_skills)
+        ids, sidx = _student_index(st)
+        batch = LearnerBeliefBatch.fresh(population, int(ids.size), g)
+        if st.size:
+            _, pair_students, pair_skills, state, logev = _replay(population, batch._comp, sidx, sk, co)
+            batch.known[pair_students, pair_skills] = state
+            batch.seen[pair_students, pair_skills] = True
+            batch.log_evidence[:] = logev
+            batch.n_observed[:] = np.bincount(sidx, minlength=ids.size)
+        return ids, batch
+
+    @property
+    def n_students(self) -> int:
+        return int(self.log_evidence.shape[0])
+
+    def _rows(self, students: object | None) -> np.ndarray:
+        if students is None:
+            return np.arange(self.n_students)
+        return _check_students(students, self.n_students, unique=False)
+
+    def component_probs(self, students: object | None = None) -> np.ndarray:
+        """Posterior over components ``(n, J)``."""
+        return _posterior(self.log_evidence[self._rows(students)], self._comp.log_prior)
+
+    def type_probs(self, students: object | None = None) -> np.ndarray:
+        """Posterior over types ``(n, K)`` (personal multipliers summed out)."""
+        p = self.component_probs(students)
+        return p.reshape(p.shape[0], self.population.n_types, self.grid.size).sum(-1)
+
+    def multiplier_probs(self, students: object | None = None) -> np.ndarray:
+        """Posterior over personal multipliers ``(n, len(grid.learn), len(grid.slip))`` (types summed out)."""
+        p = self.component_probs(students)
+        p = p.reshape(p.shape[0], self.population.n_types, self.grid.size).sum(1)
+        return p.reshape(p.shape[0], len(self.grid.learn), len(self.grid.slip))
+
+    def p_known(self, students: object | None = None) -> np.ndarray:
+        """Posterior P(known) of every skill ``(n, n_skills)`` before the next response."""
+        rows = self._rows(students)
+        return np.einsum("nsj,nj->ns", self.known[rows], self.component_probs(rows))
+
+    def _check_skills(self, skills: object, n: int) -> np.ndarray:
+        sk = np.asarray(skills)
+        if sk.ndim != 1 or sk.dtype.kind not in "iu":
+            raise ValueError(f"skills: expected a 1-d array of integer skill indices, got {sk.dtype} of shape "
+                             f"{sk.shape}")
+        if sk.size != n:
+            raise ValueError(f"skills: expected one skill per student ({n}), got {sk.size}")
+        S = self.population.n_skills
+        if sk.size and (sk.min() < 0 or sk.max() >= S):
+            bad = int(sk[(sk < 0) | (sk >= S)][0])
+            raise ValueError(f"skills: expected skill indices in [0, {S - 1}], got {bad} (unknown skill)")
+        return sk.astype(np.int64)
+
+    def _emissions(self, sk: np.ndarray, item_offset: object) -> tuple[np.ndarray, np.ndarray]:
+        G, S = self._comp.G[sk], self._comp.S[sk]
+        if item_offset is None:
+            return G, S
+        off = np.asarray(item_offset, dtype=float)
+        if off.shape != sk.shape or not np.isfinite(off).all():
+            raise ValueError(f"item_offset: expected {sk.size} finite numbers (one per student), got shape {off.shape}")
+        return item_adjusted(G, S, off[:, None])
+
+    def predict(self, students: object, skills: object, item_offset: object = None) -> np.ndarray:
+        """P(correct) of each student's next response on the given skill: ``sum_j p(j | history) P_j(correct)``;
+        ``item_offset`` (optional, one per student) is the difficulty of the item asked (``item_adjusted``)."""
+        rows = _check_students(students, self.n_students, unique=False)
+        sk = self._check_skills(skills, rows.size)
+        G, S = self._emissions(sk, item_offset)
+        pc = _p_correct(self.known[rows, sk], G, S)
+        return np.einsum("nj,nj->n", self.component_probs(rows), pc)
+
+    def observe(self, students: object, skills: object, correct: object, item_offset: object = None) -> None:
+        """Add one response to each of ``students`` (distinct indices), on an item of difficulty ``item_offset``
+        when given. Bad input raises and changes nothing."""
+        rows = _check_students(students, self.n_students, unique=True)
+        sk = self._check_skills(skills, rows.size)
+        co = np.asarray(correct)
+        if co.shape != (rows.size,) or co.dtype.kind not in "biuf" or not np.all((co == 0) | (co == 1)):
+            raise ValueError(f"correct: expected {rows.size} values, each 0 or 1, got {np.asarray(correct)!r}")
+        G, S = self._emissions(sk, item_offset)
+        c = self._comp
+        pk, logc = _step(self.known[rows, sk], co.astype(bool)[:, None], G, S, c.T[sk], c.F[sk])
+        self.known[rows, sk] = pk
+        self.log_evidence[rows] += logc
+        self.seen[rows, sk] = True
+        self.n_observed[rows] += 1
+
+    # ------------------------------------------------------------------ bytes
+    def student_bytes(self, i: int) -> bytes:
+        """Versioned bytes of student ``i``'s belief (see the module docstring for the layout)."""
+        (row,) = _check_students(np.array([i]), self.n_students, unique=True)
+        seen = np.flatnonzero(self.seen[row])
+        head = _HEADER.pack(_MAGIC, _VERSION, self.population.n_skills, self.population.n_types,
+                            len(self.grid.learn), len(self.grid.slip), self.grid.log_sd,
+                            bytes.fromhex(self.population.fingerprint()), int(self.n_observed[row]), seen.size)
+        body = [np.asarray(self.grid.learn + self.grid.slip, dtype="<f8"),
+                self.log_evidence[row].astype("<f8"), seen.astype("<u4"), self.known[row, seen].astype("<f8")]
+        return head + b"".join(a.tobytes() for a in body)
+
+    @staticmethod
+    def from_bytes(data: bytes, population: LearnerPopulation) -> LearnerBeliefBatch:
+        """A batch of one student from ``student_bytes`` output, under the population it was made with."""
+        if len(data) < _HEADER.size:
+            raise LearnerBeliefFormatError(f"learner belief bytes: expected at least {_HEADER.size} bytes, "
+                                           f"got {len(data)}")
+        magic, version, n_skills, k, nl, ns, log_sd, fp, n_obs, n_seen = _HEADER.unpack_from(data)
+        if magic != _MAGIC:
+            raise LearnerBeliefFormatError("learner belief bytes: not a warmstart learner belief (bad magic)")
+        if version != _VERSION:
+            raise LearnerBeliefFormatError(f"learner belief bytes: format version {version} is not supported "
+                                           f"(reads {_VERSION})")
+        if n_skills != population.n_skills or k != population.n_types or fp.hex() != population.fingerprint():
+            raise LearnerBeliefFormatError(
+                f"learner belief bytes: made under another population ({k} types, {n_skills} skills, fingerprint "
+                f"{fp.hex()}; this one has {population.n_types}, {population.n_skills}, {population.fingerprint()})"
+            )
+        J = k * nl * ns
+        expected = _HEADER.size + 8 * (nl + ns + J) + 4 * n_seen + 8 * n_seen * J
+        if len(data) != expected:
+            raise LearnerBeliefFormatError(f"learner belief bytes: expected {expected} bytes, got {len(data)}")
+        off = _HEADER.size
+        mult = np.frombuffer(data, "<f8", nl + ns, off)
+        off += 8 * (nl + ns)
+        logev = np.frombuffer(data, "<f8", J, off)
+        off += 8 * J
+        seen = np.frombuffer(data, "<u4", n_seen, off).astype(np.int64)
+        off += 4 * n_seen
+        known = np.frombuffer(data, "<f8", n_seen * J, off).reshape(n_seen, J)
+        try:
+            grid = PersonalGrid(tuple(mult[:nl]), tuple(mult[nl:]), log_sd)
+        except ValueError as exc:
+            raise LearnerBeliefFormatError(f"learner belief bytes: bad personal grid ({exc})") from exc
+        if not np.all(np.isfinite(logev)) or np.any(logev > 0):
+            raise LearnerBeliefFormatError("learner belief bytes: log evidence must be finite and <= 0")
+        if not np.all(np.isfinite(known)) or np.any(known < 0) or np.any(known > 1):
+            raise LearnerBeliefFormatError("learner belief bytes: P(known) values outside [0, 1]")
+        if np.any(seen >= n_skills) or np.unique(seen).size != seen.size:
+            raise LearnerBeliefFormatError("learner belief bytes: bad seen-skill indices")
+        batch = LearnerBeliefBatch.fresh(population, 1, grid)
+        batch.known[0, seen] = known
+        batch.seen[0, seen] = True
+        batch.log_evidence[0] = logev
+        batch.n_observed[0] = n_obs
+        return batch
+
+
+# ---------------------------------------------------------------------------------------------- replay
+def item_adjusted(G: np.ndarray, S: np.ndarray, offset: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Guess and slip of a response to an item whose difficulty shifts the log odds of a correct answer by
+    ``offset`` (positive: easier), in both hidden states: ``logit G' = logit G + offset`` and
+    ``logit (1 - S') = logit (1 - S) + offset``. Broadcasts ``offset (n, 1)`` over components."""
+    e = np.exp(offset)
+    g = G * e / (1.0 - G + G * e)
+    ok = (1.0 - S) * e / (S + (1.0 - S) * e)
+    return g, 1.0 - ok
+
+
+def _replay(population: LearnerPopulation, comp: _Components, sidx: np.ndarray, skill: np.ndarray,
+            correct: np.ndarray, want_types: bool = False, offset: np.ndarray | None = None,
+            ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Replay logs of many students, each student's ``t``-th response of all students together.
+    ``offset`` (per response, optional) is the item difficulty on the log-odds scale (``item_adjusted``).
+
+    Returns (per response: P(correct) predicted before it, or the type posterior before it ``(n, K)`` with
+    ``want_types``), and the final state: student and skill of each (student, skill) pair, its P(known)
+    ``(n_pairs, J)``, and the log evidence ``(N, J)`` of every student.
+    """
+    n = skill.size
+    n_students = int(sidx.max()) + 1
+    counts = np.bincount(sidx, minlength=n_students)
+    starts = np.concatenate([[0], np.cumsum(counts)[:-1]])
+    rank = np.empty(n_students, dtype=np.int64)
+    by_count = np.argsort(-counts, kind="stable")  # students still answering at step t are a prefix
+    rank[by_count] = np.arange(n_students)
+    t_of_row = np.arange(n) - starts[sidx]
+    steps = int(counts.max())
+    alive = n_students - np.cumsum(np.bincount(counts, minlength=steps + 1))[:steps]
+    bounds = np.concatenate([[0], np.cumsum(alive)])
+    rows_tm = np.empty(n, dtype=np.int64)
+    rows_tm[bounds[t_of_row] + rank[sidx]] = np.arange(n)
+    keys, pair = np.unique(sidx * population.n_skills + skill, return_inverse=True)
+    pair_students, pair_skills = keys // population.n_skills, keys % population.n_skills
+    state = comp.L0[pair_skills].copy()
+    logev = np.zeros((n_students, comp.log_prior.size))
+    out = np.empty((n, population.n_types) if want_types else n)
+    onehot = np.eye(population.n_types)[comp.type_of]
+    obs = correct.astype(bool)
+    for t in range(steps):
+        rows = rows_tm[bounds[t] : bounds[t + 1]]
+        m = rows.size
+        pr, sk = pair[rows], skill[rows]
+        pk = state[pr]
+        post = _posterior(logev[:m], comp.log_prior)
+        G, S = comp.G[sk], comp.S[sk]
+        if offset is not None:
+            G, S = item_adjusted(G, S, offset[rows][:, None])
+        if want_types:
+            out[rows] = post @ onehot
+        else:
+            out[rows] = np.einsum("nj,nj->n", post, _p_correct(pk, G, S))
+        state[pr], logc = _step(pk, obs[rows][:, None], G, S, comp.T[sk], comp.F[sk])
+        logev[:m] += logc
+    return out, pair_students, pair_skills, state, logev[rank]
+
+
+def predict_online(
+    population: LearnerPopulation,
+    student: object,
+    skill: object,
+    correct: object,
+    *,
+    grid: PersonalGrid | None = DEFAULT_GRID,
+    return_type_probs: bool = False,
+    item_offset: object = None,
+) -> np.ndarray:
+    """P(correct) of every response of a test log, predicted before seeing it (from the student's earlier
+    responses only). The log is sorted by student, then time; students are independent new students.
+    ``item_offset`` (one per response, optional) is the answered item's difficulty on the log-odds scale
+    (``warmstart.families.learner.items``): it shifts guess and slip, so an easy item answered right is weaker evidence.
+
+    With ``return_type_probs`` returns instead the type posterior ``(n_responses, K)`` before each response.
+    ``grid=None`` predicts without personal multipliers; with ``K = 1`` and no grid this is plain BKT.
+
+    Examples
+    --------
+    >>> from warmstart.sim.learners import simulate_learners
+    >>> pop = LearnerPopulation(np.ones(1), L0=np.full((1, 2), 0.3), T=np.full((1, 2), 0.2),
+    ...                         F=np.zeros((1, 2)), G=np.full((1, 2), 0.2), S=np.full((1, 2), 0.1))
+    >>> log = simulate_learners(pop, 3, 4, rng=0)
+    >>> p = predict_online(pop, log.student, log.skill, log.correct, grid=None)
+    >>> p.shape, float(p[0]) == 0.2 + 0.3 * (1 - 0.1 - 0.2)
+    ((12,), True)
+    """
+    g = grid or NO_GRID
+    st, sk, co = check_responses(student, skill, correct, population.n_skills)
+    if st.size == 0:
+        return np.zeros((0, population.n_types) if return_type_probs else 0)
+    off = None
+    if item_offset is not None:
+        off = np.asarray(item_offset, dtype=float)
+        if off.shape != st.shape or not np.isfinite(off).all():
+            raise ValueError(f"item_offset: expected {st.size} finite numbers (one per response), got shape "
+                             f"{off.shape}")
+    _, sidx = _student_index(st)
+    out, *_ = _replay(population, _Components.build(population, g), sidx, sk, co, want_types=return_type_probs,
+                      offset=off)
+    return out

@@ -1,0 +1,268 @@
+"""A user's belief under a population: the exact posterior over types and, within each type, over the user's
+own parameters.
+
+The state per component k is the Gaussian posterior ``N(mean_k, cov_k)`` and the running log evidence; the
+type posterior is ``softmax(log w_k + log_evidence_k)``, recomputed from the evidence at every event (never a
+hard assignment). Without discounting an event is a rank-one (Sherman-Morrison) update, O(K d^2). With
+discounting the additive summary is decayed and the per-type posterior recomputed in closed form.
+
+``BeliefBatch`` is the real implementation over many users (leading axis ``N``); ``Belief`` is one user and
+shares the same kernel. A belief serialises to a few hundred bytes: its summary, from which the posterior is
+recomputed exactly under the population it names by fingerprint.
+"""
+
+from __future__ import annotations
+
+import struct
+from dataclasses import dataclass
+
+import numpy as np
+
+from warmstart import _kernels
+from warmstart._validate import check_finite, check_shape
+from warmstart.families.linear.model import LOG_2PI, Summary, batched_tri_inv, type_posterior
+from warmstart.families.linear.population import Population
+
+_MAGIC = b"WSB"
+_VERSION = 1
+_HEADER = struct.Struct("<3sBHHd8s")  # magic, version, dim, n_components, discount, fingerprint
+
+
+def checked_event(x: np.ndarray, r: float, dim: int) -> tuple[np.ndarray, float]:
+    """``(x, r)`` as float arrays after checking the event's shape and values (errors name the field)."""
+    x = np.asarray(x, dtype=float)
+    check_shape("x", x, (dim,))
+    check_finite("x", x)
+    check_finite("reward", r)
+    return x, float(r)
+
+
+class BeliefFormatError(ValueError):
+    """Serialised belief bytes that cannot be read (damaged, unknown version, other population)."""
+
+
+def _observe(mean, cov, logev, noise_var, x, r) -> None:
+    """Exact rank-one update of every component's posterior and log evidence, in place.
+
+    ``mean (..., K, d)``, ``cov (..., K, d, d)``, ``logev (..., K)``, ``noise_var (K,)``, ``x (..., d)``,
+    ``r (...)``. Works for one user (no leading axes) and for a batch.
+    """
+    Sx = np.matmul(cov, x[..., None, :, None])[..., 0]  # (..., K, d)
+    v = noise_var + (Sx * x[..., None, :]).sum(-1)  # predictive variance (..., K)
+    resid = r[..., None] - (mean * x[..., None, :]).sum(-1)
+    logev -= 0.5 * (LOG_2PI + np.log(v) + resid * resid / v)
+    gain = Sx / v[..., None]
+    mean += gain * resid[..., None]
+    cov -= gain[..., :, None] * Sx[..., None, :]
+
+
+def _closed_form(summary: Summary, population: Population) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    post = type_posterior(summary, population.components)
+    Linv = batched_tri_inv(post.chol)
+    cov = np.matmul(np.swapaxes(Linv, -1, -2), Linv)
+    return post.mean, cov, post.log_evidence
+
+
+@dataclass
+class BeliefBatch:
+    """Beliefs of ``N`` users under one population, as arrays."""
+
+    population: Population
+    summary: Summary
+    mean: np.ndarray  # (N, K1, d)
+    cov: np.ndarray  # (N, K1, d, d)
+    log_evidence: np.ndarray  # (N, K1)
+    discount: float = 1.0
+
+    @staticmethod
+    def fresh(population: Population, n_users: int, discount: float = 1.0) -> BeliefBatch:
+        if not 0.0 < discount <= 1.0:
+            raise ValueError(f"discount: expected a value in (0, 1], got {discount}")
+        comps = population.components
+        K1, d = comps.mu.shape
+        return BeliefBatch(
+            population,
+            Summary.zeros(n_users, d),
+            np.broadcast_to(comps.mu, (n_users, K1, d)).copy(),
+            np.broadcast_to(comps.cov, (n_users, K1, d, d)).copy(),
+            np.zeros((n_users, K1)),
+            discount,
+        )
+
+    @staticmethod
+    def from_summary(population: Population, summary: Summary, discount: float = 1.0) -> BeliefBatch:
+        summary.validate()
+        if summary.dim != population.dim:
+            raise ValueError(f"summary: expected dimension {population.dim}, got {summary.dim}")
+        mean, cov, logev = _closed_form(summary, population)
+        return BeliefBatch(population, summary, mean, cov, logev, discount)
+
+    @property
+    def n_users(self) -> int:
+        return self.summary.n_users
+
+    def type_probs(self, users: np.ndarray | None = None) -> np.ndarray:
+        """Posterior probability of each component (types, then novel), ``(N, K1)`` for every user or
+        ``(len(users), K1)`` for the given user indices."""
+        logev = self.log_evidence if users is None else self.log_evidence[users]
+        joint = logev + self.population.log_weights
+        joint -= joint.max(axis=-1, keepdims=True)
+        p = np.exp(joint)
+        return p / p.sum(axis=-1, keepdims=True)
+
+    def observe(self, users: np.ndarray, x: np.ndarray, r: np.ndarray) -> None:
+        """Add one event to each of ``users`` (indices), with chosen-action features ``x`` and rewards ``r``."""
+        users = np.asarray(users)
+        d = self.population.dim
+        x = np.asarray(x, dtype=float)
+        r = np.asarray(r, dtype=float)
+        check_shape("x", x, (users.shape[0], d))
+        check_shape("r", r, (users.shape[0],))
+        check_finite("x", x)
+        check_finite("r", r)
+        if users.size and (users.min() < 0 or users.max() >= self.n_users):
+            raise ValueError(f"users: expected indices in [0, {self.n_users - 1}], got {users.min()}..{users.max()}")
+        if np.unique(users).size != users.size:
+            raise ValueError("users: expected each user at most once per call")
+        s = self.summary
+        if self.discount < 1.0:
+            g = self.discount
+            s.A[users] = g * s.A[users] + x[:, :, None] * x[:, None, :]
+            s.b[users] = g * s.b[users] + x * r[:, None]
+            s.c[users] = g * s.c[users] + r * r
+            s.n[users] = g * s.n[users] + 1.0
+            mean, cov, logev = _closed_form(s[users], self.population)
+            self.mean[users], self.cov[users], self.log_evidence[users] = mean, cov, logev
+            return
+        mean, cov, logev = self.mean[users], self.cov[users], self.log_evidence[users]
+        _observe(mean, cov, logev, self.population.components.noise_var, x, r)
+        self.mean[users], self.cov[users], self.log_evidence[users] = mean, cov, logev
+        s.A[users] += x[:, :, None] * x[:, None, :]
+        s.b[users] += x * r[:, None]
+        s.c[users] += r * r
+        s.n[users] += 1.0
+
+    def user(self, i: int) -> Belief:
+        """A single-user ``Belief`` holding a copy of user ``i``'s state."""
+        return Belief(
+            self.population,
+            self.summary.A[i].copy(),
+            self.summary.b[i].copy(),
+            float(self.summary.c[i]),
+            float(self.summary.n[i]),
+            self.mean[i].copy(),
+            self.cov[i].copy(),
+            self.log_evidence[i].copy(),
+            self.discount,
+        )
+
+
+@dataclass
+class Belief:
+    """One user's belief. ``observe(x, r)`` is O(K d^2); ``type_probs()`` the posterior over components."""
+
+    population: Population
+    A: np.ndarray
+    b: np.ndarray
+    c: float
+    n: float
+    mean: np.ndarray  # (K1, d)
+    cov: np.ndarray  # (K1, d, d)
+    log_evidence: np.ndarray  # (K1,)
+    discount: float = 1.0
+
+    @staticmethod
+    def fresh(population: Population, discount: float = 1.0) -> Belief:
+        return BeliefBatch.fresh(population, 1, discount).user(0)
+
+    @property
+    def dim(self) -> int:
+        return self.population.dim
+
+    def type_probs(self) -> np.ndarray:
+        joint = self.log_evidence + self.population.log_weights
+        p = np.exp(joint - joint.max())
+        return p / p.sum()
+
+    def components(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """``(probs (K1,), mean (K1, d), cov (K1, d, d))``: the posterior over components and each one's
+        posterior of the user's parameters, what a policy samples from."""
+        return self.type_probs(), self.mean, self.cov
+
+    def observe(self, x: np.ndarray, r: float) -> None:
+        """Add one event (features of the chosen action, observed reward). Bad input changes nothing."""
+        self._observe_trusted(*checked_event(x, r, self.dim))
+
+    def _observe_trusted(self, x: np.ndarray, r: float) -> None:
+        """``observe`` without the checks, for callers that validated the event already (policies)."""
+        if self.discount < 1.0:
+            g = self.discount
+            self.A = g * self.A + np.outer(x, x)
+            self.b = g * self.b + x * r
+            self.c = g * self.c + r * r
+            self.n = g * self.n + 1.0
+            mean, cov, logev = _closed_form(self.summary(), self.population)
+            self.mean, self.cov, self.log_evidence = mean[0], cov[0], logev[0]
+            return
+        if _kernels.JIT:
+            _kernels.observe_one(self.mean, self.cov, self.log_evidence, self.population.components.noise_var,
+                                 self.A, self.b, x, r)
+        else:
+            _observe(self.mean, self.cov, self.log_evidence, self.population.components.noise_var, x, np.float64(r))
+            self.A += np.outer(x, x)
+            self.b += x * r
+        self.c += r * r
+        self.n += 1.0
+
+    def copy(self) -> Belief:
+        """An independent copy (``observe`` on it leaves this one unchanged)."""
+        return Belief(self.population, self.A.copy(), self.b.copy(), self.c, self.n, self.mean.copy(),
+                      self.cov.copy(), self.log_evidence.copy(), self.discount)
+
+    def summary(self) -> Summary:
+        return Summary(self.A[None].copy(), self.b[None].copy(), np.array([self.c]), np.array([self.n]))
+
+    # ------------------------------------------------------------------ bytes
+    def to_bytes(self) -> bytes:
+        """Versioned bytes: header, then the upper triangle of A, b, c and n as little-endian float64."""
+        d = self.dim
+        iu = np.triu_indices(d)
+        fp = bytes.fromhex(self.population.fingerprint())
+        head = _HEADER.pack(_MAGIC, _VERSION, d, self.population.components.n_types, self.discount, fp)
+        body = np.concatenate([self.A[iu], self.b, [self.c, self.n]]).astype("<f8").tobytes()
+        return head + body
+
+    @staticmethod
+    def from_bytes(data: bytes, population: Population) -> Belief:
+        if len(data) < _HEADER.size:
+            raise BeliefFormatError(f"belief bytes: expected at least {_HEADER.size} bytes, got {len(data)}")
+        magic, version, d, k1, discount, fp = _HEADER.unpack_from(data)
+        if magic != _MAGIC:
+            raise BeliefFormatError("belief bytes: not a warmstart belief (bad magic)")
+        if version != _VERSION:
+            raise BeliefFormatError(f"belief bytes: format version {version} is not supported (reads {_VERSION})")
+        if d != population.dim or k1 != population.components.n_types:
+            raise BeliefFormatError(
+                f"belief bytes: made for dim {d} with {k1} components, population has dim {population.dim} "
+                f"with {population.components.n_types}"
+            )
+        if fp.hex() != population.fingerprint():
+            raise BeliefFormatError("belief bytes: made under another population (fingerprint differs)")
+        n_tri = d * (d + 1) // 2
+        expected = _HEADER.size + 8 * (n_tri + d + 2)
+        if len(data) != expected:
+            raise BeliefFormatError(f"belief bytes: expected {expected} bytes, got {len(data)}")
+        vals = np.frombuffer(data, dtype="<f8", offset=_HEADER.size)
+        if not np.all(np.isfinite(vals)):
+            raise BeliefFormatError("belief bytes: non-finite values")
+        A = np.zeros((d, d))
+        A[np.triu_indices(d)] = vals[:n_tri]
+        A = A + np.triu(A, 1).T
+        b = vals[n_tri : n_tri + d].copy()
+        c, n = float(vals[-2]), float(vals[-1])
+        if n < 0 or c < 0:
+            raise BeliefFormatError("belief bytes: negative counts")
+        batch = BeliefBatch.from_summary(
+            population, Summary(A[None], b[None], np.array([c]), np.array([n])), discount
+        )
+        return batch.user(0)

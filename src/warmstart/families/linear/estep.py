@@ -1,0 +1,99 @@
+"""The E-step of the population fit, one chunk of users at a time.
+
+A pass over the users is a map (``chunk_terms`` per chunk of users: their log likelihood and their
+contributions to the M-step sums) and a reduce (``PassTotal``: the chunks' terms added in chunk order). Every
+backend (``warmstart.families.linear.backend``) cuts the users into the same chunks and adds their terms in the
+same order, wherever it computed them, so the in-process and the distributed fits agree to the last bit.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from warmstart.families.linear.model import (
+    GaussianTypes,
+    Summary,
+    back_solve,
+    batched_tri_inv,
+    logsumexp_rows,
+    type_posterior,
+)
+
+
+def chunk_terms(s: Summary, comps: GaussianTypes, terms: Any, logw: np.ndarray, moments: bool) -> tuple[float, Any]:
+    """One chunk of users' E-step: their summed log likelihood and either their M-step contributions
+    ``(W, Sm, Smm, Sres, Sn)`` or (``moments=False``) their responsibilities ``(n, K + 1)``. The contributions
+    of a pass are the sum of its chunks' in chunk order (``PassTotal``), whichever process computed them, so
+    every backend that keeps the chunks gives the same floating-point result."""
+    K1, d = comps.mu.shape
+    post = type_posterior(s, comps, terms, need_mean=False)
+    joint = post.log_evidence + logw
+    norm = logsumexp_rows(joint)
+    ll = float(norm.sum())
+    resp = np.exp(joint - norm[:, None])
+    if not moments:
+        return ll, resp
+    W = np.zeros(K1)
+    Sm = np.zeros((K1, d))
+    Smm = np.zeros((K1, d, d))
+    Sres = np.zeros(K1)
+    Sn = np.zeros(K1)
+    # M-step moments only where a user has non-negligible responsibility (about one type per user)
+    n_idx, k_idx = np.nonzero(resp > 1e-10)
+    r = resp[n_idx, k_idx]
+    L = post.chol[n_idx, k_idx]
+    m = back_solve(L, post.mean[n_idx, k_idx])
+    Li = batched_tri_inv(L)
+    A = s.A[n_idx]
+    # E ||r - X theta||^2 = c - 2 b.m + m'Am + tr(A S), with S = Li' Li
+    Am = np.matmul(A, m[..., None])[..., 0]
+    trAS = (np.matmul(Li, A) * Li).sum(axis=(-1, -2))
+    res = s.c[n_idx] - 2 * (s.b[n_idx] * m).sum(-1) + (m * Am).sum(-1) + trAS
+    sLi = Li * np.sqrt(r)[:, None, None]
+    rm = r[:, None] * m
+    for k in range(K1):
+        sel = k_idx == k
+        if not sel.any():
+            continue
+        W[k] = r[sel].sum()
+        Sm[k] = rm[sel].sum(0)
+        rows = sLi[sel].reshape(-1, d)
+        Smm[k] = rows.T @ rows + rm[sel].T @ m[sel]
+        Sres[k] = r[sel] @ res[sel]
+        Sn[k] = r[sel] @ s.n[n_idx[sel]]
+    return ll, (W, Sm, Smm, Sres, Sn)
+
+
+def chunked_terms(summary: Summary, comps: GaussianTypes, weights: np.ndarray, chunk: int,
+                  moments: bool) -> list[tuple[float, Any]]:
+    """``chunk_terms`` of every chunk of ``summary``, in order (what a remote worker returns for its users)."""
+    terms, logw = comps.precision(), np.log(weights)
+    return [chunk_terms(summary[start : start + chunk], comps, terms, logw, moments)
+            for start in range(0, summary.n_users, chunk)]
+
+
+class PassTotal:
+    """The running sum of chunks' E-step terms, added in chunk order."""
+
+    def __init__(self, n_types: int, dim: int, moments: bool) -> None:
+        self.moments = moments
+        self.ll = 0.0
+        self.stats = (np.zeros(n_types), np.zeros((n_types, dim)), np.zeros((n_types, dim, dim)),
+                      np.zeros(n_types), np.zeros(n_types))
+        self.resp: list[np.ndarray] = []
+
+    def add(self, ll: float, part: Any) -> None:
+        self.ll += ll
+        if self.moments:
+            for total, term in zip(self.stats, part, strict=True):
+                total += term
+        else:
+            self.resp.append(part)
+
+    def result(self) -> tuple[float, Any]:
+        if self.moments:
+            return self.ll, self.stats
+        K1 = self.stats[0].shape[0]
+        return self.ll, (np.concatenate(self.resp) if self.resp else np.zeros((0, K1)))

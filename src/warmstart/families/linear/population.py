@@ -1,0 +1,168 @@
+"""A fitted population: K user types plus a broad *novel* component, and its persistence.
+
+File format (``.npz``, read with ``allow_pickle=False``; documented in ``docs/formats.md``):
+
+- ``meta``: a 0-d unicode array holding JSON ``{"format": "warmstart.population", "format_version": 1,
+  "family": "linear_gaussian", "dim", "n_types", "novel_index", "type_names", "diagnostics", ...}``
+- ``weights (K+1,)``, ``mu (K+1, d)``, ``cov (K+1, d, d)``, ``noise_var (K+1,)``; the novel component is
+  the last row.
+
+A file with another format name, an unknown version, missing arrays, wrong shapes, non-finite values or a
+damaged zip is rejected with a ``PopulationFormatError`` that says which.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import os
+import zipfile
+from dataclasses import dataclass, field
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from warmstart._io import atomic_write, jsonable
+from warmstart._version import __version__
+from warmstart.families.linear.model import GaussianTypes
+
+FORMAT_NAME = "warmstart.population"
+FORMAT_VERSION = 1
+
+
+class PopulationFormatError(ValueError):
+    """A population file that cannot be read: wrong format, unknown version or damaged."""
+
+
+@dataclass(frozen=True)
+class Population:
+    """K fitted types and the novel component (last), with mixture weights and fit diagnostics."""
+
+    components: GaussianTypes
+    weights: np.ndarray
+    diagnostics: dict[str, Any] = field(default_factory=dict)
+    family: str = "linear_gaussian"
+
+    def __post_init__(self) -> None:
+        k1, d = self.components.mu.shape
+        if self.weights.shape != (k1,):
+            raise ValueError(f"weights: expected shape ({k1},), got {self.weights.shape}")
+        if not np.all(np.isfinite(self.weights)) or np.any(self.weights <= 0):
+            raise ValueError("weights: expected positive finite mixture weights")
+        if self.components.cov.shape != (k1, d, d) or self.components.noise_var.shape != (k1,):
+            raise ValueError("components: mu, cov and noise_var disagree on the number of components")
+
+    @property
+    def dim(self) -> int:
+        return self.components.dim
+
+    @property
+    def n_types(self) -> int:
+        """Number of fitted types, not counting the novel component."""
+        return self.components.n_types - 1
+
+    @property
+    def novel_index(self) -> int:
+        return self.components.n_types - 1
+
+    @cached_property
+    def log_weights(self) -> np.ndarray:
+        return np.log(self.weights / self.weights.sum())
+
+    def type_names(self) -> list[str]:
+        return [f"type {k}" for k in range(self.n_types)] + ["novel"]
+
+    def fingerprint(self) -> str:
+        """Short hash of the parameters: beliefs remember which population they were computed under."""
+        h = hashlib.sha256()
+        for arr in (self.weights, self.components.mu, self.components.cov, self.components.noise_var):
+            h.update(np.ascontiguousarray(arr, dtype=np.float64).tobytes())
+        return h.hexdigest()[:16]
+
+    # ------------------------------------------------------------------ persistence
+    def save(self, path: str | os.PathLike[str]) -> Path:
+        """Write the population to ``path`` (``.npz``) atomically: a temp file then a rename."""
+        return atomic_write(Path(path), self.to_bytes())
+
+    def to_bytes(self) -> bytes:
+        """The ``.npz`` file's bytes (what ``save`` writes; what a store keeps)."""
+        meta = {
+            "format": FORMAT_NAME,
+            "format_version": FORMAT_VERSION,
+            "family": self.family,
+            "dim": self.dim,
+            "n_types": self.n_types,
+            "novel_index": self.novel_index,
+            "type_names": self.type_names(),
+            "fingerprint": self.fingerprint(),
+            "warmstart_version": __version__,
+            "diagnostics": jsonable(self.diagnostics),
+        }
+        buf = io.BytesIO()
+        np.savez(
+            buf,
+            meta=np.array(json.dumps(meta)),
+            weights=self.weights,
+            mu=self.components.mu,
+            cov=self.components.cov,
+            noise_var=self.components.noise_var,
+        )
+        return buf.getvalue()
+
+    @staticmethod
+    def load(path: str | os.PathLike[str]) -> Population:
+        path = Path(path)
+        if not path.is_file():
+            raise PopulationFormatError(f"population file: expected an existing file, got {str(path)!r}")
+        return Population.from_bytes(path.read_bytes(), source=str(path))
+
+    @staticmethod
+    def from_bytes(data: bytes, source: str = "bytes") -> Population:
+        """Read what ``to_bytes`` wrote; ``PopulationFormatError`` (naming ``source``) for anything else."""
+        path = source
+        try:
+            with np.load(io.BytesIO(data), allow_pickle=False) as z:
+                names = set(z.files)
+                missing = {"meta", "weights", "mu", "cov", "noise_var"} - names
+                if missing:
+                    raise PopulationFormatError(
+                        f"population file {path}: expected arrays meta, weights, mu, cov, noise_var; "
+                        f"missing {sorted(missing)}"
+                    )
+                meta = json.loads(str(z["meta"]))
+                arrays = {k: np.array(z[k], dtype=float) for k in ("weights", "mu", "cov", "noise_var")}
+        except PopulationFormatError:
+            raise
+        except (zipfile.BadZipFile, OSError, ValueError, EOFError, KeyError) as exc:
+            raise PopulationFormatError(
+                f"population file {path}: not a readable warmstart population ({type(exc).__name__}: {exc})"
+            ) from exc
+        if meta.get("format") != FORMAT_NAME:
+            raise PopulationFormatError(
+                f"population file {path}: expected format {FORMAT_NAME!r}, got {meta.get('format')!r}"
+            )
+        if meta.get("format_version") != FORMAT_VERSION:
+            raise PopulationFormatError(
+                f"population file {path}: format_version {meta.get('format_version')!r} is not supported "
+                f"by warmstart {__version__} (reads version {FORMAT_VERSION}); upgrade warmstart"
+            )
+        for k, arr in arrays.items():
+            if not np.all(np.isfinite(arr)):
+                raise PopulationFormatError(f"population file {path}: array {k} holds non-finite values")
+        try:
+            pop = Population(
+                GaussianTypes(arrays["mu"], arrays["cov"], arrays["noise_var"]),
+                arrays["weights"],
+                diagnostics=meta.get("diagnostics", {}),
+                family=meta.get("family", "linear_gaussian"),
+            )
+        except ValueError as exc:
+            raise PopulationFormatError(f"population file {path}: {exc}") from exc
+        if meta.get("fingerprint") not in (None, pop.fingerprint()):
+            raise PopulationFormatError(f"population file {path}: parameters do not match their fingerprint")
+        return pop
+
+

@@ -1,0 +1,223 @@
+"""The leakage audit: how well the types a population infers predict a sensitive attribute.
+
+Leakage (``leakage_audit``): the features are each user's type probabilities (every type and novel); the
+attribute is predicted by an L2-penalised logistic regression (Newton's method, numpy only) cross-fitted over
+stratified, seeded folds, so each user's score comes from a model that never saw them. The AUC of those scores
+(for more than two values: the one-vs-rest macro average) has a 95% bootstrap CI over users and a permutation
+null (the attribute shuffled over users), both refitting the cross-fitted models every time: a pooled
+cross-fitted AUC varies far more under the null than a bootstrap with the scores held fixed says, because each
+user's score is fitted on the other users' labels. When the CI's lower bound exceeds ``threshold`` the report
+carries a warning.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from scipy.special import expit
+from scipy.stats import rankdata
+
+from warmstart._version import __version__
+from warmstart.families.linear.population import Population
+from warmstart.governance.audit import (
+    AuditLog,
+    ItemFeatureSource,
+    Progress,
+    TypeInference,
+    _no_nan_warnings,
+    _quiet,
+    _sorted_labels,
+    infer_types,
+)
+
+DEFAULT_THRESHOLD = 0.6
+
+def roc_auc(scores: np.ndarray, labels: np.ndarray) -> float:
+    """Area under the ROC curve: the probability that a random positive scores above a random negative, ties
+    counting one half (Mann-Whitney, with mid-ranks). NaN without both classes."""
+    y = np.asarray(labels, dtype=bool)
+    n1 = int(y.sum())
+    n0 = y.shape[0] - n1
+    if n1 == 0 or n0 == 0:
+        return float("nan")
+    ranks = rankdata(np.asarray(scores, dtype=float))
+    return float((ranks[y].sum() - n1 * (n1 + 1) / 2) / (n1 * n0))
+
+
+def fit_logistic(X: np.ndarray, y: np.ndarray, *, l2: float = 1.0, max_iter: int = 100,
+                 tol: float = 1e-10) -> tuple[np.ndarray, float]:
+    """L2-penalised logistic regression by Newton's method with backtracking: minimises
+    ``sum_i log(1 + exp(eta_i)) - y_i eta_i + l2 / 2 |w|^2`` with ``eta = X w + b`` (the intercept ``b`` is
+    not penalised). Returns ``(w, b)``. Needs both classes in ``y`` unless ``l2 > 0`` bounds the intercept."""
+    X = np.asarray(X, dtype=float)
+    y = np.asarray(y, dtype=float)
+    n, p = X.shape
+    if y.shape != (n,) or not np.all((y == 0) | (y == 1)):
+        raise ValueError(f"y: expected {n} labels in {{0, 1}}, got shape {y.shape}")
+    if l2 < 0:
+        raise ValueError(f"l2: expected a penalty >= 0, got {l2}")
+    Z = np.column_stack([np.ones(n), X])
+    pen = np.full(p + 1, float(l2))
+    pen[0] = 0.0
+    beta = np.zeros(p + 1)
+    ybar = float(np.clip(y.mean(), 1e-6, 1 - 1e-6))
+    beta[0] = np.log(ybar / (1 - ybar))
+
+    def objective(b: np.ndarray) -> float:
+        eta = Z @ b
+        return float(np.sum(np.logaddexp(0.0, eta) - y * eta) + 0.5 * np.sum(pen * b * b))
+
+    f = objective(beta)
+    for _ in range(max_iter):
+        mu = expit(Z @ beta)
+        grad = Z.T @ (mu - y) + pen * beta
+        H = (Z * (mu * (1 - mu))[:, None]).T @ Z + np.diag(pen) + 1e-9 * np.eye(p + 1)
+        step = np.linalg.solve(H, grad)
+        t = 1.0
+        while True:
+            cand = beta - t * step
+            fc = objective(cand)
+            if fc <= f - 1e-4 * t * float(grad @ step) or t < 1e-10:
+                break
+            t *= 0.5
+        beta, f_old, f = cand, f, fc
+        if np.max(np.abs(t * step)) < tol or abs(f_old - f) < tol * max(1.0, abs(f)):
+            break
+    return beta[1:], float(beta[0])
+
+
+def stratified_folds(labels: np.ndarray, n_folds: int, rng: np.random.Generator) -> np.ndarray:
+    """A fold index per user: each label's users shuffled and dealt round-robin, so every fold has about the
+    same share of each label and a label with at least two users is in the training part of every fold."""
+    folds = np.empty(labels.shape[0], dtype=np.int64)
+    offset = 0
+    for v in np.unique(labels):
+        members = np.flatnonzero(labels == v)
+        members = members[rng.permutation(members.shape[0])]
+        folds[members] = (np.arange(members.shape[0]) + offset) % n_folds
+        offset += members.shape[0]
+    return folds
+
+
+def cross_fit_scores(X: np.ndarray, y: np.ndarray, folds: np.ndarray, *, l2: float = 1.0) -> np.ndarray:
+    """Out-of-fold linear scores ``X w + b``: each user's from the model fitted on the other folds (a constant
+    0 for a fold whose training part has a single class)."""
+    scores = np.zeros(X.shape[0])
+    for f in np.unique(folds):
+        test = folds == f
+        ytr = y[~test]
+        if ytr.size and 0 < ytr.sum() < ytr.size:
+            w, b = fit_logistic(X[~test], ytr, l2=l2)
+            scores[test] = X[test] @ w + b
+    return scores
+
+
+def _cross_fit_auc(X: np.ndarray, Y: np.ndarray, folds: np.ndarray, l2: float) -> np.ndarray:
+    """Per target row of ``Y (C, N)`` (booleans), the AUC of the cross-fitted scores."""
+    return np.array([roc_auc(cross_fit_scores(X, y.astype(float), folds, l2=l2), y) for y in Y])
+
+
+@dataclass(frozen=True)
+class LeakageReport:
+    """What ``leakage_audit`` found; ``to_dict()`` is ``leakage.json``."""
+
+    attribute: str
+    method: str
+    classes: list[str]
+    class_counts: list[int]
+    positive_class: str | None
+    auc: float
+    ci95: tuple[float, float]
+    per_class_auc: dict[str, float]
+    permutation_p: float
+    permutation_ci95: tuple[float, float]
+    threshold: float
+    warning: str | None
+    n_users: int
+    config: dict[str, Any]
+    source: str
+
+    @property
+    def leaks(self) -> bool:
+        return self.warning is not None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"audit": "leakage", "version": __version__, "source": self.source, "attribute": self.attribute,
+                "method": self.method, "classes": self.classes, "class_counts": self.class_counts,
+                "positive_class": self.positive_class, "n_users": self.n_users, "auc": self.auc,
+                "ci95": list(self.ci95), "per_class_auc": self.per_class_auc,
+                "chance": {"auc": 0.5, "permutation_p": self.permutation_p,
+                           "permutation_ci95": list(self.permutation_ci95),
+                           "ci_contains_chance": bool(self.ci95[0] <= 0.5 <= self.ci95[1])},
+                "threshold": self.threshold, "leaks": self.leaks, "warning": self.warning, "config": self.config}
+
+
+def leakage_audit(log: AuditLog, population: Population, attribute: str, *,
+                  features: np.ndarray | ItemFeatureSource | None = None, inference: TypeInference | None = None,
+                  threshold: float = DEFAULT_THRESHOLD, n_folds: int = 5, l2: float = 1.0, n_boot: int = 500,
+                  n_perm: int = 200, seed: int = 0, progress: Progress | None = None) -> LeakageReport:
+    """How well the inferred types predict the per-user column ``attribute`` (module docstring). Binary: the
+    AUC of predicting the second value (in sorted order) against the first; more values: the one-vs-rest macro
+    AUC. Each value needs at least two users."""
+    if not 0 < threshold < 1 or n_folds < 2 or n_boot < 1 or n_perm < 1 or l2 < 0:
+        raise ValueError(f"threshold in (0, 1), n_folds >= 2, n_boot >= 1, n_perm >= 1 and l2 >= 0 are "
+                         f"required, got {threshold}, {n_folds}, {n_boot}, {n_perm}, {l2}")
+    values = log.column(attribute, "--attribute")
+    classes = _sorted_labels(values)
+    counts = [int((values == c).sum()) for c in classes]
+    if len(classes) < 2:
+        raise ValueError(f"--attribute {attribute!r}: expected at least two values to predict, got only "
+                         f"{classes[0]!r} for all {values.shape[0]} users")
+    if min(counts) < 2:
+        c = classes[int(np.argmin(counts))]
+        raise ValueError(f"--attribute {attribute!r}: expected at least 2 users per value, got {min(counts)} with "
+                         f"value {c!r}")
+    report = progress or _quiet
+    inf = inference or infer_types(log.events, population, features, progress=lambda m, f: report(m, 0.3 * f))
+    X = inf.probs
+    N = X.shape[0]
+    rng = np.random.default_rng([seed, 23])
+    targets = classes[1:] if len(classes) == 2 else classes
+    Y = np.stack([values == c for c in targets], axis=0)  # (C, N)
+    report("cross-fitting", 0.3)
+    per_class = _cross_fit_auc(X, Y, stratified_folds(values, n_folds, rng), l2)
+    auc = float(np.mean(per_class))
+    # the bootstrap refits on every resample, so the CI carries the models' own variability (with scores held
+    # fixed it is far too narrow under the null); all copies of a user share a fold, so no user is in the
+    # training and the test part at once
+    boot = np.empty(n_boot)
+    for b in range(n_boot):
+        if b % 20 == 0:
+            report("bootstrap (refitting)", 0.3 + 0.45 * b / n_boot)
+        idx = rng.integers(N, size=N)
+        folds = stratified_folds(values, n_folds, rng)[idx]
+        with _no_nan_warnings():
+            boot[b] = np.nanmean(_cross_fit_auc(X[idx], Y[:, idx], folds, l2))
+    perm = np.empty(n_perm)
+    for b in range(n_perm):
+        if b % 20 == 0:
+            report("permutation null (refitting)", 0.75 + 0.25 * b / n_perm)
+        shuffled = rng.permutation(N)
+        perm[b] = np.mean(_cross_fit_auc(X, Y[:, shuffled], stratified_folds(values[shuffled], n_folds, rng), l2))
+    report("done", 1.0)
+    with _no_nan_warnings():
+        ci = (float(np.nanpercentile(boot, 2.5)), float(np.nanpercentile(boot, 97.5)))
+    p_value = float((1 + np.sum(perm >= auc)) / (1 + n_perm))
+    perm_ci = (float(np.percentile(perm, 2.5)), float(np.percentile(perm, 97.5)))
+    method = "binary" if len(classes) == 2 else f"one-vs-rest macro AUC over {len(classes)} values"
+    warning = None
+    if ci[0] > threshold:
+        warning = (f"inferred types predict {attribute!r} with AUC {auc:.3f} (95% CI {ci[0]:.3f}-{ci[1]:.3f}, "
+                   f"chance 0.5): the CI's lower bound is above the {threshold:g} threshold, so the types leak "
+                   f"this attribute")
+    config = {"features": f"type probabilities ({population.n_types} types + novel)", "model":
+              "L2-penalised logistic regression (Newton), cross-fitted", "n_folds": n_folds, "l2": l2,
+              "folds": "stratified by the attribute, seeded", "n_boot": n_boot, "n_perm": n_perm, "seed": seed,
+              "ci": "95% percentile bootstrap over users, cross-fitting refitted on every resample (a user's copies "
+              "share a fold)", "permutation": "attribute shuffled over users, cross-fitting refitted",
+              "feature_source": inf.feature_source}
+    return LeakageReport(attribute, method, classes, counts, classes[1] if len(classes) == 2 else None, auc, ci,
+                         {str(c): float(a) for c, a in zip(targets, per_class)}, p_value, perm_ci, threshold,
+                         warning, N, config, log.source)

@@ -1,0 +1,28 @@
+"""The policies by name: ``make_policy``, ``policy_class``, ``available_policies``.
+
+A policy module registers its classes with ``@register_policy("name")`` (``warmstart.policies.base``) when it
+is imported; the built-in modules are imported here. Adding a built-in policy is one module plus its name in
+the import line below; a third-party policy registers itself the same way.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from warmstart.policies import baselines, club, mixture, planning, vw  # noqa: F401 - importing registers them
+from warmstart.policies.base import POLICIES, Policy, PolicyContext
+
+
+def available_policies() -> list[str]:
+    """The registered policy names, sorted."""
+    return sorted(POLICIES.names())
+
+
+def policy_class(name: str) -> type[Policy]:
+    """The class registered under ``name``; a ``ValueError`` listing the names for an unknown one."""
+    return POLICIES.get(name)
+
+
+def make_policy(name: str, context: PolicyContext, *, seed: int = 0, **params: Any) -> Policy:
+    """Build the policy registered under ``name`` for ``context``, with its own generator seeded by ``seed``."""
+    return policy_class(name)(context, seed=seed, **params)
