@@ -76,9 +76,12 @@ def part_of(module: str) -> str:
     return parts[1] if len(parts) > 1 else ""
 
 
-def family_of(module: str) -> str | None:
+def family_of(module: str, root: Path) -> str | None:
+    """The family a module belongs to (a folder in ``families/``), or None: ``families/protocol.py`` and the
+    other modules beside the folders are shared by every family."""
     parts = module.split(".")
-    return parts[2] if len(parts) > 2 and parts[1] == "families" else None
+    is_family = len(parts) > 2 and parts[1] == "families" and (root / "families" / parts[2]).is_dir()
+    return parts[2] if is_family else None
 
 
 def scan(root: Path) -> tuple[dict[str, Path], dict[str, list[tuple[int, str, str]]]]:
@@ -101,7 +104,7 @@ def violations(root: Path) -> list[str]:
                 out.append(f"{where}: {src or 'the package root'} is not in the layering table (tests/test_layers.py)")
                 break
             if dst in (src, *BASE) or dst in allowed:
-                fam, other = family_of(name), family_of(target)
+                fam, other = family_of(name, root), family_of(target, root)
                 if fam and other and fam != other:
                     out.append(f"{where}: the family {fam!r} imports the family {other!r}; families are "
                                "independent (shared pieces go to the base modules)")
@@ -146,19 +149,25 @@ def cycles(graph: dict[str, set[str]]) -> list[list[str]]:
     return found
 
 
-def node_of(module: str) -> str:
-    """A node of the graph between parts: the top-level part, or ``families.<name>`` for a family."""
-    family = family_of(module)
-    return f"families.{family}" if family else part_of(module)
+def node_of(module: str, root: Path) -> str:
+    """A node of the graph between parts: the top-level part; in ``families/``, each family (a folder) and each
+    shared module (``families.protocol``) on its own."""
+    parts = module.split(".")
+    if parts[1:2] == ["families"] and len(parts) > 2:
+        family = family_of(module, root)
+        return f"families.{family or parts[2]}"
+    return part_of(module)
 
 
 def part_graph(root: Path) -> dict[str, set[str]]:
     _, graph = scan(root)
     parts: dict[str, set[str]] = defaultdict(set)
     for name, edges in graph.items():
+        src = node_of(name, root)
         for _, target, _ in edges:
-            if node_of(target) != node_of(name) and node_of(name) and node_of(target):
-                parts[node_of(name)].add(node_of(target))
+            dst = node_of(target, root)
+            if dst != src and src and dst:
+                parts[src].add(dst)
     return parts
 
 
@@ -206,8 +215,8 @@ def test_checker_passes_a_clean_tree(tmp_path):
 
 @pytest.mark.parametrize("rel, text, expected", [
     ("policies/planning.py", "from warmstart.sim.satiation import SatiationDynamics\n",
-     "policies/planning.py:1: `from warmstart.sim.satiation import SatiationDynamics`: policies may import data, "
-     "families (and the base modules), not sim"),
+     ("policies/planning.py:1: `from warmstart.sim.satiation import SatiationDynamics`: policies may import "
+      "data, families (and the base modules), not sim")),
     ("families/linear/belief.py", "def f():\n    from warmstart.policies import mixture\n",
      "families/linear/belief.py:2: `from warmstart.policies import mixture`: families may import data"),
     ("data/events.py", "from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n    import warmstart.sim\n",

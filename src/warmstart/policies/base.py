@@ -14,13 +14,14 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Self
 
 import numpy as np
 
 from warmstart._registry import Registry
 from warmstart._validate import as_actions, check_action_index, check_reward
 from warmstart.data.bandit_log import TrainingLog
+from warmstart.families.generic import TypePopulation
 from warmstart.families.linear.population import Population
 
 
@@ -53,7 +54,7 @@ class PolicyContext:
     """What a policy may learn from before it meets new users."""
 
     dim: int
-    population: Population | None = None
+    population: Population | TypePopulation | None = None
     train_log: TrainingLog | None = None
 
 
@@ -64,6 +65,13 @@ class Policy(ABC):
     needs_population: ClassVar[bool] = False
     needs_train_log: ClassVar[bool] = False
     needs_truth: ClassVar[bool] = False
+    _built_with: tuple[tuple[Any, ...], dict[str, Any]]
+
+    def __new__(cls, *args: Any, **kwargs: Any) -> Self:
+        # remember how the policy was built, so that ``clone`` can build it again (like scikit-learn's clone)
+        obj = super().__new__(cls)
+        obj._built_with = (args, kwargs)
+        return obj
 
     def __init__(self, context: PolicyContext, *, seed: int = 0) -> None:
         if self.needs_population and context.population is None:
@@ -102,6 +110,28 @@ class Policy(ABC):
         a = check_action_index("action", action, X.shape[0])
         r = check_reward("reward", reward)
         self._update(state, X, a, r)
+
+    def clone(self, *, seed: int | None = None) -> Policy:
+        """A new policy built as this one was (same context and settings), with ``seed`` or the same seed: its
+        decisions start from the beginning of its random stream."""
+        args, kwargs = self._built_with
+        return type(self)(*args, **{**kwargs, "seed": self.seed if seed is None else int(seed)})
+
+    def reward_for(self, value: float) -> float:
+        """The reward of the kind this policy observes nearest to ``value`` (the identity for real rewards; 0 or
+        1 for a policy of binary rewards): ``check_policy`` feeds its simulated rewards through it."""
+        return value
+
+    def state_to_bytes(self, state: Any) -> bytes:
+        """A user's state as versioned bytes (what a store keeps); read back with ``state_from_bytes`` on a
+        policy built with the same population. Policies whose state cannot be stored raise
+        ``NotImplementedError``."""
+        raise NotImplementedError(f"policy {self.name!r}: its users' state cannot be stored as bytes")
+
+    def state_from_bytes(self, data: bytes) -> Any:
+        """The state ``state_to_bytes`` wrote, under this policy's population; a ``ValueError`` subclass for
+        bytes of another format, version or population."""
+        raise NotImplementedError(f"policy {self.name!r}: its users' state cannot be stored as bytes")
 
     @abstractmethod
     def _new_user(self, truth: UserTruth | None) -> Any: ...

@@ -45,7 +45,7 @@ class FromScratchTS(ThompsonPolicy):
 
     def __init__(self, context: PolicyContext, *, seed: int = 0, n_samples: int = 100) -> None:
         super().__init__(context, seed=seed, n_samples=n_samples)
-        assert context.population is not None
+        assert isinstance(context.population, Population)  # BeliefPolicy checked it
         mean, cov, noise = overall_moments(context.population)
         self.prior_var = float(np.trace(cov + np.outer(mean, mean))) / context.dim
         self.noise_var = noise

@@ -1,11 +1,18 @@
 """``check_policy``: the public contract every registered policy passes (like scikit-learn's
-``check_estimator``). Third-party policies can run it too."""
+``check_estimator``). Third-party policies can run it too.
+
+>>> import numpy as np
+>>> from warmstart.policies import PolicyContext, check_policy, make_policy
+>>> check_policy(make_policy("random", PolicyContext(dim=4), seed=0))
+"""
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
-from warmstart.policies.base import Decision, PolicyContext, UserTruth
+from warmstart.policies.base import Decision, Policy, PolicyContext, UserTruth
 from warmstart.policies.registry import make_policy
 
 
@@ -25,34 +32,64 @@ def _check_decision(name: str, d: Decision, n_actions: int) -> None:
         assert np.isclose(p[d.action], d.propensity), f"{name}: propensity disagrees with probabilities"
 
 
-def _rollout(name: str, context: PolicyContext, seed: int, steps: int, n_actions: int, **params) -> list:
-    rng = np.random.default_rng(99)
-    policy = make_policy(name, context, seed=seed, **params)
-    truth = _truth(context.dim, np.random.default_rng(5))
-    state = policy.new_user(truth)
-    out = []
-    for _ in range(steps):
-        X = rng.normal(size=(n_actions, context.dim)) / np.sqrt(context.dim)
-        d = policy.act(state, X)
-        _check_decision(name, d, n_actions)
-        policy.update(state, X, d.action, float(X[d.action] @ truth.theta + 0.5 * rng.normal()))
-        out.append((d.action, round(d.propensity, 12)))
+def _close(state: Any) -> None:
     close = getattr(state, "close", None)
     if callable(close):
         close()
-    return out
 
 
-def check_policy(name: str, context: PolicyContext, steps: int = 15, **params) -> None:
-    """Raise ``AssertionError`` (or ``ValueError`` from bad-input checks not raised) if ``name`` breaks the
-    contract: valid decisions and propensities with many actions and with one, the same seed giving the same
-    decisions, and a ``ValueError`` naming the field for each kind of bad input with no change of state."""
-    dim = context.dim
-    a = _rollout(name, context, 3, steps, 20, **params)
-    assert a == _rollout(name, context, 3, steps, 20, **params), f"{name}: same seed gave different decisions"
-    one = _rollout(name, context, 3, 3, 1, **params)
-    assert all(act == 0 and p == 1.0 for act, p in one), f"{name}: one action must be chosen with propensity 1"
-    policy = make_policy(name, context, seed=0, **params)
+class _Rollout:
+    """A policy met by one simulated user: candidates and rewards from fixed seeds, whatever the policy."""
+
+    def __init__(self, policy: Policy, n_actions: int) -> None:
+        self.policy, self.n_actions = policy, n_actions
+        self.rng = np.random.default_rng(99)
+        self.truth = _truth(policy.dim, np.random.default_rng(5))
+        self.state = policy.new_user(self.truth)
+
+    def step(self) -> tuple[np.ndarray, Decision]:
+        X = self.rng.normal(size=(self.n_actions, self.policy.dim)) / np.sqrt(self.policy.dim)
+        d = self.policy.act(self.state, X)
+        _check_decision(self.policy.name, d, self.n_actions)
+        reward = self.policy.reward_for(X[d.action] @ self.truth.theta + 0.5 * self.rng.normal())
+        self.policy.update(self.state, X, d.action, reward)
+        return X, d
+
+    def run(self, steps: int) -> list[tuple[int, float]]:
+        out = [(d.action, round(d.propensity, 12)) for _, d in (self.step() for _ in range(steps))]
+        _close(self.state)
+        return out
+
+
+def _check_bytes(policy: Policy, steps: int) -> None:
+    """State to bytes and back under the same policy: the same next decisions as the state it came from."""
+    run = _Rollout(policy.clone(), 6)
+    for _ in range(steps):
+        run.step()
+    try:
+        blob = run.policy.state_to_bytes(run.state)
+    except NotImplementedError:
+        _close(run.state)
+        return
+    name = policy.name
+    assert isinstance(blob, bytes), f"{name}: state_to_bytes must return bytes, got {type(blob).__name__}"
+    back = run.policy.state_from_bytes(blob)
+    assert run.policy.state_to_bytes(back) == blob, f"{name}: state_from_bytes(state_to_bytes(s)) writes other bytes"
+    X = np.random.default_rng(7).normal(size=(6, policy.dim))
+    saved = run.policy.rng.bit_generator.state
+    d1 = run.policy.act(run.state, X)
+    run.policy.rng.bit_generator.state = saved
+    d2 = run.policy.act(back, X)
+    assert (d1.action, d1.propensity) == (d2.action, d2.propensity), \
+        f"{name}: a state read back from its bytes decides differently"
+    _close(run.state)
+    _close(back)
+
+
+def _check_bad_input(policy: Policy) -> None:
+    """Each kind of bad input is a ``ValueError`` naming the field, and changes nothing."""
+    name, dim = policy.name, policy.dim
+    policy = policy.clone(seed=0)
     state = policy.new_user(_truth(dim, np.random.default_rng(1)))
     X = np.random.default_rng(2).normal(size=(5, dim))
     bad_inputs = [
@@ -72,15 +109,34 @@ def check_policy(name: str, context: PolicyContext, steps: int = 15, **params) -
         else:
             raise AssertionError(f"{name}: bad {field} was accepted")
     # no state changed by the rejected calls: the next decisions equal a fresh policy's
-    fresh = make_policy(name, context, seed=0, **params)
+    fresh = policy.clone(seed=0)
     fstate = fresh.new_user(_truth(dim, np.random.default_rng(1)))
     for _ in range(3):
         Xs = np.random.default_rng(4).normal(size=(6, dim))
         d1, d2 = policy.act(state, Xs), fresh.act(fstate, Xs)
         assert d1.action == d2.action, f"{name}: a rejected input changed the policy's state"
-        policy.update(state, Xs, d1.action, 0.5)
-        fresh.update(fstate, Xs, d2.action, 0.5)
-    for s in (state, fstate):
-        close = getattr(s, "close", None)
-        if callable(close):
-            close()
+        policy.update(state, Xs, d1.action, policy.reward_for(0.5))
+        fresh.update(fstate, Xs, d2.action, fresh.reward_for(0.5))
+    _close(state)
+    _close(fstate)
+
+
+def check_policy(policy: Policy | str, context: PolicyContext | None = None, steps: int = 15, **params: Any) -> None:
+    """Raise ``AssertionError`` (or ``ValueError`` from bad-input checks not raised) if ``policy`` breaks the
+    contract: valid decisions and propensities with many actions and with one, the same seed giving the same
+    decisions, a user's state written to bytes and read back deciding as before (for policies whose state can
+    be stored), and a ``ValueError`` naming the field for each kind of bad input with no change of state.
+
+    ``policy`` is an instance (checked through fresh copies of it, ``Policy.clone``; the instance itself is not
+    used), or a registered name with its ``context`` and settings."""
+    if isinstance(policy, str):
+        if context is None:
+            raise ValueError(f"context: expected a PolicyContext with the name {policy!r}, got none")
+        policy = make_policy(policy, context, seed=3, **params)
+    name = policy.name
+    first = _Rollout(policy.clone(), 20).run(steps)
+    assert first == _Rollout(policy.clone(), 20).run(steps), f"{name}: same seed gave different decisions"
+    one = _Rollout(policy.clone(), 1).run(3)
+    assert all(act == 0 and p == 1.0 for act, p in one), f"{name}: one action must be chosen with propensity 1"
+    _check_bytes(policy, steps)
+    _check_bad_input(policy)

@@ -100,6 +100,9 @@ class BeliefPolicy(Policy):
         self.n_samples = int(n_samples)
         self.prior_temper = float(prior_temper)
         self.change_hazard = float(change_hazard)
+        if context.population is not None and not isinstance(context.population, Population):
+            raise ValueError(f"policy {self.name!r}: expected a population of the linear-Gaussian family, got one "
+                             f"of the family {context.population.family!r} (serve it with 'type_ts')")
         self._population = None if context.population is None else tempered(context.population, prior_temper)
 
     def prior(self, truth: UserTruth | None) -> Population:
@@ -119,9 +122,18 @@ class BeliefPolicy(Policy):
             return ChangePointBelief(self.prior(truth), hazard=self.change_hazard)
         return Belief.fresh(self.prior(truth), discount=self.discount)
 
+    def state_to_bytes(self, state: Belief | ChangePointBelief) -> bytes:
+        if self.needs_truth:  # a reference policy: the user's prior comes from their ground truth, not stored
+            raise NotImplementedError(f"policy {self.name!r}: a reference that knows each user's truth; its "
+                                      "users' state is not stored")
+        return state.to_bytes()
+
     def state_from_bytes(self, data: bytes) -> Belief | ChangePointBelief:
         """A user's state from the bytes its ``to_bytes`` wrote, under this policy's prior (what a store keeps).
         ``BeliefFormatError`` for bytes of another kind of state, format or population."""
+        if self.needs_truth:
+            raise NotImplementedError(f"policy {self.name!r}: a reference that knows each user's truth; its "
+                                      "users' state is not stored")
         if self.change_hazard > 0:
             return ChangePointBelief.from_bytes(data, self.prior(None))
         return Belief.from_bytes(data, self.prior(None))

@@ -1,0 +1,323 @@
+"""What every family shares: the EM driver, the fitted population of types and its file, a user's belief and its
+bytes. Each works for any ``warmstart.families.protocol.Family``; the families do the maths.
+
+>>> import numpy as np
+>>> from warmstart.families.generic import run_em
+>>> class Coin:  # a toy two-coin mixture, enough to drive the EM loop
+...     def n_users(self, stats):
+...         return len(stats)
+...     def e_step(self, stats, params, weights):
+...         lik = params["p"] ** stats[:, None] * (1 - params["p"]) ** (1 - stats[:, None]) * weights
+...         resp = lik / lik.sum(1, keepdims=True)
+...         return float(np.log(lik.sum(1)).sum()), (resp.sum(0), resp.T @ stats)
+...     def m_step(self, sums, params, n_users):
+...         return {"p": sums[1] / sums[0]}, sums[0] / n_users
+>>> fit = run_em(Coin(), np.array([1.0, 1.0, 0.0, 1.0]), {"p": np.array([0.9, 0.2])}, np.array([0.5, 0.5]))
+>>> fit.converged, round(float(fit.weights @ fit.params["p"]), 6)
+(True, 0.75)
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import math
+import os
+import struct
+import zipfile
+from dataclasses import dataclass
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from warmstart._io import atomic_write
+from warmstart._validate import check_finite, check_shape
+from warmstart._version import __version__
+from warmstart.families.protocol import FAMILIES, Family, Params, State
+
+POPULATION_FORMAT = "warmstart.population"
+POPULATION_VERSION = 1
+
+
+class TypePopulationFormatError(ValueError):
+    """A population file of a generic family that cannot be read."""
+
+
+# ---------------------------------------------------------------------------------------------- EM
+@dataclass(frozen=True, kw_only=True)
+class EMResult:
+    """One EM run: the parameters and weights it ended with, its log likelihood and how it stopped."""
+
+    params: Params
+    weights: np.ndarray
+    loglik: float
+    n_iter: int
+    converged: bool
+
+
+def run_em(family: Family, stats: Any, params: Params, weights: np.ndarray, *, max_iter: int = 200,
+           tol: float = 1e-6) -> EMResult:
+    """EM from ``params`` and ``weights`` until the log likelihood changes by at most ``tol`` (relative) or
+    ``max_iter`` passes: each pass is ``family.e_step`` then ``family.m_step``. The reported log likelihood is
+    that of the returned parameters."""
+    n_users = family.n_users(stats)
+    prev, ll, it, converged = -math.inf, -math.inf, 0, False
+    for it in range(1, max_iter + 1):
+        ll, sums = family.e_step(stats, params, weights)
+        if it > 1 and abs(ll - prev) <= tol * max(abs(ll), 1.0):
+            converged = True
+            break
+        prev = ll
+        params, weights = family.m_step(sums, params, n_users)
+    return EMResult(params=params, weights=weights, loglik=ll, n_iter=it, converged=converged)
+
+
+@dataclass(frozen=True, kw_only=True)
+class TypesFit:
+    """How a generic fit chose its types: the K tried with their log likelihood and BIC, and the chosen run."""
+
+    n_users: int
+    n_types: int
+    loglik: float
+    bic: float
+    n_iter: int
+    converged: bool
+    tried: tuple[tuple[int, float, float], ...] = ()  # (K, log likelihood, BIC) per K tried
+    seed: int = 0
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"n_users": self.n_users, "n_types": self.n_types, "loglik": self.loglik, "bic": self.bic,
+                "n_iter": self.n_iter, "converged": self.converged, "seed": self.seed,
+                "tried": [{"n_types": k, "loglik": ll, "bic": b} for k, ll, b in self.tried]}
+
+    @staticmethod
+    def from_dict(d: dict[str, Any]) -> TypesFit:
+        tried = tuple((int(t["n_types"]), float(t["loglik"]), float(t["bic"])) for t in d.get("tried", ()))
+        return TypesFit(n_users=int(d["n_users"]), n_types=int(d["n_types"]), loglik=float(d["loglik"]),
+                        bic=float(d["bic"]), n_iter=int(d["n_iter"]), converged=bool(d["converged"]),
+                        tried=tried, seed=int(d.get("seed", 0)))
+
+
+def fit_types(family: Family, stats: Any, *, n_types: int | None = None, k_range: tuple[int, int] = (1, 6),
+              n_init: int = 3, max_iter: int = 200, tol: float = 1e-6, seed: int = 0) -> TypePopulation:
+    """Fit a population of types of ``family`` to the users in ``stats`` by EM: ``n_types`` types, or K in
+    ``k_range`` chosen by BIC; ``n_init`` starts per K (``family.initial``), the best log likelihood kept."""
+    lo, hi = (n_types, n_types) if n_types is not None else k_range
+    if not 1 <= lo <= hi:
+        raise ValueError(f"k_range: expected 1 <= low <= high, got {(lo, hi)}")
+    if n_init < 1 or max_iter < 1 or tol <= 0:
+        raise ValueError(f"n_init >= 1, max_iter >= 1 and tol > 0 are required, got {n_init}, {max_iter}, {tol}")
+    n = family.n_users(stats)
+    if n < 1:
+        raise ValueError("stats: expected at least one user, got none")
+    rng = np.random.default_rng(seed)
+    best: tuple[float, int, EMResult] | None = None
+    tried = []
+    for k in range(lo, hi + 1):
+        run: EMResult | None = None
+        for _ in range(n_init if k > 1 else 1):
+            params, weights = family.initial(stats, k, rng)
+            fit = run_em(family, stats, params, weights, max_iter=max_iter, tol=tol)
+            if run is None or fit.loglik > run.loglik:
+                run = fit
+        assert run is not None
+        bic = -2.0 * run.loglik + (family.n_free(run.params) + k - 1) * math.log(n)
+        tried.append((k, run.loglik, bic))
+        if best is None or bic < best[0]:
+            best = (bic, k, run)
+    assert best is not None
+    bic, k, run = best
+    record = TypesFit(n_users=n, n_types=k, loglik=run.loglik, bic=bic, n_iter=run.n_iter,
+                      converged=run.converged, tried=tuple(tried), seed=seed)
+    return TypePopulation(family=family.name, weights=run.weights, params=run.params, fit=record)
+
+
+# ---------------------------------------------------------------------------------------------- population
+@dataclass(frozen=True, eq=False, kw_only=True)
+class TypePopulation:
+    """K fitted types of a family: their weights ``(K,)`` and the family's parameters (arrays whose first axis
+    is the type), with the record of the fit."""
+
+    family: str
+    weights: np.ndarray
+    params: Params
+    fit: TypesFit | None = None
+
+    def __post_init__(self) -> None:
+        w = np.asarray(self.weights, dtype=float)
+        if w.ndim != 1 or w.size < 1 or not np.all(np.isfinite(w)) or np.any(w <= 0):
+            raise ValueError(f"weights: expected positive finite type weights, got {self.weights!r}")
+        for name, arr in self.params.items():
+            if np.shape(arr)[:1] != (w.size,):
+                raise ValueError(f"params[{name!r}]: expected a first axis of {w.size} types, got shape "
+                                 f"{np.shape(arr)}")
+            check_finite(f"params[{name!r}]", arr)
+        object.__setattr__(self, "weights", w)
+
+    @cached_property
+    def model(self) -> Family:
+        return FAMILIES.get(self.family)()
+
+    @property
+    def n_types(self) -> int:
+        return int(self.weights.size)
+
+    @property
+    def dim(self) -> int:
+        return self.model.dim(self.params)
+
+    @cached_property
+    def log_weights(self) -> np.ndarray:
+        return np.log(self.weights / self.weights.sum())
+
+    def type_names(self) -> list[str]:
+        return [f"type {k}" for k in range(self.n_types)]
+
+    def fingerprint(self) -> str:
+        """Short hash of the weights and parameters: beliefs remember which population they were made under."""
+        h = hashlib.sha256(self.family.encode())
+        for name in sorted(self.params):
+            h.update(name.encode())
+            h.update(np.ascontiguousarray(self.params[name], dtype=np.float64).tobytes())
+        h.update(np.ascontiguousarray(self.weights, dtype=np.float64).tobytes())
+        return h.hexdigest()[:16]
+
+    def posterior(self, stats: Any) -> np.ndarray:
+        """``(n_users, K)``: each user's posterior over the types given their statistics."""
+        joint = self.model.log_evidence(stats, self.params) + self.log_weights
+        joint -= joint.max(axis=1, keepdims=True)
+        p = np.exp(joint)
+        return p / p.sum(axis=1, keepdims=True)
+
+    # ------------------------------------------------------------------------------------------ file
+    def to_bytes(self) -> bytes:
+        meta = {"format": POPULATION_FORMAT, "format_version": POPULATION_VERSION, "family": self.family,
+                "n_types": self.n_types, "type_names": self.type_names(), "fingerprint": self.fingerprint(),
+                "warmstart_version": __version__, "fit": None if self.fit is None else self.fit.to_dict()}
+        buf = io.BytesIO()
+        arrays: dict[str, Any] = {f"param_{k}": np.asarray(v, dtype=np.float64) for k, v in self.params.items()}
+        np.savez(buf, meta=np.array(json.dumps(meta)), weights=self.weights, **arrays)
+        return buf.getvalue()
+
+    def save(self, path: str | os.PathLike[str]) -> Path:
+        return atomic_write(Path(path), self.to_bytes())
+
+    @staticmethod
+    def from_bytes(data: bytes, source: str = "bytes") -> TypePopulation:
+        """Read what ``to_bytes`` wrote; a ``TypePopulationFormatError`` naming ``source`` for anything else."""
+        try:
+            with np.load(io.BytesIO(data), allow_pickle=False) as z:
+                if "meta" not in z.files or "weights" not in z.files:
+                    raise TypePopulationFormatError(f"population file {source}: expected arrays meta and weights, "
+                                                    f"got {sorted(z.files)}")
+                meta = json.loads(str(z["meta"]))
+                weights = np.array(z["weights"], dtype=float)
+                params = {k[len("param_"):]: np.array(z[k], dtype=float) for k in z.files if k.startswith("param_")}
+        except TypePopulationFormatError:
+            raise
+        except (zipfile.BadZipFile, OSError, ValueError, EOFError, KeyError) as exc:
+            raise TypePopulationFormatError(f"population file {source}: not a readable warmstart population "
+                                            f"({type(exc).__name__}: {exc})") from exc
+        if meta.get("format") != POPULATION_FORMAT or meta.get("format_version") != POPULATION_VERSION:
+            raise TypePopulationFormatError(
+                f"population file {source}: expected format {POPULATION_FORMAT!r} version {POPULATION_VERSION}, "
+                f"got {meta.get('format')!r} version {meta.get('format_version')!r}")
+        name = meta.get("family")
+        if name not in FAMILIES:
+            raise TypePopulationFormatError(f"population file {source}: family {name!r} is not registered "
+                                            f"(registered: {', '.join(sorted(FAMILIES.names()))})")
+        try:
+            pop = TypePopulation(family=name, weights=weights, params=params,
+                                 fit=None if meta.get("fit") is None else TypesFit.from_dict(meta["fit"]))
+        except (ValueError, KeyError, TypeError) as exc:
+            raise TypePopulationFormatError(f"population file {source}: {exc}") from exc
+        if meta.get("fingerprint") != pop.fingerprint():
+            raise TypePopulationFormatError(f"population file {source}: parameters do not match their fingerprint")
+        return pop
+
+
+# ---------------------------------------------------------------------------------------------- belief
+_MAGIC = b"WSG"
+_VERSION = 1
+_HEADER = struct.Struct("<3sBHd8s")  # magic, version, number of types, events observed, population fingerprint
+
+
+class TypeBeliefFormatError(ValueError):
+    """Belief bytes of a generic family that cannot be read (damaged, unknown version, other population)."""
+
+
+@dataclass(eq=False)
+class TypeBelief:
+    """One user's belief under a population of any family: the family's per-type filtering state and the log
+    evidence of the user's events under each type, updated exactly at every event."""
+
+    population: TypePopulation
+    state: State
+    log_evidence: np.ndarray
+    n: float = 0.0
+
+    @staticmethod
+    def fresh(population: TypePopulation) -> TypeBelief:
+        return TypeBelief(population, population.model.new_state(population.params), np.zeros(population.n_types))
+
+    @property
+    def dim(self) -> int:
+        return self.population.dim
+
+    def type_probs(self) -> np.ndarray:
+        joint = self.log_evidence + self.population.log_weights
+        p = np.exp(joint - joint.max())
+        return p / p.sum()
+
+    def observe(self, x: np.ndarray, reward: float) -> None:
+        """Add one event (the chosen action's features, the reward). Bad input changes nothing."""
+        x = np.asarray(x, dtype=float)
+        check_shape("x", x, (self.dim,))
+        check_finite("x", x)
+        check_finite("reward", reward)
+        self._observe_trusted(x, self.population.model.check_reward(float(reward)))
+
+    def _observe_trusted(self, x: np.ndarray, reward: float) -> None:
+        self.log_evidence += self.population.model.observe(self.state, self.population.params, x, reward)
+        self.n += 1.0
+
+    def copy(self) -> TypeBelief:
+        return TypeBelief(self.population, {k: v.copy() for k, v in self.state.items()}, self.log_evidence.copy(),
+                          self.n)
+
+    def to_bytes(self) -> bytes:
+        """Versioned bytes: a header, the log evidence, then the state's arrays in name order (float64)."""
+        fp = bytes.fromhex(self.population.fingerprint())
+        head = _HEADER.pack(_MAGIC, _VERSION, self.population.n_types, self.n, fp)
+        body = [self.log_evidence] + [self.state[k] for k in sorted(self.state)]
+        return head + b"".join(np.ascontiguousarray(a, dtype="<f8").tobytes() for a in body)
+
+    @staticmethod
+    def from_bytes(data: bytes, population: TypePopulation) -> TypeBelief:
+        if len(data) < _HEADER.size:
+            raise TypeBeliefFormatError(f"belief bytes: expected at least {_HEADER.size} bytes, got {len(data)}")
+        magic, version, k, n, fp = _HEADER.unpack_from(data)
+        if magic != _MAGIC:
+            raise TypeBeliefFormatError("belief bytes: not a warmstart belief of a generic family (bad magic)")
+        if version != _VERSION:
+            raise TypeBeliefFormatError(f"belief bytes: format version {version} is not supported (reads {_VERSION})")
+        if k != population.n_types or fp.hex() != population.fingerprint():
+            raise TypeBeliefFormatError("belief bytes: made under another population (fingerprint differs)")
+        template = population.model.new_state(population.params)
+        shapes = [(population.n_types,)] + [np.shape(template[key]) for key in sorted(template)]
+        expected = _HEADER.size + 8 * sum(int(np.prod(s)) for s in shapes)
+        if len(data) != expected:
+            raise TypeBeliefFormatError(f"belief bytes: expected {expected} bytes, got {len(data)}")
+        values = np.frombuffer(data, dtype="<f8", offset=_HEADER.size)
+        if not np.all(np.isfinite(values)) or not (math.isfinite(n) and n >= 0):
+            raise TypeBeliefFormatError("belief bytes: non-finite values or a negative count")
+        arrays, start = [], 0
+        for shape in shapes:
+            size = int(np.prod(shape))
+            arrays.append(values[start : start + size].reshape(shape).copy())
+            start += size
+        state = dict(zip(sorted(template), arrays[1:], strict=True))
+        return TypeBelief(population, state, arrays[0], float(n))

@@ -1,0 +1,89 @@
+"""The families by name, and what works the same for all of them: fit a population, load one from a file.
+
+The built-in families register when this module imports them (one import per family below); a third-party
+family registers itself with ``@register_family`` when its module is imported.
+
+>>> from warmstart.families.registry import available_families
+>>> "linear_gaussian" in available_families()
+True
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import zipfile
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from warmstart.families.generic import TypePopulation, TypePopulationFormatError, fit_types
+from warmstart.families.learner.population import FORMAT_NAME as LEARNER_FORMAT
+from warmstart.families.learner.population import LearnerPopulation
+from warmstart.families.linear import family as _linear  # noqa: F401 - importing registers the family
+from warmstart.families.linear.population import Population, PopulationFormatError
+from warmstart.families.protocol import FAMILIES, Family
+
+AnyPopulation = Population | LearnerPopulation | TypePopulation
+
+
+def family(name: str) -> Family:
+    """The registered family ``name``; a ``ValueError`` listing the registered ones for another name."""
+    return FAMILIES.get(name)()
+
+
+def available_families() -> list[str]:
+    """The names of the registered families, sorted."""
+    return sorted(FAMILIES.names())
+
+
+def fit(name: str, stats: Any, **config: Any) -> Population | TypePopulation:
+    """Fit a population of the family ``name`` to the users' statistics (``family(name).summarise(log)``): the
+    family's own fit when it has one, else the generic EM with K chosen by BIC (``generic.fit_types``)."""
+    fam = family(name)
+    own = getattr(fam, "fit", None)
+    return own(stats, **config) if callable(own) else fit_types(fam, stats, **config)
+
+
+def _meta(data: bytes, source: str) -> dict[str, Any]:
+    try:
+        with np.load(io.BytesIO(data), allow_pickle=False) as z:
+            if "meta" not in z.files:
+                raise PopulationFormatError(f"population file {source}: expected a meta array, got {sorted(z.files)}")
+            meta = json.loads(str(z["meta"]))
+    except PopulationFormatError:
+        raise
+    except (zipfile.BadZipFile, OSError, ValueError, EOFError, KeyError) as exc:
+        raise PopulationFormatError(f"population file {source}: not a readable warmstart population "
+                                    f"({type(exc).__name__}: {exc})") from exc
+    if not isinstance(meta, dict):
+        raise PopulationFormatError(f"population file {source}: expected a JSON object as meta, got {meta!r}")
+    return meta
+
+
+def population_from_bytes(data: bytes, source: str = "bytes") -> AnyPopulation:
+    """A population of any family from the bytes of its file (its ``meta`` names the format and family)."""
+    meta = _meta(data, source)
+    if meta.get("format") == LEARNER_FORMAT:
+        raise PopulationFormatError(f"population file {source}: a learner population; read it from its file with "
+                                    "load_population(path)")
+    if meta.get("family", "linear_gaussian") == "linear_gaussian":
+        return Population.from_bytes(data, source=source)
+    try:
+        return TypePopulation.from_bytes(data, source=source)
+    except TypePopulationFormatError as exc:
+        raise PopulationFormatError(str(exc)) from exc
+
+
+def load_population(path: str | os.PathLike[str]) -> AnyPopulation:
+    """Read a population file of any family (``docs/formats.md``); a ``PopulationFormatError`` naming the file
+    and what is wrong for anything else."""
+    path = Path(path)
+    if not path.is_file():
+        raise PopulationFormatError(f"population file: expected an existing file, got {str(path)!r}")
+    data = path.read_bytes()
+    if _meta(data, str(path)).get("format") == LEARNER_FORMAT:
+        return LearnerPopulation.load(path)
+    return population_from_bytes(data, source=str(path))

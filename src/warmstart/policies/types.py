@@ -1,0 +1,62 @@
+"""``type_ts``: Thompson sampling over the types of a population of any family, then over the user's parameters
+within the drawn type (``Family.draw_values``). It reads only the family protocol, so a new family is served by
+it with nothing else written. The propensity is estimated as in ``mixture_ts``: the share of ``n_samples``
+draws that choose the played action, the played draw included (never zero; biased up by at most
+``1 / n_samples``).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from warmstart.families.generic import TypeBelief, TypePopulation
+from warmstart.policies.base import Decision, Policy, PolicyContext, UserTruth, register_policy
+
+
+@register_policy("type_ts")
+class TypeThompson(Policy):
+    """Thompson sampling on a ``TypeBelief`` (a population of any family fitted by ``fit_types``)."""
+
+    needs_population = True
+
+    def __init__(self, context: PolicyContext, *, seed: int = 0, n_samples: int = 32) -> None:
+        super().__init__(context, seed=seed)
+        if not isinstance(context.population, TypePopulation):
+            raise ValueError(  # noqa: TRY004 - a bad setting, not a type error
+                f"policy 'type_ts': expected a population of a generic family (TypePopulation), got "
+                f"{type(context.population).__name__}")
+        if n_samples < 1:
+            raise ValueError(f"n_samples: expected a positive integer, got {n_samples}")
+        self.population = context.population
+        self.n_samples = int(n_samples)
+
+    def settings(self) -> dict[str, Any]:
+        return {"n_samples": self.n_samples, "family": self.population.family}
+
+    def _new_user(self, truth: UserTruth | None) -> TypeBelief:
+        return TypeBelief.fresh(self.population)
+
+    def _act(self, state: TypeBelief, X: np.ndarray) -> Decision:
+        if X.shape[0] == 1:
+            return Decision(0, 1.0, np.ones(1))
+        family, params = self.population.model, self.population.params
+        types = self.rng.choice(self.population.n_types, size=self.n_samples, p=state.type_probs())
+        choices = np.array([int(np.argmax(family.draw_values(state.state, params, int(k), X, self.rng)))
+                            for k in types])
+        probs = np.bincount(choices, minlength=X.shape[0]) / self.n_samples
+        action = int(choices[0])
+        return Decision(action, float(probs[action]), probs)
+
+    def _update(self, state: TypeBelief, X: np.ndarray, action: int, reward: float) -> None:
+        state._observe_trusted(X[action], self.population.model.check_reward(reward))
+
+    def reward_for(self, value: float) -> float:
+        return self.population.model.reward_for(value)
+
+    def state_to_bytes(self, state: TypeBelief) -> bytes:
+        return state.to_bytes()
+
+    def state_from_bytes(self, data: bytes) -> TypeBelief:
+        return TypeBelief.from_bytes(data, self.population)
