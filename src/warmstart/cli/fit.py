@@ -48,27 +48,9 @@ def fit(
     simulated log (LOG_PATH) or an event log (--log); with --dp-epsilon, a differentially private fit."""
     from warmstart.data.shards import is_shards
     from warmstart.eval.logs import load_log
-    from warmstart.population.fit import FitConfig, fit_population
 
-    try:
-        cfg = FitConfig(n_types=n_types, k_range=(1, k_max), selection=selection,  # type: ignore[arg-type]
-                        covariance=covariance, n_init=restarts, seed=seed,  # type: ignore[arg-type]
-                        init_sample=init_sample, chunk=chunk)
-    except ValueError as exc:
-        raise CliError(str(exc)) from exc
-    if (log_path is None) == (log is None):
-        raise CliError("fit: expected exactly one of LOG_PATH (a simulated .npz log or a shards folder) or --log "
-                       "FILE (an event log)")
-    if backend not in ("inprocess", "ray"):
-        raise CliError(f"--backend: expected inprocess or ray, got {backend!r}")
-    if backend != "ray" and (address is not None or workers is not None):
-        raise CliError("--address and --workers: expected only with --backend ray")
-    if (backend != "inprocess" or init_sample is not None) and (log is not None or dp_epsilon is not None):
-        raise CliError("--backend ray and --init-sample: expected LOG_PATH (a simulated log or shards), without "
-                       "--log or --dp-epsilon")
-    if dp_epsilon is not None and (log is not None or n_types is None):
-        raise CliError("--dp-epsilon: expected a simulated .npz log (LOG_PATH; an event log's learned item features "
-                       "would not be private) and --n-types K (choosing K would spend budget of its own)")
+    cfg = _fit_config(n_types, k_max, selection, covariance, restarts, seed, init_sample, chunk)
+    _check_fit_options(log_path, log, n_types, dp_epsilon, init_sample, backend, address, workers)
     if log is not None:
         _fit_events(log, out_path, cfg)
         return
@@ -85,6 +67,45 @@ def fit(
     if backend == "ray":
         _fit_shards(summary, out_path, cfg, backend, address, workers)
         return
+    _fit_summary(summary, out_path, cfg, n_types, dp_epsilon, dp_delta)
+
+
+def _fit_config(n_types: int | None, k_max: int, selection: str, covariance: str, restarts: int, seed: int,
+                init_sample: int | None, chunk: int) -> Any:
+    """The fit's configuration from the options; an invalid value is a one-line error."""
+    from warmstart.population.fit import FitConfig
+
+    try:
+        return FitConfig(n_types=n_types, k_range=(1, k_max), selection=selection,  # type: ignore[arg-type]
+                         covariance=covariance, n_init=restarts, seed=seed,  # type: ignore[arg-type]
+                         init_sample=init_sample, chunk=chunk)
+    except ValueError as exc:
+        raise CliError(str(exc)) from exc
+
+
+def _check_fit_options(log_path: Path | None, log: Path | None, n_types: int | None, dp_epsilon: float | None,
+                       init_sample: int | None, backend: str, address: str | None, workers: int | None) -> None:
+    """The combinations of inputs and options ``fit`` accepts, checked before anything is read."""
+    if (log_path is None) == (log is None):
+        raise CliError("fit: expected exactly one of LOG_PATH (a simulated .npz log or a shards folder) or --log "
+                       "FILE (an event log)")
+    if backend not in ("inprocess", "ray"):
+        raise CliError(f"--backend: expected inprocess or ray, got {backend!r}")
+    if backend != "ray" and (address is not None or workers is not None):
+        raise CliError("--address and --workers: expected only with --backend ray")
+    if (backend != "inprocess" or init_sample is not None) and (log is not None or dp_epsilon is not None):
+        raise CliError("--backend ray and --init-sample: expected LOG_PATH (a simulated log or shards), without "
+                       "--log or --dp-epsilon")
+    if dp_epsilon is not None and (log is not None or n_types is None):
+        raise CliError("--dp-epsilon: expected a simulated .npz log (LOG_PATH; an event log's learned item features "
+                       "would not be private) and --n-types K (choosing K would spend budget of its own)")
+
+
+def _fit_summary(summary: Any, out_path: Path, cfg: Any, n_types: int | None, dp_epsilon: float | None,
+                 dp_delta: float) -> None:
+    """The fit of a simulated log's summary in process; with ``dp_epsilon``, the differentially private fit."""
+    from warmstart.population.fit import fit_population
+
     with progress_bar("fit") as bar:
         t0 = time.perf_counter()
         if dp_epsilon is not None:
