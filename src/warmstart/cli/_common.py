@@ -1,0 +1,75 @@
+"""What every command shares: the consoles, the one-line error, the progress bar and strict JSON output."""
+
+from __future__ import annotations
+
+import json
+import math
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+from warmstart._io import atomic_write
+
+console = Console(stderr=True)
+out = Console()
+
+
+class CliError(Exception):
+    """An error to print as one line."""
+
+
+@contextmanager
+def progress_bar(title: str) -> Iterator[Callable[[str, float], None]]:
+    """A rich progress bar driven by ``callback(message, fraction)``."""
+    with Progress(
+        TextColumn("[bold]{task.description}"), BarColumn(), TextColumn("{task.percentage:>3.0f}%"),
+        TimeElapsedColumn(), console=console, transient=False,
+    ) as prog:
+        task = prog.add_task(title, total=1.0)
+
+        def update(message: str, fraction: float) -> None:
+            prog.update(task, completed=max(0.0, min(1.0, fraction)), description=f"{title}: {message}")
+
+        yield update
+        prog.update(task, completed=1.0)
+
+
+def write_json(path: Path, doc: dict[str, Any]) -> None:
+    atomic_write(path, json.dumps(doc, indent=1, allow_nan=False, default=_json_default).encode())
+
+
+def _json_default(obj: Any) -> Any:
+    import numpy as np
+
+    if isinstance(obj, np.generic):
+        return obj.item()
+    if isinstance(obj, np.ndarray):
+        return obj.tolist()
+    raise TypeError(f"not JSON serialisable: {type(obj).__name__}")
+
+
+def sanitize(obj: Any) -> Any:
+    """Replace NaN/inf by None so the JSON is strict."""
+    if isinstance(obj, float):
+        return obj if math.isfinite(obj) else None
+    if isinstance(obj, dict):
+        return {k: sanitize(v) for k, v in obj.items()}
+    if isinstance(obj, list):
+        return [sanitize(v) for v in obj]
+    return obj
+
+
+def run_app(app: Callable[[], Any]) -> None:
+    """Run the Typer app; the errors a user can cause print as one line (``error: ...``) and exit with status 2."""
+    try:
+        app()
+    except (CliError, ValueError, FileNotFoundError, ImportError, OSError) as exc:
+        # plain print: one line, never wrapped by the terminal width
+        message = " ".join(str(exc).split())
+        print(f"error: {message}", file=sys.stderr)
+        sys.exit(2)

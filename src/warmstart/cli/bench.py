@@ -1,0 +1,297 @@
+"""``bench ...``: the benchmarks, each writing JSON with its configuration, seed, version and machine."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.table import Table
+
+from warmstart.cli._common import CliError, out, progress_bar, sanitize, write_json
+
+
+def bench_coldstart(
+    out_dir: Annotated[Path, typer.Option("--out", help="Folder for coldstart.json.")],
+    preset: Annotated[str, typer.Option(help="Simulator preset: default or hard.")] = "default",
+    quick: Annotated[bool, typer.Option("--quick", help="Fewer users (2,000 training, 300 test).")] = False,
+    seed: Annotated[int, typer.Option(help="Random seed.")] = 0,
+    policies: Annotated[str | None, typer.Option(help="Comma-separated policy names (default: all).")] = None,
+    workers: Annotated[int, typer.Option(help="Worker processes, one policy each.")] = 2,
+) -> None:
+    """Fit on a training log, serve new users with every policy, write coldstart.json (coldstart-hard.json
+    for the hard preset)."""
+    from warmstart.bench.coldstart import ALL_POLICIES, ColdStartConfig, run_coldstart
+    from warmstart.policies.registry import available_policies
+
+    names = tuple(p.strip() for p in policies.split(",")) if policies else ALL_POLICIES
+    unknown = [n for n in names if n not in available_policies()]
+    if unknown:
+        raise CliError(f"--policies: expected names from {available_policies()}, got {unknown}")
+    overrides: dict[str, Any] = {"policies": names, "workers": workers}
+    if "mixture_ids" not in names:
+        overrides["ours"] = next((n for n in names if n.startswith("mixture")), names[0])
+    cfg = ColdStartConfig.make(preset, quick=quick, seed=seed, **overrides)
+    with progress_bar(f"cold start ({preset}{', quick' if quick else ''})") as bar:
+        doc = run_coldstart(cfg, progress=bar)
+    path = out_dir / ("coldstart.json" if preset == "default" else f"coldstart-{preset}.json")
+    write_json(path, sanitize(doc))
+    print_coldstart(doc)
+    out.print(f"wrote {path}")
+
+
+def print_coldstart(doc: dict[str, Any]) -> None:
+    table = Table(title=f"cold start: cumulative regret (mean over {doc['config']['n_test_users']} new users)")
+    table.add_column("policy")
+    keys = list(next(iter(doc["policies"].values()))["regret_at"])
+    for k in keys:
+        table.add_column(f"R({k})", justify="right")
+    table.add_column("steps to 90%", justify="right")
+    for name, p in doc["policies"].items():
+        table.add_row(name, *[f"{p['regret_at'][k]:.2f}" for k in keys], str(p["steps_to_90"]))
+    out.print(table)
+
+
+def bench_speed(
+    out_dir: Annotated[Path, typer.Option("--out", help="Folder for speed.json.")],
+    quick: Annotated[bool, typer.Option("--quick", help="Shorter timings and a 10,000-user EM fit.")] = False,
+    seed: Annotated[int, typer.Option(help="Random seed.")] = 0,
+) -> None:
+    """Time act+update (next to Vowpal Wabbit), batched decisions, the EM fit, and the belief size."""
+    from warmstart.bench.speed import run_speed
+
+    with progress_bar("speed") as bar:
+        doc = run_speed(quick=quick, seed=seed, progress=bar)
+    path = out_dir / "speed.json"
+    write_json(path, sanitize(doc))
+    vw = doc.get("vw_predict_learn_us")
+    out.print(f"act+update {doc['act_update_us']:.1f} us (VW predict+learn "
+              f"{'n/a' if vw is None else f'{vw:.1f} us'}), batched {doc['batch_decisions_per_s']:.0f} "
+              f"decisions/s, EM {doc['em_fit_s']:.1f} s on {doc['em_fit_users']} users, belief "
+              f"{doc['belief_bytes']} bytes")
+    out.print(f"wrote {path}")
+
+
+def bench_kt(
+    out_dir: Annotated[Path, typer.Option("--out", help="Folder for kt.json.")],
+    data: Annotated[str, typer.Option(help="Data set: assistments2009 (its own train/valid/test split).")] = (
+        "assistments2009"),
+    skip_pybkt: Annotated[bool, typer.Option("--skip-pybkt", help="Do not run pyBKT (quick runs only).")] = False,
+    quick: Annotated[bool, typer.Option("--quick", help="A seeded subset of students; a smoke run.")] = False,
+    seed: Annotated[int, typer.Option(help="Random seed.")] = 0,
+) -> None:
+    """Next-response prediction on students unseen in training: our learner types, our BKT, a skill-mean
+    baseline and pyBKT with forgetting (in its own environment, fitted alongside ours). Writes kt.json."""
+    from warmstart.bench.kt import KTBenchConfig, run_kt
+    from warmstart.peers.pybkt import PyBKTUnavailableError
+
+    try:
+        cfg = KTBenchConfig(data=data, seed=seed, pybkt=not skip_pybkt, quick=quick)
+        with progress_bar(f"knowledge tracing ({data}{', quick' if quick else ''})") as bar:
+            doc = run_kt(cfg, progress=bar)
+    except PyBKTUnavailableError as exc:
+        raise CliError(f"{exc} (or pass --skip-pybkt for a quick run without it)") from exc
+    path = out_dir / "kt.json"
+    write_json(path, sanitize(doc))
+    table = Table(title=f"next-response prediction, unseen {data} students")
+    for col in ("model", "AUC", "AUC 95% CI", "AUC responses 1-10", "log loss", "fit s"):
+        table.add_column(col, justify="left" if col == "model" else "right")
+    for name, m in doc["models"].items():
+        lo, hi = m["auc_ci95"]
+        fit = "" if m["fit_s"] is None else f"{m['fit_s']:.1f}"
+        table.add_row(name, f"{m['auc']:.4f}", f"{lo:.3f}-{hi:.3f}", f"{m['auc_first10']:.4f}",
+                      f"{m['log_loss']:.4f}", fit)
+    out.print(table)
+    out.print(f"wrote {path}")
+
+
+def bench_replay(
+    out_dir: Annotated[Path, typer.Option("--out", help="Folder for replay.json.")],
+    log: Annotated[Path | None, typer.Option("--log", help="An event log (CSV or Parquet, generic format).")] = None,
+    data: Annotated[str | None, typer.Option(
+        help="Instead of --log: assistments2009 as (student, skill, correct) events.")] = None,
+    train_fraction: Annotated[float, typer.Option(help="Share of users, by first event, used to fit.")] = 0.7,
+    steps: Annotated[int, typer.Option(help="Replayed steps per new user.")] = 20,
+    seed: Annotated[int, typer.Option(help="Random seed.")] = 0,
+) -> None:
+    """Fit on the earlier users of a log and replay the later ones: at each step a policy picks one of the
+    items the user actually has in the log and gets its logged reward. Writes replay.json."""
+    from warmstart.bench.replay import run_replay
+    from warmstart.data.events import from_kt, load_events
+
+    if (log is None) == (data is None):
+        raise CliError("bench replay: expected exactly one of --log FILE or --data assistments2009")
+    if data is not None:
+        if data != "assistments2009":
+            raise CliError(f"--data: expected assistments2009, got {data!r}")
+        from warmstart.data.assistments import load_assistments2009
+
+        events = from_kt(load_assistments2009(split="all"))
+    else:
+        assert log is not None
+        events = load_events(log)
+    with progress_bar("replay") as bar:
+        doc = run_replay(events, train_fraction=train_fraction, steps=steps, seed=seed, progress=bar)
+    path = out_dir / "replay.json"
+    write_json(path, sanitize(doc))
+    table = Table(title=f"new-user replay: mean reward ({doc['n_test_users']} later users)")
+    table.add_column("policy")
+    windows = list(next(iter(doc["policies"].values()))["mean_reward"])
+    for w in windows:
+        table.add_column(f"steps {w}", justify="right")
+    for name, p in doc["policies"].items():
+        table.add_row(name, *[f"{p['mean_reward'][w]:.3f}" for w in windows])
+    out.print(table)
+    out.print(f"wrote {path}")
+
+
+def bench_service(
+    out_dir: Annotated[Path, typer.Option("--out", help="Folder for service.json.")],
+    round_trips: Annotated[int, typer.Option(help="Rank + reward pairs to send (bounded).")] = 2000,
+    clients: Annotated[int, typer.Option(help="Concurrent client threads.")] = 4,
+    kills: Annotated[int, typer.Option(help="kill -9 of the server under load in the durability run (0: skip).")
+                     ] = 20,
+    postgres: Annotated[bool, typer.Option(help="Also the PostgreSQL two-worker run (a throwaway cluster).")
+                        ] = True,
+    seed: Annotated[int, typer.Option(help="Random seed.")] = 0,
+) -> None:
+    """The service over HTTP on 127.0.0.1 (bounded in requests and time): rank + reward round trips on SQLite
+    with one worker next to the same decisions in-process; malformed-input probes; the kill -9 durability
+    run (every acknowledged reward in the log and in the belief after restart); PostgreSQL with two workers
+    with the log replayed against the stored beliefs. Writes service.json."""
+    from warmstart.bench.service import run_service_bench
+    from warmstart.bench.service_durability import run_kill_bench, run_postgres_two_workers
+
+    if round_trips < 1 or clients < 1 or kills < 0:
+        raise CliError(f"--round-trips, --clients, --kills: expected positive integers (kills >= 0), got "
+                       f"{round_trips}, {clients}, {kills}")
+    with progress_bar("service") as bar:
+        doc = run_service_bench(round_trips=round_trips, clients=clients, seed=seed, progress=bar)
+    if kills:
+        with progress_bar("kill -9") as bar:
+            doc["kill9"] = run_kill_bench(kills=kills, clients=clients, seed=seed, progress=bar)
+    if postgres:
+        with progress_bar("postgresql") as bar:
+            doc["postgresql_two_workers"] = run_postgres_two_workers(round_trips=round_trips, clients=clients,
+                                                                     seed=seed, progress=bar)
+    path = out_dir / "service.json"
+    write_json(path, sanitize(doc))
+    s = doc["sqlite_one_worker"]
+    out.print(f"SQLite, one worker: {s['round_trips_per_s']:.0f} round trips/s, p50 {s['p50_ms']:.1f} ms, "
+              f"p99 {s['p99_ms']:.1f} ms, {s['errors']} errors; in-process act+update "
+              f"{doc['inprocess_act_update_us']:.0f} us; rank overhead {doc['rank_overhead_ms']:.1f} ms")
+    probes = doc["probes"]
+    out.print(f"malformed-input probes: {probes['malformed']['probes'] + probes['unauthenticated']['probes']}, "
+              f"5xx answers: {probes['malformed']['server_errors'] + probes['unauthenticated']['server_errors']}")
+    for key in ("kill9", "postgresql_two_workers"):
+        if key in doc:
+            out.print(f"{key}: {_headline(doc[key])}")
+    out.print(f"wrote {path}")
+
+
+def _headline(part: dict[str, Any]) -> str:
+    keys = ("kills_done", "round_trips_acknowledged", "lost_acknowledged_rewards", "round_trips_per_s", "p99_ms",
+            "lost_updates", "mismatched_beliefs")
+    return ", ".join(f"{k} {part[k]:.4g}" if isinstance(part[k], float) else f"{k} {part[k]}"
+                     for k in keys if k in part)
+
+
+def bench_tutoring(
+    out_dir: Annotated[Path, typer.Option("--out", help="Folder for tutoring.json.")],
+    students: Annotated[int, typer.Option(help="Simulated students per policy.")] = 2000,
+    budget: Annotated[int, typer.Option(help="Practice steps before an episode is cut off.")] = 200,
+    quick: Annotated[bool, typer.Option("--quick", help="300 students; a smoke run.")] = False,
+    seed: Annotated[int, typer.Option(help="Random seed.")] = 0,
+) -> None:
+    """Tutor simulated students (warmstart/Tutoring-v0, learner types fitted on ASSISTments 2009) with our
+    type-aware policy and the baselines; write tutoring.json (steps to mastery, false mastery, per type)."""
+    from warmstart.bench.tutoring import run_tutoring
+
+    with progress_bar(f"tutoring{' (quick)' if quick else ''}") as bar:
+        doc = run_tutoring(n_students=None if quick else students, seed=seed, budget=budget, quick=quick,
+                           progress=bar)
+    path = out_dir / "tutoring.json"
+    write_json(path, sanitize(doc))
+    table = Table(title="tutoring: practice steps until every skill is declared mastered")
+    for col in ("policy", "steps", "false mastery rate"):
+        table.add_column(col, justify="left" if col == "policy" else "right")
+    for name, p in doc["policies"].items():
+        table.add_row(name, f"{p['steps_to_mastery']:.1f}", f"{p['false_mastery_rate']:.3f}")
+    out.print(table)
+    out.print(f"wrote {path}")
+
+
+def bench_scale(
+    out_dir: Annotated[Path, typer.Option("--out", help="Folder for scale.json.")],
+    quick: Annotated[bool, typer.Option("--quick", help="20,000 users instead of 1,000,000; a smoke run.")] = False,
+    users: Annotated[int | None, typer.Option(help="Users in the generated log (overrides --quick).")] = None,
+    seed: Annotated[int, typer.Option(help="Random seed.")] = 0,
+    workdir: Annotated[Path | None, typer.Option(help="Where the generated log is written (temporary).")] = None,
+) -> None:
+    """Scale: a generated Parquet log of 1M users x 20 events to per-user statistics (DuckDB, Parquet shards), the
+    EM fit in process on one core and on a local Ray with 2 workers (time, peak memory, difference), an
+    incremental fit with 10% new users against a full refit, and both fits on 10%, 20% and 50% of the users
+    (each step in its own process); write scale.json."""
+    from warmstart.bench.scale import run_scale
+
+    if users is not None and users < 1:
+        raise typer.BadParameter(f"expected a positive number of users, got {users}", param_hint="--users")
+    with progress_bar(f"scale{' (quick)' if quick else ''}") as bar:
+        doc = run_scale(quick=quick, seed=seed, progress=bar, n_users=users, workdir=workdir)
+    path = out_dir / "scale.json"
+    write_json(path, sanitize(doc))
+    out.print(f"{doc['stats_users']:,} users, {doc['stats_events']:,.0f} events: statistics in "
+              f"{doc['stats_1m_s']:.1f} s, peak {doc['stats_peak_gb']:.2f} GB (largest difference from numpy on "
+              f"{doc['stats_sample_users']} users: {doc['stats_sample_max_abs_diff']:.1e})")
+    if doc.get("em"):
+        out.print(f"EM fit (K = 8, in process, one core): {doc['em_1m_s']:.1f} s, {doc['em']['n_iter']} iterations, peak "
+                  f"{doc['inproc_peak_gb']:.2f} GB")
+    if doc.get("ray"):
+        out.print(f"Ray, {doc['ray']['workers']} workers: {doc['ray_2w_s']:.1f} s, {doc['ray_speedup']:.2f}x the "
+                  f"in-process fit; largest difference {doc['ray_max_abs_diff']:.1e}")
+    if doc.get("incremental"):
+        inc = doc["incremental"]
+        out.print(f"incremental fit with {inc['new_users']:,} new users: {inc['incremental_s']:.1f} s vs a full "
+                  f"refit's {inc['full_refit_s']:.1f} s; held-out likelihood {inc['heldout_relative_diff']:.2%} apart")
+    out.print(f"wrote {path}")
+
+
+RESPONSIBLE_PARTS = ("fairness", "drift", "satiation", "dp", "leakage", "forget")
+
+
+def bench_responsible(
+    out_dir: Annotated[Path, typer.Option("--out", help="Folder for responsible.json.")],
+    quick: Annotated[bool, typer.Option("--quick", help="Smaller runs of every part; a smoke run.")] = False,
+    seed: Annotated[int, typer.Option(help="Random seed.")] = 0,
+    part: Annotated[list[str] | None, typer.Option(
+        "--part", help=f"Run only these parts (repeatable): {', '.join(RESPONSIBLE_PARTS)}.")] = None,
+) -> None:
+    """Responsible personalization: gain per type, minority and outliers, following a type switch and a
+    misleading start, long-term satisfaction with planning, the differentially private fit, the leakage audit
+    and forgetting; write responsible.json."""
+    from warmstart.bench.responsible import run_responsible
+
+    parts = tuple(part) if part else RESPONSIBLE_PARTS
+    unknown = sorted(set(parts) - set(RESPONSIBLE_PARTS))
+    if unknown:
+        raise typer.BadParameter(f"expected parts from {', '.join(RESPONSIBLE_PARTS)}, got {', '.join(unknown)}",
+                                 param_hint="--part")
+    with progress_bar(f"responsible{' (quick)' if quick else ''}") as bar:
+        doc = run_responsible(quick=quick, seed=seed, progress=bar, parts=parts)
+    path = out_dir / "responsible.json"
+    write_json(path, sanitize(doc))
+    table = Table(title="responsible personalization")
+    table.add_column("figure")
+    table.add_column("value", justify="right")
+    for key in ("worst_type_gain", "minority_gain", "outlier_ratio", "switch_recovery_ratio", "switch_detect_rate",
+                "false_alarm_rate", "misleading_start_excess"):
+        if doc.get(key) is not None:
+            table.add_row(key, f"{doc[key]:.3f}")
+    for group in ("satiation", "dp", "leakage"):
+        for key, value in (doc.get(group) or {}).items():
+            table.add_row(f"{group}.{key}", str(value) if not isinstance(value, float) else f"{value:.3g}")
+    if "forget" in doc:
+        table.add_row("forget.max_abs_diff", f"{doc['forget']['max_abs_diff']:.3g}")
+    out.print(table)
+    out.print(f"wrote {path}")
+

@@ -1,0 +1,187 @@
+"""``fit``: the population of user types from a simulated log, a shards folder or an event log."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.table import Table
+
+from warmstart.cli._common import CliError, out, progress_bar
+
+
+def fit(
+    log_path: Annotated[Path | None, typer.Argument(
+        help="A log written by `warmstart simulate` (.npz), or a folder of per-user statistics in Parquet shards "
+        "(written by `warmstart stats`).")] = None,
+    log: Annotated[Path | None, typer.Option(
+        "--log", help="An event log in the generic format (CSV or Parquet: user, time, item, [f_*], reward, "
+        "[propensity]); item features are learned from its users when it has none.")] = None,
+    out_path: Annotated[Path, typer.Option("--out", help="Where to write the population.")] = Path(
+        "population.npz"
+    ),
+    n_types: Annotated[int | None, typer.Option(help="Fix K instead of choosing it from the data.")] = None,
+    k_max: Annotated[int, typer.Option(help="Largest K tried when choosing K.")] = 12,
+    selection: Annotated[str, typer.Option(help="How K is chosen: bic or heldout.")] = "bic",
+    covariance: Annotated[str, typer.Option(help="Type covariance: full, diag or spherical.")] = "full",
+    restarts: Annotated[int, typer.Option(help="Seeded k-means++ restarts per K.")] = 2,
+    seed: Annotated[int, typer.Option(help="Random seed.")] = 0,
+    dp_epsilon: Annotated[float | None, typer.Option(
+        "--dp-epsilon", help="Fit with (epsilon, delta)-differential privacy per user (needs --n-types and the "
+        "privacy extra; the noise is freshly random, not seeded).")] = None,
+    dp_delta: Annotated[float, typer.Option("--dp-delta", help="delta of the private fit.")] = 1e-6,
+    init_sample: Annotated[int | None, typer.Option(
+        "--init-sample", help="Fit on this many users drawn at random first, then run EM on every user from that "
+        "fit (for millions of users; with shards, only the sample is read into memory).")] = None,
+    backend: Annotated[str, typer.Option(help="Where the E-step passes run: inprocess or ray.")] = "inprocess",
+    address: Annotated[str | None, typer.Option(
+        help="With --backend ray: a running Ray cluster (host:port or auto); by default a local Ray is started "
+        "on 127.0.0.1 and stopped at the end.")] = None,
+    workers: Annotated[int | None, typer.Option(
+        help="With --backend ray and no --address: CPUs of the local Ray (default: every core).")] = None,
+    chunk: Annotated[int, typer.Option(help="Users per E-step chunk (500 is faster on 2 cores sharing a cache; "
+                                       "keep shard sizes a multiple of it).")] = 2000,
+) -> None:
+    """Fit the population of user types (EM with model selection, split/merge moves, a novel component) from a
+    simulated log (LOG_PATH) or an event log (--log); with --dp-epsilon, a differentially private fit."""
+    from warmstart.data.bandit_log import load_log
+    from warmstart.families.linear.model import summarise_log
+    from warmstart.families.linear.shards import is_shards
+
+    cfg = _fit_config(n_types, k_max, selection, covariance, restarts, seed, init_sample, chunk)
+    _check_fit_options(log_path, log, n_types, dp_epsilon, init_sample, backend, address, workers)
+    if log is not None:
+        _fit_events(log, out_path, cfg)
+        return
+    assert log_path is not None
+    if is_shards(log_path):
+        if dp_epsilon is not None:
+            raise CliError("--dp-epsilon: expected a simulated .npz log, got a shards folder")
+        _fit_shards(log_path, out_path, cfg, backend, address, workers)
+        return
+    if log_path.is_dir():
+        raise CliError(f"LOG_PATH: expected a simulated .npz log or a shards folder (with manifest.json, written by "
+                       f"`warmstart stats`), got the folder {str(log_path)!r} without one")
+    summary = summarise_log(load_log(log_path))
+    if backend == "ray":
+        _fit_shards(summary, out_path, cfg, backend, address, workers)
+        return
+    _fit_summary(summary, out_path, cfg, n_types, dp_epsilon, dp_delta)
+
+
+def _fit_config(n_types: int | None, k_max: int, selection: str, covariance: str, restarts: int, seed: int,
+                init_sample: int | None, chunk: int) -> Any:
+    """The fit's configuration from the options; an invalid value is a one-line error."""
+    from warmstart.families.linear.fit import FitConfig
+
+    try:
+        return FitConfig(n_types=n_types, k_range=(1, k_max), selection=selection,  # type: ignore[arg-type]
+                         covariance=covariance, n_init=restarts, seed=seed,  # type: ignore[arg-type]
+                         init_sample=init_sample, chunk=chunk)
+    except ValueError as exc:
+        raise CliError(str(exc)) from exc
+
+
+def _check_fit_options(log_path: Path | None, log: Path | None, n_types: int | None, dp_epsilon: float | None,
+                       init_sample: int | None, backend: str, address: str | None, workers: int | None) -> None:
+    """The combinations of inputs and options ``fit`` accepts, checked before anything is read."""
+    if (log_path is None) == (log is None):
+        raise CliError("fit: expected exactly one of LOG_PATH (a simulated .npz log or a shards folder) or --log "
+                       "FILE (an event log)")
+    if backend not in ("inprocess", "ray"):
+        raise CliError(f"--backend: expected inprocess or ray, got {backend!r}")
+    if backend != "ray" and (address is not None or workers is not None):
+        raise CliError("--address and --workers: expected only with --backend ray")
+    if (backend != "inprocess" or init_sample is not None) and (log is not None or dp_epsilon is not None):
+        raise CliError("--backend ray and --init-sample: expected LOG_PATH (a simulated log or shards), without "
+                       "--log or --dp-epsilon")
+    if dp_epsilon is not None and (log is not None or n_types is None):
+        raise CliError("--dp-epsilon: expected a simulated .npz log (LOG_PATH; an event log's learned item features "
+                       "would not be private) and --n-types K (choosing K would spend budget of its own)")
+
+
+def _fit_summary(summary: Any, out_path: Path, cfg: Any, n_types: int | None, dp_epsilon: float | None,
+                 dp_delta: float) -> None:
+    """The fit of a simulated log's summary in process; with ``dp_epsilon``, the differentially private fit."""
+    from warmstart.families.linear.fit import fit_population
+
+    with progress_bar("fit") as bar:
+        t0 = time.perf_counter()
+        if dp_epsilon is not None:
+            from warmstart.families.linear.dp import DPConfig, fit_population_dp
+
+            assert n_types is not None
+            try:
+                dp_cfg = DPConfig(epsilon=dp_epsilon, delta=dp_delta, n_types=n_types)
+            except ValueError as exc:
+                raise CliError(f"--dp-epsilon/--dp-delta: {exc}") from exc
+            population = fit_population_dp(summary, dp_cfg)
+        else:
+            population = fit_population(summary, cfg, progress=bar)
+        elapsed = time.perf_counter() - t0
+    population.save(out_path)
+    print_population(population, elapsed)
+    out.print(f"wrote {out_path}")
+
+
+def _fit_shards(data: Any, out_path: Path, cfg: Any, backend: str, address: str | None,
+                workers: int | None) -> None:
+    """The fit of a shards folder (or a summary in memory) on the chosen backend."""
+    from warmstart.families.linear.backend import make_backend
+    from warmstart.families.linear.fit import fit_population
+    from warmstart.families.linear.shards import SummaryShards
+
+    try:
+        users = SummaryShards.open(data) if isinstance(data, Path) else data
+    except (OSError, ValueError) as exc:
+        raise CliError(f"LOG_PATH: {exc}") from exc
+    options = {"address": address, "num_cpus": workers} if backend == "ray" else {}
+    where = "in process" if backend == "inprocess" else f"on Ray ({address or 'local, 127.0.0.1'})"
+    with progress_bar(f"fit {users.n_users:,} users {where}") as bar:
+        try:
+            runner = make_backend(backend, **options)
+        except (ImportError, ValueError, ConnectionError, RuntimeError) as exc:
+            raise CliError(f"--backend {backend}: {exc}") from exc
+        t0 = time.perf_counter()
+        try:
+            population = fit_population(users, cfg, progress=bar, backend=runner)
+        finally:
+            runner.close()
+        elapsed = time.perf_counter() - t0
+    population.save(out_path)
+    print_population(population, elapsed)
+    out.print(f"wrote {out_path}")
+
+
+def _fit_events(log: Path, out_path: Path, cfg: Any) -> None:
+    from warmstart.data.events import load_events
+    from warmstart.families.linear.events import EventFitConfig, fit_from_events
+    from warmstart.families.linear.item_features import save_item_features
+
+    events = load_events(log)
+    with progress_bar("fit (event log)") as bar:
+        t0 = time.perf_counter()
+        population, features, _ = fit_from_events(events, EventFitConfig(population=cfg), progress=bar)
+        elapsed = time.perf_counter() - t0
+    population.save(out_path)
+    items_path = out_path.with_suffix(".items.npz")
+    save_item_features(items_path, events.item_ids, features, population.diagnostics.get("item_features"))
+    print_population(population, elapsed)
+    out.print(f"wrote {out_path} and {items_path} (the item features new users are served with)")
+
+
+def print_population(population, elapsed: float) -> None:
+    d = population.diagnostics
+    table = Table(title=f"{population.n_types} types + novel, chosen by {d.get('selection')} "
+                        f"({d.get('n_users')} users, {elapsed:.1f} s)")
+    for col in ("component", "weight", "noise sd", "mean norm", "spread (sd)"):
+        table.add_column(col, justify="right")
+    comps = population.components
+    for k, name in enumerate(population.type_names()):
+        spread = (comps.cov[k].trace() / comps.dim) ** 0.5
+        table.add_row(name, f"{population.weights[k]:.3f}", f"{comps.noise_var[k] ** 0.5:.3f}",
+                      f"{(comps.mu[k] ** 2).sum() ** 0.5:.2f}", f"{spread:.3f}")
+    out.print(table)
+

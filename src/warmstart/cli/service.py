@@ -1,0 +1,102 @@
+"""The service's commands: ``keys create``, ``types`` (export of the stored beliefs) and ``serve``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from warmstart.cli._common import CliError, out, progress_bar
+
+
+def keys_create(
+    scope: Annotated[str, typer.Option(help="client (rank, rewards, users) or admin.")] = "client",
+    db: Annotated[str, typer.Option(help="SQLite file or database URL (postgresql+psycopg://...).")] = "warmstart.db",
+) -> None:
+    """Create an API key and print it (only its hash is stored)."""
+    from warmstart.service.store import Store
+
+    store = Store.open(db)
+    try:
+        out.print(store.create_api_key(scope), soft_wrap=True)
+    finally:
+        store.close()
+
+
+def types(
+    out_path: Annotated[Path, typer.Option("--out", help="Where to write: a .csv or .parquet file.")],
+    db: Annotated[str, typer.Option(help="SQLite file or database URL (postgresql+psycopg://...).")] = "warmstart.db",
+    batch_size: Annotated[int, typer.Option(help="Beliefs read from the store per batch.")] = 1000,
+    policy: Annotated[str, typer.Option(help="The policy the service runs (it decides the stored beliefs' "
+                                        "format): mixture_ids, mixture_ids_cp or mixture_ts.")] = "mixture_ids",
+) -> None:
+    """Every stored user's type probabilities under the active population, read from the service's store in
+    batches (memory holds one batch, whatever the number of users)."""
+    from warmstart.service.app import ApiError
+    from warmstart.service.export import export_types
+    from warmstart.service.store import Store
+
+    store = Store.open(db)
+    try:
+        with progress_bar("types") as bar:
+            result = export_types(store, out_path, policy=policy, batch_size=batch_size, progress=bar)
+    except (ApiError, ValueError) as exc:
+        raise CliError(str(exc)) from exc
+    finally:
+        store.close()
+    out.print(f"{result.users:,} users under population version {result.population_version} in {result.batches} "
+              f"batches of up to {batch_size:,}"
+              + (f" ({result.unreadable} beliefs could not be read)" if result.unreadable else "")
+              + f": wrote {result.path}")
+
+
+def serve(
+    db: Annotated[str, typer.Option(help="SQLite file or database URL (postgresql+psycopg://...).")] = "warmstart.db",
+    population: Annotated[Path | None, typer.Option(
+        help="A population file to serve: added as a new version and activated unless it is already active.")] = None,
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
+    policy: Annotated[str, typer.Option(
+        help="Policy: mixture_ids (default), mixture_ids_cp (follows users who change) or mixture_ts.")] = "mixture_ids",
+    seed: Annotated[int, typer.Option(help="Random seed of the policy.")] = 0,
+    reward_window: Annotated[float | None, typer.Option(
+        help="Seconds to wait for a reward before the default reward is recorded (default: wait forever).")] = None,
+    default_reward: Annotated[float, typer.Option(help="The reward recorded when the window passes.")] = 0.0,
+    workers: Annotated[int, typer.Option(min=1, help=(
+        "Worker processes, each with its own app and store connections. Several workers want PostgreSQL: "
+        "on SQLite they work (WAL, busy timeout) but every write waits for the one writer lock."))] = 1,
+) -> None:
+    """Run the personalization API (uvicorn) on a store; see warmstart.service.app for the endpoints."""
+    import os
+
+    import uvicorn
+
+    from warmstart.families.linear.population import Population
+    from warmstart.service.app import create_app
+    from warmstart.service.store import Store
+
+    store = Store.open(db)
+    if population is not None:
+        pop = Population.load(population)
+        active = store.active_version()
+        if active is None or store.population(active)[1].get("fingerprint") != pop.fingerprint():
+            version = store.add_population(pop.to_bytes(), fingerprint=pop.fingerprint(),
+                                           meta={"fingerprint": pop.fingerprint(), "source": str(population)})
+            store.activate(version, note=f"warmstart serve --population {population}")
+    if store.active_version() is None:
+        raise CliError("serve: expected an active population; pass --population FILE (from `warmstart fit`)")
+    # built here for one worker; for several, built only to check the settings before any worker starts
+    app_ = create_app(store, policy=policy, seed=seed, reward_window_s=reward_window, default_reward=default_reward)
+    if workers == 1:
+        uvicorn.run(app_, host=host, port=port, log_level="warning")
+        return
+    # each worker process builds its own app and store from these (warmstart.service.app.app_from_env); the
+    # population was added and activated above, once, before any worker starts
+    store.close()
+    os.environ.update(WARMSTART_DB=db, WARMSTART_POLICY=policy, WARMSTART_SEED=str(seed),
+                      WARMSTART_REWARD_WINDOW="" if reward_window is None else repr(float(reward_window)),
+                      WARMSTART_DEFAULT_REWARD=repr(float(default_reward)))
+    uvicorn.run("warmstart.service.app:app_from_env", factory=True, workers=workers, host=host, port=port,
+                log_level="warning")
+
