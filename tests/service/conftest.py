@@ -34,7 +34,7 @@ def serve(tmp_path, population):
     from fastapi.testclient import TestClient
 
     from warmstart.service.app import create_app
-    from warmstart.service.store import Store
+    from warmstart.store.store import Store
 
     stores = []
 

@@ -15,10 +15,10 @@ from warmstart.eval.service_durability import (
     run_postgres_two_workers,
 )
 from warmstart.models.linear_gaussian import summarise_rows
-from warmstart.service import schema as S
 from warmstart.service.app import Engine, create_app
 from warmstart.service.pgcluster import fresh_database
-from warmstart.service.store import Store
+from warmstart.store import schema as S
+from warmstart.store.store import Store
 
 CLEAN = {"acknowledged_missing_from_log": 0, "acknowledged_wrong_in_log": 0,
          "acknowledged_decisions_missing_from_log": 0, "rewards_in_log_not_in_belief": 0,

@@ -8,9 +8,9 @@ import numpy as np
 import pytest
 from sqlalchemy import insert
 
-from warmstart.service import schema as S
 from warmstart.service.app import Engine, _record_reward
-from warmstart.service.store import ConflictError, EventRecord, Store
+from warmstart.store import schema as S
+from warmstart.store.store import ConflictError, EventRecord, Store
 
 
 def _event(i, user="u"):

@@ -64,7 +64,7 @@ from warmstart.service.refit import (
     fit_version,
     fit_version_incremental,
 )
-from warmstart.service.store import ConflictError, EventRecord, NotFoundError, StaleBeliefError, Store
+from warmstart.store.store import ConflictError, EventRecord, NotFoundError, StaleBeliefError, Store
 
 MAX_ACTIONS = 1000
 VERSION_TTL = 1.0  # seconds a worker may keep serving a version after another worker activated a new one

@@ -33,9 +33,9 @@ from sqlalchemy import case, func, select
 from starlette.concurrency import run_in_threadpool
 
 from warmstart.belief.belief import BeliefFormatError
-from warmstart.service import schema as S
 from warmstart.service.app import ApiError, Engine, user_profile
-from warmstart.service.store import Store
+from warmstart.store import schema as S
+from warmstart.store.store import Store
 
 TYPE_CAP = 5000  # beliefs read for the shares and per-type outcomes (the latest; the first render decodes them, ~3 s)
 LIVE_ROWS = 20

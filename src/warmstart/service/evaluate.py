@@ -28,8 +28,8 @@ from warmstart.ope.diagnostics import weight_diagnostics
 from warmstart.ope.estimators import bootstrap_ci, estimate_feedback, logged_feedback
 from warmstart.policies.base import PolicyContext, make_policy
 from warmstart.population.population import Population
-from warmstart.service import schema as S
-from warmstart.service.store import Store, _record
+from warmstart.store import schema as S
+from warmstart.store.store import Store, _record
 
 
 class NoLogError(ValueError):

@@ -26,7 +26,7 @@ import numpy as np
 
 from warmstart.belief.belief import BeliefFormatError
 from warmstart.service.app import Engine
-from warmstart.service.store import Store
+from warmstart.store.store import Store
 
 Progress = Callable[[str, float], None]
 

@@ -22,7 +22,7 @@ from warmstart.models.linear_gaussian import Summary, summarise_rows
 from warmstart.population.fit import FitConfig, fit_population
 from warmstart.population.incremental import EMSums, em_sums, fit_incremental
 from warmstart.population.population import Population
-from warmstart.service.store import Store
+from warmstart.store.store import Store
 
 
 class NotEnoughDataError(ValueError):

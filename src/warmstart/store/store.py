@@ -43,8 +43,8 @@ from sqlalchemy import (
 from sqlalchemy.exc import IntegrityError
 
 from warmstart._validate import check_reward
-from warmstart.service import schema as S
-from warmstart.service.group_commit import GroupCommit
+from warmstart.store import schema as S
+from warmstart.store.group_commit import GroupCommit
 
 SCOPES = ("client", "admin")
 T = TypeVar("T")
@@ -127,7 +127,7 @@ class Store:
     def __init__(self, engine: Engine, *, group_commit: bool = True) -> None:
         self.engine = engine
         self._writer = threading.Lock() if engine.dialect.name == "sqlite" else contextlib.nullcontext()
-        # the writes of the request path (decisions and rewards) share commits; see warmstart.service.group_commit
+        # the writes of the request path (decisions and rewards) share commits; see warmstart.store.group_commit
         self._group = GroupCommit(self._tx) if group_commit else None
 
     @staticmethod
