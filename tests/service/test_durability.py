@@ -7,6 +7,7 @@ import os
 import numpy as np
 from fastapi.testclient import TestClient
 from sqlalchemy import update
+from support.postgres import fresh_database
 
 from warmstart.eval.service_durability import (
     AckedReward,
@@ -16,7 +17,6 @@ from warmstart.eval.service_durability import (
 )
 from warmstart.models.linear_gaussian import summarise_rows
 from warmstart.service.app import Engine, create_app
-from warmstart.service.pgcluster import fresh_database
 from warmstart.store import schema as S
 from warmstart.store.store import Store
 

@@ -521,7 +521,7 @@ def run_postgres_two_workers(*, round_trips: int = 2000, clients: int = 4, users
         raise ValueError(f"round_trips, clients, users, max_seconds: expected positive, got {round_trips}, "
                          f"{clients}, {users}, {max_seconds}")
     if url is None:
-        from warmstart.service.pgcluster import throwaway_cluster
+        from warmstart.eval.pgcluster import throwaway_cluster
 
         with throwaway_cluster() as own:
             return _two_workers(own, "throwaway cluster (fsync=on)", round_trips, clients, users, seed,
