@@ -29,7 +29,8 @@ from warmstart.ope.estimators import bootstrap_ci, estimate_feedback, logged_fee
 from warmstart.policies.base import PolicyContext, make_policy
 from warmstart.population.population import Population
 from warmstart.store import schema as S
-from warmstart.store.store import Store, _record
+from warmstart.store.records import event_from_row
+from warmstart.store.store import Store
 
 
 class NoLogError(ValueError):
@@ -44,7 +45,7 @@ def logged_events(store: Store, *, max_events: int = 200_000) -> list[Any]:
              .order_by(ev.user_id, ev.created_at, ev.event_id).limit(max_events))
     with store.engine.connect() as conn:
         rows = conn.execute(query).mappings().all()
-    return [_record(r) for r in rows]
+    return [event_from_row(r) for r in rows]
 
 
 def reward_model(events: list[Any], n_actions: int, *, ridge: float = 1.0) -> np.ndarray:
