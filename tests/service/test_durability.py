@@ -16,7 +16,8 @@ from warmstart.eval.service_durability import (
     run_postgres_two_workers,
 )
 from warmstart.models.linear_gaussian import summarise_rows
-from warmstart.service.app import Engine, create_app
+from warmstart.service.app import create_app
+from warmstart.service.engine import Engine
 from warmstart.store import schema as S
 from warmstart.store.store import Store
 

@@ -9,7 +9,7 @@ import pytest
 from typer.testing import CliRunner
 
 from warmstart.cli import app
-from warmstart.service.app import Engine
+from warmstart.service.engine import Engine
 from warmstart.service.export import export_types
 from warmstart.store.store import Store
 

@@ -25,7 +25,7 @@ from typing import Any
 import numpy as np
 
 from warmstart.belief.belief import BeliefFormatError
-from warmstart.service.app import Engine
+from warmstart.service.engine import Engine
 from warmstart.store.store import Store
 
 Progress = Callable[[str, float], None]
