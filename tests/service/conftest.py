@@ -1,4 +1,4 @@
-"""A throwaway PostgreSQL cluster for the service tests (``warmstart.service.pgcluster``): initdb as the
+"""A throwaway PostgreSQL cluster for the service tests (``support.postgres``): initdb as the
 ``postgres`` user in a temporary folder, a server on a free loopback port, removed when the session ends.
 `make test` installs Debian's `postgresql` package when it is missing; without it these tests fail with the
 reason (they never skip)."""
@@ -8,8 +8,7 @@ from __future__ import annotations
 import os
 
 import pytest
-
-from warmstart.service.pgcluster import fresh_database, throwaway_cluster
+from support.postgres import fresh_database, throwaway_cluster
 
 
 @pytest.fixture(scope="session")
@@ -34,7 +33,7 @@ def serve(tmp_path, population):
     from fastapi.testclient import TestClient
 
     from warmstart.service.app import create_app
-    from warmstart.service.store import Store
+    from warmstart.store.store import Store
 
     stores = []
 

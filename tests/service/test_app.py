@@ -8,7 +8,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from warmstart.service.app import create_app
-from warmstart.service.store import Store
+from warmstart.store.store import Store
 
 
 @pytest.fixture

@@ -18,7 +18,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from warmstart.service.app import create_app
-from warmstart.service.store import Store
+from warmstart.store.store import Store
 
 CHROMIUM = "/usr/bin/chromium"
 REWARDS = {"ann": [1.0, 0.5, 0.0], "bob": [0.25, 0.75]}  # then "cy" gets a default reward, "dee" is waiting

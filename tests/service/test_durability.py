@@ -7,6 +7,7 @@ import os
 import numpy as np
 from fastapi.testclient import TestClient
 from sqlalchemy import update
+from support.postgres import fresh_database
 
 from warmstart.bench.service_durability import (
     AckedReward,
@@ -15,10 +16,10 @@ from warmstart.bench.service_durability import (
     run_postgres_two_workers,
 )
 from warmstart.families.linear.model import summarise_rows
-from warmstart.service import schema as S
-from warmstart.service.app import Engine, create_app
-from warmstart.service.pgcluster import fresh_database
-from warmstart.service.store import Store
+from warmstart.service.app import create_app
+from warmstart.service.engine import Engine
+from warmstart.store import schema as S
+from warmstart.store.store import Store
 
 CLEAN = {"acknowledged_missing_from_log": 0, "acknowledged_wrong_in_log": 0,
          "acknowledged_decisions_missing_from_log": 0, "rewards_in_log_not_in_belief": 0,

@@ -9,9 +9,9 @@ import pytest
 from typer.testing import CliRunner
 
 from warmstart.cli import app
-from warmstart.service.app import Engine
+from warmstart.service.engine import Engine
 from warmstart.service.export import export_types
-from warmstart.service.store import Store
+from warmstart.store.store import Store
 
 
 @pytest.fixture

@@ -3,7 +3,7 @@ service must never answer with a 5xx."""
 
 from warmstart.bench.service_probe import schemathesis_probe
 from warmstart.service.app import create_app
-from warmstart.service.store import Store
+from warmstart.store.store import Store
 
 
 def test_no_operation_answers_with_a_server_error(tmp_path, population):

@@ -8,9 +8,9 @@ import numpy as np
 import pytest
 from sqlalchemy import insert
 
-from warmstart.service import schema as S
-from warmstart.service.app import Engine, _record_reward
-from warmstart.service.store import ConflictError, EventRecord, Store
+from warmstart.service.engine import Engine, record_reward
+from warmstart.store import schema as S
+from warmstart.store.store import ConflictError, EventRecord, Store
 
 
 def _event(i, user="u"):
@@ -92,12 +92,12 @@ def test_a_cached_belief_is_not_used_after_a_reset_and_relearn_on_another_worker
         return x
 
     _, x2, x3 = logged(1), logged(2), logged(3)
-    _record_reward(a, "ev1", 5.0)  # A: belief v1 (learned ev1), cached
+    record_reward(a, "ev1", 5.0)  # A: belief v1 (learned ev1), cached
     assert len(a.cache) == 1
     store.reset_user("u")
-    _record_reward(b, "ev2", -1.0)  # B: a fresh belief learned ev2, also v1
+    record_reward(b, "ev2", -1.0)  # B: a fresh belief learned ev2, also v1
     assert store.get_belief("u")[1] == 1
-    _record_reward(a, "ev3", 0.5)  # A's cache says v1 too, but with ev1's bytes: must not be used
+    record_reward(a, "ev3", 0.5)  # A's cache says v1 too, but with ev1's bytes: must not be used
     belief, stored_version = b.belief("u")
     assert stored_version == 2 and belief.n == 2  # ev2 and ev3, not ev1
     expected = a.policy.new_user()

@@ -6,7 +6,7 @@ import threading
 import numpy as np
 import pytest
 
-from warmstart.service.store import ConflictError, EventRecord, NotFoundError, Store
+from warmstart.store.store import ConflictError, EventRecord, NotFoundError, Store
 
 
 @pytest.fixture

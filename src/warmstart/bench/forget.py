@@ -32,7 +32,7 @@ def forget_check(n_users: int = 60, n_events: int = 15, n_forget: int = 3, seed:
                  directory: str | Path | None = None) -> dict[str, Any]:
     """Run the check on two SQLite stores (in ``directory``, a temporary one by default); return the figures."""
     from warmstart.service.refit import fit_from_store
-    from warmstart.service.store import EventRecord, Store
+    from warmstart.store.store import EventRecord, Store
 
     if not 0 < n_forget < n_users - 2:
         raise ValueError(f"n_forget: expected a number in [1, {n_users - 3}], got {n_forget}")

@@ -211,7 +211,7 @@ def _schemathesis(population: Any, *, work_root: str | None, max_examples: int =
     ``population`` (needs the dev extra's schemathesis)."""
     from warmstart.bench.service_probe import schemathesis_probe
     from warmstart.service.app import create_app
-    from warmstart.service.store import Store
+    from warmstart.store.store import Store
 
     with tempfile.TemporaryDirectory(prefix="warmstart-fuzz-", dir=work_root) as tmp:
         store = Store.open(Path(tmp) / "fuzz.db")

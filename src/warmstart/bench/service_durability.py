@@ -53,7 +53,7 @@ class AckedReward:
 # ---------------------------------------------------------------------------------------------- the check
 def check_log_against_beliefs(store: Any, acknowledged: Iterable[AckedReward], *, decisions: Iterable[str] = (),
                               policy: str = "mixture_ids", rtol: float = 1e-6) -> dict[str, Any]:
-    """Check the store (a ``warmstart.service.store.Store``, no server running) against what clients were told.
+    """Check the store (a ``warmstart.store.store.Store``, no server running) against what clients were told.
 
     1. Every acknowledged reward is in the events table, on the same user, with the same value; every
        acknowledged decision (``decisions``: event ids a rank answered with 200) is in the table.
@@ -66,8 +66,8 @@ def check_log_against_beliefs(store: Any, acknowledged: Iterable[AckedReward], *
 
     from warmstart.families.linear.belief import Belief
     from warmstart.families.linear.model import summarise_rows
-    from warmstart.service import schema as S
     from warmstart.service.app import Engine
+    from warmstart.store import schema as S
 
     examples: list[str] = []
 
@@ -153,7 +153,7 @@ def _stats(A: np.ndarray, b: np.ndarray, c: float) -> np.ndarray:
 # ---------------------------------------------------------------------------------------------- shared parts
 def _prepare(work: Path, db: str, population: Population) -> tuple[str, Path]:
     """A client key in the store (migrated here) and the population file ``serve`` activates."""
-    from warmstart.service.store import Store
+    from warmstart.store.store import Store
 
     store = Store.open(db)
     try:
@@ -363,7 +363,7 @@ def run_kill_bench(*, kills: int = 20, clients: int = 4, users: int = 100,
     """SIGKILL the server ``kills`` times under load (at seeded random intervals in ``seconds_between`` after
     it is healthy), restart it on the same SQLite file each time, then check the store against every
     acknowledged reward (``check_log_against_beliefs``). Stops early (and says so) after ``max_seconds``."""
-    from warmstart.service.store import Store
+    from warmstart.store.store import Store
 
     lo, hi = seconds_between
     if kills < 0 or clients < 1 or users < 1 or not 0 <= lo <= hi or not max_seconds > 0:
@@ -521,7 +521,7 @@ def run_postgres_two_workers(*, round_trips: int = 2000, clients: int = 4, users
         raise ValueError(f"round_trips, clients, users, max_seconds: expected positive, got {round_trips}, "
                          f"{clients}, {users}, {max_seconds}")
     if url is None:
-        from warmstart.service.pgcluster import throwaway_cluster
+        from warmstart.bench.pgcluster import throwaway_cluster
 
         with throwaway_cluster() as own:
             return _two_workers(own, "throwaway cluster (fsync=on)", round_trips, clients, users, seed,
@@ -531,7 +531,7 @@ def run_postgres_two_workers(*, round_trips: int = 2000, clients: int = 4, users
 
 def _two_workers(url: str, source: str, round_trips: int, clients: int, users: int, seed: int, max_seconds: float,
                  progress: Progress | None) -> dict[str, Any]:
-    from warmstart.service.store import Store
+    from warmstart.store.store import Store
 
     report = progress or (lambda msg, frac: None)
     t_start = time.perf_counter()
@@ -607,7 +607,7 @@ def _two_workers(url: str, source: str, round_trips: int, clients: int, users: i
 def _rewarded(store: Any) -> int:
     from sqlalchemy import func, select
 
-    from warmstart.service import schema as S
+    from warmstart.store import schema as S
 
     with store.engine.connect() as conn:
         return int(conn.execute(select(func.count()).select_from(S.events)

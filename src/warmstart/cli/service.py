@@ -15,7 +15,7 @@ def keys_create(
     db: Annotated[str, typer.Option(help="SQLite file or database URL (postgresql+psycopg://...).")] = "warmstart.db",
 ) -> None:
     """Create an API key and print it (only its hash is stored)."""
-    from warmstart.service.store import Store
+    from warmstart.store.store import Store
 
     store = Store.open(db)
     try:
@@ -35,7 +35,7 @@ def types(
     batches (memory holds one batch, whatever the number of users)."""
     from warmstart.service.app import ApiError
     from warmstart.service.export import export_types
-    from warmstart.service.store import Store
+    from warmstart.store.store import Store
 
     store = Store.open(db)
     try:
@@ -74,7 +74,7 @@ def serve(
 
     from warmstart.families.linear.population import Population
     from warmstart.service.app import create_app
-    from warmstart.service.store import Store
+    from warmstart.store.store import Store
 
     store = Store.open(db)
     if population is not None:

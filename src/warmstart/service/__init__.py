@@ -1,1 +1,2 @@
-"""The personalization service: a store on SQLite or PostgreSQL (``store``), and later the HTTP API."""
+"""The personalization service: the HTTP API (``app``, its routers and dashboard) on the store of
+``warmstart.store``."""

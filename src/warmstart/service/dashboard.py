@@ -19,23 +19,26 @@ from __future__ import annotations
 import html
 import math
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, quote
 
 import numpy as np
-from fastapi import FastAPI, Request
+from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy import case, func, select
 from starlette.concurrency import run_in_threadpool
 
 from warmstart.families.linear.belief import BeliefFormatError
-from warmstart.service import schema as S
-from warmstart.service.app import ApiError, Engine, user_profile
-from warmstart.service.store import Store
+from warmstart.service.deps import AppState
+from warmstart.service.engine import Engine, user_profile
+from warmstart.service.errors import ApiError
+from warmstart.service.state import ServiceState
+from warmstart.store import schema as S
+from warmstart.store.store import Store
 
 TYPE_CAP = 5000  # beliefs read for the shares and per-type outcomes (the latest; the first render decodes them, ~3 s)
 LIVE_ROWS = 20
@@ -386,80 +389,92 @@ def _html(text: str, status: int = 200) -> HTMLResponse:
     return HTMLResponse(text, status_code=status, headers=HEADERS)
 
 
-def mount_dashboard(app: FastAPI, store: Store, engine: Callable[[], Engine], *, refresh_s: float = REFRESH_S) -> None:
+router = APIRouter()
+
+
+def mount_dashboard(app: FastAPI, *, refresh_s: float = REFRESH_S) -> None:
     """Add the dashboard to ``app``: ``/`` (the page, or the sign-in form), ``/dashboard/live`` (the live section,
-    for the page's script), ``POST /login``, ``POST /logout`` and the assets at ``/static``. ``engine()`` returns
-    the active population's ``Engine`` (``ApiError`` when there is none). ``app.state.dashboard_refresh_s`` is
-    how often the live section refreshes."""
+    for the page's script), ``POST /login``, ``POST /logout`` and the assets at ``/static``. The routes take the
+    store and the active population's ``Engine`` from the app's ``ServiceState``. ``app.state.dashboard_refresh_s``
+    is how often the live section refreshes."""
     if not refresh_s > 0:
         raise ValueError(f"refresh_s: expected a positive number of seconds, got {refresh_s}")
     app.mount("/static", StaticFiles(directory=STATIC), name="dashboard-static")
     app.state.dashboard_refresh_s = refresh_s
+    app.include_router(router)
 
-    def refused(request: Request) -> HTMLResponse | None:
-        """None for an admin; otherwise the sign-in form saying why."""
-        header = request.headers.get("authorization", "")
-        from_header = header.lower().startswith("bearer ")
-        key = header[7:].strip() if from_header else request.cookies.get(COOKIE, "")
-        if not key:
-            return _html(_login())
-        scope = store.key_scope(key)
-        if scope == "admin":
-            return None
-        if scope is not None:
-            return _html(_login(f"That key has the {scope} scope; the dashboard needs an admin key."), 403)
-        response = _html(_login("That key is not valid (unknown, mistyped or revoked): sign in again."), 401)
-        if not from_header:
-            response.delete_cookie(COOKIE, path="/", httponly=True, samesite="strict")
-        return response
 
-    def current() -> tuple[Engine | None, str]:
-        try:
-            return engine(), ""
-        except ApiError as exc:
-            return None, f"{exc.message} (POST /v1/admin/fit, then .../populations/{{version}}/activate)."
-
-    @app.get("/", include_in_schema=False)
-    def dashboard(request: Request) -> Response:
-        denied = refused(request)
-        if denied is not None:
-            return denied
-        eng, problem = current()
-        types = None if eng is None else type_stats(store, eng)
-        refresh_s = float(request.app.state.dashboard_refresh_s)
-        live = (f'<section id="live" data-refresh="/dashboard/live" data-refresh-ms="{round(refresh_s * 1000)}">'
-                f"{_live_fragment(live_stats(store), refresh_s)}</section>")
-        body = "\n".join([_types_section(types, problem), live, _outcomes_section(types, problem),
-                          _profile_section(eng, problem, request.query_params.get("user", "").strip()),
-                          _versions_section(store)])
-        return _html(_page("warmstart dashboard", body, nav=True))
-
-    @app.get("/dashboard/live", include_in_schema=False)
-    def live_section(request: Request) -> Response:
-        if refused(request) is not None:
-            return _html('<p class="error">Signed out.</p>', 401)
-        return _html(_live_fragment(live_stats(store), float(request.app.state.dashboard_refresh_s)))
-
-    @app.post("/login", include_in_schema=False)
-    async def login(request: Request) -> Response:
-        try:
-            fields = parse_qs((await request.body()).decode("utf-8"), max_num_fields=10)
-        except (UnicodeDecodeError, ValueError):
-            fields = {}
-        key = (fields.get("key") or [""])[0].strip()
-        scope = await run_in_threadpool(store.key_scope, key) if key else None
-        if scope != "admin":
-            message = ("Enter an admin API key." if not key else
-                       f"That key has the {scope} scope; the dashboard needs an admin key." if scope else
-                       "That key is not valid (unknown, mistyped or revoked).")
-            return _html(_login(message), 401)
-        response = RedirectResponse("/", status_code=303, headers={"Cache-Control": "no-store"})
-        response.set_cookie(COOKIE, key, max_age=COOKIE_MAX_AGE, path="/", httponly=True, samesite="strict",
-                            secure=request.url.scheme == "https")
-        return response
-
-    @app.post("/logout", include_in_schema=False)
-    def logout() -> Response:
-        response = RedirectResponse("/", status_code=303, headers={"Cache-Control": "no-store"})
+def _refused(request: Request, store: Store) -> HTMLResponse | None:
+    """None for an admin; otherwise the sign-in form saying why."""
+    header = request.headers.get("authorization", "")
+    from_header = header.lower().startswith("bearer ")
+    key = header[7:].strip() if from_header else request.cookies.get(COOKIE, "")
+    if not key:
+        return _html(_login())
+    scope = store.key_scope(key)
+    if scope == "admin":
+        return None
+    if scope is not None:
+        return _html(_login(f"That key has the {scope} scope; the dashboard needs an admin key."), 403)
+    response = _html(_login("That key is not valid (unknown, mistyped or revoked): sign in again."), 401)
+    if not from_header:
         response.delete_cookie(COOKIE, path="/", httponly=True, samesite="strict")
-        return response
+    return response
+
+
+def _current(state: ServiceState) -> tuple[Engine | None, str]:
+    """The active population's engine, or None and why there is none."""
+    try:
+        return state.engine(), ""
+    except ApiError as exc:
+        return None, f"{exc.message} (POST /v1/admin/fit, then .../populations/{{version}}/activate)."
+
+
+@router.get("/", include_in_schema=False)
+def dashboard(state: AppState, request: Request) -> Response:
+    store = state.store
+    denied = _refused(request, store)
+    if denied is not None:
+        return denied
+    eng, problem = _current(state)
+    types = None if eng is None else type_stats(store, eng)
+    refresh_s = float(request.app.state.dashboard_refresh_s)
+    live = (f'<section id="live" data-refresh="/dashboard/live" data-refresh-ms="{round(refresh_s * 1000)}">'
+            f"{_live_fragment(live_stats(store), refresh_s)}</section>")
+    body = "\n".join([_types_section(types, problem), live, _outcomes_section(types, problem),
+                      _profile_section(eng, problem, request.query_params.get("user", "").strip()),
+                      _versions_section(store)])
+    return _html(_page("warmstart dashboard", body, nav=True))
+
+
+@router.get("/dashboard/live", include_in_schema=False)
+def live_section(state: AppState, request: Request) -> Response:
+    if _refused(request, state.store) is not None:
+        return _html('<p class="error">Signed out.</p>', 401)
+    return _html(_live_fragment(live_stats(state.store), float(request.app.state.dashboard_refresh_s)))
+
+
+@router.post("/login", include_in_schema=False)
+async def login(state: AppState, request: Request) -> Response:
+    try:
+        fields = parse_qs((await request.body()).decode("utf-8"), max_num_fields=10)
+    except (UnicodeDecodeError, ValueError):
+        fields = {}
+    key = (fields.get("key") or [""])[0].strip()
+    scope = await run_in_threadpool(state.store.key_scope, key) if key else None
+    if scope != "admin":
+        message = ("Enter an admin API key." if not key else
+                   f"That key has the {scope} scope; the dashboard needs an admin key." if scope else
+                   "That key is not valid (unknown, mistyped or revoked).")
+        return _html(_login(message), 401)
+    response = RedirectResponse("/", status_code=303, headers={"Cache-Control": "no-store"})
+    response.set_cookie(COOKIE, key, max_age=COOKIE_MAX_AGE, path="/", httponly=True, samesite="strict",
+                        secure=request.url.scheme == "https")
+    return response
+
+
+@router.post("/logout", include_in_schema=False)
+def logout() -> Response:
+    response = RedirectResponse("/", status_code=303, headers={"Cache-Control": "no-store"})
+    response.delete_cookie(COOKIE, path="/", httponly=True, samesite="strict")
+    return response

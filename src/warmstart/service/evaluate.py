@@ -29,8 +29,9 @@ from warmstart.ope.diagnostics import weight_diagnostics
 from warmstart.ope.estimators import bootstrap_ci, estimate_feedback, logged_feedback
 from warmstart.policies.base import PolicyContext
 from warmstart.policies.registry import make_policy
-from warmstart.service import schema as S
-from warmstart.service.store import Store, _record
+from warmstart.store import schema as S
+from warmstart.store.records import event_from_row
+from warmstart.store.store import Store
 
 
 class NoLogError(ValueError):
@@ -45,7 +46,7 @@ def logged_events(store: Store, *, max_events: int = 200_000) -> list[Any]:
              .order_by(ev.user_id, ev.created_at, ev.event_id).limit(max_events))
     with store.engine.connect() as conn:
         rows = conn.execute(query).mappings().all()
-    return [_record(r) for r in rows]
+    return [event_from_row(r) for r in rows]
 
 
 def reward_model(events: list[Any], n_actions: int, *, ridge: float = 1.0) -> np.ndarray:

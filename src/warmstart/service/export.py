@@ -25,8 +25,8 @@ from typing import Any
 import numpy as np
 
 from warmstart.families.linear.belief import BeliefFormatError
-from warmstart.service.app import Engine
-from warmstart.service.store import Store
+from warmstart.service.engine import Engine
+from warmstart.store.store import Store
 
 Progress = Callable[[str, float], None]
 

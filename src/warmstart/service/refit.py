@@ -22,7 +22,7 @@ from warmstart.families.linear.fit import FitConfig, fit_population
 from warmstart.families.linear.incremental import EMSums, em_sums, fit_incremental
 from warmstart.families.linear.model import Summary, summarise_rows
 from warmstart.families.linear.population import Population
-from warmstart.service.store import Store
+from warmstart.store.store import Store
 
 
 class NotEnoughDataError(ValueError):

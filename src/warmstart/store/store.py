@@ -23,7 +23,6 @@ import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -31,7 +30,6 @@ import numpy as np
 from sqlalchemy import (
     Connection,
     Engine,
-    bindparam,
     create_engine,
     delete,
     event,
@@ -43,76 +41,25 @@ from sqlalchemy import (
 from sqlalchemy.exc import IntegrityError
 
 from warmstart._validate import check_reward
-from warmstart.service import schema as S
-from warmstart.service.group_commit import GroupCommit
+from warmstart.store import schema as S
+from warmstart.store import statements as Q
+from warmstart.store.group_commit import GroupCommit
+from warmstart.store.records import (
+    ConflictError,
+    EventRecord,
+    NotFoundError,
+    StaleBeliefError,
+    StoreError,
+    check_id,
+    event_from_row,
+)
+
+# the records and errors are defined in warmstart.store.records; importing them from here works too
+__all__ = ["SCOPES", "ConflictError", "EventRecord", "NotFoundError", "StaleBeliefError", "Store", "StoreError"]
 
 SCOPES = ("client", "admin")
 T = TypeVar("T")
 _MIGRATIONS = Path(__file__).with_name("migrations")
-
-
-class StoreError(Exception):
-    """Base class of the store's errors."""
-
-
-class ConflictError(StoreError):
-    """The write contradicts what is stored (another decision under the id, another reward, a stale belief)."""
-
-
-class StaleBeliefError(ConflictError):
-    """A belief write named a version that another writer has moved past: re-read and apply again."""
-
-
-class NotFoundError(StoreError):
-    """The event, user or population version named does not exist."""
-
-
-@dataclass(frozen=True)
-class EventRecord:
-    """One ranked decision: who, when, which action among the candidates, with what probabilities."""
-
-    event_id: str
-    user_id: str
-    action: int
-    probabilities: tuple[float, ...]
-    features: np.ndarray  # the chosen action's features
-    personalised: bool
-    population_version: int | None = None
-    created_at: float = 0.0
-    reward: float | None = None
-    reward_default: bool = False
-    candidates: np.ndarray | None = None  # every candidate's features (n_actions, d), for offline evaluation
-
-    @property
-    def propensity(self) -> float:
-        return self.probabilities[self.action]
-
-    def validate(self) -> EventRecord:
-        _check_id("event_id", self.event_id, 64)
-        _check_id("user_id", self.user_id, 128)
-        p = np.asarray(self.probabilities, dtype=float)
-        if p.ndim != 1 or p.size == 0 or not np.isfinite(p).all() or (p < 0).any() or abs(p.sum() - 1) > 1e-6:
-            raise ValueError(f"probabilities: expected non-negative numbers summing to 1, got {list(self.probabilities)}")
-        if not 0 <= self.action < p.size:
-            raise ValueError(f"action: expected an index in [0, {p.size - 1}], got {self.action}")
-        if not p[self.action] > 0:
-            raise ValueError(f"probabilities: the chosen action {self.action} must have a positive probability")
-        f = np.asarray(self.features, dtype=float)
-        if f.ndim != 1 or not np.isfinite(f).all():
-            raise ValueError(f"features: expected a 1-d array of finite numbers, got shape {f.shape}")
-        if self.candidates is not None:
-            c = np.asarray(self.candidates, dtype=float)
-            if c.shape != (p.size, f.size) or not np.isfinite(c).all():
-                raise ValueError(f"candidates: expected {p.size} x {f.size} finite numbers (one row per action), "
-                                 f"got shape {c.shape}")
-            if not np.array_equal(c[self.action], f):
-                raise ValueError(f"candidates: row {self.action} (the chosen action) differs from features")
-        return self
-
-
-def _check_id(name: str, value: object, limit: int) -> None:
-    if not isinstance(value, str) or not 0 < len(value) <= limit:
-        raise ValueError(f"{name}: expected a non-empty string of at most {limit} characters, got {value!r}")
 
 
 def _url(target: str | Path) -> str:
@@ -127,7 +74,7 @@ class Store:
     def __init__(self, engine: Engine, *, group_commit: bool = True) -> None:
         self.engine = engine
         self._writer = threading.Lock() if engine.dialect.name == "sqlite" else contextlib.nullcontext()
-        # the writes of the request path (decisions and rewards) share commits; see warmstart.service.group_commit
+        # the writes of the request path (decisions and rewards) share commits; see warmstart.store.group_commit
         self._group = GroupCommit(self._tx) if group_commit else None
 
     @staticmethod
@@ -203,7 +150,7 @@ class Store:
         if record.candidates is not None:
             row["candidates"] = np.ascontiguousarray(record.candidates, dtype="<f8").tobytes()
         try:
-            self._write(lambda conn: conn.execute(_INSERT_EVENT, row))
+            self._write(lambda conn: conn.execute(Q.INSERT_EVENT, row))
             return True
         except IntegrityError:
             stored = self.event(record.event_id)
@@ -230,13 +177,13 @@ class Store:
     def event(self, event_id: str) -> EventRecord | None:
         with self.engine.connect() as conn:
             row = conn.execute(select(S.events).where(S.events.c.event_id == event_id)).mappings().first()
-        return None if row is None else _record(row)
+        return None if row is None else event_from_row(row)
 
     def user_events(self, user_id: str) -> list[EventRecord]:
         with self.engine.connect() as conn:
             rows = conn.execute(select(S.events).where(S.events.c.user_id == user_id)
                                 .order_by(S.events.c.created_at, S.events.c.event_id)).mappings().all()
-        return [_record(r) for r in rows]
+        return [event_from_row(r) for r in rows]
 
     def set_reward(self, event_id: str, reward: object, *, default: bool = False,
                    learn: Callable[[EventRecord, Connection], None] | None = None) -> bool:
@@ -251,12 +198,12 @@ class Store:
         now = time.time()
 
         def job(conn: Connection) -> Any:
-            row = conn.execute(_SET_REWARD, {"b_event": event_id, "b_reward": value, "b_at": now,
-                                             "b_default": default}).mappings().first()
+            row = conn.execute(Q.SET_REWARD, {"b_event": event_id, "b_reward": value, "b_at": now,
+                                              "b_default": default}).mappings().first()
             if row is None:
-                return conn.execute(_REWARD_OF, {"b_event": event_id}).first()
+                return conn.execute(Q.REWARD_OF, {"b_event": event_id}).first()
             if learn is not None:
-                learn(_record(row), conn)
+                learn(event_from_row(row), conn)
             return True
 
         stored = self._write(job)
@@ -322,7 +269,7 @@ class Store:
     def get_belief(self, user_id: str, conn: Connection | None = None) -> tuple[bytes, int, int] | None:
         """``(state, version, population_version)`` of the user's belief, or None."""
         with self._within(conn) as c:
-            row = c.execute(_GET_BELIEF, {"b_user": user_id}).first()
+            row = c.execute(Q.GET_BELIEF, {"b_user": user_id}).first()
         return None if row is None else (bytes(row.state), int(row.version), int(row.population_version))
 
     def iter_beliefs(self, batch_size: int = 1000, population_version: int | None = None
@@ -352,7 +299,7 @@ class Store:
     def user_state(self, user_id: str) -> tuple[bool, tuple[bytes, int, int] | None]:
         """``(opted_out, belief)`` in one query: what ranking a user needs (``belief`` as ``get_belief``)."""
         with self.engine.connect() as conn:
-            opted_out, state, version, population_version = conn.execute(_USER_STATE, {"b_user": user_id}).one()
+            opted_out, state, version, population_version = conn.execute(Q.USER_STATE, {"b_user": user_id}).one()
         belief = None if state is None else (bytes(state), int(version), int(population_version))
         return bool(opted_out), belief
 
@@ -364,14 +311,14 @@ class Store:
         Otherwise ``StaleBeliefError``: re-read and apply the update again. (A writer that did not read the row
         in this transaction names the bytes too: a user reset and re-learned can reach the same version
         number with other contents.)"""
-        _check_id("user_id", user_id, 128)
+        check_id("user_id", user_id, 128)
         now = time.time()
         with self._within(conn) as c:
             if expected_version is None:
                 try:
-                    c.execute(_INSERT_BELIEF, {"user_id": user_id, "population_version": population_version,
-                                               "state": state, "n_events": n_events, "version": 1,
-                                               "updated_at": now})
+                    c.execute(Q.INSERT_BELIEF, {"user_id": user_id, "population_version": population_version,
+                                                "state": state, "n_events": n_events, "version": 1,
+                                                "updated_at": now})
                 except IntegrityError:
                     raise StaleBeliefError(f"belief of {user_id!r}: written by another worker first") from None
                 return 1
@@ -379,9 +326,9 @@ class Store:
                       "b_population": population_version, "b_n": n_events, "b_new_version": expected_version + 1,
                       "b_at": now}
             if expected_state is None:
-                res = c.execute(_PUT_BELIEF, params)
+                res = c.execute(Q.PUT_BELIEF, params)
             else:
-                res = c.execute(_PUT_BELIEF_IF_SAME, {**params, "b_old_state": expected_state})
+                res = c.execute(Q.PUT_BELIEF_IF_SAME, {**params, "b_old_state": expected_state})
             if res.rowcount != 1:
                 raise StaleBeliefError(f"belief of {user_id!r}: version {expected_version} is stale")
         return expected_version + 1
@@ -390,7 +337,7 @@ class Store:
     def forget_user(self, user_id: str) -> int:
         """Erase the user's events and belief and mark them erased (excluded from later fits); return the
         number of events removed."""
-        _check_id("user_id", user_id, 128)
+        check_id("user_id", user_id, 128)
         now = time.time()
         with self._tx() as conn:
             mine = select(S.events.c.event_id).where(S.events.c.user_id == user_id)
@@ -406,7 +353,7 @@ class Store:
             conn.execute(delete(S.beliefs).where(S.beliefs.c.user_id == user_id))
 
     def set_consent(self, user_id: str, *, opted_out: bool) -> None:
-        _check_id("user_id", user_id, 128)
+        check_id("user_id", user_id, 128)
         now = time.time()
         with self._tx() as conn:
             self._upsert_consent(conn, user_id, opted_out=bool(opted_out), erased_at=None, now=now)
@@ -532,48 +479,9 @@ class Store:
                          .values(revoked=True))
 
 
-# the statements of the request path, built once (building and keying a statement per call costs more than
-# running it on SQLite)
-_INSERT_EVENT = insert(S.events)
-_SET_REWARD = (update(S.events)
-               .where(S.events.c.event_id == bindparam("b_event"), S.events.c.reward.is_(None))
-               .values(reward=bindparam("b_reward"), rewarded_at=bindparam("b_at"),
-                       reward_default=bindparam("b_default"))
-               .returning(*S.events.c))
-_GET_BELIEF = select(S.beliefs.c.state, S.beliefs.c.version, S.beliefs.c.population_version).where(
-    S.beliefs.c.user_id == bindparam("b_user"))
-_INSERT_BELIEF = insert(S.beliefs)
-_PUT_BELIEF = (update(S.beliefs)
-               .where(S.beliefs.c.user_id == bindparam("b_user"), S.beliefs.c.version == bindparam("b_version"))
-               .values(state=bindparam("b_state"), population_version=bindparam("b_population"),
-                       n_events=bindparam("b_n"), version=bindparam("b_new_version"), updated_at=bindparam("b_at")))
-_PUT_BELIEF_IF_SAME = _PUT_BELIEF.where(S.beliefs.c.state == bindparam("b_old_state"))
-_REWARD_OF = select(S.events.c.reward).where(S.events.c.event_id == bindparam("b_event"))
-_OWN = S.beliefs.c.user_id == bindparam("b_user")
-_USER_STATE = select(
-    select(S.consent.c.opted_out).where(S.consent.c.user_id == bindparam("b_user")).scalar_subquery(),
-    *(select(col).where(_OWN).scalar_subquery()
-      for col in (S.beliefs.c.state, S.beliefs.c.version, S.beliefs.c.population_version)))
-
-
 def _hash(secret: str) -> str:
     # keys are 256-bit random secrets, so a plain SHA-256 is enough (no dictionary to guard against)
     return hashlib.sha256(secret.encode()).hexdigest()
-
-
-def _record(row: Any) -> EventRecord:
-    return EventRecord(
-        event_id=row["event_id"], user_id=row["user_id"], action=int(row["action"]),
-        probabilities=tuple(float(x) for x in row["probabilities"]),
-        features=np.frombuffer(row["features"], dtype="<f8").copy(), personalised=bool(row["personalised"]),
-        population_version=row["population_version"], created_at=float(row["created_at"]),
-        reward=row["reward"], reward_default=bool(row["reward_default"]),
-        candidates=_candidates(row.get("candidates"), len(row["probabilities"])),
-    )
-
-
-def _candidates(data: bytes | None, n_actions: int) -> np.ndarray | None:
-    return None if data is None else np.frombuffer(data, dtype="<f8").reshape(n_actions, -1).copy()
 
 
 def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:

@@ -12,7 +12,7 @@
 - ``api_keys``: hashed keys with a scope (``client`` or ``admin``); the plaintext is shown once at creation.
 - ``consent``: per-user opt-out and erasure flags.
 
-The schema is created and upgraded by Alembic migrations (``warmstart/service/migrations``), never by
+The schema is created and upgraded by Alembic migrations (``warmstart/store/migrations``), never by
 ``create_all``, so that a deployed database can be moved forward version by version.
 """
 

@@ -1,10 +1,14 @@
-"""A throwaway PostgreSQL cluster, for tests and benchmarks of the service on PostgreSQL.
+"""A throwaway PostgreSQL cluster, for benchmarks and tests of the service on PostgreSQL.
 
 ``throwaway_cluster()`` runs ``initdb`` in a temporary folder (as the ``postgres`` user when running as root,
 which PostgreSQL refuses to run as), starts a server on a free loopback port with ``fsync=on``, yields a
 ``postgresql+psycopg://`` URL of an empty database, and stops the server and removes the folder on exit.
 It needs Debian's ``postgresql`` package (``initdb`` under ``/usr/lib/postgresql/*/bin``); without it the error
 says so. ``fresh_database(url, name)`` makes another empty database in the same cluster.
+
+It lives with the benchmark harnesses, not in ``warmstart.service``: the PostgreSQL run of
+``warmstart.bench.service_durability`` (part of ``warmstart bench service``) starts one, so it ships in the
+wheel with that benchmark; the service tests use this same implementation through ``tests/support/postgres.py``.
 """
 
 from __future__ import annotations

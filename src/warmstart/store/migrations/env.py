@@ -1,10 +1,10 @@
-"""Alembic environment: run migrations on the connection that ``warmstart.service.store`` hands over."""
+"""Alembic environment: run migrations on the connection that ``warmstart.store.store`` hands over."""
 
 from __future__ import annotations
 
 from alembic import context
 
-from warmstart.service.schema import metadata
+from warmstart.store.schema import metadata
 
 connection = context.config.attributes["connection"]
 context.configure(connection=connection, target_metadata=metadata, render_as_batch=True)

@@ -1,0 +1,131 @@
+"""What a request computes with: a population version and the policy acting on it (``Engine``), a reward folded
+into the user's stored belief (``record_reward``) and a user's profile in plain words (``user_profile``). The
+routes and the dashboard share these; none of them knows about HTTP routing."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+from sqlalchemy import Connection
+
+from warmstart.families.linear.population import Population
+from warmstart.policies.base import PolicyContext
+from warmstart.policies.mixture import BeliefPolicy
+from warmstart.policies.registry import make_policy
+from warmstart.service.cache import BeliefCache, State
+from warmstart.service.errors import ApiError
+from warmstart.store.store import EventRecord, StaleBeliefError, Store
+
+BELIEF_CACHE = 50_000  # decoded beliefs kept per worker (about 1 KB each with a few types)
+_CAS_RETRIES = 8
+
+
+class Engine:
+    """A population version (the active one by default), the policy acting on it, and the store."""
+
+    def __init__(self, store: Store, *, policy: str = "mixture_ids", seed: int = 0, mode: str = "active",
+                 cache_size: int = BELIEF_CACHE) -> None:
+        self.store = store
+        self.cache = BeliefCache(cache_size)
+        version = store.active_version(mode)
+        if version is None:
+            raise ApiError(503, "no_population", f"no {mode} population: fit one and activate it")
+        data, _ = store.population(version)
+        self.version = version
+        self.population = Population.from_bytes(data, source=f"population version {version}")
+        made = make_policy(policy, PolicyContext(self.population.dim, self.population), seed=seed)
+        if not isinstance(made, BeliefPolicy):
+            raise ValueError(f"policy: expected one that keeps a belief (mixture_ids, mixture_ids_cp, mixture_ts), got {policy!r}")  # noqa: TRY004 - a bad setting, not a type error
+        self.policy = made
+        self.prior = made.prior(None)  # the population beliefs are made under (tempered for ours)
+
+    def belief_from_log(self, user_id: str) -> State:
+        """The user's belief under this population, recomputed from their rewarded events in order (a shadow
+        population keeps no stored beliefs)."""
+        rewarded = [e for e in self.store.user_events(user_id) if e.reward is not None]
+        if not rewarded:
+            return self.policy.new_user()
+        return self.policy.replay(np.stack([e.features for e in rewarded]),
+                                  np.array([e.reward for e in rewarded], dtype=float))
+
+    def belief(self, user_id: str, conn: Connection | None = None) -> tuple[State, int | None]:
+        stored = self.store.get_belief(user_id, conn)
+        return self.decode(user_id, stored), (None if stored is None else stored[1])
+
+    def decode(self, user_id: str, stored: tuple[bytes, int, int] | None) -> State:
+        """The belief in a stored row (a fresh one if none, or if it was made under another population), from
+        the cache when the row is the one the cached belief came from."""
+        if stored is None or stored[2] != self.version:
+            return self.policy.new_user()
+        cached = self.cache.get(user_id, stored)
+        if cached is not None:
+            return cached
+        belief = self.policy.state_from_bytes(stored[0])
+        self.cache.put(user_id, stored, belief)  # a committed row: safe to remember
+        return belief
+
+
+def record_reward(eng: Engine, event_id: str, reward: float, *, default: bool = False) -> bool:
+    """Record a reward and fold it into the user's stored belief in one transaction (compare-and-set on the
+    belief; on a concurrent update both are rolled back and tried again on the fresh belief)."""
+
+    written: list[tuple[str, tuple[bytes, int, int], State]] = []
+
+    def learn(record: EventRecord, conn: Connection) -> None:
+        written.clear()  # a group commit may run this twice (batched, then alone): keep the last run's
+        if not record.personalised:
+            return
+        latest = eng.cache.latest(record.user_id, eng.version) if trust_cache else None
+        if latest is None:
+            belief, version = eng.belief(record.user_id, conn)
+            expected_state = None  # read in this transaction: the version is enough
+        else:  # no read: the write names the cached row's version and bytes, and fails if either moved on
+            (expected_state, version, _), belief = latest
+        belief.observe(record.features, reward)
+        state = belief.to_bytes()
+        new_version = eng.store.put_belief(record.user_id, state, population_version=eng.version,
+                                           n_events=round(belief.n), expected_version=version,
+                                           expected_state=expected_state, conn=conn)
+        written.append((record.user_id, (state, new_version, eng.version), belief))
+
+    trust_cache = True
+    for _ in range(_CAS_RETRIES):
+        written.clear()
+        try:
+            new = eng.store.set_reward(event_id, reward, default=default, learn=learn)
+        except StaleBeliefError:
+            trust_cache = False  # read the row on the next try
+            continue
+        for user_id, stored, belief in written:  # committed: now the cache may know it
+            eng.cache.put(user_id, stored, belief)
+        return new
+    raise ApiError(503, "busy", f"event {event_id!r}: too many concurrent updates of the user's belief, retry")
+
+
+def user_profile(eng: Engine, user_id: str) -> dict[str, Any]:
+    """What is held and inferred about a user under ``eng``'s population, in plain words: the answer of ``GET
+    /v1/users/{id}/profile`` and what the dashboard shows."""
+    store = eng.store
+    consent = store.consent(user_id)
+    stored = store.get_belief(user_id)
+    belief = eng.belief(user_id)[0]
+    names = eng.population.type_names()
+    probs = belief.type_probs()
+    order = np.argsort(-probs)
+    return {
+        "user_id": user_id, "opted_out": consent["opted_out"], "erased": consent["erased_at"] is not None,
+        "events_held": len(store.user_events(user_id)), "events_learned_from": round(belief.n),
+        "belief_stored": stored is not None,
+        "types": [{"type": names[k], "probability": float(probs[k])} for k in order],
+        "summary": _summary(names, probs, round(belief.n)),
+    }
+
+
+def _summary(names: list[str], probs: np.ndarray, n: int) -> str:
+    k = int(np.argmax(probs))
+    if n == 0:
+        return "Nothing learned yet: every type is still possible."
+    if names[k] == "novel":
+        return f"After {n} events this user fits none of the known types well; they are served as themselves."
+    return f"After {n} events this user most resembles {names[k]} ({probs[k]:.0%} probable)."

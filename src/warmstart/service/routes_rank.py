@@ -1,0 +1,63 @@
+"""``POST /v1/rank`` (a decision among candidate actions for a user) and ``POST /v1/events/{event_id}/reward``
+(its reward, folded into the user's belief)."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+import numpy as np
+from fastapi import APIRouter, Depends
+
+from warmstart.service.deps import AppState, client
+from warmstart.service.engine import record_reward
+from warmstart.service.errors import ApiError
+from warmstart.service.models import EventId, RankRequest, RewardRequest
+from warmstart.store.store import ConflictError, EventRecord, NotFoundError
+
+router = APIRouter()
+
+
+# response_model=None: FastAPI would otherwise validate a sync endpoint's answer on a worker thread (one more
+# thread hop per request); the contract is in warmstart.service.app's docstring and in the client
+@router.post("/v1/rank", response_model=None)
+def rank(state: AppState, body: RankRequest, _: str = Depends(client)) -> dict[str, Any]:
+    eng = state.engine()
+    lengths = sorted({len(a.features) for a in body.actions})
+    if lengths != [eng.population.dim]:
+        raise ApiError(422, "invalid_request", f"actions.features: expected {eng.population.dim} numbers per "
+                                               f"action, got {lengths}")
+    X = np.array([a.features for a in body.actions], dtype=float)
+    store = state.store
+    opted_out, stored = store.user_state(body.user_id)
+    personalised = not opted_out
+    belief = eng.decode(body.user_id, stored) if personalised else eng.policy.new_user()
+    decision = eng.policy.act(belief, X)
+    names = eng.population.type_names()
+    state.metrics.decisions.labels(
+        names[int(np.argmax(belief.type_probs()))] if personalised else "unpersonalised").inc()
+    if decision.probabilities is None:  # every policy the service offers reports them; guard the contract
+        raise ApiError(500, "policy_contract", f"policy {state.policy!r} did not report action probabilities")
+    probs = [float(p) for p in np.asarray(decision.probabilities, dtype=float)]
+    event_id = uuid.uuid4().hex
+    store.append_event(EventRecord(event_id, body.user_id, int(decision.action), tuple(probs),
+                                   X[decision.action], personalised, population_version=eng.version,
+                                   candidates=X))
+    if personalised:
+        state.shadow(event_id, body.user_id, X, eng.version)
+    return {"event_id": event_id, "action": int(decision.action), "action_id": body.actions[decision.action].id,
+            "probabilities": probs, "personalised": personalised}
+
+
+@router.post("/v1/events/{event_id}/reward", response_model=None)
+def reward(state: AppState, body: RewardRequest, event_id: str = EventId,
+           _: str = Depends(client)) -> dict[str, Any]:
+    try:
+        new = record_reward(state.engine(), event_id, body.reward)
+    except NotFoundError as exc:
+        raise ApiError(404, "not_found", str(exc)) from exc
+    except ConflictError as exc:
+        raise ApiError(409, "conflict", str(exc)) from exc
+    if new:
+        state.metrics.rewards.labels("reported").inc()
+    return {"event_id": event_id, "status": "recorded" if new else "duplicate"}
