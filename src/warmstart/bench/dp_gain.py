@@ -29,7 +29,8 @@ import numpy as np
 from warmstart._version import __version__
 from warmstart.bench.coldstart import ColdStartConfig, gain_curve, run_coldstart
 from warmstart.bench.machine import machine_info
-from warmstart.families.linear.dp import DPConfig, fit_population_dp
+from warmstart.families.linear.dp import fit_population_dp
+from warmstart.families.linear.dp_budget import DPConfig
 from warmstart.families.linear.fit import FitConfig, fit_population
 from warmstart.families.linear.population import Population
 from warmstart.sim.linear_types import LinearTypesConfig, LinearTypesPopulation, logged_summary
