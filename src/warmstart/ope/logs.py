@@ -44,13 +44,16 @@ from pathlib import Path
 
 import numpy as np
 
-from warmstart.data._columns import _as_text, _numeric, _read_csv_columns, _read_parquet_columns
-from warmstart.data.events import (
+from warmstart.data._columns import (
+    _as_text,
     _check_finite_rows,
     _check_propensity,
     _csv_header,
+    _numeric,
     _parquet_header,
     _parse_numbers,
+    _read_csv_columns,
+    _read_parquet_columns,
 )
 
 __all__ = ["EVAL_POLICIES", "OPELog", "load_ope_log"]
