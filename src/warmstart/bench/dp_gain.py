@@ -29,8 +29,10 @@ import numpy as np
 from warmstart._version import __version__
 from warmstart.bench.coldstart import ColdStartConfig, gain_curve, run_coldstart
 from warmstart.bench.machine import machine_info
-from warmstart.families.linear.dp import DPConfig, fit_population_dp
+from warmstart.families.linear.dp import fit_population_dp
+from warmstart.families.linear.dp_budget import DPConfig
 from warmstart.families.linear.fit import FitConfig, fit_population
+from warmstart.families.linear.model import Summary
 from warmstart.families.linear.population import Population
 from warmstart.sim.linear_types import LinearTypesConfig, LinearTypesPopulation, logged_summary
 from warmstart.sim.users import UserBatch
@@ -113,23 +115,9 @@ def dp_gain(
     true_types = np.concatenate(recorder.drawn)
     truth = LinearTypesPopulation(sim)
 
-    report(f"non-private fit, K = {K}", 0.05)
-    t0 = time.perf_counter()
-    pop_np = fit_population(summary, FitConfig(n_types=K, seed=seed))
-    fit_np_s = time.perf_counter() - t0
-
-    report(f"private fit, epsilon = {epsilon}, delta = {delta}", 0.35)
-    t0 = time.perf_counter()
-    pop_dp = fit_population_dp(summary, dp_cfg)
-    fit_dp_s = time.perf_counter() - t0
-
+    fits = _fit_populations(summary, dp_cfg, seed, include_bic, report)
+    pop_dp = fits["dp"][0]
     docs: dict[str, dict[str, Any]] = {}
-    fits = {"nonprivate": (pop_np, fit_np_s), "dp": (pop_dp, fit_dp_s)}
-    if include_bic:
-        report("non-private fit, K chosen by BIC", 0.5)
-        t0 = time.perf_counter()
-        pop_bic = fit_population(summary, FitConfig(seed=seed))
-        fits["nonprivate_bic"] = (pop_bic, time.perf_counter() - t0)
     for i, (name, (pop, fit_s)) in enumerate(fits.items()):
         report(f"cold start with the {name} population", 0.6 + 0.35 * i / len(fits))
         docs[name] = run_coldstart(cs_cfg, population=pop, fit_s=fit_s, summary=summary, true_types=true_types)
@@ -167,3 +155,28 @@ def dp_gain(
     out["elapsed_s"] = time.perf_counter() - t_start
     report("done", 1.0)
     return out
+
+
+def _fit_populations(summary: Summary, dp_cfg: DPConfig, seed: int, include_bic: bool, report: Progress
+                     ) -> dict[str, tuple[Population, float]]:
+    """The populations compared, each with its fit's seconds: ``nonprivate`` (K = ``dp_cfg.n_types``), ``dp``
+    (the private fit) and, with ``include_bic``, ``nonprivate_bic`` (K chosen by BIC)."""
+    K = dp_cfg.n_types
+    epsilon, delta = dp_cfg.epsilon, dp_cfg.delta
+    report(f"non-private fit, K = {K}", 0.05)
+    t0 = time.perf_counter()
+    pop_np = fit_population(summary, FitConfig(n_types=K, seed=seed))
+    fit_np_s = time.perf_counter() - t0
+
+    report(f"private fit, epsilon = {epsilon}, delta = {delta}", 0.35)
+    t0 = time.perf_counter()
+    pop_dp = fit_population_dp(summary, dp_cfg)
+    fit_dp_s = time.perf_counter() - t0
+
+    fits = {"nonprivate": (pop_np, fit_np_s), "dp": (pop_dp, fit_dp_s)}
+    if include_bic:
+        report("non-private fit, K chosen by BIC", 0.5)
+        t0 = time.perf_counter()
+        pop_bic = fit_population(summary, FitConfig(seed=seed))
+        fits["nonprivate_bic"] = (pop_bic, time.perf_counter() - t0)
+    return fits

@@ -33,7 +33,8 @@ from warmstart.data.assistments import load_assistments2009
 from warmstart.data.kt import KTData
 from warmstart.families.learner.belief import DEFAULT_GRID, predict_online
 from warmstart.families.learner.fit import LearnerFitConfig, fit_learner_types
-from warmstart.families.learner.items import choose_prior_sd
+from warmstart.families.learner.items import ItemOffsets, choose_prior_sd
+from warmstart.families.learner.population import LearnerPopulation
 
 Progress = Callable[[str, float], None]
 DATASETS = ("assistments2009",)
@@ -100,7 +101,6 @@ def run_kt(cfg: KTBenchConfig, progress: Progress | None = None) -> dict[str, An
         handle = start_pybkt(train, test, seed=cfg.seed, num_fits=cfg.pybkt_num_fits, forgets=True,
                              parallel=True)
     models: dict[str, dict[str, Any]] = {}
-    heldout = (valid.student, valid.skill, valid.correct)
     try:
         report("fitting single-type BKT", 0.05)
         t0 = time.perf_counter()
@@ -110,20 +110,7 @@ def run_kt(cfg: KTBenchConfig, progress: Progress | None = None) -> dict[str, An
         bkt_s = time.perf_counter() - t0
         models["bkt"] = _score(test, predict_online(bkt, test.student, test.skill, test.correct, grid=None),
                                cfg, bkt_s)
-        report("fitting learner types (K chosen on the validation students)", 0.15)
-        t0 = time.perf_counter()
-        pop = fit_learner_types(train.student, train.skill, train.correct, train.n_skills,
-                                LearnerFitConfig(k_range=(1, 2) if cfg.quick else cfg.k_range,
-                                                 n_init=1 if cfg.quick else cfg.n_init, forgets=cfg.forgets,
-                                                 seed=cfg.seed),
-                                heldout=heldout, skill_names=train.skill_names)
-        types_s = time.perf_counter() - t0
-        report("fitting item difficulties (prior chosen on the validation students)", 0.4)
-        t1 = time.perf_counter()
-        items, item_scores = choose_prior_sd(
-            pop, (train.student, train.skill, train.item, train.correct),
-            (valid.student, valid.skill, valid.item, valid.correct), len(train.item_names))
-        ours_s = types_s + time.perf_counter() - t1
+        pop, types_s, items, item_scores, ours_s = _fit_ours(cfg, train, valid, report)
         report("predicting the test students online", 0.5)
         models["ours"] = _score(test, predict_online(pop, test.student, test.skill, test.correct,
                                                      grid=DEFAULT_GRID, item_offset=items.for_responses(test.item)),
@@ -147,7 +134,6 @@ def run_kt(cfg: KTBenchConfig, progress: Progress | None = None) -> dict[str, An
     models["ours"]["fit_s_ratio_to_pybkt"] = (
         models["ours"]["fit_s"] / models["pybkt"]["fit_s"] if "pybkt" in models else None)
     report("done", 1.0)
-    diag = pop.diagnostics
     return {
         "version": __version__,
         "machine": machine_info(),
@@ -162,13 +148,42 @@ def run_kt(cfg: KTBenchConfig, progress: Progress | None = None) -> dict[str, An
                   "validation_log_loss_by_prior_sd": item_scores,
                   "test_responses_on_items_seen_in_training": float(
                       (items.count[np.maximum(test.item, 0)] > 0)[test.item >= 0].sum() / max(test.n_responses, 1))},
-        "population": {
-            "n_types": pop.n_types,
-            "weights": pop.weights.tolist(),
-            "selection": diag.get("selection"),
-            "selected_k": diag.get("selected_k"),
-            "types": [{"index": t.index, "weight": t.weight, "summary": t.summary} for t in pop.describe()],
-            "skill_words": {str(t.index): t.skills for t in pop.describe()},
-            "skill_responses": dict(zip(pop.skill_names, diag.get("skill_responses", []), strict=False)),
-        },
+        "population": _population_view(pop),
+    }
+
+
+def _fit_ours(cfg: KTBenchConfig, train: KTData, valid: KTData, report: Progress
+              ) -> tuple[LearnerPopulation, float, ItemOffsets, dict[str, float], float]:
+    """Our model: learner types with K chosen on the validation students, then item difficulties with their
+    prior chosen on them too. Returns the population, the seconds of its fit, the item offsets, the validation
+    score of each prior and the seconds of both fits."""
+    heldout = (valid.student, valid.skill, valid.correct)
+    report("fitting learner types (K chosen on the validation students)", 0.15)
+    t0 = time.perf_counter()
+    pop = fit_learner_types(train.student, train.skill, train.correct, train.n_skills,
+                            LearnerFitConfig(k_range=(1, 2) if cfg.quick else cfg.k_range,
+                                             n_init=1 if cfg.quick else cfg.n_init, forgets=cfg.forgets,
+                                             seed=cfg.seed),
+                            heldout=heldout, skill_names=train.skill_names)
+    types_s = time.perf_counter() - t0
+    report("fitting item difficulties (prior chosen on the validation students)", 0.4)
+    t1 = time.perf_counter()
+    items, item_scores = choose_prior_sd(
+        pop, (train.student, train.skill, train.item, train.correct),
+        (valid.student, valid.skill, valid.item, valid.correct), len(train.item_names))
+    ours_s = types_s + time.perf_counter() - t1
+    return pop, types_s, items, item_scores, ours_s
+
+
+def _population_view(pop: LearnerPopulation) -> dict[str, Any]:
+    """The fitted learner types as reported: weights, the choice of K, each type's summary and skill words."""
+    diag = pop.diagnostics
+    return {
+        "n_types": pop.n_types,
+        "weights": pop.weights.tolist(),
+        "selection": diag.get("selection"),
+        "selected_k": diag.get("selected_k"),
+        "types": [{"index": t.index, "weight": t.weight, "summary": t.summary} for t in pop.describe()],
+        "skill_words": {str(t.index): t.skills for t in pop.describe()},
+        "skill_responses": dict(zip(pop.skill_names, diag.get("skill_responses", []), strict=False)),
     }

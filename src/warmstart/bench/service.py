@@ -96,19 +96,7 @@ def run_service_bench(*, round_trips: int = 2000, clients: int = 4, users: int =
     rewards = np.einsum("nad,nd->na", X, thetas[who])
 
     # the same decisions and updates in-process, for the overhead
-    policy = make_policy("mixture_ids", PolicyContext(cfg.dim, population), seed=seed)
-    states = [policy.new_user() for _ in range(users)]
-    warm = policy.new_user()
-    policy.update(warm, X[0], policy.act(warm, X[0]).action, 0.0)  # compile / load the kernels first
-    acting = 0.0
-    t0 = time.perf_counter()
-    for i in range(round_trips):
-        ta = time.perf_counter()
-        d = policy.act(states[who[i]], X[i])
-        acting += time.perf_counter() - ta
-        policy.update(states[who[i]], X[i], d.action, float(rewards[i, d.action]))
-    inproc_us = (time.perf_counter() - t0) / round_trips * 1e6
-    inproc_act_us = acting / round_trips * 1e6
+    inproc_us, inproc_act_us = _in_process(population, cfg.dim, X, who, rewards, users, seed)
 
     work = Path(tempfile.mkdtemp(prefix="warmstart-bench-service-"))
     pop_path = work / "population.npz"
@@ -122,9 +110,6 @@ def run_service_bench(*, round_trips: int = 2000, clients: int = 4, users: int =
     report("starting the server", 0.1)
     server = subprocess.Popen([*cli, "serve", "--db", db, "--population", str(pop_path), "--port", str(port)],
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    latencies = np.full(round_trips, np.nan)
-    rank_latencies = np.full(round_trips, np.nan)
-    errors: list[str] = []
     try:
         _wait_up(base, server)
         warm = _Http(port, key)  # the server's first decisions load and compile its kernels: not timed
@@ -132,42 +117,8 @@ def run_service_bench(*, round_trips: int = 2000, clients: int = 4, users: int =
             _, body = warm.post("/v1/rank", {"user_id": "warm-up", "actions": [{"features": r.tolist()} for r in X[i]]})
             warm.post(f"/v1/events/{body['event_id']}/reward", {"reward": 0.0})
         warm.close()
-        deadline = time.monotonic() + max_seconds
-        next_i = iter(range(round_trips))
-        lock = threading.Lock()
-
-        def worker() -> None:
-            http = _Http(port, key)
-            try:
-                while time.monotonic() < deadline:
-                    with lock:
-                        i = next(next_i, None)
-                    if i is None:
-                        return
-                    t = time.perf_counter()
-                    acts = [{"features": row.tolist()} for row in X[i]]
-                    status, body = http.post("/v1/rank", {"user_id": f"u{who[i]}", "actions": acts})
-                    rank_latencies[i] = time.perf_counter() - t
-                    if status != 200:
-                        errors.append(f"rank {status}")
-                        continue
-                    status, _ = http.post(f"/v1/events/{body['event_id']}/reward",
-                                          {"reward": float(rewards[i, body["action"]])})
-                    if status != 200:
-                        errors.append(f"reward {status}")
-                        continue
-                    latencies[i] = time.perf_counter() - t
-            finally:
-                http.close()
-
         report("round trips", 0.2)
-        t0 = time.perf_counter()
-        threads = [threading.Thread(target=worker) for _ in range(clients)]
-        for th in threads:
-            th.start()
-        for th in threads:
-            th.join()
-        wall = time.perf_counter() - t0
+        latencies, rank_latencies, errors, wall = _round_trips(port, key, X, who, rewards, clients, max_seconds)
         report("malformed input", 0.9)
         probe_http = _Http(port, key)
         _, first = probe_http.post("/v1/rank", {"user_id": "probe", "actions": [{"features": r.tolist()} for r in X[0]]})
@@ -204,6 +155,74 @@ def run_service_bench(*, round_trips: int = 2000, clients: int = 4, users: int =
         "overhead_ms_per_round_trip": (float(np.mean(done)) * 1e3 - inproc_us / 1e3) if done.size else None,
         "probes": {**probes, "schemathesis": _schemathesis(population, work_root=None)},
     }
+
+
+def _in_process(population: Population, dim: int, X: np.ndarray, who: np.ndarray, rewards: np.ndarray, users: int,
+                seed: int) -> tuple[float, float]:
+    """Microseconds per act + update, and per act alone, of the served policy in this process on the same
+    round trips (after one untimed decision that compiles or loads the kernels)."""
+    round_trips = X.shape[0]
+    policy = make_policy("mixture_ids", PolicyContext(dim, population), seed=seed)
+    states = [policy.new_user() for _ in range(users)]
+    warm = policy.new_user()
+    policy.update(warm, X[0], policy.act(warm, X[0]).action, 0.0)  # compile / load the kernels first
+    acting = 0.0
+    t0 = time.perf_counter()
+    for i in range(round_trips):
+        ta = time.perf_counter()
+        d = policy.act(states[who[i]], X[i])
+        acting += time.perf_counter() - ta
+        policy.update(states[who[i]], X[i], d.action, float(rewards[i, d.action]))
+    inproc_us = (time.perf_counter() - t0) / round_trips * 1e6
+    inproc_act_us = acting / round_trips * 1e6
+    return inproc_us, inproc_act_us
+
+
+def _round_trips(port: int, key: str, X: np.ndarray, who: np.ndarray, rewards: np.ndarray, clients: int,
+                 max_seconds: float) -> tuple[np.ndarray, np.ndarray, list[str], float]:
+    """The round trips (rank, then reward) from ``clients`` threads, one keep-alive connection each, for at
+    most ``max_seconds``: latency per round trip and per rank (NaN where not done), the errors, the wall
+    time."""
+    round_trips = X.shape[0]
+    latencies = np.full(round_trips, np.nan)
+    rank_latencies = np.full(round_trips, np.nan)
+    errors: list[str] = []
+    deadline = time.monotonic() + max_seconds
+    next_i = iter(range(round_trips))
+    lock = threading.Lock()
+
+    def worker() -> None:
+        http = _Http(port, key)
+        try:
+            while time.monotonic() < deadline:
+                with lock:
+                    i = next(next_i, None)
+                if i is None:
+                    return
+                t = time.perf_counter()
+                acts = [{"features": row.tolist()} for row in X[i]]
+                status, body = http.post("/v1/rank", {"user_id": f"u{who[i]}", "actions": acts})
+                rank_latencies[i] = time.perf_counter() - t
+                if status != 200:
+                    errors.append(f"rank {status}")
+                    continue
+                status, _ = http.post(f"/v1/events/{body['event_id']}/reward",
+                                      {"reward": float(rewards[i, body["action"]])})
+                if status != 200:
+                    errors.append(f"reward {status}")
+                    continue
+                latencies[i] = time.perf_counter() - t
+        finally:
+            http.close()
+
+    t0 = time.perf_counter()
+    threads = [threading.Thread(target=worker) for _ in range(clients)]
+    for th in threads:
+        th.start()
+    for th in threads:
+        th.join()
+    wall = time.perf_counter() - t0
+    return latencies, rank_latencies, errors, wall
 
 
 def _schemathesis(population: Any, *, work_root: str | None, max_examples: int = 20) -> dict[str, Any]:

@@ -16,38 +16,23 @@ from __future__ import annotations
 
 import os
 import re
-import shutil
 import signal
 import subprocess
-import sys
 import tempfile
-import threading
 import time
-from collections import Counter
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Self
+from typing import Any
 
 import numpy as np
 
 from warmstart._version import __version__
 from warmstart.bench.machine import machine_info
 from warmstart.bench.service import _free_port, _wait_up, served_population
-from warmstart.families.linear.population import Population
-from warmstart.sim.linear_types import LinearTypesPopulation
+from warmstart.bench.service_load import AckedReward, _Load, _ms, _prepare, _Run, _start, _stop
 
 Progress = Callable[[str, float], None]
 _EXAMPLES = 10  # problem descriptions kept in a report, as evidence
-
-
-@dataclass(frozen=True)
-class AckedReward:
-    """A reward the service acknowledged (HTTP 200): it must be in the log and in the user's belief."""
-
-    event_id: str
-    user_id: str
-    reward: float
 
 
 # ---------------------------------------------------------------------------------------------- the check
@@ -62,13 +47,6 @@ def check_log_against_beliefs(store: Any, acknowledged: Iterable[AckedReward], *
        version, and its sufficient statistics (``A``, ``b``, ``c``) equal those summed from those events, to
        ``rtol`` (the linear-Gaussian belief is order-independent up to float rounding).
     """
-    from sqlalchemy import select, union
-
-    from warmstart.families.linear.belief import Belief
-    from warmstart.families.linear.model import summarise_rows
-    from warmstart.service.app import Engine
-    from warmstart.store import schema as S
-
     examples: list[str] = []
 
     def note(text: str) -> None:
@@ -76,6 +54,23 @@ def check_log_against_beliefs(store: Any, acknowledged: Iterable[AckedReward], *
             examples.append(text)
 
     acked = list(acknowledged)
+    missing, wrong = _check_acknowledged_rewards(store, acked, note)
+    decided = list(decisions)
+    decisions_missing = _check_acknowledged_decisions(store, decided, note)
+    beliefs = _check_beliefs(store, policy, rtol, note)
+    return {
+        "acknowledged_rewards": len(acked),
+        "acknowledged_missing_from_log": missing,
+        "acknowledged_wrong_in_log": wrong,
+        "acknowledged_decisions": len(decided),
+        "acknowledged_decisions_missing_from_log": decisions_missing,
+        **beliefs,
+        "examples": examples,
+    }
+
+
+def _check_acknowledged_rewards(store: Any, acked: list[AckedReward], note: Callable[[str], None]) -> tuple[int, int]:
+    """Acknowledged rewards missing from the events table, and those on another user or with another value."""
     missing = wrong = 0
     for a in acked:
         ev = store.event(a.event_id)
@@ -87,12 +82,29 @@ def check_log_against_beliefs(store: Any, acknowledged: Iterable[AckedReward], *
             wrong += 1
             note(f"event {a.event_id}: acknowledged user {a.user_id} reward {a.reward!r}, log has user "
                  f"{ev.user_id} reward {ev.reward!r}")
-    decided = list(decisions)
+    return missing, wrong
+
+
+def _check_acknowledged_decisions(store: Any, decided: list[str], note: Callable[[str], None]) -> int:
+    """Acknowledged decisions (event ids) missing from the events table."""
     decisions_missing = 0
     for event_id in decided:
         if store.event(event_id) is None:
             decisions_missing += 1
             note(f"acknowledged decision {event_id}: not in the log")
+    return decisions_missing
+
+
+def _check_beliefs(store: Any, policy: str, rtol: float, note: Callable[[str], None]) -> dict[str, int]:
+    """Every user's stored belief against the replay of their rewarded, personalised events under the active
+    population version: counts of users checked, rewards in one and not the other, lost updates, mismatched
+    beliefs and ``n_events`` columns that disagree with the belief."""
+    from sqlalchemy import select, union
+
+    from warmstart.families.linear.belief import Belief
+    from warmstart.families.linear.model import summarise_rows
+    from warmstart.service.app import Engine
+    from warmstart.store import schema as S
 
     eng = Engine(store, policy=policy)
     with store.engine.connect() as conn:
@@ -130,230 +142,18 @@ def check_log_against_beliefs(store: Any, acknowledged: Iterable[AckedReward], *
             note(f"user {user}: belief holds {n_held} events, the log has {n_log} rewarded"
                  + ("" if n_held != n_log else "; same count but the statistics differ from the replay"))
     return {
-        "acknowledged_rewards": len(acked),
-        "acknowledged_missing_from_log": missing,
-        "acknowledged_wrong_in_log": wrong,
-        "acknowledged_decisions": len(decided),
-        "acknowledged_decisions_missing_from_log": decisions_missing,
         "users_checked": len(users),
         "rewards_in_log_not_in_belief": not_in_belief,
         "rewards_in_belief_not_in_log": not_in_log,
         "lost_updates": lost,
         "mismatched_beliefs": mismatched,
         "n_events_column_mismatches": n_col_bad,
-        "examples": examples,
     }
 
 
 def _stats(A: np.ndarray, b: np.ndarray, c: float) -> np.ndarray:
     """A belief's sufficient statistics besides the count, flat: ``sum x x'``, ``sum x r``, ``sum r^2``."""
     return np.concatenate([np.ravel(A), np.ravel(b), [float(c)]])
-
-
-# ---------------------------------------------------------------------------------------------- shared parts
-def _prepare(work: Path, db: str, population: Population) -> tuple[str, Path]:
-    """A client key in the store (migrated here) and the population file ``serve`` activates."""
-    from warmstart.store.store import Store
-
-    store = Store.open(db)
-    try:
-        key = store.create_api_key("client")
-    finally:
-        store.close()
-    pop_path = work / "population.npz"
-    population.save(pop_path)
-    return key, pop_path
-
-
-def _start(db: str, pop_path: Path, port: int, log: Path, workers: int = 1) -> subprocess.Popen[bytes]:
-    with log.open("ab") as out:
-        return subprocess.Popen([sys.executable, "-m", "warmstart.cli", "serve", "--db", db, "--population",
-                                 str(pop_path), "--host", "127.0.0.1", "--port", str(port),
-                                 "--workers", str(workers)], stdout=out, stderr=subprocess.STDOUT)
-
-
-def _children(pid: int) -> list[int]:
-    try:
-        return [int(p) for p in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
-    except OSError:
-        return []
-
-
-def _stop(server: subprocess.Popen[bytes]) -> None:
-    """SIGTERM, then SIGKILL to the server and the worker processes it started (each by its pid)."""
-    if server.poll() is not None:
-        return
-    children = _children(server.pid)
-    server.terminate()
-    try:
-        server.wait(timeout=30)
-    except subprocess.TimeoutExpired:
-        for pid in [*children, *_children(server.pid)]:
-            try:
-                os.kill(pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
-        server.kill()
-        server.wait(timeout=30)
-
-
-class _Run:
-    """The server and load of one benchmark run and its work folder: stopped and removed however the run ends;
-    an error comes back with the tail of the server's log."""
-
-    def __init__(self, what: str, work: Path, log: Path) -> None:
-        self.what, self.work, self.log = what, work, log
-        self.server: subprocess.Popen[bytes] | None = None
-        self.load: _Load | None = None
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(self, kind: object, exc: BaseException | None, tb: object) -> None:
-        failed = isinstance(exc, Exception)
-        tail = _log_tail(self.log) if failed else ""
-        if self.load is not None:
-            self.load.stop.set()
-        if self.server is not None:
-            _stop(self.server)
-        shutil.rmtree(self.work, ignore_errors=True)
-        if failed:
-            raise RuntimeError(f"{self.what}: {exc}; server log: {tail}") from exc
-
-
-def _log_tail(log: Path, chars: int = 800) -> str:
-    try:
-        return " ".join(log.read_text(errors="replace")[-chars:].split())
-    except OSError:
-        return ""
-
-
-@dataclass
-class _Load:
-    """Client threads doing rank + reward round trips on ``base`` until ``stop`` is set or ``budget`` round
-    trips are taken. A reward request that fails in transport is retried (same value) while ``retry`` is set."""
-
-    base: str
-    key: str
-    truth: LinearTypesPopulation
-    thetas: np.ndarray
-    seed: int
-    clients: int
-    deadline: float
-    budget: int | None = None
-    keepalive: bool = True
-    retry_rewards: bool = True
-    epoch: int = 0
-    stop: threading.Event = field(default_factory=threading.Event)
-    acked: list[AckedReward] = field(default_factory=list)
-    acked_epoch: list[int] = field(default_factory=list)
-    first_ack: dict[int, float] = field(default_factory=dict)  # epoch -> perf_counter of its first ack
-    decisions: list[str] = field(default_factory=list)
-    unacknowledged: list[str] = field(default_factory=list)
-    latencies: list[float] = field(default_factory=list)
-    errors: Counter[str] = field(default_factory=Counter)
-    retried: Counter[str] = field(default_factory=Counter)  # answers to reward requests sent again, by status
-    _lock: threading.Lock = field(default_factory=threading.Lock)
-    _taken: int = 0
-    _threads: list[threading.Thread] = field(default_factory=list)
-
-    def start(self) -> None:
-        self._threads = [threading.Thread(target=self._client, args=(i,), daemon=True) for i in range(self.clients)]
-        for th in self._threads:
-            th.start()
-
-    def join(self) -> None:
-        for th in self._threads:
-            th.join(timeout=max(1.0, self.deadline - time.monotonic() + 60))
-
-    def wait_first_ack(self, epoch: int, timeout: float) -> bool:
-        """Wait until a round trip of ``epoch`` (a server run) was acknowledged: the load has reached it."""
-        end = time.monotonic() + timeout
-        while epoch not in self.first_ack:
-            if time.monotonic() > end:
-                return False
-            time.sleep(0.01)
-        return True
-
-    def _take(self) -> bool:
-        with self._lock:
-            if self.stop.is_set() or time.monotonic() > self.deadline:
-                return False
-            if self.budget is not None and self._taken >= self.budget:
-                return False
-            self._taken += 1
-            return True
-
-    def _client(self, i: int) -> None:
-        import httpx
-
-        rng = np.random.default_rng([self.seed, i])
-        limits = httpx.Limits(max_keepalive_connections=None if self.keepalive else 0)
-        with httpx.Client(base_url=self.base, headers={"Authorization": f"Bearer {self.key}"}, timeout=30,
-                          limits=limits) as http:
-            while self._take():
-                u = int(rng.integers(len(self.thetas)))
-                X = self.truth.candidates(rng, ())
-                t0 = time.perf_counter()
-                try:
-                    r = http.post("/v1/rank", json={"user_id": f"u{u}", "actions": [{"features": x.tolist()}
-                                                                                     for x in X]})
-                except httpx.TransportError as exc:
-                    self._error(f"rank: {type(exc).__name__}")
-                    time.sleep(0.05)  # the server is down (killed): wait for its restart
-                    continue
-                if r.status_code != 200:
-                    self._error(f"rank {r.status_code} {_code(r)}")
-                    continue
-                body = r.json()
-                event_id, reward = body["event_id"], float(X[body["action"]] @ self.thetas[u])
-                with self._lock:
-                    self.decisions.append(event_id)
-                if self._reward(http, event_id, reward, attempt=0):
-                    with self._lock:
-                        self.acked.append(AckedReward(event_id, f"u{u}", reward))
-                        self.acked_epoch.append(self.epoch)
-                        self.first_ack.setdefault(self.epoch, time.perf_counter())
-                        self.latencies.append(time.perf_counter() - t0)
-                else:
-                    with self._lock:
-                        self.unacknowledged.append(event_id)
-
-    def _reward(self, http: Any, event_id: str, reward: float, attempt: int) -> bool:
-        import httpx
-
-        while True:
-            try:
-                r = http.post(f"/v1/events/{event_id}/reward", json={"reward": reward})
-            except httpx.TransportError as exc:
-                self._error(f"reward: {type(exc).__name__}")
-                if not self.retry_rewards or time.monotonic() > self.deadline + 30:
-                    return False
-                attempt += 1
-                time.sleep(0.05)
-                continue
-            if attempt:
-                with self._lock:  # "duplicate": the first attempt was committed before the server died
-                    self.retried[r.json().get("status", "?") if r.status_code == 200 else str(r.status_code)] += 1
-            if r.status_code == 200:
-                return True
-            self._error(f"reward {r.status_code} {_code(r)}")
-            return False
-
-    def _error(self, kind: str) -> None:
-        with self._lock:
-            self.errors[kind] += 1
-
-
-def _code(r: Any) -> str:
-    try:
-        return str(r.json()["error"]["code"])
-    except Exception:  # noqa: BLE001 - any body that is not our error shape
-        return "?"
-
-
-def _ms(latencies: list[float], q: float) -> float | None:
-    return float(np.percentile(latencies, q) * 1e3) if latencies else None
 
 
 # ---------------------------------------------------------------------------------------------- kill -9
@@ -380,10 +180,6 @@ def run_kill_bench(*, kills: int = 20, clients: int = 4, users: int = 100,
     db, log = str(work / "service.db"), work / "server.log"
     port = _free_port()
     base = f"http://127.0.0.1:{port}"
-    to_healthy: list[float] = []
-    t_kill: dict[int, float] = {}  # epoch -> when the server run before it was killed
-    exited_by_itself = 0
-    kills_done = 0
     deadline = time.monotonic() + max_seconds
     with _Run("kill bench", work, log) as run:
         key, pop_path = _prepare(work, db, population)
@@ -392,25 +188,9 @@ def run_kill_bench(*, kills: int = 20, clients: int = 4, users: int = 100,
         _wait_up(base, server)
         load = run.load = _Load(base, key, truth, thetas, seed, clients, deadline=deadline)
         load.start()
-        for k in range(kills):
-            # the interval starts once the load reaches this server run (its first request is slow: the
-            # population is loaded and the kernels too), so that every kill lands under load
-            load.wait_first_ack(k, timeout=max(0.0, min(30.0, deadline - time.monotonic())))
-            time.sleep(float(rng.uniform(lo, hi)))
-            if time.monotonic() > deadline:
-                break
-            if server.poll() is not None:
-                exited_by_itself += 1
-            else:
-                os.kill(server.pid, signal.SIGKILL)  # our own child, by its pid
-            t_kill[k + 1] = time.perf_counter()
-            server.wait(timeout=30)
-            load.epoch = k + 1  # from here on, an acknowledgement comes from the next server run
-            kills_done += 1
-            server = run.server = _start(db, pop_path, port, log)
-            _wait_up(base, server)
-            to_healthy.append(time.perf_counter() - t_kill[k + 1])
-            report(f"kill {k + 1}/{kills}", 0.1 + 0.8 * (k + 1) / max(kills, 1))
+        kills_done, exited_by_itself, t_kill, to_healthy = _kill_under_load(
+            run, load, lambda: _start(db, pop_path, port, log), base, kills, rng, (lo, hi), deadline, report)
+        server = run.server  # the run started after the last kill
         load.wait_first_ack(kills_done, timeout=max(0.0, min(30.0, deadline - time.monotonic())))
         time.sleep(float(rng.uniform(lo, hi)) if time.monotonic() < deadline else 0.0)  # load on the last one
         load.stop.set()
@@ -449,6 +229,42 @@ def run_kill_bench(*, kills: int = 20, clients: int = 4, users: int = 100,
         "lost_acknowledged_rewards": check["acknowledged_missing_from_log"] + check["acknowledged_wrong_in_log"],
         "wall_s": time.perf_counter() - t_start,
     }
+
+
+def _kill_under_load(run: _Run, load: _Load, restart: Callable[[], subprocess.Popen[bytes]], base: str, kills: int,
+                     rng: np.random.Generator, seconds_between: tuple[float, float], deadline: float,
+                     report: Progress) -> tuple[int, int, dict[int, float], list[float]]:
+    """SIGKILL the server of ``run`` up to ``kills`` times, each a seeded random interval in ``seconds_between``
+    after the load reached it, and ``restart`` it (healthy at ``base``) after each kill; stops at ``deadline``.
+    Returns the kills done, the server runs that had exited by themselves, when the run before each epoch was
+    killed and the seconds from each kill to a healthy server."""
+    lo, hi = seconds_between
+    server = run.server
+    assert server is not None
+    to_healthy: list[float] = []
+    t_kill: dict[int, float] = {}  # epoch -> when the server run before it was killed
+    exited_by_itself = 0
+    kills_done = 0
+    for k in range(kills):
+        # the interval starts once the load reaches this server run (its first request is slow: the
+        # population is loaded and the kernels too), so that every kill lands under load
+        load.wait_first_ack(k, timeout=max(0.0, min(30.0, deadline - time.monotonic())))
+        time.sleep(float(rng.uniform(lo, hi)))
+        if time.monotonic() > deadline:
+            break
+        if server.poll() is not None:
+            exited_by_itself += 1
+        else:
+            os.kill(server.pid, signal.SIGKILL)  # our own child, by its pid
+        t_kill[k + 1] = time.perf_counter()
+        server.wait(timeout=30)
+        load.epoch = k + 1  # from here on, an acknowledgement comes from the next server run
+        kills_done += 1
+        server = run.server = restart()
+        _wait_up(base, server)
+        to_healthy.append(time.perf_counter() - t_kill[k + 1])
+        report(f"kill {k + 1}/{kills}", 0.1 + 0.8 * (k + 1) / max(kills, 1))
+    return kills_done, exited_by_itself, t_kill, to_healthy
 
 
 # ---------------------------------------------------------------------------------------------- two workers

@@ -49,12 +49,17 @@ import numpy as np
 from warmstart._io import atomic_write
 from warmstart.data._columns import (
     _as_text,
-    _is_number,
-    _numeric,
+    _check_finite_rows,
+    _check_propensity,
+    _csv_header,
+    _parquet_header,
+    _parse_numbers,
+    _parse_time,
     _read_csv_columns,
     _read_parquet_columns,
     _starts,
     _subset_rows,
+    _user_ids,
 )
 from warmstart.data.kt import KTData
 
@@ -233,76 +238,7 @@ class EventData:
             raise ValueError(f"time_kind: expected one of {TIME_KINDS}, got {self.time_kind!r}")
 
 
-def _check_finite_rows(name: str, arr: np.ndarray) -> None:
-    bad = ~np.isfinite(arr)
-    if bad.any():
-        r = int(np.flatnonzero(bad)[0])
-        raise ValueError(f"{name}: expected finite numbers in every row, got {arr[r]} in row {r + 1}")
-
-
-def _check_propensity(name: str, p: np.ndarray) -> None:
-    bad = ~((p > 0) & (p <= 1))  # NaN fails both comparisons
-    if bad.any():
-        r = int(np.flatnonzero(bad)[0])
-        raise ValueError(f"{name}: expected probabilities in (0, 1] in every row, got {p[r]} in row {r + 1}")
-
-
 # ---------------------------------------------------------------------------------------------- parsing
-def _parse_numbers(values: np.ndarray, column: str) -> np.ndarray:
-    num = _numeric(values)
-    if num is None:
-        text = _as_text(values)
-        r = next(i for i, v in enumerate(text.tolist()) if not _is_number(v))
-        raise ValueError(f"{column}: expected a number in every row, got {str(text[r])!r} in row {r + 1}")
-    return num
-
-
-def _parse_time(values: np.ndarray, column: str) -> tuple[np.ndarray, str]:
-    """Numbers as they are; ISO 8601 timestamps (or datetime columns) as seconds since 1970 UTC."""
-    if values.dtype.kind == "M":
-        if np.isnat(values).any():
-            raise ValueError(f"{column}: expected a time in every row, got a missing time in row "
-                             f"{int(np.flatnonzero(np.isnat(values))[0]) + 1}")
-        return values.astype("datetime64[ns]").astype(np.int64) / 1e9, "timestamp"
-    num = _numeric(values)
-    if num is not None:
-        _check_finite_rows(column, num)
-        return num, "number"
-    text = _as_text(values)
-    uniq, inverse = np.unique(text, return_inverse=True)
-    numeric_like = [v for v in uniq.tolist() if _is_number(v)]
-    if numeric_like:  # all-numeric columns were parsed above, so this is a mix
-        other = next(v for v in uniq.tolist() if not _is_number(v))
-        raise ValueError(f"{column}: expected all numbers or all ISO 8601 timestamps, got a mix such as "
-                         f"{numeric_like[0]!r} and {other!r}")
-    seconds = np.empty(uniq.shape[0])
-    for j, v in enumerate(uniq.tolist()):
-        try:
-            stamp = datetime.fromisoformat(v)
-        except ValueError:
-            raise ValueError(f"{column}: expected a number or an ISO 8601 timestamp in every row, got {v!r} "
-                             f"in row {int(np.argmax(text == v)) + 1}") from None
-        if stamp.tzinfo is None:
-            stamp = stamp.replace(tzinfo=UTC)
-        seconds[j] = stamp.timestamp()
-    return seconds[inverse.ravel()], "timestamp"
-
-
-def _user_ids(values: np.ndarray, column: str) -> np.ndarray:
-    """Integer ids when every id is an integer written plainly ("007" stays text), else text."""
-    if values.dtype.kind in "iu":
-        return values.astype(np.int64)
-    text = _as_text(values)
-    if np.any(text == ""):
-        raise ValueError(f"{column}: expected an id in every row, got an empty id in row "
-                         f"{int(np.argmax(text == '')) + 1}")
-    try:
-        ids = text.astype(np.int64)
-    except (TypeError, ValueError, OverflowError):
-        return text
-    return ids if np.array_equal(ids.astype(str), text) else text
-
-
 def _assemble(columns: dict[str, np.ndarray], names: dict[str, str], features: np.ndarray | None,
               feature_name: str) -> EventData:
     """Parse and check raw columns (text or numbers), sort, and build ``EventData``."""
@@ -394,30 +330,6 @@ def load_events(path: str | os.PathLike[str], *, user: str = "user", time: str =
         return _assemble(cols, wanted, feats, f"{feature_prefix}*")
     except ValueError as exc:
         raise ValueError(f"{path}: {exc}") from exc
-
-
-def _csv_header(path: Path) -> list[str]:
-    opener = gzip.open if path.name.lower().endswith(".gz") else open
-    try:
-        with opener(path, "rt", newline="", encoding="utf-8") as fh:  # type: ignore[operator]
-            header = next(csv.reader(fh), None)
-    except OSError as exc:
-        raise ValueError(f"path: expected a readable file, got {path} ({exc.strerror or exc})") from exc
-    if header is None:
-        raise ValueError(f"{path}: expected a header row, got an empty file")
-    return list(header)
-
-
-def _parquet_header(path: Path) -> list[str]:
-    try:
-        import pyarrow.parquet as pq
-    except ImportError as exc:
-        raise ValueError(f"path: reading Parquet ({path.name}) needs pyarrow; pip install pyarrow, "
-                         "or use CSV") from exc
-    try:
-        return list(pq.read_schema(path).names)
-    except OSError as exc:
-        raise ValueError(f"path: expected a readable Parquet file, got {path} ({exc})") from exc
 
 
 def _feature_columns(path: Path, header: list[str], prefix: str | None) -> list[str]:

@@ -44,13 +44,16 @@ from pathlib import Path
 
 import numpy as np
 
-from warmstart.data._columns import _as_text, _numeric, _read_csv_columns, _read_parquet_columns
-from warmstart.data.events import (
+from warmstart.data._columns import (
+    _as_text,
     _check_finite_rows,
     _check_propensity,
     _csv_header,
+    _numeric,
     _parquet_header,
     _parse_numbers,
+    _read_csv_columns,
+    _read_parquet_columns,
 )
 
 __all__ = ["EVAL_POLICIES", "OPELog", "load_ope_log"]
@@ -188,8 +191,6 @@ def _wanted_columns(header: list[str], npz: str | os.PathLike[str] | None, eval_
 
 def _parse(cols: dict[str, np.ndarray], path: Path, npz: str | os.PathLike[str] | None,
            eval_policy: str | None, context_cols: tuple[str, ...]) -> OPELog:
-    eval_cols = [c for c in cols if c.startswith(EVAL_PROB_PREFIX)]
-    q_cols = [c for c in cols if c.startswith(Q_PREFIX)]
     n = cols["reward"].shape[0]
     if n == 0:
         raise ValueError("reward: expected at least one logged round, got an empty log")
@@ -203,6 +204,52 @@ def _parse(cols: dict[str, np.ndarray], path: Path, npz: str | os.PathLike[str] 
 
     # the evaluation policy, and the action vocabulary: from the column names when they name actions
     npz_dist, npz_names = _read_npz(Path(npz), n) if npz is not None else (None, None)
+    names, pi, by_name, what, eval_source, vocab = _eval_policy(cols, labels, n, npz, npz_dist, npz_names,
+                                                                eval_policy)
+    if np.unique(names).size != names.size:
+        raise ValueError(f"action: expected distinct action names, got {names.tolist()}")
+    action = _action_index(labels, names, vocab, by_name=by_name)
+    _check_distribution(pi, what, in_npz=npz_dist is not None)
+    if pi.ndim == 3:
+        if position is None and pi.shape[2] > 1:
+            raise ValueError(f"position: expected a column when action_dist has {pi.shape[2]} positions "
+                             f"(shape {pi.shape}), got none")
+        if position is not None and position.max() >= pi.shape[2]:
+            r = int(np.argmax(position >= pi.shape[2]))
+            raise ValueError(f"position: expected indices in [0, {pi.shape[2] - 1}] (action_dist has "
+                             f"{pi.shape[2]} positions), got {position[r]} in row {r + 1}")
+
+    q = _estimated_rewards(cols, names)
+    context = _number_matrix(cols, [f"context {c}" for c in context_cols]) if context_cols else None
+
+    order = np.arange(n)
+    if "round" in cols:
+        rounds = _indices(cols["round"], "round", nonnegative=False)
+        order = np.argsort(rounds, kind="stable")
+        dup = np.flatnonzero(np.diff(rounds[order]) == 0)
+        if dup.size:
+            r1, r2 = sorted((int(order[dup[0]]), int(order[dup[0] + 1])))
+            raise ValueError(f"round: expected distinct rounds, got {rounds[r1]} in rows {r1 + 1} and "
+                             f"{r2 + 1}")
+    # an npz is indexed by round order; everything read from the log's rows is put in that order
+    if npz_dist is None:
+        pi = pi[order]
+    return OPELog(reward=reward[order], action=action[order], pscore=pscore[order],
+                  position=None if position is None else position[order], action_names=names, action_dist=pi,
+                  estimated_rewards=None if q is None else q[order],
+                  context=None if context is None else context[order], context_cols=context_cols,
+                  eval_source=eval_source, source=str(path))
+
+
+def _eval_policy(cols: dict[str, np.ndarray], labels: np.ndarray, n: int, npz: str | os.PathLike[str] | None,
+                 npz_dist: np.ndarray | None, npz_names: np.ndarray | None, eval_policy: str | None
+                 ) -> tuple[np.ndarray, np.ndarray, bool, str, str, str]:
+    """The evaluation policy from its one source (``eval_prob_*`` columns, an ``eval_probs`` column, an ``.npz``
+    or a named policy) and the action vocabulary it implies: ``(names, action_dist, by_name, what, eval_source,
+    vocab)``; ``by_name`` when the names are the actions' own (not indices), ``what`` and ``vocab`` say in
+    errors where the distribution and the names came from."""
+    eval_cols = [c for c in cols if c.startswith(EVAL_PROB_PREFIX)]
+    q_cols = [c for c in cols if c.startswith(Q_PREFIX)]
     if eval_cols:
         names = np.array([c[len(EVAL_PROB_PREFIX):] for c in eval_cols], dtype=str)
         pi, by_name, what = _number_matrix(cols, eval_cols), True, "eval_prob_*"
@@ -224,19 +271,13 @@ def _parse(cols: dict[str, np.ndarray], path: Path, npz: str | os.PathLike[str] 
         pi, by_name, what = EVAL_POLICIES[eval_policy](n, names.size), True, f"--eval-policy {eval_policy}"
         eval_source = f"{eval_policy} over the {'q_* columns' if q_cols else 'logged'} actions"
         vocab = "the q_* columns" if q_cols else "the log"
-    if np.unique(names).size != names.size:
-        raise ValueError(f"action: expected distinct action names, got {names.tolist()}")
-    action = _action_index(labels, names, vocab, by_name=by_name)
-    _check_distribution(pi, what, in_npz=npz_dist is not None)
-    if pi.ndim == 3:
-        if position is None and pi.shape[2] > 1:
-            raise ValueError(f"position: expected a column when action_dist has {pi.shape[2]} positions "
-                             f"(shape {pi.shape}), got none")
-        if position is not None and position.max() >= pi.shape[2]:
-            r = int(np.argmax(position >= pi.shape[2]))
-            raise ValueError(f"position: expected indices in [0, {pi.shape[2] - 1}] (action_dist has "
-                             f"{pi.shape[2]} positions), got {position[r]} in row {r + 1}")
+    return names, pi, by_name, what, eval_source, vocab
 
+
+def _estimated_rewards(cols: dict[str, np.ndarray], names: np.ndarray) -> np.ndarray | None:
+    """The reward model's estimates ``(n, n_actions)`` from the ``q_<a>`` columns, one per action in the order
+    of ``names``; ``None`` when the log has none."""
+    q_cols = [c for c in cols if c.startswith(Q_PREFIX)]
     q = None
     if q_cols:
         q_names = [c[len(Q_PREFIX):] for c in q_cols]
@@ -249,25 +290,7 @@ def _parse(cols: dict[str, np.ndarray], path: Path, npz: str | os.PathLike[str] 
                              f"{'; ' if missing and extra else ''}"
                              f"{'unknown ' + ', '.join(extra) if extra else ''}")
         q = _number_matrix(cols, [f"{Q_PREFIX}{a}" for a in names.tolist()])
-    context = _number_matrix(cols, [f"context {c}" for c in context_cols]) if context_cols else None
-
-    order = np.arange(n)
-    if "round" in cols:
-        rounds = _indices(cols["round"], "round", nonnegative=False)
-        order = np.argsort(rounds, kind="stable")
-        dup = np.flatnonzero(np.diff(rounds[order]) == 0)
-        if dup.size:
-            r1, r2 = sorted((int(order[dup[0]]), int(order[dup[0] + 1])))
-            raise ValueError(f"round: expected distinct rounds, got {rounds[r1]} in rows {r1 + 1} and "
-                             f"{r2 + 1}")
-    # an npz is indexed by round order; everything read from the log's rows is put in that order
-    if npz_dist is None:
-        pi = pi[order]
-    return OPELog(reward=reward[order], action=action[order], pscore=pscore[order],
-                  position=None if position is None else position[order], action_names=names, action_dist=pi,
-                  estimated_rewards=None if q is None else q[order],
-                  context=None if context is None else context[order], context_cols=context_cols,
-                  eval_source=eval_source, source=str(path))
+    return q
 
 
 def _indices(values: np.ndarray, column: str, *, nonnegative: bool = True) -> np.ndarray:

@@ -9,7 +9,7 @@ from typing import Any
 import matplotlib
 import numpy as np
 
-from warmstart.report import figures
+from warmstart.report import _plot
 from warmstart.report._page import _dec, _e, _finite, _img, _num, _pct, _table
 from warmstart.report.targets import responsible_rows
 from warmstart.stats import moving_average
@@ -30,10 +30,10 @@ def drift_png(drift: Mapping[str, Any], scenario: str = "switch") -> bytes | Non
         return None
     cfg = drift.get("config") or {}
     at = cfg.get("switch_at") if scenario == "switch" else cfg.get("misleading")
-    with matplotlib.rc_context(figures._STYLE):
-        fig = figures._new_figure(6.4, 3.0)
+    with matplotlib.rc_context(_plot._STYLE):
+        fig = _plot._new_figure(6.4, 3.0)
         ax = fig.add_subplot()
-        figures._style_axes(ax)
+        _plot._style_axes(ax)
         for name, curve in curves.items():
             label, color = _DRIFT_POLICIES.get(name, (name, None))
             ax.plot(range(1, len(curve) + 1), moving_average(curve), label=label, color=color,
@@ -43,7 +43,7 @@ def drift_png(drift: Mapping[str, Any], scenario: str = "switch") -> bytes | Non
         ax.set_xlabel("step")
         ax.set_ylabel("regret per step")
         ax.legend(fontsize=7, frameon=False)
-        return figures._png(fig)
+        return _plot._png(fig)
 
 
 _SATIATION_POLICIES = {
@@ -63,10 +63,10 @@ def satiation_png(detail: Mapping[str, Any]) -> bytes | None:
             curves[name] = list(curve)
     if not curves:
         return None
-    with matplotlib.rc_context(figures._STYLE):
-        fig = figures._new_figure(6.4, 3.0)
+    with matplotlib.rc_context(_plot._STYLE):
+        fig = _plot._new_figure(6.4, 3.0)
         ax = fig.add_subplot()
-        figures._style_axes(ax)
+        _plot._style_axes(ax)
         for name, curve in curves.items():
             label, color = _SATIATION_POLICIES[name]
             ax.plot(range(1, len(curve) + 1), moving_average(np.asarray(curve)), label=label, color=color,
@@ -75,7 +75,7 @@ def satiation_png(detail: Mapping[str, Any]) -> bytes | None:
         ax.set_xlabel("step")
         ax.set_ylabel("engagement per step")
         ax.legend(fontsize=7, frameon=False, loc="lower left")
-        return figures._png(fig)
+        return _plot._png(fig)
 
 
 def _lead(doc: Mapping[str, Any]) -> str:

@@ -8,7 +8,7 @@ from typing import Any
 
 import matplotlib
 
-from warmstart.report import figures
+from warmstart.report import _plot
 from warmstart.report._page import _dec, _e, _finite, _img, _num, _table
 
 _BACKENDS = (("inproc", "in process, one core", "#d62728"), ("ray", "Ray, 2 workers", "#1f77b4"))
@@ -20,11 +20,11 @@ def scaling_png(points: list[Mapping[str, Any]]) -> bytes | None:
     if len(points) < 2:
         return None
     users = [p["n_users"] for p in points]
-    with matplotlib.rc_context(figures._STYLE):
-        fig = figures._new_figure(7.2, 3.0)
+    with matplotlib.rc_context(_plot._STYLE):
+        fig = _plot._new_figure(7.2, 3.0)
         panels = fig.subplots(1, 2)
         for ax, key, ylabel in zip(panels, ("_s", "_peak_gb"), ("fit time (s)", "peak memory (GB)"), strict=True):
-            figures._style_axes(ax)
+            _plot._style_axes(ax)
             for name, label, color in _BACKENDS:
                 ys = [p.get(name + key) for p in points]
                 if all(_finite(y) for y in ys):
@@ -35,7 +35,7 @@ def scaling_png(points: list[Mapping[str, Any]]) -> bytes | None:
             ax.set_ylim(bottom=0)
             ax.ticklabel_format(axis="x", style="sci", scilimits=(0, 0))
         panels[0].legend(fontsize=7, frameon=False)
-        return figures._png(fig)
+        return _plot._png(fig)
 
 
 def scale_section(doc: Mapping[str, Any]) -> str:

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from warmstart.families.learner.fit import SequenceLayout, check_responses
+from warmstart.families.learner.model import SequenceLayout, check_responses
 from warmstart.families.learner.population import LearnerPopulation, odds_scale
 
 

@@ -14,9 +14,8 @@ from warmstart.families.learner.fit import (
     LearnerPopulationFormatError,
     fit_learner_types,
     refit_learner_types,
-    student_log_likelihood,
-    type_responsibilities,
 )
+from warmstart.families.learner.model import student_log_likelihood, type_responsibilities
 from warmstart.sim.learners import simulate_learners
 from warmstart.testing import random_response_log
 

@@ -7,16 +7,13 @@ import pytest
 from scipy.optimize import linear_sum_assignment
 
 from warmstart.bench.coldstart import ColdStartConfig, run_coldstart
-from warmstart.families.linear.dp import (
+from warmstart.families.linear.dp import em_contributions, em_sums, fit_population_dp, second_bound
+from warmstart.families.linear.dp_budget import (
     STAT_BLOCKS,
     DPConfig,
     calibrate_noise,
-    em_contributions,
-    em_sums,
     epsilon_spent,
-    fit_population_dp,
     round_multipliers,
-    second_bound,
 )
 from warmstart.families.linear.fit import FitConfig
 from warmstart.families.linear.model import GaussianTypes, Summary, summarise

@@ -1,32 +1,15 @@
-"""Learner-type family: K kinds of learners, each a set of per-skill knowledge-tracing HMMs.
-
-Model
------
-Type ``k`` holds, for every skill ``s``, the parameters of a two-state hidden Markov learner (Bayesian knowledge
-tracing): prior knowledge ``L0[k, s]``, learn ``T[k, s]`` (unknown -> known between two responses), forget
-``F[k, s]`` (known -> unknown; zero unless fitted with ``forgets=True``), guess ``G[k, s] = P(correct | unknown)``
-and slip ``S[k, s] = P(wrong | known)``. Given the type, a student's skills are independent HMMs over that
-student's responses on each skill, in order, so the likelihood under type ``k`` is a product over skills. Types
-are mixed with weights ``w``. ``K = 1`` is plain BKT.
+"""Learner-type family, the fit: EM for K learner types (the model and its forward-backward pass are ``model``).
 
 Fit
 ---
 EM with Beta pseudo-count priors (a MAP fit, so a rarely practised skill stays sensible): the E-step runs an
-exact forward filter and a backward smoother on every (student, skill) sequence under every type, gives each
-student's type responsibilities from the summed per-sequence log likelihoods, and the M-step sets every
-parameter from responsibility-weighted expected counts. Guess and slip are capped below 0.5 (so "known" is the
-state that answers well) and every probability is kept in ``[min_prob, 1 - min_prob]``; clipping the
-one-dimensional Beta-MAP maximiser is the exact constrained M-step, so the objective never decreases.
-
-Layout (why the E-step has no per-sequence loop)
------------------------------------------------
-A (student, skill) pair's responses form a sequence. Sequences are sorted longest first and their responses
-stored *time-major*: block ``t`` holds the ``t``-th response of every sequence longer than ``t``, and those
-sequences are exactly a prefix of the sorted order. A pass loops over ``t`` only and works on slices of
-``(sequences alive, columns)`` arrays, so its cost is proportional to responses x types with no padding, and
-many mixtures (every K and every restart) share one pass by stacking their types as columns. The filter keeps
-P(known) and P(unknown) as separate numbers, so long runs of correct answers (P(unknown) ~ 1e-300) lose no
-precision and the smoother never divides 0 by 0.
+exact forward filter and a backward smoother on every (student, skill) sequence under every type
+(``model.forward_backward``), gives each student's type responsibilities from the summed per-sequence log
+likelihoods, and the M-step sets every parameter from responsibility-weighted expected counts. Guess and slip are
+capped below 0.5 (so "known" is the state that answers well) and every probability is kept in
+``[min_prob, 1 - min_prob]``; clipping the one-dimensional Beta-MAP maximiser is the exact constrained M-step, so
+the objective never decreases. Many mixtures (every K and every restart) share one E-step pass by stacking their
+types as columns; K is chosen by held-out log likelihood.
 """
 
 from __future__ import annotations
@@ -34,14 +17,22 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Literal, NamedTuple
+from typing import Any, Literal
 
 import numpy as np
-from scipy.sparse import csr_matrix
 from scipy.special import logsumexp
 
 from warmstart._cluster import kmeans_pp
 from warmstart._validate import check_k_choice
+from warmstart.families.learner.model import (
+    SequenceLayout,
+    _SeqStats,
+    _student_index,
+    _sub_layout,
+    _Tables,
+    check_responses,
+    forward_backward,
+)
 from warmstart.families.learner.population import (  # noqa: F401 - re-exported: the family's public names
     PARAMS,
     LearnerPopulation,
@@ -51,255 +42,7 @@ from warmstart.families.learner.population import (  # noqa: F401 - re-exported:
     odds_scale,
 )
 
-_TINY = 1e-300
 Progress = Callable[[str, float], None]
-
-
-def _int_array(name: str, values: object) -> np.ndarray:
-    arr = np.asarray(values)
-    if arr.ndim != 1:
-        raise ValueError(f"{name}: expected a 1-d array, got shape {arr.shape}")
-    if arr.dtype.kind in "iu":
-        return arr.astype(np.int64)
-    if arr.dtype.kind == "f" and np.all(np.isfinite(arr)) and np.all(arr == np.round(arr)):
-        return arr.astype(np.int64)
-    raise ValueError(f"{name}: expected integers, got an array of dtype {arr.dtype}")
-
-
-def check_responses(
-    student: object, skill: object, correct: object, n_skills: int, prefix: str = ""
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Validate a response log: equal-length 1-d arrays, ``student`` grouped (non-decreasing, in the order of
-    the log), ``skill`` in ``[0, n_skills)``, ``correct`` 0/1. Returns ``(student int64, skill int64, correct
-    int8)``. Raises ``ValueError`` naming the field, what was expected and what was given."""
-    if isinstance(n_skills, (bool, np.bool_)) or not isinstance(n_skills, (int, np.integer)) or n_skills < 1:
-        raise ValueError(f"n_skills: expected a positive integer, got {n_skills!r}")
-    st = _int_array(prefix + "student", student)
-    sk = _int_array(prefix + "skill", skill)
-    co = np.asarray(correct)
-    if co.ndim != 1:
-        raise ValueError(f"{prefix}correct: expected a 1-d array of 0/1, got shape {co.shape}")
-    if co.dtype.kind not in "biuf" or (co.size and not np.all((co == 0) | (co == 1))):
-        bad = co[~((co == 0) | (co == 1))][0].item() if co.dtype.kind in "biuf" else f"dtype {co.dtype}"
-        raise ValueError(f"{prefix}correct: expected 0 or 1 for every response, got {bad}")
-    if not st.size == sk.size == co.size:
-        raise ValueError(f"{prefix}student, {prefix}skill, {prefix}correct: expected equal lengths, got "
-                         f"{st.size}, {sk.size}, {co.size}")
-    if sk.size and (sk.min() < 0 or sk.max() >= n_skills):
-        bad = int(sk[(sk < 0) | (sk >= n_skills)][0])
-        raise ValueError(f"{prefix}skill: expected skill indices in [0, {n_skills - 1}], got {bad} (unknown skill)")
-    if st.size > 1 and np.any(np.diff(st) < 0):
-        i = int(np.flatnonzero(np.diff(st) < 0)[0])
-        raise ValueError(f"{prefix}student: expected responses grouped by student in non-decreasing student order "
-                         f"(sorted by student, then time), got student {st[i + 1]} after {st[i]} at row {i + 1}; "
-                         "sort with a stable sort on student")
-    return st, sk, co.astype(np.int8)
-
-
-def _student_index(student: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Unique student ids (ascending) and each response's row in them (input is grouped and sorted)."""
-    ids, idx = np.unique(student, return_inverse=True)
-    return ids, idx.astype(np.int64)
-
-
-# ---------------------------------------------------------------------------------------------- layout
-@dataclass(frozen=True)
-class SequenceLayout:
-    """Responses of many (student, skill) sequences in time-major order (see the module docstring).
-
-    ``bounds[t]:bounds[t + 1]`` is block ``t``; ``position`` maps every time-major entry back to its input row
-    and ``entry_seq`` to its sequence;
-    ``seq_student``, ``seq_skill``, ``seq_len`` describe the sequences (longest first); ``last`` is the time-major
-    index of each sequence's last response. The sparse matrices sum entries per sequence (all, or correct
-    ones only) and sequences per student and per skill.
-    """
-
-    n_students: int
-    n_skills: int
-    seq_student: np.ndarray
-    seq_skill: np.ndarray
-    seq_len: np.ndarray
-    bounds: np.ndarray
-    obs: np.ndarray
-    position: np.ndarray
-    entry_seq: np.ndarray
-    last: np.ndarray
-    seq_sum: Any
-    seq_sum_correct: Any
-    student_sum: Any
-    skill_sum: Any
-
-    @property
-    def n_responses(self) -> int:
-        return int(self.position.shape[0])
-
-    @property
-    def n_sequences(self) -> int:
-        return int(self.seq_len.shape[0])
-
-    @staticmethod
-    def build(student_index: np.ndarray, skill: np.ndarray, correct: np.ndarray, n_students: int,
-              n_skills: int) -> SequenceLayout:
-        """``student_index`` in ``[0, n_students)``, grouped by student and in time order within a student."""
-        n = int(skill.shape[0])
-        if n == 0:
-            raise ValueError("responses: expected at least one response, got none")
-        key = student_index * n_skills + skill
-        order = np.argsort(key, kind="stable")  # stable: time order is kept within a sequence
-        ks = key[order]
-        new = np.ones(n, dtype=bool)
-        new[1:] = ks[1:] != ks[:-1]
-        starts = np.flatnonzero(new)
-        lens = np.diff(np.append(starts, n))
-        n_seq = int(starts.size)
-        rank = np.argsort(-lens, kind="stable")
-        col_of_seq = np.empty(n_seq, dtype=np.int64)
-        col_of_seq[rank] = np.arange(n_seq)
-        seq_of_row = np.repeat(np.arange(n_seq), lens)
-        t_of_row = np.arange(n) - np.repeat(starts, lens)
-        n_steps = int(lens.max())
-        alive = n_seq - np.cumsum(np.bincount(lens))[:n_steps]  # sequences longer than t
-        bounds = np.zeros(n_steps + 1, dtype=np.int64)
-        bounds[1:] = np.cumsum(alive)
-        col = col_of_seq[seq_of_row]
-        tm = bounds[t_of_row] + col
-        position = np.empty(n, dtype=np.int64)
-        position[tm] = order
-        tm_col = np.empty(n, dtype=np.int64)
-        tm_col[tm] = col
-        obs = correct[position].astype(bool)
-        seq_key = ks[starts][rank]
-        seq_len = lens[rank]
-        ones = np.ones(n)
-        right = np.flatnonzero(obs)
-        seq_ids = np.arange(n_seq)
-        seq_student = seq_key // n_skills
-        seq_skill = seq_key % n_skills
-        return SequenceLayout(
-            n_students=n_students,
-            n_skills=n_skills,
-            seq_student=seq_student,
-            seq_skill=seq_skill,
-            seq_len=seq_len,
-            bounds=bounds,
-            obs=obs[:, None],
-            position=position,
-            entry_seq=tm_col,
-            last=bounds[seq_len - 1] + seq_ids,
-            seq_sum=csr_matrix((ones, (tm_col, np.arange(n))), shape=(n_seq, n)),
-            seq_sum_correct=csr_matrix((ones[right], (tm_col[right], right)), shape=(n_seq, n)),
-            student_sum=csr_matrix((np.ones(n_seq), (seq_student, seq_ids)), shape=(n_students, n_seq)),
-            skill_sum=csr_matrix((np.ones(n_seq), (seq_skill, seq_ids)), shape=(n_skills, n_seq)),
-        )
-
-
-# ---------------------------------------------------------------------------------------------- E-step
-class _Tables(NamedTuple):
-    """Parameters of C stacked columns (types of one or more mixtures), each ``(C, n_skills)``."""
-
-    L0: np.ndarray
-    T: np.ndarray
-    F: np.ndarray
-    G: np.ndarray
-    S: np.ndarray
-
-
-@dataclass
-class _SeqStats:
-    """Per-sequence expected counts under every column, each ``(n_seq, C)``."""
-
-    loglik: np.ndarray
-    first: np.ndarray  # P(known at the first response)
-    know: np.ndarray  # expected responses given while known
-    unk: np.ndarray
-    know_right: np.ndarray  # ... and answered correctly
-    unk_right: np.ndarray
-    know_last: np.ndarray  # P(known) at the last response (it has no transition after it)
-    unk_last: np.ndarray
-    learn: np.ndarray  # expected unknown -> known transitions
-    forget: np.ndarray | None  # expected known -> unknown transitions (None without forgetting)
-
-
-def forward_backward(layout: SequenceLayout, tables: Sequence[np.ndarray], smooth: bool = True
-                     ) -> _SeqStats | np.ndarray:
-    """Exact scaled forward filter (and backward smoother) on every sequence under every column.
-
-    ``tables`` is ``(L0, T, F, G, S)``, each ``(C, n_skills)``. Without ``smooth`` returns the per-sequence
-    log likelihoods ``(n_seq, C)``; with it, the expected counts of the M-step as ``_SeqStats``.
-    """
-    L0, T, F, G, S = (np.ascontiguousarray(np.asarray(x, dtype=float).T)[layout.seq_skill] for x in tables)
-    forgets = bool(np.any(F > 0))
-    n, C = layout.n_responses, L0.shape[1]
-    b = layout.bounds
-    steps = b.shape[0] - 1
-    pk, pu = np.empty((n, C)), np.empty((n, C))  # predictive P(known), P(unknown) before each response
-    fk, fu = np.empty((n, C)), np.empty((n, C))  # filtered, after it; later the smoothed marginals
-    cc = np.empty((n, C))  # P(response | earlier responses of the sequence)
-    n0 = int(b[1])
-    pk[:n0] = L0
-    pu[:n0] = 1.0 - L0
-    S1, G1, T1, F1 = 1.0 - S, 1.0 - G, 1.0 - T, 1.0 - F
-    obs = layout.obs
-    for t in range(steps):
-        lo, hi = int(b[t]), int(b[t + 1])
-        m = hi - lo
-        o = obs[lo:hi]
-        A, B, c = fk[lo:hi], fu[lo:hi], cc[lo:hi]
-        np.multiply(pk[lo:hi], np.where(o, S1[:m], S[:m]), out=A)
-        np.multiply(pu[lo:hi], np.where(o, G[:m], G1[:m]), out=B)
-        np.add(A, B, out=c)
-        A /= c
-        B /= c
-        if t + 1 < steps:
-            m1 = int(b[t + 2]) - hi
-            nk, nu = pk[hi : hi + m1], pu[hi : hi + m1]
-            np.multiply(B[:m1], T[:m1], out=nk)
-            np.multiply(B[:m1], T1[:m1], out=nu)
-            if forgets:
-                nk += A[:m1] * F1[:m1]
-                nu += A[:m1] * F[:m1]
-            else:
-                nk += A[:m1]
-    np.log(cc, out=cc)
-    loglik = layout.seq_sum @ cc
-    if not smooth:
-        return np.asarray(loglik)
-    del cc
-    # Backward: the smoothed marginal at t from the filter at t and the smoothed / predicted ratio at t + 1.
-    # Smoothed marginals overwrite the filter; expected transitions t -> t+1 overwrite the prediction at t + 1.
-    for t in range(steps - 2, -1, -1):
-        lo, hi = int(b[t]), int(b[t + 1])
-        m1 = int(b[t + 2]) - hi
-        nxt = slice(hi, hi + m1)
-        rk = fk[nxt] / pk[nxt]
-        ru = fu[nxt] / np.maximum(pu[nxt], _TINY)  # pu underflows only after P(unknown) did too
-        Ak, Bu = fk[lo : lo + m1], fu[lo : lo + m1]
-        xi_uk = Bu * T[:m1] * rk
-        xi_uu = Bu * T1[:m1] * ru
-        if forgets:
-            xi_ku = Ak * F[:m1] * ru
-            Ak *= F1[:m1] * rk
-            Ak += xi_ku
-            pu[nxt] = xi_ku
-        else:
-            Ak *= rk
-        np.add(xi_uk, xi_uu, out=Bu)
-        pk[nxt] = xi_uk
-    pk[:n0] = 0.0
-    pu[:n0] = 0.0
-    ss, sc = layout.seq_sum, layout.seq_sum_correct
-    return _SeqStats(
-        loglik=np.asarray(loglik),
-        first=fk[:n0].copy(),
-        know=np.asarray(ss @ fk),
-        unk=np.asarray(ss @ fu),
-        know_right=np.asarray(sc @ fk),
-        unk_right=np.asarray(sc @ fu),
-        know_last=fk[layout.last],
-        unk_last=fu[layout.last],
-        learn=np.asarray(ss @ pk),
-        forget=np.asarray(ss @ pu) if forgets else None,
-    )
 
 
 # ---------------------------------------------------------------------------------------------- config
@@ -549,26 +292,6 @@ def _default_mix(n_skills: int, cfg: LearnerFitConfig) -> _Mix:
 
 
 # ---------------------------------------------------------------------------------------------- public
-def student_log_likelihood(population: LearnerPopulation, student: object, skill: object, correct: object
-                           ) -> np.ndarray:
-    """Log likelihood ``(N, K)`` of every student's responses under every type; rows follow the sorted unique
-    student ids."""
-    st, sk, co = check_responses(student, skill, correct, population.n_skills)
-    _, sidx = _student_index(st)
-    n_students = int(sidx.max()) + 1 if sidx.size else 0
-    layout = SequenceLayout.build(sidx, sk, co, n_students, population.n_skills)
-    ll_seq = forward_backward(layout, population.tables(), smooth=False)
-    assert isinstance(ll_seq, np.ndarray)
-    return np.asarray(layout.student_sum @ ll_seq)
-
-
-def type_responsibilities(population: LearnerPopulation, student: object, skill: object, correct: object
-                          ) -> np.ndarray:
-    """Posterior probability ``(N, K)`` of every type for every student given all their responses."""
-    joint = student_log_likelihood(population, student, skill, correct) + population.log_weights
-    return np.exp(joint - logsumexp(joint, axis=1, keepdims=True))
-
-
 def _population(mix: _Mix, skill_names: Sequence[str] | None, diagnostics: dict[str, Any]) -> LearnerPopulation:
     order = np.argsort(-mix.weights, kind="stable")  # types by weight, largest first
     return _from_tables(mix.weights[order], [x[order] for x in mix.tables], skill_names, diagnostics)
@@ -623,65 +346,9 @@ def fit_learner_types(
     rng = np.random.default_rng(cfg.seed)
     ks = [cfg.n_types] if cfg.n_types is not None else list(range(cfg.k_range[0], cfg.k_range[1] + 1))
     select = len(ks) > 1
-    full = SequenceLayout.build(sidx, sk, co, n_students, n_skills)
-    hold: SequenceLayout | None = None
-    train = full
-    if heldout is not None:
-        if not isinstance(heldout, (tuple, list)) or len(heldout) != 3:
-            raise ValueError("heldout: expected a (student, skill, correct) tuple of arrays, got "
-                             f"{type(heldout).__name__}")
-        hs, hk, hc = check_responses(*heldout, n_skills, prefix="heldout.")
-        if hs.size == 0:
-            raise ValueError("heldout: expected at least one response, got none")
-        _, hidx = _student_index(hs)
-        hold = SequenceLayout.build(hidx, hk, hc, int(hidx.max()) + 1, n_skills)
-    elif select:
-        if n_students < 4:
-            raise ValueError(f"student: choosing K needs at least 4 students, got {n_students}; set n_types")
-        n_hold = min(max(1, round(cfg.heldout_fraction * n_students)), n_students - 1)
-        is_hold = np.zeros(n_students, dtype=bool)
-        is_hold[rng.permutation(n_students)[:n_hold]] = True
-        rows = is_hold[sidx]
-        hold = _sub_layout(sidx[rows], sk[rows], co[rows], n_skills)
-        train = _sub_layout(sidx[~rows], sk[~rows], co[~rows], n_skills)
-    # K = 1 first: it is a candidate and the shared starting point of every other K's initialisation
-    report("EM with K = 1", 0.0)
-    one = _default_mix(n_skills, cfg)
-    _iterate(train, [one], cfg, cfg.max_iter)
-    base = forward_backward(train, one.tables)
-    assert isinstance(base, _SeqStats)
-    feats = _student_features(train, one.tables, cfg)
-    restarts = [one] if 1 in ks else []
-    for k in ks:
-        if k > 1:
-            restarts += [_init_mix(train, base, feats, k, r, rng, cfg) for r in range(cfg.n_init)]
-    report("restarts", 0.1)
-    _iterate(train, restarts, cfg, cfg.init_iter)
-    best = {k: max((m for m in restarts if m.k == k), key=lambda m: m.objective) for k in ks}
-    report("EM to convergence", 0.3)
-    _iterate(train, list(best.values()), cfg, cfg.max_iter)
-    selection: list[dict[str, Any]] = []
-    for k, m in best.items():
-        selection.append({"K": k, "loglik": m.loglik, "objective": m.objective, "n_iter": m.n_iter,
-                          "converged": m.converged,
-                          "restart_objectives": [r.objective for r in restarts if r.k == k]})
-    chosen = best[ks[0]]
-    if hold is not None:
-        report("held-out selection", 0.8)
-        per_student = _heldout_loglik(hold, list(best.values()))  # (n_heldout, len(ks))
-        scores = per_student.sum(0)
-        top = int(np.argmax(scores))
-        diff = per_student[:, [top]] - per_student  # paired, per held-out student
-        se = np.sqrt(diff.shape[0]) * diff.std(0)
-        for entry, score, gap, err in zip(selection, scores, diff.sum(0), se):
-            entry.update(heldout_loglik=float(score), heldout_gap=float(gap), heldout_gap_se=float(err))
-        if select:
-            pick = top if cfg.selection == "best" else int(np.flatnonzero(diff.sum(0) <= se)[0])
-            chosen = list(best.values())[pick]
-        if heldout is None:  # refit the chosen K on every student, from where the train fit ended
-            report(f"refit K = {chosen.k} on all students", 0.9)
-            chosen = _Mix(chosen.weights, chosen.tables, restart=chosen.restart)
-            _iterate(full, [chosen], cfg, cfg.max_iter)
+    full, train, hold = _layouts(sidx, sk, co, n_students, n_skills, heldout, select, cfg, rng)
+    best, restarts = _fit_each_k(train, ks, n_skills, cfg, rng, report)
+    chosen, selection = _choose_k(best, restarts, hold, full, select, heldout is None, cfg, report)
     report("done", 1.0)
     diagnostics = {
         "family": "learner",
@@ -705,9 +372,87 @@ def fit_learner_types(
     return _population(chosen, skill_names, diagnostics)
 
 
-def _sub_layout(sidx: np.ndarray, sk: np.ndarray, co: np.ndarray, n_skills: int) -> SequenceLayout:
-    ids, local = np.unique(sidx, return_inverse=True)
-    return SequenceLayout.build(local.astype(np.int64), sk, co, int(ids.size), n_skills)
+def _layouts(sidx: np.ndarray, sk: np.ndarray, co: np.ndarray, n_students: int, n_skills: int,
+             heldout: tuple[object, object, object] | None, select: bool, cfg: LearnerFitConfig,
+             rng: np.random.Generator) -> tuple[SequenceLayout, SequenceLayout, SequenceLayout | None]:
+    """The layouts of every student (``full``), of the students EM runs on (``train``) and of the held-out
+    students that choose K (``hold``: the given ``heldout`` log, or a ``heldout_fraction`` of the students
+    split off by ``rng`` when K is chosen without one; ``None`` when K is fixed and nothing is held out)."""
+    full = SequenceLayout.build(sidx, sk, co, n_students, n_skills)
+    hold: SequenceLayout | None = None
+    train = full
+    if heldout is not None:
+        if not isinstance(heldout, (tuple, list)) or len(heldout) != 3:
+            raise ValueError("heldout: expected a (student, skill, correct) tuple of arrays, got "
+                             f"{type(heldout).__name__}")
+        hs, hk, hc = check_responses(*heldout, n_skills, prefix="heldout.")
+        if hs.size == 0:
+            raise ValueError("heldout: expected at least one response, got none")
+        _, hidx = _student_index(hs)
+        hold = SequenceLayout.build(hidx, hk, hc, int(hidx.max()) + 1, n_skills)
+    elif select:
+        if n_students < 4:
+            raise ValueError(f"student: choosing K needs at least 4 students, got {n_students}; set n_types")
+        n_hold = min(max(1, round(cfg.heldout_fraction * n_students)), n_students - 1)
+        is_hold = np.zeros(n_students, dtype=bool)
+        is_hold[rng.permutation(n_students)[:n_hold]] = True
+        rows = is_hold[sidx]
+        hold = _sub_layout(sidx[rows], sk[rows], co[rows], n_skills)
+        train = _sub_layout(sidx[~rows], sk[~rows], co[~rows], n_skills)
+    return full, train, hold
+
+
+def _fit_each_k(train: SequenceLayout, ks: list[int], n_skills: int, cfg: LearnerFitConfig, rng: np.random.Generator,
+                report: Progress) -> tuple[dict[int, _Mix], list[_Mix]]:
+    """EM for every K in ``ks`` on ``train``: ``n_init`` restarts per K run ``init_iter`` iterations together,
+    then the best of each K runs to convergence. Returns the best mixture per K and every restart."""
+    # K = 1 first: it is a candidate and the shared starting point of every other K's initialisation
+    report("EM with K = 1", 0.0)
+    one = _default_mix(n_skills, cfg)
+    _iterate(train, [one], cfg, cfg.max_iter)
+    base = forward_backward(train, one.tables)
+    assert isinstance(base, _SeqStats)
+    feats = _student_features(train, one.tables, cfg)
+    restarts = [one] if 1 in ks else []
+    for k in ks:
+        if k > 1:
+            restarts += [_init_mix(train, base, feats, k, r, rng, cfg) for r in range(cfg.n_init)]
+    report("restarts", 0.1)
+    _iterate(train, restarts, cfg, cfg.init_iter)
+    best = {k: max((m for m in restarts if m.k == k), key=lambda m: m.objective) for k in ks}
+    report("EM to convergence", 0.3)
+    _iterate(train, list(best.values()), cfg, cfg.max_iter)
+    return best, restarts
+
+
+def _choose_k(best: dict[int, _Mix], restarts: list[_Mix], hold: SequenceLayout | None, full: SequenceLayout,
+              select: bool, refit: bool, cfg: LearnerFitConfig, report: Progress
+              ) -> tuple[_Mix, list[dict[str, Any]]]:
+    """The mixture returned (the first K's when K is fixed; else chosen by held-out log likelihood and, with
+    ``refit``, refitted on ``full`` from where the train fit ended) and the per-K ``selection`` diagnostics."""
+    selection: list[dict[str, Any]] = []
+    for k, m in best.items():
+        selection.append({"K": k, "loglik": m.loglik, "objective": m.objective, "n_iter": m.n_iter,
+                          "converged": m.converged,
+                          "restart_objectives": [r.objective for r in restarts if r.k == k]})
+    chosen = next(iter(best.values()))
+    if hold is not None:
+        report("held-out selection", 0.8)
+        per_student = _heldout_loglik(hold, list(best.values()))  # (n_heldout, len(ks))
+        scores = per_student.sum(0)
+        top = int(np.argmax(scores))
+        diff = per_student[:, [top]] - per_student  # paired, per held-out student
+        se = np.sqrt(diff.shape[0]) * diff.std(0)
+        for entry, score, gap, err in zip(selection, scores, diff.sum(0), se):
+            entry.update(heldout_loglik=float(score), heldout_gap=float(gap), heldout_gap_se=float(err))
+        if select:
+            pick = top if cfg.selection == "best" else int(np.flatnonzero(diff.sum(0) <= se)[0])
+            chosen = list(best.values())[pick]
+        if refit:  # refit the chosen K on every student, from where the train fit ended
+            report(f"refit K = {chosen.k} on all students", 0.9)
+            chosen = _Mix(chosen.weights, chosen.tables, restart=chosen.restart)
+            _iterate(full, [chosen], cfg, cfg.max_iter)
+    return chosen, selection
 
 
 def _heldout_loglik(layout: SequenceLayout, mixes: list[_Mix]) -> np.ndarray:
@@ -749,6 +494,3 @@ def refit_learner_types(
                   "fit_seconds": time.perf_counter() - t0},
     }
     return _from_tables(mix.weights, mix.tables, population.skill_names, diagnostics)
-
-
-# ---------------------------------------------------------------------------------------------- simulation

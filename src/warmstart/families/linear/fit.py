@@ -365,28 +365,7 @@ def fit_population(summary: Summary | SummaryShards, config: FitConfig | None = 
         train_s, hold_s, train_th = summary[train], summary[hold], theta_hat[train]
     else:
         train_s, hold_s, train_th = summary, None, theta_hat
-    path: list[dict[str, Any]] = []
-    best_k, best_score, best_fit = None, np.inf, None
-    since_best = 0
-    for idx, k in enumerate(ks):
-        report(f"EM with K = {k}", idx / max(len(ks), 1))
-        fit = _best_of_restarts(train_s, train_th, k, cfg, rng, max_iter=cfg.select_max_iter, backend=backend)
-        entry: dict[str, Any] = {"K": k, "loglik": fit.loglik, "bic": _bic(fit, train_s.n_users, cfg),
-                                 "n_iter": fit.n_iter, "converged": fit.converged}
-        if hold_s is not None:
-            entry["heldout_loglik"] = _pass(hold_s, fit.comps, fit.weights, cfg.chunk, moments=False,
-                                            backend=backend)[0]
-            score = -entry["heldout_loglik"]
-        else:
-            score = entry["bic"]
-        path.append(entry)
-        if score < best_score:
-            best_k, best_score, best_fit, since_best = k, score, fit, 0
-        else:
-            since_best += 1
-            if since_best >= cfg.patience:
-                break
-    assert best_fit is not None and best_k is not None
+    best_k, best_fit, path = _k_path(train_s, train_th, hold_s, ks, cfg, rng, report, backend)
     if hold_s is not None:
         report(f"refit on all users with K = {best_k}", 0.9)
         best_fit = _best_of_restarts(summary, theta_hat, best_k, replace(cfg, n_init=max(1, cfg.n_init)), rng,
@@ -414,6 +393,37 @@ def fit_population(summary: Summary | SummaryShards, config: FitConfig | None = 
         "config": {k: (list(v) if isinstance(v, tuple) else v) for k, v in cfg.__dict__.items()},
     }
     return Population(best_fit.comps, best_fit.weights, diagnostics)
+
+
+def _k_path(train_s: Summary, train_th: np.ndarray, hold_s: Summary | None, ks: list[int], cfg: FitConfig,
+            rng: np.random.Generator, report: Progress, backend: Backend | None
+            ) -> tuple[int, _Fit, list[dict[str, Any]]]:
+    """EM (best of restarts, ``select_max_iter`` iterations) for each K in ``ks`` in turn, scored by BIC or by
+    the held-out log likelihood of ``hold_s``, until ``patience`` K in a row do not improve on the best. Returns
+    the best K, its fit and the path (one entry per K tried)."""
+    path: list[dict[str, Any]] = []
+    best_k, best_score, best_fit = None, np.inf, None
+    since_best = 0
+    for idx, k in enumerate(ks):
+        report(f"EM with K = {k}", idx / max(len(ks), 1))
+        fit = _best_of_restarts(train_s, train_th, k, cfg, rng, max_iter=cfg.select_max_iter, backend=backend)
+        entry: dict[str, Any] = {"K": k, "loglik": fit.loglik, "bic": _bic(fit, train_s.n_users, cfg),
+                                 "n_iter": fit.n_iter, "converged": fit.converged}
+        if hold_s is not None:
+            entry["heldout_loglik"] = _pass(hold_s, fit.comps, fit.weights, cfg.chunk, moments=False,
+                                            backend=backend)[0]
+            score = -entry["heldout_loglik"]
+        else:
+            score = entry["bic"]
+        path.append(entry)
+        if score < best_score:
+            best_k, best_score, best_fit, since_best = k, score, fit, 0
+        else:
+            since_best += 1
+            if since_best >= cfg.patience:
+                break
+    assert best_fit is not None and best_k is not None
+    return best_k, best_fit, path
 
 
 def _fit_from_sample(summary: Summary | SummaryShards, cfg: FitConfig, rng: np.random.Generator, report: Progress,
