@@ -8,16 +8,13 @@ summarises it (``warmstart.families.linear.summarise_log``).
 
 from __future__ import annotations
 
-import io
-import json
 import os
-import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-from warmstart._io import atomic_write
+from warmstart._persist import Array, FormatError, NpzFormat
 from warmstart._validate import check_finite, check_shape
 
 #: the type id of an outlier (a user drawn from no type) in simulated logs' ground truth
@@ -77,53 +74,44 @@ LOG_FORMAT = "warmstart.banditlog"
 LOG_VERSION = 1
 
 
+class LogFormatError(FormatError):
+    """A log file that cannot be read: wrong format, unknown version, bad arrays or damaged."""
+
+
+#: the log file (``warmstart._persist``; arrays kept as stored, no ``warmstart_version`` in its metadata, as
+#: before). Values are checked by ``TrainingLog.validate``: padded events may hold anything.
+_FILE = NpzFormat(LOG_FORMAT, LOG_VERSION,
+                  (Array("candidates", dtype=None, finite=False), Array("action", kinds="iu", dtype=None),
+                   Array("propensity", dtype=None, finite=False), Array("reward", dtype=None, finite=False)),
+                  LogFormatError, "log file", stamp=False)
+
+
 def save_log(path: str | os.PathLike[str], log: TrainingLog) -> None:
     """Write a log as ``.npz`` (no pickle): the logged feedback, plus, for a simulated log, the ground truth
     arrays its ``truth_arrays()`` gives, under names that start with ``truth_`` (fitting ignores them;
     evaluation may read them with ``load_truth``)."""
     truth = log.truth_arrays() if hasattr(log, "truth_arrays") else {}
-    buf = io.BytesIO()
-    np.savez(
-        buf,
-        meta=np.array(json.dumps({"format": LOG_FORMAT, "format_version": LOG_VERSION})),
-        candidates=log.candidates,
-        action=log.action,
-        propensity=log.propensity,
-        reward=log.reward,
-        **{f"truth_{k}": v for k, v in truth.items()},
-    )
-    atomic_write(path, buf.getvalue())
+    arrays = {"candidates": log.candidates, "action": log.action, "propensity": log.propensity,
+              "reward": log.reward, **{f"truth_{k}": v for k, v in truth.items()}}
+    _FILE.save(path, arrays)
 
 
 def load_log(path: str | os.PathLike[str]) -> TrainingLog:
-    """Read a log written by ``save_log``; a clear ``ValueError`` for anything else."""
+    """Read a log written by ``save_log``; ``FileNotFoundError`` for a missing file and a ``LogFormatError`` (a
+    ``ValueError``) that names what is wrong for anything else."""
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"log file: expected an existing file, got {str(path)!r}")
-    with open(path, "rb") as fh:
-        if fh.read(2) != b"PK":
-            raise ValueError(f"log file {path}: not a readable warmstart log (expected an .npz archive)")
-    try:
-        with np.load(path, allow_pickle=False) as z:
-            meta = json.loads(str(z["meta"])) if "meta" in z.files else {}
-            if meta.get("format") != LOG_FORMAT:
-                raise ValueError(f"log file {path}: expected format {LOG_FORMAT!r}, got {meta.get('format')!r}")
-            if meta.get("format_version") != LOG_VERSION:
-                raise ValueError(
-                    f"log file {path}: format_version {meta.get('format_version')!r} is not supported "
-                    f"(reads {LOG_VERSION})"
-                )
-            log = TrainingLog(z["candidates"], z["action"], z["propensity"], z["reward"])
-    except (zipfile.BadZipFile, OSError, EOFError, KeyError) as exc:
-        raise ValueError(f"log file {path}: not a readable warmstart log ({type(exc).__name__}: {exc})") from exc
+    _, arrays = _FILE.load(path)
+    log = TrainingLog(arrays["candidates"], arrays["action"], arrays["propensity"], arrays["reward"])
     try:
         return log.validate()
     except ValueError as exc:
-        raise ValueError(f"log file {path}: {exc}") from exc
+        raise _FILE.fail(path, str(exc)) from exc
 
 
 def load_truth(path: str | os.PathLike[str]) -> dict[str, np.ndarray]:
     """The ground truth arrays of a simulated log written by ``save_log`` (names without the ``truth_``
     prefix: ``theta``, ``type``; a type of ``OUTLIER_TYPE`` marks an outlier); empty for a log without them."""
-    with np.load(Path(path), allow_pickle=False) as z:
-        return {k[len("truth_"):]: np.asarray(z[k]) for k in z.files if k.startswith("truth_")}
+    _, arrays = _FILE.load(path, read=(), extra=lambda name: name.startswith("truth_"))
+    return {k[len("truth_"):]: v for k, v in arrays.items()}

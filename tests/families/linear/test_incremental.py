@@ -50,5 +50,5 @@ def test_errors_are_named(setting, tmp_path):
     with pytest.raises(ValueError, match="fingerprint"):
         fit_incremental(pop, em_sums(new, other), new)
     (tmp_path / "bad.npz").write_bytes(b"not a zip")
-    with pytest.raises(ValueError, match="not readable"):
+    with pytest.raises(ValueError, match="not a readable warmstart EM sums"):
         EMSums.load(tmp_path / "bad.npz")

@@ -103,7 +103,7 @@ def test_item_features_file_round_trip_and_errors(tmp_path):
     back_ids, back_X, meta = load_item_features(path)
     assert back_ids.tolist() == ["a", "b"] and np.array_equal(back_X, X) and meta["info"] == {"source": "learned"}
     (tmp_path / "bad.npz").write_bytes(b"not a zip")
-    with pytest.raises(ValueError, match="expected a warmstart item-features .npz"):
+    with pytest.raises(ValueError, match="not a readable warmstart item features"):
         load_item_features(tmp_path / "bad.npz")
     with pytest.raises(ValueError, match=r"features: expected shape \(2, d\)"):
         save_item_features(tmp_path / "x.npz", ids, X[:1])

@@ -25,21 +25,23 @@ are at the prior ``L0``). Bytes made under another population are rejected.
 
 from __future__ import annotations
 
-import struct
 from dataclasses import dataclass, field
 
 import numpy as np
 
+from warmstart._persist import ByteHeader, FormatError
 from warmstart.families.learner.fit import LearnerPopulation, _student_index, check_responses
 from warmstart.families.learner.population import odds_scale
 
-_MAGIC = b"WLB"
-_VERSION = 1
-_HEADER = struct.Struct("<3sBIHBBd8sQI")
 
-
-class LearnerBeliefFormatError(ValueError):
+class LearnerBeliefFormatError(FormatError):
     """Serialised learner-belief bytes that cannot be read (damaged, unknown version, other population)."""
+
+
+#: magic, version, then n_skills (u32), types (u16), grid sizes (u8, u8), grid log_sd (f64), population
+#: fingerprint (8 bytes), responses observed (u64), skills seen (u32)
+HEADER = ByteHeader(b"WLB", 1, "IHBBd8sQI", LearnerBeliefFormatError, "learner belief bytes",
+                    "warmstart learner belief")
 
 
 @dataclass(frozen=True)
@@ -287,9 +289,9 @@ class LearnerBeliefBatch:
         """Versioned bytes of student ``i``'s belief (see the module docstring for the layout)."""
         (row,) = _check_students(np.array([i]), self.n_students, unique=True)
         seen = np.flatnonzero(self.seen[row])
-        head = _HEADER.pack(_MAGIC, _VERSION, self.population.n_skills, self.population.n_types,
-                            len(self.grid.learn), len(self.grid.slip), self.grid.log_sd,
-                            bytes.fromhex(self.population.fingerprint()), int(self.n_observed[row]), seen.size)
+        head = HEADER.pack(self.population.n_skills, self.population.n_types, len(self.grid.learn),
+                           len(self.grid.slip), self.grid.log_sd, bytes.fromhex(self.population.fingerprint()),
+                           int(self.n_observed[row]), seen.size)
         body = [np.asarray(self.grid.learn + self.grid.slip, dtype="<f8"),
                 self.log_evidence[row].astype("<f8"), seen.astype("<u4"), self.known[row, seen].astype("<f8")]
         return head + b"".join(a.tobytes() for a in body)
@@ -297,42 +299,30 @@ class LearnerBeliefBatch:
     @staticmethod
     def from_bytes(data: bytes, population: LearnerPopulation) -> LearnerBeliefBatch:
         """A batch of one student from ``student_bytes`` output, under the population it was made with."""
-        if len(data) < _HEADER.size:
-            raise LearnerBeliefFormatError(f"learner belief bytes: expected at least {_HEADER.size} bytes, "
-                                           f"got {len(data)}")
-        magic, version, n_skills, k, nl, ns, log_sd, fp, n_obs, n_seen = _HEADER.unpack_from(data)
-        if magic != _MAGIC:
-            raise LearnerBeliefFormatError("learner belief bytes: not a warmstart learner belief (bad magic)")
-        if version != _VERSION:
-            raise LearnerBeliefFormatError(f"learner belief bytes: format version {version} is not supported "
-                                           f"(reads {_VERSION})")
+        n_skills, k, nl, ns, log_sd, fp, n_obs, n_seen = HEADER.unpack(data)
         if n_skills != population.n_skills or k != population.n_types or fp.hex() != population.fingerprint():
-            raise LearnerBeliefFormatError(
-                f"learner belief bytes: made under another population ({k} types, {n_skills} skills, fingerprint "
+            raise HEADER.fail(
+                f"made under another population ({k} types, {n_skills} skills, fingerprint "
                 f"{fp.hex()}; this one has {population.n_types}, {population.n_skills}, {population.fingerprint()})"
             )
         J = k * nl * ns
-        expected = _HEADER.size + 8 * (nl + ns + J) + 4 * n_seen + 8 * n_seen * J
-        if len(data) != expected:
-            raise LearnerBeliefFormatError(f"learner belief bytes: expected {expected} bytes, got {len(data)}")
-        off = _HEADER.size
-        mult = np.frombuffer(data, "<f8", nl + ns, off)
-        off += 8 * (nl + ns)
-        logev = np.frombuffer(data, "<f8", J, off)
-        off += 8 * J
-        seen = np.frombuffer(data, "<u4", n_seen, off).astype(np.int64)
-        off += 4 * n_seen
-        known = np.frombuffer(data, "<f8", n_seen * J, off).reshape(n_seen, J)
+        body, _ = HEADER.body(data, [("multipliers", "<f8", nl + ns), ("log evidence", "<f8", J),
+                                     ("seen skills", "<u4", n_seen), ("P(known)", "<f8", n_seen * J)],
+                              detail=f" for {k} types, a {nl} x {ns} grid and {n_seen} skills seen")
+        mult, logev = body["multipliers"], body["log evidence"]
+        seen = body["seen skills"].astype(np.int64)
+        known = body["P(known)"].reshape(n_seen, J)
         try:
             grid = PersonalGrid(tuple(mult[:nl]), tuple(mult[nl:]), log_sd)
         except ValueError as exc:
-            raise LearnerBeliefFormatError(f"learner belief bytes: bad personal grid ({exc})") from exc
+            raise HEADER.fail(f"bad personal grid ({exc})") from exc
         if not np.all(np.isfinite(logev)) or np.any(logev > 0):
-            raise LearnerBeliefFormatError("learner belief bytes: log evidence must be finite and <= 0")
+            raise HEADER.fail("log evidence must be finite and <= 0")
         if not np.all(np.isfinite(known)) or np.any(known < 0) or np.any(known > 1):
-            raise LearnerBeliefFormatError("learner belief bytes: P(known) values outside [0, 1]")
+            raise HEADER.fail("P(known) values outside [0, 1] (expected finite probabilities)")
         if np.any(seen >= n_skills) or np.unique(seen).size != seen.size:
-            raise LearnerBeliefFormatError("learner belief bytes: bad seen-skill indices")
+            raise HEADER.fail(f"bad seen-skill indices (expected distinct indices below {n_skills}, got "
+                              f"{seen.tolist()})")
         batch = LearnerBeliefBatch.fresh(population, 1, grid)
         batch.known[0, seen] = known
         batch.seen[0, seen] = True

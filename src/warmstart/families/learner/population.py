@@ -6,18 +6,17 @@ Persistence
 ``LearnerPopulation.save`` writes one ``.npz`` (read with ``allow_pickle=False``): a ``meta`` 0-d unicode
 array holding JSON ``{"format": "warmstart.learner_population", "format_version": 1, "family": "learner",
 "n_types", "n_skills", "skill_names", "fingerprint", "warmstart_version", "diagnostics"}`` and float64 arrays
-``weights (K,)``, ``L0``, ``T``, ``F``, ``G``, ``S`` (each ``(K, n_skills)``). Another format name, an unknown
-version, missing arrays, wrong shapes, values outside [0, 1], a fingerprint mismatch or a damaged zip raise
+``weights (K,)``, ``L0``, ``T``, ``F``, ``G``, ``S`` (each ``(K, n_skills)``), through
+``warmstart._persist.NpzFormat``. Another format name, an unknown version, missing arrays, wrong dtypes or shapes,
+non-finite values or values outside [0, 1], a fingerprint mismatch or a damaged zip raise
 ``LearnerPopulationFormatError``.
 """
 
 from __future__ import annotations
 
 import hashlib
-import io
 import json
 import os
-import zipfile
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -25,17 +24,22 @@ from typing import Any
 
 import numpy as np
 
-from warmstart._io import atomic_write, jsonable
+from warmstart._io import jsonable
+from warmstart._persist import Array, FormatError, NpzFormat
 from warmstart._validate import check_finite
-from warmstart._version import __version__
 
 FORMAT_NAME = "warmstart.learner_population"
 FORMAT_VERSION = 1
 PARAMS = ("L0", "T", "F", "G", "S")
 
 
-class LearnerPopulationFormatError(ValueError):
+class LearnerPopulationFormatError(FormatError):
     """A learner population file that cannot be read: wrong format, unknown version or damaged."""
+
+
+#: the learner population file (``warmstart._persist`` writes and checks it)
+FORMAT = NpzFormat(FORMAT_NAME, FORMAT_VERSION, tuple(Array(name) for name in ("weights", *PARAMS)),
+                   LearnerPopulationFormatError, "learner population file")
 
 
 # ---------------------------------------------------------------------------------------------- population
@@ -167,63 +171,28 @@ class LearnerPopulation:
     def save(self, path: str | os.PathLike[str]) -> Path:
         """Write the population to ``path`` (``.npz``) atomically: a temp file, then a rename."""
         meta = {
-            "format": FORMAT_NAME,
-            "format_version": FORMAT_VERSION,
             "family": "learner",
             "n_types": self.n_types,
             "n_skills": self.n_skills,
             "skill_names": list(self.skill_names),
             "fingerprint": self.fingerprint(),
-            "warmstart_version": __version__,
-            "diagnostics": jsonable(self.diagnostics),
         }
-        buf = io.BytesIO()
-        arrays = {name: getattr(self, name) for name in PARAMS}
-        np.savez(buf, meta=np.array(json.dumps(meta)), weights=self.weights, **arrays)
-        return atomic_write(path, buf.getvalue())
+        arrays = {"weights": self.weights, **{name: getattr(self, name) for name in PARAMS}}
+        return FORMAT.save(path, arrays, meta, meta_tail={"diagnostics": jsonable(self.diagnostics)})
 
     @staticmethod
     def load(path: str | os.PathLike[str]) -> LearnerPopulation:
         """Read a population written by ``save``; anything else raises ``LearnerPopulationFormatError``."""
         path = Path(path)
-        if not path.is_file():
-            raise LearnerPopulationFormatError(f"learner population file: expected an existing file, got {str(path)!r}")
-        wanted = ("meta", "weights", *PARAMS)
-        try:
-            with np.load(path, allow_pickle=False) as z:
-                missing = sorted(set(wanted) - set(z.files))
-                if missing:
-                    raise LearnerPopulationFormatError(
-                        f"learner population file {path}: expected arrays {', '.join(wanted)}; missing {missing}"
-                    )
-                meta = json.loads(str(z["meta"]))
-                arrays = {k: np.array(z[k], dtype=float) for k in wanted[1:]}
-        except LearnerPopulationFormatError:
-            raise
-        except (zipfile.BadZipFile, OSError, ValueError, EOFError, KeyError, TypeError) as exc:
-            raise LearnerPopulationFormatError(
-                f"learner population file {path}: not a readable warmstart learner population "
-                f"({type(exc).__name__}: {exc})"
-            ) from exc
-        if not isinstance(meta, dict) or meta.get("format") != FORMAT_NAME:
-            got = meta.get("format") if isinstance(meta, dict) else meta
-            raise LearnerPopulationFormatError(
-                f"learner population file {path}: expected format {FORMAT_NAME!r}, got {got!r}"
-            )
-        if meta.get("format_version") != FORMAT_VERSION:
-            raise LearnerPopulationFormatError(
-                f"learner population file {path}: format_version {meta.get('format_version')!r} is not supported "
-                f"by warmstart {__version__} (reads version {FORMAT_VERSION}); upgrade warmstart"
-            )
+        meta, arrays = FORMAT.load(path)
         try:
             pop = _from_tables(arrays["weights"], [arrays[k] for k in PARAMS], meta.get("skill_names"),
                                meta.get("diagnostics") or {})
         except (ValueError, TypeError) as exc:
-            raise LearnerPopulationFormatError(f"learner population file {path}: {exc}") from exc
+            raise FORMAT.fail(path, str(exc)) from exc
         if meta.get("fingerprint") != pop.fingerprint():
-            raise LearnerPopulationFormatError(
-                f"learner population file {path}: parameters do not match their fingerprint (file changed or damaged)"
-            )
+            raise FORMAT.fail(path, f"parameters do not match their fingerprint (file changed or damaged: "
+                                    f"expected {meta.get('fingerprint')!r} as stored, got {pop.fingerprint()!r})")
         return pop
 
 

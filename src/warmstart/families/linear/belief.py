@@ -13,19 +13,15 @@ recomputed exactly under the population it names by fingerprint.
 
 from __future__ import annotations
 
-import struct
 from dataclasses import dataclass
 
 import numpy as np
 
 from warmstart import _kernels
+from warmstart._persist import ByteHeader, FormatError
 from warmstart._validate import check_finite, check_shape
 from warmstart.families.linear.model import LOG_2PI, Summary, batched_tri_inv, type_posterior
 from warmstart.families.linear.population import Population
-
-_MAGIC = b"WSB"
-_VERSION = 1
-_HEADER = struct.Struct("<3sBHHd8s")  # magic, version, dim, n_components, discount, fingerprint
 
 
 def checked_event(x: np.ndarray, r: float, dim: int) -> tuple[np.ndarray, float]:
@@ -37,8 +33,12 @@ def checked_event(x: np.ndarray, r: float, dim: int) -> tuple[np.ndarray, float]
     return x, float(r)
 
 
-class BeliefFormatError(ValueError):
+class BeliefFormatError(FormatError):
     """Serialised belief bytes that cannot be read (damaged, unknown version, other population)."""
+
+
+#: magic, version, then dim (u16), components (u16), discount (f64), population fingerprint (8 bytes)
+HEADER = ByteHeader(b"WSB", 1, "HHd8s", BeliefFormatError, "belief bytes", "warmstart belief")
 
 
 def _observe(mean, cov, logev, noise_var, x, r) -> None:
@@ -228,40 +228,30 @@ class Belief:
         d = self.dim
         iu = np.triu_indices(d)
         fp = bytes.fromhex(self.population.fingerprint())
-        head = _HEADER.pack(_MAGIC, _VERSION, d, self.population.components.n_types, self.discount, fp)
+        head = HEADER.pack(d, self.population.components.n_types, self.discount, fp)
         body = np.concatenate([self.A[iu], self.b, [self.c, self.n]]).astype("<f8").tobytes()
         return head + body
 
     @staticmethod
     def from_bytes(data: bytes, population: Population) -> Belief:
-        if len(data) < _HEADER.size:
-            raise BeliefFormatError(f"belief bytes: expected at least {_HEADER.size} bytes, got {len(data)}")
-        magic, version, d, k1, discount, fp = _HEADER.unpack_from(data)
-        if magic != _MAGIC:
-            raise BeliefFormatError("belief bytes: not a warmstart belief (bad magic)")
-        if version != _VERSION:
-            raise BeliefFormatError(f"belief bytes: format version {version} is not supported (reads {_VERSION})")
+        d, k1, discount, fp = HEADER.unpack(data)
         if d != population.dim or k1 != population.components.n_types:
-            raise BeliefFormatError(
-                f"belief bytes: made for dim {d} with {k1} components, population has dim {population.dim} "
-                f"with {population.components.n_types}"
-            )
+            raise HEADER.fail(f"made for dim {d} with {k1} components, population has dim {population.dim} "
+                              f"with {population.components.n_types}")
         if fp.hex() != population.fingerprint():
-            raise BeliefFormatError("belief bytes: made under another population (fingerprint differs)")
+            raise HEADER.fail(f"made under another population (fingerprint differs: expected "
+                              f"{population.fingerprint()}, got {fp.hex()})")
         n_tri = d * (d + 1) // 2
-        expected = _HEADER.size + 8 * (n_tri + d + 2)
-        if len(data) != expected:
-            raise BeliefFormatError(f"belief bytes: expected {expected} bytes, got {len(data)}")
-        vals = np.frombuffer(data, dtype="<f8", offset=_HEADER.size)
-        if not np.all(np.isfinite(vals)):
-            raise BeliefFormatError("belief bytes: non-finite values")
+        body, _ = HEADER.body(data, [("values", "<f8", n_tri + d + 2)], detail=f" for dim {d}")
+        vals = body["values"]
+        HEADER.check_finite("A, b, c, n", vals)
         A = np.zeros((d, d))
         A[np.triu_indices(d)] = vals[:n_tri]
         A = A + np.triu(A, 1).T
         b = vals[n_tri : n_tri + d].copy()
         c, n = float(vals[-2]), float(vals[-1])
         if n < 0 or c < 0:
-            raise BeliefFormatError("belief bytes: negative counts")
+            raise HEADER.fail(f"negative counts (expected c, n >= 0, got c = {c}, n = {n})")
         batch = BeliefBatch.from_summary(
             population, Summary(A[None], b[None], np.array([c]), np.array([n])), discount
         )

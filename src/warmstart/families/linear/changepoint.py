@@ -20,18 +20,18 @@ anchor. Alarms are reported, they do not change the belief (the weighting alread
 from __future__ import annotations
 
 import math
-import struct
 from dataclasses import dataclass, field
 
 import numpy as np
 
+from warmstart._persist import ByteHeader
 from warmstart.families.linear.belief import Belief, BeliefFormatError, checked_event
 from warmstart.families.linear.population import Population
 
-_MAGIC = b"WSC"
-_VERSION = 1
-# magic, version, dim, components, runs, max runs, alarms, hazard, min_prob, alarm_prob, t, anchor, fingerprint
-_HEADER = struct.Struct("<3sBHHHHHdddQQ8s")
+#: magic, version, then dim, components, runs, max runs, alarms (u16 each), hazard, min_prob, alarm_prob (f64
+#: each), t, anchor (u64 each), population fingerprint (8 bytes)
+HEADER = ByteHeader(b"WSC", 1, "HHHHHdddQQ8s", BeliefFormatError, "change-point belief bytes",
+                    "warmstart change-point belief")
 
 
 def _log_marginal(belief: Belief) -> float:
@@ -156,45 +156,33 @@ class ChangePointBelief:
         bytes (``Belief.to_bytes``: its summary). Each run's posterior is recomputed from its summary on
         reading, exactly under the population named by the fingerprint."""
         fp = bytes.fromhex(self.population.fingerprint())
-        head = _HEADER.pack(_MAGIC, _VERSION, self.dim, self.population.components.n_types, len(self.runs),
-                            self.max_runs, len(self.alarms), self.hazard, self.min_prob, self.alarm_prob, self.t,
-                            self.anchor, fp)
+        head = HEADER.pack(self.dim, self.population.components.n_types, len(self.runs), self.max_runs,
+                           len(self.alarms), self.hazard, self.min_prob, self.alarm_prob, self.t, self.anchor, fp)
         body = (np.asarray(self.starts, dtype="<u8").tobytes() + np.asarray(self.log_w, dtype="<f8").tobytes()
                 + np.asarray(self.alarms, dtype="<u8").tobytes())
         return head + body + b"".join(b.to_bytes() for b in self.runs)
 
     @staticmethod
     def from_bytes(data: bytes, population: Population) -> ChangePointBelief:
-        if len(data) < _HEADER.size:
-            raise BeliefFormatError(f"change-point belief bytes: expected at least {_HEADER.size} bytes, "
-                                    f"got {len(data)}")
-        (magic, version, d, k1, n_runs, max_runs, n_alarms, hazard, min_prob, alarm_prob, t, anchor,
-         fp) = _HEADER.unpack_from(data)
-        if magic != _MAGIC:
-            raise BeliefFormatError("change-point belief bytes: not a warmstart change-point belief (bad magic)")
-        if version != _VERSION:
-            raise BeliefFormatError(f"change-point belief bytes: format version {version} is not supported "
-                                    f"(reads {_VERSION})")
+        (d, k1, n_runs, max_runs, n_alarms, hazard, min_prob, alarm_prob, t, anchor, fp) = HEADER.unpack(data)
         if d != population.dim or k1 != population.components.n_types:
-            raise BeliefFormatError(f"change-point belief bytes: made for dim {d} with {k1} components, "
-                                    f"population has dim {population.dim} with {population.components.n_types}")
+            raise HEADER.fail(f"made for dim {d} with {k1} components, population has dim {population.dim} with "
+                              f"{population.components.n_types}")
         if fp.hex() != population.fingerprint():
-            raise BeliefFormatError("change-point belief bytes: made under another population (fingerprint differs)")
+            raise HEADER.fail(f"made under another population (fingerprint differs: expected "
+                              f"{population.fingerprint()}, got {fp.hex()})")
+        if n_runs < 1:
+            raise HEADER.fail(f"expected at least 1 run, got {n_runs}")
         one = len(Belief.fresh(population).to_bytes())
-        lists = 8 * (2 * n_runs + n_alarms)
-        if n_runs < 1 or len(data) != _HEADER.size + lists + n_runs * one:
-            raise BeliefFormatError(f"change-point belief bytes: expected {_HEADER.size + lists + n_runs * one} "
-                                    f"bytes for {n_runs} runs, got {len(data)}")
-        at = _HEADER.size
-        starts = np.frombuffer(data, dtype="<u8", count=n_runs, offset=at).tolist()
-        log_w = np.frombuffer(data, dtype="<f8", count=n_runs, offset=at + 8 * n_runs).copy()
-        alarms = np.frombuffer(data, dtype="<u8", count=n_alarms, offset=at + 16 * n_runs).tolist()
-        if not np.all(np.isfinite(log_w)):
-            raise BeliefFormatError("change-point belief bytes: non-finite run weights")
-        at += lists
+        body, at = HEADER.body(data, [("starts", "<u8", n_runs), ("run weights", "<f8", n_runs),
+                                      ("alarms", "<u8", n_alarms)], rest=n_runs * one,
+                               detail=f" for {n_runs} runs and {n_alarms} alarms")
+        starts, alarms = body["starts"].tolist(), body["alarms"].tolist()
+        log_w = body["run weights"].copy()
+        HEADER.check_finite("run weights", log_w)
         runs = [Belief.from_bytes(data[at + i * one : at + (i + 1) * one], population) for i in range(n_runs)]
         try:
             return ChangePointBelief(population, hazard, max_runs, min_prob, alarm_prob, runs,
                                      [int(x) for x in starts], log_w, int(t), int(anchor), [int(x) for x in alarms])
         except ValueError as exc:
-            raise BeliefFormatError(f"change-point belief bytes: {exc}") from exc
+            raise HEADER.fail(str(exc)) from exc

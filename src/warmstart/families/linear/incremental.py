@@ -10,12 +10,12 @@ and other variants") when old users are not revisited: cheap in proportion to th
 full refit when the new users come from the same population (measured by ``warmstart bench scale``). A full
 refit remains the way to let the earlier users move.
 
-Sums are saved as ``.npz`` (format ``warmstart.em_sums``, version 1, read without pickle).
+Sums are saved as ``.npz`` (format ``warmstart.em_sums``, version 1, through ``warmstart._persist``: read
+without pickle, checked; ``EMSumsFormatError``, a ``ValueError``, for anything else).
 """
 
 from __future__ import annotations
 
-import json
 import math
 import os
 from dataclasses import dataclass, replace
@@ -24,7 +24,7 @@ from typing import Any
 
 import numpy as np
 
-from warmstart._io import atomic_write
+from warmstart._persist import Array, FormatError, NpzFormat
 from warmstart.families.linear.fit import FitConfig, _m_step, _pass
 from warmstart.families.linear.model import Summary
 from warmstart.families.linear.population import Population
@@ -32,6 +32,15 @@ from warmstart.families.linear.population import Population
 FORMAT = "warmstart.em_sums"
 VERSION = 1
 _ARRAYS = ("W", "Sm", "Smm", "Sres", "Sn")
+
+
+class EMSumsFormatError(FormatError):
+    """EM sums (a file or a store's metadata) that cannot be read: wrong format, unknown version or damaged."""
+
+
+#: the EM sums file (``warmstart._persist``; no ``warmstart_version`` in its metadata, as before)
+_FILE = NpzFormat(FORMAT, VERSION, tuple(Array(name) for name in _ARRAYS), EMSumsFormatError, "EM sums file",
+                  stamp=False)
 
 
 @dataclass(frozen=True)
@@ -66,38 +75,29 @@ class EMSums:
 
     @staticmethod
     def from_dict(data: dict[str, Any], source: str = "EM sums") -> EMSums:
-        _check_format(data, source)
+        """Read what ``to_dict`` made, with the checks of the file's reader; ``EMSumsFormatError`` names
+        ``source``."""
+        data = _FILE.check_meta(data, source)
         try:
-            arrays = {name: np.array(data[name], dtype=float) for name in _ARRAYS}
+            arrays = {name: _FILE.check_array(name, data[name], source) for name in _ARRAYS}
             return EMSums(**arrays, n_users=int(data["n_users"]), fingerprint=str(data["fingerprint"]))
+        except FormatError:
+            raise
         except (KeyError, TypeError, ValueError) as exc:
-            raise ValueError(f"{source}: not readable ({type(exc).__name__}: {exc})") from exc
+            raise EMSumsFormatError(f"{source}: not readable ({type(exc).__name__}: {exc})") from exc
 
     def save(self, path: str | os.PathLike[str]) -> Path:
-        import io
-
-        buf = io.BytesIO()
-        meta = {"format": FORMAT, "format_version": VERSION, "n_users": self.n_users,
-                "fingerprint": self.fingerprint}
-        np.savez(buf, meta=np.array(json.dumps(meta)), **{name: getattr(self, name) for name in _ARRAYS})
-        return atomic_write(Path(path), buf.getvalue())
+        meta = {"n_users": self.n_users, "fingerprint": self.fingerprint}
+        return _FILE.save(path, {name: getattr(self, name) for name in _ARRAYS}, meta)
 
     @staticmethod
     def load(path: str | os.PathLike[str]) -> EMSums:
+        """Read what ``save`` wrote; ``EMSumsFormatError`` (naming the file) for anything else."""
+        meta, arrays = _FILE.load(path)
         try:
-            with np.load(Path(path), allow_pickle=False) as z:
-                meta = json.loads(str(z["meta"]))
-                arrays = {name: np.array(z[name], dtype=float) for name in _ARRAYS}
-        except (OSError, KeyError, ValueError) as exc:
-            raise ValueError(f"EM sums file {str(path)!r}: not readable ({type(exc).__name__}: {exc})") from exc
-        _check_format(meta, f"EM sums file {str(path)!r}")
-        return EMSums(**arrays, n_users=int(meta["n_users"]), fingerprint=str(meta["fingerprint"]))
-
-
-def _check_format(meta: dict[str, Any], source: str) -> None:
-    if meta.get("format") != FORMAT or meta.get("format_version") != VERSION:
-        raise ValueError(f"{source}: expected format {FORMAT} version {VERSION}, got {meta.get('format')!r} "
-                         f"version {meta.get('format_version')!r}")
+            return EMSums(**arrays, n_users=int(meta["n_users"]), fingerprint=str(meta["fingerprint"]))
+        except (KeyError, TypeError, ValueError) as exc:
+            raise _FILE.fail(path, f"meta: expected n_users and fingerprint ({type(exc).__name__}: {exc})") from exc
 
 
 def _config(population: Population, config: FitConfig | None) -> FitConfig:

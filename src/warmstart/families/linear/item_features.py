@@ -36,10 +36,7 @@ ridge solution without data): ``x_i = (1, 0, .., 0)``, the population's level an
 
 from __future__ import annotations
 
-import io
-import json
 import os
-import zipfile
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -47,7 +44,7 @@ from typing import Any, Literal
 import numpy as np
 import scipy.sparse as sp
 
-from warmstart._io import atomic_write
+from warmstart._persist import Array, FormatError, NpzFormat
 from warmstart._validate import check_finite
 
 
@@ -224,6 +221,16 @@ ITEM_FEATURES_FORMAT = "warmstart.item_features"
 ITEM_FEATURES_VERSION = 1
 
 
+class ItemFeaturesFormatError(FormatError):
+    """An item features file that cannot be read: wrong format, unknown version, bad arrays or damaged."""
+
+
+#: the item features file (``warmstart._persist``; no ``warmstart_version`` in its metadata, as before)
+_FILE = NpzFormat(ITEM_FEATURES_FORMAT, ITEM_FEATURES_VERSION,
+                  (Array("item_ids", kinds="U", dtype=None, ndim=1), Array("features", ndim=2)),
+                  ItemFeaturesFormatError, "item features file", stamp=False)
+
+
 def save_item_features(path: str | os.PathLike[str], item_ids: np.ndarray, features: np.ndarray,
                        info: dict[str, Any] | None = None) -> Path:
     """Write item ids and their features to ``.npz`` (no pickle), with JSON metadata (format name, version,
@@ -233,31 +240,16 @@ def save_item_features(path: str | os.PathLike[str], item_ids: np.ndarray, featu
     if X.ndim != 2 or X.shape[0] != ids.shape[0]:
         raise ValueError(f"features: expected shape ({ids.shape[0]}, d), one row per item id, got {X.shape}")
     check_finite("features", X)
-    meta = {"format": ITEM_FEATURES_FORMAT, "format_version": ITEM_FEATURES_VERSION, "dim": int(X.shape[1]),
-            "n_items": int(ids.shape[0]), "info": info or {}}
-    buf = io.BytesIO()
-    np.savez(buf, meta=np.array(json.dumps(meta)), item_ids=ids, features=X)
-    return atomic_write(path, buf.getvalue())
+    meta = {"dim": int(X.shape[1]), "n_items": int(ids.shape[0]), "info": info or {}}
+    return _FILE.save(path, {"item_ids": ids, "features": X}, meta)
 
 
 def load_item_features(path: str | os.PathLike[str]) -> tuple[np.ndarray, np.ndarray, dict[str, Any]]:
-    """Read ``(item_ids, features, meta)`` written by ``save_item_features``; a ``ValueError`` names what is
-    wrong with anything else."""
+    """Read ``(item_ids, features, meta)`` written by ``save_item_features``; an ``ItemFeaturesFormatError`` (a
+    ``ValueError``) names what is wrong with anything else."""
     path = Path(path)
-    try:
-        with np.load(path, allow_pickle=False) as z:
-            meta = json.loads(str(z["meta"]))
-            ids, X = np.asarray(z["item_ids"]), np.asarray(z["features"], dtype=np.float64)
-    except (zipfile.BadZipFile, OSError, ValueError, EOFError, KeyError) as exc:
-        raise ValueError(f"item features file {path}: expected a warmstart item-features .npz, got an unreadable "
-                         f"file ({type(exc).__name__}: {exc})") from exc
-    if meta.get("format") != ITEM_FEATURES_FORMAT:
-        raise ValueError(f"item features file {path}: expected format {ITEM_FEATURES_FORMAT!r}, got "
-                         f"{meta.get('format')!r}")
-    if meta.get("format_version") != ITEM_FEATURES_VERSION:
-        raise ValueError(f"item features file {path}: expected format_version {ITEM_FEATURES_VERSION}, got "
-                         f"{meta.get('format_version')!r}; upgrade warmstart")
-    if X.ndim != 2 or X.shape[0] != ids.shape[0]:
-        raise ValueError(f"item features file {path}: expected features of shape ({ids.shape[0]}, d), got {X.shape}")
-    check_finite(f"item features file {path}: features", X)
+    meta, arrays = _FILE.load(path)
+    ids, X = arrays["item_ids"], arrays["features"]
+    if X.shape[0] != ids.shape[0]:
+        raise _FILE.fail(path, f"expected features of shape ({ids.shape[0]}, d), one row per item id, got {X.shape}")
     return ids, X, meta

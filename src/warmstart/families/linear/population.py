@@ -7,17 +7,15 @@ File format (``.npz``, read with ``allow_pickle=False``; documented in ``docs/fo
 - ``weights (K+1,)``, ``mu (K+1, d)``, ``cov (K+1, d, d)``, ``noise_var (K+1,)``; the novel component is
   the last row.
 
-A file with another format name, an unknown version, missing arrays, wrong shapes, non-finite values or a
-damaged zip is rejected with a ``PopulationFormatError`` that says which.
+Written and read through ``warmstart._persist.NpzFormat``: a file with another format name, an unknown version,
+missing arrays, wrong dtypes or shapes, non-finite values, a fingerprint mismatch or a damaged zip is rejected with
+a ``PopulationFormatError`` that says which.
 """
 
 from __future__ import annotations
 
 import hashlib
-import io
-import json
 import os
-import zipfile
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -26,15 +24,20 @@ from typing import Any
 import numpy as np
 
 from warmstart._io import atomic_write, jsonable
-from warmstart._version import __version__
+from warmstart._persist import Array, FormatError, NpzFormat
 from warmstart.families.linear.model import GaussianTypes
 
 FORMAT_NAME = "warmstart.population"
 FORMAT_VERSION = 1
 
 
-class PopulationFormatError(ValueError):
+class PopulationFormatError(FormatError):
     """A population file that cannot be read: wrong format, unknown version or damaged."""
+
+
+#: the population file (``warmstart._persist`` writes and checks it)
+FORMAT = NpzFormat(FORMAT_NAME, FORMAT_VERSION, (Array("weights"), Array("mu"), Array("cov"), Array("noise_var")),
+                   PopulationFormatError, "population file")
 
 
 @dataclass(frozen=True)
@@ -90,27 +93,16 @@ class Population:
     def to_bytes(self) -> bytes:
         """The ``.npz`` file's bytes (what ``save`` writes; what a store keeps)."""
         meta = {
-            "format": FORMAT_NAME,
-            "format_version": FORMAT_VERSION,
             "family": self.family,
             "dim": self.dim,
             "n_types": self.n_types,
             "novel_index": self.novel_index,
             "type_names": self.type_names(),
             "fingerprint": self.fingerprint(),
-            "warmstart_version": __version__,
-            "diagnostics": jsonable(self.diagnostics),
         }
-        buf = io.BytesIO()
-        np.savez(
-            buf,
-            meta=np.array(json.dumps(meta)),
-            weights=self.weights,
-            mu=self.components.mu,
-            cov=self.components.cov,
-            noise_var=self.components.noise_var,
-        )
-        return buf.getvalue()
+        arrays = {"weights": self.weights, "mu": self.components.mu, "cov": self.components.cov,
+                  "noise_var": self.components.noise_var}
+        return FORMAT.to_bytes(arrays, meta, meta_tail={"diagnostics": jsonable(self.diagnostics)})
 
     @staticmethod
     def load(path: str | os.PathLike[str]) -> Population:
@@ -122,36 +114,7 @@ class Population:
     @staticmethod
     def from_bytes(data: bytes, source: str = "bytes") -> Population:
         """Read what ``to_bytes`` wrote; ``PopulationFormatError`` (naming ``source``) for anything else."""
-        path = source
-        try:
-            with np.load(io.BytesIO(data), allow_pickle=False) as z:
-                names = set(z.files)
-                missing = {"meta", "weights", "mu", "cov", "noise_var"} - names
-                if missing:
-                    raise PopulationFormatError(
-                        f"population file {path}: expected arrays meta, weights, mu, cov, noise_var; "
-                        f"missing {sorted(missing)}"
-                    )
-                meta = json.loads(str(z["meta"]))
-                arrays = {k: np.array(z[k], dtype=float) for k in ("weights", "mu", "cov", "noise_var")}
-        except PopulationFormatError:
-            raise
-        except (zipfile.BadZipFile, OSError, ValueError, EOFError, KeyError) as exc:
-            raise PopulationFormatError(
-                f"population file {path}: not a readable warmstart population ({type(exc).__name__}: {exc})"
-            ) from exc
-        if meta.get("format") != FORMAT_NAME:
-            raise PopulationFormatError(
-                f"population file {path}: expected format {FORMAT_NAME!r}, got {meta.get('format')!r}"
-            )
-        if meta.get("format_version") != FORMAT_VERSION:
-            raise PopulationFormatError(
-                f"population file {path}: format_version {meta.get('format_version')!r} is not supported "
-                f"by warmstart {__version__} (reads version {FORMAT_VERSION}); upgrade warmstart"
-            )
-        for k, arr in arrays.items():
-            if not np.all(np.isfinite(arr)):
-                raise PopulationFormatError(f"population file {path}: array {k} holds non-finite values")
+        meta, arrays = FORMAT.from_bytes(data, source)
         try:
             pop = Population(
                 GaussianTypes(arrays["mu"], arrays["cov"], arrays["noise_var"]),
@@ -160,9 +123,8 @@ class Population:
                 family=meta.get("family", "linear_gaussian"),
             )
         except ValueError as exc:
-            raise PopulationFormatError(f"population file {path}: {exc}") from exc
+            raise FORMAT.fail(source, str(exc)) from exc
         if meta.get("fingerprint") not in (None, pop.fingerprint()):
-            raise PopulationFormatError(f"population file {path}: parameters do not match their fingerprint")
+            raise FORMAT.fail(source, f"parameters do not match their fingerprint (expected "
+                                      f"{meta.get('fingerprint')!r} as stored, got {pop.fingerprint()!r})")
         return pop
-
-

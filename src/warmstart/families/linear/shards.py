@@ -32,11 +32,17 @@ from pathlib import Path
 
 import numpy as np
 
+from warmstart._persist import FormatError, check_meta
 from warmstart.families.linear.model import Summary
 
 FORMAT = "warmstart.summary_shards"
 VERSION = 1
 MANIFEST = "manifest.json"
+
+
+class ShardsFormatError(FormatError):
+    """A shards folder whose manifest cannot be read: another format, an unknown version or damaged (a missing
+    manifest or shard file is a ``FileNotFoundError``)."""
 
 
 @dataclass(frozen=True)
@@ -66,18 +72,25 @@ class SummaryShards:
         if not path.is_file():
             raise FileNotFoundError(f"shards: expected a folder with {MANIFEST} (written by write_summary_shards or "
                                     f"`warmstart stats`), got {str(folder)!r}")
-        meta = json.loads(path.read_text())
-        if meta.get("format") != FORMAT:
-            raise ValueError(f"{path}: format: expected {FORMAT!r}, got {meta.get('format')!r}")
-        if meta.get("version") != VERSION:
-            raise ValueError(f"{path}: version: this warmstart reads version {VERSION}, got {meta.get('version')!r}")
-        infos = [ShardInfo(str(s["file"]), int(s["n_users"]), float(s["n_events"])) for s in meta["shards"]]
+        try:
+            meta = json.loads(path.read_text())
+        except (OSError, UnicodeDecodeError, ValueError) as exc:
+            raise ShardsFormatError(f"{path}: expected a JSON manifest of format {FORMAT!r}, got an unreadable file "
+                                    f"({type(exc).__name__}: {exc})") from exc
+        meta = check_meta(meta, name=FORMAT, version=VERSION, error=ShardsFormatError, prefix=str(path),
+                          version_key="version")
+        try:
+            infos = [ShardInfo(str(s["file"]), int(s["n_users"]), float(s["n_events"])) for s in meta["shards"]]
+            dim, n_users = int(meta["dim"]), int(meta["n_users"])
+        except (KeyError, TypeError, ValueError) as exc:
+            raise ShardsFormatError(f"{path}: expected dim, n_users and shards (each with file, n_users, n_events) "
+                                    f"in the manifest ({type(exc).__name__}: {exc})") from exc
         for info in infos:
             if Path(info.file).name != info.file or not (folder / info.file).is_file():
                 raise FileNotFoundError(f"{path}: shard {info.file!r}: expected a file in {str(folder)!r}")
-        shards = SummaryShards(folder, int(meta["dim"]), infos)
-        if shards.n_users != int(meta["n_users"]):
-            raise ValueError(f"{path}: n_users: expected the shards' total {shards.n_users}, got {meta['n_users']}")
+        shards = SummaryShards(folder, dim, infos)
+        if shards.n_users != n_users:
+            raise ShardsFormatError(f"{path}: n_users: expected the shards' total {shards.n_users}, got {n_users}")
         return shards
 
     @property
@@ -139,14 +152,15 @@ def read_shard(path: Path, dim: int, n_users: int) -> Summary:
 
     table = pq.read_table(path, columns=["n", "c", "b", "A"])
     if table.num_rows != n_users:
-        raise ValueError(f"{path}: expected {n_users} users (the manifest's), got {table.num_rows}")
+        raise ShardsFormatError(f"{path}: expected {n_users} users (the manifest's), got {table.num_rows}")
 
     def values(name: str, width: int) -> np.ndarray:
         column = table.column(name).combine_chunks()
         flat = column.flatten() if width > 1 else column
         out = np.array(flat.to_numpy(zero_copy_only=False), dtype=np.float64)
         if out.size != n_users * width:
-            raise ValueError(f"{path}: column {name!r}: expected {width} values per user, got {out.size} in all")
+            raise ShardsFormatError(f"{path}: column {name!r}: expected {width} values per user, got {out.size} "
+                                    "in all")
         return out
 
     return Summary(values("A", dim * dim).reshape(n_users, dim, dim), values("b", dim).reshape(n_users, dim),
