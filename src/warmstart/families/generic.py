@@ -20,12 +20,8 @@ bytes. Each works for any ``warmstart.families.protocol.Family``; the families d
 from __future__ import annotations
 
 import hashlib
-import io
-import json
 import math
 import os
-import struct
-import zipfile
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
@@ -34,16 +30,20 @@ from typing import Any
 import numpy as np
 
 from warmstart._io import atomic_write
+from warmstart._persist import Array, ByteHeader, FormatError, NpzFormat
 from warmstart._validate import check_finite, check_shape
-from warmstart._version import __version__
 from warmstart.families.protocol import FAMILIES, Family, Params, State
 
 POPULATION_FORMAT = "warmstart.population"
 POPULATION_VERSION = 1
 
 
-class TypePopulationFormatError(ValueError):
+class TypePopulationFormatError(FormatError):
     """A population file of a generic family that cannot be read."""
+
+
+POPULATION = NpzFormat(POPULATION_FORMAT, POPULATION_VERSION, (Array("weights", ndim=1),), TypePopulationFormatError,
+                       "population file")
 
 
 # ---------------------------------------------------------------------------------------------- EM
@@ -194,13 +194,13 @@ class TypePopulation:
 
     # ------------------------------------------------------------------------------------------ file
     def to_bytes(self) -> bytes:
-        meta = {"format": POPULATION_FORMAT, "format_version": POPULATION_VERSION, "family": self.family,
-                "n_types": self.n_types, "type_names": self.type_names(), "fingerprint": self.fingerprint(),
-                "warmstart_version": __version__, "fit": None if self.fit is None else self.fit.to_dict()}
-        buf = io.BytesIO()
-        arrays: dict[str, Any] = {f"param_{k}": np.asarray(v, dtype=np.float64) for k, v in self.params.items()}
-        np.savez(buf, meta=np.array(json.dumps(meta)), weights=self.weights, **arrays)
-        return buf.getvalue()
+        """The ``.npz`` file's bytes (``warmstart._persist``): the weights, each parameter as ``param_<name>``, and
+        the family, the type names, the fingerprint and the record of the fit in the metadata."""
+        meta = {"family": self.family, "n_types": self.n_types, "type_names": self.type_names(),
+                "fingerprint": self.fingerprint()}
+        arrays = {"weights": self.weights, **{f"param_{k}": np.asarray(v, dtype=np.float64)
+                                              for k, v in self.params.items()}}
+        return POPULATION.to_bytes(arrays, meta, meta_tail={"fit": None if self.fit is None else self.fit.to_dict()})
 
     def save(self, path: str | os.PathLike[str]) -> Path:
         return atomic_write(Path(path), self.to_bytes())
@@ -208,45 +208,31 @@ class TypePopulation:
     @staticmethod
     def from_bytes(data: bytes, source: str = "bytes") -> TypePopulation:
         """Read what ``to_bytes`` wrote; a ``TypePopulationFormatError`` naming ``source`` for anything else."""
-        try:
-            with np.load(io.BytesIO(data), allow_pickle=False) as z:
-                if "meta" not in z.files or "weights" not in z.files:
-                    raise TypePopulationFormatError(f"population file {source}: expected arrays meta and weights, "
-                                                    f"got {sorted(z.files)}")
-                meta = json.loads(str(z["meta"]))
-                weights = np.array(z["weights"], dtype=float)
-                params = {k[len("param_"):]: np.array(z[k], dtype=float) for k in z.files if k.startswith("param_")}
-        except TypePopulationFormatError:
-            raise
-        except (zipfile.BadZipFile, OSError, ValueError, EOFError, KeyError) as exc:
-            raise TypePopulationFormatError(f"population file {source}: not a readable warmstart population "
-                                            f"({type(exc).__name__}: {exc})") from exc
-        if meta.get("format") != POPULATION_FORMAT or meta.get("format_version") != POPULATION_VERSION:
-            raise TypePopulationFormatError(
-                f"population file {source}: expected format {POPULATION_FORMAT!r} version {POPULATION_VERSION}, "
-                f"got {meta.get('format')!r} version {meta.get('format_version')!r}")
+        meta, arrays = POPULATION.from_bytes(data, source, extra=lambda name: name.startswith("param_"))
         name = meta.get("family")
-        if name not in FAMILIES:
-            raise TypePopulationFormatError(f"population file {source}: family {name!r} is not registered "
-                                            f"(registered: {', '.join(sorted(FAMILIES.names()))})")
+        if not isinstance(name, str) or name not in FAMILIES:
+            raise POPULATION.fail(source, f"expected a registered family (one of {', '.join(sorted(FAMILIES.names()))}"
+                                          f"), got {name!r}")
         try:
-            pop = TypePopulation(family=name, weights=weights, params=params,
+            params = {k[len("param_"):]: np.array(v, dtype=np.float64) for k, v in arrays.items()
+                      if k.startswith("param_")}
+            pop = TypePopulation(family=name, weights=arrays["weights"], params=params,
                                  fit=None if meta.get("fit") is None else TypesFit.from_dict(meta["fit"]))
         except (ValueError, KeyError, TypeError) as exc:
-            raise TypePopulationFormatError(f"population file {source}: {exc}") from exc
+            raise POPULATION.fail(source, str(exc)) from exc
         if meta.get("fingerprint") != pop.fingerprint():
-            raise TypePopulationFormatError(f"population file {source}: parameters do not match their fingerprint")
+            raise POPULATION.fail(source, f"parameters do not match their fingerprint (expected "
+                                          f"{meta.get('fingerprint')!r} as stored, got {pop.fingerprint()!r})")
         return pop
 
 
 # ---------------------------------------------------------------------------------------------- belief
-_MAGIC = b"WSG"
-_VERSION = 1
-_HEADER = struct.Struct("<3sBHd8s")  # magic, version, number of types, events observed, population fingerprint
-
-
-class TypeBeliefFormatError(ValueError):
+class TypeBeliefFormatError(FormatError):
     """Belief bytes of a generic family that cannot be read (damaged, unknown version, other population)."""
+
+
+# magic, version, then: the number of types, the events observed, the population's fingerprint
+HEADER = ByteHeader(b"WSG", 1, "Hd8s", TypeBeliefFormatError, "belief bytes", "warmstart belief of a generic family")
 
 
 @dataclass(eq=False)
@@ -290,34 +276,22 @@ class TypeBelief:
 
     def to_bytes(self) -> bytes:
         """Versioned bytes: a header, the log evidence, then the state's arrays in name order (float64)."""
-        fp = bytes.fromhex(self.population.fingerprint())
-        head = _HEADER.pack(_MAGIC, _VERSION, self.population.n_types, self.n, fp)
+        head = HEADER.pack(self.population.n_types, self.n, bytes.fromhex(self.population.fingerprint()))
         body = [self.log_evidence] + [self.state[k] for k in sorted(self.state)]
         return head + b"".join(np.ascontiguousarray(a, dtype="<f8").tobytes() for a in body)
 
     @staticmethod
     def from_bytes(data: bytes, population: TypePopulation) -> TypeBelief:
-        if len(data) < _HEADER.size:
-            raise TypeBeliefFormatError(f"belief bytes: expected at least {_HEADER.size} bytes, got {len(data)}")
-        magic, version, k, n, fp = _HEADER.unpack_from(data)
-        if magic != _MAGIC:
-            raise TypeBeliefFormatError("belief bytes: not a warmstart belief of a generic family (bad magic)")
-        if version != _VERSION:
-            raise TypeBeliefFormatError(f"belief bytes: format version {version} is not supported (reads {_VERSION})")
+        k, n, fp = HEADER.unpack(data)
         if k != population.n_types or fp.hex() != population.fingerprint():
-            raise TypeBeliefFormatError("belief bytes: made under another population (fingerprint differs)")
+            raise HEADER.fail(f"made under another population (fingerprint differs: expected "
+                              f"{population.fingerprint()}, got {fp.hex()})")
         template = population.model.new_state(population.params)
-        shapes = [(population.n_types,)] + [np.shape(template[key]) for key in sorted(template)]
-        expected = _HEADER.size + 8 * sum(int(np.prod(s)) for s in shapes)
-        if len(data) != expected:
-            raise TypeBeliefFormatError(f"belief bytes: expected {expected} bytes, got {len(data)}")
-        values = np.frombuffer(data, dtype="<f8", offset=_HEADER.size)
-        if not np.all(np.isfinite(values)) or not (math.isfinite(n) and n >= 0):
-            raise TypeBeliefFormatError("belief bytes: non-finite values or a negative count")
-        arrays, start = [], 0
-        for shape in shapes:
-            size = int(np.prod(shape))
-            arrays.append(values[start : start + size].reshape(shape).copy())
-            start += size
-        state = dict(zip(sorted(template), arrays[1:], strict=True))
-        return TypeBelief(population, state, arrays[0], float(n))
+        layout = [("log_evidence", "<f8", k)] + [(key, "<f8", int(np.size(template[key]))) for key in sorted(template)]
+        body, _ = HEADER.body(data, layout, detail=f" for {k} types")
+        for name, values in body.items():
+            HEADER.check_finite(name, values)
+        if not (math.isfinite(n) and n >= 0):
+            raise HEADER.fail(f"expected a non-negative count of events, got {n}")
+        state = {key: body[key].reshape(np.shape(template[key])).copy() for key in template}
+        return TypeBelief(population, state, body["log_evidence"].copy(), float(n))
