@@ -32,8 +32,10 @@ ALLOWED: dict[str, frozenset[str]] = {
     "bench": frozenset({"data", "families", "policies", "ope", "store", "service", "sim", "governance", "peers"}),
     "cli": frozenset({"data", "families", "policies", "ope", "store", "service", "sim", "governance", "peers",
                       "bench", "report"}),
-    # the public API (warmstart/__init__.py): the engine's core, never the simulators or the benchmarks
-    "": frozenset({"data", "families", "policies"}),
+    # the public API: its functions (api.py) use the engine's core; the package root names them and the
+    # simulators (``ws.sim``, imported on first use), never the benchmarks, the service or the command line
+    "api": frozenset({"data", "families", "policies"}),
+    "": frozenset({"api", "data", "families", "policies", "sim"}),
 }
 
 

@@ -206,11 +206,3 @@ def test_from_kt_maps_students_skills_and_correctness():
     assert ev.features is None and ev.propensity is None
     # time is the row order: students one after another, so first events follow the student order
     assert ev.first_times().tolist() == [0.0, 2.0]
-
-
-def test_docstring_examples_run():
-    import doctest
-
-    import warmstart.data.events as events_module
-
-    assert doctest.testmod(events_module).failed == 0

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import doctest
-
 import numpy as np
 import pytest
 from hypothesis import given, settings
@@ -182,7 +180,3 @@ def test_bad_bootstrap_and_estimator_names():
     with pytest.raises(ValueError, match="SNIPS is undefined"):
         # logged actions are [0, 1, 1]: this policy never takes any of them
         snips(reward, action, pscore, np.array([[0.0, 1.0], [1.0, 0.0], [1.0, 0.0]]))
-
-
-def test_docstring_examples():
-    assert doctest.testmod(est_mod, raise_on_error=True).attempted > 0

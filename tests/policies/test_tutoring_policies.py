@@ -1,9 +1,6 @@
-import doctest
-
 import numpy as np
 import pytest
 
-import warmstart.policies.tutoring as tutoring_module
 from warmstart.bench.tutoring import simulate_policy
 from warmstart.families.learner.belief import DEFAULT_GRID, LearnerBeliefBatch
 from warmstart.families.learner.fit import LearnerPopulation
@@ -182,7 +179,3 @@ def test_oracle_type_beats_random(setup):
 
     assert false_rate(oracle) < 0.5 * false_rate(rand)
     assert oracle["true_mastery"].mean() > rand["true_mastery"].mean() + 0.1
-
-
-def test_docstring_examples_run():
-    assert doctest.testmod(tutoring_module).failed == 0

@@ -1,5 +1,3 @@
-import doctest
-
 import gymnasium as gym
 import numpy as np
 import pytest
@@ -7,7 +5,6 @@ from gymnasium.utils.env_checker import check_env
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-import warmstart.sim.tutoring as tutoring_module
 from warmstart.families.learner.fit import LearnerPopulation
 from warmstart.sim.tutoring import (
     ENV_ID,
@@ -161,7 +158,3 @@ def test_student_batch_checks_its_input(population):
     b.answer(np.zeros(1, dtype=np.int64), np.zeros(1, dtype=np.int64))
     with pytest.raises(ValueError, match="budget"):
         b.answer(np.zeros(1, dtype=np.int64), np.zeros(1, dtype=np.int64))
-
-
-def test_docstring_examples_run():
-    assert doctest.testmod(tutoring_module).failed == 0

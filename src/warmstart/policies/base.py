@@ -51,11 +51,25 @@ class UserTruth:
 
 @dataclass(frozen=True)
 class PolicyContext:
-    """What a policy may learn from before it meets new users."""
+    """What a policy may learn from before it meets new users: a fitted population, a training log, and the
+    dimension of the candidates' features (taken from the population or the log when not given)."""
 
-    dim: int
+    dim: int = 0
     population: Population | TypePopulation | None = None
     train_log: TrainingLog | None = None
+
+    def __post_init__(self) -> None:
+        if self.dim:
+            if self.dim < 0:
+                raise ValueError(f"dim: expected a positive dimension, got {self.dim}")
+            return
+        if self.population is not None:
+            object.__setattr__(self, "dim", int(self.population.dim))
+        elif self.train_log is not None:
+            object.__setattr__(self, "dim", int(self.train_log.candidates.shape[-1]))
+        else:
+            raise ValueError("dim: expected a positive dimension, or a population or a training log to take it "
+                             "from, got none")
 
 
 class Policy(ABC):
