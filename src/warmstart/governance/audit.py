@@ -29,6 +29,7 @@ from typing import Any
 
 import numpy as np
 
+from warmstart import stats
 from warmstart._version import __version__
 from warmstart.data._columns import _as_text, _read_csv_columns, _read_parquet_columns
 from warmstart.data.events import (
@@ -369,16 +370,8 @@ def _bootstrap_stats(W: np.ndarray, o: dict[str, np.ndarray], n_boot: int, rng: 
                      report: Progress) -> np.ndarray:
     """``(n_boot, 4, n_segments)``: the metrics on users resampled with replacement (the same resamples for
     every segment), in chunks of resamples to bound memory."""
-    N = W.shape[0]
-    out = np.empty((n_boot, 4, W.shape[1]))
-    step = max(1, min(n_boot, 4_000_000 // max(N, 1)))
-    for lo in range(0, n_boot, step):
-        report("bootstrap", lo / n_boot)
-        b = min(step, n_boot - lo)
-        idx = rng.integers(N, size=(b, N)) + (np.arange(b) * N)[:, None]
-        counts = np.bincount(idx.ravel(), minlength=b * N).reshape(b, N).astype(float)
-        out[lo : lo + b] = _segment_stats(W, o, counts)
-    return out
+    return stats.bootstrap(lambda counts: _segment_stats(W, o, counts), W.shape[0], n_boot, rng, counts=True,
+                           progress=lambda lo: report("bootstrap", lo / n_boot))
 
 
 def _num(x: float) -> float | None:
@@ -429,8 +422,7 @@ def fairness_audit(log: AuditLog | EventData, population: Population, *, group: 
     rng = np.random.default_rng([seed, 17])
     boots = _bootstrap_stats(W, o, n_boot, rng, lambda m, f: report(m, 0.2 + 0.8 * f))
     with np.errstate(invalid="ignore"), _no_nan_warnings():
-        lo = np.nanpercentile(boots, 2.5, axis=0)
-        hi = np.nanpercentile(boots, 97.5, axis=0)
+        lo, hi = stats.interval(boots, axis=0, omit_nan=True)
     weight = W * o["has"][:, None]
     n_users = weight.sum(0)
     n_ev = (W * o["n"][:, None]).sum(0)
@@ -439,7 +431,7 @@ def fairness_audit(log: AuditLog | EventData, population: Population, *, group: 
     composition = W.T @ np.eye(len(names))[map_t]  # (segments, K + 1): users of each MAP type
     segments: list[Segment] = []
     for j, (kind, name) in enumerate(meta):
-        stats = [Stat(_num(point[m, j]), (_num(lo[m, j]), _num(hi[m, j]))) for m in range(4)]
+        seg = [Stat(_num(point[m, j]), (_num(lo[m, j]), _num(hi[m, j]))) for m in range(4)]
         flags: tuple[str, ...] = ()
         if j > 0 and n_users[j] >= min_users:
             flags = tuple(METRICS[m] for m in range(4)
@@ -448,8 +440,8 @@ def fairness_audit(log: AuditLog | EventData, population: Population, *, group: 
         w_sum = max(float(W[:, j].sum()), 1e-12)
         share = composition[j] / w_sum
         top = np.argsort(-share, kind="stable")[:3]
-        segments.append(Segment(kind, name, float(n_users[j]), float(n_ev[j]), per_user=stats[0],
-                                per_event=stats[1], first_events=stats[2], later_events=stats[3],
+        segments.append(Segment(kind, name, float(n_users[j]), float(n_ev[j]), per_user=seg[0],
+                                per_event=seg[1], first_events=seg[2], later_events=seg[3],
                                 mean_confidence=float(conf[j] / w_sum), novel_share=float(novel[j] / w_sum),
                                 disparity=flags,
                                 inferred_as={names[k]: float(share[k]) for k in top if share[k] > 0}))
