@@ -206,8 +206,8 @@ def test_checker_passes_a_clean_tree(tmp_path):
 
 @pytest.mark.parametrize("rel, text, expected", [
     ("policies/planning.py", "from warmstart.sim.satiation import SatiationDynamics\n",
-     "policies/planning.py:1: `from warmstart.sim.satiation import SatiationDynamics`: policies may import data, "
-     "families (and the base modules), not sim"),
+     ("policies/planning.py:1: `from warmstart.sim.satiation import SatiationDynamics`: policies may import data, "
+      "families (and the base modules), not sim")),
     ("families/linear/belief.py", "def f():\n    from warmstart.policies import mixture\n",
      "families/linear/belief.py:2: `from warmstart.policies import mixture`: families may import data"),
     ("data/events.py", "from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n    import warmstart.sim\n",
