@@ -11,10 +11,10 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-
-import warmstart as ws
 from support.families import bernoulli  # noqa: F401 - registers the tiny third family
 from support.families.bernoulli import simulate
+
+import warmstart as ws
 
 
 def test_every_public_name_resolves_to_its_home():

@@ -1,10 +1,177 @@
-"""Statistics shared by the library, the benchmarks and the report."""
+"""Statistics shared by the library, the benchmarks and the report: the AUC, the percentile bootstrap over units
+(users, rounds, students) and its paired ratio, the moving average.
+
+Every bootstrap of the package draws its resamples in :func:`resamples` and nowhere else. A caller keeps the
+random stream it always had by its choice of ``draw``:
+
+- ``"integers"``: ``rng.integers(n, size=(rows, n))``, block after block of rows. The draws are those of one
+  ``rng.integers(n, size=(n_boot, n))`` whatever the block size, so a caller that drew everything at once and one
+  that drew in blocks get the same resamples from the same generator.
+- ``"multinomial"``: ``rng.multinomial(n, [1/n] * n, size=rows)``, the counts of each unit (knowledge tracing's
+  bootstrap over students).
+- ``"uniforms"``: indices ``min(floor(u * n), n - 1)`` from uniforms ``u`` drawn once beforehand (``uniforms``,
+  ``(n_boot, N)`` with ``N >= n``): the same draws for every policy and every subgroup of a benchmark, so that
+  comparisons are paired (the tutoring benchmark).
+
+``scipy.stats.bootstrap`` is not used: its percentile interval is taken at ``100 * (1 - level) / 2`` (for 95%,
+``2.5000000000000022`` rather than ``2.5``), so it differs from the package's intervals in the last bits.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator, Sequence
+from typing import Literal
+
 import numpy as np
+from scipy.stats import rankdata
+
+Draw = Literal["integers", "multinomial", "uniforms"]
+
+#: quantiles of a 95% percentile interval (``2.5 / 100`` and ``97.5 / 100``: the values ``np.percentile``
+#: uses for 2.5 and 97.5, so that ``np.quantile`` at them gives the same numbers)
+CI95 = (0.025, 0.975)
+#: cells (rows x units) of a block of resamples drawn at once: bounds an int64 index block at about 32 MB
+BLOCK_CELLS = 4_000_000
 
 
+# ---------------------------------------------------------------------------------------------- the AUC
+def auc(labels: object, scores: object) -> float:
+    """Area under the ROC curve: the probability that a random positive (a true ``labels``) scores above a random
+    negative, ties counting one half (Mann-Whitney with average ranks). ``nan`` without both classes.
+
+    >>> auc([0, 0, 1, 1], [0.1, 0.4, 0.35, 0.8])
+    0.75
+    """
+    y = np.asarray(labels, dtype=bool)
+    n_pos = int(y.sum())
+    n_neg = y.shape[0] - n_pos
+    if n_pos == 0 or n_neg == 0:
+        return float("nan")
+    ranks = rankdata(np.asarray(scores, dtype=float))  # average ranks: a tie counts one half
+    return float((ranks[y].sum() - n_pos * (n_pos + 1) / 2) / (n_pos * n_neg))
+
+
+def sort_by_score(labels: object, scores: object) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """What :func:`weighted_auc` reads: ``(order, labels_sorted, tie_starts)``, the rows in increasing score
+    (a stable sort), their labels as floats, and the first index of each run of equal scores."""
+    s = np.asarray(scores, dtype=float)
+    order = np.argsort(s, kind="stable")
+    s_sorted = s[order]
+    tie_starts = np.flatnonzero(np.r_[True, s_sorted[1:] != s_sorted[:-1]])
+    return order, np.asarray(labels)[order].astype(float), tie_starts
+
+
+def weighted_auc(labels_sorted: np.ndarray, tie_starts: np.ndarray, weights: np.ndarray) -> np.ndarray:
+    """The AUC of each row of ``weights (B, n)`` (rows of :func:`sort_by_score`): the sum over positive-negative
+    pairs of ``w_i w_j ([s_i > s_j] + [s_i = s_j] / 2)`` over the total positive-negative weight; ``nan`` for a
+    row without both classes. An integer weight is the number of times a row was drawn in a resample."""
+    pos = np.add.reduceat(weights * labels_sorted, tie_starts, axis=1)
+    neg = np.add.reduceat(weights * (1 - labels_sorted), tie_starts, axis=1)
+    neg_below = np.cumsum(neg, axis=1) - neg
+    num = (pos * (neg_below + 0.5 * neg)).sum(1)
+    den = pos.sum(1) * neg.sum(1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(den > 0, num / np.where(den > 0, den, 1.0), np.nan)
+
+
+# ---------------------------------------------------------------------------------------------- bootstrap
+def resamples(n: int, n_boot: int, rng: np.random.Generator | None = None, *, draw: Draw = "integers",
+              counts: bool = False, block: int | None = None,
+              uniforms: np.ndarray | None = None) -> Iterator[tuple[int, np.ndarray]]:
+    """Bootstrap resamples of ``n`` units (with replacement) in blocks of at most ``block`` resamples (default:
+    ``BLOCK_CELLS // n``): yields ``(first resample, block)``, the block ``(rows, n)`` of unit indices, or with
+    ``counts`` (always for ``"multinomial"``) of the number of times each unit was drawn, as floats. ``draw`` is
+    the generator's stream (module docstring); ``"uniforms"`` reads ``uniforms`` and draws nothing."""
+    if draw == "uniforms":
+        if uniforms is None or uniforms.shape[0] < n_boot or uniforms.shape[1] < n:
+            raise ValueError(f"uniforms: expected an array of at least ({n_boot}, {n}), got "
+                             f"{None if uniforms is None else uniforms.shape}")
+    elif rng is None:
+        raise ValueError(f"rng: expected a numpy Generator for draw={draw!r}, got None")
+    step = max(1, BLOCK_CELLS // max(n, 1)) if block is None else int(block)
+    for lo in range(0, n_boot, step):
+        b = min(step, n_boot - lo)
+        if draw == "multinomial":
+            assert rng is not None
+            yield lo, rng.multinomial(n, np.full(n, 1.0 / n), size=b).astype(float)
+            continue
+        if draw == "uniforms":
+            assert uniforms is not None
+            idx = np.minimum((uniforms[lo : lo + b, :n] * n).astype(np.int64), n - 1)
+        elif draw == "integers":
+            assert rng is not None
+            idx = rng.integers(n, size=(b, n))
+        else:
+            raise ValueError(f"draw: expected 'integers', 'multinomial' or 'uniforms', got {draw!r}")
+        if counts:
+            flat = (idx + (np.arange(b) * n)[:, None]).ravel()
+            yield lo, np.bincount(flat, minlength=b * n).reshape(b, n).astype(float)
+        else:
+            yield lo, idx
+
+
+def bootstrap(statistic: Callable[[np.ndarray], np.ndarray], n: int, n_boot: int,
+              rng: np.random.Generator | None = None, *, draw: Draw = "integers", counts: bool = False,
+              block: int | None = None, uniforms: np.ndarray | None = None,
+              progress: Callable[[int], None] | None = None) -> np.ndarray:
+    """``statistic`` on ``n_boot`` resamples of ``n`` units: ``(n_boot, ...)``. ``statistic`` maps a block of
+    :func:`resamples` (indices, or counts with ``counts``) to one value (or array) per row; ``progress(first)``
+    is called with the index of each block's first resample before ``statistic`` runs on it. A statistic may
+    draw from ``rng`` itself: with ``block=1`` its draws come between two resamples', as in a loop drawing one
+    resample (``rng.integers(n, size=n)``) at a time."""
+    out: list[np.ndarray] = []
+    for lo, sample in resamples(n, n_boot, rng, draw=draw, counts=counts, block=block, uniforms=uniforms):
+        if progress is not None:
+            progress(lo)
+        out.append(np.asarray(statistic(sample)))
+    return np.concatenate(out)
+
+
+def grouped_bootstrap(statistic: Callable[[np.ndarray], np.ndarray], groups: object, n_boot: int,
+                      rng: np.random.Generator, *, draw: Draw = "multinomial",
+                      block: int | None = None) -> np.ndarray:
+    """The bootstrap whose unit is a group of rows (a student's responses): ``statistic`` gets row weights
+    ``(rows, n_rows)``, the number of times each row's group was drawn. Groups are numbered in sorted order of
+    ``groups``, so the draws do not depend on the order of the rows."""
+    _, group = np.unique(np.asarray(groups), return_inverse=True)
+    group = group.ravel()
+    n_groups = int(group.max()) + 1
+    return bootstrap(lambda c: statistic(c[:, group]), n_groups, n_boot, rng, draw=draw, counts=True,
+                     block=block)
+
+
+def interval(samples: np.ndarray, probs: Sequence[float] = CI95, *, axis: int | None = None,
+             omit_nan: bool = False) -> np.ndarray:
+    """The percentile interval of bootstrap ``samples``: ``np.quantile`` (``np.nanquantile`` with
+    ``omit_nan``) at ``probs``, stacked on the first axis: ``(2,)``, or ``(2, ...)`` along ``axis``."""
+    q = np.nanquantile if omit_nan else np.quantile
+    return np.asarray(q(samples, list(probs), axis=axis))
+
+
+def bootstrap_ci(values: np.ndarray, rng: np.random.Generator, n_boot: int, *, probs: Sequence[float] = CI95,
+                 draw: Draw = "integers", uniforms: np.ndarray | None = None) -> list[float]:
+    """Percentile bootstrap CI (95% by default) of the mean over units (axis 0 of ``values``); ``[nan, nan]``
+    for no unit (nothing is drawn then)."""
+    v = np.asarray(values)
+    n = v.shape[0]
+    if n == 0:
+        return [float("nan"), float("nan")]
+    means = bootstrap(lambda idx: v[idx].mean(1), n, n_boot, rng, draw=draw, uniforms=uniforms)
+    return [float(x) for x in interval(means, probs)]
+
+
+def paired_ratio_ci(num: np.ndarray, den: np.ndarray, rng: np.random.Generator | None, n_boot: int, *,
+                    probs: Sequence[float] = CI95, draw: Draw = "integers",
+                    uniforms: np.ndarray | None = None) -> list[float]:
+    """Percentile bootstrap CI of ``mean(num) / mean(den)`` (the denominator floored at ``1e-12``), resampling
+    units with both of their values (paired: the same units on both sides)."""
+    a, b = np.asarray(num), np.asarray(den)
+    ratios = bootstrap(lambda idx: a[idx].mean(1) / np.maximum(b[idx].mean(1), 1e-12), a.shape[0], n_boot, rng,
+                       draw=draw, uniforms=uniforms)
+    return [float(x) for x in interval(ratios, probs)]
+
+
+# ---------------------------------------------------------------------------------------------- curves
 def moving_average(x: np.ndarray, window: int = 5) -> np.ndarray:
     """Trailing moving average: the mean of the last ``window`` values (fewer at the start)."""
     c = np.cumsum(np.insert(x, 0, 0.0))

@@ -4,9 +4,10 @@ import numpy as np
 import pytest
 
 from warmstart.bench.coldstart import ColdStartConfig, gain_curve, run_coldstart
-from warmstart.bench.metrics import bootstrap_ci, moving_average, steps_to_90
+from warmstart.bench.metrics import steps_to_90
 from warmstart.families.linear.fit import FitConfig
 from warmstart.report.targets import coldstart_rows, markdown_table
+from warmstart.stats import bootstrap_ci, moving_average
 
 TINY = {
     "n_train_users": 300, "n_train_events": 30, "n_test_users": 12, "n_minority_users": 4,

@@ -7,7 +7,6 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from warmstart.bench.kt_metrics import (
-    _weighted_auc,
     auc,
     bootstrap_auc_ci,
     by_bucket,
@@ -15,6 +14,7 @@ from warmstart.bench.kt_metrics import (
     rmse,
     score_predictions,
 )
+from warmstart.stats import weighted_auc
 
 
 def brute_auc(y, p):
@@ -47,7 +47,7 @@ def test_weighted_auc_equals_auc_of_repeated_rows(rows, data):
     w = np.array(data.draw(st.lists(st.integers(0, 3), min_size=len(y), max_size=len(y))))
     order = np.argsort(p, kind="stable")
     starts = np.flatnonzero(np.r_[True, p[order][1:] != p[order][:-1]])
-    got = _weighted_auc(y[order].astype(float), starts, w[order][None, :].astype(float))[0]
+    got = weighted_auc(y[order].astype(float), starts, w[order][None, :].astype(float))[0]
     expected = auc(np.repeat(y, w), np.repeat(p, w)) if w.sum() else math.nan
     assert (math.isnan(got) and math.isnan(expected)) or got == pytest.approx(expected, abs=1e-12)
 

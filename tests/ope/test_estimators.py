@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-import warmstart.ope.estimators as est_mod
+from warmstart import stats
 from warmstart.ope import OPEResult, bootstrap_ci, dm, dr, estimate_all, ips, logged_feedback, snips
 
 
@@ -132,7 +132,7 @@ def test_bootstrap_ci_against_loop_and_chunking(monkeypatch):
     rng = np.random.default_rng(3)
     means = np.array([values[rng.integers(0, 257, size=(1, 257))].mean() for _ in range(400)])
     assert (lo, hi) == tuple(np.quantile(means, [0.05, 0.95]))
-    monkeypatch.setattr(est_mod, "_BOOT_CELLS", 257 * 7)  # chunks of 7 resamples: same result
+    monkeypatch.setattr(stats, "BLOCK_CELLS", 257 * 7)  # blocks of 7 resamples: same result
     assert bootstrap_ci(values, n_boot=400, alpha=0.1, seed=3) == (lo, hi)
     assert bootstrap_ci(np.full(10, 2.5), n_boot=50) == (2.5, 2.5)
 

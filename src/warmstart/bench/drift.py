@@ -32,13 +32,13 @@ from typing import Any
 
 import numpy as np
 
-from warmstart.bench.metrics import bootstrap_ci, paired_ratio_ci
 from warmstart.families.linear.changepoint import ChangePointBelief
 from warmstart.families.linear.fit import FitConfig, fit_population
 from warmstart.families.linear.population import Population
 from warmstart.policies.base import PolicyContext
 from warmstart.policies.registry import make_policy
 from warmstart.sim.linear_types import LinearTypesConfig, LinearTypesPopulation
+from warmstart.stats import bootstrap_ci, paired_ratio_ci
 
 SCENARIOS = ("normal", "switch", "misleading")
 Progress = Callable[[str, float], None]

@@ -11,8 +11,8 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-from scipy.stats import rankdata
 
+from warmstart import stats
 from warmstart._validate import check_finite, check_shape
 
 LOG_LOSS_EPS = 1e-7
@@ -37,20 +37,14 @@ def _check(y: Any, p: Any) -> tuple[np.ndarray, np.ndarray]:
 
 
 def auc(y: Any, p: Any) -> float:
-    """Area under the ROC curve: the probability that a random correct response gets a higher ``p`` than a
-    random incorrect one, ties counting one half (Mann-Whitney with average ranks). ``nan`` when ``y`` holds
-    one class only.
+    """``warmstart.stats.auc`` of checked responses: the probability that a random correct response gets a higher
+    ``p`` than a random incorrect one, ties counting one half. ``nan`` when ``y`` holds one class only.
 
     >>> auc([0, 0, 1, 1], [0.1, 0.4, 0.35, 0.8])
     0.75
     """
     yy, pp = _check(y, p)
-    n_pos = int(yy.sum())
-    n_neg = yy.shape[0] - n_pos
-    if n_pos == 0 or n_neg == 0:
-        return float("nan")
-    ranks = rankdata(pp)  # average ranks: a tie counts one half
-    return float((ranks[yy == 1].sum() - n_pos * (n_pos + 1) / 2) / (n_pos * n_neg))
+    return stats.auc(yy, pp)
 
 
 def log_loss(y: Any, p: Any, eps: float = LOG_LOSS_EPS) -> float:
@@ -68,23 +62,11 @@ def rmse(y: Any, p: Any) -> float:
     return float(np.sqrt(np.mean((yy - pp) ** 2))) if yy.size else float("nan")
 
 
-def _weighted_auc(y_sorted: np.ndarray, tie_starts: np.ndarray, weights: np.ndarray) -> np.ndarray:
-    """AUC of each row of ``weights`` (responses sorted by ``p``, ``tie_starts`` the first index of each run of
-    equal ``p``): sum over pairs of w_i w_j ([p_i > p_j] + [p_i = p_j] / 2) over the total positive-negative
-    weight. An integer weight is the number of times a response was drawn."""
-    pos = np.add.reduceat(weights * y_sorted, tie_starts, axis=1)
-    neg = np.add.reduceat(weights * (1 - y_sorted), tie_starts, axis=1)
-    neg_below = np.cumsum(neg, axis=1) - neg
-    num = (pos * (neg_below + 0.5 * neg)).sum(1)
-    den = pos.sum(1) * neg.sum(1)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        return np.where(den > 0, num / np.where(den > 0, den, 1.0), np.nan)
-
-
 def bootstrap_auc_ci(y: Any, p: Any, groups: Any, n_boot: int = 200, seed: int = 0,
                      level: float = 0.95) -> list[float]:
     """Percentile bootstrap CI of the AUC, resampling whole groups (students) with replacement, so that the
-    interval reflects that one student's responses are not independent. Returns ``[low, high]``."""
+    interval reflects that one student's responses are not independent (``warmstart.stats.grouped_bootstrap``,
+    multinomial counts of the groups). Returns ``[low, high]``."""
     yy, pp = _check(y, p)
     g = np.asarray(groups)
     check_shape("groups", g, (yy.shape[0],))
@@ -94,21 +76,14 @@ def bootstrap_auc_ci(y: Any, p: Any, groups: Any, n_boot: int = 200, seed: int =
         raise ValueError(f"level: expected a number in (0, 1), got {level}")
     if yy.size == 0:
         return [float("nan"), float("nan")]
-    _, group = np.unique(g, return_inverse=True)
-    group = group.ravel()
-    n_groups = int(group.max()) + 1
-    order = np.argsort(pp, kind="stable")
-    p_sorted, y_sorted, group_sorted = pp[order], yy[order].astype(float), group[order]
-    tie_starts = np.flatnonzero(np.r_[True, p_sorted[1:] != p_sorted[:-1]])
-    rng = np.random.default_rng(seed)
-    counts = rng.multinomial(n_groups, np.full(n_groups, 1.0 / n_groups), size=n_boot).astype(float)
-    chunk = max(1, 2_000_000 // yy.shape[0])  # bound the (replicates, responses) weight matrix to ~16 MB
-    aucs = np.concatenate([_weighted_auc(y_sorted, tie_starts, counts[i:i + chunk][:, group_sorted])
-                           for i in range(0, n_boot, chunk)])
+    order, y_sorted, tie_starts = stats.sort_by_score(yy, pp)
+    block = max(1, 2_000_000 // yy.shape[0])  # bound the (replicates, responses) weight matrix to ~16 MB
+    aucs = stats.grouped_bootstrap(lambda w: stats.weighted_auc(y_sorted, tie_starts, w), g.ravel()[order],
+                                   n_boot, np.random.default_rng(seed), draw="multinomial", block=block)
     if np.all(np.isnan(aucs)):
         return [float("nan"), float("nan")]
-    tail = 100 * (1 - level) / 2
-    return [float(np.nanpercentile(aucs, tail)), float(np.nanpercentile(aucs, 100 - tail))]
+    tail = 100 * (1 - level) / 2  # the quantiles np.nanpercentile takes at tail and 100 - tail
+    return [float(x) for x in stats.interval(aucs, (tail / 100, (100 - tail) / 100), omit_nan=True)]
 
 
 def _none_if_nan(x: float) -> float | None:

@@ -8,12 +8,13 @@ from typing import Any
 
 import numpy as np
 
+from warmstart import stats
 from warmstart._version import __version__
 from warmstart.bench.machine import machine_info
 from warmstart.data.events import events_from_log
 from warmstart.families.linear.fit import FitConfig, fit_population
 from warmstart.governance.audit import AuditLog, Progress, _quiet, infer_types
-from warmstart.governance.leakage import leakage_audit, roc_auc
+from warmstart.governance.leakage import leakage_audit
 from warmstart.sim.linear_types import LinearTypesConfig, LinearTypesPopulation
 from warmstart.sim.users import OUTLIER
 
@@ -84,7 +85,7 @@ def leakage_benchmark(seed: int = 0, quick: bool = False, progress: Progress | N
         "independent_ci95": list(i.ci95),
         "independent_permutation_p": i.permutation_p,
         "independent_warning": i.warning is not None,
-        "oracle_auc": roc_auc(p_attr, planted.astype(bool)),
+        "oracle_auc": stats.auc(planted.astype(bool), p_attr),
         "targets": {"correlated_auc >= 0.8": bool(c.auc >= 0.8),
                     "independent_ci95 contains 0.5": bool(i.ci95[0] <= 0.5 <= i.ci95[1])},
         "timing": {"fit_s": fit_s, "total_s": time.perf_counter() - t0},

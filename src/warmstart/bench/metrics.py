@@ -6,7 +6,7 @@ from typing import Any
 
 import numpy as np
 
-from warmstart.stats import moving_average
+from warmstart.stats import bootstrap_ci, moving_average
 
 CHECKPOINTS = (10, 20, 50, 200)
 #: steps at which the cold-start benchmark records each user's most probable type
@@ -42,24 +42,6 @@ def steps_to_90(reward: np.ndarray, random_mean: np.ndarray, oracle_mean: np.nda
     frac = (p - r) / np.maximum(o - r, 1e-12)
     hit = np.nonzero(frac >= 0.9)[0]
     return int(hit[0] + 1) if hit.size else None
-
-
-def bootstrap_ci(values: np.ndarray, rng: np.random.Generator, n_boot: int) -> list[float]:
-    """95% percentile bootstrap CI of the mean over users (axis 0)."""
-    n = values.shape[0]
-    if n == 0:
-        return [float("nan"), float("nan")]
-    idx = rng.integers(n, size=(n_boot, n))
-    means = values[idx].mean(1)
-    return [float(np.percentile(means, 2.5)), float(np.percentile(means, 97.5))]
-
-
-def paired_ratio_ci(num: np.ndarray, den: np.ndarray, rng: np.random.Generator, n_boot: int) -> list[float]:
-    """95% percentile bootstrap CI of ``mean(num) / mean(den)``, resampling users with both of their values
-    (paired: the same users on both sides)."""
-    idx = rng.integers(num.shape[0], size=(n_boot, num.shape[0]))
-    r = num[idx].mean(1) / np.maximum(den[idx].mean(1), 1e-12)
-    return [float(np.percentile(r, 2.5)), float(np.percentile(r, 97.5))]
 
 
 def _group(regret, reward, rand, orc, mask) -> dict[str, Any]:

@@ -50,12 +50,12 @@ import numpy as np
 
 from warmstart._version import __version__
 from warmstart.bench.machine import machine_info
-from warmstart.bench.metrics import bootstrap_ci
 from warmstart.data.events import EventData
 from warmstart.families.linear.events import EventFitConfig, fit_from_events, training_log_from_events
 from warmstart.families.linear.population import Population
 from warmstart.policies.base import Decision, Policy, PolicyContext
 from warmstart.policies.registry import make_policy, policy_class
+from warmstart.stats import bootstrap_ci
 
 Progress = Callable[[str, float], None]
 DEFAULT_POLICIES = ("mixture_ids", "pooled_ts", "from_scratch_ts", "popularity", "random")

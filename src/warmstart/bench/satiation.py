@@ -43,7 +43,6 @@ import numpy as np
 from warmstart._version import __version__
 from warmstart.bench.coldstart import type_mapping
 from warmstart.bench.machine import machine_info
-from warmstart.bench.metrics import bootstrap_ci, paired_ratio_ci
 from warmstart.data.bandit_log import training_log
 from warmstart.families.linear.fit import FitConfig, fit_population
 from warmstart.policies.base import PolicyContext, UserTruth
@@ -56,6 +55,7 @@ from warmstart.sim.satiation import (
     short_term,
 )
 from warmstart.sim.users import UserBatch
+from warmstart.stats import bootstrap_ci, paired_ratio_ci
 
 Progress = Callable[[str, float], None]
 PLANNING, MYOPIC = "mixture_plan", "mixture_ts"

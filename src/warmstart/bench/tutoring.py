@@ -32,6 +32,7 @@ from typing import Any
 
 import numpy as np
 
+from warmstart import stats
 from warmstart._version import __version__
 from warmstart.bench.machine import machine_info
 from warmstart.policies.tutoring import TutoringSetup, make_tutoring_policy, tutoring_policy_names
@@ -82,17 +83,15 @@ def simulate_policy(policy_name: str, setup: TutoringSetup, students: StudentBat
             "declared_all": declared.all(1), "true_mastery": st.known.all(1)}
 
 
-def _ci(samples: np.ndarray) -> list[float]:
-    return [float(np.percentile(samples, 2.5)), float(np.percentile(samples, 97.5))]
-
-
 def _ratio(num: np.ndarray, den: np.ndarray) -> float | None:
     d = float(den.sum())
     return float(num.sum()) / d if d > 0 else None
 
 
 def _summary(res: dict[str, np.ndarray], mask: np.ndarray, boot: np.ndarray) -> dict[str, Any]:
-    """Metrics of the students in ``mask``; ``boot`` holds bootstrap resamples of all students' indices."""
+    """Metrics of the students in ``mask``; ``boot`` holds the uniforms ``(n_boot, n_students)`` every bootstrap
+    of the benchmark resamples from (``warmstart.stats``, ``draw="uniforms"``: the same draws for every policy,
+    so policy comparisons are paired)."""
     idx = np.flatnonzero(mask)
     steps = res["steps"][idx].astype(float)
     decl, false = res["declarations"][idx], res["false_declarations"][idx]
@@ -101,31 +100,28 @@ def _summary(res: dict[str, np.ndarray], mask: np.ndarray, boot: np.ndarray) -> 
         return {**out, "steps_to_mastery": None, "steps_ci95": None, "false_mastery_rate": None,
                 "false_mastery_ci95": None, "true_mastery_rate": None, "declared_all_rate": None,
                 "n_declarations": 0}
-    b = _resample(idx.size, boot)
-    fm = false[b].sum(1) / np.maximum(decl[b].sum(1), 1)
+
+    def steps_and_false_mastery(b: np.ndarray) -> np.ndarray:
+        return np.stack([steps[b].mean(1), false[b].sum(1) / np.maximum(decl[b].sum(1), 1)], axis=1)
+
+    both = stats.bootstrap(steps_and_false_mastery, idx.size, boot.shape[0], draw="uniforms", uniforms=boot)
+    steps_ci, fm_ci = stats.interval(both, axis=0).T.tolist()
     return {**out,
             "steps_to_mastery": float(steps.mean()),
-            "steps_ci95": _ci(steps[b].mean(1)),
+            "steps_ci95": steps_ci,
             "false_mastery_rate": _ratio(false, decl),
-            "false_mastery_ci95": _ci(fm) if decl.sum() else None,
+            "false_mastery_ci95": fm_ci if decl.sum() else None,
             "true_mastery_rate": float(res["true_mastery"][idx].mean()),
             "declared_all_rate": float(res["declared_all"][idx].mean()),
             "n_declarations": int(decl.sum())}
-
-
-def _resample(n: int, boot: np.ndarray) -> np.ndarray:
-    """Bootstrap resamples of ``n`` items from shared uniforms ``boot (n_boot, N)`` (same draws for every
-    policy, so policy comparisons are paired)."""
-    return np.minimum((boot[:, :n] * n).astype(np.int64), n - 1)
 
 
 def _paired_ratio(a: np.ndarray, b: np.ndarray, boot: np.ndarray) -> dict[str, Any]:
     """Ratio of mean steps of two policies on the same students, with a paired bootstrap CI."""
     if a.size == 0 or b.mean() == 0:
         return {"ratio": None, "ci95": None}
-    r = _resample(a.size, boot)
     return {"ratio": float(a.mean() / b.mean()),
-            "ci95": _ci(a[r].mean(1) / np.maximum(b[r].mean(1), 1e-12))}
+            "ci95": stats.paired_ratio_ci(a, b, None, boot.shape[0], draw="uniforms", uniforms=boot)}
 
 
 def _targets(results: dict[str, dict[str, np.ndarray]], types: np.ndarray, n_types: int,

@@ -7,13 +7,11 @@ population's types and the novel component given all their logged events (``infe
 ``f_*`` columns or, for a population fitted on learned features, from the ``.items.npz`` file ``warmstart fit
 --log`` wrote beside it (``item_features_for``).
 
-Fairness (``fairness_audit``): per segment (each MAP inferred type, each type weighted by responsibility,
-each value of a user-supplied group column, each true type on the simulator) the number of users, the mean
-reward per user (each user's mean over their events, averaged over users), per event (total reward over total
-events), in each user's first ``first_events`` events (the cold-start experience) and after them, each with a
-95% percentile bootstrap CI over users (the same resamples for every segment). A segment is flagged on a
-metric when it has at least ``min_users`` users and its whole CI lies below the overall mean by more than
-``margin`` times the overall mean's magnitude: ``ci_high < overall - margin * |overall|``.
+Fairness (``fairness_audit``): per segment of users (each MAP inferred type, each type weighted by
+responsibility, each value of a user-supplied group column, each true type on the simulator), the mean reward
+per user, per event, in the first events and after them, with 95% bootstrap CIs over users and the disparity
+flags; the statistics, the report and its files are in ``warmstart.governance.fairness`` (their names are
+importable from here too).
 
 Leakage: ``warmstart.governance.leakage``.
 """
@@ -25,11 +23,10 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 
-from warmstart._version import __version__
+from warmstart import stats
 from warmstart.data._columns import _as_text, _read_csv_columns, _read_parquet_columns
 from warmstart.data.events import (
     EventData,
@@ -42,13 +39,36 @@ from warmstart.data.events import (
 from warmstart.families.linear.events import event_summary
 from warmstart.families.linear.fit import responsibilities
 from warmstart.families.linear.population import Population
+from warmstart.governance.fairness import (
+    DEFAULT_MARGIN,
+    FAIRNESS_COLUMNS,
+    FIRST_EVENTS,
+    METRICS,
+    FairnessReport,
+    Segment,
+    Stat,
+    bootstrap_stats,
+    build_segments,
+    fairness_markdown,
+    fairness_rows,
+    rule_and_config,
+    segment_stats,
+    user_outcomes,
+    write_fairness,
+)
+
+#: the names users import from here: the log, item features and type inference (also the leakage audit's), the
+#: fairness audit, and its report and output (defined in ``warmstart.governance.fairness``)
+__all__ = [
+    "DEFAULT_MARGIN", "FAIRNESS_COLUMNS", "FIRST_EVENTS", "METRICS", "TRUE_TYPE", "AuditLog",
+    "FairnessReport", "ItemFeatureSource", "Progress", "Segment", "Stat", "TypeInference", "check_dimension",
+    "fairness_audit", "fairness_markdown", "fairness_rows", "feature_names", "infer_types",
+    "item_features_for", "load_audit_log", "per_user_values", "write_fairness",
+]
 
 Progress = Callable[[str, float], None]
 
-DEFAULT_MARGIN = 0.1
-FIRST_EVENTS = 10
 TRUE_TYPE = "true_type"
-METRICS = ("per_user", "per_event", "first_events", "later_events")
 
 
 def _quiet(message: str, fraction: float) -> None:
@@ -264,127 +284,6 @@ def infer_types(events: EventData, population: Population, features: np.ndarray 
 
 
 # ---------------------------------------------------------------------------------------------- fairness
-@dataclass(frozen=True)
-class Stat:
-    """A mean and its 95% bootstrap CI (``None`` where undefined: no user in the segment has the events)."""
-
-    mean: float | None
-    ci95: tuple[float | None, float | None]
-
-
-@dataclass(frozen=True)
-class Segment:
-    """Outcomes of one segment of users. ``n_users`` is a count, or the summed responsibilities of a
-    responsibility-weighted type; ``disparity`` names the metrics on which it is flagged."""
-
-    kind: str
-    name: str
-    n_users: float
-    n_events: float
-    per_user: Stat
-    per_event: Stat
-    first_events: Stat
-    later_events: Stat
-    mean_confidence: float | None
-    novel_share: float | None
-    disparity: tuple[str, ...] = ()
-    inferred_as: dict[str, float] = field(default_factory=dict)
-
-    @property
-    def label(self) -> str:
-        return self.name if self.kind == "all" else f"{self.kind}: {self.name}"
-
-    def to_dict(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"kind": self.kind, "name": self.name, "n_users": self.n_users,
-                               "n_events": self.n_events}
-        for m in METRICS:
-            s: Stat = getattr(self, m)
-            out[m] = {"mean": s.mean, "ci95": list(s.ci95)}
-        out.update(mean_confidence=self.mean_confidence, novel_share=self.novel_share,
-                   inferred_as=self.inferred_as, disparity=list(self.disparity))
-        return out
-
-
-@dataclass(frozen=True)
-class FairnessReport:
-    """What ``fairness_audit`` found; ``to_dict()`` is ``fairness.json``."""
-
-    overall: Segment
-    segments: list[Segment]
-    config: dict[str, Any]
-    rule: str
-    source: str
-    n_users: int
-    n_events: int
-    population: dict[str, Any]
-
-    @property
-    def flagged(self) -> list[Segment]:
-        return [s for s in self.segments if s.disparity]
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"audit": "fairness", "version": __version__, "source": self.source, "n_users": self.n_users,
-                "n_events": self.n_events, "population": self.population, "config": self.config,
-                "rule": self.rule, "overall": self.overall.to_dict(),
-                "segments": [s.to_dict() for s in self.segments],
-                "flagged": [{"kind": s.kind, "name": s.name, "metrics": list(s.disparity)} for s in self.flagged]}
-
-
-def _user_outcomes(events: EventData, first_n: int) -> dict[str, np.ndarray]:
-    """Per user: number of events, total reward, mean reward, mean over the first ``first_n`` events, mean
-    after them (0 where there is none) and whether there is any."""
-    n = events.lengths().astype(float)
-    total = np.bincount(events.user, weights=events.reward, minlength=events.n_users)
-    pos = np.arange(events.n_events) - events.starts[events.user]
-    early = pos < first_n
-    n_first = np.bincount(events.user[early], minlength=events.n_users).astype(float)
-    s_first = np.bincount(events.user[early], weights=events.reward[early], minlength=events.n_users)
-    n_late = n - n_first
-    s_late = total - s_first
-    with np.errstate(invalid="ignore", divide="ignore"):
-        return {"n": n, "total": total, "mean": np.where(n > 0, total / np.maximum(n, 1), 0.0),
-                "first": np.where(n_first > 0, s_first / np.maximum(n_first, 1), 0.0),
-                "late": np.where(n_late > 0, s_late / np.maximum(n_late, 1), 0.0), "has_late": n_late > 0,
-                "has": n > 0}
-
-
-def _segment_stats(W: np.ndarray, o: dict[str, np.ndarray], counts: np.ndarray) -> np.ndarray:
-    """The four metrics of every segment (columns of ``W``, per-user weights) under every row of ``counts``
-    (bootstrap multiplicities of users, or ones): ``(n_rows, 4, n_segments)``."""
-    has = o["has"].astype(float)[:, None]
-    late = o["has_late"].astype(float)[:, None]
-    Wh = W * has
-    blocks = [Wh * o["mean"][:, None], Wh, Wh * o["total"][:, None], Wh * o["n"][:, None], Wh * o["first"][:, None],
-              W * late * o["late"][:, None], W * late]
-    S = counts @ np.hstack(blocks)
-    k = W.shape[1]
-    num_u, den_u, num_e, den_e, num_f, num_l, den_l = (S[:, j * k : (j + 1) * k] for j in range(7))
-    with np.errstate(invalid="ignore", divide="ignore"):
-        out = np.stack([num_u / den_u, num_e / den_e, num_f / den_u, num_l / den_l], axis=1)
-    out[~np.isfinite(out)] = np.nan
-    return out
-
-
-def _bootstrap_stats(W: np.ndarray, o: dict[str, np.ndarray], n_boot: int, rng: np.random.Generator,
-                     report: Progress) -> np.ndarray:
-    """``(n_boot, 4, n_segments)``: the metrics on users resampled with replacement (the same resamples for
-    every segment), in chunks of resamples to bound memory."""
-    N = W.shape[0]
-    out = np.empty((n_boot, 4, W.shape[1]))
-    step = max(1, min(n_boot, 4_000_000 // max(N, 1)))
-    for lo in range(0, n_boot, step):
-        report("bootstrap", lo / n_boot)
-        b = min(step, n_boot - lo)
-        idx = rng.integers(N, size=(b, N)) + (np.arange(b) * N)[:, None]
-        counts = np.bincount(idx.ravel(), minlength=b * N).reshape(b, N).astype(float)
-        out[lo : lo + b] = _segment_stats(W, o, counts)
-    return out
-
-
-def _num(x: float) -> float | None:
-    return float(x) if np.isfinite(x) else None
-
-
 def fairness_audit(log: AuditLog | EventData, population: Population, *, group: str | None = None,
                    true_type: str | None = None, features: np.ndarray | ItemFeatureSource | None = None,
                    inference: TypeInference | None = None, margin: float = DEFAULT_MARGIN, n_boot: int = 1000,
@@ -392,7 +291,7 @@ def fairness_audit(log: AuditLog | EventData, population: Population, *, group: 
                    progress: Progress | None = None) -> FairnessReport:
     """Outcomes per inferred type (MAP, and responsibility-weighted when ``weighted``), per value of the
     per-user column ``group`` and per true type (the column ``true_type``), with bootstrap CIs and the
-    disparity flags described in the module docstring."""
+    disparity flags described in ``warmstart.governance.fairness``."""
     if not margin >= 0 or n_boot < 1 or first_events < 1 or min_users < 1:
         raise ValueError(f"margin >= 0, n_boot >= 1, first_events >= 1 and min_users >= 1 are required, got "
                          f"{margin}, {n_boot}, {first_events}, {min_users}")
@@ -406,68 +305,45 @@ def fairness_audit(log: AuditLog | EventData, population: Population, *, group: 
     if inf.probs.shape[0] != events.n_users:
         raise ValueError(f"inference: expected {events.n_users} users, got {inf.probs.shape[0]}")
     N = events.n_users
-    names = inf.type_names
+    W, meta = _segment_columns(inf, weighted, (("group", group_values), ("true type", true_values)))
+    o = user_outcomes(events, first_events)
+    point = segment_stats(W, o, np.ones((1, N)))[0]
+    rng = np.random.default_rng([seed, 17])
+    boots = bootstrap_stats(W, o, n_boot, rng, lambda m, f: report(m, 0.2 + 0.8 * f))
+    with np.errstate(invalid="ignore"), _no_nan_warnings():
+        lo, hi = stats.interval(boots, axis=0, omit_nan=True)
+    segments = build_segments(meta, W, o, point, lo, hi, inf.confidence, inf.map_type, population.novel_index,
+                              inf.type_names, margin, min_users)
+    report("done", 1.0)
+    rule, config = rule_and_config(group=group, true_type=true_type, margin=margin, n_boot=n_boot,
+                                   first_events=first_events, min_users=min_users, weighted=weighted, seed=seed,
+                                   feature_source=inf.feature_source)
+    pop = {"n_types": population.n_types, "dim": population.dim, "fingerprint": population.fingerprint(),
+           "type_names": inf.type_names}
+    return FairnessReport(segments[0], segments[1:], config, rule, audit.source, N, events.n_events, pop)
+
+
+def _segment_columns(inf: TypeInference, weighted: bool,
+                     columns: Sequence[tuple[str, np.ndarray | None]]) -> tuple[np.ndarray, list[tuple[str, str]]]:
+    """The segments as per-user weights ``W (N, n_segments)`` and their ``(kind, name)``: every user, each MAP
+    inferred type with users, each type by responsibility (``weighted``), each value of the given columns."""
     map_t = inf.map_type
-    cols: list[np.ndarray] = [np.ones(N)]
+    cols: list[np.ndarray] = [np.ones(inf.probs.shape[0])]
     meta: list[tuple[str, str]] = [("all", "all users")]
-    for k, name in enumerate(names):
+    for k, name in enumerate(inf.type_names):
         if np.any(map_t == k):
             cols.append((map_t == k).astype(float))
             meta.append(("inferred type", name))
     if weighted:
-        for k, name in enumerate(names):
+        for k, name in enumerate(inf.type_names):
             cols.append(inf.probs[:, k])
             meta.append(("inferred type (weighted)", name))
-    for kind, values in (("group", group_values), ("true type", true_values)):
+    for kind, values in columns:
         if values is not None:
             for v in _sorted_labels(values):
                 cols.append((values == v).astype(float))
                 meta.append((kind, v))
-    W = np.column_stack(cols)
-    o = _user_outcomes(events, first_events)
-    point = _segment_stats(W, o, np.ones((1, N)))[0]
-    rng = np.random.default_rng([seed, 17])
-    boots = _bootstrap_stats(W, o, n_boot, rng, lambda m, f: report(m, 0.2 + 0.8 * f))
-    with np.errstate(invalid="ignore"), _no_nan_warnings():
-        lo = np.nanpercentile(boots, 2.5, axis=0)
-        hi = np.nanpercentile(boots, 97.5, axis=0)
-    weight = W * o["has"][:, None]
-    n_users = weight.sum(0)
-    n_ev = (W * o["n"][:, None]).sum(0)
-    conf = (W * inf.confidence[:, None]).sum(0)
-    novel = (W * (map_t == population.novel_index)[:, None]).sum(0)
-    composition = W.T @ np.eye(len(names))[map_t]  # (segments, K + 1): users of each MAP type
-    segments: list[Segment] = []
-    for j, (kind, name) in enumerate(meta):
-        stats = [Stat(_num(point[m, j]), (_num(lo[m, j]), _num(hi[m, j]))) for m in range(4)]
-        flags: tuple[str, ...] = ()
-        if j > 0 and n_users[j] >= min_users:
-            flags = tuple(METRICS[m] for m in range(4)
-                          if np.isfinite(hi[m, j]) and np.isfinite(point[m, 0])
-                          and hi[m, j] < point[m, 0] - margin * abs(point[m, 0]))
-        w_sum = max(float(W[:, j].sum()), 1e-12)
-        share = composition[j] / w_sum
-        top = np.argsort(-share, kind="stable")[:3]
-        segments.append(Segment(kind, name, float(n_users[j]), float(n_ev[j]), per_user=stats[0],
-                                per_event=stats[1], first_events=stats[2], later_events=stats[3],
-                                mean_confidence=float(conf[j] / w_sum), novel_share=float(novel[j] / w_sum),
-                                disparity=flags,
-                                inferred_as={names[k]: float(share[k]) for k in top if share[k] > 0}))
-    report("done", 1.0)
-    rule = (f"a segment with at least {min_users} users is flagged on a metric when its whole 95% CI lies below "
-            f"the overall mean by more than {margin:g} x |overall mean| (ci_high < overall - {margin:g} x "
-            "|overall|)")
-    config = {"group": group, "true_type": true_type, "margin": margin, "margin_relative_to": "|overall mean|",
-              "n_boot": n_boot, "first_events": first_events, "min_users": min_users, "weighted": weighted,
-              "seed": seed, "feature_source": inf.feature_source,
-              "metrics": {"per_user": "mean over users of each user's mean reward per event",
-                          "per_event": "total reward / total events",
-                          "first_events": f"mean over users of their mean reward in their first {first_events} "
-                                          "events (the cold-start experience)",
-                          "later_events": f"the same after their first {first_events} events (users with more)"}}
-    pop = {"n_types": population.n_types, "dim": population.dim, "fingerprint": population.fingerprint(),
-           "type_names": names}
-    return FairnessReport(segments[0], segments[1:], config, rule, audit.source, N, events.n_events, pop)
+    return np.column_stack(cols), meta
 
 
 def _sorted_labels(values: np.ndarray) -> list[str]:
@@ -477,54 +353,3 @@ def _sorted_labels(values: np.ndarray) -> list[str]:
         return sorted(uniq, key=float)
     except ValueError:
         return uniq
-
-
-def _fmt(s: Stat, digits: int = 3) -> str:
-    if s.mean is None:
-        return "n/a"
-    lo, hi = s.ci95
-    ci = "" if lo is None or hi is None else f" [{lo:.{digits}f}, {hi:.{digits}f}]"
-    return f"{s.mean:.{digits}f}{ci}"
-
-
-def fairness_rows(report: FairnessReport, weighted: bool = False) -> list[list[str]]:
-    """Table rows (overall first): segment, users, reward per user [CI], per event [CI], first events [CI],
-    later events [CI], most common inferred types, flagged metrics. Responsibility-weighted rows only with
-    ``weighted``."""
-    rows = []
-    for s in [report.overall, *report.segments]:
-        if s.kind == "inferred type (weighted)" and not weighted:
-            continue
-        users = f"{s.n_users:.0f}" if s.kind != "inferred type (weighted)" else f"{s.n_users:.1f}"
-        inferred = ", ".join(f"{k} {v:.0%}" for k, v in list(s.inferred_as.items())[:2])
-        rows.append([s.label, users, _fmt(s.per_user), _fmt(s.per_event), _fmt(s.first_events),
-                     _fmt(s.later_events), inferred, ", ".join(s.disparity)])
-    return rows
-
-
-FAIRNESS_COLUMNS = ("segment", "users", "reward/user [95% CI]", "reward/event [95% CI]", "first events [95% CI]",
-                    "later events [95% CI]", "inferred as", "disparity")
-
-
-def fairness_markdown(report: FairnessReport) -> str:
-    """The fairness table as markdown, with the rule and the flagged segments."""
-    head = "| " + " | ".join(FAIRNESS_COLUMNS) + " |\n|" + "---|" * len(FAIRNESS_COLUMNS) + "\n"
-    body = "".join("| " + " | ".join(r) + " |\n" for r in fairness_rows(report, weighted=True))
-    flagged = report.flagged
-    tail = ("\nFlagged: " + "; ".join(f"{s.kind} {s.name} ({', '.join(s.disparity)})" for s in flagged)
-            if flagged else "\nNo segment flagged.")
-    return (f"# Fairness audit of {report.source}\n\n{report.n_users} users, {report.n_events} events; first "
-            f"events = each user's first {report.config['first_events']}.\n\n{head}{body}\nRule: {report.rule}."
-            f"{tail}\n")
-
-
-def write_fairness(report: FairnessReport, out_dir: str | Path) -> tuple[Path, Path]:
-    """Write ``fairness.json`` and ``fairness.md`` to ``out_dir``; return their paths."""
-    import json
-
-    from warmstart._io import atomic_write
-
-    out = Path(out_dir)
-    j = atomic_write(out / "fairness.json", json.dumps(report.to_dict(), indent=1, allow_nan=False).encode())
-    m = atomic_write(out / "fairness.md", fairness_markdown(report).encode())
-    return j, m

@@ -17,8 +17,8 @@ from typing import Any
 
 import numpy as np
 from scipy.special import expit
-from scipy.stats import rankdata
 
+from warmstart import stats
 from warmstart._version import __version__
 from warmstart.families.linear.population import Population
 from warmstart.governance.audit import (
@@ -33,17 +33,6 @@ from warmstart.governance.audit import (
 )
 
 DEFAULT_THRESHOLD = 0.6
-
-def roc_auc(scores: np.ndarray, labels: np.ndarray) -> float:
-    """Area under the ROC curve: the probability that a random positive scores above a random negative, ties
-    counting one half (Mann-Whitney, with mid-ranks). NaN without both classes."""
-    y = np.asarray(labels, dtype=bool)
-    n1 = int(y.sum())
-    n0 = y.shape[0] - n1
-    if n1 == 0 or n0 == 0:
-        return float("nan")
-    ranks = rankdata(np.asarray(scores, dtype=float))
-    return float((ranks[y].sum() - n1 * (n1 + 1) / 2) / (n1 * n0))
 
 
 def fit_logistic(X: np.ndarray, y: np.ndarray, *, l2: float = 1.0, max_iter: int = 100,
@@ -116,7 +105,7 @@ def cross_fit_scores(X: np.ndarray, y: np.ndarray, folds: np.ndarray, *, l2: flo
 
 def _cross_fit_auc(X: np.ndarray, Y: np.ndarray, folds: np.ndarray, l2: float) -> np.ndarray:
     """Per target row of ``Y (C, N)`` (booleans), the AUC of the cross-fitted scores."""
-    return np.array([roc_auc(cross_fit_scores(X, y.astype(float), folds, l2=l2), y) for y in Y])
+    return np.array([stats.auc(y, cross_fit_scores(X, y.astype(float), folds, l2=l2)) for y in Y])
 
 
 @dataclass(frozen=True)
@@ -184,17 +173,18 @@ def leakage_audit(log: AuditLog, population: Population, attribute: str, *,
     report("cross-fitting", 0.3)
     per_class = _cross_fit_auc(X, Y, stratified_folds(values, n_folds, rng), l2)
     auc = float(np.mean(per_class))
+
     # the bootstrap refits on every resample, so the CI carries the models' own variability (with scores held
     # fixed it is far too narrow under the null); all copies of a user share a fold, so no user is in the
-    # training and the test part at once
-    boot = np.empty(n_boot)
-    for b in range(n_boot):
-        if b % 20 == 0:
-            report("bootstrap (refitting)", 0.3 + 0.45 * b / n_boot)
-        idx = rng.integers(N, size=N)
+    # training and the test part at once. One resample at a time (block=1): its folds are drawn after it.
+    def refit(resample: np.ndarray) -> np.ndarray:
+        idx = resample[0]
         folds = stratified_folds(values, n_folds, rng)[idx]
         with _no_nan_warnings():
-            boot[b] = np.nanmean(_cross_fit_auc(X[idx], Y[:, idx], folds, l2))
+            return np.array([np.nanmean(_cross_fit_auc(X[idx], Y[:, idx], folds, l2))])
+
+    boot = stats.bootstrap(refit, N, n_boot, rng, block=1, progress=lambda b: report(
+        "bootstrap (refitting)", 0.3 + 0.45 * b / n_boot) if b % 20 == 0 else None)
     perm = np.empty(n_perm)
     for b in range(n_perm):
         if b % 20 == 0:
@@ -203,9 +193,11 @@ def leakage_audit(log: AuditLog, population: Population, attribute: str, *,
         perm[b] = np.mean(_cross_fit_auc(X, Y[:, shuffled], stratified_folds(values[shuffled], n_folds, rng), l2))
     report("done", 1.0)
     with _no_nan_warnings():
-        ci = (float(np.nanpercentile(boot, 2.5)), float(np.nanpercentile(boot, 97.5)))
+        lo, hi = stats.interval(boot, omit_nan=True)
+    ci = (float(lo), float(hi))
     p_value = float((1 + np.sum(perm >= auc)) / (1 + n_perm))
-    perm_ci = (float(np.percentile(perm, 2.5)), float(np.percentile(perm, 97.5)))
+    perm_lo, perm_hi = stats.interval(perm)
+    perm_ci = (float(perm_lo), float(perm_hi))
     method = "binary" if len(classes) == 2 else f"one-vs-rest macro AUC over {len(classes)} values"
     warning = None
     if ci[0] > threshold:

@@ -33,6 +33,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from warmstart import stats
 from warmstart._validate import check_finite, check_shape
 
 __all__ = [
@@ -49,8 +50,6 @@ __all__ = [
     "snips",
 ]
 
-# rows of a bootstrap resample drawn at once: bounds the index matrix at about 32 MB whatever n and n_boot are
-_BOOT_CELLS = 4_000_000
 # tolerance on "each row of action_dist sums to 1" (obp uses np.allclose, i.e. about 1e-8 relative + 1e-5)
 _SUM_TOL = 1e-6
 
@@ -264,7 +263,8 @@ def bootstrap_ci(values: object, *, n_boot: int = 2000, alpha: float = 0.05,
                  seed: int | np.random.Generator = 0) -> tuple[float, float]:
     """Percentile bootstrap CI of the mean of per-round ``values``: resample rounds with replacement ``n_boot``
     times, and return the ``alpha/2`` and ``1 - alpha/2`` quantiles of the resampled means (as obp's
-    ``estimate_confidence_interval_by_bootstrap``, with a seeded ``numpy.random.Generator``)."""
+    ``estimate_confidence_interval_by_bootstrap``, with a seeded ``numpy.random.Generator``). The checked
+    arguments of ``warmstart.stats.bootstrap_ci``, whose resamples are drawn in blocks of rows."""
     v = _float_array("values", values)
     if v.ndim != 1 or v.shape[0] == 0:
         raise ValueError(f"values: expected a non-empty 1-d array, got shape {v.shape}")
@@ -272,16 +272,8 @@ def bootstrap_ci(values: object, *, n_boot: int = 2000, alpha: float = 0.05,
         raise ValueError(f"n_boot: expected a positive integer, got {n_boot!r}")
     if not 0 < alpha < 1:
         raise ValueError(f"alpha: expected a number in (0, 1), got {alpha!r}")
-    rng = np.random.default_rng(seed)
-    n = v.shape[0]
-    chunk = max(1, _BOOT_CELLS // n)
-    means = np.empty(int(n_boot))
-    for start in range(0, int(n_boot), chunk):
-        stop = min(int(n_boot), start + chunk)
-        idx = rng.integers(0, n, size=(stop - start, n))
-        means[start:stop] = v[idx].mean(axis=1)
-    lo, hi = np.quantile(means, [alpha / 2, 1 - alpha / 2])
-    return float(lo), float(hi)
+    lo, hi = stats.bootstrap_ci(v, np.random.default_rng(seed), int(n_boot), probs=(alpha / 2, 1 - alpha / 2))
+    return lo, hi
 
 
 def estimate_all(
