@@ -79,3 +79,35 @@ def test_policy_serves_a_user_and_stores_the_state(fitted):
     with pytest.raises(TypeBeliefFormatError, match="another population"):
         TypeBelief.from_bytes(policy.state_to_bytes(state), TypePopulation(
             family="test_bernoulli", weights=fitted.weights, params={"p": fitted.params["p"][::-1].copy()}))
+
+
+def test_the_service_serves_it_through_the_policy_contract(fitted, tmp_path):
+    """The HTTP API on a store whose active population is of the new family: rank, reward, profile, dashboard
+    counts; nothing in the service knows the family."""
+    from fastapi.testclient import TestClient
+
+    from warmstart.service.app import create_app
+    from warmstart.store.store import Store
+
+    store = Store.open(tmp_path / "svc.db")
+    try:
+        store.activate(store.add_population(fitted.to_bytes(), fingerprint=fitted.fingerprint()))
+        client = TestClient(create_app(store, policy="type_ts", seed=0), raise_server_exceptions=False)
+        client.headers["Authorization"] = f"Bearer {store.create_api_key('client')}"
+        actions = [{"id": f"a{i}", "features": list(np.eye(4)[i])} for i in range(4)]
+        rng = np.random.default_rng(3)
+        for _ in range(25):  # a user of the minority type: action 2 pays
+            body = client.post("/v1/rank", json={"user_id": "u", "actions": actions}).json()
+            reward = float(rng.random() < P[2, body["action"]])
+            assert client.post(f"/v1/events/{body['event_id']}/reward", json={"reward": reward}).status_code == 200
+        profile = client.get("/v1/users/u/profile").json()
+        assert profile["events_learned_from"] == 25 and profile["belief_stored"] is True
+        top = profile["types"][0]
+        assert top["probability"] > 0.95
+        assert fitted.params["p"][int(top["type"].split()[-1])].argmax() == 2
+        body = client.post("/v1/rank", json={"user_id": "u", "actions": actions}).json()
+        assert body["action"] == 2
+        bad = client.post(f"/v1/events/{body['event_id']}/reward", json={"reward": 0.5})
+        assert bad.status_code == 422 and "reward: expected 0 or 1" in bad.json()["error"]["message"]
+    finally:
+        store.close()

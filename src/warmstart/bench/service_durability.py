@@ -101,7 +101,6 @@ def _check_beliefs(store: Any, policy: str, rtol: float, note: Callable[[str], N
     beliefs and ``n_events`` columns that disagree with the belief."""
     from sqlalchemy import select, union
 
-    from warmstart.families.linear.belief import Belief
     from warmstart.families.linear.model import summarise_rows
     from warmstart.service.app import Engine
     from warmstart.store import schema as S
@@ -126,7 +125,7 @@ def _check_beliefs(store: Any, policy: str, rtol: float, note: Callable[[str], N
         have: np.ndarray | None = None
         n_held = 0
         if stored is not None and stored[2] == eng.version:
-            belief = Belief.from_bytes(stored[0], eng.prior)
+            belief = eng.policy.state_from_bytes(stored[0])  # a Belief: the check runs with the default policy
             n_held, have = round(belief.n), _stats(belief.A, belief.b, belief.c)
             if n_col.get(user) != n_held:
                 n_col_bad += 1

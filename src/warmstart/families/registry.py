@@ -63,8 +63,9 @@ def _meta(data: bytes, source: str) -> dict[str, Any]:
     return meta
 
 
-def population_from_bytes(data: bytes, source: str = "bytes") -> AnyPopulation:
-    """A population of any family from the bytes of its file (its ``meta`` names the format and family)."""
+def population_from_bytes(data: bytes, source: str = "bytes") -> Population | TypePopulation:
+    """A population from the bytes of its file (its ``meta`` names the format and family): the linear family's
+    or a generic family's (a learner population is read from its file, ``load_population``)."""
     meta = _meta(data, source)
     if meta.get("format") == LEARNER_FORMAT:
         raise PopulationFormatError(f"population file {source}: a learner population; read it from its file with "

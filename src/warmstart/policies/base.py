@@ -49,6 +49,16 @@ class UserTruth:
     noise_var: float
 
 
+@dataclass(frozen=True, kw_only=True)
+class StateSummary:
+    """What a policy holds about one user, in the terms a profile, a dashboard or an export reads: the events it
+    has learned from and, for a policy that keeps a belief over the population's types, their probabilities
+    (in the order of ``population.type_names()``)."""
+
+    n_events: float
+    type_probs: np.ndarray | None = None
+
+
 @dataclass(frozen=True)
 class PolicyContext:
     """What a policy may learn from before it meets new users: a fitted population, a training log, and the
@@ -122,8 +132,13 @@ class Policy(ABC):
     def update(self, state: Any, actions: np.ndarray, action: int, reward: float) -> None:
         X = as_actions(actions, self.dim)
         a = check_action_index("action", action, X.shape[0])
-        r = check_reward("reward", reward)
+        r = self.check_reward(reward)
         self._update(state, X, a, r)
+
+    def check_reward(self, reward: object) -> float:
+        """``reward`` as a float if this policy can learn from it; a ``ValueError`` naming ``reward`` otherwise
+        (any finite number here; a policy of binary rewards accepts only 0 and 1)."""
+        return check_reward("reward", reward)
 
     def clone(self, *, seed: int | None = None) -> Policy:
         """A new policy built as this one was (same context and settings), with ``seed`` or the same seed: its
@@ -135,6 +150,15 @@ class Policy(ABC):
         """The reward of the kind this policy observes nearest to ``value`` (the identity for real rewards; 0 or
         1 for a policy of binary rewards): ``check_policy`` feeds its simulated rewards through it."""
         return value
+
+    def summarise_state(self, state: Any) -> StateSummary:
+        """What the state holds about the user (``StateSummary``); policies whose state is not a belief about
+        the user raise ``NotImplementedError``."""
+        raise NotImplementedError(f"policy {self.name!r}: its users' state has no summary")
+
+    def copy_state(self, state: Any) -> Any:
+        """An independent copy of a user's state (updating one leaves the other as it was)."""
+        return self.state_from_bytes(self.state_to_bytes(state))
 
     def state_to_bytes(self, state: Any) -> bytes:
         """A user's state as versioned bytes (what a store keeps); read back with ``state_from_bytes`` on a

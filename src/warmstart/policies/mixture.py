@@ -25,7 +25,7 @@ from warmstart import _kernels
 from warmstart.families.linear.belief import Belief
 from warmstart.families.linear.changepoint import ChangePointBelief
 from warmstart.families.linear.population import Population
-from warmstart.policies.base import Decision, Policy, PolicyContext, UserTruth, register_policy
+from warmstart.policies.base import Decision, Policy, PolicyContext, StateSummary, UserTruth, register_policy
 
 
 def _safe_cholesky(cov: np.ndarray) -> np.ndarray:
@@ -121,6 +121,12 @@ class BeliefPolicy(Policy):
         if self.change_hazard > 0:
             return ChangePointBelief(self.prior(truth), hazard=self.change_hazard)
         return Belief.fresh(self.prior(truth), discount=self.discount)
+
+    def summarise_state(self, state: Belief | ChangePointBelief) -> StateSummary:
+        return StateSummary(n_events=float(state.n), type_probs=state.type_probs())
+
+    def copy_state(self, state: Belief | ChangePointBelief) -> Belief | ChangePointBelief:
+        return state.copy()
 
     def state_to_bytes(self, state: Belief | ChangePointBelief) -> bytes:
         if self.needs_truth:  # a reference policy: the user's prior comes from their ground truth, not stored

@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 
 from warmstart.families.generic import TypeBelief, TypePopulation
-from warmstart.policies.base import Decision, Policy, PolicyContext, UserTruth, register_policy
+from warmstart.policies.base import Decision, Policy, PolicyContext, StateSummary, UserTruth, register_policy
 
 
 @register_policy("type_ts")
@@ -49,11 +49,20 @@ class TypeThompson(Policy):
         action = int(choices[0])
         return Decision(action, float(probs[action]), probs)
 
+    def check_reward(self, reward: object) -> float:
+        return self.population.model.check_reward(super().check_reward(reward))
+
     def _update(self, state: TypeBelief, X: np.ndarray, action: int, reward: float) -> None:
-        state._observe_trusted(X[action], self.population.model.check_reward(reward))
+        state._observe_trusted(X[action], reward)  # Policy.update checked the reward with check_reward
 
     def reward_for(self, value: float) -> float:
         return self.population.model.reward_for(value)
+
+    def summarise_state(self, state: TypeBelief) -> StateSummary:
+        return StateSummary(n_events=state.n, type_probs=state.type_probs())
+
+    def copy_state(self, state: TypeBelief) -> TypeBelief:
+        return state.copy()
 
     def state_to_bytes(self, state: TypeBelief) -> bytes:
         return state.to_bytes()

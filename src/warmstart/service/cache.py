@@ -16,22 +16,21 @@ import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable
-
-from warmstart.families.linear.belief import Belief
-from warmstart.families.linear.changepoint import ChangePointBelief
+from typing import Any
 
 Stored = tuple[bytes, int, int]  # a belief row: (state, version, population version), as Store.get_belief
-State = Belief | ChangePointBelief  # a decoded per-user state of a belief policy
+State = Any  # a decoded per-user state of the serving policy (copied with the policy's copy_state)
 
 
 class BeliefCache:
     """Least-recently-used map ``user_id -> (stored row, Belief)``, at most ``size`` entries. ``get`` hands
     out a copy, so a caller may update it freely."""
 
-    def __init__(self, size: int = 50_000) -> None:
+    def __init__(self, size: int = 50_000, copy: Callable[[State], State] = lambda state: state.copy()) -> None:
         if size < 0:
             raise ValueError(f"size: expected a number of beliefs >= 0, got {size}")
         self.size = size
+        self._copy = copy
         self._items: OrderedDict[str, tuple[Stored, State]] = OrderedDict()
         self._lock = threading.Lock()
         self.hits = self.misses = 0
@@ -45,7 +44,7 @@ class BeliefCache:
                 return None
             self._items.move_to_end(user_id)
             self.hits += 1
-            return item[1].copy()
+            return self._copy(item[1])
 
     def latest(self, user_id: str, population_version: int) -> tuple[Stored, State] | None:
         """``(stored row, belief copy)`` last cached for the user under this population, unchecked against
@@ -54,14 +53,14 @@ class BeliefCache:
             item = self._items.get(user_id)
             if item is None or item[0][2] != population_version:
                 return None
-            return item[0], item[1].copy()
+            return item[0], self._copy(item[1])
 
     def put(self, user_id: str, stored: Stored, belief: State) -> None:
         """Remember a belief as stored (committed) in row ``stored``; the cache keeps its own copy."""
         if self.size == 0:
             return
         with self._lock:
-            self._items[user_id] = (stored, belief.copy())
+            self._items[user_id] = (stored, self._copy(belief))
             self._items.move_to_end(user_id)
             while len(self._items) > self.size:
                 self._items.popitem(last=False)

@@ -32,7 +32,7 @@ from fastapi.staticfiles import StaticFiles
 from sqlalchemy import case, func, select
 from starlette.concurrency import run_in_threadpool
 
-from warmstart.families.linear.belief import BeliefFormatError
+from warmstart._persist import FormatError
 from warmstart.service.deps import AppState
 from warmstart.service.engine import Engine, user_profile
 from warmstart.service.errors import ApiError
@@ -125,9 +125,9 @@ def type_stats(store: Store, eng: Engine) -> Types:
     top: dict[str, int] = {}  # user -> most probable type, -1 if the belief cannot be read
     for user_id, raw, version, population_version in beliefs:
         try:
-            belief = eng.decode(user_id, (bytes(raw), int(version), int(population_version)))
-            top[user_id] = int(np.argmax(belief.type_probs()))
-        except BeliefFormatError:
+            probs = eng.summary(eng.decode(user_id, (bytes(raw), int(version), int(population_version)))).type_probs
+            top[user_id] = -1 if probs is None else int(np.argmax(probs))
+        except FormatError:
             top[user_id] = -1
     names = eng.population.type_names()
     found = np.array(list(top.values()), dtype=np.int64)

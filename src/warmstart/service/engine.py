@@ -9,9 +9,8 @@ from typing import Any
 import numpy as np
 from sqlalchemy import Connection
 
-from warmstart.families.linear.population import Population
-from warmstart.policies.base import PolicyContext
-from warmstart.policies.mixture import BeliefPolicy
+from warmstart.families.registry import population_from_bytes
+from warmstart.policies.base import PolicyContext, StateSummary
 from warmstart.policies.registry import make_policy
 from warmstart.service.cache import BeliefCache, State
 from warmstart.service.errors import ApiError
@@ -27,27 +26,40 @@ class Engine:
     def __init__(self, store: Store, *, policy: str = "mixture_ids", seed: int = 0, mode: str = "active",
                  cache_size: int = BELIEF_CACHE) -> None:
         self.store = store
-        self.cache = BeliefCache(cache_size)
         version = store.active_version(mode)
         if version is None:
             raise ApiError(503, "no_population", f"no {mode} population: fit one and activate it")
         data, _ = store.population(version)
         self.version = version
-        self.population = Population.from_bytes(data, source=f"population version {version}")
-        made = make_policy(policy, PolicyContext(self.population.dim, self.population), seed=seed)
-        if not isinstance(made, BeliefPolicy):
-            raise ValueError(f"policy: expected one that keeps a belief (mixture_ids, mixture_ids_cp, mixture_ts), got {policy!r}")  # noqa: TRY004 - a bad setting, not a type error
-        self.policy = made
-        self.prior = made.prior(None)  # the population beliefs are made under (tempered for ours)
+        self.population = population_from_bytes(data, source=f"population version {version}")
+        # the service uses the policy contract only: act, update, and a user's state to and from bytes
+        self.policy = made = make_policy(policy, PolicyContext(population=self.population), seed=seed)
+        try:
+            made.summarise_state(made.state_from_bytes(made.state_to_bytes(made.new_user())))
+        except NotImplementedError as exc:
+            raise ValueError(f"policy: expected one whose users' state can be stored and summarised (mixture_ids, "
+                             f"mixture_ids_cp, mixture_ts, type_ts, ...), got {policy!r} ({exc})") from exc
+        self.cache = BeliefCache(cache_size, copy=self.policy.copy_state)
+
+    def learn(self, state: State, record: EventRecord, reward: float) -> None:
+        """Fold an event's reward into a user's state through the policy's ``update``: the candidates the
+        decision was made among (the chosen one alone for events logged before candidates were kept)."""
+        if record.candidates is not None:
+            self.policy.update(state, record.candidates, record.action, reward)
+        else:
+            self.policy.update(state, record.features[None], 0, reward)
+
+    def summary(self, state: State) -> StateSummary:
+        return self.policy.summarise_state(state)
 
     def belief_from_log(self, user_id: str) -> State:
         """The user's belief under this population, recomputed from their rewarded events in order (a shadow
         population keeps no stored beliefs)."""
-        rewarded = [e for e in self.store.user_events(user_id) if e.reward is not None]
-        if not rewarded:
-            return self.policy.new_user()
-        return self.policy.replay(np.stack([e.features for e in rewarded]),
-                                  np.array([e.reward for e in rewarded], dtype=float))
+        state = self.policy.new_user()
+        for e in self.store.user_events(user_id):
+            if e.reward is not None:
+                self.learn(state, e, float(e.reward))
+        return state
 
     def belief(self, user_id: str, conn: Connection | None = None) -> tuple[State, int | None]:
         stored = self.store.get_belief(user_id, conn)
@@ -82,10 +94,10 @@ def record_reward(eng: Engine, event_id: str, reward: float, *, default: bool = 
             expected_state = None  # read in this transaction: the version is enough
         else:  # no read: the write names the cached row's version and bytes, and fails if either moved on
             (expected_state, version, _), belief = latest
-        belief.observe(record.features, reward)
-        state = belief.to_bytes()
+        eng.learn(belief, record, reward)
+        state = eng.policy.state_to_bytes(belief)
         new_version = eng.store.put_belief(record.user_id, state, population_version=eng.version,
-                                           n_events=round(belief.n), expected_version=version,
+                                           n_events=round(eng.summary(belief).n_events), expected_version=version,
                                            expected_state=expected_state, conn=conn)
         written.append((record.user_id, (state, new_version, eng.version), belief))
 
@@ -109,16 +121,16 @@ def user_profile(eng: Engine, user_id: str) -> dict[str, Any]:
     store = eng.store
     consent = store.consent(user_id)
     stored = store.get_belief(user_id)
-    belief = eng.belief(user_id)[0]
+    held = eng.summary(eng.belief(user_id)[0])
     names = eng.population.type_names()
-    probs = belief.type_probs()
+    probs = held.type_probs if held.type_probs is not None else np.zeros(0)
     order = np.argsort(-probs)
     return {
         "user_id": user_id, "opted_out": consent["opted_out"], "erased": consent["erased_at"] is not None,
-        "events_held": len(store.user_events(user_id)), "events_learned_from": round(belief.n),
+        "events_held": len(store.user_events(user_id)), "events_learned_from": round(held.n_events),
         "belief_stored": stored is not None,
         "types": [{"type": names[k], "probability": float(probs[k])} for k in order],
-        "summary": _summary(names, probs, round(belief.n)),
+        "summary": _summary(names, probs, round(held.n_events)),
     }
 
 

@@ -70,7 +70,7 @@ def reward_model(events: list[Any], n_actions: int, *, ridge: float = 1.0) -> np
 def _replay(population: Population, events: list[Any], *, policy: str, seed: int, n_actions: int) -> np.ndarray:
     """``action_dist`` ``(n, n_actions, 1)``: the version's probability of every candidate at every logged
     event (zero where an event had fewer candidates)."""
-    made = make_policy(policy, PolicyContext(population.dim, population), seed=seed)
+    made = make_policy(policy, PolicyContext(population=population), seed=seed)
     dist = np.zeros((len(events), n_actions, 1))
     belief, user = made.new_user(), None
     for t, e in enumerate(events):
@@ -83,7 +83,7 @@ def _replay(population: Population, events: list[Any], *, policy: str, seed: int
         decision = made.act(belief, X)
         dist[t, : len(X), 0] = decision.probabilities
         if e.personalised:
-            belief.observe(e.features, float(e.reward))
+            made.update(belief, X, e.action, float(e.reward))
     return dist
 
 

@@ -24,7 +24,7 @@ from typing import Any
 
 import numpy as np
 
-from warmstart.families.linear.belief import BeliefFormatError
+from warmstart._persist import FormatError
 from warmstart.service.engine import Engine
 from warmstart.store.store import Store
 
@@ -89,13 +89,13 @@ def export_types(store: Store, out: str | os.PathLike[str], *, policy: str = "mi
             rows = []
             for user_id, stored in batch:
                 try:
-                    belief = eng.policy.state_from_bytes(stored[0])
-                except BeliefFormatError:
+                    held = eng.summary(eng.policy.state_from_bytes(stored[0]))
+                except FormatError:
                     unreadable += 1
                     continue
-                probs = belief.type_probs()
+                probs = held.type_probs if held.type_probs is not None else np.full(len(names), np.nan)
                 k = int(np.argmax(probs))
-                rows.append([user_id, names[k], float(probs[k]), float(belief.n), *map(float, probs)])
+                rows.append([user_id, names[k], float(probs[k]), float(held.n_events), *map(float, probs)])
             write(rows)
             users += len(rows)
             batches += 1

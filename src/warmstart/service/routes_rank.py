@@ -35,7 +35,7 @@ def rank(state: AppState, body: RankRequest, _: str = Depends(client)) -> dict[s
     decision = eng.policy.act(belief, X)
     names = eng.population.type_names()
     state.metrics.decisions.labels(
-        names[int(np.argmax(belief.type_probs()))] if personalised else "unpersonalised").inc()
+        _most_probable(names, eng.summary(belief).type_probs) if personalised else "unpersonalised").inc()
     if decision.probabilities is None:  # every policy the service offers reports them; guard the contract
         raise ApiError(500, "policy_contract", f"policy {state.policy!r} did not report action probabilities")
     probs = [float(p) for p in np.asarray(decision.probabilities, dtype=float)]
@@ -52,8 +52,13 @@ def rank(state: AppState, body: RankRequest, _: str = Depends(client)) -> dict[s
 @router.post("/v1/events/{event_id}/reward", response_model=None)
 def reward(state: AppState, body: RewardRequest, event_id: str = EventId,
            _: str = Depends(client)) -> dict[str, Any]:
+    eng = state.engine()
     try:
-        new = record_reward(state.engine(), event_id, body.reward)
+        eng.policy.check_reward(body.reward)  # before the transaction: a reward the policy cannot learn is a 422
+    except ValueError as exc:
+        raise ApiError(422, "invalid_request", str(exc)) from exc
+    try:
+        new = record_reward(eng, event_id, body.reward)
     except NotFoundError as exc:
         raise ApiError(404, "not_found", str(exc)) from exc
     except ConflictError as exc:
@@ -61,3 +66,7 @@ def reward(state: AppState, body: RewardRequest, event_id: str = EventId,
     if new:
         state.metrics.rewards.labels("reported").inc()
     return {"event_id": event_id, "status": "recorded" if new else "duplicate"}
+
+
+def _most_probable(names: list[str], probs: np.ndarray | None) -> str:
+    return names[int(np.argmax(probs))] if probs is not None and probs.size else "unknown"
