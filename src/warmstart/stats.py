@@ -178,3 +178,10 @@ def moving_average(x: np.ndarray, window: int = 5) -> np.ndarray:
     idx = np.arange(1, len(x) + 1)
     lo = np.maximum(idx - window, 0)
     return (c[idx] - c[lo]) / (idx - lo)
+
+
+def normalised_exp(log_p: np.ndarray) -> np.ndarray:
+    """``exp(log_p)`` normalised along the last axis, without overflow: a posterior over types from the log
+    evidence plus the log prior weights, for one user ``(K,)`` or many ``(N, K)``."""
+    p = np.exp(log_p - log_p.max(axis=-1, keepdims=True))
+    return p / p.sum(axis=-1, keepdims=True)

@@ -33,6 +33,7 @@ from warmstart._io import atomic_write
 from warmstart._persist import Array, ByteHeader, FormatError, NpzFormat
 from warmstart._validate import check_finite, check_shape
 from warmstart.families.protocol import FAMILIES, Family, Params, State
+from warmstart.stats import normalised_exp
 
 POPULATION_FORMAT = "warmstart.population"
 POPULATION_VERSION = 1
@@ -187,10 +188,7 @@ class TypePopulation:
 
     def posterior(self, stats: Any) -> np.ndarray:
         """``(n_users, K)``: each user's posterior over the types given their statistics."""
-        joint = self.model.log_evidence(stats, self.params) + self.log_weights
-        joint -= joint.max(axis=1, keepdims=True)
-        p = np.exp(joint)
-        return p / p.sum(axis=1, keepdims=True)
+        return normalised_exp(self.model.log_evidence(stats, self.params) + self.log_weights)
 
     # ------------------------------------------------------------------------------------------ file
     def to_bytes(self) -> bytes:
@@ -254,9 +252,7 @@ class TypeBelief:
         return self.population.dim
 
     def type_probs(self) -> np.ndarray:
-        joint = self.log_evidence + self.population.log_weights
-        p = np.exp(joint - joint.max())
-        return p / p.sum()
+        return normalised_exp(self.log_evidence + self.population.log_weights)
 
     def observe(self, x: np.ndarray, reward: float) -> None:
         """Add one event (the chosen action's features, the reward). Bad input changes nothing."""

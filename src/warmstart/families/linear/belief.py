@@ -22,6 +22,7 @@ from warmstart._persist import ByteHeader, FormatError
 from warmstart._validate import check_finite, check_shape
 from warmstart.families.linear.model import LOG_2PI, Summary, batched_tri_inv, type_posterior
 from warmstart.families.linear.population import Population
+from warmstart.stats import normalised_exp
 
 
 def checked_event(x: np.ndarray, r: float, dim: int) -> tuple[np.ndarray, float]:
@@ -105,10 +106,7 @@ class BeliefBatch:
         """Posterior probability of each component (types, then novel), ``(N, K1)`` for every user or
         ``(len(users), K1)`` for the given user indices."""
         logev = self.log_evidence if users is None else self.log_evidence[users]
-        joint = logev + self.population.log_weights
-        joint -= joint.max(axis=-1, keepdims=True)
-        p = np.exp(joint)
-        return p / p.sum(axis=-1, keepdims=True)
+        return normalised_exp(logev + self.population.log_weights)
 
     def observe(self, users: np.ndarray, x: np.ndarray, r: np.ndarray) -> None:
         """Add one event to each of ``users`` (indices), with chosen-action features ``x`` and rewards ``r``."""
@@ -180,9 +178,7 @@ class Belief:
         return self.population.dim
 
     def type_probs(self) -> np.ndarray:
-        joint = self.log_evidence + self.population.log_weights
-        p = np.exp(joint - joint.max())
-        return p / p.sum()
+        return normalised_exp(self.log_evidence + self.population.log_weights)
 
     def components(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """``(probs (K1,), mean (K1, d), cov (K1, d, d))``: the posterior over components and each one's
