@@ -111,3 +111,25 @@ def test_the_service_serves_it_through_the_policy_contract(fitted, tmp_path):
         assert bad.status_code == 422 and "reward: expected 0 or 1" in bad.json()["error"]["message"]
     finally:
         store.close()
+
+
+def test_bad_files_and_bytes_are_refused_with_the_reason(fitted, tmp_path):
+    from warmstart.families.generic import TypePopulationFormatError
+
+    data = fitted.to_bytes()
+    with pytest.raises(TypePopulationFormatError, match="not a readable"):
+        TypePopulation.from_bytes(data[: len(data) // 2], source="half.npz")
+    blob = TypePopulation(family="no_such_family", weights=fitted.weights, params=fitted.params).to_bytes()
+    with pytest.raises(TypePopulationFormatError, match="expected a registered family .* got 'no_such_family'"):
+        TypePopulation.from_bytes(blob, source="x.npz")
+    with pytest.raises(ValueError, match=r"params\['p'\]: expected a first axis of 3 types"):
+        TypePopulation(family="test_bernoulli", weights=fitted.weights, params={"p": fitted.params["p"][:2]})
+    belief = TypeBelief.fresh(fitted)
+    belief.observe(np.eye(4)[0], 1.0)
+    raw = belief.to_bytes()
+    with pytest.raises(TypeBeliefFormatError, match="expected .* bytes for 3 types, got"):
+        TypeBelief.from_bytes(raw[:-8], fitted)
+    with pytest.raises(TypeBeliefFormatError, match="bad magic"):
+        TypeBelief.from_bytes(b"XXX" + raw[3:], fitted)
+    with pytest.raises(ValueError, match="x: expected shape"):
+        belief.observe(np.ones(5), 1.0)
