@@ -194,3 +194,19 @@ def _user_ids(values: np.ndarray, column: str) -> np.ndarray:
     except (TypeError, ValueError, OverflowError):
         return text
     return ids if np.array_equal(ids.astype(str), text) else text
+
+
+def check_blocks(owner: np.ndarray, starts: np.ndarray, n_rows: int, who: str, builder: str) -> np.ndarray:
+    """The block lengths of a record sorted by owner (a user's events, a student's responses): ``starts`` must
+    run from 0 to ``n_rows`` without dropping, and ``owner[r]`` must be the index of the block holding row ``r``
+    (``builder`` is what sorts rows so). A ``ValueError`` naming the field otherwise."""
+    if starts.ndim != 1 or starts.shape[0] < 1 or starts[0] != 0 or starts[-1] != n_rows:
+        raise ValueError(f"starts: expected offsets from 0 to {n_rows} (n_{who}s + 1 values), got "
+                         f"{starts[:3].tolist()}...{starts[-1:].tolist()} of shape {starts.shape}")
+    lens = np.diff(starts)
+    if np.any(lens < 0):
+        raise ValueError(f"starts: expected non-decreasing offsets, got a drop at {who} {int(np.argmax(lens < 0))}")
+    if not np.array_equal(owner, np.repeat(np.arange(lens.shape[0]), lens)):
+        raise ValueError(f"{who}: expected rows sorted by {who} index 0..n_{who}s-1 matching starts, got another "
+                         f"order (build with {builder} to sort)")
+    return lens

@@ -60,6 +60,7 @@ from warmstart.data._columns import (
     _starts,
     _subset_rows,
     _user_ids,
+    check_blocks,
 )
 from warmstart.data.kt import KTData
 
@@ -196,16 +197,7 @@ class EventData:
         for name in ("user", "time", "item"):
             if getattr(self, name).shape != (n,):
                 raise ValueError(f"{name}: expected shape ({n},) like reward, got shape {getattr(self, name).shape}")
-        starts = self.starts
-        if starts.ndim != 1 or starts.shape[0] < 1 or starts[0] != 0 or starts[-1] != n:
-            raise ValueError(f"starts: expected offsets from 0 to {n} (n_users + 1 values), got shape "
-                             f"{starts.shape} ending at {starts[-1:].tolist()}")
-        lens = np.diff(starts)
-        if np.any(lens < 0):
-            raise ValueError(f"starts: expected non-decreasing offsets, got a drop at user {int(np.argmax(lens < 0))}")
-        if not np.array_equal(self.user, np.repeat(np.arange(lens.shape[0]), lens)):
-            raise ValueError("user: expected rows sorted by user index matching starts, got another order "
-                             "(build with EventData.from_rows to sort)")
+        lens = check_blocks(self.user, self.starts, n, "user", "EventData.from_rows")
         if self.user_ids.shape != (lens.shape[0],) or np.unique(self.user_ids).size != lens.shape[0]:
             raise ValueError(f"user_ids: expected {lens.shape[0]} distinct ids, got shape {self.user_ids.shape} "
                              f"with {np.unique(self.user_ids).size} distinct")

@@ -26,6 +26,7 @@ from warmstart.data._columns import (
     _read_parquet_columns,
     _starts,
     _subset_rows,
+    check_blocks,
 )
 
 
@@ -141,17 +142,7 @@ class KTData:
             arr = getattr(self, name)
             if arr.shape != (n,):
                 raise ValueError(f"{name}: expected shape ({n},) like correct, got shape {arr.shape}")
-        starts = self.starts
-        if starts.ndim != 1 or starts.shape[0] < 1 or starts[0] != 0 or starts[-1] != n:
-            raise ValueError(f"starts: expected offsets from 0 to {n} (n_students + 1 values), got "
-                             f"{starts[:3].tolist()}...{starts[-1:].tolist()} of shape {starts.shape}")
-        lens = np.diff(starts)
-        if np.any(lens < 0):
-            raise ValueError(f"starts: expected non-decreasing offsets, got a drop at student "
-                             f"{int(np.argmax(lens < 0))}")
-        if not np.array_equal(self.student, np.repeat(np.arange(lens.shape[0]), lens)):
-            raise ValueError("student: expected rows sorted by student index 0..n_students-1 matching starts, "
-                             "got another order (build with KTData.from_responses to sort)")
+        lens = check_blocks(self.student, self.starts, n, "student", "KTData.from_responses")
         if self.student_ids.shape != (lens.shape[0],):
             raise ValueError(f"student_ids: expected shape ({lens.shape[0]},), got {self.student_ids.shape}")
         if np.unique(self.student_ids).size != lens.shape[0]:

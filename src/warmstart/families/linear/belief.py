@@ -38,6 +38,17 @@ class BeliefFormatError(FormatError):
     """Serialised belief bytes that cannot be read (damaged, unknown version, other population)."""
 
 
+def check_made_under(header: ByteHeader, population: Population, dim: int, n_components: int, fp: bytes) -> None:
+    """Bytes' header fields against the population they are read under: its dimension, number of components
+    and fingerprint (``header.fail`` naming what differs)."""
+    if dim != population.dim or n_components != population.components.n_types:
+        raise header.fail(f"made for dim {dim} with {n_components} components, population has dim "
+                          f"{population.dim} with {population.components.n_types}")
+    if fp.hex() != population.fingerprint():
+        raise header.fail(f"made under another population (fingerprint differs: expected "
+                          f"{population.fingerprint()}, got {fp.hex()})")
+
+
 #: magic, version, then dim (u16), components (u16), discount (f64), population fingerprint (8 bytes)
 HEADER = ByteHeader(b"WSB", 1, "HHd8s", BeliefFormatError, "belief bytes", "warmstart belief")
 
@@ -231,12 +242,7 @@ class Belief:
     @staticmethod
     def from_bytes(data: bytes, population: Population) -> Belief:
         d, k1, discount, fp = HEADER.unpack(data)
-        if d != population.dim or k1 != population.components.n_types:
-            raise HEADER.fail(f"made for dim {d} with {k1} components, population has dim {population.dim} "
-                              f"with {population.components.n_types}")
-        if fp.hex() != population.fingerprint():
-            raise HEADER.fail(f"made under another population (fingerprint differs: expected "
-                              f"{population.fingerprint()}, got {fp.hex()})")
+        check_made_under(HEADER, population, d, k1, fp)
         n_tri = d * (d + 1) // 2
         body, _ = HEADER.body(data, [("values", "<f8", n_tri + d + 2)], detail=f" for dim {d}")
         vals = body["values"]

@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from warmstart._persist import ByteHeader
-from warmstart.families.linear.belief import Belief, BeliefFormatError, checked_event
+from warmstart.families.linear.belief import Belief, BeliefFormatError, check_made_under, checked_event
 from warmstart.families.linear.population import Population
 
 #: magic, version, then dim, components, runs, max runs, alarms (u16 each), hazard, min_prob, alarm_prob (f64
@@ -165,12 +165,7 @@ class ChangePointBelief:
     @staticmethod
     def from_bytes(data: bytes, population: Population) -> ChangePointBelief:
         (d, k1, n_runs, max_runs, n_alarms, hazard, min_prob, alarm_prob, t, anchor, fp) = HEADER.unpack(data)
-        if d != population.dim or k1 != population.components.n_types:
-            raise HEADER.fail(f"made for dim {d} with {k1} components, population has dim {population.dim} with "
-                              f"{population.components.n_types}")
-        if fp.hex() != population.fingerprint():
-            raise HEADER.fail(f"made under another population (fingerprint differs: expected "
-                              f"{population.fingerprint()}, got {fp.hex()})")
+        check_made_under(HEADER, population, d, k1, fp)
         if n_runs < 1:
             raise HEADER.fail(f"expected at least 1 run, got {n_runs}")
         one = len(Belief.fresh(population).to_bytes())
