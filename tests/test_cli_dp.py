@@ -15,7 +15,7 @@ def test_private_fit_records_its_budget_and_refuses_what_it_cannot_make_private(
     res = runner.invoke(app, ["fit", str(tmp_path / "log.npz"), "--n-types", "4", "--dp-epsilon", "2",
                               "--out", str(out)])
     assert res.exit_code == 0, res.output
-    dp = Population.load(out).diagnostics["dp"]
+    dp = Population.load(out).diagnostics.dp
     assert dp["epsilon"] == 2.0 and dp["delta"] == 1e-6 and dp["epsilon_accounted"] <= 2.0
     assert Population.load(out).n_types == 4
     res = runner.invoke(app, ["fit", str(tmp_path / "log.npz"), "--dp-epsilon", "1", "--out", str(out)])

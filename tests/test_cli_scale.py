@@ -25,7 +25,7 @@ def test_stats_then_fit_in_process_and_on_ray_give_one_population(tmp_path):
     a, b = Population.load(tmp_path / "a.npz"), Population.load(tmp_path / "b.npz")
     np.testing.assert_array_equal(a.components.cov, b.components.cov)
     np.testing.assert_array_equal(a.weights, b.weights)
-    assert a.diagnostics["n_users"] == 1200 and a.diagnostics["init_sample"]["n_users"] == 500
+    assert a.diagnostics.n_users == 1200 and a.diagnostics.init_sample["n_users"] == 500
 
 
 def test_fit_backend_errors_name_the_option(tmp_path):

@@ -71,7 +71,7 @@ def test_fit_from_events_learns_features_when_the_log_has_none():
                          item_features=ItemFeatureConfig(n_factors=1, reg=1.0, bias_reg=1.0))
     population, features, summary = fit_from_events(toy, cfg)
     assert features.shape == (toy.n_items, 3) and population.dim == 3 and summary.n_users == toy.n_users
-    assert population.diagnostics["item_features"]["source"] == "learned"
+    assert population.diagnostics.item_features["source"] == "learned"
     pop2, feats2, _ = fit_from_events(toy, FitConfig(n_types=1, split_merge=False))  # a bare FitConfig
     assert feats2.shape == (toy.n_items, 4) and pop2.dim == 4
 

@@ -138,7 +138,7 @@ def dp_gain(
         "n_types": K,
         "seed": seed,
         "quick": quick,
-        "dp": pop_dp.diagnostics["dp"],
+        "dp": pop_dp.diagnostics.dp,
         "fit_s": {name: fit_s for name, (_, fit_s) in fits.items()},
         "type_mean_error": {name: _mean_error(pop, truth) for name, (pop, _) in fits.items()},
         "weights": {name: pop.weights.tolist() for name, (pop, _) in fits.items()},

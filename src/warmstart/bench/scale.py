@@ -92,9 +92,9 @@ def _fit_config(n_types: str, seed: str, init_sample: str) -> Any:
 def _fit_result(pop: Any, seconds: float, cfg: Any, n_users: int) -> dict[str, Any]:
     d = pop.diagnostics
     sample = cfg.init_sample
-    return {"seconds": seconds, "n_users": n_users, "n_iter": d["n_iter"], "converged": d["converged"],
-            "loglik_per_user": d["loglik"] / n_users, "weights": pop.weights.tolist(),
-            "init_sample": d.get("init_sample"),
+    return {"seconds": seconds, "n_users": n_users, "n_iter": d.n_iter, "converged": d.converged,
+            "loglik_per_user": d.loglik / n_users, "weights": pop.weights.tolist(),
+            "init_sample": d.init_sample,
             "settings": f"K = {cfg.n_types} fixed, 1 k-means++ start, no split/merge moves, tol {cfg.tol:g}, "
                         f"chunks of {cfg.chunk} users, "
                         f"max {cfg.max_iter} iterations, "
@@ -190,8 +190,9 @@ def _step_incremental(summary_path: str, population_path: str, seed: str) -> dic
         return float(_pass(held, p.components, p.weights, 2000, moments=False)[0]) / held.n_users
 
     h_inc, h_full = heldout(inc), heldout(full)
+    incremental = inc.diagnostics.incremental or {}  # fit_incremental sets it
     return {"new_users": n_new, "incremental_s": inc_s, "incremental_iterations":
-            inc.diagnostics["incremental"]["n_iter"], "earlier_sums_s": sums_s, "full_refit_s": full_s,
+            incremental["n_iter"], "earlier_sums_s": sums_s, "full_refit_s": full_s,
             "time_ratio": inc_s / full_s,
             "heldout_loglik_per_user": {"incremental": h_inc, "full_refit": h_full, "before": heldout(pop)},
             "heldout_relative_diff": abs(h_inc - h_full) / abs(h_full), "heldout_users": held.n_users,

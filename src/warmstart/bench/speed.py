@@ -97,7 +97,7 @@ def run_speed(
     doc["em_fit_users"] = n_em
     doc["em_fit_s"] = em_s
     doc["em_fit_s_100k"] = em_s if n_em == 100_000 else None
-    doc["em_fit_iterations"] = fit.diagnostics["n_iter"]
+    doc["em_fit_iterations"] = fit.diagnostics.n_iter
     doc["em_fit_settings"] = "K = 8 fixed, 1 k-means++ start, no split/merge moves, tol 1e-6"
     belief = Belief.fresh(population)
     for t in range(50):

@@ -167,15 +167,15 @@ def _fit_events(log: Path, out_path: Path, cfg: Any) -> None:
         elapsed = time.perf_counter() - t0
     population.save(out_path)
     items_path = out_path.with_suffix(".items.npz")
-    save_item_features(items_path, events.item_ids, features, population.diagnostics.get("item_features"))
+    save_item_features(items_path, events.item_ids, features, population.diagnostics.item_features)
     print_population(population, elapsed)
     out.print(f"wrote {out_path} and {items_path} (the item features new users are served with)")
 
 
 def print_population(population, elapsed: float) -> None:
     d = population.diagnostics
-    table = Table(title=f"{population.n_types} types + novel, chosen by {d.get('selection')} "
-                        f"({d.get('n_users')} users, {elapsed:.1f} s)")
+    table = Table(title=f"{population.n_types} types + novel, chosen by {d.selection} "
+                        f"({d.n_users} users, {elapsed:.1f} s)")
     for col in ("component", "weight", "noise sd", "mean norm", "spread (sd)"):
         table.add_column(col, justify="right")
     comps = population.components

@@ -63,14 +63,14 @@ def test_ray_gives_the_same_population_as_in_process(ray_backend, summary, tmp_p
     cfg = FitConfig(k_range=(2, 3), n_init=1, chunk=400, seed=1, max_iter=40, select_max_iter=30)
     some = summary[:1600]
     on_ray = fit_population(some, cfg, backend=ray_backend)
-    assert on_ray.diagnostics["moves"]  # split/merge and split moves ran, each pass on Ray
+    assert on_ray.diagnostics.moves  # split/merge and split moves ran, each pass on Ray
     _assert_same(on_ray, fit_population(some, cfg))
     # shards loaded by the workers, the sample put in pieces, EM over all users on the shards
     shards = write_summary_shards(tmp_path / "s", summary, shard_users=800)
     cfg = FitConfig(n_types=6, n_init=1, split_merge=False, chunk=400, init_sample=1200, seed=3)
     sharded = fit_population(shards, cfg, backend=ray_backend)
     _assert_same(sharded, fit_population(summary, cfg))
-    assert sharded.diagnostics["n_users"] == 3000 and sharded.diagnostics["init_sample"]["n_users"] == 1200
+    assert sharded.diagnostics.n_users == 3000 and sharded.diagnostics.init_sample["n_users"] == 1200
 
 
 def test_ray_responsibilities_and_sums_equal_in_process(ray_backend, summary):

@@ -129,16 +129,16 @@ def test_metadata_holds_the_guarantee_after_save_and_load(small_dp_pop, tmp_path
     _, pop = small_dp_pop
     back = Population.load(pop.save(tmp_path / "dp.npz"))
     assert back.fingerprint() == pop.fingerprint()
-    dp = back.diagnostics["dp"]
+    dp = back.diagnostics.dp
     assert dp["epsilon"] == 1.0 and dp["delta"] == 1e-6
     assert dp["unit"] == "user" and dp["iterations"] == 3
-    assert dp["noise_multiplier"] == pytest.approx(pop.diagnostics["dp"]["noise_multiplier"])
+    assert dp["noise_multiplier"] == pytest.approx(pop.diagnostics.dp["noise_multiplier"])
     assert dp["epsilon_accounted"] <= 1.0 + 1e-9
     assert set(dp["clip"]) == {"theta", "dev", "second", "events", "residual"}
     assert "Accountant" in dp["accountant"]
     # nothing computed from the raw data outside the mechanisms, and never the noise seed
-    assert "seed" not in back.diagnostics["config"]
-    assert not {"n_users", "n_events", "loglik", "bic"} & set(back.diagnostics)
+    assert "seed" not in back.diagnostics.config
+    assert not {"n_users", "n_events", "loglik", "bic"} & set(back.diagnostics.to_dict())
 
 
 def test_dp_fit_recovers_well_separated_types(separated):

@@ -37,16 +37,16 @@ def test_em_recovers_planted_types_and_keeps_the_three_percent_type(selected, tr
 def test_fit_keeps_diagnostics_of_the_k_search(selected):
     _, pop = selected
     d = pop.diagnostics
-    ks = [e["K"] for e in d["k_path"]]
-    assert ks[0] == 1 and d["selected_k"] == pop.n_types and d["selection"] == "bic"
-    bics = {e["K"]: e["bic"] for e in d["k_path"]}
+    ks = [e["K"] for e in d.k_path]
+    assert ks[0] == 1 and d.selected_k == pop.n_types and d.selection == "bic"
+    bics = {e["K"]: e["bic"] for e in d.k_path}
     assert all(np.isfinite(list(bics.values())))
 
 
 def test_heldout_selection_runs_and_reports(truth):
     log = truth.logged(500, 30, seed=4)
     pop = fit_population(log.summary(), FitConfig(k_range=(1, 4), selection="heldout", split_merge=False))
-    assert all("heldout_loglik" in e for e in pop.diagnostics["k_path"])
+    assert all("heldout_loglik" in e for e in pop.diagnostics.k_path)
 
 
 def test_same_seed_same_fit(small_log):
@@ -78,7 +78,7 @@ def test_persistence_round_trip(population, tmp_path):
     back = Population.load(path)
     assert back.fingerprint() == population.fingerprint()
     assert np.array_equal(back.components.cov, population.components.cov)
-    assert back.diagnostics["n_iter"] == population.diagnostics["n_iter"]
+    assert back.diagnostics.n_iter == population.diagnostics.n_iter
 
 
 def test_corrupted_and_unknown_files_are_rejected(population, tmp_path):

@@ -14,9 +14,9 @@ def test_a_fit_from_a_sample_reaches_the_full_fits_likelihood():
     full = fit_population(s, cfg)
     sampled = fit_population(s, FitConfig(n_types=8, n_init=1, split_merge=False, seed=0, init_sample=1500))
     d = sampled.diagnostics
-    assert d["n_users"] == 6000 and d["init_sample"]["n_users"] == 1500 and d["converged"]
+    assert d.n_users == 6000 and d.init_sample["n_users"] == 1500 and d.converged
     # EM on all users moved on from the sample's fit, and ends as well as (or better than) the full fit
-    assert d["loglik"] >= full.diagnostics["loglik"] - 1e-4 * abs(full.diagnostics["loglik"])
+    assert d.loglik >= full.diagnostics.loglik - 1e-4 * abs(full.diagnostics.loglik)
     # every true type mean is found by some fitted type
     err = np.min(np.linalg.norm(truth.type_means[:, None] - sampled.components.mu[None, :8], axis=-1), axis=1)
     assert err.max() < 0.2, err

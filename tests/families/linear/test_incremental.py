@@ -28,7 +28,7 @@ def test_incremental_fit_matches_a_full_refit_on_held_out_users(setting, tmp_pat
     inc, everyone = fit_incremental(pop, sums, new)
     full = fit_population(Summary.concatenate([old, new]), CFG)
     assert abs(_heldout(held, inc) - _heldout(held, full)) <= 0.01 * abs(_heldout(held, full))
-    assert inc.diagnostics["incremental"]["new_users"] == 600 and everyone.n_users == 6600
+    assert inc.diagnostics.incremental["new_users"] == 600 and everyone.n_users == 6600
     assert everyone.fingerprint == inc.fingerprint() and inc.fingerprint() != pop.fingerprint()
     # the sums handed on are the earlier ones plus the new users' at the returned parameters
     np.testing.assert_allclose(everyone.W, sums.W + em_sums(new, inc).W, rtol=1e-10)

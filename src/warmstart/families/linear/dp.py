@@ -71,6 +71,7 @@ from typing import Any
 
 import numpy as np
 
+from warmstart.families.linear.diagnostics import FitDiagnostics
 from warmstart.families.linear.dp_budget import (
     STAT_BLOCKS,
     UNIT,
@@ -349,7 +350,7 @@ def fit_population_dp(summary: Summary, config: DPConfig | None = None) -> Popul
     for _ in range(cfg.iterations):
         noisy = _noisy(em_sums(summary, comps, weights, cfg), bounds, shares, z_em, rng)
         comps, weights, n_hat = _m_step_private(noisy, comps, cfg, fit_cfg, kappa)
-    diagnostics = {
+    diagnostics = FitDiagnostics.from_dict({
         "dp": {
             "epsilon": cfg.epsilon,
             "delta": cfg.delta,
@@ -376,5 +377,5 @@ def fit_population_dp(summary: Summary, config: DPConfig | None = None) -> Popul
         "n_users_noisy": n_hat,
         "init": {"centres": init_info["centres"], "solid_centres": init_info["solid_centres"]},
         "config": cfg.to_dict(),
-    }
+    })
     return Population(comps, weights, diagnostics)

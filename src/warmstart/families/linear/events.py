@@ -78,7 +78,7 @@ def fit_from_events(events: EventData, config: EventFitConfig | FitConfig | None
     summary = event_summary(events, features)
     population = fit_population(summary, cfg.population,
                                 progress=lambda msg, frac: report(f"population: {msg}", 0.1 + 0.9 * frac))
-    population = replace(population, diagnostics={**population.diagnostics, "item_features": info})
+    population = replace(population, diagnostics=population.diagnostics.replace(item_features=info))
     return population, features, summary
 
 

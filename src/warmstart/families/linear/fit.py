@@ -28,6 +28,7 @@ import numpy as np
 from warmstart._cluster import kmeans_pp
 from warmstart._validate import check_k_choice
 from warmstart.families.linear.backend import IN_PROCESS, Backend
+from warmstart.families.linear.diagnostics import FitDiagnostics
 from warmstart.families.linear.model import GaussianTypes, Summary, ridge
 from warmstart.families.linear.population import Population
 from warmstart.families.linear.shards import SummaryShards
@@ -378,7 +379,7 @@ def fit_population(summary: Summary | SummaryShards, config: FitConfig | None = 
         best_fit = _moves(summary, best_fit, cfg, moves, backend)
     report("done", 1.0)
     K = best_fit.comps.n_types - 1
-    diagnostics = {
+    diagnostics = FitDiagnostics.from_dict({
         "n_users": n,
         "n_events": float(summary.n.sum()),
         "dim": summary.dim,
@@ -391,7 +392,7 @@ def fit_population(summary: Summary | SummaryShards, config: FitConfig | None = 
         "n_iter": best_fit.n_iter,
         "converged": best_fit.converged,
         "config": {k: (list(v) if isinstance(v, tuple) else v) for k, v in cfg.__dict__.items()},
-    }
+    })
     return Population(best_fit.comps, best_fit.weights, diagnostics)
 
 
@@ -440,18 +441,17 @@ def _fit_from_sample(summary: Summary | SummaryShards, cfg: FitConfig, rng: np.r
     fit = _em(summary, sub.components, sub.weights, cfg, backend=backend)
     report("done", 1.0)
     sub_diag = sub.diagnostics
-    diagnostics = {
-        **sub_diag,
-        "n_users": n,
-        "n_events": summary.n_events if isinstance(summary, SummaryShards) else float(summary.n.sum()),
-        "loglik": fit.loglik,
-        "bic": _bic(fit, n, cfg),
-        "n_iter": fit.n_iter,
-        "converged": fit.converged,
-        "init_sample": {"n_users": int(cfg.init_sample), "n_iter": sub_diag["n_iter"],
-                        "loglik": sub_diag["loglik"], "selected_k": sub_diag["selected_k"]},
-        "config": {k: (list(v) if isinstance(v, tuple) else v) for k, v in cfg.__dict__.items()},
-    }
+    diagnostics = sub_diag.replace(
+        n_users=n,
+        n_events=summary.n_events if isinstance(summary, SummaryShards) else float(summary.n.sum()),
+        loglik=fit.loglik,
+        bic=_bic(fit, n, cfg),
+        n_iter=fit.n_iter,
+        converged=fit.converged,
+        init_sample={"n_users": int(cfg.init_sample), "n_iter": sub_diag.n_iter,
+                     "loglik": sub_diag.loglik, "selected_k": sub_diag.selected_k},
+        config={k: (list(v) if isinstance(v, tuple) else v) for k, v in cfg.__dict__.items()},
+    )
     return Population(fit.comps, fit.weights, diagnostics)
 
 

@@ -103,7 +103,7 @@ class EMSums:
 def _config(population: Population, config: FitConfig | None) -> FitConfig:
     if config is not None:
         return config
-    saved: dict[str, Any] = dict(population.diagnostics.get("config") or {})
+    saved: dict[str, Any] = dict(population.diagnostics.config or {})
     keep = {k: v for k, v in saved.items() if k in FitConfig.__dataclass_fields__}
     if "k_range" in keep:
         keep["k_range"] = tuple(keep["k_range"])
@@ -145,13 +145,11 @@ def fit_incremental(population: Population, earlier: EMSums, new: Summary, confi
         comps, weights = _m_step(total, comps, cfg, n_total)
     if not converged:  # the sums handed on must be those at the parameters returned
         ll, stats = _pass(new, comps, weights, cfg.chunk)
-    diagnostics = {
-        **population.diagnostics,
-        "n_users": n_total,
-        "incremental": {"from": population.fingerprint(), "earlier_users": earlier.n_users,
-                        "new_users": new.n_users, "n_iter": it, "converged": converged,
-                        "new_users_loglik": ll},
-    }
+    diagnostics = population.diagnostics.replace(
+        n_users=n_total,
+        incremental={"from": population.fingerprint(), "earlier_users": earlier.n_users,
+                     "new_users": new.n_users, "n_iter": it, "converged": converged, "new_users_loglik": ll},
+    )
     out = Population(comps, weights, diagnostics)
     new_sums = EMSums.of(stats, new.n_users, out.fingerprint())
     return out, replace(earlier, fingerprint=out.fingerprint()) + new_sums

@@ -16,15 +16,16 @@ from __future__ import annotations
 
 import hashlib
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 
 from warmstart._io import atomic_write, jsonable
 from warmstart._persist import Array, FormatError, NpzFormat
+from warmstart.families.linear.diagnostics import FitDiagnostics
 from warmstart.families.linear.model import GaussianTypes
 
 FORMAT_NAME = "warmstart.population"
@@ -42,14 +43,17 @@ FORMAT = NpzFormat(FORMAT_NAME, FORMAT_VERSION, (Array("weights"), Array("mu"), 
 
 @dataclass(frozen=True)
 class Population:
-    """K fitted types and the novel component (last), with mixture weights and fit diagnostics."""
+    """K fitted types and the novel component (last), with mixture weights and how they were fitted
+    (``FitDiagnostics``; a mapping given here is read into one)."""
 
     components: GaussianTypes
     weights: np.ndarray
-    diagnostics: dict[str, Any] = field(default_factory=dict)
+    diagnostics: FitDiagnostics = field(default_factory=FitDiagnostics)
     family: str = "linear_gaussian"
 
     def __post_init__(self) -> None:
+        if isinstance(self.diagnostics, Mapping):  # a fit's or a file's mapping: read into the typed record
+            object.__setattr__(self, "diagnostics", FitDiagnostics.from_dict(self.diagnostics))
         k1, d = self.components.mu.shape
         if self.weights.shape != (k1,):
             raise ValueError(f"weights: expected shape ({k1},), got {self.weights.shape}")
@@ -102,7 +106,7 @@ class Population:
         }
         arrays = {"weights": self.weights, "mu": self.components.mu, "cov": self.components.cov,
                   "noise_var": self.components.noise_var}
-        return FORMAT.to_bytes(arrays, meta, meta_tail={"diagnostics": jsonable(self.diagnostics)})
+        return FORMAT.to_bytes(arrays, meta, meta_tail={"diagnostics": jsonable(self.diagnostics.to_dict())})
 
     @staticmethod
     def load(path: str | os.PathLike[str]) -> Population:
@@ -119,7 +123,7 @@ class Population:
             pop = Population(
                 GaussianTypes(arrays["mu"], arrays["cov"], arrays["noise_var"]),
                 arrays["weights"],
-                diagnostics=meta.get("diagnostics", {}),
+                diagnostics=FitDiagnostics.from_dict(meta.get("diagnostics", {})),
                 family=meta.get("family", "linear_gaussian"),
             )
         except ValueError as exc:
