@@ -89,7 +89,7 @@ def test_batch_thompson_matches_numpy(population, rng):
 
 @pytest.mark.parametrize("name", ["mixture_ids", "mixture_ts"])
 def test_policies_decide_the_same_with_and_without_the_kernels(name, population, truth, monkeypatch):
-    ctx = PolicyContext(population.dim, population)
+    ctx = PolicyContext(dim=population.dim, population=population)
     env_rng = np.random.default_rng(8)
     X = truth.candidates(env_rng, (60,))
     theta = truth.sample_users(1, env_rng).theta[0]

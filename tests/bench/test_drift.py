@@ -42,7 +42,7 @@ def test_drift_options_of_the_mixture_policies(population):
     from warmstart.policies.base import PolicyContext
     from warmstart.policies.registry import make_policy
 
-    ctx = PolicyContext(10, population)
+    ctx = PolicyContext(dim=10, population=population)
     state = make_policy("mixture_ids", ctx, discount=0.9).new_user()
     assert state.discount == 0.9
     assert isinstance(make_policy("mixture_ids_cp", ctx).new_user(), ChangePointBelief)

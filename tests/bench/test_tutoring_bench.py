@@ -48,7 +48,7 @@ def test_same_seed_same_numbers(quick):
 def test_common_random_numbers_make_order_irrelevant_for_n_in_a_row():
     """Every skill's answers depend only on how often it was practised, and the N-in-a-row rule looks at one
     skill at a time, so round robin and random need the same steps for students finished within the budget."""
-    setup = TutoringSetup(tutoring_population(), tutoring_single_type())
+    setup = TutoringSetup(population=tutoring_population(), single_type=tutoring_single_type())
     students = StudentBatch.sample(setup.population, 200, np.random.default_rng(5), budget=200)
     rr = simulate_policy("round_robin", setup, students)
     rnd = simulate_policy("random", setup, students, seed=9)

@@ -21,7 +21,7 @@ def as_training_log(log) -> TrainingLog:
 
 @pytest.fixture(scope="module")
 def context(sim) -> PolicyContext:
-    return PolicyContext(DIM, train_log=as_training_log(sim.logged(300, 20, seed=0)))
+    return PolicyContext(dim=DIM, train_log=as_training_log(sim.logged(300, 20, seed=0)))
 
 
 @pytest.fixture(scope="module")
@@ -53,14 +53,14 @@ def test_registered_under_its_name_with_its_settings(policy):
 
 def test_construction_needs_a_valid_training_log(sim, context):
     with pytest.raises(ValueError, match="training log"):
-        ClubPolicy(PolicyContext(DIM))
+        ClubPolicy(PolicyContext(dim=DIM))
     log = context.train_log
     with pytest.raises(ValueError, match="candidates"):
-        ClubPolicy(PolicyContext(DIM + 1, train_log=log))
+        ClubPolicy(PolicyContext(dim=DIM + 1, train_log=log))
     with pytest.raises(ValueError, match="action"):
         ClubPolicy(
             PolicyContext(
-                DIM, train_log=TrainingLog(log.candidates, log.action + 50, log.propensity, log.reward)
+                dim=DIM, train_log=TrainingLog(log.candidates, log.action + 50, log.propensity, log.reward)
             )
         )
     with pytest.raises(ValueError, match="alpha_2"):
@@ -80,7 +80,7 @@ def test_padding_is_skipped_and_empty_users_are_left_out(sim):
     np.testing.assert_allclose(A[0], x.T @ x)
     np.testing.assert_allclose(b[0], x.T @ log.reward[0, :3])
     assert np.all(A[1] == 0) and np.all(b[1] == 0)
-    assert ClubPolicy(PolicyContext(DIM, train_log=padded)).n_train_users == 3
+    assert ClubPolicy(PolicyContext(dim=DIM, train_log=padded)).n_train_users == 3
 
 
 def test_decisions_are_valid_and_one_hot(policy, sim):
@@ -145,7 +145,7 @@ def test_learns_a_new_user_far_better_than_random(policy, sim, uniform_regret):
 
 def test_clusters_recover_the_planted_types(sim):
     log = sim.logged(1000, 30, seed=2)
-    policy = ClubPolicy(PolicyContext(DIM, train_log=as_training_log(log)))
+    policy = ClubPolicy(PolicyContext(dim=DIM, train_log=as_training_log(log)))
     labels, types = policy.labels, log.users.type_id
     sizes = np.bincount(labels)
     big = np.flatnonzero(sizes >= 10)

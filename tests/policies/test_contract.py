@@ -13,7 +13,7 @@ FAST = {"vw_pooled": {"pretrain_events": 300}}
 
 @pytest.fixture(scope="module")
 def context(population, small_log):
-    return PolicyContext(10, population, training_log(small_log))
+    return PolicyContext(dim=10, population=population, train_log=training_log(small_log))
 
 
 def test_every_expected_policy_is_registered():
@@ -29,11 +29,11 @@ def test_policy_passes_the_public_check(name, context):
 
 def test_unknown_policy_and_missing_context_are_clear(population):
     with pytest.raises(ValueError, match="policy: expected one of"):
-        make_policy("nope", PolicyContext(10, population))
+        make_policy("nope", PolicyContext(dim=10, population=population))
     with pytest.raises(ValueError, match="population"):
-        make_policy("mixture_ts", PolicyContext(10))
+        make_policy("mixture_ts", PolicyContext(dim=10))
     with pytest.raises(ValueError, match="ground truth"):
-        make_policy("oracle", PolicyContext(10)).new_user()
+        make_policy("oracle", PolicyContext(dim=10)).new_user()
 
 
 def test_mixture_policies_identify_the_type_quickly(context, truth):

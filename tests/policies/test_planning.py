@@ -18,7 +18,7 @@ TINY_THETA = np.array([1.0, 1.5, 0.0, 0.0, -0.1])  # clickbait pulls 0.5 more no
 
 
 def _tight_context(theta: np.ndarray) -> PolicyContext:
-    return PolicyContext(theta.size, single_gaussian(theta, 1e-6 * np.eye(theta.size), 0.01))
+    return PolicyContext(dim=theta.size, population=single_gaussian(theta, 1e-6 * np.eye(theta.size), 0.01))
 
 
 def test_planner_refuses_clickbait_that_the_myopic_policy_takes():
@@ -82,7 +82,7 @@ def true_types():
     cov = np.stack([truth.type_prior(k)[1] for k in range(K)] + [truth.type_prior(-1)[1]])
     shares = truth.config.type_shares()
     pop = Population(GaussianTypes(mu, cov, np.full(K + 1, 0.25)), shares / shares.sum())
-    return truth, PolicyContext(d, pop)
+    return truth, PolicyContext(dim=d, population=pop)
 
 
 def _serve(name, ctx, truth, theta, steps, seed, **params):
@@ -129,14 +129,14 @@ def test_planning_keeps_a_susceptible_user_off_clickbait_and_myopic_ts_does_not(
 
 
 def test_contract_without_dynamics_and_bad_features_with_them(population):
-    check_policy("mixture_plan", PolicyContext(10, population), n_samples=20)
-    ctx = PolicyContext(5, single_gaussian(TINY_THETA, np.eye(5), 0.25))
+    check_policy("mixture_plan", PolicyContext(dim=10, population=population), n_samples=20)
+    ctx = PolicyContext(dim=5, population=single_gaussian(TINY_THETA, np.eye(5), 0.25))
     policy = make_policy("mixture_plan", ctx, dynamics=TINY)
     with pytest.raises(ValueError, match="actions"):
         policy.act(policy.new_user(), np.random.default_rng(0).normal(size=(2, 5)))
     assert policy.act(policy.new_user(), TINY.features(np.zeros(2), np.zeros(()))[:1]).propensity == 1.0
     with pytest.raises(ValueError, match="dynamics"):
-        make_policy("mixture_plan", PolicyContext(10, population), dynamics=TINY)
+        make_policy("mixture_plan", PolicyContext(dim=10, population=population), dynamics=TINY)
     with pytest.raises(ValueError, match="depth"):
         make_policy("mixture_plan", ctx, dynamics=TINY, depth=0)
 

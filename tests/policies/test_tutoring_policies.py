@@ -20,7 +20,7 @@ NAMES = ("ours", "bkt_mastery", "round_robin", "random", "oracle_type")
 
 @pytest.fixture(scope="module")
 def setup() -> TutoringSetup:
-    return TutoringSetup(tutoring_population(), tutoring_single_type())
+    return TutoringSetup(population=tutoring_population(), single_type=tutoring_single_type())
 
 
 def new(policy: TutoringPolicy, true_type: int = 0):
@@ -92,11 +92,11 @@ def test_oracle_needs_the_true_type_and_setup_is_validated(setup):
     with pytest.raises(ValueError, match="true_types: expected"):
         make_tutoring_policy("oracle_type", setup).new_batch(2, true_types=np.array([0, 99]))
     with pytest.raises(ValueError, match="single_type: expected a population of one type"):
-        TutoringSetup(setup.population, setup.population)
+        TutoringSetup(population=setup.population, single_type=setup.population)
     with pytest.raises(ValueError, match="threshold"):
-        TutoringSetup(setup.population, setup.single_type, threshold=1.0)
+        TutoringSetup(population=setup.population, single_type=setup.single_type, threshold=1.0)
     with pytest.raises(ValueError, match="streak"):
-        TutoringSetup(setup.population, setup.single_type, streak=0)
+        TutoringSetup(population=setup.population, single_type=setup.single_type, streak=0)
     with pytest.raises(ValueError, match="setup"):
         make_tutoring_policy("ours", "not a setup")  # type: ignore[arg-type]
 
@@ -133,7 +133,7 @@ def test_oracle_belief_is_plain_bkt_with_the_true_type():
                             T=np.array([[0.3, 0.1], [0.05, 0.2]]), F=np.array([[0.0, 0.02], [0.01, 0.0]]),
                             G=np.full((2, 2), 0.2), S=np.full((2, 2), 0.1))
     single = LearnerPopulation(np.ones(1), pop.L0[:1], pop.T[:1], pop.F[:1], pop.G[:1], pop.S[:1])
-    setup = TutoringSetup(pop, single, threshold=0.99)
+    setup = TutoringSetup(population=pop, single_type=single, threshold=0.99)
     policy = make_tutoring_policy("oracle_type", setup)
     state = policy.new_student(true_type=1)
     assert isinstance(state, BeliefState)

@@ -24,7 +24,7 @@ def sim() -> LinearTypesPopulation:
 @pytest.fixture(scope="module")
 def context(sim) -> PolicyContext:
     log = sim.logged(300, 20, seed=0)
-    return PolicyContext(DIM, train_log=TrainingLog(log.candidates, log.action, log.propensity, log.reward))
+    return PolicyContext(dim=DIM, train_log=TrainingLog(log.candidates, log.action, log.propensity, log.reward))
 
 
 @pytest.fixture(scope="module")
@@ -66,14 +66,14 @@ def test_missing_vowpalwabbit_asks_for_the_peers_extra(context, monkeypatch):
 def test_construction_needs_a_valid_training_log(context):
     log = context.train_log
     with pytest.raises(ValueError, match="training log"):
-        VWPooledPolicy(PolicyContext(DIM))
+        VWPooledPolicy(PolicyContext(dim=DIM))
     with pytest.raises(ValueError, match="candidates"):
-        VWPooledPolicy(PolicyContext(DIM + 1, train_log=log), **FAST)
+        VWPooledPolicy(PolicyContext(dim=DIM + 1, train_log=log), **FAST)
     with pytest.raises(ValueError, match="pretrain_events"):
         VWPooledPolicy(context, pretrain_events=-5)
     bad = TrainingLog(log.candidates, log.action, np.zeros_like(log.propensity), log.reward)
     with pytest.raises(ValueError, match="propensity"):
-        VWPooledPolicy(PolicyContext(DIM, train_log=bad), **FAST)
+        VWPooledPolicy(PolicyContext(dim=DIM, train_log=bad), **FAST)
 
 
 def test_pretraining_skips_padding_and_caps_the_events(sim):
@@ -81,7 +81,7 @@ def test_pretraining_skips_padding_and_caps_the_events(sim):
     action = log.action.copy()
     action[0, 2:] = -1
     action[3, :] = -1
-    padded = PolicyContext(DIM, train_log=TrainingLog(log.candidates, action, log.propensity, log.reward))
+    padded = PolicyContext(dim=DIM, train_log=TrainingLog(log.candidates, action, log.propensity, log.reward))
     assert VWPooledPolicy(padded, pretrain_events=None).n_pretrain_events == 80 - 6 - 8
     assert VWPooledPolicy(padded, pretrain_events=10).n_pretrain_events == 10
 

@@ -39,7 +39,7 @@ N_EXAMPLE_STEPS = 30
 Progress = Callable[[str, float], None]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class ColdStartConfig:
     sim: LinearTypesConfig = field(default_factory=LinearTypesConfig)
     n_train_users: int = 5000
@@ -224,7 +224,7 @@ def run_coldstart(
     tu = test_users(cfg, truth)
     example_users = [int(np.argmax(tu.group == g)) for g in ("population", "minority", "outlier") if (tu.group == g).any()]
     _SHARED.update(cfg=cfg, truth=truth, test_users=tu, example_users=example_users,
-                   context=PolicyContext(cfg.sim.dim, population, train_log))
+                   context=PolicyContext(dim=cfg.sim.dim, population=population, train_log=train_log))
     results: dict[str, dict[str, Any]] = {}
     names = list(cfg.policies)
     # slowest first so that two workers finish together

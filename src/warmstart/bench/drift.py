@@ -44,7 +44,7 @@ SCENARIOS = ("normal", "switch", "misleading")
 Progress = Callable[[str, float], None]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class DriftConfig:
     sim: LinearTypesConfig = field(default_factory=LinearTypesConfig)
     n_train_users: int = 5000
@@ -191,7 +191,7 @@ def run_drift(cfg: DriftConfig, progress: Progress | None = None, population: Po
     users = truth.sample_users(cfg.n_users, rng)
     other = truth.other_type_users(users, rng)
     _SHARED.update(cfg=cfg, truth=truth, own=users.theta, other=other.theta,
-                   context=PolicyContext(cfg.sim.dim, population))
+                   context=PolicyContext(dim=cfg.sim.dim, population=population))
     tasks = [(name, s) for name in cfg.policies for s in SCENARIOS]
     results: dict[str, dict[str, dict[str, Any]]] = {name: {} for name in cfg.policies}
     try:

@@ -40,7 +40,7 @@ Progress = Callable[[str, float], None]
 DATASETS = ("assistments2009",)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class KTBenchConfig:
     data: str = "assistments2009"
     seed: int = 0

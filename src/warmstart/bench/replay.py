@@ -85,7 +85,7 @@ class ReplayAgent(Protocol):
     def update(self, state: Any, X: np.ndarray, items: np.ndarray, action: int, reward: float) -> None: ...
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class ReplayContext:
     """What an agent may learn from: the training users' events, the item features, the fitted population."""
 
@@ -304,8 +304,8 @@ def run_replay(events: EventData, *, train_fraction: float = 0.7, steps: int = 2
     fit_s = time.perf_counter() - t0
     needs_log = any(name not in REPLAY_BASELINES and policy_class(name).needs_train_log for name in cfg.policies)
     train_log = training_log_from_events(train, features) if needs_log else None
-    context = ReplayContext(train, features, population,
-                            PolicyContext(dim=features.shape[1], population=population, train_log=train_log))
+    policy_context = PolicyContext(dim=features.shape[1], population=population, train_log=train_log)
+    context = ReplayContext(train=train, features=features, population=population, policy_context=policy_context)
     users = _new_users(test, cfg.steps, cfg.seed)
     results: dict[str, Any] = {}
     serve_s: dict[str, float] = {}

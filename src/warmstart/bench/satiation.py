@@ -71,7 +71,7 @@ DEFINITIONS = {
 }
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class SatiationBenchConfig:
     """Benchmark settings. Full size: 2000 training users x 50 events, 500 new users x 200 steps."""
 
@@ -211,7 +211,7 @@ def run_satiation(n_users: int | None = None, steps: int = 200, seed: int = 0, q
     population = fit_population(summary, replace(cfg.fit, seed=cfg.seed))
     fit_s = time.perf_counter() - t0
     mapping = type_mapping(population, summary, log.users.type_id)
-    context = PolicyContext(cfg.sim.dim, population, training_log(log))
+    context = PolicyContext(dim=cfg.sim.dim, population=population, train_log=training_log(log))
     users = truth.sample_users(cfg.n_users, np.random.default_rng([cfg.seed, 1]))
     results = {}
     for i, name in enumerate(cfg.policies):

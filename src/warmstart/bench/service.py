@@ -162,7 +162,7 @@ def _in_process(population: Population, dim: int, X: np.ndarray, who: np.ndarray
     """Microseconds per act + update, and per act alone, of the served policy in this process on the same
     round trips (after one untimed decision that compiles or loads the kernels)."""
     round_trips = X.shape[0]
-    policy = make_policy("mixture_ids", PolicyContext(dim, population), seed=seed)
+    policy = make_policy("mixture_ids", PolicyContext(dim=dim, population=population), seed=seed)
     states = [policy.new_user() for _ in range(users)]
     warm = policy.new_user()
     policy.update(warm, X[0], policy.act(warm, X[0]).action, 0.0)  # compile / load the kernels first

@@ -52,7 +52,7 @@ def run_speed(
     report("fitting a population for the single-user timings", 0.0)
     log = truth.logged(1000 if quick else 2000, 50, seed=seed)
     population = fit_population(log.summary(), FitConfig(n_types=cfg.n_types, split_merge=False, seed=seed))
-    ctx = PolicyContext(cfg.dim, population, training_log(log))
+    ctx = PolicyContext(dim=cfg.dim, population=population, train_log=training_log(log))
     X = truth.candidates(rng, (steps,))
     theta = truth.sample_users(1, rng).theta[0]
     noise = cfg.noise_sd * rng.standard_normal(steps)

@@ -177,7 +177,7 @@ def run_tutoring(n_students: int | None = None, seed: int = 0, budget: int = DEF
     report("fitting the simulator's learner types and single-type BKT", 0.0)
     pop = tutoring_population(population_seed, forgets=forgets)
     single = tutoring_single_type(population_seed, forgets=forgets)
-    setup = TutoringSetup(pop, single, threshold=threshold, streak=streak)
+    setup = TutoringSetup(population=pop, single_type=single, threshold=threshold, streak=streak)
     fit_s = time.perf_counter() - t0
     rng = np.random.default_rng([seed, 5])
     students = StudentBatch.sample(pop, int(n), rng, int(budget))
@@ -238,7 +238,7 @@ def _frontier(pop: Any, single: Any, students: StudentBatch, seed: int, streak: 
     along ours' curve: the comparison at equal error, since a laxer threshold trades errors for steps."""
     curve: dict[str, list[dict[str, float]]] = {"ours": [], "bkt_mastery": []}
     for th in SWEEP:
-        setup = TutoringSetup(pop, single, threshold=th, streak=streak)
+        setup = TutoringSetup(population=pop, single_type=single, threshold=th, streak=streak)
         for name, points in curve.items():
             res = simulate_policy(name, setup, students, seed=seed)
             steps, declared, false = res["steps"], res["declarations"], res["false_declarations"]

@@ -59,7 +59,7 @@ class StateSummary:
     type_probs: np.ndarray | None = None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class PolicyContext:
     """What a policy may learn from before it meets new users: a fitted population, a training log, and the
     dimension of the candidates' features (taken from the population or the log when not given)."""

@@ -40,7 +40,7 @@ from warmstart.families.learner.belief import DEFAULT_GRID, LearnerBeliefBatch, 
 from warmstart.families.learner.population import LearnerPopulation, odds_scale
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class TutoringSetup:
     """What tutoring policies may use: ``population`` (learner types, for ``ours`` and ``oracle_type``),
     ``single_type`` (a K = 1 fit on the same data, for ``bkt_mastery``), the P(known) ``threshold`` for
@@ -245,7 +245,7 @@ def make_tutoring_policy(name: str, setup: TutoringSetup, *, seed: int = 0) -> T
     --------
     >>> full = lambda v: np.full((1, 2), v)
     >>> bkt = LearnerPopulation(np.ones(1), L0=full(0.3), T=full(0.2), F=full(0.0), G=full(0.2), S=full(0.1))
-    >>> policy = make_tutoring_policy("bkt_mastery", TutoringSetup(bkt, bkt))
+    >>> policy = make_tutoring_policy("bkt_mastery", TutoringSetup(population=bkt, single_type=bkt))
     >>> state = policy.new_student()
     >>> policy.choose(state)
     0

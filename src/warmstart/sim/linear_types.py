@@ -20,7 +20,7 @@ from warmstart.sim.drift import DriftSchedule, other_type_ids
 from warmstart.sim.users import OUTLIER, UserBatch, draw_users, type_shares
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class LinearTypesConfig:
     """Population and interaction settings. ``preset`` names where the defaults came from."""
 

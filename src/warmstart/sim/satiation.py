@@ -180,7 +180,7 @@ class SatiationDynamics:
         return cats, exposure, float(habit[0])
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class SatiationConfig:
     """Simulator settings; the defaults and their rationale are in the module docstring."""
 

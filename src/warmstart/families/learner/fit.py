@@ -46,7 +46,7 @@ Progress = Callable[[str, float], None]
 
 
 # ---------------------------------------------------------------------------------------------- config
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class LearnerFitConfig:
     """Settings of the learner-type fit; validated once at construction.
 

@@ -18,7 +18,7 @@ STAT_BLOCKS = ("count", "mean", "second", "residual", "events")
 UNIT = "user"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class DPConfig:
     """Settings of the private fit; validated once at construction.
 

@@ -36,7 +36,7 @@ from warmstart.families.linear.shards import SummaryShards
 Progress = Callable[[str, float], None]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class FitConfig:
     """Settings of the population fit; validated once at construction."""
 
