@@ -125,7 +125,6 @@ def test_learner_belief_bytes_read_the_same_values():
 
 
 def test_summary_shards_read_the_same_values():
-    pytest.importorskip("pyarrow")
     from warmstart.families.linear.shards import SummaryShards
 
     summary, ids = OBJ["summary_shards"]
@@ -177,7 +176,6 @@ def test_belief_bytes_are_written_byte_for_byte_as_before(name, tmp_path):
 
 
 def test_shards_manifest_is_written_as_before(tmp_path):
-    pytest.importorskip("pyarrow")
     written = mf.write(tmp_path)["summary_shards"]
     assert (written / "manifest.json").read_bytes() == (fixture("summary_shards") / "manifest.json").read_bytes()
 
@@ -483,7 +481,6 @@ def test_byte_header_packs_magic_version_and_fields():
 
 # ------------------------------------------------------------------------------- the shards' manifest
 def test_shards_manifest_errors(tmp_path):
-    pytest.importorskip("pyarrow")
     import shutil
 
     from warmstart.families.linear.shards import ShardsFormatError, SummaryShards

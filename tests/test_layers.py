@@ -4,6 +4,7 @@ inside functions and imports under ``TYPE_CHECKING`` count too), and a test of t
 from __future__ import annotations
 
 import ast
+import functools
 import textwrap
 from collections import defaultdict
 from pathlib import Path
@@ -86,6 +87,7 @@ def family_of(module: str, root: Path) -> str | None:
     return parts[2] if is_family else None
 
 
+@functools.cache
 def scan(root: Path) -> tuple[dict[str, Path], dict[str, list[tuple[int, str, str]]]]:
     files = {module_name(p, root): p for p in sorted(root.rglob("*.py"))}
     names = set(files)

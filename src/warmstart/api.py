@@ -30,6 +30,7 @@ from warmstart.families.linear.model import Summary, summarise_log
 from warmstart.families.linear.population import Population
 from warmstart.families.linear.shards import SummaryShards
 from warmstart.families.registry import AnyPopulation
+from warmstart.families.registry import family as _family
 from warmstart.families.registry import fit as _fit_family
 from warmstart.families.registry import load_population as _load_population
 from warmstart.policies.base import Policy, PolicyContext
@@ -61,8 +62,6 @@ def fit_population(data: TrainingLog | Summary | SummaryShards | Any, config: Fi
     if config is not None:
         raise ValueError(f"config: FitConfig sets the linear family's fit; the family {family!r} takes keyword "
                          "options (n_types, k_range, seed, ...)")
-    from warmstart.families.registry import family as _family
-
     fam = _family(family)
     stats = fam.summarise(data) if isinstance(data, TrainingLog) else data
     return _fit_family(family, stats, **options)
