@@ -3,6 +3,7 @@ import pytest
 
 from warmstart.data.bandit_log import training_log
 from warmstart.policies.base import PolicyContext
+from warmstart.policies.baselines import UniformRandom as RandomPolicy
 from warmstart.policies.check import check_policy
 from warmstart.policies.registry import available_policies, make_policy
 
@@ -57,3 +58,46 @@ def test_mixture_policies_identify_the_type_quickly(context, truth):
             true_k = int(np.argmin(((means - truth.type_means[users.type_id[u]]) ** 2).sum(1)))
             hits += k == true_k
         assert hits / len(users) >= 0.85, name
+
+
+class _HalfBatch(RandomPolicy):
+    """Breaks the batched contract: update_many forgets the last user of the batch."""
+
+    def update_many(self, states, actions, chosen, rewards):
+        super().update_many(states[:-1], actions[:-1], chosen[:-1], rewards[:-1])
+
+
+class _EagerBatch(RandomPolicy):
+    """Breaks the batched contract: update_many updates users before checking the later rewards."""
+
+    def update_many(self, states, actions, chosen, rewards):
+        for s, x, a, r in zip(states, actions, chosen, rewards):
+            self.update(s, x, a, r)
+
+
+class _Counting(RandomPolicy):
+    """A policy whose state is how many rewards it saw (so a missed or extra update shows in its bytes)."""
+
+    name = "counting"
+
+    def _new_user(self, truth):
+        return [0]
+
+    def _update(self, state, X, action, reward):
+        state[0] += 1
+
+    def state_to_bytes(self, state):
+        return int(state[0]).to_bytes(8, "little")
+
+    def state_from_bytes(self, data):
+        return [int.from_bytes(data, "little")]
+
+
+def test_counting_policy_passes_and_broken_batches_fail():
+    check_policy(_Counting(PolicyContext(dim=3)))
+    half = type("Half", (_HalfBatch, _Counting), {})
+    with pytest.raises(AssertionError, match="in a batch was accepted|update_many left a state other than update per user"):
+        check_policy(half(PolicyContext(dim=3)))
+    eager = type("Eager", (_EagerBatch, _Counting), {})
+    with pytest.raises(AssertionError, match="error for bad rewards.2. does not name it|refused batch changed"):
+        check_policy(eager(PolicyContext(dim=3)))

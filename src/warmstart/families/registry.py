@@ -20,6 +20,7 @@ from typing import Any
 import numpy as np
 
 from warmstart.families.generic import TypePopulation, TypePopulationFormatError, fit_types
+from warmstart.families.learner import family as _learner  # noqa: F401 - importing registers the family
 from warmstart.families.learner.population import FORMAT_NAME as LEARNER_FORMAT
 from warmstart.families.learner.population import LearnerPopulation
 from warmstart.families.linear import family as _linear  # noqa: F401 - importing registers the family

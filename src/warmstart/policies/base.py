@@ -13,6 +13,7 @@ decisions.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar, Self
 
@@ -134,6 +135,47 @@ class Policy(ABC):
         a = check_action_index("action", action, X.shape[0])
         r = self.check_reward(reward)
         self._update(state, X, a, r)
+
+    # ------------------------------------------------------------------ batched forms
+    def _many(self, states: Sequence[Any], actions: object) -> list[np.ndarray]:
+        if not isinstance(states, Sequence) or isinstance(states, (str, bytes)):
+            raise ValueError(f"states: expected a sequence of users' states, got {type(states).__name__}")  # noqa: TRY004
+        if isinstance(actions, np.ndarray) and actions.ndim != 3:
+            raise ValueError(f"actions: expected shape (n_users, n_actions, {self.dim}) or one (n_actions, "
+                             f"{self.dim}) array per user, got shape {actions.shape}")
+        if not isinstance(actions, (np.ndarray, Sequence)) or len(actions) != len(states):
+            got = len(actions) if isinstance(actions, (np.ndarray, Sequence)) else type(actions).__name__
+            raise ValueError(f"actions: expected one candidate set per user ({len(states)}), got {got}")
+        return [as_actions(x, self.dim, f"actions[{i}]") for i, x in enumerate(actions)]
+
+    def act_many(self, states: Sequence[Any], actions: object) -> list[Decision]:
+        """Decide for many users: ``states[i]`` among ``actions[i]`` (an ``(n_users, n_actions, d)`` array, or one
+        ``(n_actions_i, d)`` array per user). Every candidate set is checked before any decision. This default
+        decides one user after another, in order, so it gives the decisions of ``act`` called for each user; a
+        policy may override it with a vectorised draw (valid decisions and propensities, another random
+        stream)."""
+        xs = self._many(states, actions)
+        return [self._act(state, X) for state, X in zip(states, xs)]
+
+    def update_many(self, states: Sequence[Any], actions: object, chosen: Sequence[int],
+                    rewards: Sequence[float]) -> None:
+        """Learn from one observed reward of each of many users (the arguments of ``update``, one per user). Every
+        input is checked before any state changes: a bad one raises a ``ValueError`` naming it (``rewards[2]``)
+        and changes nothing. The result is that of ``update`` called for each user in order."""
+        xs = self._many(states, actions)
+        for name, values in (("chosen", chosen), ("rewards", rewards)):
+            if not isinstance(values, (np.ndarray, Sequence)) or len(values) != len(states):
+                got = len(values) if isinstance(values, (np.ndarray, Sequence)) else type(values).__name__
+                raise ValueError(f"{name}: expected one value per user ({len(states)}), got {got}")
+        index = [check_action_index(f"chosen[{i}]", a, X.shape[0]) for i, (a, X) in enumerate(zip(chosen, xs))]
+        checked = []
+        for i, r in enumerate(rewards):
+            try:
+                checked.append(self.check_reward(r))
+            except ValueError as exc:
+                raise ValueError(f"rewards[{i}]: {exc}") from exc
+        for state, X, a, r in zip(states, xs, index, checked):
+            self._update(state, X, a, r)
 
     def check_reward(self, reward: object) -> float:
         """``reward`` as a float if this policy can learn from it; a ``ValueError`` naming ``reward`` otherwise

@@ -121,11 +121,65 @@ def _check_bad_input(policy: Policy) -> None:
     _close(fstate)
 
 
+def _state_key(policy: Policy, state: Any, X: np.ndarray) -> Any:
+    """What identifies a user's state: its bytes, or (for policies that cannot store it) its next decision."""
+    try:
+        return policy.state_to_bytes(state)
+    except NotImplementedError:
+        saved = policy.rng.bit_generator.state
+        d = policy.act(state, X)
+        policy.rng.bit_generator.state = saved
+        return d.action, d.propensity
+
+
+def _check_many(policy: Policy) -> None:
+    """The batched forms: valid decisions (those of ``act`` one user after another unless overridden), updates
+    equal to ``update`` per user, and a bad input anywhere in a batch refused before any state changes."""
+    name, dim = policy.name, policy.dim
+    rng = np.random.default_rng(8)
+    X = rng.normal(size=(3, 5, dim)) / np.sqrt(dim)
+    many, one = policy.clone(), policy.clone()
+    users = [many.new_user(_truth(dim, np.random.default_rng(i))) for i in range(3)]
+    alone = [one.new_user(_truth(dim, np.random.default_rng(i))) for i in range(3)]
+    decided = many.act_many(users, X)
+    assert len(decided) == 3, f"{name}: act_many must return one decision per user, got {len(decided)}"
+    for d in decided:
+        _check_decision(name, d, 5)
+    if type(policy).act_many is Policy.act_many:
+        single = [one.act(s, x) for s, x in zip(alone, X)]
+        assert [(d.action, d.propensity) for d in decided] == [(d.action, d.propensity) for d in single], \
+            f"{name}: act_many decided differently from act one user after another"
+    else:
+        for s, x in zip(alone, X):
+            one.act(s, x)
+    chosen = [d.action for d in decided]
+    rewards = [many.reward_for(v) for v in (0.3, -0.2, 0.8)]
+    before = [_state_key(many, s, X[0]) for s in users]
+    for bad_field, args in (("rewards[2]", (chosen, rewards[:2] + [float("nan")])),
+                            ("chosen[1]", ([chosen[0], 9, chosen[2]], rewards))):
+        try:
+            many.update_many(users, X, *args)
+        except ValueError as exc:
+            assert bad_field in str(exc), f"{name}: error for bad {bad_field} does not name it: {exc}"
+        else:
+            raise AssertionError(f"{name}: bad {bad_field} in a batch was accepted")
+        assert [_state_key(many, s, X[0]) for s in users] == before, \
+            f"{name}: a refused batch changed a user's state"
+    many.update_many(users, X, chosen, rewards)
+    for s, x, a, r in zip(alone, X, chosen, rewards):
+        one.update(s, x, a, r)
+    assert [_state_key(many, s, X[0]) for s in users] == [_state_key(one, s, X[0]) for s in alone], \
+        f"{name}: update_many left a state other than update per user"
+    for s in users + alone:
+        _close(s)
+
+
 def check_policy(policy: Policy | str, context: PolicyContext | None = None, steps: int = 15, **params: Any) -> None:
     """Raise ``AssertionError`` (or ``ValueError`` from bad-input checks not raised) if ``policy`` breaks the
     contract: valid decisions and propensities with many actions and with one, the same seed giving the same
     decisions, a user's state written to bytes and read back deciding as before (for policies whose state can
-    be stored), and a ``ValueError`` naming the field for each kind of bad input with no change of state.
+    be stored), the batched forms (``act_many``, ``update_many``) agreeing with one user at a time, and a
+    ``ValueError`` naming the field for each kind of bad input with no change of state.
 
     ``policy`` is an instance (checked through fresh copies of it, ``Policy.clone``; the instance itself is not
     used), or a registered name with its ``context`` and settings."""
@@ -139,4 +193,5 @@ def check_policy(policy: Policy | str, context: PolicyContext | None = None, ste
     one = _Rollout(policy.clone(), 1).run(3)
     assert all(act == 0 and p == 1.0 for act, p in one), f"{name}: one action must be chosen with propensity 1"
     _check_bytes(policy, steps)
+    _check_many(policy)
     _check_bad_input(policy)

@@ -35,9 +35,20 @@ from typing import ClassVar
 
 import numpy as np
 
+from warmstart._persist import ByteHeader, FormatError
 from warmstart._registry import Registry
 from warmstart.families.learner.belief import DEFAULT_GRID, LearnerBeliefBatch, PersonalGrid
 from warmstart.families.learner.population import LearnerPopulation, odds_scale
+
+
+class TutoringStateFormatError(FormatError):
+    """A tutoring state's bytes that cannot be read (damaged, unknown version, another policy or population)."""
+
+
+#: magic, version, then the policy's name (16 bytes), n_skills (u32), the student's steps (u64); then the declared
+#: skills (u8 each) and the policy's own part (a learner belief's bytes, or the streaks and the last skill)
+STATE_HEADER = ByteHeader(b"WTS", 1, "16sIQ", TutoringStateFormatError, "tutoring state bytes",
+                          "warmstart tutoring state")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -120,6 +131,10 @@ class TutoringPolicy(ABC):
     @property
     def n_skills(self) -> int:
         return self.setup.n_skills
+
+    def clone(self, *, seed: int | None = None) -> TutoringPolicy:
+        """A new policy with the same setup and ``seed`` (or the same seed), its random stream from the start."""
+        return type(self)(self.setup, seed=self.seed if seed is None else int(seed))
 
     # ------------------------------------------------------------------ to implement
     @abstractmethod
@@ -229,6 +244,39 @@ class TutoringPolicy(ABC):
         self._one(state)
         return state.declared[0].copy()
 
+    # ------------------------------------------------------------------ bytes
+    def state_to_bytes(self, state: TutoringState) -> bytes:
+        """One student's state as versioned bytes (what a store keeps); read back with ``state_from_bytes`` on a
+        policy of the same name built with the same setup. Policies that read ground truth raise
+        ``NotImplementedError``."""
+        self._one(state)
+        head = STATE_HEADER.pack(self.name.encode()[:16], self.n_skills, int(state.n_steps[0]))
+        return head + state.declared[0].astype("<u1").tobytes() + self._own_bytes(state)
+
+    def state_from_bytes(self, data: bytes) -> TutoringState:
+        """The state ``state_to_bytes`` wrote; a ``TutoringStateFormatError`` for bytes of another format,
+        version, policy or population."""
+        name, n_skills, n_steps = STATE_HEADER.unpack(data)
+        made_by = name.rstrip(b"\0").decode(errors="replace")
+        if made_by != self.name or n_skills != self.n_skills:
+            raise STATE_HEADER.fail(f"made by another policy (expected {self.name!r} with {self.n_skills} skills, "
+                                    f"got {made_by!r} with {n_skills})")
+        at = STATE_HEADER.size + n_skills
+        if len(data) < at:
+            raise STATE_HEADER.fail(f"expected at least {at} bytes for {n_skills} skills, got {len(data)}")
+        declared = np.frombuffer(data, dtype="<u1", count=n_skills, offset=STATE_HEADER.size)
+        if np.any(declared > 1):
+            raise STATE_HEADER.fail("declared skills: expected 0 or 1 per skill")
+        state = self._from_own_bytes(data[at:], declared.astype(bool)[None, :].copy())
+        state.n_steps[0] = n_steps
+        return state
+
+    def _own_bytes(self, state: TutoringState) -> bytes:
+        raise NotImplementedError(f"tutoring policy {self.name!r}: its students' state cannot be stored as bytes")
+
+    def _from_own_bytes(self, data: bytes, declared: np.ndarray) -> TutoringState:
+        raise NotImplementedError(f"tutoring policy {self.name!r}: its students' state cannot be stored as bytes")
+
 
 _TUTORS: Registry[TutoringPolicy] = Registry("tutoring policy")
 register_tutoring_policy = _TUTORS.register
@@ -282,6 +330,24 @@ class _BeliefPolicy(TutoringPolicy):
         assert isinstance(state, BeliefState)
         state.belief.observe(rows, skills, correct)
         state.declared[rows] |= state.belief.p_known(rows) >= self.setup.threshold
+
+    def _own_bytes(self, state: TutoringState) -> bytes:
+        assert isinstance(state, BeliefState)
+        if self.needs_truth:
+            raise NotImplementedError(f"tutoring policy {self.name!r} reads ground truth: its state is not stored")
+        return state.belief.student_bytes(0)
+
+    def _from_own_bytes(self, data: bytes, declared: np.ndarray) -> TutoringState:
+        if self.needs_truth:
+            raise NotImplementedError(f"tutoring policy {self.name!r} reads ground truth: its state is not stored")
+        template = self._belief(1, None)
+        try:
+            belief = LearnerBeliefBatch.from_bytes(data, template.population)
+        except FormatError as exc:
+            raise STATE_HEADER.fail(str(exc)) from exc
+        if belief.grid != template.grid:
+            raise STATE_HEADER.fail(f"made with another personal grid (expected {template.grid}, got {belief.grid})")
+        return BeliefState(declared, np.zeros(1, dtype=np.int64), belief)
 
 
 class _GainPolicy(_BeliefPolicy):
@@ -363,6 +429,21 @@ class _StreakPolicy(TutoringPolicy):
         state.streak[rows, skills] = run
         state.declared[rows, skills] = run >= self.setup.streak
         state.last[rows] = skills
+
+    def _own_bytes(self, state: TutoringState) -> bytes:
+        assert isinstance(state, StreakState)
+        return state.streak[0].astype("<i8").tobytes() + state.last[:1].astype("<i8").tobytes()
+
+    def _from_own_bytes(self, data: bytes, declared: np.ndarray) -> TutoringState:
+        S = self.n_skills
+        if len(data) != 8 * (S + 1):
+            raise STATE_HEADER.fail(f"expected {8 * (S + 1)} bytes of streaks and last skill, got {len(data)}")
+        values = np.frombuffer(data, dtype="<i8").astype(np.int64)
+        streak, last = values[:S], int(values[S])
+        if np.any(streak < 0) or not -1 <= last < S:
+            raise STATE_HEADER.fail(f"expected non-negative streaks and a last skill in [-1, {S - 1}], got "
+                                    f"{streak.tolist()} and {last}")
+        return StreakState(declared, np.zeros(1, dtype=np.int64), streak[None, :].copy(), np.array([last]))
 
 
 @register_tutoring_policy("round_robin")

@@ -139,23 +139,46 @@ def _map(success: np.ndarray, trials: np.ndarray, prior: tuple[float, float], lo
     return np.clip((success + a - 1.0) / (trials + a + b - 2.0), lo, hi)
 
 
-def _m_step(layout: SequenceLayout, st: _SeqStats, resp_seq: np.ndarray, cfg: LearnerFitConfig) -> _Tables:
-    """Parameters ``(C, n_skills)`` from expected counts weighted by each sequence's type responsibility."""
+def _counts(layout: SequenceLayout, st: _SeqStats, resp_seq: np.ndarray) -> dict[str, np.ndarray]:
+    """The M-step's responsibility-weighted expected counts, each ``(C, n_skills)``: additive over students, so
+    the counts of two groups of students are the sums of each group's."""
 
     def agg(x: np.ndarray) -> np.ndarray:
         return np.asarray(layout.skill_sum @ (x * resp_seq)).T
 
+    out = {"first": agg(st.first), "sequences": np.asarray(layout.skill_sum @ resp_seq).T, "learn": agg(st.learn),
+           "know": agg(st.know), "unk": agg(st.unk), "know_last": agg(st.know_last), "unk_last": agg(st.unk_last),
+           "know_right": agg(st.know_right), "unk_right": agg(st.unk_right)}
+    if st.forget is not None:
+        out["forget"] = agg(st.forget)
+    return out
+
+
+def _tables_from_counts(c: dict[str, np.ndarray], cfg: LearnerFitConfig) -> _Tables:
+    """MAP parameters ``(C, n_skills)`` from the expected counts of ``_counts``."""
     lo, hi = cfg.min_prob, 1.0 - cfg.min_prob
-    know, unk = agg(st.know), agg(st.unk)
-    L0 = _map(agg(st.first), np.asarray(layout.skill_sum @ resp_seq).T, cfg.prior_L0, lo, hi)
-    T = _map(agg(st.learn), unk - agg(st.unk_last), cfg.prior_learn, lo, hi)
-    if cfg.forgets and st.forget is not None:
-        F = _map(agg(st.forget), know - agg(st.know_last), cfg.prior_forget, lo, hi)
+    know, unk = c["know"], c["unk"]
+    L0 = _map(c["first"], c["sequences"], cfg.prior_L0, lo, hi)
+    T = _map(c["learn"], unk - c["unk_last"], cfg.prior_learn, lo, hi)
+    if cfg.forgets and "forget" in c:
+        F = _map(c["forget"], know - c["know_last"], cfg.prior_forget, lo, hi)
     else:
         F = np.zeros_like(T)
-    G = _map(agg(st.unk_right), unk, cfg.prior_guess, lo, cfg.max_guess)
-    S = _map(know - agg(st.know_right), know, cfg.prior_slip, lo, cfg.max_slip)
+    G = _map(c["unk_right"], unk, cfg.prior_guess, lo, cfg.max_guess)
+    S = _map(know - c["know_right"], know, cfg.prior_slip, lo, cfg.max_slip)
     return _Tables(L0, T, F, G, S)
+
+
+def _m_step(layout: SequenceLayout, st: _SeqStats, resp_seq: np.ndarray, cfg: LearnerFitConfig) -> _Tables:
+    """Parameters ``(C, n_skills)`` from expected counts weighted by each sequence's type responsibility."""
+    return _tables_from_counts(_counts(layout, st, resp_seq), cfg)
+
+
+def _new_weights(resp_sum: np.ndarray, cfg: LearnerFitConfig) -> np.ndarray:
+    """Type weights from the summed responsibilities (MAP under a symmetric Dirichlet), never exactly zero."""
+    w = resp_sum + cfg.weight_prior - 1.0
+    w = np.maximum(w / w.sum(), 1e-12)
+    return w / w.sum()
 
 
 def _log_prior(mix: _Mix, cfg: LearnerFitConfig) -> float:
@@ -228,9 +251,7 @@ def _iterate(layout: SequenceLayout, mixes: list[_Mix], cfg: LearnerFitConfig, n
                 lo += m.k
                 if m.converged:
                     continue
-                w = resp[:, sl].sum(0) + cfg.weight_prior - 1.0
-                w = np.maximum(w / w.sum(), 1e-12)
-                m.weights = w / w.sum()
+                m.weights = _new_weights(resp[:, sl].sum(0), cfg)
                 m.tables = _Tables(*(x[sl] for x in new))
                 m.n_iter += 1
 
