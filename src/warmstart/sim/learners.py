@@ -3,28 +3,34 @@ right, and the hidden knowledge behind it (for tests, benchmarks and the tutorin
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
+from warmstart.data.kt import KTData
 from warmstart.families.learner.model import SequenceLayout, check_responses
 from warmstart.families.learner.population import LearnerPopulation, odds_scale
 
 
-@dataclass(frozen=True)
-class LearnerLog:
-    """A simulated response log (sorted by student, then time) with its ground truth.
+@dataclass(frozen=True, eq=False)
+class LearnerLog(KTData):
+    """A simulated response log: a ``KTData`` record (the engine reads it as it reads a loaded one; students
+    ``0 .. n - 1``, their ids the same numbers, items unknown) with its ground truth for evaluation only:
+    ``types (n_students,)`` and ``known (n_responses,)``, the hidden state at each response."""
 
-    ``types (n_students,)`` and ``known`` (the hidden state at each response) are for evaluation only.
-    """
+    types: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+    known: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=bool))
 
-    student: np.ndarray
-    skill: np.ndarray
-    correct: np.ndarray
-    types: np.ndarray
-    known: np.ndarray
-    n_students: int
-    n_skills: int
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        object.__setattr__(self, "types", np.asarray(self.types, dtype=np.int64))
+        object.__setattr__(self, "known", np.asarray(self.known, dtype=bool))
+        if self.types.shape != (self.n_students,):
+            raise ValueError(f"types: expected one type per student, shape ({self.n_students},), got shape "
+                             f"{self.types.shape}")
+        if self.known.shape != (self.n_responses,):
+            raise ValueError(f"known: expected one hidden state per response, shape ({self.n_responses},), got "
+                             f"shape {self.known.shape}")
 
 
 def simulate_responses(
@@ -120,4 +126,7 @@ def simulate_learners(
     skill = subsets[student, gen.integers(0, m, size=student.size)]
     correct, known = simulate_responses(population, types, student, skill, gen,
                                         learn_scale=learn_scale, slip_scale=slip_scale)
-    return LearnerLog(student, skill, correct, types, known, n_students, n_skills)
+    starts = np.concatenate([[0], np.cumsum(lens)])
+    return LearnerLog(student=student, skill=skill, item=np.full(student.size, -1), correct=correct,
+                      student_ids=np.arange(n_students), skill_names=list(population.skill_names), starts=starts,
+                      types=types, known=known)

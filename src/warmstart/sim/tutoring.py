@@ -49,6 +49,7 @@ import gymnasium as gym
 import numpy as np
 
 from warmstart.data.assistments import load_assistments2009
+from warmstart.data.kt import KTData
 from warmstart.families.learner.fit import LearnerFitConfig, LearnerPopulation, fit_learner_types
 
 ENV_ID = "warmstart/Tutoring-v0"
@@ -63,23 +64,15 @@ SLOW_WEIGHT = 0.1
 
 
 # ---------------------------------------------------------------------------------------------- population
-@dataclass(frozen=True)
-class TutoringData:
-    """Responses on the tutoring skills only, skills renumbered ``0 .. len(skill_names) - 1``."""
-
-    student: np.ndarray
-    skill: np.ndarray
-    correct: np.ndarray
-    skill_names: tuple[str, ...]
-
-
-def tutoring_data(split: str = "train", skills: tuple[int, ...] = TUTORING_SKILLS) -> TutoringData:
-    """The ASSISTments 2009 responses of ``split`` on ``skills`` (ids of the loader's vocabulary)."""
+def tutoring_data(split: str = "train", skills: tuple[int, ...] = TUTORING_SKILLS) -> KTData:
+    """The ASSISTments 2009 responses of ``split`` on ``skills`` (ids of the loader's vocabulary), the skills
+    renumbered ``0 .. len(skills) - 1``."""
     data = load_assistments2009(split=split, skills=list(skills))
     remap = np.full(data.n_skills, -1, dtype=np.int64)
     remap[list(skills)] = np.arange(len(skills))
-    return TutoringData(data.student, remap[data.skill], data.correct,
-                        tuple(data.skill_names[s] for s in skills))
+    return KTData(student=data.student, skill=remap[data.skill], item=data.item, correct=data.correct,
+                  student_ids=data.student_ids, skill_names=[data.skill_names[s] for s in skills], starts=data.starts,
+                  item_names=data.item_names)
 
 
 def has_slow_minority(population: LearnerPopulation, max_weight: float = MINORITY_MAX_WEIGHT) -> bool:

@@ -3,7 +3,7 @@
 A tutoring log is a logged-feedback record like any other: the candidate actions are the skills a student could
 practise next (one-hot rows over the skills, the largest entry names the skill), the reward is whether the
 answer was right (0 or 1). ``summarise`` also reads a response record (``student``, ``skill``, ``correct`` and
-``n_skills`` or ``skill_names``: ``warmstart.data.kt.KTData``, ``warmstart.sim.learners.LearnerLog``).
+``n_skills``: ``warmstart.data.kt.KTData``, which the learner simulator produces too).
 
 Parameters are the per-type, per-skill tables ``L0, T, F, G, S`` (``(K, n_skills)`` each, see ``model``); the
 E-step is the exact forward-backward pass of ``model`` and the M-step the MAP update of ``fit`` (the same code the
@@ -103,12 +103,10 @@ def _from_bandit_log(log: Any) -> Responses:
 
 
 def _from_responses(log: Any) -> Responses:
-    n_skills = getattr(log, "n_skills", None)
-    if n_skills is None:
-        n_skills = len(getattr(log, "skill_names", ()))
-    st, sk, co = check_responses(log.student, log.skill, log.correct, int(n_skills), prefix="log.")
+    n_skills = int(log.n_skills)
+    st, sk, co = check_responses(log.student, log.skill, log.correct, n_skills, prefix="log.")
     _, sidx = _student_index(st)
-    return Responses(sidx, sk, co, int(sidx.max()) + 1 if sidx.size else 0, int(n_skills))
+    return Responses(sidx, sk, co, int(sidx.max()) + 1 if sidx.size else 0, n_skills)
 
 
 def _tables(params: Params) -> _Tables:
