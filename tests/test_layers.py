@@ -14,7 +14,7 @@ import pytest
 SRC = Path(__file__).resolve().parents[1] / "src"
 
 #: modules every layer may import: validation, atomic writes, the registry helper, shared statistics
-BASE = frozenset({"_cluster", "_io", "_kernels", "_persist", "_registry", "_validate", "_version", "stats", "testing"})
+BASE = frozenset({"_cluster", "_io", "_kernels", "_persist", "_record", "_registry", "_validate", "_version", "stats", "testing"})
 ENGINE = frozenset({"data", "families", "policies", "ope", "store", "service"})
 #: what each top-level part of the package may import besides itself and BASE (docs/architecture.md)
 ALLOWED: dict[str, frozenset[str]] = {

@@ -43,9 +43,9 @@ def test_default_env_fits_the_population_from_the_data(population):
 def test_population_is_fitted_with_a_slow_minority_and_says_so(population):
     assert 2 <= population.n_types <= 6
     assert has_slow_minority(population)
-    note = population.diagnostics["slow_minority"]
+    note = population.diagnostics.slow_minority
     assert isinstance(note["added"], bool) and note["note"]
-    assert population.diagnostics["selection_method"] == "heldout"
+    assert population.diagnostics.selection_method == "heldout"
     assert not population.forgets
 
 
@@ -57,7 +57,7 @@ def test_slow_minority_is_added_when_the_fit_has_none():
     assert pop.n_types == 3 and has_slow_minority(pop)
     assert np.allclose(pop.weights, [0.54, 0.36, 0.1])
     assert np.allclose(pop.T[2], 0.3 * base.T[0]) and np.allclose(pop.L0[2], base.L0[0])
-    assert pop.diagnostics["slow_minority"]["added"] is True
+    assert pop.diagnostics.slow_minority["added"] is True
     with pytest.raises(ValueError, match="learn_scale"):
         add_slow_minority(base, learn_scale=1.5)
 

@@ -181,9 +181,9 @@ def _population_view(pop: LearnerPopulation) -> dict[str, Any]:
     return {
         "n_types": pop.n_types,
         "weights": pop.weights.tolist(),
-        "selection": diag.get("selection"),
-        "selected_k": diag.get("selected_k"),
+        "selection": diag.selection,
+        "selected_k": diag.selected_k,
         "types": [{"index": t.index, "weight": t.weight, "summary": t.summary} for t in pop.describe()],
         "skill_words": {str(t.index): t.skills for t in pop.describe()},
-        "skill_responses": dict(zip(pop.skill_names, diag.get("skill_responses", []), strict=False)),
+        "skill_responses": dict(zip(pop.skill_names, diag.skill_responses or [], strict=False)),
     }

@@ -211,10 +211,10 @@ def run_tutoring(n_students: int | None = None, seed: int = 0, budget: int = DEF
         "population": {
             "n_types": pop.n_types,
             "weights": pop.weights.tolist(),
-            "selected_k": diag.get("selected_k"),
+            "selected_k": diag.selected_k,
             "selection": [{k: e.get(k) for k in ("K", "heldout_loglik", "heldout_gap", "heldout_gap_se")}
-                          for e in diag.get("selection", [])],
-            "slow_minority": diag.get("slow_minority"),
+                          for e in diag.selection or []],
+            "slow_minority": diag.slow_minority,
             "types": [{"index": t.index, "weight": t.weight, "summary": t.summary} for t in pop.describe()],
             "params": {name: getattr(pop, name).tolist() for name in ("L0", "T", "F", "G", "S")},
             "single_type": {name: getattr(single, name).tolist() for name in ("L0", "T", "F", "G", "S")},

@@ -16,7 +16,7 @@ simulator supports forgetting (``forgets=True``) for a sensitivity run.
 **Simulator choice, not data:** if the fitted types contain no slow-learning minority (a type of weight at
 most ``MINORITY_MAX_WEIGHT`` that ``LearnerPopulation.describe`` calls a "slow learner"), one is added: a copy
 of the heaviest type with its learn rates multiplied by ``SLOW_LEARN_SCALE`` (0.3), weight ``SLOW_WEIGHT``
-(10%), the other weights renormalised. The population's ``diagnostics["slow_minority"]`` says whether this
+(10%), the other weights renormalised. The population's ``diagnostics.slow_minority`` says whether this
 happened and which type it is. (On the default fit it does not happen: the fit has its own slow minority.)
 
 The environment
@@ -96,7 +96,7 @@ def add_slow_minority(population: LearnerPopulation, learn_scale: float = SLOW_L
     note = {"added": True, "type": population.n_types, "copy_of_type": base, "learn_scale": learn_scale,
             "weight": weight, "note": "synthetic slow-learning type added by the simulator (not fitted to data)"}
     return LearnerPopulation(weights, skill_names=population.skill_names,
-                             diagnostics={**population.diagnostics, "slow_minority": note}, **tables)
+                             diagnostics=population.diagnostics.replace(slow_minority=note), **tables)
 
 
 @functools.lru_cache(maxsize=4)
@@ -117,7 +117,7 @@ def _fit(seed: int, forgets: bool, n_types: int | None) -> LearnerPopulation:
 def tutoring_population(seed: int = 0, *, forgets: bool = False) -> LearnerPopulation:
     """The simulator's learner types: fitted on the ASSISTments 2009 training split (``TUTORING_SKILLS``), K
     chosen on the validation split; plus a synthetic slow-learning minority type if the fit has none (see the
-    module docstring: a documented simulator choice). ``diagnostics["slow_minority"]["added"]`` says which.
+    module docstring: a documented simulator choice). ``diagnostics.slow_minority["added"]`` says which.
 
     Takes a few seconds; the fit is kept in memory for the process (nothing is written to disk).
     """
@@ -127,7 +127,7 @@ def tutoring_population(seed: int = 0, *, forgets: bool = False) -> LearnerPopul
         note = {"added": False, "fitted_slow_types": slow,
                 "note": "the fitted types already contain a slow-learning minority; nothing added"}
         return LearnerPopulation(pop.weights, pop.L0, pop.T, pop.F, pop.G, pop.S, skill_names=pop.skill_names,
-                                 diagnostics={**pop.diagnostics, "slow_minority": note})
+                                 diagnostics=pop.diagnostics.replace(slow_minority=note))
     return add_slow_minority(pop)
 
 

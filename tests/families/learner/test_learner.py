@@ -113,7 +113,7 @@ def test_long_runs_of_correct_answers_do_not_underflow():
     correct[-1] = 0
     refit = refit_learner_types(pop, np.zeros(n, int), np.zeros(n, int), correct, max_iter=3)
     assert all(np.all(np.isfinite(x)) for x in refit.tables())
-    assert np.isfinite(refit.diagnostics["refit"]["loglik"])
+    assert np.isfinite(refit.diagnostics.refit["loglik"])
 
 
 # --------------------------------------------------------------------------- EM
@@ -187,7 +187,7 @@ def test_em_recovers_planted_types_including_a_ten_percent_slow_minority():
     assert np.abs(pop.T[inv] - truth.T).mean() < 0.05
     assert np.abs(pop.S[inv] - truth.S).mean() < 0.04
     assert np.abs(pop.G[inv] - truth.G).mean() < 0.06
-    trace = np.array(pop.diagnostics["objective_trace"])
+    trace = np.array(pop.diagnostics.objective_trace)
     assert np.all(np.diff(trace) >= -1e-6 * np.abs(trace[1:]))  # the MAP objective never decreases
     words = {d.index: d.summary for d in pop.describe()}
     assert "slow learner" in words[int(inv[2])]
@@ -218,15 +218,15 @@ def test_heldout_selection_picks_the_planted_number_of_types(selection_data):
     cfg = LearnerFitConfig(k_range=(1, 4), n_init=2, tol=1e-5, seed=1)
     pop = fit_learner_types(log.student, log.skill, log.correct, truth.n_skills, cfg)
     d = pop.diagnostics
-    assert d["selected_k"] == pop.n_types == 3
-    assert [e["K"] for e in d["selection"]] == [1, 2, 3, 4]
-    sel = d["selection"]
+    assert d.selected_k == pop.n_types == 3
+    assert [e["K"] for e in d.selection] == [1, 2, 3, 4]
+    sel = d.selection
     # one-standard-error rule: K = 3 is within one SE of the best held-out fit, K = 2 is far below it
     assert sel[2]["heldout_gap"] <= sel[2]["heldout_gap_se"]
     assert sel[1]["heldout_gap"] > 3 * sel[1]["heldout_gap_se"] and sel[0]["heldout_gap"] > sel[1]["heldout_gap"]
-    assert d["selection_method"] == "heldout" and d["n_heldout_students"] == 160
-    assert d["fit_seconds"] > 0 and d["n_iter"] >= 1 and len(d["loglik_trace"]) >= 1
-    assert all(len(e["restart_objectives"]) == (1 if e["K"] == 1 else 2) for e in d["selection"])
+    assert d.selection_method == "heldout" and d.n_heldout_students == 160
+    assert d.fit_seconds > 0 and d.n_iter >= 1 and len(d.loglik_trace) >= 1
+    assert all(len(e["restart_objectives"]) == (1 if e["K"] == 1 else 2) for e in d.selection)
 
 
 def test_heldout_students_can_be_given_separately(selection_data):
@@ -234,11 +234,11 @@ def test_heldout_students_can_be_given_separately(selection_data):
     cfg = LearnerFitConfig(k_range=(2, 4), n_init=1, tol=1e-5)
     pop = fit_learner_types(log.student, log.skill, log.correct, truth.n_skills, cfg,
                             heldout=(other.student, other.skill, other.correct))
-    assert pop.diagnostics["selected_k"] == 3 and pop.diagnostics["n_heldout_students"] == 300
+    assert pop.diagnostics.selected_k == 3 and pop.diagnostics.n_heldout_students == 300
     fixed = fit_learner_types(log.student, log.skill, log.correct, truth.n_skills, LearnerFitConfig(n_types=2),
                               heldout=(other.student, other.skill, other.correct))
-    assert fixed.diagnostics["selection_method"] == "fixed"
-    assert fixed.diagnostics["selection"][0]["heldout_loglik"] < pop.diagnostics["selection"][1]["heldout_loglik"]
+    assert fixed.diagnostics.selection_method == "fixed"
+    assert fixed.diagnostics.selection[0]["heldout_loglik"] < pop.diagnostics.selection[1]["heldout_loglik"]
 
 
 def test_fit_is_deterministic_for_a_seed():
@@ -281,7 +281,7 @@ def test_save_load_round_trip(tmp_path):
     path = pop.save(tmp_path / "types.npz")
     back = LearnerPopulation.load(path)
     assert back.fingerprint() == pop.fingerprint()
-    assert back.skill_names == ("add", "sub", "mul") and back.diagnostics["n_iter"] == 2
+    assert back.skill_names == ("add", "sub", "mul") and back.diagnostics.n_iter == 2
     for x, y in zip(back.tables(), pop.tables()):
         assert np.array_equal(x, y)
 

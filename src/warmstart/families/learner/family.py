@@ -240,7 +240,7 @@ class LearnerBKT(Family):
             return -2.0 * ll + (kk * stats.n_skills * per_k + kk - 1) * math.log(n)
 
         tried = tuple((int(e["K"]), float(e["loglik"]), bic(int(e["K"]), float(e["loglik"])))
-                      for e in d["selection"])
-        record = TypesFit(n_users=n, n_types=k, loglik=float(d["loglik"]), bic=bic(k, float(d["loglik"])),
-                          n_iter=int(d["n_iter"]), converged=bool(d["converged"]), tried=tried, seed=cfg.seed)
+                      for e in d.selection or ())
+        record = TypesFit(n_users=n, n_types=k, loglik=float(d.loglik), bic=bic(k, float(d.loglik)),
+                          n_iter=int(d.n_iter), converged=bool(d.converged), tried=tried, seed=cfg.seed)
         return as_type_population(pop, record)

@@ -507,11 +507,8 @@ def refit_learner_types(
     layout = SequenceLayout.build(sidx, sk, co, int(sidx.max()) + 1, population.n_skills)
     mix = _Mix(population.weights.copy(), _Tables(*(x.copy() for x in population.tables())))
     _iterate(layout, [mix], cfg, cfg.max_iter if max_iter is None else max_iter)
-    diagnostics = {
-        **population.diagnostics,
-        "refit": {"n_students": layout.n_students, "n_responses": int(st.size), "loglik": mix.loglik,
-                  "loglik_trace": mix.loglik_trace, "objective_trace": mix.trace, "n_iter": mix.n_iter,
-                  "converged": mix.converged,
-                  "fit_seconds": time.perf_counter() - t0},
-    }
+    diagnostics = population.diagnostics.replace(
+        refit={"n_students": layout.n_students, "n_responses": int(st.size), "loglik": mix.loglik,
+               "loglik_trace": mix.loglik_trace, "objective_trace": mix.trace, "n_iter": mix.n_iter,
+               "converged": mix.converged, "fit_seconds": time.perf_counter() - t0})
     return _from_tables(mix.weights, mix.tables, population.skill_names, diagnostics)

@@ -17,7 +17,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -27,6 +27,7 @@ import numpy as np
 from warmstart._io import jsonable
 from warmstart._persist import Array, FormatError, NpzFormat
 from warmstart._validate import check_finite
+from warmstart.families.learner.diagnostics import LearnerFitDiagnostics
 
 FORMAT_NAME = "warmstart.learner_population"
 FORMAT_VERSION = 1
@@ -64,9 +65,11 @@ class LearnerPopulation:
     G: np.ndarray
     S: np.ndarray
     skill_names: tuple[str, ...] = ()
-    diagnostics: dict[str, Any] = field(default_factory=dict)
+    diagnostics: LearnerFitDiagnostics = field(default_factory=LearnerFitDiagnostics)
 
     def __post_init__(self) -> None:
+        if isinstance(self.diagnostics, Mapping):  # a fit's or a file's mapping: read into the typed record
+            object.__setattr__(self, "diagnostics", LearnerFitDiagnostics.from_dict(self.diagnostics))
         w = np.asarray(self.weights, dtype=float)
         if w.ndim != 1 or w.size < 1:
             raise ValueError(f"weights: expected a non-empty 1-d array of type weights, got shape {w.shape}")
@@ -132,7 +135,7 @@ class LearnerPopulation:
         A learn rate at least ``ratio`` times the median is "fast learner" (at most ``1 / ratio``: "slow
         learner"); slip gives "careless" / "careful", guess "good guesser" / "rarely guesses right", prior
         knowledge "knows it already" / "new to it", forget "forgetful". The summary keeps the words that hold
-        on skills carrying at least half of the training responses (``diagnostics["skill_responses"]``; every
+        on skills carrying at least half of the training responses (``diagnostics.skill_responses``; every
         skill counts the same when it is absent), so rarely practised skills, whose parameters stay near
         the prior, do not outvote the common ones. With one type everything is "typical".
         """
@@ -143,7 +146,8 @@ class LearnerPopulation:
                  ("F", "forgetful", "")]
         words: list[list[list[str]]] = [[[] for _ in range(self.n_skills)] for _ in range(self.n_types)]
         counts: list[dict[str, float]] = [{} for _ in range(self.n_types)]
-        volume = np.asarray(self.diagnostics.get("skill_responses", np.ones(self.n_skills)), dtype=float)
+        responses = self.diagnostics.skill_responses
+        volume = np.asarray(np.ones(self.n_skills) if responses is None else responses, dtype=float)
         if volume.shape != (self.n_skills,) or volume.sum() <= 0:
             volume = np.ones(self.n_skills)
         share = volume / volume.sum()
@@ -178,7 +182,7 @@ class LearnerPopulation:
             "fingerprint": self.fingerprint(),
         }
         arrays = {"weights": self.weights, **{name: getattr(self, name) for name in PARAMS}}
-        return FORMAT.save(path, arrays, meta, meta_tail={"diagnostics": jsonable(self.diagnostics)})
+        return FORMAT.save(path, arrays, meta, meta_tail={"diagnostics": jsonable(self.diagnostics.to_dict())})
 
     @staticmethod
     def load(path: str | os.PathLike[str]) -> LearnerPopulation:
@@ -205,6 +209,6 @@ def odds_scale(p: np.ndarray, m: np.ndarray | float) -> np.ndarray:
 
 
 def _from_tables(weights: np.ndarray, tables: Sequence[np.ndarray], skill_names: Sequence[str] | None,
-                 diagnostics: dict[str, Any]) -> LearnerPopulation:
+                 diagnostics: LearnerFitDiagnostics | Mapping[str, Any]) -> LearnerPopulation:
     L0, T, F, G, S = tables
     return LearnerPopulation(weights, L0, T, F, G, S, skill_names=tuple(skill_names or ()), diagnostics=diagnostics)

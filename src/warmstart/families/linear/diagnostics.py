@@ -16,14 +16,14 @@ read and written again holds the same bytes.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass, field, fields
-from dataclasses import replace as _replace
+from dataclasses import dataclass
 from typing import Any
+
+from warmstart._record import OrderedRecord
 
 
 @dataclass(frozen=True, kw_only=True)
-class FitDiagnostics:
+class FitDiagnostics(OrderedRecord):
     """How a population was fitted; every field optional (see the module docstring)."""
 
     n_users: int | None = None
@@ -44,28 +44,3 @@ class FitDiagnostics:
     init: dict[str, Any] | None = None  # the private fit's initialisation
     incremental: dict[str, Any] | None = None  # the population extended with new users, and from which
     item_features: dict[str, Any] | None = None  # where a fit from an event log took its item features
-    extra: dict[str, Any] = field(default_factory=dict)  # keys this release does not know, as read
-    order: tuple[str, ...] = ()  # the keys in the order they were given
-
-    @staticmethod
-    def from_dict(d: Mapping[str, Any]) -> FitDiagnostics:
-        """The record of a ``diagnostics`` mapping (a fit's, or a file's metadata)."""
-        if not isinstance(d, Mapping):
-            raise ValueError(f"diagnostics: expected a JSON object, got {type(d).__name__}")  # noqa: TRY004 - bad data
-        known = {f.name for f in fields(FitDiagnostics)} - {"extra", "order"}
-        values = {k: v for k, v in d.items() if k in known}
-        return FitDiagnostics(**values, extra={k: v for k, v in d.items() if k not in known},
-                              order=tuple(str(k) for k in d))
-
-    def to_dict(self) -> dict[str, Any]:
-        """The mapping stored in the file: the keys given, in their order, then any set since."""
-        set_fields = {f.name: getattr(self, f.name) for f in fields(self)
-                      if f.name not in ("extra", "order") and getattr(self, f.name) is not None}
-        values = {**set_fields, **self.extra}
-        ordered = [k for k in self.order if k in values]
-        return {k: values[k] for k in ordered + [k for k in values if k not in self.order]}
-
-    def replace(self, **changes: Any) -> FitDiagnostics:
-        """A copy with ``changes`` (known fields), keys new to the record going last."""
-        order = self.order + tuple(k for k in changes if k not in self.order)
-        return _replace(self, **changes, order=order)
