@@ -272,7 +272,7 @@ def infer_types(events: EventData, population: Population, features: np.ndarray 
         report("inferring types", start / max(summary.n_users, 1))
         parts.append(responsibilities(summary[start : start + chunk], population, chunk=chunk))
     report("inferring types", 1.0)
-    probs = np.vstack(parts) if parts else np.zeros((0, population.n_types + 1))
+    probs = np.vstack(parts) if parts else np.zeros((0, population.n_components))
     return TypeInference(probs, events.lengths(), population.type_names(), src.source)
 
 
