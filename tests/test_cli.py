@@ -109,6 +109,9 @@ def test_bench_service_smoke(tmp_path):
     s = doc["sqlite_one_worker"]
     assert s["round_trips_done"] == 40 and s["errors"] == 0 and s["p99_ms"] >= s["p50_ms"] > 0
     assert doc["inprocess_act_update_us"] > 0
+    bad = run("bench", "service", "--no-postgres", "--postgres-url", "postgresql+psycopg://h/db", "--out",
+              str(tmp_path), check=False)
+    assert bad.returncode == 2 and "--postgres-url: expected no database with --no-postgres" in bad.stderr
 
 
 def test_ope_on_the_open_bandit_dataset(tmp_path):

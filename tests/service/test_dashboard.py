@@ -302,8 +302,8 @@ def test_the_dashboard_in_a_real_browser(tmp_path, population):
                 page.click("#login button[type=submit]")
                 for ident, value in EXPECTED.items():
                     expect(page.locator(f"#{ident}")).to_have_text(value)
-                expect(page.locator("#types-table tbody tr")).to_have_count(population.n_types + 1)
-                expect(page.locator("#outcomes-table tbody tr")).to_have_count(population.n_types + 1)
+                expect(page.locator("#types-table tbody tr")).to_have_count(population.n_components)
+                expect(page.locator("#outcomes-table tbody tr")).to_have_count(population.n_components)
                 expect(page.locator("#latest tbody tr")).to_have_count(7)
                 expect(page.locator("#active-version")).to_have_text("1")
 
@@ -315,7 +315,7 @@ def test_the_dashboard_in_a_real_browser(tmp_path, population):
                 page.click("#profile button[type=submit]")
                 expect(page.locator("#profile-events")).to_have_text("3")
                 expect(page.locator("#profile-summary")).to_contain_text("After 3 events")
-                expect(page.locator("#profile-types tbody tr")).to_have_count(population.n_types + 1)
+                expect(page.locator("#profile-types tbody tr")).to_have_count(population.n_components)
 
                 shot = tmp_path / "dashboard.png"
                 page.screenshot(path=str(shot), full_page=True)

@@ -5,6 +5,7 @@ lost reward, a changed reward and a belief set back to an older state."""
 import os
 
 import numpy as np
+import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import update
 from support.postgres import fresh_database
@@ -124,3 +125,21 @@ def test_two_workers_on_sqlite_work_too(tmp_path):
     assert out["config"]["store"] == "sqlite" and out["round_trips_done"] + out["busy_503"] == 60
     assert _problems(out["check"]) == {}, out["check"]["examples"]
     assert len(out["per_worker"]) == 2, out["per_worker"]
+
+
+def test_the_throwaway_cluster_comes_from_the_checkouts_test_support(monkeypatch, tmp_path):
+    """Without a database URL the PostgreSQL run starts the tests' own cluster, found in a source checkout only;
+    an installed package (no tests/support/postgres.py beside it) says to pass --postgres-url."""
+    from pathlib import Path
+
+    import support.postgres
+
+    from warmstart.bench import service_durability
+
+    cluster = service_durability.checkout_cluster()
+    assert Path(cluster.__wrapped__.__code__.co_filename).resolve() == Path(support.postgres.__file__).resolve()
+    monkeypatch.setattr(service_durability, "CHECKOUT_CLUSTER", tmp_path / "tests" / "support" / "postgres.py")
+    with pytest.raises(RuntimeError, match="expected a database URL .*--postgres-url.*--no-postgres"):
+        service_durability.checkout_cluster()
+    with pytest.raises(RuntimeError, match="--postgres-url"):
+        run_postgres_two_workers(round_trips=1, url=None)

@@ -113,7 +113,7 @@ def type_mapping(population: Population, log_summary, true_types: np.ndarray) ->
     """Fitted component -> true type (majority vote of the training users it claims; novel -> outlier)."""
     resp = responsibilities(log_summary, population)
     lab = resp.argmax(1)
-    mapping = np.full(population.components.n_types, OUTLIER)
+    mapping = np.full(population.n_components, OUTLIER)
     for k in range(population.n_types):
         members = true_types[lab == k]
         if members.size:

@@ -5,6 +5,8 @@
   be in the event log, and every user's stored belief must equal the one replayed from the log.
 - ``run_postgres_two_workers``: rank + reward round trips on PostgreSQL with two worker processes updating
   the same few users' beliefs (compare-and-set); throughput, latency, and the same replay check for lost updates.
+  On a database the caller gives, or on a throwaway cluster that only a source checkout can start (the tests'
+  ``tests/support/postgres.py``: test support, not in the installed package).
 
 ``check_log_against_beliefs(store, acknowledged)`` is the check both end with, on the store directly. A client
 counts a round trip as acknowledged only when its reward request got a 200 answer (a reward request that
@@ -14,6 +16,7 @@ and time; only processes started here are signalled, by their pid.
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import re
 import signal
@@ -21,6 +24,7 @@ import subprocess
 import tempfile
 import time
 from collections.abc import Callable, Iterable
+from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import Any
 
@@ -325,20 +329,39 @@ def _settled_event_updates(url: str) -> int | None:
     return last
 
 
+#: the throwaway PostgreSQL cluster of the tests, in a source checkout (``src/warmstart/bench/`` -> repo root)
+CHECKOUT_CLUSTER = Path(__file__).resolve().parents[3] / "tests" / "support" / "postgres.py"
+
+
+def checkout_cluster() -> Callable[[], AbstractContextManager[str]]:
+    """``throwaway_cluster`` of the source checkout's ``tests/support/postgres.py`` (a PostgreSQL server of our
+    own, gone on exit): the benchmark's PostgreSQL run uses it when given no database. It is test support and
+    not in the installed package, so elsewhere a ``RuntimeError`` says to pass a database URL."""
+    if not CHECKOUT_CLUSTER.is_file():
+        raise RuntimeError(f"PostgreSQL: expected a database URL (--postgres-url postgresql+psycopg://...) or a "
+                           f"source checkout of warmstart (its tests/support/postgres.py starts a throwaway "
+                           f"cluster), got neither (no {CHECKOUT_CLUSTER}); pass --postgres-url with an empty "
+                           "database, or --no-postgres to skip the PostgreSQL run")
+    spec = importlib.util.spec_from_file_location("warmstart_checkout_postgres", CHECKOUT_CLUSTER)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.throwaway_cluster  # type: ignore[no-any-return]
+
+
 def run_postgres_two_workers(*, round_trips: int = 2000, clients: int = 4, users: int = 50, seed: int = 0,
                              max_seconds: float = 300.0, url: str | None = None,
                              progress: Progress | None = None) -> dict[str, Any]:
     """``round_trips`` rank + reward round trips from ``clients`` threads against ``warmstart serve --workers 2``
-    on PostgreSQL (``url``, an empty database, or a throwaway cluster started here), one connection per request
-    so that both workers serve them; then ``check_log_against_beliefs`` on the store. ``url`` may also name a
-    SQLite file (``sqlite:///...``): two workers work there too, one writer at a time."""
+    on PostgreSQL (``url``, an empty database; ``None``: a throwaway cluster started here, from a source
+    checkout only, see ``checkout_cluster``), one connection per request so that both workers serve them; then
+    ``check_log_against_beliefs`` on the store. ``url`` may also name a SQLite file (``sqlite:///...``): two
+    workers work there too, one writer at a time."""
     if round_trips < 1 or clients < 1 or users < 1 or not max_seconds > 0:
         raise ValueError(f"round_trips, clients, users, max_seconds: expected positive, got {round_trips}, "
                          f"{clients}, {users}, {max_seconds}")
     if url is None:
-        from warmstart.bench.pgcluster import throwaway_cluster
-
-        with throwaway_cluster() as own:
+        with checkout_cluster()() as own:
             return _two_workers(own, "throwaway cluster (fsync=on)", round_trips, clients, users, seed,
                                 max_seconds, progress)
     return _two_workers(url, "given", round_trips, clients, users, seed, max_seconds, progress)

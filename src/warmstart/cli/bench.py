@@ -151,8 +151,13 @@ def bench_service(
     clients: Annotated[int, typer.Option(help="Concurrent client threads.")] = 4,
     kills: Annotated[int, typer.Option(help="kill -9 of the server under load in the durability run (0: skip).")
                      ] = 20,
-    postgres: Annotated[bool, typer.Option(help="Also the PostgreSQL two-worker run (a throwaway cluster).")
-                        ] = True,
+    postgres: Annotated[bool, typer.Option(
+        help="Also the PostgreSQL two-worker run: on --postgres-url, else on a throwaway cluster (source "
+             "checkout only).")] = True,
+    postgres_url: Annotated[str | None, typer.Option(
+        "--postgres-url", help="An empty PostgreSQL database for the two-worker run "
+                               "(postgresql+psycopg://user@host/db); default: a throwaway cluster started by "
+                               "the source checkout's tests/support/postgres.py.")] = None,
     seed: Annotated[int, typer.Option(help="Random seed.")] = 0,
 ) -> None:
     """The service over HTTP on 127.0.0.1 (bounded in requests and time): rank + reward round trips on SQLite
@@ -160,11 +165,18 @@ def bench_service(
     run (every acknowledged reward in the log and in the belief after restart); PostgreSQL with two workers
     with the log replayed against the stored beliefs. Writes service.json."""
     from warmstart.bench.service import run_service_bench
-    from warmstart.bench.service_durability import run_kill_bench, run_postgres_two_workers
+    from warmstart.bench.service_durability import checkout_cluster, run_kill_bench, run_postgres_two_workers
 
     if round_trips < 1 or clients < 1 or kills < 0:
         raise CliError(f"--round-trips, --clients, --kills: expected positive integers (kills >= 0), got "
                        f"{round_trips}, {clients}, {kills}")
+    if postgres_url is not None and not postgres:
+        raise CliError(f"--postgres-url: expected no database with --no-postgres, got {postgres_url!r}")
+    if postgres and postgres_url is None:
+        try:
+            checkout_cluster()  # before the other runs: say now that the PostgreSQL run cannot start
+        except RuntimeError as exc:
+            raise CliError(str(exc)) from None
     with progress_bar("service") as bar:
         doc = run_service_bench(round_trips=round_trips, clients=clients, seed=seed, progress=bar)
     if kills:
@@ -173,7 +185,7 @@ def bench_service(
     if postgres:
         with progress_bar("postgresql") as bar:
             doc["postgresql_two_workers"] = run_postgres_two_workers(round_trips=round_trips, clients=clients,
-                                                                     seed=seed, progress=bar)
+                                                                     seed=seed, url=postgres_url, progress=bar)
     path = out_dir / "service.json"
     write_json(path, sanitize(doc))
     s = doc["sqlite_one_worker"]

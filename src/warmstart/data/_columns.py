@@ -1,41 +1,81 @@
-"""Reading a file's header and named columns from CSV (stdlib ``csv``) or Parquet (pyarrow, when installed) into
-numpy arrays, and the value helpers the loaders share: parsing numbers, times and ids from a column's values and
-checking them, with errors that name the column and the row."""
+"""The one reader of tabular files, and the value helpers the loaders share.
+
+``read_columns`` reads named columns of a CSV (``.csv``, ``.csv.gz``; stdlib ``csv``, every value as text) or
+Parquet file (``.parquet``, ``.pq``; pyarrow, the file's own types) into numpy arrays: every loader of a table
+(events, knowledge-tracing responses, off-policy logs, the audit's per-user columns, the Open Bandit Dataset)
+reads through it, so all of them take the same suffixes, check the header the same way and name the file, the
+line and the column in their errors. The helpers below turn a column's values (text from CSV, typed from
+Parquet) into numbers, times and ids, with errors that name the column and the row (rows count from 1 after
+the header); ``file_errors`` puts the file's name in front of them.
+
+>>> import tempfile, pathlib
+>>> path = pathlib.Path(tempfile.mkdtemp()) / "t.csv"
+>>> _ = path.write_text("a,b,c\\n1,x,2.5\\n")
+>>> cols = read_columns(path, {"first": "a", "third": "c"})
+>>> cols["first"].tolist(), _parse_numbers(cols["third"], "c").tolist()
+(['1'], [2.5])
+"""
 
 from __future__ import annotations
 
 import csv
 import gzip
+import os
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
 
+#: the suffixes ``read_columns`` reads: CSV, gzipped CSV, Parquet
+TABLE_SUFFIXES = (".csv", ".csv.gz", ".parquet", ".pq")
+_CSV_SUFFIXES = (".csv", ".csv.gz")
 
-def _csv_header(path: Path) -> list[str]:
-    opener = gzip.open if path.name.lower().endswith(".gz") else open
+#: which columns to read: ``{key: column name}``, or a function of the file's header that returns them (it
+#: may raise ``ValueError`` for a header it cannot use; the message gets the file's name in front)
+Selection = Mapping[str, str] | Callable[[list[str]], Mapping[str, str]]
+
+
+def read_columns(path: str | os.PathLike[str], select: Selection) -> dict[str, np.ndarray]:
+    """The columns ``select`` names, keyed as it keys them, one value per data row in file order.
+
+    From CSV every value is text (``str`` arrays; the header's fields are the names, blank lines are skipped);
+    from Parquet each column keeps the type pyarrow gives it. A ``ValueError`` names the file and the problem:
+    a suffix other than ``.csv``, ``.csv.gz``, ``.parquet``, ``.pq``; a missing or unreadable file; an empty
+    file; the columns of ``select`` the header lacks (and the header); a CSV line with fewer fields than the
+    header; Parquet without pyarrow installed.
+    """
+    path = Path(path)
+    lower = path.name.lower()
+    if lower.endswith(_CSV_SUFFIXES):
+        return _read_csv(path, select)
+    if lower.endswith((".parquet", ".pq")):
+        return _read_parquet(path, select)
+    raise ValueError(f"path: expected a .csv, .csv.gz, .parquet or .pq file, got {path.name!r}")
+
+
+@contextmanager
+def file_errors(path: str | os.PathLike[str]) -> Iterator[None]:
+    """Put ``path`` in front of the ``ValueError`` raised inside (a column's parse error becomes the file's)."""
     try:
-        with opener(path, "rt", newline="", encoding="utf-8") as fh:  # type: ignore[operator]
-            header = next(csv.reader(fh), None)
-    except OSError as exc:
-        raise ValueError(f"path: expected a readable file, got {path} ({exc.strerror or exc})") from exc
-    if header is None:
-        raise ValueError(f"{path}: expected a header row, got an empty file")
-    return list(header)
+        yield
+    except ValueError as exc:
+        raise ValueError(f"{path}: {exc}") from exc
 
 
-def _parquet_header(path: Path) -> list[str]:
-    try:
-        import pyarrow.parquet as pq
-    except ImportError as exc:
-        raise ValueError(f"path: reading Parquet ({path.name}) needs pyarrow; pip install pyarrow, "
-                         "or use CSV") from exc
-    try:
-        return list(pq.read_schema(path).names)
-    except OSError as exc:
-        raise ValueError(f"path: expected a readable Parquet file, got {path} ({exc})") from exc
+def _selected(path: Path, header: list[str], select: Selection) -> dict[str, int]:
+    """Each selected key's position in ``header``."""
+    if callable(select):
+        with file_errors(path):
+            select = select(list(header))
+    missing = [f"{k}={c!r}" for k, c in select.items() if c not in header]
+    if missing:
+        raise ValueError(f"{path}: expected columns {', '.join(missing)}, got columns {header}")
+    return {k: header.index(c) for k, c in select.items()}
 
-def _read_csv_columns(path: Path, wanted: dict[str, str]) -> dict[str, np.ndarray]:
+
+def _read_csv(path: Path, select: Selection) -> dict[str, np.ndarray]:
     opener = gzip.open if path.name.lower().endswith(".gz") else open
     try:
         with opener(path, "rt", newline="", encoding="utf-8") as fh:  # type: ignore[operator]
@@ -43,8 +83,8 @@ def _read_csv_columns(path: Path, wanted: dict[str, str]) -> dict[str, np.ndarra
             header = next(reader, None)
             if header is None:
                 raise ValueError(f"{path}: expected a header row, got an empty file")
-            where = _column_positions(path, header, wanted)
-            data: dict[str, list[str]] = {k: [] for k in wanted}
+            where = _selected(path, header, select)
+            data: dict[str, list[str]] = {k: [] for k in where}
             for lineno, row in enumerate(reader, start=2):
                 if not row:
                     continue
@@ -53,30 +93,23 @@ def _read_csv_columns(path: Path, wanted: dict[str, str]) -> dict[str, np.ndarra
                 for k, j in where.items():
                     data[k].append(row[j])
     except OSError as exc:
-        raise ValueError(f"path: expected a readable file, got {path} ({exc.strerror})") from exc
+        raise ValueError(f"path: expected a readable file, got {path} ({exc.strerror or exc})") from exc
     return {k: np.array(v, dtype=str) for k, v in data.items()}
 
 
-def _read_parquet_columns(path: Path, wanted: dict[str, str]) -> dict[str, np.ndarray]:
+def _read_parquet(path: Path, select: Selection) -> dict[str, np.ndarray]:
     try:
         import pyarrow.parquet as pq
     except ImportError as exc:
         raise ValueError(f"path: reading Parquet ({path.name}) needs pyarrow; pip install pyarrow, "
                          "or use CSV") from exc
     try:
-        schema = pq.read_schema(path)
+        header = list(pq.read_schema(path).names)
     except OSError as exc:
         raise ValueError(f"path: expected a readable Parquet file, got {path} ({exc})") from exc
-    _column_positions(path, list(schema.names), wanted)
-    table = pq.read_table(path, columns=sorted(set(wanted.values())))
-    return {k: np.asarray(table.column(c).to_numpy(zero_copy_only=False)) for k, c in wanted.items()}
-
-
-def _column_positions(path: Path, header: list[str], wanted: dict[str, str]) -> dict[str, int]:
-    missing = [f"{k}={c!r}" for k, c in wanted.items() if c not in header]
-    if missing:
-        raise ValueError(f"{path}: expected columns {', '.join(missing)}, got columns {header}")
-    return {k: header.index(c) for k, c in wanted.items()}
+    names = {k: header[j] for k, j in _selected(path, header, select).items()}
+    table = pq.read_table(path, columns=sorted(set(names.values())))
+    return {k: np.asarray(table.column(c).to_numpy(zero_copy_only=False)) for k, c in names.items()}
 
 
 def _numeric(values: np.ndarray) -> np.ndarray | None:
@@ -179,6 +212,48 @@ def _parse_time(values: np.ndarray, column: str) -> tuple[np.ndarray, str]:
             stamp = stamp.replace(tzinfo=UTC)
         seconds[j] = stamp.timestamp()
     return seconds[inverse.ravel()], "timestamp"
+
+
+def _parse_integers(values: np.ndarray, column: str) -> np.ndarray:
+    """``int64`` from integers or from integers written as text (``"3"``, not ``"3.0"``)."""
+    if values.dtype.kind in "iu":
+        return values.astype(np.int64)
+    text = _as_text(values)
+    try:
+        return text.astype(np.int64)
+    except (TypeError, ValueError, OverflowError):
+        pass
+    for r, v in enumerate(text.tolist()):
+        try:
+            int(v)
+        except ValueError:
+            raise ValueError(f"{column}: expected an integer in every row, got {v!r} in row {r + 1}") from None
+    raise ValueError(f"{column}: expected integers that fit in 64 bits, got larger ones")
+
+
+def _parse_datetimes(values: np.ndarray, column: str) -> np.ndarray:
+    """``datetime64[ns]`` in UTC from a datetime column or ISO 8601 text (naive times taken as UTC), exact to
+    the microsecond (text is parsed by ``datetime.fromisoformat``, so the offset ``+00:00`` is understood)."""
+    if values.dtype.kind == "M":
+        out = values.astype("datetime64[ns]")
+    else:
+        text = _as_text(values)
+        uniq, inverse = np.unique(text, return_inverse=True)
+        ns = np.empty(uniq.shape[0], dtype=np.int64)
+        epoch = datetime(1970, 1, 1, tzinfo=UTC)
+        for j, v in enumerate(uniq.tolist()):
+            try:
+                stamp = datetime.fromisoformat(v)
+            except ValueError:
+                raise ValueError(f"{column}: expected an ISO 8601 timestamp in every row, got {v!r} in row "
+                                 f"{int(np.argmax(text == v)) + 1}") from None
+            delta = (stamp if stamp.tzinfo is not None else stamp.replace(tzinfo=UTC)) - epoch
+            ns[j] = ((delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds) * 1_000
+        out = ns[inverse.ravel()].view("datetime64[ns]")
+    if np.isnat(out).any():
+        raise ValueError(f"{column}: expected a time in every row, got a missing time in row "
+                         f"{int(np.flatnonzero(np.isnat(out))[0]) + 1}")
+    return out
 
 
 def _user_ids(values: np.ndarray, column: str) -> np.ndarray:

@@ -220,6 +220,3 @@ def _skill_ids(skills: Iterable[str | int], names: list[str]) -> np.ndarray:
                          f"unknown {unknown[:5]!r}")
     return np.array(out, dtype=np.int64)
 
-
-# ---------------------------------------------------------------------------------------------------------
-# Generic CSV / Parquet format

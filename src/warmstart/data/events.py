@@ -51,16 +51,14 @@ from warmstart.data._columns import (
     _as_text,
     _check_finite_rows,
     _check_propensity,
-    _csv_header,
-    _parquet_header,
     _parse_numbers,
     _parse_time,
-    _read_csv_columns,
-    _read_parquet_columns,
     _starts,
     _subset_rows,
     _user_ids,
     check_blocks,
+    file_errors,
+    read_columns,
 )
 from warmstart.data.kt import KTData
 
@@ -302,29 +300,23 @@ def load_events(path: str | os.PathLike[str], *, user: str = "user", time: str =
     rows disagree on its features.
     """
     path = Path(path)
-    lower = path.name.lower()
-    if lower.endswith((".csv", ".csv.gz")):
-        header = _csv_header(path)
-    elif lower.endswith((".parquet", ".pq")):
-        header = _parquet_header(path)
-    else:
-        raise ValueError(f"path: expected a .csv, .csv.gz, .parquet or .pq file, got {path.name!r}")
-    wanted = {"user": user, "time": time, "item": item, "reward": reward}
-    if propensity is not None and propensity in header:
-        wanted["propensity"] = propensity
-    feature_cols = _feature_columns(path, header, feature_prefix)
-    for j, col in enumerate(feature_cols):
-        wanted[f"feature {j}"] = col
-    cols = _read_csv_columns(path, wanted) if lower.endswith((".csv", ".csv.gz")) else _read_parquet_columns(
-        path, wanted)
-    feats = np.stack([cols.pop(f"feature {j}") for j in range(len(feature_cols))], axis=1) if feature_cols else None
-    try:
-        return _assemble(cols, wanted, feats, f"{feature_prefix}*")
-    except ValueError as exc:
-        raise ValueError(f"{path}: {exc}") from exc
+    names = {"user": user, "time": time, "item": item, "reward": reward}
+
+    def select(header: list[str]) -> dict[str, str]:
+        wanted = dict(names)
+        if propensity is not None and propensity in header:
+            wanted["propensity"] = propensity
+        wanted.update({f"feature {j}": col for j, col in enumerate(_feature_columns(header, feature_prefix))})
+        return wanted
+
+    cols = read_columns(path, select)
+    n_features = sum(k.startswith("feature ") for k in cols)
+    feats = np.stack([cols.pop(f"feature {j}") for j in range(n_features)], axis=1) if n_features else None
+    with file_errors(path):
+        return _assemble(cols, {**names, "propensity": str(propensity)}, feats, f"{feature_prefix}*")
 
 
-def _feature_columns(path: Path, header: list[str], prefix: str | None) -> list[str]:
+def _feature_columns(header: list[str], prefix: str | None) -> list[str]:
     """The feature columns ``prefix0 .. prefix{d-1}`` in index order; a gap is an error."""
     if not prefix:
         return []
@@ -335,7 +327,7 @@ def _feature_columns(path: Path, header: list[str], prefix: str | None) -> list[
     d = max(found) + 1
     if sorted(found) != list(range(d)):
         missing = [f"{prefix}{j}" for j in range(d) if j not in found]
-        raise ValueError(f"{path}: expected feature columns {prefix}0..{prefix}{d - 1} without gaps, got "
+        raise ValueError(f"expected feature columns {prefix}0..{prefix}{d - 1} without gaps, got "
                          f"{sorted(found.values())} (missing {', '.join(missing[:5])})")
     return [found[j] for j in range(d)]
 

@@ -22,11 +22,12 @@ from warmstart.data._columns import (
     _as_text,
     _is_number,
     _numeric,
-    _read_csv_columns,
-    _read_parquet_columns,
     _starts,
     _subset_rows,
+    _user_ids,
     check_blocks,
+    file_errors,
+    read_columns,
 )
 
 
@@ -166,7 +167,7 @@ def _check_range(name: str, arr: np.ndarray, lo: int, hi: int) -> None:
 
 
 # ---------------------------------------------------------------------------------------------------------
-# ASSISTments 2009-2010 (AKT copy)
+# the generic CSV / Parquet format
 
 
 def load_kt(path: str | os.PathLike[str], *, student: str = "student", order: str = "order",
@@ -184,14 +185,9 @@ def load_kt(path: str | os.PathLike[str], *, student: str = "student", order: st
     wanted = {"student": student, "order": order, "skill": skill, "correct": correct}
     if item is not None:
         wanted["item"] = item
-    name = path.name.lower()
-    if name.endswith((".csv", ".csv.gz")):
-        cols = _read_csv_columns(path, wanted)
-    elif name.endswith((".parquet", ".pq")):
-        cols = _read_parquet_columns(path, wanted)
-    else:
-        raise ValueError(f"path: expected a .csv, .csv.gz, .parquet or .pq file, got {path.name!r}")
-    return _from_columns(cols, wanted, skill_names, item_names)
+    cols = read_columns(path, wanted)
+    with file_errors(path):
+        return _from_columns(cols, wanted, skill_names, item_names)
 
 
 def _vocabulary(values: np.ndarray, given: Sequence[str] | None) -> tuple[np.ndarray, list[str]]:
@@ -208,36 +204,33 @@ def _from_columns(cols: dict[str, np.ndarray], wanted: dict[str, str], skill_nam
                   item_names: Sequence[str] | None) -> KTData:
     n = cols["correct"].shape[0]
     corr = _numeric(cols["correct"])
-    if corr is None or not np.all(np.isin(corr, (0.0, 1.0))):
-        bad = (cols["correct"][~np.isin(corr, (0.0, 1.0))][0] if corr is not None
-               else next(v for v in cols["correct"].tolist() if not _is_number(str(v))))
-        raise ValueError(f"{wanted['correct']}: expected 0 or 1 in every row, got {bad!r}")
+    if corr is None or not np.isin(corr, (0.0, 1.0)).all():
+        r = (next(i for i, v in enumerate(_as_text(cols["correct"]).tolist()) if not _is_number(v))
+             if corr is None else int(np.argmax(~np.isin(corr, (0.0, 1.0)))))
+        raise ValueError(f"{wanted['correct']}: expected 0 or 1 in every row, got {cols['correct'].tolist()[r]!r} "
+                         f"in row {r + 1}")
     order_num = _numeric(cols["order"])
     if order_num is not None:
         if not np.all(np.isfinite(order_num)):
-            raise ValueError(f"{wanted['order']}: expected sortable values, got a missing or NaN order")
+            raise ValueError(f"{wanted['order']}: expected sortable values, got a missing or NaN order in row "
+                             f"{int(np.argmax(~np.isfinite(order_num))) + 1}")
         order_key: np.ndarray = order_num
     else:
         order_key = _as_text(cols["order"])
-        if np.any(order_key == "") or np.any(order_key == "nan"):
-            raise ValueError(f"{wanted['order']}: expected sortable values, got an empty order")
+        empty = (order_key == "") | (order_key == "nan")
+        if np.any(empty):
+            raise ValueError(f"{wanted['order']}: expected sortable values, got an empty order in row "
+                             f"{int(np.argmax(empty)) + 1}")
         numeric_like = np.array([_is_number(v) for v in order_key.tolist()])
         if numeric_like.any():
             raise ValueError(f"{wanted['order']}: expected all numbers or all sortable strings (ISO "
-                             f"timestamps), got a mix such as {order_key[numeric_like][0]!r} and "
-                             f"{order_key[~numeric_like][0]!r}")
-    sid = _as_text(cols["student"])
-    if np.any(sid == ""):
-        raise ValueError(f"{wanted['student']}: expected an id in every row, got an empty id")
-    try:
-        ids: np.ndarray = sid.astype(np.int64)
-        if not np.array_equal(ids.astype(str), sid):  # "007" and "7" are different students
-            ids = sid
-    except (TypeError, ValueError, OverflowError):
-        ids = sid
+                             f"timestamps), got a mix such as {str(order_key[numeric_like][0])!r} and "
+                             f"{str(order_key[~numeric_like][0])!r}")
+    ids = _user_ids(cols["student"], wanted["student"])  # "007" and "7" are different students
     skill_text = _as_text(cols["skill"])
     if np.any(skill_text == ""):
-        raise ValueError(f"{wanted['skill']}: expected a skill name in every row, got an empty name")
+        raise ValueError(f"{wanted['skill']}: expected a skill name in every row, got an empty name in row "
+                         f"{int(np.argmax(skill_text == '')) + 1}")
     skill_ids, skill_vocab = _vocabulary(skill_text, skill_names)
     if "item" in cols:
         item_ids, item_vocab = _vocabulary(_as_text(cols["item"]), item_names)

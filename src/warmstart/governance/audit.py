@@ -27,15 +27,8 @@ from pathlib import Path
 import numpy as np
 
 from warmstart import stats
-from warmstart.data._columns import _as_text, _read_csv_columns, _read_parquet_columns
-from warmstart.data.events import (
-    EventData,
-    _csv_header,
-    _parquet_header,
-    _user_ids,
-    events_from_log,
-    load_events,
-)
+from warmstart.data._columns import _as_text, _user_ids, read_columns
+from warmstart.data.events import EventData, events_from_log, load_events
 from warmstart.families.linear.events import event_summary
 from warmstart.families.linear.fit import responsibilities
 from warmstart.families.linear.population import Population
@@ -124,17 +117,17 @@ def load_audit_log(path: str | Path, columns: Sequence[str] = (), *, user: str =
     if path.name.lower().endswith(".npz"):
         return _load_simulated(path, columns)
     events = load_events(path, user=user)
-    lower = path.name.lower()
-    header = _csv_header(path) if lower.endswith((".csv", ".csv.gz")) else _parquet_header(path)
-    missing = [c for c in columns if c not in header]
-    if missing:
-        raise ValueError(f"column {missing[0]!r}: expected a per-user column in {path}, got no such column "
-                         f"(columns: {', '.join(header)})")
     if not columns:
         return AuditLog(events, {}, str(path))
-    wanted = {"user": user, **{f"col {j}": c for j, c in enumerate(columns)}}
-    raw = (_read_csv_columns(path, wanted) if lower.endswith((".csv", ".csv.gz"))
-           else _read_parquet_columns(path, wanted))
+
+    def select(header: list[str]) -> dict[str, str]:
+        missing = [c for c in columns if c not in header]
+        if missing:
+            raise ValueError(f"column {missing[0]!r}: expected a per-user column, got no such column "
+                             f"(columns: {', '.join(header)})")
+        return {"user": user, **{f"col {j}": c for j, c in enumerate(columns)}}
+
+    raw = read_columns(path, select)
     ids = _user_ids(raw["user"], user)
     index = np.searchsorted(events.user_ids, ids)
     index = np.clip(index, 0, events.n_users - 1)
@@ -279,7 +272,7 @@ def infer_types(events: EventData, population: Population, features: np.ndarray 
         report("inferring types", start / max(summary.n_users, 1))
         parts.append(responsibilities(summary[start : start + chunk], population, chunk=chunk))
     report("inferring types", 1.0)
-    probs = np.vstack(parts) if parts else np.zeros((0, population.n_types + 1))
+    probs = np.vstack(parts) if parts else np.zeros((0, population.n_components))
     return TypeInference(probs, events.lengths(), population.type_names(), src.source)
 
 

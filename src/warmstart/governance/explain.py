@@ -131,7 +131,7 @@ def explain_user(population: Population, events: EventData, user: str | int, *,
     X = src.features[events.item[rows]]
     r = events.reward[rows]
     belief = Belief.fresh(population)
-    T, K1 = rows.shape[0], population.components.n_types
+    T, K1 = rows.shape[0], population.n_components
     inc = np.zeros((T, K1))
     for t in range(T):
         before = belief.log_evidence.copy()

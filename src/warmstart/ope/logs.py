@@ -48,12 +48,10 @@ from warmstart.data._columns import (
     _as_text,
     _check_finite_rows,
     _check_propensity,
-    _csv_header,
     _numeric,
-    _parquet_header,
     _parse_numbers,
-    _read_csv_columns,
-    _read_parquet_columns,
+    file_errors,
+    read_columns,
 )
 
 __all__ = ["EVAL_POLICIES", "OPELog", "load_ope_log"]
@@ -146,21 +144,10 @@ def load_ope_log(path: str | os.PathLike[str], *, action_dist: str | os.PathLike
     model. Raises ``ValueError`` naming the file, the column, what was expected and what was given.
     """
     path = Path(path)
-    lower = path.name.lower()
-    is_csv = lower.endswith((".csv", ".csv.gz"))
-    if not is_csv and not lower.endswith((".parquet", ".pq")):
-        raise ValueError(f"path: expected a .csv, .csv.gz, .parquet or .pq file, got {path.name!r}")
-    header = _csv_header(path) if is_csv else _parquet_header(path)  # their errors name the file
     context_cols = tuple(context_cols)
-    try:
-        wanted = _wanted_columns(header, action_dist, eval_policy, context_cols)
-    except ValueError as exc:
-        raise ValueError(f"{path}: {exc}") from exc
-    cols = _read_csv_columns(path, wanted) if is_csv else _read_parquet_columns(path, wanted)
-    try:
+    cols = read_columns(path, lambda header: _wanted_columns(header, action_dist, eval_policy, context_cols))
+    with file_errors(path):
         return _parse(cols, path, action_dist, eval_policy, context_cols)
-    except ValueError as exc:
-        raise ValueError(f"{path}: {exc}") from exc
 
 
 def _wanted_columns(header: list[str], npz: str | os.PathLike[str] | None, eval_policy: str | None,

@@ -17,6 +17,14 @@ from typing import Any
 
 import numpy as np
 
+from warmstart.data._columns import (
+    TABLE_SUFFIXES,
+    _parse_datetimes,
+    _parse_integers,
+    _parse_numbers,
+    file_errors,
+    read_columns,
+)
 from warmstart.data._paths import find_dataset
 from warmstart.ope.estimators import OPEResult, bootstrap_ci, estimate_all
 
@@ -93,51 +101,51 @@ def _check_choice(name: str, value: str, options: tuple[str, ...]) -> None:
         raise ValueError(f"{name}: expected one of {', '.join(options)}, got {value!r}")
 
 
+def _table(folder: Path, stem: str) -> Path | None:
+    """``folder/stem`` as CSV (the sample's own files), gzipped CSV or Parquet, whichever is there first."""
+    return next((folder / (stem + sfx) for sfx in TABLE_SUFFIXES if (folder / (stem + sfx)).is_file()), None)
+
+
 def obd_root(root: str | os.PathLike[str] | None = None) -> Path:
     """The folder of the OBD small sample: ``root`` (or its ``open-bandit-dataset-small`` subfolder), else
     ``$WARMSTART_DATA/open-bandit-dataset-small``, else ``../shared/data/open-bandit-dataset-small`` next to the
     repository (or the working directory)."""
-    return find_dataset(OBD_DIR, root, lambda c: (c / "random" / "all" / "all.csv").is_file(),
+    return find_dataset(OBD_DIR, root, lambda c: _table(c / "random" / "all", "all") is not None,
                         "random/all/all.csv of the Open Bandit Dataset sample")
 
 
 def load_obd(policy: str = "random", campaign: str = "all",
              root: str | os.PathLike[str] | None = None) -> OBDLog:
-    """Load ``{policy}/{campaign}/{campaign}.csv`` and its ``item_context.csv`` into typed arrays."""
-    import pyarrow as pa
-    import pyarrow.csv as pcsv
-
+    """Load ``{policy}/{campaign}/{campaign}.csv`` and its ``item_context.csv`` into typed arrays (each file
+    may also be ``.csv.gz`` or Parquet, read by ``warmstart.data``'s table reader)."""
     _check_choice("policy", policy, POLICIES)
     _check_choice("campaign", campaign, CAMPAIGNS)
     folder = obd_root(root) / policy / campaign
-    path = folder / f"{campaign}.csv"
-    types = {"timestamp": pa.timestamp("ns", tz="UTC"), "item_id": pa.int64(), "position": pa.int64(),
-             "click": pa.int64(), "propensity_score": pa.float64()}
-    try:
-        table = pcsv.read_csv(path, convert_options=pcsv.ConvertOptions(include_columns=list(_COLUMNS),
-                                                                         column_types=types))
-        items = pcsv.read_csv(folder / "item_context.csv", convert_options=pcsv.ConvertOptions(
-            include_columns=["item_id", "item_feature_0"],
-            column_types={"item_id": pa.int64(), "item_feature_0": pa.float64()}))
-    except (pa.ArrowInvalid, KeyError) as exc:
-        raise ValueError(f"{path}: expected an OBD CSV with columns {', '.join(_COLUMNS)} ({exc})") from exc
-    cols = {c: table.column(c).to_numpy() for c in _COLUMNS}
-    ts = cols["timestamp"].astype("datetime64[ns]")
+    path = _table(folder, campaign) or folder / f"{campaign}.csv"
+    items_path = _table(folder, "item_context") or folder / "item_context.csv"
+    cols = read_columns(path, {c: c for c in _COLUMNS})
+    items = read_columns(items_path, {c: c for c in ("item_id", "item_feature_0")})
+    with file_errors(path):
+        ts = _parse_datetimes(cols["timestamp"], "timestamp")
+        item_col, slot_col, click = (_parse_integers(cols[c], c) for c in ("item_id", "position", "click"))
+        pscore = _parse_numbers(cols["propensity_score"], "propensity_score")
+    with file_errors(items_path):
+        item_id = _parse_integers(items["item_id"], "item_id")
+        item_feature = _parse_numbers(items["item_feature_0"], "item_feature_0")
     order = np.argsort(ts, kind="stable")  # obp sorts by timestamp; stable keeps file order within ties
-    item_id = np.asarray(items.column("item_id").to_numpy(), dtype=np.int64)
     n_actions = int(item_id.shape[0])
     if not np.array_equal(np.sort(item_id), np.arange(n_actions)):
-        raise ValueError(f"{folder / 'item_context.csv'}: expected item ids 0..{n_actions - 1}, got others")
+        raise ValueError(f"{items_path}: expected item ids 0..{n_actions - 1}, got others")
     feature = np.empty(n_actions)
-    feature[item_id] = items.column("item_feature_0").to_numpy()
-    action = cols["item_id"][order].astype(np.int64)
+    feature[item_id] = item_feature
+    action = item_col[order]
     if action.min() < 0 or action.max() >= n_actions:
         raise ValueError(f"{path}: item_id: expected ids in [0, {n_actions - 1}], got {action.max()}")
-    slots, position = np.unique(cols["position"][order], return_inverse=True)  # dense rank, as obp
-    pscore = cols["propensity_score"][order].astype(np.float64)
+    slots, position = np.unique(slot_col[order], return_inverse=True)  # dense rank, as obp
+    pscore = pscore[order]
     if not np.all((pscore > 0) & (pscore <= 1)):
         raise ValueError(f"{path}: propensity_score: expected values in (0, 1], got {pscore.min()}..{pscore.max()}")
-    reward = cols["click"][order].astype(np.int64)
+    reward = click[order]
     if not np.isin(reward, (0, 1)).all():
         raise ValueError(f"{path}: click: expected 0/1, got {np.setdiff1d(reward, (0, 1))[0]}")
     return OBDLog(policy=policy, campaign=campaign, timestamp=ts[order], action=action,

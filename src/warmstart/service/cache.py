@@ -7,6 +7,16 @@
   transaction that wrote it has committed.
 - ``KeyCache``: the scope of each API key for a few seconds, so that a request does not need a database read
   to authenticate. A revoked key stops working within ``ttl`` seconds.
+
+Why not ``cachetools`` (``LRUCache``, ``TTLCache``) or ``functools.lru_cache``: ``BeliefCache`` is not a plain
+LRU map. A hit must match the stored row (version and bytes) given at lookup, ``latest`` reads an entry without
+making it recent, the cache hands out and keeps copies made by the serving policy's ``copy_state``, a user is
+dropped on erasure, reset or consent change (``ServiceState.uncache``), ``size=0`` turns it off (``export``
+decodes without filling it) and it counts hits and misses; ``lru_cache`` memoizes a function and offers none of
+these, and ``cachetools``' classes are not thread-safe (each would still need this lock, and a wrapper per
+method), so the ``OrderedDict`` below is the shorter code. ``KeyCache`` would be a ``TTLCache`` plus the same
+lock, the same hashing of the key and the same lookup-then-store: no shorter, for a new dependency of the
+``service`` extra.
 """
 
 from __future__ import annotations

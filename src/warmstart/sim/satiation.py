@@ -97,7 +97,7 @@ def long_term(engagement: np.ndarray) -> np.ndarray:
     return engagement[:, engagement.shape[1] // 2 :].mean(axis=1)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class SatiationDynamics:
     """The known state dynamics and feature map (the structure; user-specific coefficients are in ``theta``).
 
@@ -226,7 +226,8 @@ class SatiationConfig:
                 raise ValueError(f"{name}: expected 0 <= low <= high, got {(lo, hi)}")
 
     def dynamics(self) -> SatiationDynamics:
-        return SatiationDynamics(self.n_categories, self.exposure_decay, self.habit_decay, tuple(self.clickbait))
+        return SatiationDynamics(n_categories=self.n_categories, exposure_decay=self.exposure_decay,
+                                 habit_decay=self.habit_decay, clickbait=tuple(self.clickbait))
 
     @property
     def dim(self) -> int:

@@ -115,7 +115,7 @@ def changepoint_belief() -> ChangePointBelief:
 
 def learner_belief() -> LearnerBeliefBatch:
     pop = learner_population()
-    batch = LearnerBeliefBatch.fresh(pop, 1, PersonalGrid((0.5, 1.0, 2.0), (0.5, 2.0), 0.5))
+    batch = LearnerBeliefBatch.fresh(pop, 1, PersonalGrid(learn=(0.5, 1.0, 2.0), slip=(0.5, 2.0), log_sd=0.5))
     J = batch.log_evidence.shape[1]
     batch.log_evidence[0] = -np.arange(1, J + 1) / 4
     batch.known[0, [0, 2]] = np.linspace(0.125, 0.875, 2 * J).reshape(2, J)

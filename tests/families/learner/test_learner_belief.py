@@ -18,7 +18,7 @@ from warmstart.families.learner.fit import LearnerFitConfig, LearnerPopulation, 
 from warmstart.sim.learners import simulate_learners
 from warmstart.testing import random_response_log
 
-GRID = PersonalGrid((0.5, 1.0, 3.0), (0.5, 1.0), log_sd=0.6)
+GRID = PersonalGrid(learn=(0.5, 1.0, 3.0), slip=(0.5, 1.0), log_sd=0.6)
 
 
 @pytest.fixture(scope="module")
@@ -139,7 +139,7 @@ def test_without_a_grid_a_single_type_is_plain_bkt(pop):
     rng = np.random.default_rng(3)
     student, skill, correct = random_response_log(rng, 3, 3, 8)
     got = predict_online(one, student, skill, correct, grid=None)
-    want = np.concatenate([brute_predictions(one, PersonalGrid((1.0,), (1.0,)), list(skill[student == i]),
+    want = np.concatenate([brute_predictions(one, PersonalGrid(learn=(1.0,), slip=(1.0,)), list(skill[student == i]),
                                              list(correct[student == i])) for i in range(3)])
     assert np.allclose(got, want, atol=1e-12)
     assert LearnerBeliefBatch.fresh(one, 2, grid=None).component_probs().shape == (2, 1)
@@ -167,7 +167,7 @@ def test_types_are_recognised_and_personal_rates_take_over_with_history():
     k, s = 2, 30
     truth = LearnerPopulation(np.array([0.5, 0.5]), L0=np.full((k, s), 0.2), T=np.array([[0.3] * s, [0.05] * s]),
                               F=np.zeros((k, s)), G=np.full((k, s), 0.2), S=np.full((k, s), 0.1))
-    grid = PersonalGrid((0.25, 0.5, 1.0, 2.0, 4.0), (0.5, 1.0, 2.0))
+    grid = PersonalGrid(learn=(0.25, 0.5, 1.0, 2.0, 4.0), slip=(0.5, 1.0, 2.0))
     fresh = LearnerBeliefBatch.fresh(truth, 1, grid)
     assert np.allclose(fresh.type_probs(), truth.weights)
     prior = fresh.multiplier_probs()[0]

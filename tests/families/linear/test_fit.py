@@ -81,6 +81,16 @@ def test_persistence_round_trip(population, tmp_path):
     assert back.diagnostics.n_iter == population.diagnostics.n_iter
 
 
+def test_the_counts_say_what_they_count(population):
+    """``n_types``: the fitted types; ``n_components``: those and the novel component, the rows of every
+    parameter array; the novel component is the last row."""
+    K = population.n_types
+    assert population.n_components == population.components.n_components == K + 1
+    assert population.weights.shape == (K + 1,) and population.components.mu.shape[0] == K + 1
+    assert population.novel_index == K and population.type_names()[K] == "novel"
+    assert population.components.n_types == population.components.n_components  # the former name, kept
+
+
 def test_corrupted_and_unknown_files_are_rejected(population, tmp_path):
     path = population.save(tmp_path / "pop.npz")
     raw = bytearray(path.read_bytes())

@@ -44,7 +44,7 @@ HEADER = ByteHeader(b"WLB", 1, "IHBBd8sQI", LearnerBeliefFormatError, "learner b
                     "warmstart learner belief")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class PersonalGrid:
     """Personal multipliers on the odds of a type's learn rate and slip rate, with a log-normal prior.
 
@@ -82,7 +82,7 @@ class PersonalGrid:
         return logp - np.log(np.exp(logp - logp.max()).sum()) - logp.max()
 
 
-NO_GRID = PersonalGrid((1.0,), (1.0,))
+NO_GRID = PersonalGrid(learn=(1.0,), slip=(1.0,))
 DEFAULT_GRID = PersonalGrid()
 
 
@@ -313,7 +313,7 @@ class LearnerBeliefBatch:
         seen = body["seen skills"].astype(np.int64)
         known = body["P(known)"].reshape(n_seen, J)
         try:
-            grid = PersonalGrid(tuple(mult[:nl]), tuple(mult[nl:]), log_sd)
+            grid = PersonalGrid(learn=tuple(mult[:nl]), slip=tuple(mult[nl:]), log_sd=log_sd)
         except ValueError as exc:
             raise HEADER.fail(f"bad personal grid ({exc})") from exc
         if not np.all(np.isfinite(logev)) or np.any(logev > 0):

@@ -68,7 +68,7 @@ class InProcess:
     def e_step(self, users: Summary | SummaryShards, comps: GaussianTypes, weights: np.ndarray, chunk: int,
                moments: bool) -> tuple[float, Any]:
         terms, logw = comps.precision(), np.log(weights)
-        total = PassTotal(comps.n_types, comps.dim, moments)
+        total = PassTotal(comps.n_components, comps.dim, moments)
         for part in (users if isinstance(users, SummaryShards) else (users,)):
             for start in range(0, part.n_users, chunk):
                 total.add(*chunk_terms(part[start : start + chunk], comps, terms, logw, moments))
@@ -229,7 +229,7 @@ class RayBackend:
                moments: bool) -> tuple[float, Any]:
         params = self._ray.put((comps, weights))
         futures = [self._task.remote(piece, params, chunk, moments) for piece in self._pieces(users, chunk)]
-        total = PassTotal(comps.n_types, comps.dim, moments)
+        total = PassTotal(comps.n_components, comps.dim, moments)
         for parts in self._ray.get(futures):  # in piece order, so the chunks add up in the in-process order
             for ll, part in parts:
                 total.add(ll, part)

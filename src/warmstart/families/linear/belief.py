@@ -41,9 +41,9 @@ class BeliefFormatError(FormatError):
 def check_made_under(header: ByteHeader, population: Population, dim: int, n_components: int, fp: bytes) -> None:
     """Bytes' header fields against the population they are read under: its dimension, number of components
     and fingerprint (``header.fail`` naming what differs)."""
-    if dim != population.dim or n_components != population.components.n_types:
+    if dim != population.dim or n_components != population.n_components:
         raise header.fail(f"made for dim {dim} with {n_components} components, population has dim "
-                          f"{population.dim} with {population.components.n_types}")
+                          f"{population.dim} with {population.n_components}")
     if fp.hex() != population.fingerprint():
         raise header.fail(f"made under another population (fingerprint differs: expected "
                           f"{population.fingerprint()}, got {fp.hex()})")
@@ -235,7 +235,7 @@ class Belief:
         d = self.dim
         iu = np.triu_indices(d)
         fp = bytes.fromhex(self.population.fingerprint())
-        head = HEADER.pack(d, self.population.components.n_types, self.discount, fp)
+        head = HEADER.pack(d, self.population.n_components, self.discount, fp)
         body = np.concatenate([self.A[iu], self.b, [self.c, self.n]]).astype("<f8").tobytes()
         return head + body
 

@@ -156,7 +156,7 @@ class ChangePointBelief:
         bytes (``Belief.to_bytes``: its summary). Each run's posterior is recomputed from its summary on
         reading, exactly under the population named by the fingerprint."""
         fp = bytes.fromhex(self.population.fingerprint())
-        head = HEADER.pack(self.dim, self.population.components.n_types, len(self.runs), self.max_runs,
+        head = HEADER.pack(self.dim, self.population.n_components, len(self.runs), self.max_runs,
                            len(self.alarms), self.hazard, self.min_prob, self.alarm_prob, self.t, self.anchor, fp)
         body = (np.asarray(self.starts, dtype="<u8").tobytes() + np.asarray(self.log_w, dtype="<f8").tobytes()
                 + np.asarray(self.alarms, dtype="<u8").tobytes())

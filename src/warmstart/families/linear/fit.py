@@ -201,7 +201,7 @@ def _n_params(k: int, d: int, covariance: str) -> int:
 
 
 def _bic(fit: _Fit, n_users: int, cfg: FitConfig) -> float:
-    k = fit.comps.n_types - 1
+    k = fit.comps.n_components - 1
     return -2.0 * fit.loglik + _n_params(k, fit.comps.dim, cfg.covariance) * math.log(n_users)
 
 
@@ -225,7 +225,7 @@ def _best_of_restarts(
 # ---------------------------------------------------------------------------------------------- moves
 def _split_component(comps: GaussianTypes, w: np.ndarray, j: int) -> tuple[GaussianTypes, np.ndarray]:
     """Split type j into two along its principal axis; returns K+1 types (novel excluded)."""
-    K = comps.n_types - 1
+    K = comps.n_components - 1
     mu, cov, nv = comps.mu[:K], comps.cov[:K], comps.noise_var[:K]
     vals, vecs = np.linalg.eigh(cov[j])
     step = np.sqrt(vals[-1]) * vecs[:, -1]
@@ -246,7 +246,7 @@ def _merge_components(types: GaussianTypes, wk: np.ndarray, i: int, j: int) -> t
         p[a] * (types.cov[t] + np.outer(types.mu[t], types.mu[t])) for a, t in enumerate((i, j))
     )
     cov = second - np.outer(mu, mu)
-    keep = [t for t in range(types.n_types) if t not in (i, j)]
+    keep = [t for t in range(types.n_components) if t not in (i, j)]
     new = GaussianTypes(
         np.vstack([types.mu[keep], mu]),
         np.concatenate([types.cov[keep], cov[None]]),
@@ -256,7 +256,7 @@ def _merge_components(types: GaussianTypes, wk: np.ndarray, i: int, j: int) -> t
 
 
 def _broadness(comps: GaussianTypes) -> np.ndarray:
-    K = comps.n_types - 1
+    K = comps.n_components - 1
     return np.linalg.slogdet(comps.cov[:K])[1]
 
 
@@ -272,7 +272,7 @@ def _moves(summary: Summary, fit: _Fit, cfg: FitConfig, log: list[dict[str, Any]
     """Split-and-merge at fixed K, then split moves that raise K while BIC improves."""
     n = summary.n_users
     for _round in range(3):
-        K = fit.comps.n_types - 1
+        K = fit.comps.n_components - 1
         improved = False
         if K >= 3:
             _, resp = _pass(summary, fit.comps, fit.weights, cfg.chunk, moments=False, backend=backend)
@@ -299,7 +299,7 @@ def _moves(summary: Summary, fit: _Fit, cfg: FitConfig, log: list[dict[str, Any]
                     improved = True
                     break
         # split moves: K -> K + 1 while BIC improves; every type is a candidate, the best BIC wins
-        K = fit.comps.n_types - 1
+        K = fit.comps.n_components - 1
         if cfg.n_types is None and K < cfg.k_range[1]:
             best_cand, best_target = None, -1
             for target in range(K):
@@ -314,7 +314,7 @@ def _moves(summary: Summary, fit: _Fit, cfg: FitConfig, log: list[dict[str, Any]
             fit, accepted = _accept_by_bic(fit, cand, n, cfg, log, {"move": "split", "split": best_target, "K": K})
             improved = improved or accepted
         # remove move: the broadest type may only duplicate the novel component; drop it when BIC agrees
-        K = fit.comps.n_types - 1
+        K = fit.comps.n_components - 1
         if cfg.n_types is None and K > max(1, cfg.k_range[0]):
             target = int(np.argmax(_broadness(fit.comps)))
             keep = [t for t in range(K) if t != target]
@@ -378,7 +378,7 @@ def fit_population(summary: Summary | SummaryShards, config: FitConfig | None = 
         report("split and merge moves", 0.95)
         best_fit = _moves(summary, best_fit, cfg, moves, backend)
     report("done", 1.0)
-    K = best_fit.comps.n_types - 1
+    K = best_fit.comps.n_components - 1
     diagnostics = FitDiagnostics.from_dict({
         "n_users": n,
         "n_events": float(summary.n.sum()),

@@ -167,15 +167,24 @@ def ridge(A: np.ndarray, b: np.ndarray, lam: float) -> np.ndarray:
 
 @dataclass(frozen=True)
 class GaussianTypes:
-    """Parameters of ``K`` Gaussian types: ``mu (K, d)``, ``cov (K, d, d)``, ``noise_var (K,)``."""
+    """Parameters of ``K`` Gaussian components: ``mu (K, d)``, ``cov (K, d, d)``, ``noise_var (K,)``. A
+    ``Population``'s components are its fitted types and, last, the novel component (see ``Population``)."""
 
     mu: np.ndarray
     cov: np.ndarray
     noise_var: np.ndarray
 
     @property
-    def n_types(self) -> int:
+    def n_components(self) -> int:
+        """Number of components (rows), whatever they are: for a ``Population``'s, the novel one included."""
         return int(self.mu.shape[0])
+
+    @property
+    def n_types(self) -> int:
+        """The former name of ``n_components``, kept so that existing code runs. On a ``Population``'s
+        ``components`` it counts the novel component too, unlike ``Population.n_types``: prefer
+        ``n_components`` (or ``Population.n_components``)."""
+        return self.n_components
 
     @property
     def dim(self) -> int:
@@ -267,7 +276,7 @@ def type_posterior(
 def log_evidence(summary: Summary, types: GaussianTypes, chunk: int = 2000) -> np.ndarray:
     """Log evidence ``(N, K)`` of every user under every type, in chunks of users to bound memory."""
     terms = types.precision()
-    out = np.empty((summary.n_users, types.n_types))
+    out = np.empty((summary.n_users, types.n_components))
     for start in range(0, summary.n_users, chunk):
         sl = slice(start, start + chunk)
         out[sl] = type_posterior(summary[sl], types, terms).log_evidence

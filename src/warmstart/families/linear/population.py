@@ -44,7 +44,18 @@ FORMAT = NpzFormat(FORMAT_NAME, FORMAT_VERSION, (Array("weights"), Array("mu"), 
 @dataclass(frozen=True)
 class Population:
     """K fitted types and the novel component (last), with mixture weights and how they were fitted
-    (``FitDiagnostics``; a mapping given here is read into one)."""
+    (``FitDiagnostics``; a mapping given here is read into one).
+
+    What each count counts:
+
+    - ``n_types``: K, the fitted types, **not** counting the novel component (what ``FitConfig(n_types=)`` and
+      the BIC choose, what reports call "types");
+    - ``n_components``: K + 1, the rows of ``weights``, ``components.mu``, ``components.cov`` and
+      ``components.noise_var`` (also ``components.n_components``), the novel component included;
+    - ``novel_index``: K, the novel component's row.
+
+    A belief's type probabilities have ``n_components`` entries.
+    """
 
     components: GaussianTypes
     weights: np.ndarray
@@ -69,11 +80,17 @@ class Population:
     @property
     def n_types(self) -> int:
         """Number of fitted types, not counting the novel component."""
-        return self.components.n_types - 1
+        return self.components.n_components - 1
+
+    @property
+    def n_components(self) -> int:
+        """Number of mixture components: the fitted types and the novel component."""
+        return self.components.n_components
 
     @property
     def novel_index(self) -> int:
-        return self.components.n_types - 1
+        """Row of the novel component (the last)."""
+        return self.components.n_components - 1
 
     @cached_property
     def log_weights(self) -> np.ndarray:
