@@ -63,6 +63,10 @@ def serve(
     reward_window: Annotated[float | None, typer.Option(
         help="Seconds to wait for a reward before the default reward is recorded (default: wait forever).")] = None,
     default_reward: Annotated[float, typer.Option(help="The reward recorded when the window passes.")] = 0.0,
+    explore: Annotated[float, typer.Option(min=0.0, max=1.0, help=(
+        "Exploration floor: the share of decisions made uniformly at random, so that every candidate is logged "
+        "with probability >= explore / candidates and other population versions can be evaluated offline "
+        "(0 turns it off)."))] = 0.05,
     workers: Annotated[int, typer.Option(min=1, help=(
         "Worker processes, each with its own app and store connections. Several workers want PostgreSQL: "
         "on SQLite they work (WAL, busy timeout) but every write waits for the one writer lock."))] = 1,
@@ -87,7 +91,8 @@ def serve(
     if store.active_version() is None:
         raise CliError("serve: expected an active population; pass --population FILE (from `warmstart fit`)")
     # built here for one worker; for several, built only to check the settings before any worker starts
-    app_ = create_app(store, policy=policy, seed=seed, reward_window_s=reward_window, default_reward=default_reward)
+    app_ = create_app(store, policy=policy, seed=seed, reward_window_s=reward_window, default_reward=default_reward,
+                      explore=explore)
     if workers == 1:
         uvicorn.run(app_, host=host, port=port, log_level="warning")
         return
@@ -96,7 +101,7 @@ def serve(
     store.close()
     os.environ.update(WARMSTART_DB=db, WARMSTART_POLICY=policy, WARMSTART_SEED=str(seed),
                       WARMSTART_REWARD_WINDOW="" if reward_window is None else repr(float(reward_window)),
-                      WARMSTART_DEFAULT_REWARD=repr(float(default_reward)))
+                      WARMSTART_DEFAULT_REWARD=repr(float(default_reward)), WARMSTART_EXPLORE=repr(float(explore)))
     uvicorn.run("warmstart.service.app:app_from_env", factory=True, workers=workers, host=host, port=port,
                 log_level="warning")
 

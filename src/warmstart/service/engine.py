@@ -11,6 +11,7 @@ from sqlalchemy import Connection
 
 from warmstart.families.registry import population_from_bytes
 from warmstart.policies.base import PolicyContext, StateSummary
+from warmstart.policies.floor import DEFAULT_EPSILON
 from warmstart.policies.registry import make_policy
 from warmstart.service.cache import BeliefCache, State
 from warmstart.service.errors import ApiError
@@ -24,7 +25,7 @@ class Engine:
     """A population version (the active one by default), the policy acting on it, and the store."""
 
     def __init__(self, store: Store, *, policy: str = "mixture_ids", seed: int = 0, mode: str = "active",
-                 cache_size: int = BELIEF_CACHE) -> None:
+                 cache_size: int = BELIEF_CACHE, explore: float = DEFAULT_EPSILON) -> None:
         self.store = store
         version = store.active_version(mode)
         if version is None:
@@ -33,7 +34,11 @@ class Engine:
         self.version = version
         self.population = population_from_bytes(data, source=f"population version {version}")
         # the service uses the policy contract only: act, update, and a user's state to and from bytes
-        self.policy = made = make_policy(policy, PolicyContext(population=self.population), seed=seed)
+        context = PolicyContext(population=self.population)
+        # with an exploration floor every candidate keeps a logged probability >= explore / n_candidates, so the
+        # log supports evaluating another population version offline (warmstart.policies.floor)
+        self.policy = made = (make_policy("floored", context, seed=seed, inner=policy, epsilon=explore) if explore > 0
+                              else make_policy(policy, context, seed=seed))
         try:
             made.summarise_state(made.state_from_bytes(made.state_to_bytes(made.new_user())))
         except NotImplementedError as exc:

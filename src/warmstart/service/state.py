@@ -12,6 +12,7 @@ from collections.abc import Callable
 
 import numpy as np
 
+from warmstart.policies.floor import DEFAULT_EPSILON
 from warmstart.service.cache import KeyCache
 from warmstart.service.engine import Engine, record_reward
 from warmstart.service.metrics import Metrics
@@ -24,13 +25,17 @@ KEY_TTL = 5.0  # seconds a worker may keep accepting a key after it was revoked
 class ServiceState:
     """Everything the routes of one app share. With ``reward_window_s``, a decision whose reward has not
     arrived within the window gets ``default_reward`` (``apply_default_rewards``, run by a background loop
-    while the app runs)."""
+    while the app runs). ``explore`` is the exploration floor: the share of decisions made uniformly at random,
+    so that every candidate is logged with probability at least ``explore / n_candidates`` (0 turns it off)."""
 
     def __init__(self, store: Store, *, policy: str = "mixture_ids", seed: int = 0,
-                 reward_window_s: float | None = None, default_reward: float = 0.0) -> None:
+                 reward_window_s: float | None = None, default_reward: float = 0.0,
+                 explore: float = DEFAULT_EPSILON) -> None:
         if reward_window_s is not None and not reward_window_s > 0:
             raise ValueError(f"reward_window_s: expected a positive number of seconds or None, got {reward_window_s}")
-        self.store, self.policy, self.seed = store, policy, seed
+        if not 0.0 <= explore <= 1.0:
+            raise ValueError(f"explore: expected a share of decisions in [0, 1], got {explore!r}")
+        self.store, self.policy, self.seed, self.explore = store, policy, seed, float(explore)
         self.reward_window_s, self.default_reward = reward_window_s, default_reward
         self.metrics = Metrics()
         self.keys = KeyCache(store.key_scope, ttl=KEY_TTL)
@@ -59,7 +64,8 @@ class ServiceState:
         version = self.active(mode)
         current = self.engines.get(mode)
         if current is None or current.version != version:
-            self.engines[mode] = current = Engine(self.store, policy=self.policy, seed=self.seed, mode=mode)
+            self.engines[mode] = current = Engine(self.store, policy=self.policy, seed=self.seed, mode=mode,
+                                                  explore=self.explore)
         return current
 
     def shadow(self, event_id: str, user_id: str, X: np.ndarray, active_version: int) -> None:
