@@ -58,11 +58,11 @@ class Engine:
         return self.policy.summarise_state(state)
 
     def belief_from_log(self, user_id: str) -> State:
-        """The user's belief under this population, recomputed from their rewarded events in order (a shadow
-        population keeps no stored beliefs)."""
+        """The user's belief under this population, recomputed from their rewarded personalised events in order (a
+        shadow population keeps no stored beliefs; a stored belief of another version is replaced by this)."""
         state = self.policy.new_user()
         for e in self.store.user_events(user_id):
-            if e.reward is not None:
+            if e.reward is not None and e.personalised:
                 self.learn(state, e, float(e.reward))
         return state
 
@@ -71,10 +71,12 @@ class Engine:
         return self.decode(user_id, stored), (None if stored is None else stored[1])
 
     def decode(self, user_id: str, stored: tuple[bytes, int, int] | None) -> State:
-        """The belief in a stored row (a fresh one if none, or if it was made under another population), from
-        the cache when the row is the one the cached belief came from."""
-        if stored is None or stored[2] != self.version:
+        """The belief in a stored row (a fresh one if none; replayed from the user's logged events if it was made
+        under another population version), from the cache when the row is the one the cached belief came from."""
+        if stored is None:
             return self.policy.new_user()
+        if stored[2] != self.version:  # made under another version: the user's logged events, replayed under this one
+            return self.belief_from_log(user_id)
         cached = self.cache.get(user_id, stored)
         if cached is not None:
             return cached
@@ -140,6 +142,9 @@ def user_profile(eng: Engine, user_id: str) -> dict[str, Any]:
 
 
 def _summary(names: list[str], probs: np.ndarray, n: int) -> str:
+    if names == ["novel"]:  # the bootstrap population of a service with no fitted types yet
+        return (f"No types of users are fitted yet: this user is served as themselves from a broad prior "
+                f"({n} events learned from).")
     k = int(np.argmax(probs))
     if n == 0:
         return "Nothing learned yet: every type is still possible."
