@@ -8,7 +8,7 @@ from warmstart.policies.check import check_policy
 from warmstart.policies.registry import available_policies, make_policy
 
 EXPECTED = {"mixture_ts", "mixture_ids", "mixture_ids_cp", "mixture_plan", "oracle_plan", "from_scratch_ts", "pooled_ts", "club", "vw_pooled", "oracle_type",
-            "oracle", "random"}
+            "oracle", "random", "floored"}
 FAST = {"vw_pooled": {"pretrain_events": 300}}
 
 

@@ -53,7 +53,8 @@ def _older_belief(store, eng, user):
     r = np.array([e.reward for e in rows[:-1]])
     from warmstart.families.linear.belief import BeliefBatch
 
-    old = BeliefBatch.from_summary(eng.policy.prior(None), summarise_rows(np.zeros(len(X), dtype=np.int64), X, r, 1)).user(0)
+    inner = getattr(eng.policy, "inner", eng.policy)  # under the exploration floor, the policy it wraps
+    old = BeliefBatch.from_summary(inner.prior(None), summarise_rows(np.zeros(len(X), dtype=np.int64), X, r, 1)).user(0)
     stored = store.get_belief(user)
     store.put_belief(user, old.to_bytes(), population_version=eng.version, n_events=len(X),
                      expected_version=stored[1])

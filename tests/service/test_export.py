@@ -19,7 +19,7 @@ def store_with_users(tmp_path, population):
     store = Store.open(tmp_path / "svc.db")
     first = store.add_population(population.to_bytes(), fingerprint=population.fingerprint())
     store.activate(first)
-    eng = Engine(store)
+    eng = Engine(store, explore=0)  # the policy itself (its replay), not the floor around it
     rng = np.random.default_rng(0)
     means = population.components.mu[:-1]
     for i in range(600):

@@ -33,7 +33,7 @@ from warmstart.sim.users import OUTLIER, UserBatch
 
 ALL_POLICIES = (
     "mixture_ids", "mixture_ts", "from_scratch_ts", "pooled_ts", "club", "vw_pooled", "oracle_type", "oracle",
-    "random",
+    "random", "floored",  # floored: mixture_ids with the service's exploration floor (epsilon = 0.05)
 )
 N_EXAMPLE_STEPS = 30
 Progress = Callable[[str, float], None]
@@ -278,6 +278,8 @@ def _document(cfg, population, fit_s, mapping, tu, results, example_users, base,
         "policies": doc_policies,
     }
     doc["gain_captured"] = gain_curve(doc_policies, cfg.ours)
+    if "floored" in doc_policies:  # the cold-start cost of the service's exploration floor
+        doc["gain_captured_floored"] = gain_curve(doc_policies, "floored")
     res = results[cfg.ours]
     doc["type_posterior_examples"] = [
         {

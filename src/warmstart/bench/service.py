@@ -22,12 +22,15 @@ import numpy as np
 
 from warmstart._version import __version__
 from warmstart.bench.machine import machine_info
+from warmstart.bench.service_explore import exploration_support, logged_support
 from warmstart.bench.service_probe import malformed_probe, unauthenticated_probe
 from warmstart.families.linear.fit import FitConfig, fit_population
 from warmstart.families.linear.population import Population
 from warmstart.policies.base import PolicyContext
+from warmstart.policies.floor import DEFAULT_EPSILON
 from warmstart.policies.registry import make_policy
 from warmstart.sim.linear_types import LinearTypesConfig, LinearTypesPopulation
+from warmstart.store.store import Store
 
 Progress = Callable[[str, float], None]
 
@@ -125,6 +128,11 @@ def run_service_bench(*, round_trips: int = 2000, clients: int = 4, users: int =
         probe_http.close()
         probes = {"malformed": malformed_probe(port, key, dim=cfg.dim, event_id=first["event_id"]),
                   "unauthenticated": unauthenticated_probe(port)}
+        served_log = Store.open(db)  # what the server logged (it runs with the default exploration floor)
+        try:
+            served_support = logged_support(served_log)
+        finally:
+            served_log.close()
     finally:
         server.terminate()
         server.wait(timeout=30)
@@ -154,6 +162,9 @@ def run_service_bench(*, round_trips: int = 2000, clients: int = 4, users: int =
         "rank_overhead_ms": float(np.median(ranked) * 1e3 - inproc_act_us / 1e3) if done.size else None,
         "overhead_ms_per_round_trip": (float(np.mean(done)) * 1e3 - inproc_us / 1e3) if done.size else None,
         "probes": {**probes, "schemathesis": _schemathesis(population, work_root=None)},
+        "exploration": {"epsilon": DEFAULT_EPSILON, "served_log": served_support,
+                        "bound": DEFAULT_EPSILON / max(served_support["n_candidates"] or [1]),
+                        "support": exploration_support(truth, population, epsilon=DEFAULT_EPSILON, seed=seed)},
     }
 
 

@@ -63,6 +63,15 @@ def serve(
     reward_window: Annotated[float | None, typer.Option(
         help="Seconds to wait for a reward before the default reward is recorded (default: wait forever).")] = None,
     default_reward: Annotated[float, typer.Option(help="The reward recorded when the window passes.")] = 0.0,
+    explore: Annotated[float, typer.Option(min=0.0, max=1.0, help=(
+        "Exploration floor: the share of decisions made uniformly at random, so that every candidate is logged "
+        "with probability >= explore / candidates and other population versions can be evaluated offline "
+        "(0 turns it off)."))] = 0.05,
+    bootstrap_prior_var: Annotated[float, typer.Option(help=(
+        "With no population yet: the variance of the broad prior N(0, v I) users are served from until the "
+        "first fit (warmstart.service.bootstrap)."))] = 1.0,
+    bootstrap_noise_var: Annotated[float, typer.Option(help="With no population yet: the reward noise variance "
+                                                           "of the broad prior.")] = 1.0,
     workers: Annotated[int, typer.Option(min=1, help=(
         "Worker processes, each with its own app and store connections. Several workers want PostgreSQL: "
         "on SQLite they work (WAL, busy timeout) but every write waits for the one writer lock."))] = 1,
@@ -74,6 +83,7 @@ def serve(
 
     from warmstart.families.linear.population import Population
     from warmstart.service.app import create_app
+    from warmstart.service.bootstrap import BootstrapPrior
     from warmstart.store.store import Store
 
     store = Store.open(db)
@@ -84,10 +94,11 @@ def serve(
             version = store.add_population(pop.to_bytes(), fingerprint=pop.fingerprint(),
                                            meta={"fingerprint": pop.fingerprint(), "source": str(population)})
             store.activate(version, note=f"warmstart serve --population {population}")
-    if store.active_version() is None:
-        raise CliError("serve: expected an active population; pass --population FILE (from `warmstart fit`)")
+    # with no population the service starts empty: it serves from the bootstrap prior until POST /v1/admin/fit
+    bootstrap = BootstrapPrior(prior_var=bootstrap_prior_var, noise_var=bootstrap_noise_var)
     # built here for one worker; for several, built only to check the settings before any worker starts
-    app_ = create_app(store, policy=policy, seed=seed, reward_window_s=reward_window, default_reward=default_reward)
+    app_ = create_app(store, policy=policy, seed=seed, reward_window_s=reward_window, default_reward=default_reward,
+                      explore=explore, bootstrap=bootstrap)
     if workers == 1:
         uvicorn.run(app_, host=host, port=port, log_level="warning")
         return
@@ -96,7 +107,9 @@ def serve(
     store.close()
     os.environ.update(WARMSTART_DB=db, WARMSTART_POLICY=policy, WARMSTART_SEED=str(seed),
                       WARMSTART_REWARD_WINDOW="" if reward_window is None else repr(float(reward_window)),
-                      WARMSTART_DEFAULT_REWARD=repr(float(default_reward)))
+                      WARMSTART_DEFAULT_REWARD=repr(float(default_reward)), WARMSTART_EXPLORE=repr(float(explore)),
+                      WARMSTART_BOOTSTRAP_PRIOR_VAR=repr(float(bootstrap_prior_var)),
+                      WARMSTART_BOOTSTRAP_NOISE_VAR=repr(float(bootstrap_noise_var)))
     uvicorn.run("warmstart.service.app:app_from_env", factory=True, workers=workers, host=host, port=port,
                 log_level="warning")
 

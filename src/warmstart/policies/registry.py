@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from warmstart.policies import baselines, club, mixture, planning, types, vw  # noqa: F401 - importing registers them
+from warmstart.policies import baselines, club, floor, mixture, planning, types, vw  # noqa: F401 - importing registers them
 from warmstart.policies.base import POLICIES, Policy, PolicyContext
 
 

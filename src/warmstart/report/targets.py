@@ -54,6 +54,12 @@ def coldstart_rows(doc: dict[str, Any], hard: dict[str, Any] | None) -> list[dic
     g20, g200 = g_at(G, 20), g_at(G, 200)
     rows.append(_row("gain captured G(20) / G(200)", ">= 0.85 / >= 0.90", f"{_fmt(g20)} / {_fmt(g200)}",
                      None if g20 is None or g200 is None else (g20 >= 0.85 and g200 >= 0.90), cmd))
+    Gf = doc.get("gain_captured_floored", {}).get("G", [])
+    if Gf:
+        f20, f200 = g_at(Gf, 20), g_at(Gf, 200)
+        rows.append(_row("exploration floor (epsilon 0.05): G(20) / G(200) of floored mixture_ids", ">= 0.85 / -",
+                         f"{_fmt(f20)} / {_fmt(f200)}", None if f20 is None else f20 >= 0.85, cmd,
+                         "the service logs with the floor so that other versions can be evaluated offline"))
     s_ours = o["steps_to_90"]
     if "oracle_type" in P:
         r = _ratio(s_ours, P["oracle_type"]["steps_to_90"])

@@ -41,7 +41,9 @@ from typing import Any
 
 from fastapi import FastAPI
 
+from warmstart.policies.floor import DEFAULT_EPSILON
 from warmstart.service import routes_admin, routes_ops, routes_rank, routes_users
+from warmstart.service.bootstrap import DEFAULT_BOOTSTRAP, BootstrapPrior
 from warmstart.service.dashboard import mount_dashboard
 from warmstart.service.engine import Engine, user_profile
 from warmstart.service.errors import ApiError, add_error_handlers
@@ -64,11 +66,14 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
 
 
 def create_app(store: Store, *, policy: str = "mixture_ids", seed: int = 0, reward_window_s: float | None = None,
-               default_reward: float = 0.0) -> FastAPI:
+               default_reward: float = 0.0, explore: float = DEFAULT_EPSILON,
+               bootstrap: BootstrapPrior | None = DEFAULT_BOOTSTRAP) -> FastAPI:
     """The API on ``store``. With ``reward_window_s``, a decision whose reward has not arrived within the window
-    gets ``default_reward`` (applied by a background loop, and by ``app.state.apply_default_rewards(now)``)."""
+    gets ``default_reward`` (applied by a background loop, and by ``app.state.apply_default_rewards(now)``).
+    ``explore`` is the exploration floor (``ServiceState``; default 0.05, 0 turns it off); ``bootstrap`` the
+    broad prior served while no population is active (``warmstart.service.bootstrap``; None: 503 until one is)."""
     state = ServiceState(store, policy=policy, seed=seed, reward_window_s=reward_window_s,
-                         default_reward=default_reward)
+                         default_reward=default_reward, explore=explore, bootstrap=bootstrap)
     app = FastAPI(title="warmstart", version="1", docs_url=None, redoc_url=None, lifespan=_lifespan)
     app.state.service = state
     app.state.apply_default_rewards = state.apply_default_rewards
@@ -85,7 +90,8 @@ def create_app(store: Store, *, policy: str = "mixture_ids", seed: int = 0, rewa
 def app_from_env() -> FastAPI:
     """The app of one worker process of ``warmstart serve --workers N`` (a uvicorn factory): its own store and
     settings from the environment ``serve`` sets: ``WARMSTART_DB`` (required), ``WARMSTART_POLICY``,
-    ``WARMSTART_SEED``, ``WARMSTART_REWARD_WINDOW`` (seconds, empty for none), ``WARMSTART_DEFAULT_REWARD``."""
+    ``WARMSTART_SEED``, ``WARMSTART_REWARD_WINDOW`` (seconds, empty for none), ``WARMSTART_DEFAULT_REWARD``,
+    ``WARMSTART_EXPLORE``, ``WARMSTART_BOOTSTRAP_PRIOR_VAR``, ``WARMSTART_BOOTSTRAP_NOISE_VAR``."""
     import os
 
     env = os.environ
@@ -104,4 +110,7 @@ def app_from_env() -> FastAPI:
     return create_app(Store.open(db), policy=env.get("WARMSTART_POLICY", "") or "mixture_ids",
                       seed=number("WARMSTART_SEED", int, "0"),
                       reward_window_s=number("WARMSTART_REWARD_WINDOW", float, "0") if window else None,
-                      default_reward=number("WARMSTART_DEFAULT_REWARD", float, "0"))
+                      default_reward=number("WARMSTART_DEFAULT_REWARD", float, "0"),
+                      explore=number("WARMSTART_EXPLORE", float, repr(DEFAULT_EPSILON)),
+                      bootstrap=BootstrapPrior(prior_var=number("WARMSTART_BOOTSTRAP_PRIOR_VAR", float, "1"),
+                                               noise_var=number("WARMSTART_BOOTSTRAP_NOISE_VAR", float, "1")))

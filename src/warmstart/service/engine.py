@@ -11,6 +11,7 @@ from sqlalchemy import Connection
 
 from warmstart.families.registry import population_from_bytes
 from warmstart.policies.base import PolicyContext, StateSummary
+from warmstart.policies.floor import DEFAULT_EPSILON
 from warmstart.policies.registry import make_policy
 from warmstart.service.cache import BeliefCache, State
 from warmstart.service.errors import ApiError
@@ -24,7 +25,7 @@ class Engine:
     """A population version (the active one by default), the policy acting on it, and the store."""
 
     def __init__(self, store: Store, *, policy: str = "mixture_ids", seed: int = 0, mode: str = "active",
-                 cache_size: int = BELIEF_CACHE) -> None:
+                 cache_size: int = BELIEF_CACHE, explore: float = DEFAULT_EPSILON) -> None:
         self.store = store
         version = store.active_version(mode)
         if version is None:
@@ -33,7 +34,11 @@ class Engine:
         self.version = version
         self.population = population_from_bytes(data, source=f"population version {version}")
         # the service uses the policy contract only: act, update, and a user's state to and from bytes
-        self.policy = made = make_policy(policy, PolicyContext(population=self.population), seed=seed)
+        context = PolicyContext(population=self.population)
+        # with an exploration floor every candidate keeps a logged probability >= explore / n_candidates, so the
+        # log supports evaluating another population version offline (warmstart.policies.floor)
+        self.policy = made = (make_policy("floored", context, seed=seed, inner=policy, epsilon=explore) if explore > 0
+                              else make_policy(policy, context, seed=seed))
         try:
             made.summarise_state(made.state_from_bytes(made.state_to_bytes(made.new_user())))
         except NotImplementedError as exc:
@@ -53,11 +58,11 @@ class Engine:
         return self.policy.summarise_state(state)
 
     def belief_from_log(self, user_id: str) -> State:
-        """The user's belief under this population, recomputed from their rewarded events in order (a shadow
-        population keeps no stored beliefs)."""
+        """The user's belief under this population, recomputed from their rewarded personalised events in order (a
+        shadow population keeps no stored beliefs; a stored belief of another version is replaced by this)."""
         state = self.policy.new_user()
         for e in self.store.user_events(user_id):
-            if e.reward is not None:
+            if e.reward is not None and e.personalised:
                 self.learn(state, e, float(e.reward))
         return state
 
@@ -66,10 +71,12 @@ class Engine:
         return self.decode(user_id, stored), (None if stored is None else stored[1])
 
     def decode(self, user_id: str, stored: tuple[bytes, int, int] | None) -> State:
-        """The belief in a stored row (a fresh one if none, or if it was made under another population), from
-        the cache when the row is the one the cached belief came from."""
-        if stored is None or stored[2] != self.version:
+        """The belief in a stored row (a fresh one if none; replayed from the user's logged events if it was made
+        under another population version), from the cache when the row is the one the cached belief came from."""
+        if stored is None:
             return self.policy.new_user()
+        if stored[2] != self.version:  # made under another version: the user's logged events, replayed under this one
+            return self.belief_from_log(user_id)
         cached = self.cache.get(user_id, stored)
         if cached is not None:
             return cached
@@ -135,6 +142,9 @@ def user_profile(eng: Engine, user_id: str) -> dict[str, Any]:
 
 
 def _summary(names: list[str], probs: np.ndarray, n: int) -> str:
+    if names == ["novel"]:  # the bootstrap population of a service with no fitted types yet
+        return (f"No types of users are fitted yet: this user is served as themselves from a broad prior "
+                f"({n} events learned from).")
     k = int(np.argmax(probs))
     if n == 0:
         return "Nothing learned yet: every type is still possible."

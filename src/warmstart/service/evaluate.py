@@ -107,6 +107,9 @@ def evaluate_versions(store: Store, version: int, baseline: int | None = None, *
                            "versions": {}}
     per_round: dict[int, dict[str, np.ndarray]] = {}
     q = reward_model(events, n_actions)
+    logged_probs = np.zeros((len(events), n_actions))
+    for t, e in enumerate(events):
+        logged_probs[t, : len(e.probabilities)] = e.probabilities
     for v in dict.fromkeys(x for x in (version, baseline) if x is not None):
         data, _ = store.population(v)
         pop = Population.from_bytes(data, source=f"population version {v}")
@@ -114,8 +117,11 @@ def evaluate_versions(store: Store, version: int, baseline: int | None = None, *
         fb = logged_feedback(reward, action, pscore, dist, estimated_rewards=q)
         results, per_round[v] = estimate_feedback(fb, n_boot=n_boot, seed=seed)
         weights = weight_diagnostics(fb.weights, pscore)
+        # the share of the version's probability on candidates the log gave probability 0: decisions no logged
+        # event can speak for, so the importance-weighted estimates miss them (0 under an exploration floor)
+        unsupported = float((dist[:, :, 0] * (logged_probs <= 0)).sum() / len(events))
         out["versions"][str(v)] = {**{name: asdict(r) for name, r in results.items()}, "ess": weights.ess,
-                                   "weights": asdict(weights)}
+                                   "weights": asdict(weights), "unsupported_mass": unsupported}
     out["version"], out["baseline"] = version, baseline
     if baseline is not None and baseline != version:
         out["difference"] = {}

@@ -79,7 +79,7 @@ def export_types(store: Store, out: str | os.PathLike[str], *, policy: str = "mi
     if batch_size < 1:
         raise ValueError(f"batch_size: expected at least 1 belief per batch, got {batch_size}")
     report = progress or (lambda msg, frac: None)
-    eng = Engine(store, policy=policy, cache_size=0)
+    eng = Engine(store, policy=policy, cache_size=0, explore=0)  # reads beliefs, decides nothing
     names = eng.population.type_names()
     total = max(store.count_beliefs(eng.version), 1)
     users = unreadable = batches = largest = 0

@@ -22,8 +22,11 @@ router = APIRouter()
 # thread hop per request); the contract is in warmstart.service.app's docstring and in the client
 @router.post("/v1/rank", response_model=None)
 def rank(state: AppState, body: RankRequest, _: str = Depends(client)) -> dict[str, Any]:
-    eng = state.engine()
     lengths = sorted({len(a.features) for a in body.actions})
+    if len(lengths) != 1:
+        raise ApiError(422, "invalid_request", f"actions.features: expected the same number of features for every "
+                                               f"action, got {lengths}")
+    eng = state.engine(dim=lengths[0])
     if lengths != [eng.population.dim]:
         raise ApiError(422, "invalid_request", f"actions.features: expected {eng.population.dim} numbers per "
                                                f"action, got {lengths}")

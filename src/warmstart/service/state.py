@@ -12,6 +12,8 @@ from collections.abc import Callable
 
 import numpy as np
 
+from warmstart.policies.floor import DEFAULT_EPSILON
+from warmstart.service.bootstrap import BootstrapPrior, ensure_population
 from warmstart.service.cache import KeyCache
 from warmstart.service.engine import Engine, record_reward
 from warmstart.service.metrics import Metrics
@@ -24,13 +26,19 @@ KEY_TTL = 5.0  # seconds a worker may keep accepting a key after it was revoked
 class ServiceState:
     """Everything the routes of one app share. With ``reward_window_s``, a decision whose reward has not
     arrived within the window gets ``default_reward`` (``apply_default_rewards``, run by a background loop
-    while the app runs)."""
+    while the app runs). ``explore`` is the exploration floor: the share of decisions made uniformly at random,
+    so that every candidate is logged with probability at least ``explore / n_candidates`` (0 turns it off).
+    ``bootstrap`` is the broad prior served while no population is active (None: answer 503 until one is)."""
 
     def __init__(self, store: Store, *, policy: str = "mixture_ids", seed: int = 0,
-                 reward_window_s: float | None = None, default_reward: float = 0.0) -> None:
+                 reward_window_s: float | None = None, default_reward: float = 0.0,
+                 explore: float = DEFAULT_EPSILON, bootstrap: BootstrapPrior | None = None) -> None:
         if reward_window_s is not None and not reward_window_s > 0:
             raise ValueError(f"reward_window_s: expected a positive number of seconds or None, got {reward_window_s}")
-        self.store, self.policy, self.seed = store, policy, seed
+        if not 0.0 <= explore <= 1.0:
+            raise ValueError(f"explore: expected a share of decisions in [0, 1], got {explore!r}")
+        self.store, self.policy, self.seed, self.explore = store, policy, seed, float(explore)
+        self.bootstrap = bootstrap
         self.reward_window_s, self.default_reward = reward_window_s, default_reward
         self.metrics = Metrics()
         self.keys = KeyCache(store.key_scope, ttl=KEY_TTL)
@@ -54,12 +62,19 @@ class ServiceState:
         """Re-read the active and shadow versions on the next request (this app activated or rolled back)."""
         self._versions = (-math.inf, self._versions[1])
 
-    def engine(self, mode: str = "active") -> Engine:
-        """The engine of the active (or shadow) version; ``ApiError`` 503 when there is none."""
+    def engine(self, mode: str = "active", *, dim: int | None = None) -> Engine:
+        """The engine of the active (or shadow) version; ``ApiError`` 503 when there is none. A decision
+        (``dim``: its candidates' features) with no active population and a ``bootstrap`` prior first stores
+        and activates the bootstrap population (``warmstart.service.bootstrap``)."""
         version = self.active(mode)
+        if version is None and mode == "active" and dim is not None and self.bootstrap is not None:
+            version = ensure_population(self.store, dim, self.bootstrap)
+            self.versions_changed()
+            version = self.active(mode)
         current = self.engines.get(mode)
         if current is None or current.version != version:
-            self.engines[mode] = current = Engine(self.store, policy=self.policy, seed=self.seed, mode=mode)
+            self.engines[mode] = current = Engine(self.store, policy=self.policy, seed=self.seed, mode=mode,
+                                                  explore=self.explore)
         return current
 
     def shadow(self, event_id: str, user_id: str, X: np.ndarray, active_version: int) -> None:
