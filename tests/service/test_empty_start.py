@@ -7,6 +7,7 @@ from __future__ import annotations
 import numpy as np
 from fastapi.testclient import TestClient
 
+from warmstart.policies.floor import DEFAULT_EPSILON
 from warmstart.service.app import create_app
 from warmstart.sim.linear_types import LinearTypesConfig, LinearTypesPopulation
 from warmstart.store.store import Store
@@ -27,7 +28,7 @@ def _serve(client, rng, truth, users, *, steps, prefix):
                                               "actions": [{"features": x.tolist()} for x in X]})
             assert r.status_code == 200, r.text
             body = r.json()
-            assert min(body["probabilities"]) >= 0.05 / N_ACTIONS - 1e-12  # logged with the exploration floor
+            assert min(body["probabilities"]) >= DEFAULT_EPSILON / N_ACTIONS - 1e-12  # logged with the floor
             means = X @ theta
             regret[u, t] = means.max() - means[body["action"]]
             reward = float(means[body["action"]] + truth.config.noise_sd * rng.standard_normal())

@@ -33,7 +33,7 @@ from warmstart.sim.users import OUTLIER, UserBatch
 
 ALL_POLICIES = (
     "mixture_ids", "mixture_ts", "from_scratch_ts", "pooled_ts", "club", "vw_pooled", "oracle_type", "oracle",
-    "random", "floored",  # floored: mixture_ids with the service's exploration floor (epsilon = 0.05)
+    "random", "floored",  # floored: mixture_ids with the service's exploration floor (policies.floor)
 )
 N_EXAMPLE_STEPS = 30
 Progress = Callable[[str, float], None]

@@ -18,6 +18,7 @@ import numpy as np
 
 from warmstart.families.linear.fit import FitConfig, fit_population
 from warmstart.families.linear.population import Population
+from warmstart.policies.floor import DEFAULT_EPSILON
 from warmstart.service.evaluate import evaluate_versions, logged_events
 from warmstart.sim.linear_types import LinearTypesPopulation
 from warmstart.store.store import Store
@@ -65,7 +66,7 @@ def _run(population: Population, second: Population, truth: LinearTypesPopulatio
         store.close()
 
 
-def exploration_support(truth: LinearTypesPopulation, population: Population, *, epsilon: float = 0.05,
+def exploration_support(truth: LinearTypesPopulation, population: Population, *, epsilon: float = DEFAULT_EPSILON,
                         users: int = 60, steps: int = 20, seed: int = 0) -> dict[str, Any]:
     """The same traffic served with the floor ``epsilon`` and without it; for each, the smallest logged
     probabilities and the effective sample size of evaluating a second population version from the log."""

@@ -8,6 +8,7 @@ from typing import Annotated
 import typer
 
 from warmstart.cli._common import CliError, out, progress_bar
+from warmstart.policies.floor import DEFAULT_EPSILON
 
 
 def keys_create(
@@ -66,7 +67,7 @@ def serve(
     explore: Annotated[float, typer.Option(min=0.0, max=1.0, help=(
         "Exploration floor: the share of decisions made uniformly at random, so that every candidate is logged "
         "with probability >= explore / candidates and other population versions can be evaluated offline "
-        "(0 turns it off)."))] = 0.05,
+        "(0 turns it off)."))] = DEFAULT_EPSILON,
     bootstrap_prior_var: Annotated[float, typer.Option(help=(
         "With no population yet: the variance of the broad prior N(0, v I) users are served from until the "
         "first fit (warmstart.service.bootstrap)."))] = 1.0,

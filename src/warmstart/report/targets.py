@@ -57,7 +57,8 @@ def coldstart_rows(doc: dict[str, Any], hard: dict[str, Any] | None) -> list[dic
     Gf = doc.get("gain_captured_floored", {}).get("G", [])
     if Gf:
         f20, f200 = g_at(Gf, 20), g_at(Gf, 200)
-        rows.append(_row("exploration floor (epsilon 0.05): G(20) / G(200) of floored mixture_ids", ">= 0.85 / -",
+        eps = P.get("floored", {}).get("settings", {}).get("epsilon")
+        rows.append(_row(f"exploration floor (epsilon {eps}): G(20) / G(200) of floored mixture_ids", ">= 0.85 / -",
                          f"{_fmt(f20)} / {_fmt(f200)}", None if f20 is None else f20 >= 0.85, cmd,
                          "the service logs with the floor so that other versions can be evaluated offline"))
     s_ours = o["steps_to_90"]

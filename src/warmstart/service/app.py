@@ -70,7 +70,7 @@ def create_app(store: Store, *, policy: str = "mixture_ids", seed: int = 0, rewa
                bootstrap: BootstrapPrior | None = DEFAULT_BOOTSTRAP) -> FastAPI:
     """The API on ``store``. With ``reward_window_s``, a decision whose reward has not arrived within the window
     gets ``default_reward`` (applied by a background loop, and by ``app.state.apply_default_rewards(now)``).
-    ``explore`` is the exploration floor (``ServiceState``; default 0.05, 0 turns it off); ``bootstrap`` the
+    ``explore`` is the exploration floor (``ServiceState``; default 0.01, 0 turns it off); ``bootstrap`` the
     broad prior served while no population is active (``warmstart.service.bootstrap``; None: 503 until one is)."""
     state = ServiceState(store, policy=policy, seed=seed, reward_window_s=reward_window_s,
                          default_reward=default_reward, explore=explore, bootstrap=bootstrap)

@@ -26,7 +26,7 @@ KEY_TTL = 5.0  # seconds a worker may keep accepting a key after it was revoked
 class ServiceState:
     """Everything the routes of one app share. With ``reward_window_s``, a decision whose reward has not
     arrived within the window gets ``default_reward`` (``apply_default_rewards``, run by a background loop
-    while the app runs). ``explore`` is the exploration floor: the share of decisions made uniformly at random,
+    while the app runs). ``explore`` is the exploration floor (default ``policies.floor.DEFAULT_EPSILON``): the share of decisions made uniformly at random,
     so that every candidate is logged with probability at least ``explore / n_candidates`` (0 turns it off).
     ``bootstrap`` is the broad prior served while no population is active (None: answer 503 until one is)."""
 
