@@ -124,3 +124,19 @@ def test_ope_on_the_open_bandit_dataset(tmp_path):
         assert lo <= doc[name]["estimate"] <= hi
     ips, bts = doc["ips"]["ci95"], doc["on_policy_ctr_bts"]["ci95"]
     assert ips[0] <= bts[1] and bts[0] <= ips[1]
+
+
+def test_demo_writes_the_steps_it_skips(tmp_path, monkeypatch):
+    """Steps 5 and 6 need ASSISTments 2009, which ships with warmstart; were it missing, the demo says so in
+    skipped.json, which the report shows at its top (tests/report/test_report.py)."""
+    from warmstart.cli.report import _demo_learners
+    from warmstart.data import _paths
+
+    monkeypatch.setenv("WARMSTART_DATA", str(tmp_path / "empty"))
+    monkeypatch.setenv("WARMSTART_NO_SHIPPED_DATA", "1")
+    monkeypatch.setattr(_paths, "REPO", tmp_path)
+    _demo_learners(tmp_path, 0)
+    doc = json.loads((tmp_path / "skipped.json").read_text())
+    assert [s["step"][:3] for s in doc["skipped"]] == ["5/7", "6/7"]
+    assert all("ASSISTments 2009 files" in s["reason"] for s in doc["skipped"])
+    assert not (tmp_path / "kt.json").exists()

@@ -35,7 +35,7 @@ def have_data() -> bool:
 
 needs_obp = pytest.mark.skipif(obp_python() is None, reason="obp environment missing: make obp-venv")
 needs_data = pytest.mark.skipif(not have_data() and not os.environ.get("CI"),
-                                reason="open-bandit-dataset-small not found next to the repository")
+                                reason="open-bandit-dataset-small not found: it comes with obp, `make obp-venv`")
 
 
 @needs_obp

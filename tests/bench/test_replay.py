@@ -129,10 +129,7 @@ def test_one_candidate_makes_every_policy_earn_the_same(sim_events):
 def test_assist2009_slice_runs_produces_every_key_and_is_seeded():
     from warmstart.data.assistments import load_assistments2009
 
-    try:
-        kt = load_assistments2009(split="all")
-    except ValueError as exc:
-        pytest.skip(f"ASSISTments 2009 files not available: {exc}")
+    kt = load_assistments2009(split="all")  # shipped with warmstart
     ev = from_kt(kt.subset(np.arange(300)))
     cfg = EventFitConfig(population=FitConfig(k_range=(1, 3), n_init=1))
     docs = [run_replay(ev, seed=4, n_boot=100, fit_config=cfg) for _ in range(2)]

@@ -1,12 +1,13 @@
 import builtins
+import gzip
 import json
-import os
 
 import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from warmstart.data import _paths
 from warmstart.data.assistments import assistments2009_counts, assistments2009_root, load_assistments2009
 from warmstart.data.kt import KTData, load_kt, save_kt_csv
 
@@ -253,6 +254,41 @@ def test_env_var_and_missing_folder(tmp_path, monkeypatch):
         load_assistments2009(tmp_path / "nowhere")
 
 
+def test_missing_everywhere_names_each_place_once(tmp_path, monkeypatch):
+    monkeypatch.setenv("WARMSTART_DATA", str(tmp_path))
+    with pytest.raises(ValueError, match="^root: expected a folder with the ASSISTments 2009 files") as err:
+        assistments2009_root(search_shipped=False)
+    msg = str(err.value)
+    assert f"got none at {tmp_path / 'assistments2009-akt'} or {tmp_path};" in msg
+    assert "search_shipped=False" in msg and "datasets" not in msg
+    # without WARMSTART_DATA: ../shared/data next to the repository (here: none), then the shipped copy, which
+    # the environment variable leaves out; the repository and the working directory are one place, named once
+    monkeypatch.delenv("WARMSTART_DATA")
+    monkeypatch.setattr(_paths, "REPO", tmp_path / "repo")
+    monkeypatch.chdir(tmp_path)
+    assert assistments2009_root().parent == _paths.SHIPPED
+    monkeypatch.setenv("WARMSTART_NO_SHIPPED_DATA", "1")
+    (tmp_path / "repo").mkdir()
+    monkeypatch.chdir(tmp_path / "repo")
+    with pytest.raises(ValueError) as err:
+        assistments2009_root()
+    place = tmp_path / "shared" / "data" / "assistments2009-akt"
+    assert f"got none at {place};" in str(err.value) and "WARMSTART_NO_SHIPPED_DATA set" in str(err.value)
+
+
+def test_gzipped_files_load_like_plain_ones(tmp_path):
+    plain = fake_assist(tmp_path / "plain", FAKE)
+    packed = tmp_path / "packed"
+    packed.mkdir()
+    for f in plain.iterdir():
+        (packed / f"{f.name}.gz").write_bytes(gzip.compress(f.read_bytes()))
+    assert assistments2009_root(packed) == packed
+    a, b = load_assistments2009(plain, "all"), load_assistments2009(packed, "all")
+    for name in ("student", "skill", "item", "correct", "starts", "student_ids"):
+        assert np.array_equal(getattr(a, name), getattr(b, name)), name
+    assert a.skill_names == b.skill_names and a.item_names == b.item_names and a.n_responses == 7
+
+
 def test_malformed_file_names_the_file(tmp_path):
     root = fake_assist(tmp_path / "x", FAKE)
     (root / "assist2009_pid_test1.csv").write_text("1,5\n1,2\n1\n1,1\n")
@@ -263,18 +299,16 @@ def test_malformed_file_names_the_file(tmp_path):
 # --- the real data -----------------------------------------------------------------------------------------
 
 
-def real_root():
-    try:
-        return assistments2009_root()
-    except ValueError:
-        return None
+def test_the_shipped_copy_is_the_fallback_and_equals_the_files(tmp_path, monkeypatch):
+    monkeypatch.setenv("WARMSTART_DATA", str(tmp_path))  # nothing there: the shipped copy answers
+    root = assistments2009_root()
+    assert root.name == "assistments2009-akt" and root.parent.name == "datasets"
+    assert (root / "SOURCE.md").is_file() and sorted(p.name for p in root.glob("*.gz")) == sorted(
+        f"{n}.gz" for n in ["assist2009_pid_train1.csv", "assist2009_pid_valid1.csv", "assist2009_pid_test1.csv",
+                            "problems.json", "skill.json", "user.json"])
+    assert assistments2009_counts(root)["train"]["entries"] == 203_442  # the tests below read it the same way
 
 
-needs_data = pytest.mark.skipif(real_root() is None and not os.environ.get("CI"),
-                                reason="ASSISTments 2009 data not found (../shared/data or WARMSTART_DATA)")
-
-
-@needs_data
 def test_assistments2009_counts():
     counts = assistments2009_counts()
     assert counts == {
@@ -284,7 +318,6 @@ def test_assistments2009_counts():
     }
 
 
-@needs_data
 def test_assistments2009_splits_share_one_vocabulary():
     train, test, everything = (load_assistments2009(split=s) for s in ("train", "test", "all"))
     assert train.skill_names == test.skill_names == everything.skill_names
@@ -301,7 +334,6 @@ def test_assistments2009_splits_share_one_vocabulary():
     assert abs(raw.correct.mean() - 0.6585) < 5e-4  # 65.85 % in SOURCE.md
 
 
-@needs_data
 def test_assistments2009_first_student_is_collapsed():
     train = load_assistments2009(split="train")
     s = int(np.flatnonzero(train.student_ids == 82295)[0])  # the file's first student

@@ -9,14 +9,14 @@ import pytest
 from scipy import integrate, stats
 
 from warmstart.ope import OPEResult, bts_action_dist, click_model, load_obd, obd_root, run_ope_obd
-from warmstart.ope.obd import ZOZOTOWN_PRIOR_ALPHA, ZOZOTOWN_PRIOR_BETA
+from warmstart.ope.obd import ZOZOTOWN_PRIOR_ALPHA, ZOZOTOWN_PRIOR_BETA, obp_copies
 
 try:
     ROOT = obd_root()
-except ValueError:  # pragma: no cover - the shared data folder is laid next to the repository here and in CI
+except ValueError:  # pragma: no cover - `make test` installs obp (with the sample) in .venv-obp first
     ROOT = None
 needs_data = pytest.mark.skipif(ROOT is None and not os.environ.get("CI"),
-                                reason="open-bandit-dataset-small not found next to the repository")
+                                reason="open-bandit-dataset-small not found: it comes with obp, `make obp-venv`")
 
 # from SOURCE.md: items, clicks (CTR x 10,000 rows), propensity min and max
 COUNTS = {
@@ -27,6 +27,17 @@ COUNTS = {
     ("random", "men"): (34, 46, 1 / 34, 1 / 34),
     ("random", "women"): (46, 46, 1 / 46, 1 / 46),
 }
+
+
+@needs_data
+def test_obps_copy_is_the_fallback_and_equals_the_shared_files(tmp_path, monkeypatch):
+    monkeypatch.setenv("WARMSTART_DATA", str(tmp_path))  # nothing there: obp's copy answers
+    copies = obp_copies()
+    assert copies and obd_root() == copies[0]
+    assert copies[0].parts[-3:] == ("obp", "dataset", "obd")
+    if ROOT != copies[0]:  # ../shared/data is here too: the files we read are the same bytes
+        for f in sorted(ROOT.glob("*/*/*.csv")):
+            assert (copies[0] / f.relative_to(ROOT)).read_bytes() == f.read_bytes(), f
 
 
 @needs_data
@@ -51,7 +62,7 @@ def test_root_and_choice_errors(tmp_path, monkeypatch):
         obd_root(tmp_path)
     monkeypatch.setenv("WARMSTART_DATA", str(tmp_path))
     with pytest.raises(ValueError, match="WARMSTART_DATA"):
-        obd_root()
+        obd_root(search_shipped=False)
     with pytest.raises(ValueError, match="^campaign: expected one of all, men, women, got 'kids'"):
         load_obd("random", "kids", tmp_path)
     with pytest.raises(ValueError, match="^policy: expected"):

@@ -140,6 +140,19 @@ def test_full_report(tmp_path: Path) -> None:
     assert "42.0 µs against 130 µs" in page
     assert "some new timing s" in page and "act + update, one user, one decision, mixture_ts" in page
     assert "<details>" in page
+    assert 'class="skipped"' not in page  # no step was skipped
+
+
+def test_skipped_steps_are_named_at_the_top(tmp_path: Path) -> None:
+    _write(tmp_path, "coldstart.json", fake_coldstart())
+    _write(tmp_path, "skipped.json", {"skipped": [
+        {"step": "5/7 learner types", "reason": "root: expected a folder with <the files>"},
+        {"step": "6/7 tutoring", "reason": "same"}]})
+    page = write_report(tmp_path).read_text(encoding="utf-8")
+    box = page.index('<div class="skipped">')
+    assert box < page.index('class="summary"')
+    assert "<strong>5/7 learner types</strong>: root: expected a folder with &lt;the files&gt;" in page
+    assert "<strong>6/7 tutoring</strong>: same" in page
 
 
 def test_hard_preset_section(tmp_path: Path) -> None:

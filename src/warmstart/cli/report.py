@@ -70,16 +70,22 @@ def demo(
 
 
 def _demo_learners(out_dir: Path, seed: int) -> None:
-    """Steps 5 and 6 of the demo, on ASSISTments 2009 students; skipped with a note when the data is absent."""
+    """Steps 5 and 6 of the demo, on ASSISTments 2009 students (shipped with warmstart). Should the files be
+    missing anyway, the steps are skipped with a note printed and written to ``skipped.json``, which the report
+    shows at its top."""
     from warmstart.bench.kt import KTBenchConfig, run_kt
     from warmstart.bench.tutoring import run_tutoring
     from warmstart.data.assistments import assistments2009_root
+    from warmstart.report.html import SKIPPED
 
     try:
         assistments2009_root()
     except ValueError as exc:
         out.print(f"5/7 and 6/7 skipped: {exc}")
+        steps = ["5/7 learner types on unseen ASSISTments 2009 students", "6/7 tutoring"]
+        write_json(out_dir / SKIPPED, {"skipped": [{"step": s, "reason": str(exc)} for s in steps]})
         return
+    (out_dir / SKIPPED).unlink(missing_ok=True)  # a note left by an earlier run in the same folder
     with progress_bar("5/7 learner types on unseen ASSISTments 2009 students (quick, no pyBKT)") as bar:
         kt = run_kt(KTBenchConfig(seed=seed, pybkt=False, quick=True), progress=bar)
     write_json(out_dir / "kt.json", sanitize(kt))

@@ -3,7 +3,9 @@ multi-skill duplicates collapsed into one response each (see ``docs/kt-format.md
 
 Feng, Heffernan and Koedinger, "Addressing the assessment challenge in an Intelligent Tutoring System that tutors
 as it assesses", User Modeling and User-Adapted Interaction 19, 2009; files from the AKT repository (Ghosh,
-Heffernan and Lan, KDD 2020). Provenance in ``../shared/data/assistments2009-akt/SOURCE.md``.
+Heffernan and Lan, KDD 2020). The files ship with warmstart, gzipped, in
+``warmstart/data/datasets/assistments2009-akt/`` with their provenance and terms (``SOURCE.md``); a plain copy
+elsewhere is read first (``assistments2009_root``).
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from warmstart.data._columns import _starts
-from warmstart.data._paths import find_dataset
+from warmstart.data._paths import find_dataset, has_files, read_text
 from warmstart.data.kt import KTData
 
 SPLITS = ("train", "valid", "test", "all")
@@ -30,18 +32,20 @@ ASSIST2009_FILES = {
 SKILL_JOIN = " + "
 
 
-def assistments2009_root(root: str | os.PathLike[str] | None = None) -> Path:
-    """The folder holding the ASSISTments 2009 files: ``root`` (or its ``assistments2009-akt`` subfolder),
-    else ``$WARMSTART_DATA/assistments2009-akt``, else ``../shared/data/assistments2009-akt`` next to the
-    repository (or the working directory)."""
+def assistments2009_root(root: str | os.PathLike[str] | None = None, *, search_shipped: bool = True) -> Path:
+    """The folder holding the ASSISTments 2009 files (plain or ``.gz``): ``root`` (or its
+    ``assistments2009-akt`` subfolder), else ``$WARMSTART_DATA/assistments2009-akt`` or
+    ``../shared/data/assistments2009-akt`` next to the repository (or the working directory), else the copy
+    shipped with warmstart (not with ``search_shipped=False``)."""
     names = ", ".join(ASSIST2009_FILES.values())
-    return find_dataset(ASSIST2009_DIR, root, lambda c: all((c / f).is_file() for f in ASSIST2009_FILES.values()),
-                        f"the ASSISTments 2009 files ({names})")
+    return find_dataset(ASSIST2009_DIR, root, lambda c: has_files(c, ASSIST2009_FILES.values()),
+                        f"the ASSISTments 2009 files ({names}; plain or .gz)", search_shipped=search_shipped)
 
 
 def _read_four_lines(path: Path) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Per student: original user id and length; flat: problem, skill, correct (1-based ids as in the file)."""
-    lines = [ln.strip().rstrip(",") for ln in path.read_text().splitlines()]
+    """Per student: original user id and length; flat: problem, skill, correct (1-based ids as in the file;
+    ``path`` or ``path.gz``)."""
+    lines = [ln.strip().rstrip(",") for ln in read_text(path.parent, path.name).splitlines()]
     lines = [ln for ln in lines if ln]
     if len(lines) % 4:
         raise ValueError(f"{path}: expected 4 lines per student, got {len(lines)} non-empty lines")
@@ -103,8 +107,8 @@ def _assist2009(root: str, collapse: bool) -> tuple[dict[str, dict[str, np.ndarr
     """Parse the three files once: per split the response arrays; the shared skill and item vocabularies."""
     folder = Path(root)
     try:
-        skill_index = json.loads((folder / "skill.json").read_text())
-        problem_index = json.loads((folder / "problems.json").read_text())
+        skill_index = json.loads(read_text(folder, "skill.json"))
+        problem_index = json.loads(read_text(folder, "problems.json"))
     except (OSError, ValueError) as exc:
         raise ValueError(f"root: expected skill.json and problems.json in {folder}, got {exc}") from exc
     base = [""] * len(skill_index)

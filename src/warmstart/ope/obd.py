@@ -3,13 +3,15 @@ Thompson Sampling (BTS) logging policy estimated off-policy from the uniform-ran
 BTS campaign's own (on-policy) click rate.
 
 Saito, Aihara, Matsutani and Narita, "Open Bandit Dataset and Pipeline: Towards Realistic and Reproducible
-Off-Policy Evaluation", arXiv:2008.07146 (NeurIPS 2021 Datasets and Benchmarks). Provenance of the files in
-``../shared/data/open-bandit-dataset-small/SOURCE.md``. Loading follows obp's ``OpenBanditDataset``: rows sorted by
-timestamp, ``position`` 1/2/3 mapped to 0/1/2, ``click`` as the reward, ``propensity_score`` as the pscore.
+Off-Policy Evaluation", arXiv:2008.07146 (NeurIPS 2021 Datasets and Benchmarks). The sample ships in obp's wheel
+(``obp/dataset/obd/``, Apache-2.0), which ``make test`` installs in ``.venv-obp``; ``obd_root`` finds it there.
+Loading follows obp's ``OpenBanditDataset``: rows sorted by timestamp, ``position`` 1/2/3 mapped to 0/1/2,
+``click`` as the reward, ``propensity_score`` as the pscore.
 """
 
 from __future__ import annotations
 
+import importlib.util
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,7 +27,7 @@ from warmstart.data._columns import (
     file_errors,
     read_columns,
 )
-from warmstart.data._paths import find_dataset
+from warmstart.data._paths import REPO, find_dataset
 from warmstart.ope.estimators import OPEResult, bootstrap_ci, estimate_all
 
 OBD_DIR = "open-bandit-dataset-small"
@@ -106,12 +108,22 @@ def _table(folder: Path, stem: str) -> Path | None:
     return next((folder / (stem + sfx) for sfx in TABLE_SUFFIXES if (folder / (stem + sfx)).is_file()), None)
 
 
-def obd_root(root: str | os.PathLike[str] | None = None) -> Path:
+def obp_copies() -> list[Path]:
+    """The OBD sample inside installed obp wheels (``obp/dataset/obd``): obp in this interpreter (found without
+    importing it, which would import torch), then in the repository's ``.venv-obp`` (``make obp-venv``)."""
+    spec = importlib.util.find_spec("obp")
+    here = [Path(p) / "dataset" / "obd" for p in (spec.submodule_search_locations or [])] if spec else []
+    return here + sorted(REPO.glob(".venv-obp/lib/python3.*/site-packages/obp/dataset/obd"))
+
+
+def obd_root(root: str | os.PathLike[str] | None = None, *, search_shipped: bool = True) -> Path:
     """The folder of the OBD small sample: ``root`` (or its ``open-bandit-dataset-small`` subfolder), else
-    ``$WARMSTART_DATA/open-bandit-dataset-small``, else ``../shared/data/open-bandit-dataset-small`` next to the
-    repository (or the working directory)."""
+    ``$WARMSTART_DATA/open-bandit-dataset-small`` or ``../shared/data/open-bandit-dataset-small`` next to the
+    repository (or the working directory), else the copy in an installed obp wheel (``obp_copies``; not with
+    ``search_shipped=False``)."""
     return find_dataset(OBD_DIR, root, lambda c: _table(c / "random" / "all", "all") is not None,
-                        "random/all/all.csv of the Open Bandit Dataset sample")
+                        "random/all/all.csv of the Open Bandit Dataset sample", search_shipped=search_shipped,
+                        installed=obp_copies())
 
 
 def load_obd(policy: str = "random", campaign: str = "all",
