@@ -128,11 +128,7 @@ def run_service_bench(*, round_trips: int = 2000, clients: int = 4, users: int =
         probe_http.close()
         probes = {"malformed": malformed_probe(port, key, dim=cfg.dim, event_id=first["event_id"]),
                   "unauthenticated": unauthenticated_probe(port)}
-        served_log = Store.open(db)  # what the server logged (it runs with the default exploration floor)
-        try:
-            served_support = logged_support(served_log)
-        finally:
-            served_log.close()
+        served_support = _served_support(db)
     finally:
         server.terminate()
         server.wait(timeout=30)
@@ -162,10 +158,25 @@ def run_service_bench(*, round_trips: int = 2000, clients: int = 4, users: int =
         "rank_overhead_ms": float(np.median(ranked) * 1e3 - inproc_act_us / 1e3) if done.size else None,
         "overhead_ms_per_round_trip": (float(np.mean(done)) * 1e3 - inproc_us / 1e3) if done.size else None,
         "probes": {**probes, "schemathesis": _schemathesis(population, work_root=None)},
-        "exploration": {"epsilon": DEFAULT_EPSILON, "served_log": served_support,
-                        "bound": DEFAULT_EPSILON / max(served_support["n_candidates"] or [1]),
-                        "support": exploration_support(truth, population, epsilon=DEFAULT_EPSILON, seed=seed)},
+        "exploration": _exploration(truth, population, served_support, seed),
     }
+
+
+def _exploration(truth: LinearTypesPopulation, population: Population, served: dict[str, Any], seed: int
+                 ) -> dict[str, Any]:
+    """The served log's smallest probabilities against the floor's bound, and the support the floor gives."""
+    return {"epsilon": DEFAULT_EPSILON, "served_log": served,
+            "bound": DEFAULT_EPSILON / max(served["n_candidates"] or [1]),
+            "support": exploration_support(truth, population, epsilon=DEFAULT_EPSILON, seed=seed)}
+
+
+def _served_support(db: str) -> dict[str, Any]:
+    """What the server logged (it runs with the default exploration floor): its smallest probabilities."""
+    store = Store.open(db)
+    try:
+        return logged_support(store)
+    finally:
+        store.close()
 
 
 def _in_process(population: Population, dim: int, X: np.ndarray, who: np.ndarray, rewards: np.ndarray, users: int,

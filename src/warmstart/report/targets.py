@@ -54,13 +54,7 @@ def coldstart_rows(doc: dict[str, Any], hard: dict[str, Any] | None) -> list[dic
     g20, g200 = g_at(G, 20), g_at(G, 200)
     rows.append(_row("gain captured G(20) / G(200)", ">= 0.85 / >= 0.90", f"{_fmt(g20)} / {_fmt(g200)}",
                      None if g20 is None or g200 is None else (g20 >= 0.85 and g200 >= 0.90), cmd))
-    Gf = doc.get("gain_captured_floored", {}).get("G", [])
-    if Gf:
-        f20, f200 = g_at(Gf, 20), g_at(Gf, 200)
-        eps = P.get("floored", {}).get("settings", {}).get("epsilon")
-        rows.append(_row(f"exploration floor (epsilon {eps}): G(20) / G(200) of floored mixture_ids", ">= 0.85 / -",
-                         f"{_fmt(f20)} / {_fmt(f200)}", None if f20 is None else f20 >= 0.85, cmd,
-                         "the service logs with the floor so that other versions can be evaluated offline"))
+    rows += _floor_rows(doc, cmd)
     s_ours = o["steps_to_90"]
     if "oracle_type" in P:
         r = _ratio(s_ours, P["oracle_type"]["steps_to_90"])
@@ -122,6 +116,18 @@ def coldstart_rows(doc: dict[str, Any], hard: dict[str, Any] | None) -> list[dic
     rows.append(_row("type accuracy at step 10 (non-outliers)", ">= 0.95", _fmt(acc, 3),
                      None if acc is None else acc >= 0.95, cmd))
     return rows
+
+
+def _floor_rows(doc: dict[str, Any], cmd: str) -> list[dict[str, Any]]:
+    """The cold-start cost of the service's exploration floor (``floored``, when the run had it)."""
+    G = doc.get("gain_captured_floored", {}).get("G", [])
+    if not G:
+        return []
+    f20, f200 = (G[t - 1] if len(G) >= t else None for t in (20, 200))
+    eps = doc["policies"].get("floored", {}).get("settings", {}).get("epsilon")
+    return [_row(f"exploration floor (epsilon {eps}): G(20) / G(200) of floored mixture_ids", ">= 0.85 / -",
+                 f"{_fmt(f20)} / {_fmt(f200)}", None if f20 is None else f20 >= 0.85, cmd,
+                 "the service logs with the floor so that other versions can be evaluated offline")]
 
 
 def speed_rows(doc: dict[str, Any]) -> list[dict[str, Any]]:

@@ -6,7 +6,7 @@ answer was right (0 or 1). ``summarise`` also reads a response record (``student
 ``n_skills``: ``warmstart.data.kt.KTData``, which the learner simulator produces too).
 
 Parameters are the per-type, per-skill tables ``L0, T, F, G, S`` (``(K, n_skills)`` each, see ``model``); the
-E-step is the exact forward-backward pass of ``model`` and the M-step the MAP update of ``fit`` (the same code the
+E-step is the exact forward-backward pass of ``model`` and the M-step the MAP update of ``mstep`` (the same code the
 learner fit runs); a student's state is each type's P(known) of every skill before their next response, so the
 type posterior after every response is exact. ``draw_values`` scores a candidate skill by the type's expected
 learning gain, ``P(unknown) * T`` (what the ``ours`` tutor maximises). ``fit`` is the learner fit itself (K chosen
@@ -43,15 +43,12 @@ import numpy as np
 from scipy.special import logsumexp
 
 from warmstart.families.generic import TypePopulation, TypesFit
+from warmstart.families.learner.config import LearnerFitConfig
 from warmstart.families.learner.fit import (
-    LearnerFitConfig,
-    _counts,
     _default_mix,
     _init_mix,
     _iterate,
-    _new_weights,
     _student_features,
-    _tables_from_counts,
     fit_learner_types,
 )
 from warmstart.families.learner.model import (
@@ -62,6 +59,7 @@ from warmstart.families.learner.model import (
     check_responses,
     forward_backward,
 )
+from warmstart.families.learner.mstep import _counts, _new_weights, _tables_from_counts
 from warmstart.families.learner.population import PARAMS, LearnerPopulation
 from warmstart.families.protocol import Family, Params, State, register_family
 

@@ -17,13 +17,13 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any
 
 import numpy as np
 from scipy.special import logsumexp
 
 from warmstart._cluster import kmeans_pp
-from warmstart._validate import check_k_choice
+from warmstart.families.learner.config import LearnerFitConfig
 from warmstart.families.learner.model import (
     SequenceLayout,
     _SeqStats,
@@ -33,6 +33,7 @@ from warmstart.families.learner.model import (
     check_responses,
     forward_backward,
 )
+from warmstart.families.learner.mstep import _m_step, _new_weights
 from warmstart.families.learner.population import (  # noqa: F401 - re-exported: the family's public names
     PARAMS,
     LearnerPopulation,
@@ -43,72 +44,6 @@ from warmstart.families.learner.population import (  # noqa: F401 - re-exported:
 )
 
 Progress = Callable[[str, float], None]
-
-
-# ---------------------------------------------------------------------------------------------- config
-@dataclass(frozen=True, kw_only=True)
-class LearnerFitConfig:
-    """Settings of the learner-type fit; validated once at construction.
-
-    ``n_types`` fixes K; otherwise K in ``k_range`` is chosen by the held-out log likelihood of students
-    given to the fit as ``heldout`` or, without them, of a ``heldout_fraction`` of students split off by
-    ``seed`` (the chosen K is then refitted on all students). ``selection="best"`` takes the K with the highest
-    held-out log likelihood; ``"one_se"`` (default) the smallest K within one standard error of it (the SE of
-    the paired per-student difference), since an extra type that only duplicates one costs almost nothing on
-    held-out data and would otherwise win by chance. Every K gets ``n_init`` seeded restarts that
-    run ``init_iter`` iterations together; the best per K then runs to convergence (relative change of the
-    objective below ``tol``) or ``max_iter``. Priors are Beta ``(a, b)`` pseudo-counts (``a, b >= 1``) on
-    each parameter; guess and slip are capped at ``max_guess`` / ``max_slip`` (below 0.5) and every
-    probability is kept in ``[min_prob, 1 - min_prob]``. ``forgets=False`` fixes forgetting at zero (standard
-    BKT). ``memory_mb`` bounds the E-step's work arrays (mixtures are stacked up to it).
-    """
-
-    n_types: int | None = None
-    k_range: tuple[int, int] = (1, 5)
-    selection: Literal["one_se", "best"] = "one_se"
-    heldout_fraction: float = 0.2
-    n_init: int = 3
-    init_iter: int = 10
-    max_iter: int = 200
-    tol: float = 1e-6
-    forgets: bool = False
-    prior_L0: tuple[float, float] = (1.5, 1.5)
-    prior_learn: tuple[float, float] = (1.2, 2.0)
-    prior_forget: tuple[float, float] = (1.1, 10.0)
-    prior_guess: tuple[float, float] = (1.5, 3.0)
-    prior_slip: tuple[float, float] = (1.2, 3.0)
-    max_guess: float = 0.45
-    max_slip: float = 0.45
-    min_prob: float = 1e-3
-    weight_prior: float = 1.0
-    memory_mb: float = 1024.0
-    seed: int = 0
-
-    def __post_init__(self) -> None:
-        check_k_choice(self.k_range, self.n_types)
-        if self.selection not in ("one_se", "best"):
-            raise ValueError(f"selection: expected 'one_se' or 'best', got {self.selection!r}")
-        if not 0 < self.heldout_fraction < 1:
-            raise ValueError(f"heldout_fraction: expected a value in (0, 1), got {self.heldout_fraction}")
-        for name in ("n_init", "init_iter", "max_iter"):
-            if getattr(self, name) < 1:
-                raise ValueError(f"{name}: expected a positive integer, got {getattr(self, name)}")
-        if not self.tol > 0:
-            raise ValueError(f"tol: expected a positive number, got {self.tol}")
-        for name in ("prior_L0", "prior_learn", "prior_forget", "prior_guess", "prior_slip"):
-            a, b = getattr(self, name)
-            if not (np.isfinite(a) and np.isfinite(b) and a >= 1 and b >= 1 and a + b > 2):
-                raise ValueError(f"{name}: expected Beta pseudo-counts (a, b) with a, b >= 1 and a + b > 2, "
-                                 f"got {getattr(self, name)}")
-        if not 0 < self.min_prob <= 0.05:
-            raise ValueError(f"min_prob: expected a value in (0, 0.05], got {self.min_prob}")
-        for name in ("max_guess", "max_slip"):
-            if not self.min_prob < getattr(self, name) < 0.5:
-                raise ValueError(f"{name}: expected a value in (min_prob, 0.5), got {getattr(self, name)}")
-        if not self.weight_prior >= 1:
-            raise ValueError(f"weight_prior: expected a Dirichlet pseudo-count >= 1, got {self.weight_prior}")
-        if not self.memory_mb > 0:
-            raise ValueError(f"memory_mb: expected a positive number, got {self.memory_mb}")
 
 
 # ---------------------------------------------------------------------------------------------- EM core
@@ -132,53 +67,6 @@ class _Mix:
     @property
     def objective(self) -> float:
         return self.trace[-1] if self.trace else -np.inf
-
-
-def _map(success: np.ndarray, trials: np.ndarray, prior: tuple[float, float], lo: float, hi: float) -> np.ndarray:
-    a, b = prior
-    return np.clip((success + a - 1.0) / (trials + a + b - 2.0), lo, hi)
-
-
-def _counts(layout: SequenceLayout, st: _SeqStats, resp_seq: np.ndarray) -> dict[str, np.ndarray]:
-    """The M-step's responsibility-weighted expected counts, each ``(C, n_skills)``: additive over students, so
-    the counts of two groups of students are the sums of each group's."""
-
-    def agg(x: np.ndarray) -> np.ndarray:
-        return np.asarray(layout.skill_sum @ (x * resp_seq)).T
-
-    out = {"first": agg(st.first), "sequences": np.asarray(layout.skill_sum @ resp_seq).T, "learn": agg(st.learn),
-           "know": agg(st.know), "unk": agg(st.unk), "know_last": agg(st.know_last), "unk_last": agg(st.unk_last),
-           "know_right": agg(st.know_right), "unk_right": agg(st.unk_right)}
-    if st.forget is not None:
-        out["forget"] = agg(st.forget)
-    return out
-
-
-def _tables_from_counts(c: dict[str, np.ndarray], cfg: LearnerFitConfig) -> _Tables:
-    """MAP parameters ``(C, n_skills)`` from the expected counts of ``_counts``."""
-    lo, hi = cfg.min_prob, 1.0 - cfg.min_prob
-    know, unk = c["know"], c["unk"]
-    L0 = _map(c["first"], c["sequences"], cfg.prior_L0, lo, hi)
-    T = _map(c["learn"], unk - c["unk_last"], cfg.prior_learn, lo, hi)
-    if cfg.forgets and "forget" in c:
-        F = _map(c["forget"], know - c["know_last"], cfg.prior_forget, lo, hi)
-    else:
-        F = np.zeros_like(T)
-    G = _map(c["unk_right"], unk, cfg.prior_guess, lo, cfg.max_guess)
-    S = _map(know - c["know_right"], know, cfg.prior_slip, lo, cfg.max_slip)
-    return _Tables(L0, T, F, G, S)
-
-
-def _m_step(layout: SequenceLayout, st: _SeqStats, resp_seq: np.ndarray, cfg: LearnerFitConfig) -> _Tables:
-    """Parameters ``(C, n_skills)`` from expected counts weighted by each sequence's type responsibility."""
-    return _tables_from_counts(_counts(layout, st, resp_seq), cfg)
-
-
-def _new_weights(resp_sum: np.ndarray, cfg: LearnerFitConfig) -> np.ndarray:
-    """Type weights from the summed responsibilities (MAP under a symmetric Dirichlet), never exactly zero."""
-    w = resp_sum + cfg.weight_prior - 1.0
-    w = np.maximum(w / w.sum(), 1e-12)
-    return w / w.sum()
 
 
 def _log_prior(mix: _Mix, cfg: LearnerFitConfig) -> float:
