@@ -131,7 +131,8 @@ def all_missing() -> list[str]:
 def test_the_core_path_has_examples():
     from warmstart import api
 
-    for fn in (api.fit_population, api.load_population, api.make_policy):
+    for fn in (api.fit_population, api.load_population, api.make_policy, warmstart.load_events,
+               warmstart.load_log, warmstart.summarise_log):
         assert ">>>" in (fn.__doc__ or ""), f"{fn.__name__} has no example"
 
 
