@@ -69,7 +69,8 @@ def _url(target: str | Path) -> str:
 
 class Store:
     """A connection pool on one database. ``Store.open("warmstart.db")`` (a SQLite file) or
-    ``Store.open("postgresql+psycopg://user@host/db")``; ``migrate()`` brings the schema to the latest version.
+    ``Store.open("postgresql+psycopg://user@host/db")``; ``migrate()`` brings the schema to the latest
+    version.
 
     A tour, section by section (the service calls these; errors are ``warmstart.store.records``'):
 

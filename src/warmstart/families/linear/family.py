@@ -39,7 +39,8 @@ def _params(types: GaussianTypes) -> Params:
 
 @register_family
 class LinearGaussian(Family):
-    """``reward = x . theta_user + noise``; type ``k``: ``theta ~ N(mu_k, cov_k)``, noise variance ``noise_var_k``.
+    """``reward = x . theta_user + noise``; type ``k``: ``theta ~ N(mu_k, cov_k)``, noise variance
+    ``noise_var_k``.
 
     The protocol's methods are shown on ``warmstart.families.protocol.Family``; its own full fit:
 

@@ -52,7 +52,8 @@ _FILE = NpzFormat(FORMAT, VERSION, tuple(Array(name) for name in _ARRAYS), EMSum
 @dataclass(frozen=True)
 class EMSums:
     """M-step sums over ``n_users`` users: weights ``W (K1,)``, means ``Sm (K1, d)``, second moments
-    ``Smm (K1, d, d)``, residuals ``Sres (K1,)`` and events ``Sn (K1,)``, under the population ``fingerprint``.
+    ``Smm (K1, d, d)``, residuals ``Sres (K1,)`` and events ``Sn (K1,)``, under the population
+    ``fingerprint``.
 
     >>> import warmstart as ws
     >>> truth = ws.sim.LinearTypesPopulation(ws.sim.LinearTypesConfig(dim=3, n_types=3, minority_share=0.3,
