@@ -15,7 +15,27 @@ import httpx
 
 
 class ServiceError(Exception):
-    """An error answer of the service: its HTTP status, error code and message."""
+    """An error answer of the service: its HTTP status, error code and message.
+
+    >>> import httpx, json
+    >>> def service(request):              # a stand-in for the service: echoes each request's route and body
+    ...     if request.headers["Authorization"] != "Bearer ws_test":
+    ...         error = {"code": "unauthorized", "message": "unknown API key"}
+    ...         return httpx.Response(401, json={"error": error})
+    ...     body = json.loads(request.content) if request.content else None
+    ...     answer = {"route": f"{request.method} {request.url.path}", "body": body, "status": "recorded"}
+    ...     if request.url.path == "/v1/rank":
+    ...         n = len(body["actions"])
+    ...         answer.update(event_id="e1", action=0, action_id=body["actions"][0].get("id"),
+    ...                       probabilities=[1 / n] * n, personalised=True)
+    ...     return httpx.Response(200, json=answer)
+    >>> with WarmstartClient("http://service", "ws_wrong", transport=httpx.MockTransport(service)) as client:
+    ...     try:
+    ...         client.health()
+    ...     except ServiceError as exc:
+    ...         print(exc.status, exc.code, "|", exc)
+    401 unauthorized | 401 unauthorized: unknown API key
+    """
 
     def __init__(self, status: int, code: str, message: str) -> None:
         super().__init__(f"{status} {code}: {message}")
@@ -24,6 +44,13 @@ class ServiceError(Exception):
 
 @dataclass(frozen=True)
 class RankResult:
+    """The service's decision: the event to report the reward of, the action chosen, its probabilities.
+
+    >>> decision = RankResult("e1", action=1, action_id="b", probabilities=(0.25, 0.75), personalised=True)
+    >>> decision.propensity                                  # the probability of the chosen action
+    0.75
+    """
+
     event_id: str
     action: int
     action_id: str | None
@@ -36,7 +63,44 @@ class RankResult:
 
 
 class WarmstartClient:
-    """``WarmstartClient(base_url, api_key)``; pass ``transport=`` (an httpx transport) to test in-process."""
+    """``WarmstartClient(base_url, api_key)``; pass ``transport=`` (an httpx transport) to test in-process.
+
+    Each method against a stand-in service that echoes what it was sent:
+
+    >>> import httpx, json
+    >>> def service(request):              # a stand-in for the service: echoes each request's route and body
+    ...     if request.headers["Authorization"] != "Bearer ws_test":
+    ...         error = {"code": "unauthorized", "message": "unknown API key"}
+    ...         return httpx.Response(401, json={"error": error})
+    ...     body = json.loads(request.content) if request.content else None
+    ...     answer = {"route": f"{request.method} {request.url.path}", "body": body, "status": "recorded"}
+    ...     if request.url.path == "/v1/rank":
+    ...         n = len(body["actions"])
+    ...         answer.update(event_id="e1", action=0, action_id=body["actions"][0].get("id"),
+    ...                       probabilities=[1 / n] * n, personalised=True)
+    ...     return httpx.Response(200, json=answer)
+    >>> client = WarmstartClient("http://service", "ws_test", transport=httpx.MockTransport(service))
+    >>> decision = client.rank("ann", [[0.1, 0.3], [0.2, -0.1]], ids=["a", "b"])
+    >>> decision.event_id, decision.action_id, decision.propensity, client.reward(decision.event_id, 1.0)
+    ('e1', 'a', 0.5, 'recorded')
+    >>> for answer in (client.health(), client.profile("ann"), client.reset("ann"), client.forget("ann"),
+    ...                client.set_consent("ann", opted_out=True)):
+    ...     print(answer["route"], answer["body"])
+    GET /health None
+    GET /v1/users/ann/profile None
+    POST /v1/users/ann/reset None
+    DELETE /v1/users/ann None
+    PUT /v1/users/ann/consent {'opted_out': True}
+    >>> for answer in (client.populations(), client.fit(k_max=4), client.evaluate(2, n_boot=200),
+    ...                client.activate(2, mode="shadow"), client.rollback()):         # admin scope
+    ...     print(answer["route"], answer["body"])
+    GET /v1/admin/populations None
+    POST /v1/admin/fit {'k_max': 4, 'seed': 0, 'min_users': 20}
+    POST /v1/admin/populations/2/evaluate {'baseline': None, 'n_boot': 200, 'seed': 0}
+    POST /v1/admin/populations/2/activate {'mode': 'shadow', 'note': ''}
+    POST /v1/admin/rollback None
+    >>> client.close()
+    """
 
     def __init__(self, base_url: str, api_key: str, *, timeout: float = 10.0,
                  transport: httpx.BaseTransport | None = None) -> None:

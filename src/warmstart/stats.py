@@ -53,7 +53,12 @@ def auc(labels: object, scores: object) -> float:
 
 def sort_by_score(labels: object, scores: object) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """What :func:`weighted_auc` reads: ``(order, labels_sorted, tie_starts)``, the rows in increasing score
-    (a stable sort), their labels as floats, and the first index of each run of equal scores."""
+    (a stable sort), their labels as floats, and the first index of each run of equal scores.
+
+    >>> order, labels_sorted, tie_starts = sort_by_score([1, 0, 1, 0], [0.8, 0.1, 0.35, 0.35])
+    >>> order.tolist(), labels_sorted.tolist(), tie_starts.tolist()     # rows 2 and 3 tie
+    ([1, 2, 3, 0], [0.0, 1.0, 0.0, 1.0], [0, 1, 3])
+    """
     s = np.asarray(scores, dtype=float)
     order = np.argsort(s, kind="stable")
     s_sorted = s[order]
@@ -64,7 +69,14 @@ def sort_by_score(labels: object, scores: object) -> tuple[np.ndarray, np.ndarra
 def weighted_auc(labels_sorted: np.ndarray, tie_starts: np.ndarray, weights: np.ndarray) -> np.ndarray:
     """The AUC of each row of ``weights (B, n)`` (rows of :func:`sort_by_score`): the sum over positive-negative
     pairs of ``w_i w_j ([s_i > s_j] + [s_i = s_j] / 2)`` over the total positive-negative weight; ``nan`` for a
-    row without both classes. An integer weight is the number of times a row was drawn in a resample."""
+    row without both classes. An integer weight is the number of times a row was drawn in a resample.
+
+    >>> import numpy as np
+    >>> _, labels_sorted, tie_starts = sort_by_score([1, 0, 1, 0], [0.8, 0.1, 0.35, 0.35])
+    >>> weights = np.array([[1.0, 1, 1, 1], [0, 2, 1, 1], [1, 0, 1, 0]])  # once each; a resample; no positive
+    >>> weighted_auc(labels_sorted, tie_starts, weights).round(3).tolist()  # the first: auc(labels, scores)
+    [0.875, 0.667, nan]
+    """
     pos = np.add.reduceat(weights * labels_sorted, tie_starts, axis=1)
     neg = np.add.reduceat(weights * (1 - labels_sorted), tie_starts, axis=1)
     neg_below = np.cumsum(neg, axis=1) - neg
@@ -81,7 +93,14 @@ def resamples(n: int, n_boot: int, rng: np.random.Generator | None = None, *, dr
     """Bootstrap resamples of ``n`` units (with replacement) in blocks of at most ``block`` resamples (default:
     ``BLOCK_CELLS // n``): yields ``(first resample, block)``, the block ``(rows, n)`` of unit indices, or with
     ``counts`` (always for ``"multinomial"``) of the number of times each unit was drawn, as floats. ``draw`` is
-    the generator's stream (module docstring); ``"uniforms"`` reads ``uniforms`` and draws nothing."""
+    the generator's stream (module docstring); ``"uniforms"`` reads ``uniforms`` and draws nothing.
+
+    >>> import numpy as np
+    >>> [(first, block.tolist()) for first, block in resamples(4, 3, np.random.default_rng(0), block=2)]
+    [(0, [[3, 2, 2, 1], [1, 0, 0, 0]]), (2, [[0, 3, 2, 3]])]
+    >>> next(resamples(4, 1, np.random.default_rng(0), counts=True))[1].tolist()  # times each unit was drawn
+    [[0.0, 1.0, 2.0, 1.0]]
+    """
     if draw == "uniforms":
         if uniforms is None or uniforms.shape[0] < n_boot or uniforms.shape[1] < n:
             raise ValueError(f"uniforms: expected an array of at least ({n_boot}, {n}), got "
@@ -118,7 +137,14 @@ def bootstrap(statistic: Callable[[np.ndarray], np.ndarray], n: int, n_boot: int
     :func:`resamples` (indices, or counts with ``counts``) to one value (or array) per row; ``progress(first)``
     is called with the index of each block's first resample before ``statistic`` runs on it. A statistic may
     draw from ``rng`` itself: with ``block=1`` its draws come between two resamples', as in a loop drawing one
-    resample (``rng.integers(n, size=n)``) at a time."""
+    resample (``rng.integers(n, size=n)``) at a time.
+
+    >>> import numpy as np
+    >>> x = np.array([1.0, 2.0, 3.0, 10.0])
+    >>> means = bootstrap(lambda idx: x[idx].mean(1), n=4, n_boot=1000, rng=np.random.default_rng(0))
+    >>> means.shape, interval(means).tolist()
+    ((1000,), [1.5, 8.0])
+    """
     out: list[np.ndarray] = []
     for lo, sample in resamples(n, n_boot, rng, draw=draw, counts=counts, block=block, uniforms=uniforms):
         if progress is not None:
@@ -132,7 +158,15 @@ def grouped_bootstrap(statistic: Callable[[np.ndarray], np.ndarray], groups: obj
                       block: int | None = None) -> np.ndarray:
     """The bootstrap whose unit is a group of rows (a student's responses): ``statistic`` gets row weights
     ``(rows, n_rows)``, the number of times each row's group was drawn. Groups are numbered in sorted order of
-    ``groups``, so the draws do not depend on the order of the rows."""
+    ``groups``, so the draws do not depend on the order of the rows.
+
+    >>> import numpy as np
+    >>> x = np.array([1.0, 2.0, 3.0, 10.0])               # rows; the first two are one student's
+    >>> means = grouped_bootstrap(lambda w: (w * x).sum(1) / w.sum(1), ["a", "a", "b", "c"], 1000,
+    ...                           np.random.default_rng(0))
+    >>> means.shape, interval(means).tolist()
+    ((1000,), [1.5, 10.0])
+    """
     _, group = np.unique(np.asarray(groups), return_inverse=True)
     group = group.ravel()
     n_groups = int(group.max()) + 1
@@ -143,7 +177,12 @@ def grouped_bootstrap(statistic: Callable[[np.ndarray], np.ndarray], groups: obj
 def interval(samples: np.ndarray, probs: Sequence[float] = CI95, *, axis: int | None = None,
              omit_nan: bool = False) -> np.ndarray:
     """The percentile interval of bootstrap ``samples``: ``np.quantile`` (``np.nanquantile`` with
-    ``omit_nan``) at ``probs``, stacked on the first axis: ``(2,)``, or ``(2, ...)`` along ``axis``."""
+    ``omit_nan``) at ``probs``, stacked on the first axis: ``(2,)``, or ``(2, ...)`` along ``axis``.
+
+    >>> import numpy as np
+    >>> interval(np.arange(101.0)).tolist(), interval(np.array([1.0, np.nan, 3.0]), omit_nan=True).tolist()
+    ([2.5, 97.5], [1.05, 2.95])
+    """
     q = np.nanquantile if omit_nan else np.quantile
     return np.asarray(q(samples, list(probs), axis=axis))
 
@@ -151,7 +190,14 @@ def interval(samples: np.ndarray, probs: Sequence[float] = CI95, *, axis: int | 
 def bootstrap_ci(values: np.ndarray, rng: np.random.Generator, n_boot: int, *, probs: Sequence[float] = CI95,
                  draw: Draw = "integers", uniforms: np.ndarray | None = None) -> list[float]:
     """Percentile bootstrap CI (95% by default) of the mean over units (axis 0 of ``values``); ``[nan, nan]``
-    for no unit (nothing is drawn then)."""
+    for no unit (nothing is drawn then).
+
+    >>> import numpy as np
+    >>> bootstrap_ci(np.array([1.0, 2.0, 3.0, 10.0]), np.random.default_rng(0), n_boot=1000)
+    [1.5, 8.0]
+    >>> bootstrap_ci(np.array([]), np.random.default_rng(0), n_boot=1000)
+    [nan, nan]
+    """
     v = np.asarray(values)
     n = v.shape[0]
     if n == 0:
@@ -164,7 +210,13 @@ def paired_ratio_ci(num: np.ndarray, den: np.ndarray, rng: np.random.Generator |
                     probs: Sequence[float] = CI95, draw: Draw = "integers",
                     uniforms: np.ndarray | None = None) -> list[float]:
     """Percentile bootstrap CI of ``mean(num) / mean(den)`` (the denominator floored at ``1e-12``), resampling
-    units with both of their values (paired: the same units on both sides)."""
+    units with both of their values (paired: the same units on both sides).
+
+    >>> import numpy as np
+    >>> num, den = np.array([1.0, 2.0, 3.0, 4.0]), np.array([2.0, 4.0, 6.0, 9.0])
+    >>> [round(x, 3) for x in paired_ratio_ci(num, den, np.random.default_rng(0), n_boot=200)]
+    [0.452, 0.5]
+    """
     a, b = np.asarray(num), np.asarray(den)
     ratios = bootstrap(lambda idx: a[idx].mean(1) / np.maximum(b[idx].mean(1), 1e-12), a.shape[0], n_boot, rng,
                        draw=draw, uniforms=uniforms)
@@ -173,7 +225,12 @@ def paired_ratio_ci(num: np.ndarray, den: np.ndarray, rng: np.random.Generator |
 
 # ---------------------------------------------------------------------------------------------- curves
 def moving_average(x: np.ndarray, window: int = 5) -> np.ndarray:
-    """Trailing moving average: the mean of the last ``window`` values (fewer at the start)."""
+    """Trailing moving average: the mean of the last ``window`` values (fewer at the start).
+
+    >>> import numpy as np
+    >>> moving_average(np.array([1.0, 2.0, 3.0, 4.0, 5.0]), window=2).tolist()
+    [1.0, 1.5, 2.5, 3.5, 4.5]
+    """
     c = np.cumsum(np.insert(x, 0, 0.0))
     idx = np.arange(1, len(x) + 1)
     lo = np.maximum(idx - window, 0)
@@ -182,6 +239,13 @@ def moving_average(x: np.ndarray, window: int = 5) -> np.ndarray:
 
 def normalised_exp(log_p: np.ndarray) -> np.ndarray:
     """``exp(log_p)`` normalised along the last axis, without overflow: a posterior over types from the log
-    evidence plus the log prior weights, for one user ``(K,)`` or many ``(N, K)``."""
+    evidence plus the log prior weights, for one user ``(K,)`` or many ``(N, K)``.
+
+    >>> import numpy as np
+    >>> normalised_exp(np.array([0.0, np.log(3.0)])).round(3).tolist()      # odds 1:3
+    [0.25, 0.75]
+    >>> normalised_exp(np.array([[1000.0, 1000.0], [-1000.0, -1001.0]])).round(3).tolist()   # no overflow
+    [[0.5, 0.5], [0.731, 0.269]]
+    """
     p = np.exp(log_p - log_p.max(axis=-1, keepdims=True))
     return p / p.sum(axis=-1, keepdims=True)

@@ -44,10 +44,10 @@ def test_plain_files_are_read_first_and_bad_ones_named(tmp_path, monkeypatch):
     movies = load_movielens_movies(tmp_path)
     assert movies.title == ["Heat, The (1995)"] and movies.genres == [("Crime", "Thriller")]
     (folder / "movies.csv").write_text("movieId,title,genres\nten,Heat,Crime\n")
-    with pytest.raises(ValueError, match=r"movies.csv: line 2: expected an integer movieId.*'ten'"):
+    with pytest.raises(ValueError, match=r"movies.csv: line 2, column movieId: expected an integer movie id, got 'ten'"):
         load_movielens_movies(folder)
     (folder / "movies.csv").write_text("id,title\n")
-    with pytest.raises(ValueError, match="movies.csv: expected the header movieId,title,genres, got id,title"):
+    with pytest.raises(ValueError, match=r"movies.csv: expected columns movieId='movieId', genres='genres', got columns \['id', 'title'\]"):
         load_movielens_movies(folder)
 
 

@@ -36,7 +36,13 @@ def assistments2009_root(root: str | os.PathLike[str] | None = None, *, search_s
     """The folder holding the ASSISTments 2009 files (plain or ``.gz``): ``root`` (or its
     ``assistments2009-akt`` subfolder), else ``$WARMSTART_DATA/assistments2009-akt`` or
     ``../shared/data/assistments2009-akt`` next to the repository (or the working directory), else the copy
-    shipped with warmstart (not with ``search_shipped=False``)."""
+    shipped with warmstart (not with ``search_shipped=False``).
+
+    >>> assistments2009_root("nowhere")
+    Traceback (most recent call last):
+    ...
+    ValueError: root: expected a folder with the ASSISTments 2009 files (...), got none at nowhere ...
+    """
     names = ", ".join(ASSIST2009_FILES.values())
     return find_dataset(ASSIST2009_DIR, root, lambda c: has_files(c, ASSIST2009_FILES.values()),
                         f"the ASSISTments 2009 files ({names}; plain or .gz)", search_shipped=search_shipped)
@@ -174,6 +180,19 @@ def load_assistments2009(root: str | os.PathLike[str] | None = None, split: str 
 
     ``skills`` keeps only responses whose (combined) skill name or id is listed; students left with no
     response are dropped. The vocabulary is unchanged.
+
+    >>> import json, pathlib
+    >>> root = pathlib.Path("assistments2009-akt")                 # a tiny copy of the AKT files' layout
+    >>> root.mkdir(exist_ok=True)
+    >>> _ = (root / "skill.json").write_text(json.dumps({"Area": 1, "Mean": 2}))
+    >>> _ = (root / "problems.json").write_text(json.dumps({"p10": 1, "p11": 2}))
+    >>> for split, user in (("train", 7), ("valid", 8), ("test", 9)):  # length,user/problems/skills/correct
+    ...     _ = (root / f"assist2009_pid_{split}1.csv").write_text(f"3,{user}\\n1,2,2\\n1,1,2\\n1,0,0\\n")
+    >>> train = load_assistments2009(root, "train")      # problem p11 tagged with both skills: one response
+    >>> train.student_ids.tolist(), train.skill_names, [train.skill_names[k] for k in train.skill]
+    ([7], ['Area', 'Mean', 'Area + Mean'], ['Area', 'Area + Mean'])
+    >>> load_assistments2009(root, "all", collapse=False).n_responses    # 3 students, 3 entries each
+    9
     """
     if split not in SPLITS:
         raise ValueError(f"split: expected one of {', '.join(SPLITS)}, got {split!r}")
@@ -202,7 +221,18 @@ def load_assistments2009(root: str | os.PathLike[str] | None = None, split: str 
 
 
 def assistments2009_counts(root: str | os.PathLike[str] | None = None) -> dict[str, dict[str, int]]:
-    """Entries in each file and responses after collapsing, per split (the numbers in the docs)."""
+    """Entries in each file and responses after collapsing, per split (the numbers in the docs).
+
+    >>> import json, pathlib
+    >>> root = pathlib.Path("assistments2009-akt")                 # a tiny copy of the AKT files' layout
+    >>> root.mkdir(exist_ok=True)
+    >>> _ = (root / "skill.json").write_text(json.dumps({"Area": 1, "Mean": 2}))
+    >>> _ = (root / "problems.json").write_text(json.dumps({"p10": 1, "p11": 2}))
+    >>> for split, user in (("train", 7), ("valid", 8), ("test", 9)):  # length,user/problems/skills/correct
+    ...     _ = (root / f"assist2009_pid_{split}1.csv").write_text(f"3,{user}\\n1,2,2\\n1,1,2\\n1,0,0\\n")
+    >>> assistments2009_counts(root)["train"]
+    {'entries': 3, 'responses': 2, 'students': 1}
+    """
     folder = str(assistments2009_root(root).resolve())
     parsed, _, _ = _assist2009(folder, True)
     return {s: {"entries": int(parsed[s]["n_entries"]), "responses": int(parsed[s]["student"].shape[0]),

@@ -24,7 +24,19 @@ OUTLIER_TYPE = -1
 @dataclass(frozen=True)
 class TrainingLog:
     """Logged bandit feedback of training users: ``candidates (N, T, A, d)``, ``action (N, T)``,
-    ``propensity (N, T)``, ``reward (N, T)``. Ragged logs pad with ``action = -1``."""
+    ``propensity (N, T)``, ``reward (N, T)``. Ragged logs pad with ``action = -1``.
+
+    >>> import numpy as np
+    >>> rng = np.random.default_rng(0)
+    >>> log = TrainingLog(candidates=rng.normal(size=(2, 3, 4, 5)), action=np.array([[0, 3, 1], [2, -1, -1]]),
+    ...                   propensity=np.full((2, 3), 0.25), reward=rng.normal(size=(2, 3)))
+    >>> log.validate().chosen.shape                   # 2 users, 3 events, 5 features; user 1 logged one
+    (2, 3, 5)
+    >>> TrainingLog(log.candidates, log.action, np.zeros((2, 3)), log.reward).validate()
+    Traceback (most recent call last):
+    ...
+    ValueError: train_log.propensity: expected probabilities in (0, 1] on logged events
+    """
 
     candidates: np.ndarray
     action: np.ndarray
@@ -66,7 +78,13 @@ class TrainingLog:
 
 
 def training_log(log: TrainingLog) -> TrainingLog:
-    """The part of a (simulated) log a policy may see: the logged feedback, no ground truth."""
+    """The part of a (simulated) log a policy may see: the logged feedback, no ground truth.
+
+    >>> import warmstart as ws
+    >>> log = ws.sim.LinearTypesPopulation(ws.sim.LinearTypesConfig(dim=3, n_actions=4)).logged(5, 4, seed=0)
+    >>> type(log).__name__, type(training_log(log)).__name__, hasattr(training_log(log), "users")
+    ('EventLog', 'TrainingLog', False)
+    """
     return TrainingLog(log.candidates, log.action, log.propensity, log.reward)
 
 
@@ -75,7 +93,15 @@ LOG_VERSION = 1
 
 
 class LogFormatError(FormatError):
-    """A log file that cannot be read: wrong format, unknown version, bad arrays or damaged."""
+    """A log file that cannot be read: wrong format, unknown version, bad arrays or damaged.
+
+    >>> import numpy as np
+    >>> np.savez("not_a_log.npz", a=np.zeros(2))
+    >>> load_log("not_a_log.npz")
+    Traceback (most recent call last):
+    ...
+    warmstart.data.bandit_log.LogFormatError: log file not_a_log.npz: expected a 'meta' array naming ...
+    """
 
 
 #: the log file (``warmstart._persist``; arrays kept as stored, no ``warmstart_version`` in its metadata, as
@@ -89,7 +115,14 @@ _FILE = NpzFormat(LOG_FORMAT, LOG_VERSION,
 def save_log(path: str | os.PathLike[str], log: TrainingLog) -> None:
     """Write a log as ``.npz`` (no pickle): the logged feedback, plus, for a simulated log, the ground truth
     arrays its ``truth_arrays()`` gives, under names that start with ``truth_`` (fitting ignores them;
-    evaluation may read them with ``load_truth``)."""
+    evaluation may read them with ``load_truth``).
+
+    >>> import warmstart as ws
+    >>> log = ws.sim.LinearTypesPopulation(ws.sim.LinearTypesConfig(dim=3, n_actions=4)).logged(5, 4, seed=0)
+    >>> save_log("log.npz", log)
+    >>> load_log("log.npz").candidates.shape, sorted(load_truth("log.npz"))
+    ((5, 4, 4, 3), ['theta', 'type'])
+    """
     truth = log.truth_arrays() if hasattr(log, "truth_arrays") else {}
     arrays = {"candidates": log.candidates, "action": log.action, "propensity": log.propensity,
               "reward": log.reward, **{f"truth_{k}": v for k, v in truth.items()}}
@@ -98,7 +131,14 @@ def save_log(path: str | os.PathLike[str], log: TrainingLog) -> None:
 
 def load_log(path: str | os.PathLike[str]) -> TrainingLog:
     """Read a log written by ``save_log``; ``FileNotFoundError`` for a missing file and a ``LogFormatError`` (a
-    ``ValueError``) that names what is wrong for anything else."""
+    ``ValueError``) that names what is wrong for anything else.
+
+    >>> import warmstart as ws
+    >>> save_log("log.npz", ws.sim.LinearTypesPopulation(ws.sim.LinearTypesConfig()).logged(30, 5, seed=0))
+    >>> log = ws.load_log("log.npz")
+    >>> type(log).__name__, log.candidates.shape                 # users, events, candidates, features
+    ('TrainingLog', (30, 5, 20, 10))
+    """
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"log file: expected an existing file, got {str(path)!r}")
@@ -112,6 +152,16 @@ def load_log(path: str | os.PathLike[str]) -> TrainingLog:
 
 def load_truth(path: str | os.PathLike[str]) -> dict[str, np.ndarray]:
     """The ground truth arrays of a simulated log written by ``save_log`` (names without the ``truth_``
-    prefix: ``theta``, ``type``; a type of ``OUTLIER_TYPE`` marks an outlier); empty for a log without them."""
+    prefix: ``theta``, ``type``; a type of ``OUTLIER_TYPE`` marks an outlier); empty for a log without them.
+
+    >>> import warmstart as ws
+    >>> save_log("log.npz", ws.sim.LinearTypesPopulation(ws.sim.LinearTypesConfig()).logged(5, 4, seed=0))
+    >>> truth = load_truth("log.npz")
+    >>> truth["type"], truth["theta"].shape
+    (array([4, 1, 0, 0, 5]), (5, 10))
+    >>> save_log("bare.npz", training_log(load_log("log.npz")))
+    >>> load_truth("bare.npz")
+    {}
+    """
     _, arrays = _FILE.load(path, read=(), extra=lambda name: name.startswith("truth_"))
     return {k[len("truth_"):]: v for k, v in arrays.items()}

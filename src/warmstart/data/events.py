@@ -78,6 +78,15 @@ class EventData:
     ``reward[r]`` a finite float, ``propensity`` ``(n_events,)`` in ``(0, 1]`` or ``None``. ``features`` is
     ``(n_items, d)`` (row ``i`` belongs to ``item_ids[i]``) or ``None``. The record is checked at construction.
     Build one with ``from_rows`` (any row order) or ``load_events``.
+
+    >>> ev = EventData.from_rows(["b", "a", "b"], [2.0, 5.0, 1.0], ["x", "y", "y"], [1.0, 0.0, 0.5])
+    >>> ev.n_users, ev.n_events, ev.lengths().tolist(), ev.first_times().tolist()
+    (2, 3, [1, 2], [5.0, 1.0])
+    >>> only_b = ev.subset([1])                                  # user "b", renumbered 0; the items are kept
+    >>> only_b.user_ids.tolist(), only_b.n_events, only_b.item_ids.tolist()
+    (['b'], 2, ['x', 'y'])
+    >>> {k: ev.describe()[k] for k in ("n_users", "n_items_used", "mean_reward")}
+    {'n_users': 2, 'n_items_used': 2, 'mean_reward': 0.5}
     """
 
     user: np.ndarray
@@ -190,7 +199,15 @@ class EventData:
 
     # ------------------------------------------------------------------------------------------ checks
     def validate(self) -> None:
-        """Check shapes, ranges, finiteness and the sorted layout; raise ``ValueError`` naming the field."""
+        """Check shapes, ranges, finiteness and the sorted layout; raise ``ValueError`` naming the field.
+        Construction calls it, so a record that exists is valid:
+
+        >>> EventData(user=[0, 0], time=[2.0, 1.0], item=[0, 0], reward=[1.0, 0.0], user_ids=["a"],
+        ...           item_ids=["x"], starts=[0, 2])
+        Traceback (most recent call last):
+        ...
+        ValueError: time: expected each user's events in time order, got row 1 earlier than row 0
+        """
         n = self.reward.shape[0]
         for name in ("user", "time", "item"):
             if getattr(self, name).shape != (n,):
@@ -298,6 +315,16 @@ def load_events(path: str | os.PathLike[str], *, user: str = "user", time: str =
     Errors name the file and the column: a missing column, a non-number reward, a non-finite reward, a
     propensity outside ``(0, 1]``, a time that is neither a number nor an ISO 8601 timestamp, an item whose
     rows disagree on its features.
+
+    >>> import pathlib, warmstart as ws
+    >>> _ = pathlib.Path("events.csv").write_text(
+    ...     "user,time,item,reward,f_0,f_1\\n"
+    ...     "u1,2009-09-17T10:04:00,song-a,1.0,0.5,1.0\\n"
+    ...     "u2,2009-09-17T10:00:00,song-b,0.0,0.0,2.0\\n"
+    ...     "u1,2009-09-17T10:01:00,song-b,0.5,0.0,2.0\\n")
+    >>> ev = ws.load_events("events.csv")
+    >>> ev.n_users, ev.n_items, ev.dim, ev.time_kind, ev.item_ids[ev.item].tolist()  # u1's, in time order
+    (2, 2, 2, 'timestamp', ['song-b', 'song-a', 'song-b'])
     """
     path = Path(path)
     names = {"user": user, "time": time, "item": item, "reward": reward}
@@ -338,6 +365,14 @@ def save_events(data: EventData, path: str | os.PathLike[str], *, feature_prefix
     Columns ``user, time, item, reward``, then ``propensity`` when present, then ``f_0..f_{d-1}`` when the
     data has features. Timestamps are written as ISO 8601 UTC; floats in shortest round-trip form, so
     ``load_events`` reads the same arrays back. Written atomically.
+
+    >>> ev = EventData.from_rows([7, 3, 7], [0.5, 1.0, 2.0], ["x", "y", "x"], [1.0, 0.0, 0.25],
+    ...                          features=[[1.0, 0.0], [0.0, 1.0], [1.0, 0.0]])
+    >>> save_events(ev, "events.csv.gz").name
+    'events.csv.gz'
+    >>> back = load_events("events.csv.gz")
+    >>> back.user_ids.tolist(), back.reward.tolist(), back.features.tolist()
+    ([3, 7], [0.0, 1.0, 0.25], [[1.0, 0.0], [0.0, 1.0]])
     """
     path = Path(path)
     columns: dict[str, np.ndarray] = {"user": data.user_ids[data.user]}
@@ -388,6 +423,12 @@ def events_from_log(log: TrainingLog) -> EventData:
     chosen have no reward and are not written. Users are ``0 .. N-1`` and arrive one after another:
     ``time = u * T + t``. ``propensity`` is the logged one. The ground truth (``log.users``) is not part of
     the format; keep it beside the file if you need it.
+
+    >>> import warmstart as ws
+    >>> log = ws.sim.LinearTypesPopulation(ws.sim.LinearTypesConfig(dim=3, n_actions=4)).logged(2, 3, seed=0)
+    >>> ev = events_from_log(log)
+    >>> ev.n_users, ev.n_events, ev.dim, ev.item_ids[:2].tolist(), ev.time.tolist()
+    (2, 6, 3, ['u0-t0-a1', 'u0-t1-a2'], [0.0, 1.0, 2.0, 3.0, 4.0, 5.0])
     """
     N, T = log.action.shape
     wu, wt, wa = (len(str(max(k - 1, 0))) for k in (N, T, log.candidates.shape[2]))
@@ -403,7 +444,16 @@ def events_from_log(log: TrainingLog) -> EventData:
 
 
 def export_events(log: TrainingLog, path: str | os.PathLike[str]) -> Path:
-    """Write a simulator ``EventLog`` as an event file (CSV or Parquet by suffix); see ``events_from_log``."""
+    """Write a simulator ``EventLog`` as an event file (CSV or Parquet by suffix); see ``events_from_log``.
+
+    >>> import warmstart as ws
+    >>> log = ws.sim.LinearTypesPopulation(ws.sim.LinearTypesConfig(dim=3, n_actions=4)).logged(2, 3, seed=0)
+    >>> path = export_events(log, "events.csv")
+    >>> path.read_text().splitlines()[0]
+    'user,time,item,reward,propensity,f_0,f_1,f_2'
+    >>> load_events(path).n_events
+    6
+    """
     return save_events(events_from_log(log), path)
 
 
@@ -417,6 +467,11 @@ def from_kt(data: KTData) -> EventData:
     students are numbered in ascending order of their ASSISTments user id (``load_assistments2009``'s
     numbering, not the order of the rows in the AKT files), and a replay split "by first event" is a split by
     that id order.
+
+    >>> kt = KTData.from_responses(["s2", "s1", "s2"], [0, 1, 1], [1, 0, 1], skill_names=["+", "-", "*"])
+    >>> ev = from_kt(kt)
+    >>> ev.user_ids.tolist(), ev.item_ids.tolist(), ev.item.tolist(), ev.reward.tolist()
+    (['s1', 's2'], ['+', '-', '*'], [1, 0, 1], [0.0, 1.0, 1.0])
     """
     n = data.n_responses
     return EventData(user=data.student, time=np.arange(n, dtype=np.float64), item=data.skill,

@@ -44,6 +44,10 @@ class KTData:
     >>> d = KTData.from_responses(["b", "a", "b"], [0, 1, 1], [1, 0, 1], skill_names=["add", "sub"])
     >>> d.n_students, d.student.tolist(), d.student_ids.tolist(), d.positions().tolist()
     (2, [0, 1, 1], ['a', 'b'], [0, 0, 1])
+    >>> d.lengths().tolist(), d.subset([1]).student_ids.tolist(), d.subset([1]).correct.tolist()
+    ([1, 2], ['b'], [1, 1])
+    >>> d.summary()["correct_rate"], d.summary()["n_skills_used"]
+    (0.6666666666666666, 2)
     """
 
     student: np.ndarray
@@ -137,7 +141,15 @@ class KTData:
                 "median_length": float(np.median(lens)) if lens.size else float("nan")}
 
     def validate(self) -> None:
-        """Check shapes, ranges and the sorted-by-student layout; raise ``ValueError`` naming the field."""
+        """Check shapes, ranges and the sorted-by-student layout; raise ``ValueError`` naming the field.
+        Construction calls it:
+
+        >>> KTData(student=[0, 0], skill=[0, 2], item=[-1, -1], correct=[1, 0], student_ids=["a"],
+        ...        skill_names=["add", "sub"], starts=[0, 2])
+        Traceback (most recent call last):
+        ...
+        ValueError: skill: expected values in [0, 1], got 2
+        """
         n = self.correct.shape[0]
         for name in ("student", "skill", "item", "correct"):
             arr = getattr(self, name)
@@ -180,6 +192,13 @@ def load_kt(path: str | os.PathLike[str], *, student: str = "student", order: st
     Students are numbered in sorted order of their ids (numeric when every id is an integer); each student's
     rows are sorted by ``order``, ties keeping file order. Skill and item ids follow ``skill_names`` /
     ``item_names`` when given (names not in them are appended, sorted), else the sorted distinct names.
+
+    >>> import pathlib
+    >>> _ = pathlib.Path("responses.csv").write_text("student,order,skill,correct\\n"
+    ...                                              "12,2,add,1\\n12,1,sub,0\\n7,1,add,1\\n")
+    >>> d = load_kt("responses.csv")
+    >>> d.student_ids.tolist(), d.skill_names, d.skill.tolist(), d.correct.tolist()  # 12: sub, then add
+    ([7, 12], ['add', 'sub'], [0, 1, 0], [1, 0, 1])
     """
     path = Path(path)
     wanted = {"student": student, "order": order, "skill": skill, "correct": correct}
@@ -248,7 +267,17 @@ def save_kt_csv(data: KTData, path: str | os.PathLike[str]) -> Path:
     """Write ``data`` as CSV with columns ``student, order, skill, item, correct``: original student ids,
     0-based position as the order, skill names, item names (empty when unknown). Written atomically.
     ``load_kt(path, item="item", skill_names=data.skill_names, item_names=data.item_names)`` reads it back
-    to the same arrays."""
+    to the same arrays.
+
+    >>> d = KTData.from_responses(["b", "a", "b"], [0, 1, 1], [1, 0, 1], skill_names=["add", "sub"])
+    >>> print(save_kt_csv(d, "responses.csv").read_text(), end="")
+    student,order,skill,item,correct
+    a,0,sub,,0
+    b,0,add,,1
+    b,1,sub,,1
+    >>> load_kt("responses.csv", item="item", skill_names=d.skill_names).correct.tolist()
+    [0, 1, 1]
+    """
     buf = io.StringIO()
     writer = csv.writer(buf, lineterminator="\n")
     writer.writerow(["student", "order", "skill", "item", "correct"])

@@ -10,15 +10,14 @@ the same conditions) and ``SOURCE.md``.
 
 from __future__ import annotations
 
-import csv
-import io
 import os
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-from warmstart.data._paths import data_file, find_dataset, has_files, read_text
+from warmstart.data._columns import read_columns
+from warmstart.data._paths import data_file, find_dataset, has_files
 from warmstart.data.events import EventData, load_events
 
 MOVIELENS_DIR = "movielens-latest-small"
@@ -28,7 +27,12 @@ MOVIE_COLUMNS = ("movieId", "title", "genres")
 
 @dataclass(frozen=True, eq=False)
 class Movies:
-    """The movies of ``movies.csv`` in file order: id, title (with the year), genres (``|``-split)."""
+    """The movies of ``movies.csv`` in file order: id, title (with the year), genres (``|``-split); an example
+    is ``load_movielens_movies``'s.
+
+    >>> Movies(movie_id=np.array([1]), title=["Toy Story (1995)"], genres=[("Animation", "Children")]).title
+    ['Toy Story (1995)']
+    """
 
     movie_id: np.ndarray  # (n,) int64
     title: list[str]
@@ -39,7 +43,13 @@ def movielens_root(root: str | os.PathLike[str] | None = None, *, search_shipped
     """The folder holding ``ratings.csv`` and ``movies.csv`` (plain or ``.gz``): ``root`` (or its
     ``movielens-latest-small`` subfolder), else ``$WARMSTART_DATA/movielens-latest-small`` or
     ``../shared/data/movielens-latest-small`` next to the repository (or the working directory), else the copy
-    shipped with warmstart (not with ``search_shipped=False``)."""
+    shipped with warmstart (not with ``search_shipped=False``).
+
+    >>> movielens_root("nowhere")
+    Traceback (most recent call last):
+    ...
+    ValueError: root: expected a folder with the MovieLens ml-latest-small files (...), got none at nowhere ...
+    """
     return find_dataset(MOVIELENS_DIR, root, lambda c: has_files(c, MOVIELENS_FILES),
                         "the MovieLens ml-latest-small files (ratings.csv, movies.csv; plain or .gz)",
                         search_shipped=search_shipped)
@@ -47,7 +57,14 @@ def movielens_root(root: str | os.PathLike[str] | None = None, *, search_shipped
 
 def load_movielens(root: str | os.PathLike[str] | None = None) -> EventData:
     """The ratings as events: user ``userId``, item ``movieId`` (as text, like every event log's items), reward
-    the rating in stars, time the Unix timestamp in seconds (``time_kind == "number"``)."""
+    the rating in stars, time the Unix timestamp in seconds (``time_kind == "number"``); see
+    ``load_movielens_movies`` for an example of both.
+
+    >>> load_movielens("nowhere")
+    Traceback (most recent call last):
+    ...
+    ValueError: root: expected a folder with the MovieLens ml-latest-small files (...), got none at nowhere ...
+    """
     path = data_file(movielens_root(root), "ratings.csv")
     assert path is not None  # movielens_root checked it
     return load_events(path, user="userId", time="timestamp", item="movieId", reward="rating", propensity=None,
@@ -55,16 +72,27 @@ def load_movielens(root: str | os.PathLike[str] | None = None) -> EventData:
 
 
 def load_movielens_movies(root: str | os.PathLike[str] | None = None) -> Movies:
-    """``movies.csv``: every movie's id, title and genres."""
-    folder = movielens_root(root)
-    rows = list(csv.reader(io.StringIO(read_text(folder, "movies.csv"))))
-    if not rows or tuple(rows[0]) != MOVIE_COLUMNS:
-        raise ValueError(f"{folder / 'movies.csv'}: expected the header {','.join(MOVIE_COLUMNS)}, "
-                         f"got {','.join(rows[0]) if rows else 'an empty file'}")
-    body = rows[1:]
-    bad = next((i for i, r in enumerate(body) if len(r) != 3 or not r[0].isdigit()), None)
+    """``movies.csv``: every movie's id, title and genres (read by ``warmstart.data``'s one table reader).
+
+    >>> import gzip, pathlib
+    >>> folder = pathlib.Path("ml")
+    >>> folder.mkdir()
+    >>> _ = (folder / "ratings.csv").write_text("userId,movieId,rating,timestamp\\n1,10,4.0,5\\n1,20,2.5,9\\n2,10,5.0,7\\n")
+    >>> _ = (folder / "movies.csv.gz").write_bytes(gzip.compress(
+    ...     b'movieId,title,genres\\n10,"Heat (1995)",Action|Crime\\n20,Up (2009),Animation\\n'))
+    >>> movies = load_movielens_movies("ml")
+    >>> movies.movie_id.tolist(), movies.title[0], movies.genres[0]
+    ([10, 20], 'Heat (1995)', ('Action', 'Crime'))
+    >>> events = load_movielens("ml")
+    >>> events.user_ids.tolist(), events.item_ids.tolist(), events.reward.tolist()
+    ([1, 2], ['10', '20'], [4.0, 2.5, 5.0])
+    """
+    path = data_file(movielens_root(root), "movies.csv")
+    assert path is not None  # movielens_root checked it
+    cols = read_columns(path, {name: name for name in MOVIE_COLUMNS})
+    ids = cols["movieId"]
+    bad = next((i for i, v in enumerate(ids) if not str(v).isdigit()), None)
     if bad is not None:
-        raise ValueError(f"{folder / 'movies.csv'}: line {bad + 2}: expected an integer movieId, a title and "
-                         f"genres, got {body[bad]!r}")
-    return Movies(movie_id=np.array([int(r[0]) for r in body], dtype=np.int64), title=[r[1] for r in body],
-                  genres=[tuple(r[2].split("|")) for r in body])
+        raise ValueError(f"{path}: line {bad + 2}, column movieId: expected an integer movie id, got {str(ids[bad])!r}")
+    return Movies(movie_id=ids.astype(np.int64), title=[str(t) for t in cols["title"]],
+                  genres=[tuple(str(g).split("|")) for g in cols["genres"]])

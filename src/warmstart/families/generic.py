@@ -40,7 +40,13 @@ POPULATION_VERSION = 1
 
 
 class TypePopulationFormatError(FormatError):
-    """A population file of a generic family that cannot be read."""
+    """A population file of a generic family that cannot be read.
+
+    >>> TypePopulation.from_bytes(b"junk", source="junk.npz")
+    Traceback (most recent call last):
+    ...
+    warmstart.families.generic.TypePopulationFormatError: population file junk.npz: not a readable ...
+    """
 
 
 POPULATION = NpzFormat(POPULATION_FORMAT, POPULATION_VERSION, (Array("weights", ndim=1),), TypePopulationFormatError,
@@ -50,7 +56,19 @@ POPULATION = NpzFormat(POPULATION_FORMAT, POPULATION_VERSION, (Array("weights", 
 # ---------------------------------------------------------------------------------------------- EM
 @dataclass(frozen=True, kw_only=True)
 class EMResult:
-    """One EM run: the parameters and weights it ended with, its log likelihood and how it stopped."""
+    """One EM run: the parameters and weights it ended with, its log likelihood and how it stopped.
+
+    >>> import numpy as np, warmstart as ws
+    >>> from warmstart.families.registry import family
+    >>> truth = ws.sim.LinearTypesPopulation(ws.sim.LinearTypesConfig(dim=3, n_types=3, minority_share=0.3,
+    ...                                                                 outlier_share=0.0))
+    >>> fam = family("linear_gaussian")
+    >>> stats = fam.summarise(truth.logged(90, 20, seed=0))             # 90 users of 3 types
+    >>> params, weights = fam.initial(stats, 3, np.random.default_rng(0))
+    >>> result = run_em(fam, stats, params, weights)
+    >>> result.converged, result.n_iter, round(result.loglik, 2), result.weights.round(2).tolist()
+    (True, 19, -1561.98, [0.37, 0.3, 0.32, 0.01])
+    """
 
     params: Params
     weights: np.ndarray
@@ -63,7 +81,19 @@ def run_em(family: Family, stats: Any, params: Params, weights: np.ndarray, *, m
            tol: float = 1e-6) -> EMResult:
     """EM from ``params`` and ``weights`` until the log likelihood changes by at most ``tol`` (relative) or
     ``max_iter`` passes: each pass is ``family.e_step`` then ``family.m_step``. The reported log likelihood is
-    that of the returned parameters."""
+    that of the returned parameters.
+
+    >>> import numpy as np, warmstart as ws
+    >>> from warmstart.families.registry import family
+    >>> truth = ws.sim.LinearTypesPopulation(ws.sim.LinearTypesConfig(dim=3, n_types=3, minority_share=0.3,
+    ...                                                                 outlier_share=0.0))
+    >>> fam = family("linear_gaussian")
+    >>> stats = fam.summarise(truth.logged(90, 20, seed=0))             # 90 users of 3 types
+    >>> params, weights = fam.initial(stats, 3, np.random.default_rng(0))
+    >>> short = run_em(fam, stats, params, weights, max_iter=2)
+    >>> short.converged, short.n_iter, run_em(fam, stats, params, weights).loglik > short.loglik
+    (False, 2, True)
+    """
     n_users = family.n_users(stats)
     prev, ll, it, converged = -math.inf, -math.inf, 0, False
     for it in range(1, max_iter + 1):
@@ -78,7 +108,21 @@ def run_em(family: Family, stats: Any, params: Params, weights: np.ndarray, *, m
 
 @dataclass(frozen=True, kw_only=True)
 class TypesFit:
-    """How a generic fit chose its types: the K tried with their log likelihood and BIC, and the chosen run."""
+    """How a generic fit chose its types: the K tried with their log likelihood and BIC, and the chosen run.
+
+    >>> import numpy as np, warmstart as ws
+    >>> from warmstart.families.registry import family
+    >>> truth = ws.sim.LinearTypesPopulation(ws.sim.LinearTypesConfig(dim=3, n_types=3, minority_share=0.3,
+    ...                                                                 outlier_share=0.0))
+    >>> fam = family("linear_gaussian")
+    >>> stats = fam.summarise(truth.logged(90, 20, seed=0))             # 90 users of 3 types
+    >>> population = fit_types(fam, stats, k_range=(1, 4), n_init=1)      # the generic EM, K by BIC
+    >>> record = population.fit
+    >>> record.n_types, [k for k, loglik, bic in record.tried], record.converged   # K = 3 chosen
+    (3, [1, 2, 3, 4], True)
+    >>> TypesFit.from_dict(record.to_dict()) == record                     # what the file's metadata keeps
+    True
+    """
 
     n_users: int
     n_types: int
@@ -105,7 +149,18 @@ class TypesFit:
 def fit_types(family: Family, stats: Any, *, n_types: int | None = None, k_range: tuple[int, int] = (1, 6),
               n_init: int = 3, max_iter: int = 200, tol: float = 1e-6, seed: int = 0) -> TypePopulation:
     """Fit a population of types of ``family`` to the users in ``stats`` by EM: ``n_types`` types, or K in
-    ``k_range`` chosen by BIC; ``n_init`` starts per K (``family.initial``), the best log likelihood kept."""
+    ``k_range`` chosen by BIC; ``n_init`` starts per K (``family.initial``), the best log likelihood kept.
+
+    >>> import numpy as np, warmstart as ws
+    >>> from warmstart.families.registry import family
+    >>> truth = ws.sim.LinearTypesPopulation(ws.sim.LinearTypesConfig(dim=3, n_types=3, minority_share=0.3,
+    ...                                                                 outlier_share=0.0))
+    >>> fam = family("linear_gaussian")
+    >>> stats = fam.summarise(truth.logged(90, 20, seed=0))             # 90 users of 3 types
+    >>> population = fit_types(fam, stats, k_range=(1, 4), n_init=1)      # the generic EM, K by BIC
+    >>> population.n_types, population.weights.round(2).tolist()   # 3 types and the linear family's novel
+    (4, [0.32, 0.37, 0.3, 0.01])
+    """
     lo, hi = (n_types, n_types) if n_types is not None else k_range
     if not 1 <= lo <= hi:
         raise ValueError(f"k_range: expected 1 <= low <= high, got {(lo, hi)}")
@@ -140,7 +195,25 @@ def fit_types(family: Family, stats: Any, *, n_types: int | None = None, k_range
 @dataclass(frozen=True, eq=False, kw_only=True)
 class TypePopulation:
     """K fitted types of a family: their weights ``(K,)`` and the family's parameters (arrays whose first axis
-    is the type), with the record of the fit."""
+    is the type), with the record of the fit.
+
+    >>> import numpy as np, warmstart as ws
+    >>> from warmstart.families.registry import family
+    >>> truth = ws.sim.LinearTypesPopulation(ws.sim.LinearTypesConfig(dim=3, n_types=3, minority_share=0.3,
+    ...                                                                 outlier_share=0.0))
+    >>> fam = family("linear_gaussian")
+    >>> stats = fam.summarise(truth.logged(90, 20, seed=0))             # 90 users of 3 types
+    >>> population = fit_types(fam, stats, k_range=(1, 4), n_init=1)      # the generic EM, K by BIC
+    >>> population.family, population.dim, population.type_names()
+    ('linear_gaussian', 3, ['type 0', 'type 1', 'type 2', 'type 3'])
+    >>> population.posterior(stats).shape, population.posterior(stats)[0].round(3).tolist()
+    ((90, 4), [0.0, 0.999, 0.0, 0.001])
+    >>> back = TypePopulation.from_bytes(population.save("types.npz").read_bytes())
+    >>> back.fingerprint() == population.fingerprint(), len(population.fingerprint())
+    (True, 16)
+    >>> back.to_bytes() == population.to_bytes()
+    True
+    """
 
     family: str
     weights: np.ndarray
@@ -226,7 +299,20 @@ class TypePopulation:
 
 # ---------------------------------------------------------------------------------------------- belief
 class TypeBeliefFormatError(FormatError):
-    """Belief bytes of a generic family that cannot be read (damaged, unknown version, other population)."""
+    """Belief bytes of a generic family that cannot be read (damaged, unknown version, other population).
+
+    >>> import numpy as np, warmstart as ws
+    >>> from warmstart.families.registry import family
+    >>> truth = ws.sim.LinearTypesPopulation(ws.sim.LinearTypesConfig(dim=3, n_types=3, minority_share=0.3,
+    ...                                                                 outlier_share=0.0))
+    >>> fam = family("linear_gaussian")
+    >>> stats = fam.summarise(truth.logged(90, 20, seed=0))             # 90 users of 3 types
+    >>> population = fit_types(fam, stats, k_range=(1, 4), n_init=1)      # the generic EM, K by BIC
+    >>> TypeBelief.from_bytes(b"WSG", population)
+    Traceback (most recent call last):
+    ...
+    warmstart.families.generic.TypeBeliefFormatError: belief bytes: expected at least 22 bytes ...
+    """
 
 
 # magic, version, then: the number of types, the events observed, the population's fingerprint
@@ -236,7 +322,28 @@ HEADER = ByteHeader(b"WSG", 1, "Hd8s", TypeBeliefFormatError, "belief bytes", "w
 @dataclass(eq=False)
 class TypeBelief:
     """One user's belief under a population of any family: the family's per-type filtering state and the log
-    evidence of the user's events under each type, updated exactly at every event."""
+    evidence of the user's events under each type, updated exactly at every event.
+
+    >>> import numpy as np, warmstart as ws
+    >>> from warmstart.families.registry import family
+    >>> truth = ws.sim.LinearTypesPopulation(ws.sim.LinearTypesConfig(dim=3, n_types=3, minority_share=0.3,
+    ...                                                                 outlier_share=0.0))
+    >>> fam = family("linear_gaussian")
+    >>> stats = fam.summarise(truth.logged(90, 20, seed=0))             # 90 users of 3 types
+    >>> population = fit_types(fam, stats, k_range=(1, 4), n_init=1)      # the generic EM, K by BIC
+    >>> belief = TypeBelief.fresh(population)
+    >>> belief.observe(np.array([1.0, 0.0, 0.0]), -1.5)
+    >>> belief.observe(np.array([0.0, 0.0, 1.0]), 1.0)
+    >>> belief.type_probs().round(3).tolist(), belief.n, belief.dim
+    ([0.0, 0.0, 0.994, 0.006], 2.0, 3)
+    >>> other = belief.copy()
+    >>> other.observe(np.array([0.0, 1.0, 0.0]), 0.0)
+    >>> other.n, belief.n
+    (3.0, 2.0)
+    >>> again = TypeBelief.from_bytes(belief.to_bytes(), population)     # what a store keeps
+    >>> again.type_probs().round(3).tolist()
+    [0.0, 0.0, 0.994, 0.006]
+    """
 
     population: TypePopulation
     state: State

@@ -40,7 +40,34 @@ State = dict[str, np.ndarray]
 
 class Family(ABC):
     """A user-model family: see the module docstring for what each method does. Stateless: one instance
-    serves every population of the family."""
+    serves every population of the family.
+
+    The linear family, driven by hand through every method (``generic.run_em`` and ``fit_types`` do this):
+
+    >>> import numpy as np, warmstart as ws
+    >>> from warmstart.families.registry import family
+    >>> truth = ws.sim.LinearTypesPopulation(ws.sim.LinearTypesConfig(dim=3, n_types=3, minority_share=0.3,
+    ...                                                                 outlier_share=0.0))
+    >>> log = truth.logged(90, 20, seed=0)                               # 90 users of 3 types
+    >>> fam = family("linear_gaussian")
+    >>> stats = fam.summarise(log)
+    >>> fam.n_users(stats), fam.n_users(fam.take(stats, np.arange(5)))
+    (90, 5)
+    >>> params, weights = fam.initial(stats, 3, np.random.default_rng(0))   # the linear family adds "novel"
+    >>> sorted(params), weights.round(2).tolist()
+    (['cov', 'mu', 'noise_var'], [0.37, 0.3, 0.32, 0.01])
+    >>> loglik, sums = fam.e_step(stats, params, weights)
+    >>> params, weights = fam.m_step(sums, params, fam.n_users(stats))
+    >>> round(loglik, 1), fam.log_evidence(stats, params).shape, fam.n_free(params), fam.dim(params)
+    (-1598.4, (90, 4), 40, 3)
+    >>> state = fam.new_state(params)                                   # a new user
+    >>> fam.observe(state, params, np.array([1.0, 0.0, 0.0]), 1.0).round(2).tolist()   # log density per type
+    [-1.83, -9.92, -7.85, -2.21]
+    >>> fam.draw_values(state, params, 0, np.eye(3), np.random.default_rng(0)).round(2).tolist()
+    [0.28, 0.66, 2.86]
+    >>> fam.check_reward(0.5), fam.reward_for(0.5)                      # real rewards: any value
+    (0.5, 0.5)
+    """
 
     name: ClassVar[str] = ""
 
@@ -112,7 +139,16 @@ FAMILIES: Registry[Family] = Registry("family")
 
 
 def register_family(cls: type[Family]) -> type[Family]:
-    """Class decorator: register a family under its ``name`` (set as a class attribute)."""
+    """Class decorator: register a family under its ``name`` (set as a class attribute).
+
+    >>> from warmstart.families.linear.family import LinearGaussian   # decorated with @register_family
+    >>> "linear_gaussian" in FAMILIES
+    True
+    >>> register_family(type("Nameless", (LinearGaussian,), {"name": ""}))
+    Traceback (most recent call last):
+    ...
+    ValueError: family Nameless: expected a non-empty class attribute name
+    """
     if not cls.name:
         raise ValueError(f"family {cls.__name__}: expected a non-empty class attribute name")
     return FAMILIES.register(cls.name)(cls)

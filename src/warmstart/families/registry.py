@@ -31,18 +31,40 @@ AnyPopulation = Population | LearnerPopulation | TypePopulation
 
 
 def family(name: str) -> Family:
-    """The registered family ``name``; a ``ValueError`` listing the registered ones for another name."""
+    """The registered family ``name``; a ``ValueError`` listing the registered ones for another name.
+
+    >>> type(family("linear_gaussian")).__name__
+    'LinearGaussian'
+    >>> family("poisson")
+    Traceback (most recent call last):
+    ...
+    ValueError: family: expected one of ..., got 'poisson'
+    """
     return FAMILIES.get(name)()
 
 
 def available_families() -> list[str]:
-    """The names of the registered families, sorted."""
+    """The names of the registered families, sorted.
+
+    >>> names = available_families()
+    >>> "linear_gaussian" in names, names == sorted(names)
+    (True, True)
+    """
     return sorted(FAMILIES.names())
 
 
 def fit(name: str, stats: Any, **config: Any) -> Population | TypePopulation:
     """Fit a population of the family ``name`` to the users' statistics (``family(name).summarise(log)``): the
-    family's own fit when it has one, else the generic EM with K chosen by BIC (``generic.fit_types``)."""
+    family's own fit when it has one, else the generic EM with K chosen by BIC (``generic.fit_types``).
+
+    >>> import warmstart as ws
+    >>> truth = ws.sim.LinearTypesPopulation(ws.sim.LinearTypesConfig(dim=3, n_types=3, minority_share=0.3,
+    ...                                                                 outlier_share=0.0))
+    >>> stats = family("linear_gaussian").summarise(truth.logged(90, 20, seed=0))
+    >>> population = fit("linear_gaussian", stats, n_types=3, split_merge=False)   # the linear family's own
+    >>> type(population).__name__, population.n_types
+    ('Population', 3)
+    """
     fam = family(name)
     own = getattr(fam, "fit", None)
     return own(stats, **config) if callable(own) else fit_types(fam, stats, **config)
@@ -66,7 +88,20 @@ def _meta(data: bytes, source: str) -> dict[str, Any]:
 
 def population_from_bytes(data: bytes, source: str = "bytes") -> Population | TypePopulation:
     """A population from the bytes of its file (its ``meta`` names the format and family): the linear family's
-    or a generic family's (a learner population is read from its file, ``load_population``)."""
+    or a generic family's (a learner population is read from its file, ``load_population``).
+
+    >>> import warmstart as ws
+    >>> truth = ws.sim.LinearTypesPopulation(ws.sim.LinearTypesConfig(dim=3, n_types=3, minority_share=0.3,
+    ...                                                                 outlier_share=0.0))
+    >>> stats = family("linear_gaussian").summarise(truth.logged(90, 20, seed=0))
+    >>> population = fit("linear_gaussian", stats, n_types=3, split_merge=False)
+    >>> population_from_bytes(population.to_bytes()).fingerprint() == population.fingerprint()
+    True
+    >>> population_from_bytes(b"junk", source="upload")
+    Traceback (most recent call last):
+    ...
+    warmstart.families.linear.population.PopulationFormatError: population file upload: not a readable ...
+    """
     meta = _meta(data, source)
     if meta.get("format") == LEARNER_FORMAT:
         raise PopulationFormatError(f"population file {source}: a learner population; read it from its file with "
@@ -81,7 +116,20 @@ def population_from_bytes(data: bytes, source: str = "bytes") -> Population | Ty
 
 def load_population(path: str | os.PathLike[str]) -> AnyPopulation:
     """Read a population file of any family (``docs/formats.md``); a ``PopulationFormatError`` naming the file
-    and what is wrong for anything else."""
+    and what is wrong for anything else.
+
+    >>> import warmstart as ws
+    >>> truth = ws.sim.LinearTypesPopulation(ws.sim.LinearTypesConfig(dim=3, n_types=3, minority_share=0.3,
+    ...                                                                 outlier_share=0.0))
+    >>> stats = family("linear_gaussian").summarise(truth.logged(90, 20, seed=0))
+    >>> path = fit("linear_gaussian", stats, n_types=3, split_merge=False).save("population.npz")
+    >>> type(load_population(path)).__name__, load_population(path).n_types
+    ('Population', 3)
+    >>> load_population("missing.npz")
+    Traceback (most recent call last):
+    ...
+    warmstart.families.linear.population.PopulationFormatError: population file: expected an existing ...
+    """
     path = Path(path)
     if not path.is_file():
         raise PopulationFormatError(f"population file: expected an existing file, got {str(path)!r}")

@@ -80,7 +80,17 @@ def _no_nan_warnings() -> Iterator[None]:
 @dataclass(frozen=True, eq=False)
 class AuditLog:
     """An event log with per-user columns: ``columns[name]`` holds one text value per user, aligned with
-    ``events.user_ids`` (a group, a sensitive attribute, a true type)."""
+    ``events.user_ids`` (a group, a sensitive attribute, a true type).
+
+    >>> events = EventData.from_rows(["u1", "u2", "u1"], [0, 0, 1], ["x", "y", "y"], [1.0, 0.0, 0.5])
+    >>> audit = AuditLog(events, {"group": ["north", "south"]})
+    >>> audit.column("group").tolist()
+    ['north', 'south']
+    >>> audit.column("age", "--group")
+    Traceback (most recent call last):
+    ...
+    ValueError: --group 'age': expected a per-user column of memory, got no such column (per-user columns ...
+    """
 
     events: EventData
     columns: Mapping[str, np.ndarray] = field(default_factory=dict)
@@ -112,6 +122,15 @@ def load_audit_log(path: str | Path, columns: Sequence[str] = (), *, user: str =
     carries its ground truth as the column ``true_type`` (``outlier`` for users of no type). A per-user column
     must hold one value for every row of a user: a missing column, an empty value, or two values for one user
     raise a ``ValueError`` naming the column (and the user).
+
+    >>> import warmstart as ws
+    >>> from warmstart.data.bandit_log import save_log
+    >>> cfg = ws.sim.LinearTypesConfig(dim=3, n_types=3, minority_share=0.3, outlier_share=0.0)
+    >>> log = ws.sim.LinearTypesPopulation(cfg).logged(90, 20, seed=0)          # 90 users of 3 types
+    >>> save_log("log.npz", log)                                                # with the true types
+    >>> audit = load_audit_log("log.npz")
+    >>> audit.events.n_users, audit.events.n_events, audit.column("true_type")[:5].tolist()
+    (90, 1800, ['1', '0', '0', '0', '2'])
     """
     path = Path(path)
     if path.name.lower().endswith(".npz"):
@@ -141,7 +160,16 @@ def load_audit_log(path: str | Path, columns: Sequence[str] = (), *, user: str =
 def per_user_values(n_users: int, user_index: np.ndarray, values: np.ndarray, name: str,
                     user_ids: np.ndarray | None = None) -> np.ndarray:
     """One value per user from per-row values (``user_index[r]`` the user of row ``r``); a ``ValueError``
-    naming the column when a row is empty or a user has two different values."""
+    naming the column when a row is empty or a user has two different values.
+
+    >>> import numpy as np
+    >>> per_user_values(2, np.array([0, 0, 1]), np.array(["x", "x", "y"]), "group").tolist()
+    ['x', 'y']
+    >>> per_user_values(2, np.array([0, 0, 1]), np.array(["x", "z", "y"]), "group")
+    Traceback (most recent call last):
+    ...
+    ValueError: column 'group': expected one value per user (the column must be constant within a user), ...
+    """
     text = _as_text(np.asarray(values))
     ids = np.arange(n_users) if user_ids is None else user_ids
     empty = np.isin(np.char.lower(np.char.strip(text.astype(str))), ["", "nan", "none", "null"])
@@ -185,7 +213,13 @@ def _load_simulated(path: Path, columns: Sequence[str]) -> AuditLog:
 # ---------------------------------------------------------------------------------------------- inference
 @dataclass(frozen=True, eq=False)
 class ItemFeatureSource:
-    """Item features aligned with ``events.item_ids`` and where they came from."""
+    """Item features aligned with ``events.item_ids`` and where they came from.
+
+    >>> events = EventData.from_rows(["u1", "u2"], [0, 0], ["x", "y"], [1.0, 0.0], features=[[1, 0], [0, 1]])
+    >>> source = item_features_for(events)
+    >>> source.source, source.names, source.features.tolist(), source.items_without_features
+    ('log', ['f_0', 'f_1'], [[1.0, 0.0], [0.0, 1.0]], 0)
+    """
 
     features: np.ndarray
     source: str  # "log", "items file" or "given"
@@ -194,7 +228,11 @@ class ItemFeatureSource:
 
 
 def feature_names(dim: int, learned: bool) -> list[str]:
-    """Readable names of item features: ``f_0..`` for a log's own, the factorisation's meaning when learned."""
+    """Readable names of item features: ``f_0..`` for a log's own, the factorisation's meaning when learned.
+
+    >>> feature_names(2, learned=False), feature_names(3, learned=True)
+    (['f_0', 'f_1'], ['overall level', 'item popularity', 'latent factor 1'])
+    """
     if not learned:
         return [f"f_{j}" for j in range(dim)]
     names = ["overall level", "item popularity"]  # (1, item bias c_i, ...): see models.item_features
@@ -204,7 +242,16 @@ def feature_names(dim: int, learned: bool) -> list[str]:
 def item_features_for(events: EventData, items_path: str | Path | None = None) -> ItemFeatureSource:
     """The item features to infer types with: the log's ``f_*`` columns, or those of an ``.items.npz`` file
     (``warmstart fit --log`` writes one beside a population fitted on learned features). Items the file does
-    not know get ``(1, 0, .., 0)``, what the factorisation gives an item no training user had."""
+    not know get ``(1, 0, .., 0)``, what the factorisation gives an item no training user had.
+
+    >>> events = EventData.from_rows(["u1", "u2"], [0, 0], ["x", "y"], [1.0, 0.0], features=[[1, 0], [0, 1]])
+    >>> item_features_for(events).features.shape                  # the log's own f_* columns
+    (2, 2)
+    >>> item_features_for(EventData.from_rows(["u1"], [0], ["x"], [1.0]))
+    Traceback (most recent call last):
+    ...
+    ValueError: item features: expected the log's feature columns f_0.. or an items file (...), got neither
+    """
     if items_path is None:
         if events.features is None:
             raise ValueError("item features: expected the log's feature columns f_0.. or an items file (the "
@@ -227,7 +274,21 @@ def item_features_for(events: EventData, items_path: str | Path | None = None) -
 
 
 def check_dimension(population: Population, features: np.ndarray, where: str = "the log") -> None:
-    """A ``ValueError`` saying how to fix it when the item features and the population disagree on ``d``."""
+    """A ``ValueError`` saying how to fix it when the item features and the population disagree on ``d``.
+
+    >>> import warmstart as ws
+    >>> from warmstart.data.bandit_log import save_log
+    >>> cfg = ws.sim.LinearTypesConfig(dim=3, n_types=3, minority_share=0.3, outlier_share=0.0)
+    >>> log = ws.sim.LinearTypesPopulation(cfg).logged(90, 20, seed=0)          # 90 users of 3 types
+    >>> save_log("log.npz", log)                                                # with the true types
+    >>> population = ws.fit_population(log, ws.FitConfig(n_types=3, split_merge=False))
+    >>> import numpy as np
+    >>> check_dimension(population, np.zeros((5, 3)))          # d = 3 on both sides: nothing to say
+    >>> check_dimension(population, np.zeros((5, 4)))
+    Traceback (most recent call last):
+    ...
+    ValueError: item features: expected 3 features per item (the population's dimension), got 4 from ...
+    """
     d = int(features.shape[1])
     if d != population.dim:
         raise ValueError(f"item features: expected {population.dim} features per item (the population's "
@@ -238,7 +299,20 @@ def check_dimension(population: Population, features: np.ndarray, where: str = "
 @dataclass(frozen=True, eq=False)
 class TypeInference:
     """Every user's posterior over the population's components: ``probs (N, K + 1)`` (novel last), ``n_events
-    (N,)``, the component names and where the item features came from."""
+    (N,)``, the component names and where the item features came from.
+
+    >>> import warmstart as ws
+    >>> from warmstart.data.bandit_log import save_log
+    >>> cfg = ws.sim.LinearTypesConfig(dim=3, n_types=3, minority_share=0.3, outlier_share=0.0)
+    >>> log = ws.sim.LinearTypesPopulation(cfg).logged(90, 20, seed=0)          # 90 users of 3 types
+    >>> save_log("log.npz", log)                                                # with the true types
+    >>> population = ws.fit_population(log, ws.FitConfig(n_types=3, split_merge=False))
+    >>> inference = infer_types(load_audit_log("log.npz").events, population)
+    >>> inference.probs.shape, inference.type_names, inference.feature_source
+    ((90, 4), ['type 0', 'type 1', 'type 2', 'novel'], 'log')
+    >>> inference.map_type[:8].tolist(), inference.confidence[:3].round(3).tolist()
+    ([0, 1, 1, 1, 2, 2, 0, 2], [0.999, 0.996, 0.994])
+    """
 
     probs: np.ndarray
     n_events: np.ndarray
@@ -259,7 +333,18 @@ class TypeInference:
 def infer_types(events: EventData, population: Population, features: np.ndarray | ItemFeatureSource | None = None,
                 *, chunk: int = 2000, progress: Progress | None = None) -> TypeInference:
     """Each user's type posterior from all their events: the summaries ``warmstart fit --log`` fits on
-    (``event_summary``), then ``responsibilities`` under ``population``. ``features`` default to the log's."""
+    (``event_summary``), then ``responsibilities`` under ``population``. ``features`` default to the log's.
+
+    >>> import warmstart as ws
+    >>> from warmstart.data.bandit_log import save_log
+    >>> cfg = ws.sim.LinearTypesConfig(dim=3, n_types=3, minority_share=0.3, outlier_share=0.0)
+    >>> log = ws.sim.LinearTypesPopulation(cfg).logged(90, 20, seed=0)          # 90 users of 3 types
+    >>> save_log("log.npz", log)                                                # with the true types
+    >>> population = ws.fit_population(log, ws.FitConfig(n_types=3, split_merge=False))
+    >>> inference = infer_types(load_audit_log("log.npz").events, population)
+    >>> inference.map_type[:8].tolist(), log.users.type_id[:8].tolist()   # the true groups, the fit's labels
+    ([0, 1, 1, 1, 2, 2, 0, 2], [1, 0, 0, 0, 2, 2, 1, 2])
+    """
     src = features if isinstance(features, ItemFeatureSource) else (
         item_features_for(events) if features is None else ItemFeatureSource(np.asarray(features, float), "given",
                                                                               feature_names(np.shape(features)[1],
@@ -284,7 +369,21 @@ def fairness_audit(log: AuditLog | EventData, population: Population, *, group: 
                    progress: Progress | None = None) -> FairnessReport:
     """Outcomes per inferred type (MAP, and responsibility-weighted when ``weighted``), per value of the
     per-user column ``group`` and per true type (the column ``true_type``), with bootstrap CIs and the
-    disparity flags described in ``warmstart.governance.fairness``."""
+    disparity flags described in ``warmstart.governance.fairness``.
+
+    >>> import warmstart as ws
+    >>> from warmstart.data.bandit_log import save_log
+    >>> cfg = ws.sim.LinearTypesConfig(dim=3, n_types=3, minority_share=0.3, outlier_share=0.0)
+    >>> log = ws.sim.LinearTypesPopulation(cfg).logged(90, 20, seed=0)          # 90 users of 3 types
+    >>> save_log("log.npz", log)                                                # with the true types
+    >>> population = ws.fit_population(log, ws.FitConfig(n_types=3, split_merge=False))
+    >>> report = fairness_audit(load_audit_log("log.npz"), population, true_type="true_type", n_boot=200)
+    >>> per_user = report.overall.per_user                    # mean reward per user, 95% CI over users
+    >>> report.n_users, round(per_user.mean, 3), [round(x, 3) for x in per_user.ci95]
+    (90, 0.034, [-0.038, 0.123])
+    >>> [s.label for s in report.segments if s.kind != "inferred type (weighted)"]
+    ['inferred type: type 0', 'inferred type: type 1', 'inferred type: type 2', 'true type: 0', ...]
+    """
     if not margin >= 0 or n_boot < 1 or first_events < 1 or min_users < 1:
         raise ValueError(f"margin >= 0, n_boot >= 1, first_events >= 1 and min_users >= 1 are required, got "
                          f"{margin}, {n_boot}, {first_events}, {min_users}")

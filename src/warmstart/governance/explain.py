@@ -41,7 +41,18 @@ CHECKPOINTS = (1, 2, 5, 10, 20, 50, 100, 200, 500, 1000)
 @dataclass(frozen=True)
 class EventEvidence:
     """One event and how much it favoured the top component over the runner-up (``log_ratio``, in nats: the
-    log of how many times more likely the reward was under the top component)."""
+    log of how many times more likely the reward was under the top component).
+
+    >>> import warmstart as ws
+    >>> from warmstart.data.events import events_from_log
+    >>> cfg = ws.sim.LinearTypesConfig(dim=3, n_types=3, minority_share=0.3, outlier_share=0.0)
+    >>> log = ws.sim.LinearTypesPopulation(cfg).logged(90, 20, seed=0)          # 90 users of 3 types
+    >>> population = ws.fit_population(log, ws.FitConfig(n_types=3, split_merge=False))
+    >>> e = explain_user(population, events_from_log(log), user=0)
+    >>> first = e.favouring[0]                             # the event that favoured type 0 the most
+    >>> first.position, first.item, round(first.reward, 2), round(first.log_ratio, 2)
+    (1, 'u00-t00-a08', -1.87, 2.15)
+    """
 
     position: int  # 1-based, in time order
     item: str
@@ -51,7 +62,18 @@ class EventEvidence:
 
 @dataclass(frozen=True)
 class FeatureEffect:
-    """A feature's coefficient under the top type, under the population's average user, and their difference."""
+    """A feature's coefficient under the top type, under the population's average user, and their difference.
+
+    >>> import warmstart as ws
+    >>> from warmstart.data.events import events_from_log
+    >>> cfg = ws.sim.LinearTypesConfig(dim=3, n_types=3, minority_share=0.3, outlier_share=0.0)
+    >>> log = ws.sim.LinearTypesPopulation(cfg).logged(90, 20, seed=0)          # 90 users of 3 types
+    >>> population = ws.fit_population(log, ws.FitConfig(n_types=3, split_merge=False))
+    >>> e = explain_user(population, events_from_log(log), user=0)
+    >>> f = e.effects[0]                                   # the largest coefficient of type 0
+    >>> f.name, round(f.coefficient, 2), round(f.average, 2), round(f.difference, 2)
+    ('f_2', 2.89, 0.73, 2.16)
+    """
 
     name: str
     coefficient: float
@@ -64,7 +86,20 @@ class FeatureEffect:
 
 @dataclass(frozen=True)
 class Explanation:
-    """What was inferred about ``user`` from ``n_events`` events, and the evidence for it."""
+    """What was inferred about ``user`` from ``n_events`` events, and the evidence for it.
+
+    >>> import warmstart as ws
+    >>> from warmstart.data.events import events_from_log
+    >>> cfg = ws.sim.LinearTypesConfig(dim=3, n_types=3, minority_share=0.3, outlier_share=0.0)
+    >>> log = ws.sim.LinearTypesPopulation(cfg).logged(90, 20, seed=0)          # 90 users of 3 types
+    >>> population = ws.fit_population(log, ws.FitConfig(n_types=3, split_merge=False))
+    >>> e = explain_user(population, events_from_log(log), user=0)
+    >>> e.user, e.n_events, e.type_names[e.top], e.type_names[e.runner_up], e.probs.round(3).tolist()
+    ('0', 20, 'type 0', 'novel', [0.999, 0.0, 0.0, 0.001])
+    >>> d = e.to_dict()                                     # what `warmstart explain --json` prints
+    >>> d["top"], d["leading_since"], [round(t["probability"], 3) for t in d["trajectory"]]
+    ('type 0', 0, [0.997, 0.998, 0.997, 0.999, 0.999])
+    """
 
     user: str
     n_events: int
@@ -103,7 +138,16 @@ class Explanation:
 
 
 def find_user(events: EventData, user: str | int) -> int:
-    """Index of the user whose id reads ``user``; a ``ValueError`` naming it and a few known ids otherwise."""
+    """Index of the user whose id reads ``user``; a ``ValueError`` naming it and a few known ids otherwise.
+
+    >>> events = EventData.from_rows(["bo", "al", "bo"], [0, 0, 1], ["x", "y", "y"], [1.0, 0.0, 0.5])
+    >>> find_user(events, "bo")
+    1
+    >>> find_user(events, "cy")
+    Traceback (most recent call last):
+    ...
+    ValueError: user: expected a user id of the log (2 users, e.g. al, bo), got 'cy'
+    """
     key = str(user)
     ids = events.user_ids.astype(str)
     hits = np.flatnonzero(ids == key)
@@ -120,6 +164,17 @@ def explain_user(population: Population, events: EventData, user: str | int, *,
 
     ``features`` are the item features, aligned with ``events.item_ids``: the log's own by default, or an
     ``ItemFeatureSource`` from ``item_features_for(events, items_path)``.
+
+    >>> import warmstart as ws
+    >>> from warmstart.data.events import events_from_log
+    >>> cfg = ws.sim.LinearTypesConfig(dim=3, n_types=3, minority_share=0.3, outlier_share=0.0)
+    >>> log = ws.sim.LinearTypesPopulation(cfg).logged(90, 20, seed=0)          # 90 users of 3 types
+    >>> population = ws.fit_population(log, ws.FitConfig(n_types=3, split_merge=False))
+    >>> e = explain_user(population, events_from_log(log), user=0)
+    >>> e.type_names[e.top], round(e.log_evidence_ratio, 2), round(e.log_prior_ratio, 2)   # vs the runner-up
+    ('type 0', 3.25, 3.62)
+    >>> e.top_items[0][0], round(e.top_items[0][1], 2)      # the log's item type 0 would like most
+    ('u58-t19-a16', 6.24)
     """
     src = features if isinstance(features, ItemFeatureSource) else (
         item_features_for(events) if features is None else
@@ -198,7 +253,26 @@ def _times(log_ratio: float) -> str:
 
 
 def format_explanation(e: Explanation, max_types: int = 4) -> str:
-    """The explanation as plain English, a few short paragraphs."""
+    """The explanation as plain English, a few short paragraphs.
+
+    >>> import warmstart as ws
+    >>> from warmstart.data.events import events_from_log
+    >>> cfg = ws.sim.LinearTypesConfig(dim=3, n_types=3, minority_share=0.3, outlier_share=0.0)
+    >>> log = ws.sim.LinearTypesPopulation(cfg).logged(90, 20, seed=0)          # 90 users of 3 types
+    >>> population = ws.fit_population(log, ws.FitConfig(n_types=3, split_merge=False))
+    >>> e = explain_user(population, events_from_log(log), user=0)
+    >>> print(format_explanation(e))
+    What was inferred about user 0, and why
+    <BLANKLINE>
+    Based on 20 events (every logged reward of this user, in time order).
+    Type probabilities: type 0 >99%, type 1 <1%, type 2 <1%; novel (fits no type) <1%.
+    <BLANKLINE>
+    Most likely: type 0 (>99%).
+    What type 0 means: a user of this type favours items high in f_2 (+2.89), f_1 (+0.78), f_0 (+0.06) ...
+    ...
+    Confidence: very confident.
+    ...
+    """
     names = e.type_names
     top, runner = names[e.top], names[e.runner_up]
     lines = [f"What was inferred about user {e.user}, and why", ""]

@@ -34,7 +34,17 @@ FAIRNESS_COLUMNS = ("segment", "users", "reward/user [95% CI]", "reward/event [9
 
 @dataclass(frozen=True)
 class Stat:
-    """A mean and its 95% bootstrap CI (``None`` where undefined: no user in the segment has the events)."""
+    """A mean and its 95% bootstrap CI (``None`` where undefined: no user in the segment has the events).
+
+    >>> import numpy as np
+    >>> events = EventData.from_rows(["a", "a", "a", "b"], [0, 1, 2, 0], ["x", "y", "x", "y"], [1, 0, 1, 0.5])
+    >>> W, o = np.array([[1.0, 1.0, 0.0], [1.0, 0.0, 1.0]]), user_outcomes(events, first_n=2)  # all; a; b
+    >>> point = segment_stats(W, o, np.ones((1, 2)))[0]              # 4 metrics x 3 segments; CI = point here
+    >>> segments = build_segments([("all", "all users"), ("group", "a"), ("group", "b")], W, o, point, point,
+    ...                           point, np.ones(2), np.zeros(2, dtype=int), 1, ["type 0", "novel"], 0.1, 1)
+    >>> segments[2].per_user, segments[2].later_events           # user b has no event after the first 2
+    (Stat(mean=0.5, ci95=(0.5, 0.5)), Stat(mean=None, ci95=(None, None)))
+    """
 
     mean: float | None
     ci95: tuple[float | None, float | None]
@@ -43,7 +53,18 @@ class Stat:
 @dataclass(frozen=True)
 class Segment:
     """Outcomes of one segment of users. ``n_users`` is a count, or the summed responsibilities of a
-    responsibility-weighted type; ``disparity`` names the metrics on which it is flagged."""
+    responsibility-weighted type; ``disparity`` names the metrics on which it is flagged.
+
+    >>> import numpy as np
+    >>> events = EventData.from_rows(["a", "a", "a", "b"], [0, 1, 2, 0], ["x", "y", "x", "y"], [1, 0, 1, 0.5])
+    >>> W, o = np.array([[1.0, 1.0, 0.0], [1.0, 0.0, 1.0]]), user_outcomes(events, first_n=2)  # all; a; b
+    >>> point = segment_stats(W, o, np.ones((1, 2)))[0]              # 4 metrics x 3 segments; CI = point here
+    >>> segments = build_segments([("all", "all users"), ("group", "a"), ("group", "b")], W, o, point, point,
+    ...                           point, np.ones(2), np.zeros(2, dtype=int), 1, ["type 0", "novel"], 0.1, 1)
+    >>> b = segments[2]
+    >>> b.label, b.n_users, b.disparity, b.to_dict()["per_event"]   # below the overall 0.625 by more than 10%
+    ('group: b', 1.0, ('per_user', 'per_event'), {'mean': 0.5, 'ci95': [0.5, 0.5]})
+    """
 
     kind: str
     name: str
@@ -75,7 +96,20 @@ class Segment:
 
 @dataclass(frozen=True)
 class FairnessReport:
-    """What ``fairness_audit`` found; ``to_dict()`` is ``fairness.json``."""
+    """What ``fairness_audit`` found; ``to_dict()`` is ``fairness.json``.
+
+    >>> import numpy as np
+    >>> events = EventData.from_rows(["a", "a", "a", "b"], [0, 1, 2, 0], ["x", "y", "x", "y"], [1, 0, 1, 0.5])
+    >>> W, o = np.array([[1.0, 1.0, 0.0], [1.0, 0.0, 1.0]]), user_outcomes(events, first_n=2)  # all; a; b
+    >>> point = segment_stats(W, o, np.ones((1, 2)))[0]              # 4 metrics x 3 segments; CI = point here
+    >>> segments = build_segments([("all", "all users"), ("group", "a"), ("group", "b")], W, o, point, point,
+    ...                           point, np.ones(2), np.zeros(2, dtype=int), 1, ["type 0", "novel"], 0.1, 1)
+    >>> rule, config = rule_and_config(group="group", true_type=None, margin=0.1, n_boot=0, first_events=2,
+    ...                                min_users=1, weighted=False, seed=0, feature_source="log")
+    >>> report = FairnessReport(segments[0], segments[1:], config, rule, "memory", 2, 4, {})
+    >>> [s.label for s in report.flagged], sorted(report.to_dict())[:5]
+    (['group: b'], ['audit', 'config', 'flagged', 'n_events', 'n_users'])
+    """
 
     overall: Segment
     segments: list[Segment]
@@ -101,7 +135,13 @@ class FairnessReport:
 # ---------------------------------------------------------------------------------------------- statistics
 def user_outcomes(events: EventData, first_n: int) -> dict[str, np.ndarray]:
     """Per user: number of events, total reward, mean reward, mean over the first ``first_n`` events, mean
-    after them (0 where there is none) and whether there is any."""
+    after them (0 where there is none) and whether there is any.
+
+    >>> events = EventData.from_rows(["a", "a", "a", "b"], [0, 1, 2, 0], ["x", "y", "x", "y"], [1, 0, 1, 0.5])
+    >>> o = user_outcomes(events, first_n=2)
+    >>> o["n"].tolist(), o["first"].tolist(), o["late"].tolist(), o["has_late"].tolist()
+    ([3.0, 1.0], [0.5, 0.5], [1.0, 0.0], [True, False])
+    """
     n = events.lengths().astype(float)
     total = np.bincount(events.user, weights=events.reward, minlength=events.n_users)
     pos = np.arange(events.n_events) - events.starts[events.user]
@@ -119,7 +159,14 @@ def user_outcomes(events: EventData, first_n: int) -> dict[str, np.ndarray]:
 
 def segment_stats(W: np.ndarray, o: dict[str, np.ndarray], counts: np.ndarray) -> np.ndarray:
     """The four metrics of every segment (columns of ``W``, per-user weights) under every row of ``counts``
-    (bootstrap multiplicities of users, or ones): ``(n_rows, 4, n_segments)``."""
+    (bootstrap multiplicities of users, or ones): ``(n_rows, 4, n_segments)``.
+
+    >>> import numpy as np
+    >>> events = EventData.from_rows(["a", "a", "a", "b"], [0, 1, 2, 0], ["x", "y", "x", "y"], [1, 0, 1, 0.5])
+    >>> W = np.array([[1.0, 1.0, 0.0], [1.0, 0.0, 1.0]])               # segments: everyone; a; b
+    >>> segment_stats(W, user_outcomes(events, 2), np.ones((1, 2)))[0].round(3).tolist()  # rows: METRICS
+    [[0.583, 0.667, 0.5], [0.625, 0.667, 0.5], [0.5, 0.5, 0.5], [1.0, 1.0, nan]]
+    """
     has = o["has"].astype(float)[:, None]
     late = o["has_late"].astype(float)[:, None]
     Wh = W * has
@@ -137,7 +184,15 @@ def segment_stats(W: np.ndarray, o: dict[str, np.ndarray], counts: np.ndarray) -
 def bootstrap_stats(W: np.ndarray, o: dict[str, np.ndarray], n_boot: int, rng: np.random.Generator,
                     report: Callable[[str, float], None]) -> np.ndarray:
     """``(n_boot, 4, n_segments)``: the metrics on users resampled with replacement (the same resamples for
-    every segment), in blocks of resamples to bound memory."""
+    every segment), in blocks of resamples to bound memory.
+
+    >>> import numpy as np
+    >>> events = EventData.from_rows(["a", "a", "a", "b"], [0, 1, 2, 0], ["x", "y", "x", "y"], [1, 0, 1, 0.5])
+    >>> boots = bootstrap_stats(np.ones((2, 1)), user_outcomes(events, 2), 200, np.random.default_rng(0),
+    ...                         lambda message, fraction: None)
+    >>> boots.shape, sorted(set(boots[:, 0, 0].round(3).tolist()))  # per user: a twice, a and b, b twice
+    ((200, 4, 1), [0.5, 0.583, 0.667])
+    """
     return stats.bootstrap(lambda counts: segment_stats(W, o, counts), W.shape[0], n_boot, rng, counts=True,
                            progress=lambda lo: report("bootstrap", lo / n_boot))
 
@@ -151,7 +206,18 @@ def build_segments(meta: Sequence[tuple[str, str]], W: np.ndarray, o: dict[str, 
                    names: list[str], margin: float, min_users: int) -> list[Segment]:
     """One ``Segment`` per column of ``W`` (``meta``: its kind and name; the first column is every user): the
     metrics ``point`` with their CI ``lo``-``hi`` (``(4, n_segments)`` each), the disparity flags against the
-    first column, and what the segment's users are inferred as (their MAP types ``map_type``)."""
+    first column, and what the segment's users are inferred as (their MAP types ``map_type``).
+
+    >>> import numpy as np
+    >>> events = EventData.from_rows(["a", "a", "a", "b"], [0, 1, 2, 0], ["x", "y", "x", "y"], [1, 0, 1, 0.5])
+    >>> W, o = np.array([[1.0, 1.0, 0.0], [1.0, 0.0, 1.0]]), user_outcomes(events, first_n=2)  # all; a; b
+    >>> point = segment_stats(W, o, np.ones((1, 2)))[0]              # 4 metrics x 3 segments; CI = point here
+    >>> segments = build_segments([("all", "all users"), ("group", "a"), ("group", "b")], W, o, point, point,
+    ...                           point, np.ones(2), np.zeros(2, dtype=int), 1, ["type 0", "novel"], 0.1, 1)
+    >>> [(s.label, s.n_users, round(s.per_user.mean, 3), s.disparity) for s in segments]
+    [('all users', 2.0, 0.583, ()), ('group: a', 1.0, 0.667, ()),
+     ('group: b', 1.0, 0.5, ('per_user', 'per_event'))]
+    """
     n_users = (W * o["has"][:, None]).sum(0)
     n_ev = (W * o["n"][:, None]).sum(0)
     conf = (W * confidence[:, None]).sum(0)
@@ -178,7 +244,16 @@ def build_segments(meta: Sequence[tuple[str, str]], W: np.ndarray, o: dict[str, 
 
 def rule_and_config(*, group: str | None, true_type: str | None, margin: float, n_boot: int, first_events: int,
                     min_users: int, weighted: bool, seed: int, feature_source: str) -> tuple[str, dict[str, Any]]:
-    """The flagging rule in words and the ``config`` of ``fairness.json``."""
+    """The flagging rule in words and the ``config`` of ``fairness.json``.
+
+    >>> rule, config = rule_and_config(group="group", true_type=None, margin=0.1, n_boot=100,
+    ...                                first_events=10, min_users=5, weighted=True, seed=0,
+    ...                                feature_source="log")
+    >>> rule
+    'a segment with at least 5 users is flagged on a metric when its whole 95% CI lies below the overall ...'
+    >>> config["metrics"]["first_events"]
+    'mean over users of their mean reward in their first 10 events (the cold-start experience)'
+    """
     rule = (f"a segment with at least {min_users} users is flagged on a metric when its whole 95% CI lies below "
             f"the overall mean by more than {margin:g} x |overall mean| (ci_high < overall - {margin:g} x "
             "|overall|)")
@@ -205,7 +280,23 @@ def _fmt(s: Stat, digits: int = 3) -> str:
 def fairness_rows(report: FairnessReport, weighted: bool = False) -> list[list[str]]:
     """Table rows (overall first): segment, users, reward per user [CI], per event [CI], first events [CI],
     later events [CI], most common inferred types, flagged metrics. Responsibility-weighted rows only with
-    ``weighted``."""
+    ``weighted``.
+
+    >>> import numpy as np
+    >>> events = EventData.from_rows(["a", "a", "a", "b"], [0, 1, 2, 0], ["x", "y", "x", "y"], [1, 0, 1, 0.5])
+    >>> W, o = np.array([[1.0, 1.0, 0.0], [1.0, 0.0, 1.0]]), user_outcomes(events, first_n=2)  # all; a; b
+    >>> point = segment_stats(W, o, np.ones((1, 2)))[0]              # 4 metrics x 3 segments; CI = point here
+    >>> segments = build_segments([("all", "all users"), ("group", "a"), ("group", "b")], W, o, point, point,
+    ...                           point, np.ones(2), np.zeros(2, dtype=int), 1, ["type 0", "novel"], 0.1, 1)
+    >>> rule, config = rule_and_config(group="group", true_type=None, margin=0.1, n_boot=0, first_events=2,
+    ...                                min_users=1, weighted=False, seed=0, feature_source="log")
+    >>> report = FairnessReport(segments[0], segments[1:], config, rule, "memory", 2, 4, {})
+    >>> for row in fairness_rows(report):           # segment, users, reward per user, ..., flagged metrics
+    ...     print(row[:3], row[-3:])
+    ['all users', '2', '0.583 [0.583, 0.583]'] ['1.000 [1.000, 1.000]', 'type 0 100%', '']
+    ['group: a', '1', '0.667 [0.667, 0.667]'] ['1.000 [1.000, 1.000]', 'type 0 100%', '']
+    ['group: b', '1', '0.500 [0.500, 0.500]'] ['n/a', 'type 0 100%', 'per_user, per_event']
+    """
     rows = []
     for s in [report.overall, *report.segments]:
         if s.kind == "inferred type (weighted)" and not weighted:
@@ -218,7 +309,29 @@ def fairness_rows(report: FairnessReport, weighted: bool = False) -> list[list[s
 
 
 def fairness_markdown(report: FairnessReport) -> str:
-    """The fairness table as markdown, with the rule and the flagged segments."""
+    """The fairness table as markdown, with the rule and the flagged segments.
+
+    >>> import numpy as np
+    >>> events = EventData.from_rows(["a", "a", "a", "b"], [0, 1, 2, 0], ["x", "y", "x", "y"], [1, 0, 1, 0.5])
+    >>> W, o = np.array([[1.0, 1.0, 0.0], [1.0, 0.0, 1.0]]), user_outcomes(events, first_n=2)  # all; a; b
+    >>> point = segment_stats(W, o, np.ones((1, 2)))[0]              # 4 metrics x 3 segments; CI = point here
+    >>> segments = build_segments([("all", "all users"), ("group", "a"), ("group", "b")], W, o, point, point,
+    ...                           point, np.ones(2), np.zeros(2, dtype=int), 1, ["type 0", "novel"], 0.1, 1)
+    >>> rule, config = rule_and_config(group="group", true_type=None, margin=0.1, n_boot=0, first_events=2,
+    ...                                min_users=1, weighted=False, seed=0, feature_source="log")
+    >>> report = FairnessReport(segments[0], segments[1:], config, rule, "memory", 2, 4, {})
+    >>> print(fairness_markdown(report))
+    # Fairness audit of memory
+    <BLANKLINE>
+    2 users, 4 events; first events = each user's first 2.
+    <BLANKLINE>
+    | segment | users | reward/user [95% CI] | reward/event [95% CI] | first events [95% CI] | ...
+    |---|---|---|---|---|---|---|---|
+    | all users | 2 | 0.583 [0.583, 0.583] | 0.625 [0.625, 0.625] | 0.500 [0.500, 0.500] | ...
+    ...
+    Flagged: group b (per_user, per_event)
+    <BLANKLINE>
+    """
     head = "| " + " | ".join(FAIRNESS_COLUMNS) + " |\n|" + "---|" * len(FAIRNESS_COLUMNS) + "\n"
     body = "".join("| " + " | ".join(r) + " |\n" for r in fairness_rows(report, weighted=True))
     flagged = report.flagged
@@ -230,7 +343,20 @@ def fairness_markdown(report: FairnessReport) -> str:
 
 
 def write_fairness(report: FairnessReport, out_dir: str | Path) -> tuple[Path, Path]:
-    """Write ``fairness.json`` and ``fairness.md`` to ``out_dir``; return their paths."""
+    """Write ``fairness.json`` and ``fairness.md`` to ``out_dir``; return their paths.
+
+    >>> import numpy as np
+    >>> events = EventData.from_rows(["a", "a", "a", "b"], [0, 1, 2, 0], ["x", "y", "x", "y"], [1, 0, 1, 0.5])
+    >>> W, o = np.array([[1.0, 1.0, 0.0], [1.0, 0.0, 1.0]]), user_outcomes(events, first_n=2)  # all; a; b
+    >>> point = segment_stats(W, o, np.ones((1, 2)))[0]              # 4 metrics x 3 segments; CI = point here
+    >>> segments = build_segments([("all", "all users"), ("group", "a"), ("group", "b")], W, o, point, point,
+    ...                           point, np.ones(2), np.zeros(2, dtype=int), 1, ["type 0", "novel"], 0.1, 1)
+    >>> rule, config = rule_and_config(group="group", true_type=None, margin=0.1, n_boot=0, first_events=2,
+    ...                                min_users=1, weighted=False, seed=0, feature_source="log")
+    >>> report = FairnessReport(segments[0], segments[1:], config, rule, "memory", 2, 4, {})
+    >>> [p.as_posix() for p in write_fairness(report, "audit")]
+    ['audit/fairness.json', 'audit/fairness.md']
+    """
     import json
 
     from warmstart._io import atomic_write

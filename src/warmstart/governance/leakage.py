@@ -39,7 +39,13 @@ def fit_logistic(X: np.ndarray, y: np.ndarray, *, l2: float = 1.0, max_iter: int
                  tol: float = 1e-10) -> tuple[np.ndarray, float]:
     """L2-penalised logistic regression by Newton's method with backtracking: minimises
     ``sum_i log(1 + exp(eta_i)) - y_i eta_i + l2 / 2 |w|^2`` with ``eta = X w + b`` (the intercept ``b`` is
-    not penalised). Returns ``(w, b)``. Needs both classes in ``y`` unless ``l2 > 0`` bounds the intercept."""
+    not penalised). Returns ``(w, b)``. Needs both classes in ``y`` unless ``l2 > 0`` bounds the intercept.
+
+    >>> import numpy as np
+    >>> w, b = fit_logistic(np.array([[0.0], [1.0], [2.0], [3.0]]), np.array([0, 0, 1, 1]), l2=1.0)
+    >>> w.round(3).tolist(), round(b, 3)                      # P(y = 1) = 1/2 at x = 1.5
+    ([0.958], -1.437)
+    """
     X = np.asarray(X, dtype=float)
     y = np.asarray(y, dtype=float)
     n, p = X.shape
@@ -79,7 +85,12 @@ def fit_logistic(X: np.ndarray, y: np.ndarray, *, l2: float = 1.0, max_iter: int
 
 def stratified_folds(labels: np.ndarray, n_folds: int, rng: np.random.Generator) -> np.ndarray:
     """A fold index per user: each label's users shuffled and dealt round-robin, so every fold has about the
-    same share of each label and a label with at least two users is in the training part of every fold."""
+    same share of each label and a label with at least two users is in the training part of every fold.
+
+    >>> import numpy as np
+    >>> stratified_folds(np.array(["a", "a", "a", "b", "b", "b"]), 3, np.random.default_rng(0)).tolist()
+    [1, 2, 0, 2, 1, 0]
+    """
     folds = np.empty(labels.shape[0], dtype=np.int64)
     offset = 0
     for v in np.unique(labels):
@@ -92,7 +103,13 @@ def stratified_folds(labels: np.ndarray, n_folds: int, rng: np.random.Generator)
 
 def cross_fit_scores(X: np.ndarray, y: np.ndarray, folds: np.ndarray, *, l2: float = 1.0) -> np.ndarray:
     """Out-of-fold linear scores ``X w + b``: each user's from the model fitted on the other folds (a constant
-    0 for a fold whose training part has a single class)."""
+    0 for a fold whose training part has a single class).
+
+    >>> import numpy as np
+    >>> X, y = np.array([[0.0], [0.1], [0.2], [1.0], [1.1], [1.2]]), np.array([0, 0, 0, 1, 1, 1.0])
+    >>> cross_fit_scores(X, y, stratified_folds(y, 3, np.random.default_rng(0))).round(2).tolist()
+    [-0.48, -0.43, -0.28, 0.31, 0.37, 0.52]
+    """
     scores = np.zeros(X.shape[0])
     for f in np.unique(folds):
         test = folds == f
@@ -110,7 +127,22 @@ def _cross_fit_auc(X: np.ndarray, Y: np.ndarray, folds: np.ndarray, l2: float) -
 
 @dataclass(frozen=True)
 class LeakageReport:
-    """What ``leakage_audit`` found; ``to_dict()`` is ``leakage.json``."""
+    """What ``leakage_audit`` found; ``to_dict()`` is ``leakage.json``.
+
+    >>> import numpy as np, warmstart as ws
+    >>> from warmstart.data.bandit_log import save_log
+    >>> from warmstart.governance.audit import load_audit_log
+    >>> cfg = ws.sim.LinearTypesConfig(dim=3, n_types=3, minority_share=0.3, outlier_share=0.0)
+    >>> log = ws.sim.LinearTypesPopulation(cfg).logged(90, 20, seed=0)          # 90 users of 3 types
+    >>> save_log("log.npz", log)                                                # with the true types
+    >>> population = ws.fit_population(log, ws.FitConfig(n_types=3, split_merge=False))
+    >>> audit = load_audit_log("log.npz")
+    >>> report = leakage_audit(audit, population, "true_type", n_boot=20, n_perm=20)
+    >>> report.leaks, report.to_dict()["chance"]["ci_contains_chance"]
+    (True, False)
+    >>> report.warning
+    "inferred types predict 'true_type' with AUC 1.000 (95% CI 1.000-1.000, chance 0.5): the CI's lower ..."
+    """
 
     attribute: str
     method: str
@@ -149,7 +181,25 @@ def leakage_audit(log: AuditLog, population: Population, attribute: str, *,
                   n_perm: int = 200, seed: int = 0, progress: Progress | None = None) -> LeakageReport:
     """How well the inferred types predict the per-user column ``attribute`` (module docstring). Binary: the
     AUC of predicting the second value (in sorted order) against the first; more values: the one-vs-rest macro
-    AUC. Each value needs at least two users."""
+    AUC. Each value needs at least two users.
+
+    >>> import numpy as np, warmstart as ws
+    >>> from warmstart.data.bandit_log import save_log
+    >>> from warmstart.governance.audit import load_audit_log
+    >>> cfg = ws.sim.LinearTypesConfig(dim=3, n_types=3, minority_share=0.3, outlier_share=0.0)
+    >>> log = ws.sim.LinearTypesPopulation(cfg).logged(90, 20, seed=0)          # 90 users of 3 types
+    >>> save_log("log.npz", log)                                                # with the true types
+    >>> population = ws.fit_population(log, ws.FitConfig(n_types=3, split_merge=False))
+    >>> audit = load_audit_log("log.npz")
+    >>> report = leakage_audit(audit, population, "true_type", n_boot=20, n_perm=20)  # types predict types
+    >>> report.method, report.class_counts, round(report.auc, 3), report.leaks
+    ('one-vs-rest macro AUC over 3 values', [27, 34, 29], 1.0, True)
+    >>> coin = np.random.default_rng(0).choice(["heads", "tails"], size=90)         # unrelated to the types
+    >>> with_coin = AuditLog(audit.events, {"coin": coin})
+    >>> report = leakage_audit(with_coin, population, "coin", n_boot=20, n_perm=20)
+    >>> report.method, round(report.auc, 3), [round(x, 3) for x in report.ci95], report.leaks
+    ('binary', 0.605, [0.387, 0.607], False)
+    """
     if not 0 < threshold < 1 or n_folds < 2 or n_boot < 1 or n_perm < 1 or l2 < 0:
         raise ValueError(f"threshold in (0, 1), n_folds >= 2, n_boot >= 1, n_perm >= 1 and l2 >= 0 are "
                          f"required, got {threshold}, {n_folds}, {n_boot}, {n_perm}, {l2}")

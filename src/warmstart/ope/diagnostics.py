@@ -34,7 +34,15 @@ MIN_ESS = 30.0
 
 @dataclass(frozen=True)
 class WeightDiagnostics:
-    """How the importance weights ``w_t = pi_e(a_t | x_t, k_t) / propensity_t`` are spread over the rounds."""
+    """How the importance weights ``w_t = pi_e(a_t | x_t, k_t) / propensity_t`` are spread over the rounds.
+
+    >>> import numpy as np
+    >>> weights, pscore = np.r_[np.ones(99), 1000.0], np.r_[np.full(99, 0.5), 0.0005]  # one huge weight
+    >>> for warning in weight_diagnostics(weights, pscore).warnings():
+    ...     print(warning[:80])
+    1 of 100 rounds have a propensity below 0.001 (smallest 0.0005): their weights c
+    the importance weights' effective sample size is 1.2 of 100 rounds (1.2%; warned
+    """
 
     n_rounds: int
     ess: float
@@ -61,7 +69,13 @@ class WeightDiagnostics:
 
 
 def weight_diagnostics(weights: np.ndarray, pscore: np.ndarray) -> WeightDiagnostics:
-    """Diagnostics of per-round importance ``weights`` (``(n,)``, >= 0) and the logged propensities."""
+    """Diagnostics of per-round importance ``weights`` (``(n,)``, >= 0) and the logged propensities.
+
+    >>> import numpy as np
+    >>> d = weight_diagnostics(np.array([1.8, 0.2, 1.8, 0.2]), np.full(4, 0.5))
+    >>> round(d.ess, 2), d.max_weight, d.mean_weight, d.zero_mass_share     # ESS = (sum w)^2 / sum w^2
+    (2.44, 1.8, 1.0, 0.0)
+    """
     w = np.asarray(weights, dtype=float)
     p = np.asarray(pscore, dtype=float)
     n = int(w.shape[0])
@@ -74,7 +88,18 @@ def weight_diagnostics(weights: np.ndarray, pscore: np.ndarray) -> WeightDiagnos
 
 @dataclass(frozen=True)
 class OPELogReport:
-    """Estimates of the evaluation policy's value from one log, with the diagnostics and warnings."""
+    """Estimates of the evaluation policy's value from one log, with the diagnostics and warnings.
+
+    >>> import pathlib
+    >>> from warmstart.ope.logs import load_ope_log
+    >>> _ = pathlib.Path("log.csv").write_text("action,reward,propensity,eval_prob_a,eval_prob_b\\n"
+    ...     "a,1,0.5,0.9,0.1\\nb,0,0.5,0.9,0.1\\na,1,0.5,0.9,0.1\\nb,1,0.5,0.9,0.1\\n")  # pi_e: a 90%
+    >>> report = evaluate_log(load_ope_log("log.csv"), reward_model="none", n_boot=200)
+    >>> list(report.estimates), report.reward_model, round(report.diagnostics.ess, 2)
+    (['ips', 'snips'], None, 2.44)
+    >>> sorted(report.to_dict())[:5]
+    ['alpha', 'diagnostics', 'estimates', 'eval_policy', 'n_actions']
+    """
 
     estimates: dict[str, OPEResult]
     diagnostics: WeightDiagnostics
@@ -128,7 +153,20 @@ def evaluate_log(log: OPELog, *, reward_model: str = "auto", n_folds: int = 5, n
     """IPS and SNIPS always; DM and DR with the reward model ``reward_model``: ``"auto"`` (the ``q_*`` columns
     when the log has them, else ``"mean"``), ``"columns"``, ``"none"`` (no DM / DR) or a name in
     :data:`~warmstart.ope.reward_models.REWARD_MODELS`, cross-fitted over ``n_folds``. Each estimate has a
-    ``1 - alpha`` percentile-bootstrap interval over rounds (the reward model held fixed)."""
+    ``1 - alpha`` percentile-bootstrap interval over rounds (the reward model held fixed).
+
+    >>> import pathlib
+    >>> from warmstart.ope.logs import load_ope_log
+    >>> _ = pathlib.Path("log.csv").write_text("action,reward,propensity,eval_prob_a,eval_prob_b\\n"
+    ...     "a,1,0.5,0.9,0.1\\nb,0,0.5,0.9,0.1\\na,1,0.5,0.9,0.1\\nb,1,0.5,0.9,0.1\\n")  # pi_e: a 90%
+    >>> report = evaluate_log(load_ope_log("log.csv"), n_boot=200)      # "auto": no q_* columns, so "mean"
+    >>> report.reward_model
+    'mean reward per action, cross-fitted over 4 folds'
+    >>> {name: round(r.estimate, 3) for name, r in report.estimates.items()}
+    {'ips': 0.95, 'snips': 0.95, 'dm': 0.95, 'dr': 0.95}
+    >>> report.warnings[0][:60]                                           # 4 rounds are not many
+    "the importance weights' effective sample size is 2.4 of 4 ro"
+    """
     if reward_model not in REWARD_MODEL_CHOICES:
         raise ValueError(f"--reward-model: expected one of {', '.join(REWARD_MODEL_CHOICES)}, "
                          f"got {reward_model!r}")

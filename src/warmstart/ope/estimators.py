@@ -56,7 +56,14 @@ _SUM_TOL = 1e-6
 
 @dataclass(frozen=True)
 class OPEResult:
-    """One estimator's estimate of the evaluation policy's value, its percentile-bootstrap CI, and n rounds."""
+    """One estimator's estimate of the evaluation policy's value, its percentile-bootstrap CI, and n rounds.
+
+    >>> import numpy as np
+    >>> reward, action, pscore = np.array([1.0, 0.0, 1.0, 0.0]), np.array([0, 1, 0, 1]), np.full(4, 0.5)
+    >>> always_0 = np.tile([1.0, 0.0], (4, 1))           # the evaluation policy: action 0 every round
+    >>> estimate_all(reward, action, pscore, always_0, n_boot=200, seed=0)["ips"]
+    OPEResult(name='ips', estimate=1.0, ci95=(0.0, 2.0), n=4)
+    """
 
     name: str
     estimate: float
@@ -69,6 +76,13 @@ class LoggedFeedback:
     """Validated inputs, in the positional form ``action_dist`` of shape ``(n, n_actions, len_list)``.
 
     Build it with :func:`logged_feedback`, which checks everything once; the estimators trust it.
+
+    >>> import numpy as np
+    >>> reward, action, pscore = np.array([1.0, 0.0, 1.0, 0.0]), np.array([0, 1, 0, 1]), np.full(4, 0.5)
+    >>> always_0 = np.tile([1.0, 0.0], (4, 1))           # the evaluation policy: action 0 every round
+    >>> fb = logged_feedback(reward, action, pscore, always_0)
+    >>> fb.n, fb.weights.tolist(), fb.action_dist.shape                # one position: len_list = 1
+    (4, [2.0, 0.0, 2.0, 0.0], (4, 2, 1))
     """
 
     reward: np.ndarray  # (n,) float
@@ -129,6 +143,16 @@ def logged_feedback(
     ``action_dist`` is ``(n, n_actions)`` (one slot) or ``(n, n_actions, len_list)`` with ``position`` giving each
     round's slot (default slot 0, as obp does). ``estimated_rewards`` (for DM and DR) has the same shape.
     Raises ``ValueError`` naming the field, what was expected and what was given.
+
+    >>> import numpy as np
+    >>> reward, action, pscore = np.array([1.0, 0.0, 1.0, 0.0]), np.array([0, 1, 0, 1]), np.full(4, 0.5)
+    >>> always_0 = np.tile([1.0, 0.0], (4, 1))           # the evaluation policy: action 0 every round
+    >>> logged_feedback(reward, action, pscore, always_0).position.tolist()    # slot 0 by default
+    [0, 0, 0, 0]
+    >>> logged_feedback(reward, action, [0.5, 0.5, 0.5, 0.0], always_0)
+    Traceback (most recent call last):
+    ...
+    ValueError: pscore: expected propensities in (0, 1], got 0.0
     """
     r = _float_array("reward", reward)
     if r.ndim != 1 or r.shape[0] == 0:
@@ -237,25 +261,59 @@ def _estimate(name: str, reward: object, action: object, pscore: object, action_
 
 def ips(reward: object, action: object, pscore: object, action_dist: object, *,
         position: object | None = None) -> float:
-    """Inverse propensity scoring, ``mean(w r)``."""
+    """Inverse propensity scoring, ``mean(w r)``.
+
+    >>> import numpy as np
+    >>> reward, action, pscore = np.array([1.0, 0.0, 1.0, 0.0]), np.array([0, 1, 0, 1]), np.full(4, 0.5)
+    >>> always_0 = np.tile([1.0, 0.0], (4, 1))           # the evaluation policy: action 0 every round
+    >>> ips(reward, action, pscore, always_0)              # action 0 was rewarded every time it was logged
+    1.0
+    >>> ips(reward, action, pscore, np.full((4, 2), 0.5))  # uniform over both actions
+    0.5
+    """
     return _estimate("ips", reward, action, pscore, action_dist, position, None)
 
 
 def snips(reward: object, action: object, pscore: object, action_dist: object, *,
           position: object | None = None) -> float:
-    """Self-normalised IPS, ``sum(w r) / sum(w)``: invariant to scaling all propensities by one constant."""
+    """Self-normalised IPS, ``sum(w r) / sum(w)``: invariant to scaling all propensities by one constant.
+
+    >>> import numpy as np
+    >>> reward, action, pscore = np.array([1.0, 0.0, 1.0, 0.0]), np.array([0, 1, 0, 1]), np.full(4, 0.5)
+    >>> always_0 = np.tile([1.0, 0.0], (4, 1))           # the evaluation policy: action 0 every round
+    >>> snips(reward, action, pscore, always_0), snips(reward, action, pscore / 2, always_0)
+    (1.0, 1.0)
+    >>> ips(reward, action, pscore / 2, always_0)                     # IPS is not
+    2.0
+    """
     return _estimate("snips", reward, action, pscore, action_dist, position, None)
 
 
 def dm(reward: object, action: object, pscore: object, action_dist: object, estimated_rewards: object, *,
        position: object | None = None) -> float:
-    """Direct method, ``mean(q_hat(x, pi_e))``; ``reward``, ``action`` and ``pscore`` are only validated."""
+    """Direct method, ``mean(q_hat(x, pi_e))``; ``reward``, ``action`` and ``pscore`` are only validated.
+
+    >>> import numpy as np
+    >>> reward, action, pscore = np.array([1.0, 0.0, 1.0, 0.0]), np.array([0, 1, 0, 1]), np.full(4, 0.5)
+    >>> always_0 = np.tile([1.0, 0.0], (4, 1))           # the evaluation policy: action 0 every round
+    >>> q_hat = np.tile([0.8, 0.1], (4, 1))              # a reward model's estimate of each action's reward
+    >>> dm(reward, action, pscore, always_0, q_hat)                  # the model's value of action 0
+    0.8
+    """
     return _estimate("dm", reward, action, pscore, action_dist, position, estimated_rewards)
 
 
 def dr(reward: object, action: object, pscore: object, action_dist: object, estimated_rewards: object, *,
        position: object | None = None) -> float:
-    """Doubly robust, ``mean(q_hat(x, pi_e) + w (r - q_hat(x, a)))``."""
+    """Doubly robust, ``mean(q_hat(x, pi_e) + w (r - q_hat(x, a)))``.
+
+    >>> import numpy as np
+    >>> reward, action, pscore = np.array([1.0, 0.0, 1.0, 0.0]), np.array([0, 1, 0, 1]), np.full(4, 0.5)
+    >>> always_0 = np.tile([1.0, 0.0], (4, 1))           # the evaluation policy: action 0 every round
+    >>> q_hat = np.tile([0.8, 0.1], (4, 1))              # a reward model's estimate of each action's reward
+    >>> dr(reward, action, pscore, always_0, q_hat)        # the model's 0.8, corrected by the logged rewards
+    1.0
+    """
     return _estimate("dr", reward, action, pscore, action_dist, position, estimated_rewards)
 
 
@@ -264,7 +322,15 @@ def bootstrap_ci(values: object, *, n_boot: int = 2000, alpha: float = 0.05,
     """Percentile bootstrap CI of the mean of per-round ``values``: resample rounds with replacement ``n_boot``
     times, and return the ``alpha/2`` and ``1 - alpha/2`` quantiles of the resampled means (as obp's
     ``estimate_confidence_interval_by_bootstrap``, with a seeded ``numpy.random.Generator``). The checked
-    arguments of ``warmstart.stats.bootstrap_ci``, whose resamples are drawn in blocks of rows."""
+    arguments of ``warmstart.stats.bootstrap_ci``, whose resamples are drawn in blocks of rows.
+
+    >>> bootstrap_ci([2.0, 0.0, 2.0, 0.0], n_boot=200, seed=0)         # IPS's per-round values
+    (0.0, 2.0)
+    >>> bootstrap_ci([1.0, 2.0], n_boot=0)
+    Traceback (most recent call last):
+    ...
+    ValueError: n_boot: expected a positive integer, got 0
+    """
     v = _float_array("values", values)
     if v.ndim != 1 or v.shape[0] == 0:
         raise ValueError(f"values: expected a non-empty 1-d array, got shape {v.shape}")
@@ -293,6 +359,14 @@ def estimate_all(
 
     The CI of each estimator uses its own generator seeded from ``seed`` and its name, so adding an estimator
     does not move the others' intervals. ``OPEResult.ci95`` holds the ``1 - alpha`` interval (95 % by default).
+
+    >>> import numpy as np
+    >>> reward, action, pscore = np.array([1.0, 0.0, 1.0, 0.0]), np.array([0, 1, 0, 1]), np.full(4, 0.5)
+    >>> always_0 = np.tile([1.0, 0.0], (4, 1))           # the evaluation policy: action 0 every round
+    >>> q_hat = np.tile([0.8, 0.1], (4, 1))              # a reward model's estimate of each action's reward
+    >>> results = estimate_all(reward, action, pscore, always_0, estimated_rewards=q_hat, n_boot=200, seed=0)
+    >>> {name: (r.estimate, r.ci95) for name, r in results.items()}
+    {'ips': (1.0, (0.0, 2.0)), 'snips': (1.0, (0.0, 2.0)), 'dm': (0.8, (0.8, 0.8)), 'dr': (1.0, (0.8, 1.2))}
     """
     fb = logged_feedback(reward, action, pscore, action_dist, position=position,
                          estimated_rewards=estimated_rewards)
@@ -302,7 +376,17 @@ def estimate_all(
 def estimate_feedback(fb: LoggedFeedback, *, estimators: tuple[str, ...] | None = None, n_boot: int = 2000,
                       alpha: float = 0.05, seed: int = 0) -> tuple[dict[str, OPEResult], dict[str, np.ndarray]]:
     """``estimate_all`` on feedback checked already, also returning each estimator's per-round values (whose
-    mean is the estimate; a paired comparison of two policies bootstraps their difference)."""
+    mean is the estimate; a paired comparison of two policies bootstraps their difference).
+
+    >>> import numpy as np
+    >>> reward, action, pscore = np.array([1.0, 0.0, 1.0, 0.0]), np.array([0, 1, 0, 1]), np.full(4, 0.5)
+    >>> always_0 = np.tile([1.0, 0.0], (4, 1))           # the evaluation policy: action 0 every round
+    >>> q_hat = np.tile([0.8, 0.1], (4, 1))              # a reward model's estimate of each action's reward
+    >>> fb = logged_feedback(reward, action, pscore, always_0, estimated_rewards=q_hat)
+    >>> results, values = estimate_feedback(fb, estimators=("ips", "dr"), n_boot=200)
+    >>> results["dr"].estimate, values["dr"].tolist()
+    (1.0, [1.2, 0.8, 1.2, 0.8])
+    """
     if estimators is None:
         names = tuple(k for k, f in ESTIMATORS.items()
                       if fb.estimated_rewards is not None or not f.needs_model)  # type: ignore[attr-defined]

@@ -71,6 +71,13 @@ class OPELog:
     each round's logged position) or ``(n, n_actions, n_positions)`` (from an ``.npz``, with ``position``
     giving each round's slot). ``estimated_rewards`` (the ``q_<a>`` columns) is ``(n, n_actions)`` or
     ``None``; ``context`` is ``(n, d)`` (the columns named in ``context_cols``) or ``None``.
+
+    >>> import pathlib
+    >>> _ = pathlib.Path("log.csv").write_text("action,reward,propensity,eval_prob_a,eval_prob_b\\n"
+    ...     "a,1,0.5,0.9,0.1\\nb,0,0.5,0.9,0.1\\na,1,0.5,0.9,0.1\\nb,1,0.5,0.9,0.1\\n")  # pi_e: a 90%
+    >>> log = load_ope_log("log.csv")
+    >>> log.n, log.n_actions, log.n_positions, log.eval_prob_logged().tolist()
+    (4, 2, 1, [0.9, 0.1, 0.9, 0.1])
     """
 
     reward: np.ndarray  # (n,) float
@@ -142,6 +149,17 @@ def load_ope_log(path: str | os.PathLike[str], *, action_dist: str | os.PathLike
     :data:`EVAL_POLICIES` (``"uniform"``: uniform over the actions, which are the ``q_<a>`` columns' when
     the log has them, else the distinct logged actions). ``context_cols`` are read as numbers for a reward
     model. Raises ``ValueError`` naming the file, the column, what was expected and what was given.
+
+    >>> import pathlib
+    >>> _ = pathlib.Path("log.csv").write_text("action,reward,propensity,eval_prob_a,eval_prob_b\\n"
+    ...     "a,1,0.5,0.9,0.1\\nb,0,0.5,0.9,0.1\\na,1,0.5,0.9,0.1\\nb,1,0.5,0.9,0.1\\n")  # pi_e: a 90%
+    >>> log = load_ope_log("log.csv")
+    >>> log.action_names.tolist(), log.action.tolist(), log.reward.tolist(), log.eval_source
+    (['a', 'b'], [0, 1, 0, 1], [1.0, 0.0, 1.0, 1.0], 'eval_prob_* columns')
+    >>> load_ope_log("log.csv", eval_policy="uniform")
+    Traceback (most recent call last):
+    ...
+    ValueError: log.csv: evaluation policy: expected exactly one of eval_prob_<action> columns, ...
     """
     path = Path(path)
     context_cols = tuple(context_cols)

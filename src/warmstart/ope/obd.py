@@ -80,7 +80,22 @@ ZOZOTOWN_PRIOR_BETA: dict[str, tuple[float, ...]] = {
 
 @dataclass(frozen=True, eq=False)
 class OBDLog:
-    """One campaign of one logging policy, rows sorted by time: logged feedback with its propensities."""
+    """One campaign of one logging policy, rows sorted by time: logged feedback with its propensities.
+
+    >>> import pathlib
+    >>> def fake(policy, clicks):     # a stand-in for the sample's layout: 80 items, 3 slots, 1/80 each
+    ...     folder = pathlib.Path("obd", policy, "all")
+    ...     folder.mkdir(parents=True, exist_ok=True)
+    ...     rows = "".join(f"2019-11-24 00:00:{t:02d}+00:00,{t % 80},{t % 3 + 1},{c},0.0125\\n"
+    ...                    for t, c in enumerate(clicks))
+    ...     _ = (folder / "all.csv").write_text("timestamp,item_id,position,click,propensity_score\\n" + rows)
+    ...     _ = (folder / "item_context.csv").write_text("item_id,item_feature_0\\n" + "".join(
+    ...         f"{i},0.0\\n" for i in range(80)))
+    >>> fake("random", [int(t % 7 == 0) for t in range(60)])          # 60 rounds, a click every 7th
+    >>> log = load_obd("random", "all", root="obd")
+    >>> log.n, log.n_actions, log.len_list, log.position[:4].tolist(), float(log.pscore[0])
+    (60, 80, 3, [0, 1, 2, 0], 0.0125)
+    """
 
     policy: str
     campaign: str
@@ -110,7 +125,11 @@ def _table(folder: Path, stem: str) -> Path | None:
 
 def obp_copies() -> list[Path]:
     """The OBD sample inside installed obp wheels (``obp/dataset/obd``): obp in this interpreter (found without
-    importing it, which would import torch), then in the repository's ``.venv-obp`` (``make obp-venv``)."""
+    importing it, which would import torch), then in the repository's ``.venv-obp`` (``make obp-venv``).
+
+    >>> all(p.name == "obd" and p.parent.name == "dataset" for p in obp_copies())
+    True
+    """
     spec = importlib.util.find_spec("obp")
     here = [Path(p) / "dataset" / "obd" for p in (spec.submodule_search_locations or [])] if spec else []
     return here + sorted(REPO.glob(".venv-obp/lib/python3.*/site-packages/obp/dataset/obd"))
@@ -120,7 +139,13 @@ def obd_root(root: str | os.PathLike[str] | None = None, *, search_shipped: bool
     """The folder of the OBD small sample: ``root`` (or its ``open-bandit-dataset-small`` subfolder), else
     ``$WARMSTART_DATA/open-bandit-dataset-small`` or ``../shared/data/open-bandit-dataset-small`` next to the
     repository (or the working directory), else the copy in an installed obp wheel (``obp_copies``; not with
-    ``search_shipped=False``)."""
+    ``search_shipped=False``).
+
+    >>> obd_root("nowhere")
+    Traceback (most recent call last):
+    ...
+    ValueError: root: expected a folder with random/all/all.csv of the Open Bandit Dataset sample, got ...
+    """
     return find_dataset(OBD_DIR, root, lambda c: _table(c / "random" / "all", "all") is not None,
                         "random/all/all.csv of the Open Bandit Dataset sample", search_shipped=search_shipped,
                         installed=obp_copies())
@@ -129,7 +154,22 @@ def obd_root(root: str | os.PathLike[str] | None = None, *, search_shipped: bool
 def load_obd(policy: str = "random", campaign: str = "all",
              root: str | os.PathLike[str] | None = None) -> OBDLog:
     """Load ``{policy}/{campaign}/{campaign}.csv`` and its ``item_context.csv`` into typed arrays (each file
-    may also be ``.csv.gz`` or Parquet, read by ``warmstart.data``'s table reader)."""
+    may also be ``.csv.gz`` or Parquet, read by ``warmstart.data``'s table reader).
+
+    >>> import pathlib
+    >>> def fake(policy, clicks):     # a stand-in for the sample's layout: 80 items, 3 slots, 1/80 each
+    ...     folder = pathlib.Path("obd", policy, "all")
+    ...     folder.mkdir(parents=True, exist_ok=True)
+    ...     rows = "".join(f"2019-11-24 00:00:{t:02d}+00:00,{t % 80},{t % 3 + 1},{c},0.0125\\n"
+    ...                    for t, c in enumerate(clicks))
+    ...     _ = (folder / "all.csv").write_text("timestamp,item_id,position,click,propensity_score\\n" + rows)
+    ...     _ = (folder / "item_context.csv").write_text("item_id,item_feature_0\\n" + "".join(
+    ...         f"{i},0.0\\n" for i in range(80)))
+    >>> fake("random", [int(t % 7 == 0) for t in range(60)])          # 60 rounds, a click every 7th
+    >>> log = load_obd("random", "all", root="obd")
+    >>> log.reward[:8].tolist(), str(log.timestamp[0]), log.item_feature_0.shape
+    ([1, 0, 0, 0, 0, 0, 0, 1], '2019-11-24T00:00:00.000000000', (80,))
+    """
     _check_choice("policy", policy, POLICIES)
     _check_choice("campaign", campaign, CAMPAIGNS)
     folder = obd_root(root) / policy / campaign
@@ -175,6 +215,12 @@ def bts_action_dist(n_actions: int, len_list: int, n_rounds: int, n_sim: int = 1
     the largest at slot 0; the frequencies over ``n_sim`` draws are the same for every round (the policy has no
     context and is not updated), so the result is tiled to ``(n_rounds, n_actions, len_list)``. ``alpha`` and
     ``beta`` default to the ZOZOTOWN production prior of ``campaign``.
+
+    >>> import numpy as np
+    >>> alpha, beta = np.array([50.0, 1.0, 1.0]), np.array([50.0, 99.0, 99.0])  # item 0 clicks about 50%
+    >>> pi = bts_action_dist(3, 2, n_rounds=4, n_sim=10_000, alpha=alpha, beta=beta)
+    >>> pi.shape, pi[0].round(2).tolist()               # item 0 always first; the others share slot 1
+    ((4, 3, 2), [[1.0, 0.0], [0.0, 0.5], [0.0, 0.5]])
     """
     _check_choice("campaign", campaign, CAMPAIGNS)
     a = np.asarray(ZOZOTOWN_PRIOR_ALPHA[campaign] if alpha is None else alpha, dtype=float)
@@ -206,7 +252,22 @@ def click_model(log: OBDLog, *, smoothing: float = 100.0, n_folds: int = 3, seed
     """A context-free reward model for DM and DR: the click rate of each (item, slot), shrunk toward the slot's
     click rate with ``smoothing`` pseudo-impressions, cross-fitted over ``n_folds`` random folds (each round's
     estimate comes from the other folds, so DR's correction term is not fitted on its own reward).
-    Returns ``(n, n_actions, len_list)``."""
+    Returns ``(n, n_actions, len_list)``.
+
+    >>> import pathlib
+    >>> def fake(policy, clicks):     # a stand-in for the sample's layout: 80 items, 3 slots, 1/80 each
+    ...     folder = pathlib.Path("obd", policy, "all")
+    ...     folder.mkdir(parents=True, exist_ok=True)
+    ...     rows = "".join(f"2019-11-24 00:00:{t:02d}+00:00,{t % 80},{t % 3 + 1},{c},0.0125\\n"
+    ...                    for t, c in enumerate(clicks))
+    ...     _ = (folder / "all.csv").write_text("timestamp,item_id,position,click,propensity_score\\n" + rows)
+    ...     _ = (folder / "item_context.csv").write_text("item_id,item_feature_0\\n" + "".join(
+    ...         f"{i},0.0\\n" for i in range(80)))
+    >>> fake("random", [int(t % 7 == 0) for t in range(60)])          # 60 rounds, a click every 7th
+    >>> q_hat = click_model(load_obd("random", "all", root="obd"), n_folds=3)
+    >>> q_hat.shape, q_hat[0, :2].round(3).tolist()                 # items seen once: near their slot's rate
+    ((60, 80, 3), [[0.133, 0.071, 0.182], [0.133, 0.071, 0.182]])
+    """
     if not smoothing > 0:
         raise ValueError(f"smoothing: expected a positive number of pseudo-impressions, got {smoothing!r}")
     if isinstance(n_folds, bool) or not isinstance(n_folds, int) or not 1 <= n_folds <= log.n:
@@ -234,6 +295,21 @@ def run_ope_obd(campaign: str = "all", *, n_sim: int = 100_000, seed: int = 0, n
     plus the run's settings (``campaign``, ``n_sim``, ``seed``, ``n_boot``, ``n_actions``, ``len_list``).
     The bootstrap resamples rounds with the reward model held fixed, so DM's interval (a context-free model:
     nearly the same value every round) leaves out the model's own uncertainty and is far too narrow.
+
+    >>> import pathlib
+    >>> def fake(policy, clicks):     # a stand-in for the sample's layout: 80 items, 3 slots, 1/80 each
+    ...     folder = pathlib.Path("obd", policy, "all")
+    ...     folder.mkdir(parents=True, exist_ok=True)
+    ...     rows = "".join(f"2019-11-24 00:00:{t:02d}+00:00,{t % 80},{t % 3 + 1},{c},0.0125\\n"
+    ...                    for t, c in enumerate(clicks))
+    ...     _ = (folder / "all.csv").write_text("timestamp,item_id,position,click,propensity_score\\n" + rows)
+    ...     _ = (folder / "item_context.csv").write_text("item_id,item_feature_0\\n" + "".join(
+    ...         f"{i},0.0\\n" for i in range(80)))
+    >>> fake("random", [int(t % 7 == 0) for t in range(60)])          # 60 rounds, a click every 7th
+    >>> fake("bts", [int(t % 5 == 0) for t in range(60)])                # BTS's campaign: a click every 5th
+    >>> out = run_ope_obd("all", n_sim=1000, n_boot=200, root="obd")
+    >>> {k: round(out[k].estimate, 3) for k in ("ips", "snips", "dm", "dr", "on_policy_ctr_bts")}
+    {'ips': 0.139, 'snips': 0.21, 'dm': 0.156, 'dr': 0.197, 'on_policy_ctr_bts': 0.2}
     """
     _check_choice("campaign", campaign, CAMPAIGNS)
     log = load_obd("random", campaign, root)

@@ -27,7 +27,16 @@ __all__ = ["REWARD_MODELS", "RewardModel", "RewardModelFit", "fit_reward_model",
 
 @dataclass(frozen=True, eq=False)
 class RewardModelFit:
-    """A reward model's predictions for every round and action, and a few words on how they were made."""
+    """A reward model's predictions for every round and action, and a few words on how they were made.
+
+    >>> import pathlib
+    >>> from warmstart.ope.logs import load_ope_log
+    >>> _ = pathlib.Path("log.csv").write_text("action,reward,propensity,eval_prob_a,eval_prob_b\\n"
+    ...     "a,1,0.5,0.9,0.1\\nb,0,0.5,0.9,0.1\\na,1,0.5,0.9,0.1\\nb,1,0.5,0.9,0.1\\n")  # pi_e: a 90%
+    >>> fit = fit_reward_model(load_ope_log("log.csv"), "mean", n_folds=1)
+    >>> fit.estimated_rewards.shape, fit.description
+    ((4, 2), 'mean reward per action, fitted in-sample (one fold)')
+    """
 
     estimated_rewards: np.ndarray
     description: str
@@ -41,7 +50,17 @@ Fitter = Callable[[OPELog, np.ndarray, float], Predictor]
 @dataclass(frozen=True)
 class RewardModel:
     """A registered reward model: ``fit(log, train_rows, alpha)`` returns ``predict(rows, positions)``, and
-    ``describe(log, alpha)`` says what it is in a few words."""
+    ``describe(log, alpha)`` says what it is in a few words.
+
+    >>> import pathlib
+    >>> from warmstart.ope.logs import load_ope_log
+    >>> _ = pathlib.Path("log.csv").write_text("action,reward,propensity,eval_prob_a,eval_prob_b\\n"
+    ...     "a,1,0.5,0.9,0.1\\nb,0,0.5,0.9,0.1\\na,1,0.5,0.9,0.1\\nb,1,0.5,0.9,0.1\\n")  # pi_e: a 90%
+    >>> log = load_ope_log("log.csv")
+    >>> predict = REWARD_MODELS["mean"].fit(log, np.arange(log.n), 1.0)     # trained on every round
+    >>> REWARD_MODELS["mean"].describe(log, 1.0), predict(np.arange(2), np.zeros(2, dtype=int)).tolist()
+    ('mean reward per action', [[1.0, 0.5], [1.0, 0.5]])
+    """
 
     fit: Fitter
     describe: Callable[[OPELog, float], str]
@@ -52,6 +71,24 @@ REWARD_MODELS: dict[str, RewardModel] = {}
 
 
 def register_reward_model(name: str, describe: Callable[[OPELog, float], str]) -> Callable[[Fitter], Fitter]:
+    """Register a reward model under ``name``: decorate ``fit(log, train_rows, alpha) -> predict(rows,
+    positions)``; ``describe(log, alpha)`` says what it is. A name can be registered once.
+
+    >>> import pathlib
+    >>> from warmstart.ope.logs import load_ope_log
+    >>> _ = pathlib.Path("log.csv").write_text("action,reward,propensity,eval_prob_a,eval_prob_b\\n"
+    ...     "a,1,0.5,0.9,0.1\\nb,0,0.5,0.9,0.1\\na,1,0.5,0.9,0.1\\nb,1,0.5,0.9,0.1\\n")  # pi_e: a 90%
+    >>> @register_reward_model("zero", lambda log, alpha: "zero for every action")
+    ... def fit_zero(log, train, alpha):
+    ...     return lambda rows, positions: np.zeros((rows.size, log.n_actions))
+    >>> fit_reward_model(load_ope_log("log.csv"), "zero", n_folds=2).description
+    'zero for every action, cross-fitted over 2 folds'
+    >>> register_reward_model("zero", lambda log, alpha: "again")(fit_zero)
+    Traceback (most recent call last):
+    ...
+    ValueError: reward model name 'zero' is already registered
+    >>> del REWARD_MODELS["zero"]                                   # leave the registry as it was
+    """
     def deco(fn: Fitter) -> Fitter:
         if name in REWARD_MODELS:
             raise ValueError(f"reward model name {name!r} is already registered")
@@ -123,7 +160,16 @@ def fit_reward_model(log: OPELog, name: str = "mean", *, n_folds: int = 5, seed:
                      alpha: float = 1.0) -> RewardModelFit:
     """Predictions of the reward model ``name`` for every round, action (and position), cross-fitted over
     ``n_folds`` random folds drawn from ``seed`` (``n_folds=1``: fitted and predicted in-sample).
-    ``alpha`` is the ridge penalty."""
+    ``alpha`` is the ridge penalty.
+
+    >>> import pathlib
+    >>> from warmstart.ope.logs import load_ope_log
+    >>> _ = pathlib.Path("log.csv").write_text("action,reward,propensity,eval_prob_a,eval_prob_b\\n"
+    ...     "a,1,0.5,0.9,0.1\\nb,0,0.5,0.9,0.1\\na,1,0.5,0.9,0.1\\nb,1,0.5,0.9,0.1\\n")  # pi_e: a 90%
+    >>> fit = fit_reward_model(load_ope_log("log.csv"), "mean", n_folds=2, seed=0)
+    >>> fit.estimated_rewards.tolist()        # each round's from the other fold's mean reward per action
+    [[1.0, 1.0], [1.0, 1.0], [1.0, 0.0], [1.0, 0.0]]
+    """
     if name not in REWARD_MODELS:
         raise ValueError(f"--reward-model: expected one of {', '.join(REWARD_MODELS)}, got {name!r}")
     if isinstance(n_folds, bool) or not isinstance(n_folds, int) or not 1 <= n_folds <= log.n:

@@ -34,7 +34,14 @@ _HINT = "run `make pybkt-venv` to create it, or pass python= the interpreter of 
 
 
 class PyBKTUnavailableError(ImportError):
-    """pyBKT's virtual environment (or the runner script) is not there."""
+    """pyBKT's virtual environment (or the runner script) is not there.
+
+    >>> data = KTData.from_responses(["b", "a", "b"], [0, 1, 1], [1, 0, 1], skill_names=["add", "sub"])
+    >>> start_pybkt(data, data, python="/nowhere/python")
+    Traceback (most recent call last):
+    ...
+    warmstart.peers.pybkt.PyBKTUnavailableError: python: expected pyBKT's virtual environment interpreter, ...
+    """
 
 
 @dataclass(frozen=True, eq=False)
@@ -53,7 +60,15 @@ class PyBKTResult:
 
 def write_pybkt_csv(data: KTData, path: str | os.PathLike[str]) -> Path:
     """``data`` in pyBKT's columns: ``order_id`` (the row index: increasing within each student), ``user_id``
-    (the student index), ``skill_name``, ``correct``."""
+    (the student index), ``skill_name``, ``correct``.
+
+    >>> data = KTData.from_responses(["b", "a", "b"], [0, 1, 1], [1, 0, 1], skill_names=["add", "sub"])
+    >>> print(write_pybkt_csv(data, "responses.csv").read_text(), end="")
+    order_id,user_id,skill_name,correct
+    0,0,sub,0
+    1,1,add,1
+    2,1,sub,1
+    """
     buf = io.StringIO()
     writer = csv.writer(buf, lineterminator="\n")
     writer.writerow(["order_id", "user_id", "skill_name", "correct"])

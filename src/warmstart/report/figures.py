@@ -82,6 +82,14 @@ def regret_curves_png(doc: Mapping[str, Any]) -> bytes | None:
 
     The x axis is logarithmic (early steps are the cold start) once there are at least 20 steps. A policy
     far above the others (usually ``random``) is clipped at the top and labelled with its final value.
+
+    >>> def policy(cum_regret, at_20):                  # what coldstart.json holds of one policy, in small
+    ...     return {"curve": {"cum_regret": cum_regret}, "per_type": {"0": {"regret_at": {"20": at_20}}},
+    ...             "minority": {"regret_at": {"20": 2 * at_20}}}
+    >>> doc = {"ours": "mixture_ids", "policies": {"mixture_ids": policy([0.9, 1.2, 1.3], 1.3),
+    ...                                            "from_scratch_ts": policy([1.0, 1.9, 2.7], 2.7)}}
+    >>> regret_curves_png(doc)[1:4], regret_curves_png({"policies": {}})   # a PNG; nothing to draw: None
+    (b'PNG', None)
     """
     policies, ours = _policies(doc)
     curves = {}
@@ -126,7 +134,12 @@ def regret_curves_png(doc: Mapping[str, Any]) -> bytes | None:
 
 
 def gain_captured_png(doc: Mapping[str, Any]) -> bytes | None:
-    """The gain-captured curve G(t) of ``ours``, with reference lines at 0.85 and 0.9."""
+    """The gain-captured curve G(t) of ``ours``, with reference lines at 0.85 and 0.9.
+
+    >>> png = gain_captured_png({"ours": "mixture_ids", "gain_captured": {"G": [0.5, 0.8, 0.92, 0.95]}})
+    >>> png[1:4], gain_captured_png({})
+    (b'PNG', None)
+    """
     gain = doc.get("gain_captured") or {}
     g = _floats(gain.get("G"))
     if not _finite(g):
@@ -191,6 +204,11 @@ def type_posterior_png(examples: Sequence[Mapping[str, Any]], max_examples: int 
     The fitted type(s) matching the user's true type (``novel`` for an outlier) are drawn in a strong colour
     and named in the panel title; the other types are pale, so the belief on the right answer reads at a
     glance.
+
+    >>> user = {"user": 3, "group": "population", "true_type": 0, "type_names": ["type 0", "type 1", "novel"],
+    ...         "probs": [[0.45, 0.45, 0.1], [0.8, 0.15, 0.05], [0.95, 0.04, 0.01]]}   # 3 steps
+    >>> type_posterior_png([user])[1:4], type_posterior_png([])
+    (b'PNG', None)
     """
     examples = [e for e in examples if e.get("probs")][:max_examples]
     if not examples:
@@ -264,7 +282,16 @@ def _group_regret(p: Mapping[str, Any], key: str, horizon: str) -> float:
 
 
 def group_horizons(doc: Mapping[str, Any], wanted: Sequence[str] = ("20", "200")) -> list[str]:
-    """The horizons of the per-group figure: ``wanted`` where measured, plus the longest one if any is not."""
+    """The horizons of the per-group figure: ``wanted`` where measured, plus the longest one if any is not.
+
+    >>> def policy(cum_regret, at_20):                  # what coldstart.json holds of one policy, in small
+    ...     return {"curve": {"cum_regret": cum_regret}, "per_type": {"0": {"regret_at": {"20": at_20}}},
+    ...             "minority": {"regret_at": {"20": 2 * at_20}}}
+    >>> doc = {"ours": "mixture_ids", "policies": {"mixture_ids": policy([0.9, 1.2, 1.3], 1.3),
+    ...                                            "from_scratch_ts": policy([1.0, 1.9, 2.7], 2.7)}}
+    >>> group_horizons(doc)                              # 200 was not measured, and 20 is the longest
+    ['20']
+    """
     policies, _ = _policies(doc)
     have: set[str] = set()
     for p in policies.values():
@@ -282,6 +309,14 @@ def group_regret_png(doc: Mapping[str, Any]) -> bytes | None:
 
     One panel per horizon, one bar per policy within each group. ``oracle`` (regret 0 by definition) is left
     out; a bar far above the rest is clipped and labelled with its value.
+
+    >>> def policy(cum_regret, at_20):                  # what coldstart.json holds of one policy, in small
+    ...     return {"curve": {"cum_regret": cum_regret}, "per_type": {"0": {"regret_at": {"20": at_20}}},
+    ...             "minority": {"regret_at": {"20": 2 * at_20}}}
+    >>> doc = {"ours": "mixture_ids", "policies": {"mixture_ids": policy([0.9, 1.2, 1.3], 1.3),
+    ...                                            "from_scratch_ts": policy([1.0, 1.9, 2.7], 2.7)}}
+    >>> group_regret_png(doc)[1:4], group_regret_png({"policies": {}})
+    (b'PNG', None)
     """
     policies, ours = _policies(doc)
     names = [n for n in policy_order(policies, ours) if n != "oracle"]
@@ -321,7 +356,13 @@ def group_regret_png(doc: Mapping[str, Any]) -> bytes | None:
 
 
 def k_path_png(fit: Mapping[str, Any]) -> bytes | None:
-    """BIC (and log likelihood, if present) against the number of types K, marking the chosen K."""
+    """BIC (and log likelihood, if present) against the number of types K, marking the chosen K.
+
+    >>> fit = {"k_path": [{"K": 1, "bic": 900.0}, {"K": 2, "bic": 700.0}, {"K": 3, "bic": 720.0}],
+    ...        "selected_k": 2}
+    >>> k_path_png(fit)[1:4], k_path_png({})
+    (b'PNG', None)
+    """
     path = [row for row in (fit.get("k_path") or []) if isinstance(row, dict) and "K" in row]
     path = sorted(path, key=lambda r: r["K"])
     ks = [int(r["K"]) for r in path]

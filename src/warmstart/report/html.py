@@ -379,7 +379,14 @@ def render_report(coldstart: Mapping[str, Any], *, hard: Mapping[str, Any] | Non
                   responsible: Mapping[str, Any] | None = None, scale: Mapping[str, Any] | None = None,
                   skipped: Mapping[str, Any] | None = None) -> str:
     """Render the parsed benchmark results as one HTML page (a string); absent results leave no section, and
-    the steps listed in ``skipped`` (``{"skipped": [{"step": ..., "reason": ...}]}``) are named at the top."""
+    the steps listed in ``skipped`` (``{"skipped": [{"step": ..., "reason": ...}]}``) are named at the top.
+
+    >>> page = render_report({"seed": 0, "config": {"preset": "default"}})   # a nearly empty coldstart.json
+    >>> page.startswith("<!DOCTYPE html>"), "seed 0" in page, 'id="speed"' in page
+    (True, True, False)
+    >>> 'id="speed"' in render_report({"seed": 0}, speed={"act_update_us": 20.0, "belief_bytes": 350})
+    True
+    """
     sections: list[tuple[str, str, str]] = []
     if targets and targets.get("rows"):
         sections.append(("targets", "Targets", _targets(targets)))
@@ -427,6 +434,18 @@ def write_report(out_dir: str | Path) -> Path:
     ``tutoring.json``, ``responsible.json``, ``scale.json``, ``skipped.json`` and ``replay.json`` (in the folder
     or in its sub-folders, one per replayed log) are used when present. Raises :class:`FileNotFoundError` if ``coldstart.json`` is missing and :class:`ValueError`
     (or :class:`TypeError`) if a file is not valid JSON (or not a JSON object).
+
+    >>> import json, pathlib
+    >>> bench = pathlib.Path("bench")
+    >>> bench.mkdir(exist_ok=True)
+    >>> _ = (bench / "coldstart.json").write_text(json.dumps({"seed": 0, "config": {"preset": "default"}}))
+    >>> index = write_report(bench)
+    >>> index.name, index.read_text().count("<h1>")
+    ('index.html', 1)
+    >>> write_report("elsewhere")
+    Traceback (most recent call last):
+    ...
+    FileNotFoundError: cannot build the report: coldstart.json not found in elsewhere (run the cold-start ...
     """
     folder = Path(out_dir)
     source = folder / COLDSTART

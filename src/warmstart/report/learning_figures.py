@@ -43,6 +43,12 @@ def kt_buckets_png(doc: Mapping[str, Any]) -> bytes | None:
 
     One line per model over the buckets ("1-5", "6-10", ... "51+"), ``ours`` thick and on top; the tick labels
     carry the number of test responses in each bucket.
+
+    >>> def buckets(*aucs):                                  # AUC on responses 1-5, 6-10 and 51+
+    ...     return {"by_bucket": {b: {"auc": a} for b, a in zip(("1-5", "6-10", "51+"), aucs)}}
+    >>> doc = {"models": {"ours": buckets(0.70, 0.74, 0.80), "bkt": buckets(0.66, 0.70, 0.78)}}
+    >>> kt_buckets_png(doc)[1:4], kt_buckets_png({})
+    (b'PNG', None)
     """
     raw = doc.get("models")
     models: Mapping[str, Any] = raw if isinstance(raw, Mapping) else {}
@@ -129,7 +135,14 @@ def _error_bar(ci: Any, y: float, scale: float) -> tuple[float, float]:
 
 def tutoring_png(doc: Mapping[str, Any]) -> bytes | None:
     """Steps to mastery (top) and false mastery rate (bottom) of every tutoring policy, for all students and
-    per true type, as grouped bars with their 95% confidence intervals; the budget is a dashed line."""
+    per true type, as grouped bars with their 95% confidence intervals; the budget is a dashed line.
+
+    >>> doc = {"budget": 200,
+    ...        "policies": {"ours": {"steps_to_mastery": 40.0, "false_mastery_rate": 0.05},
+    ...                     "bkt_mastery": {"steps_to_mastery": 55.0, "false_mastery_rate": 0.08}}}
+    >>> tutoring_png(doc)[1:4], tutoring_png({})
+    (b'PNG', None)
+    """
     raw = doc.get("policies")
     policies: Mapping[str, Any] = raw if isinstance(raw, Mapping) else {}
     names = [n for n in policy_order(policies, "ours", known=TUTORING_POLICIES)

@@ -23,7 +23,13 @@ _DRIFT_POLICIES = {
 
 
 def drift_png(drift: Mapping[str, Any], scenario: str = "switch") -> bytes | None:
-    """Per-step regret (5-step moving average) of each policy in one drift scenario, the change marked."""
+    """Per-step regret (5-step moving average) of each policy in one drift scenario, the change marked.
+
+    >>> drift = {"config": {"switch_at": 3},
+    ...          "policies": {"mixture_ids_cp": {"curves": {"switch": [1.0, 0.5, 0.3, 1.2, 0.6, 0.4]}}}}
+    >>> drift_png(drift)[1:4], drift_png(drift, scenario="misleading"), drift_png({})
+    (b'PNG', None, None)
+    """
     policies = drift.get("policies") or {}
     curves = {n: p["curves"][scenario] for n, p in policies.items() if (p.get("curves") or {}).get(scenario)}
     if not curves:
@@ -54,7 +60,13 @@ _SATIATION_POLICIES = {
 
 
 def satiation_png(detail: Mapping[str, Any]) -> bytes | None:
-    """Mean engagement per step (5-step moving average) of the planning, myopic and oracle-planning policies."""
+    """Mean engagement per step (5-step moving average) of the planning, myopic and oracle-planning policies.
+
+    >>> detail = {"policies": {"mixture_plan": {"curve": {"engagement": [2.0, 2.1, 2.2]}},
+    ...                        "mixture_ts": {"curve": {"engagement": [2.3, 2.0, 1.8]}}}}
+    >>> satiation_png(detail)[1:4], satiation_png({})
+    (b'PNG', None)
+    """
     policies = detail.get("policies") or {}
     curves: dict[str, list[float]] = {}
     for name in _SATIATION_POLICIES:
@@ -179,4 +191,10 @@ def _others(doc: Mapping[str, Any]) -> str:
 
 
 def responsible_section(doc: Mapping[str, Any]) -> str:
+    """The report's section from ``responsible.json``: the lead, the targets, and each part the run measured.
+
+    >>> section = responsible_section({"dp": {"epsilon": 1.0, "delta": 1e-6, "gain_kept": 0.93}})  # one part
+    >>> section.startswith("<p>Inferring"), "<h3>Privacy</h3>" in section, "switch" in section  # no drift
+    (True, True, False)
+    """
     return _lead(doc) + _targets(doc) + _fairness(doc) + _drift(doc) + _others(doc)

@@ -15,7 +15,13 @@ _BACKENDS = (("inproc", "in process, one core", "#d62728"), ("ray", "Ray, 2 work
 
 
 def scaling_png(points: list[Mapping[str, Any]]) -> bytes | None:
-    """Two panels against users: the fit's time, and the peak memory of all the processes it used."""
+    """Two panels against users: the fit's time, and the peak memory of all the processes it used.
+
+    >>> points = [{"n_users": 1000, "inproc_s": 2.0, "inproc_peak_gb": 0.3},
+    ...           {"n_users": 2000, "inproc_s": 4.1, "inproc_peak_gb": 0.5}]
+    >>> scaling_png(points)[1:4], scaling_png(points[:1])                # one point: no figure
+    (b'PNG', None)
+    """
     points = [p for p in points if _finite(p.get("n_users"))]
     if len(points) < 2:
         return None
@@ -39,6 +45,12 @@ def scaling_png(points: list[Mapping[str, Any]]) -> bytes | None:
 
 
 def scale_section(doc: Mapping[str, Any]) -> str:
+    """The report's scale section from ``scale.json``: the lead, the scaling figure and its table.
+
+    >>> section = scale_section({"stats_users": 1000, "config": {"n_events": 50}, "stats_1m_s": 1.5})
+    >>> section[:75]
+    '<p>1,000 users × 50 events in a generated Parquet log: DuckDB turns it into'
+    """
     cfg = doc.get("config") or {}
     points = list(doc.get("scaling") or [])
     rows = [f"<tr><td class=\"n\">{_num(p['n_users'])}</td><td class=\"n\">{_dec(p.get('inproc_s'), 1)}</td>"

@@ -41,6 +41,24 @@ def _fmt(x: float | None, nd: int = 2) -> str:
 
 
 def coldstart_rows(doc: dict[str, Any], hard: dict[str, Any] | None) -> list[dict[str, Any]]:
+    """The cold-start targets (``coldstart.json``, and ``coldstart-hard.json`` when given); a comparison
+    with a policy the run left out is left out.
+
+    >>> ours = {"steps_to_90": 6, "regret_at": {"20": 2.0}, "late_regret_per_step": 0.05,
+    ...         "per_type": {"0": {"regret_at": {"20": 1.8}}, "1": {"regret_at": {"20": 2.2}}},
+    ...         "minority": {"regret_at": {"20": 2.4}}, "outliers": {"regret_at": {"20": 5.0}},
+    ...         "type_accuracy_at": {"10": 0.97}}
+    >>> scratch = {"steps_to_90": 30, "regret_at": {"20": 6.0}, "late_regret_per_step": 0.05,
+    ...            "outliers": {"regret_at": {"20": 5.1}}}
+    >>> coldstart = {"ours": "mixture_ids", "config": {"sim": {"n_types": 3}},
+    ...              "fit": {"minority_recovered": True}, "gain_captured": {"G": [0.9] * 200},
+    ...              "policies": {"mixture_ids": ours, "from_scratch_ts": scratch}}
+    >>> for row in coldstart_rows(coldstart, hard=None)[:3]:
+    ...     print(row["target"], "|", row["measured"], "|", row["met"])
+    gain captured G(20) / G(200) | 0.90 / 0.90 | True
+    steps_to_90: from_scratch / ours | 30 / 6 = 5.00 | True
+    late regret per step: ours / from_scratch | 0.0500 / 0.0500 = 1.00 | True
+    """
     P = doc["policies"]
     ours = doc["ours"]
     o = P[ours]
@@ -131,6 +149,18 @@ def _floor_rows(doc: dict[str, Any], cmd: str) -> list[dict[str, Any]]:
 
 
 def speed_rows(doc: dict[str, Any]) -> list[dict[str, Any]]:
+    """The speed targets (``speed.json``).
+
+    >>> speed = {"act_update_us": 20.0, "vw_predict_learn_us": 60.0, "act_update_policy": "mixture_ids",
+    ...          "batch_decisions_per_s": 250_000.0, "em_fit_s": 3.0, "em_fit_users": 10_000,
+    ...          "belief_bytes": 350}
+    >>> for row in speed_rows(speed):
+    ...     print(row["target"], "|", row["measured"], "|", row["met"])
+    act+update one user (mixture_ids) | 20.0 us; VW 60.0 us (3.00x) | True
+    batched decisions, one core | 250,000/s (one draw, no propensity: 0/s) | True
+    EM fit, 100k users x 50 events, K = 8 | 3.0 s on 10000 users | None
+    serialised belief (d = 10, K = 8) | 350 bytes | True
+    """
     cmd = _cmd(doc, "speed")
     us, vw = doc["act_update_us"], doc.get("vw_predict_learn_us")
     speedup = _ratio(vw, us)
@@ -159,7 +189,13 @@ def speed_rows(doc: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 def kt_rows(doc: dict[str, Any]) -> list[dict[str, Any]]:
-    """Issue 5's knowledge-tracing targets (unseen ASSISTments 2009 students)."""
+    """Issue 5's knowledge-tracing targets (unseen ASSISTments 2009 students).
+
+    >>> ours = {"auc": 0.77, "auc_first10": 0.72, "log_loss": 0.52, "fit_s": 12.0}
+    >>> kt = {"config": {}, "models": {"ours": ours, "bkt": {"log_loss": 0.55}}}       # pyBKT did not run
+    >>> [(row["measured"], row["met"]) for row in kt_rows(kt)][:3]
+    [('pyBKT not run', None), ('0.7700', True), ('0.5200 vs bkt 0.5500', None)]
+    """
     cmd = _cmd(doc, "kt")
     M = doc["models"]
     ours = M["ours"]
@@ -195,7 +231,16 @@ def _no_items(M: dict[str, Any], py: dict[str, Any], key: str) -> str:
 
 
 def tutoring_rows(doc: dict[str, Any]) -> list[dict[str, Any]]:
-    """Issue 5's tutoring targets (warmstart/Tutoring-v0)."""
+    """Issue 5's tutoring targets (warmstart/Tutoring-v0).
+
+    >>> per_type = {"per_type": {"0": {"ratio": 0.8}, "1": {"ratio": 0.6}}, "met": True}
+    >>> targets = {"steps_ours_over_bkt_mastery": {"ratio": 0.7, "ci95": [0.6, 0.8], "met": True},
+    ...            "steps_ours_over_bkt_mastery_per_type": per_type,
+    ...            "false_mastery_ours_vs_bkt_mastery": {"ours": 0.04, "bkt_mastery": 0.05, "met": True},
+    ...            "steps_ours_over_oracle_type": {"ratio": 1.1, "met": True}}
+    >>> [row["measured"] for row in tutoring_rows({"targets": targets})]
+    ['0.70 (CI 0.60-0.80)', 'type 0 0.80, type 1 0.60', '0.040 vs 0.050', '1.10']
+    """
     cmd = _cmd(doc, "tutoring")
     T = doc["targets"]
     s = T["steps_ours_over_bkt_mastery"]
@@ -218,7 +263,19 @@ def tutoring_rows(doc: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 def service_rows(doc: dict[str, Any], obp: dict[str, Any] | None = None) -> list[dict[str, Any]]:
-    """Issue 6's service targets (``warmstart bench service``) and the obp cross-check of the estimators."""
+    """Issue 6's service targets (``warmstart bench service``) and the obp cross-check of the estimators.
+
+    >>> service = {"sqlite_one_worker": {"round_trips_per_s": 1500.0, "p99_ms": 8.0, "errors": 0},
+    ...            "probes": {"malformed": {"probes": 40, "server_errors": 0},
+    ...                       "unauthenticated": {"probes": 10, "server_errors": 0},
+    ...                       "schemathesis": {"requests": 900, "server_errors": 0}},
+    ...            "rank_overhead_ms": 1.2, "rank_p50_ms": 1.5, "inprocess_act_us": 30.0}
+    >>> for row in service_rows(service):                  # no PostgreSQL, kill -9 or obp parts: no rows
+    ...     print(row["measured"], "|", row["met"])
+    1500/s, p99 8.0 ms (0 errors) | True
+    0 of 900 generated + 50 probe requests | True
+    1.2 ms (HTTP rank p50 1.5 ms; in-process act 30 us) | True
+    """
     cmd = _cmd(doc, "service")
     s = doc["sqlite_one_worker"]
     rows = [_row("rank + reward round trips, SQLite, one worker, loopback", ">= 1,000 per second, p99 <= 20 ms",
@@ -260,7 +317,14 @@ def service_rows(doc: dict[str, Any], obp: dict[str, Any] | None = None) -> list
 
 
 def ope_rows(doc: dict[str, Any]) -> list[dict[str, Any]]:
-    """The Bernoulli-TS policy estimated from the Open Bandit Dataset's random campaign (``warmstart ope``)."""
+    """The Bernoulli-TS policy estimated from the Open Bandit Dataset's random campaign (``warmstart ope``).
+
+    >>> estimate = {"estimate": 0.005, "ci95": [0.004, 0.006]}
+    >>> row = ope_rows({"campaign": "all", "ips": estimate, "snips": estimate, "dr": estimate,
+    ...                 "on_policy_ctr_bts": estimate})[0]
+    >>> row["measured"][:48], row["command"]
+    ('IPS 0.00500 [0.00400, 0.00600], SNIPS 0.00500 [0', 'warmstart ope --campaign all --out FILE')
+    """
     ci = {k: f"{doc[k]['estimate']:.5f} [{doc[k]['ci95'][0]:.5f}, {doc[k]['ci95'][1]:.5f}]"
           for k in ("ips", "snips", "dr", "on_policy_ctr_bts")}
     covered = all(doc[k]["ci95"][0] <= doc["on_policy_ctr_bts"]["estimate"] <= doc[k]["ci95"][1]
@@ -273,7 +337,14 @@ def ope_rows(doc: dict[str, Any]) -> list[dict[str, Any]]:
 
 def responsible_rows(doc: dict[str, Any]) -> list[dict[str, Any]]:
     """Issue 7's responsible-personalization targets (``warmstart bench responsible``); parts not run are left
-    out."""
+    out.
+
+    >>> responsible_rows({})                                # nothing measured
+    []
+    >>> row = responsible_rows({"dp": {"epsilon": 1.0, "delta": 1e-6, "gain_kept": 0.93}})[0]
+    >>> row["target"], row["measured"], row["met"]
+    ('DP fit at epsilon = 1, delta = 1e-06: gain kept', '93.0%', True)
+    """
     cmd = _cmd(doc, "responsible")
     rows = []
     fair = (doc.get("fairness") or {}).get(doc.get("ours", ""))
@@ -335,7 +406,15 @@ def responsible_rows(doc: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 def scale_rows(doc: dict[str, Any]) -> list[dict[str, Any]]:
-    """Issue 8's scale targets (``warmstart bench scale``); a step the run skipped is a row marked not measured."""
+    """Issue 8's scale targets (``warmstart bench scale``); a step the run skipped is a row marked not
+    measured.
+
+    >>> scale = {"config": {"n_events": 50}, "stats_users": 1_000_000, "stats_1m_s": 40.0,  # the statistics
+    ...          "stats_peak_gb": 2.5, "stats_sample_max_abs_diff": 1e-12,                 # step only
+    ...          "stats_sample_users": 1000}
+    >>> [(row["measured"][:10], row["met"]) for row in scale_rows(scale)]
+    [('40.0 s, 2.', True), ('not measur', None), ('not measur', None), ('not measur', None)]
+    """
     cmd = _cmd(doc, "scale")
     n = doc["stats_users"]
     rows = [_row(f"{n:,} users x {doc['config']['n_events']} events: log -> per-user statistics",
@@ -383,6 +462,29 @@ def scale_rows(doc: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 def write_targets(bench_dir: str | Path) -> list[dict[str, Any]]:
+    """Every target row of the benchmark JSON in ``bench_dir`` (``coldstart.json`` required, the others when
+    there), written as ``targets.json`` and ``targets.md`` there too.
+
+    >>> import json, pathlib
+    >>> ours = {"steps_to_90": 6, "regret_at": {"20": 2.0}, "late_regret_per_step": 0.05,
+    ...         "per_type": {"0": {"regret_at": {"20": 1.8}}, "1": {"regret_at": {"20": 2.2}}},
+    ...         "minority": {"regret_at": {"20": 2.4}}, "outliers": {"regret_at": {"20": 5.0}},
+    ...         "type_accuracy_at": {"10": 0.97}}
+    >>> scratch = {"steps_to_90": 30, "regret_at": {"20": 6.0}, "late_regret_per_step": 0.05,
+    ...            "outliers": {"regret_at": {"20": 5.1}}}
+    >>> coldstart = {"ours": "mixture_ids", "config": {"sim": {"n_types": 3}},
+    ...              "fit": {"minority_recovered": True}, "gain_captured": {"G": [0.9] * 200},
+    ...              "policies": {"mixture_ids": ours, "from_scratch_ts": scratch}}
+    >>> speed = {"act_update_us": 20.0, "vw_predict_learn_us": 60.0, "act_update_policy": "mixture_ids",
+    ...          "batch_decisions_per_s": 250_000.0, "em_fit_s": 3.0, "em_fit_users": 10_000,
+    ...          "belief_bytes": 350}
+    >>> bench = pathlib.Path("bench")
+    >>> bench.mkdir(exist_ok=True)
+    >>> _ = (bench / "coldstart.json").write_text(json.dumps(coldstart))
+    >>> _ = (bench / "speed.json").write_text(json.dumps(speed))
+    >>> len(write_targets(bench)), sorted(p.name for p in bench.iterdir())
+    (10, ['coldstart.json', 'speed.json', 'targets.json', 'targets.md'])
+    """
     bench_dir = Path(bench_dir)
     doc = _load(bench_dir / "coldstart.json")
     if doc is None:
@@ -403,6 +505,14 @@ def write_targets(bench_dir: str | Path) -> list[dict[str, Any]]:
 
 
 def markdown_table(rows: list[dict[str, Any]]) -> str:
+    """The rows as the README's markdown table.
+
+    >>> print(markdown_table([{"target": "belief size", "threshold": "<= 2 KB", "measured": "350 bytes",
+    ...                        "met": True}]), end="")
+    | target | threshold | measured | status |
+    |---|---|---|---|
+    | belief size | <= 2 KB | 350 bytes | met |
+    """
     mark = {True: "met", False: "**not met**", None: "not measured"}
     lines = ["| target | threshold | measured | status |", "|---|---|---|---|"]
     for r in rows:

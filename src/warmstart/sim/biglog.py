@@ -24,7 +24,16 @@ Progress = Callable[[str, float], None]
 def write_parquet_log(population: LinearTypesPopulation, path: str | os.PathLike[str], *, n_users: int,
                       n_events: int, n_items: int = 5000, seed: int = 0, chunk: int = 50_000,
                       truth_path: str | os.PathLike[str] | None = None, progress: Progress | None = None) -> Path:
-    """Write the log (and optionally the true types) and return its path. Same seed, same file contents."""
+    """Write the log (and optionally the true types) and return its path. Same seed, same file contents.
+
+    >>> from warmstart.data.events import load_events
+    >>> from warmstart.sim.linear_types import LinearTypesConfig, LinearTypesPopulation
+    >>> truth = LinearTypesPopulation(LinearTypesConfig(dim=3))
+    >>> path = write_parquet_log(truth, "big.parquet", n_users=5, n_events=4, n_items=10, chunk=2)
+    >>> events = load_events(path)
+    >>> events.n_users, events.n_events, events.dim, float(events.propensity[0])   # 1 / n_items
+    (5, 20, 3, 0.1)
+    """
     import pyarrow as pa
     import pyarrow.parquet as pq
 

@@ -24,7 +24,11 @@ OPTIONS = ("kind", "switch_at", "misleading_start")
 
 
 def other_type_ids(type_id: np.ndarray, n_types: int, rng: np.random.Generator) -> np.ndarray:
-    """For each user, a type other than theirs (any type for an outlier), uniformly."""
+    """For each user, a type other than theirs (any type for an outlier), uniformly.
+
+    >>> other_type_ids(np.array([0, 1, 2, OUTLIER]), n_types=3, rng=np.random.default_rng(0)).tolist()
+    [2, 0, 1, 0]
+    """
     if n_types < 2:
         raise ValueError("other_type_ids: expected a population with at least 2 types")
     shift = rng.integers(1, n_types, size=type_id.shape[0])
@@ -33,7 +37,24 @@ def other_type_ids(type_id: np.ndarray, n_types: int, rng: np.random.Generator) 
 
 @dataclass
 class DriftSchedule:
-    """Who answers which steps of one episode: ``user`` now, then each ``(step, user)`` of ``pending``."""
+    """Who answers which steps of one episode: ``user`` now, then each ``(step, user)`` of ``pending``.
+
+    >>> from warmstart.sim.linear_types import LinearTypesConfig, LinearTypesPopulation
+    >>> truth = LinearTypesPopulation(LinearTypesConfig(dim=3, n_types=3))
+    >>> schedule = DriftSchedule.for_population({"switch_at": 3}, truth, np.random.default_rng(0))
+    >>> schedule.user.type_id.tolist(), [(step, u.type_id.tolist()) for step, u in schedule.pending]
+    ([1], [(3, [2])])
+    >>> schedule.due(2) is None, schedule.due(3).type_id.tolist()    # after 3 steps the type-2 user answers
+    (True, [2])
+    >>> ann, bob = UserBatch(np.zeros((1, 2)), np.array([0])), UserBatch(np.ones((1, 2)), np.array([1]))
+    >>> misled = DriftSchedule.from_options({"misleading_start": 2}, lambda kind: ann, lambda user: bob)
+    >>> misled.user is bob, misled.pending == [(2, ann)]              # bob's 2 steps first, then ann
+    (True, True)
+    >>> DriftSchedule.from_options({"switch": 3}, lambda kind: ann, lambda user: bob)
+    Traceback (most recent call last):
+    ...
+    ValueError: options: unknown keys ['switch']; expected some of ['kind', 'switch_at', 'misleading_start']
+    """
 
     user: UserBatch
     pending: list[tuple[int, UserBatch]] = field(default_factory=list)

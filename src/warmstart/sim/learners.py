@@ -16,7 +16,16 @@ from warmstart.families.learner.population import LearnerPopulation, odds_scale
 class LearnerLog(KTData):
     """A simulated response log: a ``KTData`` record (the engine reads it as it reads a loaded one; students
     ``0 .. n - 1``, their ids the same numbers, items unknown) with its ground truth for evaluation only:
-    ``types (n_students,)`` and ``known (n_responses,)``, the hidden state at each response."""
+    ``types (n_students,)`` and ``known (n_responses,)``, the hidden state at each response.
+
+    >>> import numpy as np
+    >>> pop = LearnerPopulation(np.array([0.8, 0.2]), L0=np.full((2, 2), 0.1),         # 2 types, 2 skills:
+    ...                         T=np.array([[0.4, 0.4], [0.05, 0.05]]), F=np.zeros((2, 2)),  # fast and slow
+    ...                         G=np.full((2, 2), 0.2), S=np.full((2, 2), 0.1), skill_names=("add", "sub"))
+    >>> log = simulate_learners(pop, n_students=4, lengths=5, rng=0)
+    >>> log.n_students, log.student.shape, log.types.tolist(), int(log.known.sum())  # 6 responses known
+    (4, (20,), [0, 0, 0, 0], 6)
+    """
 
     types: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
     known: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=bool))
@@ -48,6 +57,15 @@ def simulate_responses(
     Student ``i`` follows type ``types[i]``; optional per-student ``learn_scale`` / ``slip_scale`` multiply the
     odds of their learn and slip rates (personal deviations from the type). Returns ``(correct int8, known
     bool)``, ``known`` being the hidden state at each response.
+
+    >>> import numpy as np
+    >>> pop = LearnerPopulation(np.array([0.8, 0.2]), L0=np.full((2, 2), 0.1),         # 2 types, 2 skills:
+    ...                         T=np.array([[0.4, 0.4], [0.05, 0.05]]), F=np.zeros((2, 2)),  # fast and slow
+    ...                         G=np.full((2, 2), 0.2), S=np.full((2, 2), 0.1), skill_names=("add", "sub"))
+    >>> student, skill = np.array([0, 0, 0, 1, 1, 1]), np.array([0, 0, 0, 1, 1, 1])
+    >>> correct, known = simulate_responses(pop, np.array([0, 1]), student, skill, rng=0)
+    >>> correct.tolist(), known.tolist()                      # right by guessing (G = 0.2): nothing known yet
+    ([1, 0, 0, 1, 0, 1], [False, False, False, False, False, False])
     """
     gen = rng if isinstance(rng, np.random.Generator) else np.random.default_rng(rng)
     types = np.asarray(types, dtype=np.int64)
@@ -104,6 +122,16 @@ def simulate_learners(
     ``lengths`` is the number of responses of every student (an int) or of each (an array). Each student
     practises ``skills_per_student`` skills (default: up to 5) chosen at random; each response is on one of
     them, uniformly. Same generator state, same log.
+
+    >>> import numpy as np
+    >>> pop = LearnerPopulation(np.array([0.8, 0.2]), L0=np.full((2, 2), 0.1),         # 2 types, 2 skills:
+    ...                         T=np.array([[0.4, 0.4], [0.05, 0.05]]), F=np.zeros((2, 2)),  # fast and slow
+    ...                         G=np.full((2, 2), 0.2), S=np.full((2, 2), 0.1), skill_names=("add", "sub"))
+    >>> log = simulate_learners(pop, n_students=4, lengths=5, rng=0)
+    >>> log.student[:6].tolist(), log.skill[:6].tolist(), log.correct[:6].tolist()
+    ([0, 0, 0, 0, 0, 1], [0, 1, 1, 0, 1, 1], [0, 0, 0, 0, 1, 1])
+    >>> simulate_learners(pop, n_students=4, lengths=5, rng=0).correct.tolist() == log.correct.tolist()
+    True
     """
     gen = rng if isinstance(rng, np.random.Generator) else np.random.default_rng(rng)
     if isinstance(n_students, (bool, np.bool_)) or not isinstance(n_students, (int, np.integer)) or n_students < 1:

@@ -22,7 +22,19 @@ from warmstart.sim.users import OUTLIER, UserBatch, draw_users, type_shares
 
 @dataclass(frozen=True, kw_only=True)
 class LinearTypesConfig:
-    """Population and interaction settings. ``preset`` names where the defaults came from."""
+    """Population and interaction settings. ``preset`` names where the defaults came from.
+
+    >>> cfg = LinearTypesConfig()     # 8 types of 10-dimensional users, the last a 3% minority; 2% outliers
+    >>> cfg.type_shares().round(3).tolist()  # each type's share, then the outliers'
+    [0.136, 0.136, 0.136, 0.136, 0.136, 0.136, 0.136, 0.03, 0.02]
+    >>> hard = LinearTypesConfig.preset_named("hard", dim=4)       # types closer together
+    >>> hard.mean_scale, hard.to_dict()["dim"], hard.preset
+    (0.5, 4, 'hard')
+    >>> LinearTypesConfig(minority_share=0.6, outlier_share=0.5)
+    Traceback (most recent call last):
+    ...
+    ValueError: minority_share + outlier_share: expected a sum below 1
+    """
 
     dim: int = 10
     n_actions: int = 20
@@ -70,6 +82,14 @@ class EventLog(TrainingLog):
     """A simulated log: the logged bandit feedback (``TrainingLog``: ``candidates (N, T, A, d)``, ``action``,
     ``propensity``, ``reward``) plus ``users``, the ground truth, for evaluation only; fitting code reads the
     log, not ``users``.
+
+    >>> cfg = LinearTypesConfig(dim=3, n_types=3, minority_share=0.3, outlier_share=0.0)
+    >>> truth = LinearTypesPopulation(cfg)
+    >>> log = truth.logged(n_users=4, n_events=6, seed=0)
+    >>> log.candidates.shape, log.users.type_id.tolist()              # the ground truth, for evaluation
+    ((4, 6, 20, 3), [1, 0, 0, 0])
+    >>> log.summary().n.tolist(), sorted(log.truth_arrays())          # what save_log writes beside the log
+    ([6.0, 6.0, 6.0, 6.0], ['theta', 'type'])
     """
 
     users: UserBatch = field(repr=False)
@@ -85,7 +105,25 @@ class EventLog(TrainingLog):
 
 @dataclass
 class LinearTypesPopulation:
-    """The true population: type means and the samplers for users, candidate sets and logs."""
+    """The true population: type means and the samplers for users, candidate sets and logs.
+
+    >>> import numpy as np
+    >>> cfg = LinearTypesConfig(dim=3, n_types=3, minority_share=0.3, outlier_share=0.0)
+    >>> truth = LinearTypesPopulation(cfg)
+    >>> truth.type_means.round(2).tolist()                            # drawn from population_seed
+    [[-1.6, 0.06, 0.74], [0.15, 0.86, 2.91], [-1.48, 0.95, -1.67]]
+    >>> mean, cov, noise_var = truth.type_prior(0)
+    >>> cov.diagonal().tolist(), noise_var                            # within_sd^2, noise_sd^2
+    ([0.09, 0.09, 0.09], 0.25)
+    >>> rng = np.random.default_rng(0)
+    >>> users = truth.sample_users(5, rng)
+    >>> users.type_id.tolist(), truth.other_type_users(users, rng).type_id.tolist()
+    ([1, 0, 0, 0, 2], [2, 1, 1, 1, 0])
+    >>> truth.candidates(rng, (2,)).shape                             # 2 candidate sets of 20 actions
+    (2, 20, 3)
+    >>> float(truth.logged(4, 6, seed=0).propensity[0, 0])           # uniform-random logging over 20 actions
+    0.05
+    """
 
     config: LinearTypesConfig = field(default_factory=LinearTypesConfig)
 
@@ -141,6 +179,11 @@ def logged_summary(population: LinearTypesPopulation, n_users: int, n_events: in
     Under uniform-random logging the chosen action's features are a draw from the candidate distribution,
     ``N(0, I/d)``, so this is the same distribution of summaries as ``logged(...).summary()`` at a fraction
     of the memory: used for the 100,000-user speed benchmark.
+
+    >>> truth = LinearTypesPopulation(LinearTypesConfig(dim=3))
+    >>> stats = logged_summary(truth, n_users=100, n_events=5, seed=0)
+    >>> stats.n_users, stats.dim, stats.n[:3].tolist()
+    (100, 3, [5.0, 5.0, 5.0])
     """
     rng = np.random.default_rng(seed)
     cfg = population.config
@@ -162,6 +205,21 @@ class LinearTypesEnv(gym.Env):
     drift schedule (``warmstart.sim.drift``). ``env.unwrapped.user`` is the user answering the current step,
     for evaluation harnesses; ``expected_reward`` and ``regret`` in ``info`` are against that user. Ground
     truth never appears in observations.
+
+    >>> import gymnasium as gym
+    >>> env = gym.make("warmstart/LinearTypes-v0", dim=3, n_actions=4, horizon=3)
+    >>> obs, info = env.reset(seed=0)
+    >>> obs.shape, info                                               # 4 candidates, 3 features each
+    ((4, 3), {'step': 0})
+    >>> obs, reward, terminated, truncated, info = env.step(0)
+    >>> round(reward, 3), terminated, truncated, round(info["regret"], 3)
+    (-0.774, False, False, 2.499)
+    >>> drifting = LinearTypesEnv(dim=3, n_actions=4)
+    >>> _ = drifting.reset(seed=1, options={"switch_at": 2})         # another type's user from step 3 on
+    >>> before = drifting.unwrapped.user.type_id.tolist()
+    >>> _ = drifting.step(0), drifting.step(0)
+    >>> before, drifting.unwrapped.user.type_id.tolist()
+    ([3], [5])
     """
 
     metadata = {"render_modes": []}  # noqa: RUF012 -- Gymnasium declares it as a plain class attribute
@@ -205,5 +263,12 @@ class LinearTypesEnv(gym.Env):
 
 
 def register() -> None:
+    """Register ``warmstart/LinearTypes-v0`` with Gymnasium (importing ``warmstart.sim`` does it).
+
+    >>> import gymnasium as gym
+    >>> register()
+    >>> gym.spec("warmstart/LinearTypes-v0").entry_point
+    'warmstart.sim.linear_types:LinearTypesEnv'
+    """
     if "warmstart/LinearTypes-v0" not in gym.registry:
         gym.register(id="warmstart/LinearTypes-v0", entry_point="warmstart.sim.linear_types:LinearTypesEnv")

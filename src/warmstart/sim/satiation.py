@@ -86,13 +86,21 @@ SHORT_TERM_STEPS = 20
 
 def short_term(engagement: np.ndarray) -> np.ndarray:
     """Short-term reward per user: mean engagement over the first ``SHORT_TERM_STEPS`` steps of
-    ``engagement (N, T)`` (all steps if ``T`` is shorter)."""
+    ``engagement (N, T)`` (all steps if ``T`` is shorter).
+
+    >>> short_term(np.array([[1.0, 2.0, 3.0, 4.0], [0.0, 0.0, 2.0, 2.0]])).tolist()   # T = 4 < 20: every step
+    [2.5, 1.0]
+    """
     return np.asarray(engagement)[:, :SHORT_TERM_STEPS].mean(axis=1)
 
 
 def long_term(engagement: np.ndarray) -> np.ndarray:
     """Long-term satisfaction per user: mean engagement over the second half of ``engagement (N, T)``
-    (steps ``T // 2 + 1`` to ``T``; 101-200 for the 200-step episode)."""
+    (steps ``T // 2 + 1`` to ``T``; 101-200 for the 200-step episode).
+
+    >>> long_term(np.array([[1.0, 2.0, 3.0, 4.0], [0.0, 0.0, 2.0, 2.0]])).tolist()    # steps 3 and 4
+    [3.5, 2.0]
+    """
     engagement = np.asarray(engagement)
     return engagement[:, engagement.shape[1] // 2 :].mean(axis=1)
 
@@ -158,7 +166,18 @@ class SatiationDynamics:
     def read_state(self, X: np.ndarray, name: str = "actions") -> tuple[np.ndarray, np.ndarray, float]:
         """The categories ``(A,)``, their exposures ``(A,)`` and the habit stock, read off candidate features
         ``X (A, d)`` made by ``features`` (any subset of the categories, in any order, each at most once).
-        A ``ValueError`` naming ``name`` for anything else."""
+        A ``ValueError`` naming ``name`` for anything else.
+
+        >>> dyn = SatiationDynamics(n_categories=2, exposure_decay=0.5, habit_decay=0.9, clickbait=(1,))
+        >>> X = dyn.features(np.array([1.0, 0.5]), np.array(2.0))       # exposures 1 and 0.5, habit 2
+        >>> categories, exposure, habit = dyn.read_state(X[::-1])      # candidates in any order
+        >>> categories.tolist(), exposure.tolist(), habit
+        ([1, 0], [0.5, 1.0], 2.0)
+        >>> dyn.read_state(np.zeros((2, 4)))
+        Traceback (most recent call last):
+        ...
+        ValueError: actions: expected Satiation features of shape (n_actions, 5), got (2, 4)
+        """
         C = self.n_categories
         X = np.asarray(X, dtype=float)
         if X.ndim != 2 or X.shape[1] != self.dim:
@@ -182,7 +201,14 @@ class SatiationDynamics:
 
 @dataclass(frozen=True, kw_only=True)
 class SatiationConfig:
-    """Simulator settings; the defaults and their rationale are in the module docstring."""
+    """Simulator settings; the defaults and their rationale are in the module docstring.
+
+    >>> cfg = SatiationConfig()                    # 6 categories (the last clickbait), 5 types, d = 2 C + 1
+    >>> cfg.dim, cfg.dynamics().clickbait, cfg.to_dict()["susceptible_types"]
+    (13, (5,), [1, 4])
+    >>> cfg.type_shares().round(3).tolist()        # 4 types, a 5% minority, 2% outliers
+    [0.232, 0.232, 0.232, 0.232, 0.05, 0.02]
+    """
 
     n_categories: int = 6
     clickbait: tuple[int, ...] = (5,)
@@ -247,7 +273,23 @@ class SatiationConfig:
 
 @dataclass
 class SatiationPopulation:
-    """The true population: type means (drawn once from ``population_seed``), user and log samplers."""
+    """The true population: type means (drawn once from ``population_seed``), user and log samplers.
+
+    >>> truth = SatiationPopulation()
+    >>> susceptible = truth.describe()[1]                               # type 1: clickbait pulls, then harms
+    >>> susceptible["susceptible"], round(susceptible["clickbait_appeal"], 3), round(susceptible["harm"], 3)
+    (True, 3.609, 0.075)
+    >>> mean, cov, noise_var = truth.type_prior(1)
+    >>> mean.shape, cov.shape, noise_var
+    ((13,), (13, 13), 0.25)
+    >>> rng = np.random.default_rng(0)
+    >>> users = truth.sample_users(4, rng)
+    >>> users.type_id.tolist(), truth.other_type_users(users, rng).type_id.tolist()
+    ([2, 1, 0, 0], [1, 3, 4, 4])
+    >>> log = truth.logged(n_users=3, n_events=5, seed=0)                 # uniform over the 6 categories
+    >>> log.candidates.shape, round(float(log.propensity[0, 0]), 3)
+    ((3, 5, 6, 13), 0.167)
+    """
 
     config: SatiationConfig = field(default_factory=SatiationConfig)
 
@@ -415,7 +457,12 @@ class SatiationEnv(gym.Env):
 
 
 def register_satiation() -> None:
-    """Register ``warmstart/Satiation-v0`` with Gymnasium (once; importing this module does it)."""
+    """Register ``warmstart/Satiation-v0`` with Gymnasium (once; importing this module does it).
+
+    >>> register_satiation()
+    >>> gym.spec(ENV_ID).entry_point
+    'warmstart.sim.satiation:SatiationEnv'
+    """
     if ENV_ID not in gym.registry:
         gym.register(id=ENV_ID, entry_point="warmstart.sim.satiation:SatiationEnv")
 

@@ -76,14 +76,35 @@ def tutoring_data(split: str = "train", skills: tuple[int, ...] = TUTORING_SKILL
 
 
 def has_slow_minority(population: LearnerPopulation, max_weight: float = MINORITY_MAX_WEIGHT) -> bool:
-    """Whether some type of weight at most ``max_weight`` is a "slow learner" in ``population.describe()``."""
+    """Whether some type of weight at most ``max_weight`` is a "slow learner" in ``population.describe()``.
+
+    >>> import numpy as np
+    >>> pop = LearnerPopulation(np.array([0.8, 0.2]), L0=np.full((2, 2), 0.1),         # 2 types, 2 skills:
+    ...                         T=np.array([[0.4, 0.4], [0.05, 0.05]]), F=np.zeros((2, 2)),  # fast and slow
+    ...                         G=np.full((2, 2), 0.2), S=np.full((2, 2), 0.1), skill_names=("add", "sub"))
+    >>> [(d.weight, d.summary) for d in pop.describe()], has_slow_minority(pop)
+    ([(0.8, 'fast learner'), (0.2, 'slow learner')], True)
+    >>> has_slow_minority(pop, max_weight=0.1)                         # the slow type is 20% of students
+    False
+    """
     return any("slow learner" in d.summary and d.weight <= max_weight for d in population.describe())
 
 
 def add_slow_minority(population: LearnerPopulation, learn_scale: float = SLOW_LEARN_SCALE,
                       weight: float = SLOW_WEIGHT) -> LearnerPopulation:
     """The population with one more type: the heaviest type with learn rates times ``learn_scale``, of weight
-    ``weight`` (the other weights scaled by ``1 - weight``). A simulator choice, recorded in the diagnostics."""
+    ``weight`` (the other weights scaled by ``1 - weight``). A simulator choice, recorded in the diagnostics.
+
+    >>> import numpy as np
+    >>> pop = LearnerPopulation(np.array([0.8, 0.2]), L0=np.full((2, 2), 0.1),         # 2 types, 2 skills:
+    ...                         T=np.array([[0.4, 0.4], [0.05, 0.05]]), F=np.zeros((2, 2)),  # fast and slow
+    ...                         G=np.full((2, 2), 0.2), S=np.full((2, 2), 0.1), skill_names=("add", "sub"))
+    >>> more = add_slow_minority(pop)                           # a copy of type 0, learning 0.3 x as fast
+    >>> more.n_types, more.weights.round(2).tolist(), more.T[-1].round(2).tolist()
+    (3, [0.72, 0.18, 0.1], [0.12, 0.12])
+    >>> more.diagnostics.slow_minority["copy_of_type"]
+    0
+    """
     if not 0 < learn_scale < 1:
         raise ValueError(f"learn_scale: expected a value in (0, 1), got {learn_scale}")
     if not 0 < weight < 1:
@@ -144,6 +165,21 @@ class StudentBatch:
     ``types (N,)`` and ``known (N, n_skills)`` (the hidden state now) are ground truth; ``practised (N,
     n_skills)`` counts practices per skill; ``answer_u`` and ``learn_u`` ``(N, n_skills, budget)`` are the
     uniforms of the ``n``-th practice of a skill (answer, then transition).
+
+    >>> import numpy as np
+    >>> pop = LearnerPopulation(np.array([0.8, 0.2]), L0=np.full((2, 2), 0.1),         # 2 types, 2 skills:
+    ...                         T=np.array([[0.4, 0.4], [0.05, 0.05]]), F=np.zeros((2, 2)),  # fast and slow
+    ...                         G=np.full((2, 2), 0.2), S=np.full((2, 2), 0.1), skill_names=("add", "sub"))
+    >>> students = StudentBatch.sample(pop, 3, np.random.default_rng(0), budget=5)
+    >>> students.types.tolist(), students.known.tolist()               # ground truth: type, hidden state
+    ([0, 0, 0], [[True, False], [False, False], [False, False]])
+    >>> twin = students.copy()                                         # the same random streams
+    >>> students.answer(np.array([0, 1, 2]), np.array([0, 0, 1])).tolist(), students.practised.tolist()
+    ([0, 0, 0], [[1, 0], [1, 0], [0, 1]])
+    >>> twin.answer(np.array([0, 1, 2]), np.array([0, 0, 1])).tolist()   # same practice, same answers
+    [0, 0, 0]
+    >>> students.known.tolist()                                        # student 2 learnt skill 1
+    [[True, False], [False, False], [False, True]]
     """
 
     population: LearnerPopulation
@@ -286,7 +322,12 @@ class TutoringEnv(gym.Env):
 
 
 def register_tutoring() -> None:
-    """Register ``warmstart/Tutoring-v0`` with Gymnasium (once; importing this module does it)."""
+    """Register ``warmstart/Tutoring-v0`` with Gymnasium (once; importing this module does it).
+
+    >>> register_tutoring()
+    >>> gym.spec(ENV_ID).entry_point
+    'warmstart.sim.tutoring:TutoringEnv'
+    """
     if ENV_ID not in gym.registry:
         gym.register(id=ENV_ID, entry_point="warmstart.sim.tutoring:TutoringEnv")
 

@@ -28,7 +28,23 @@ Job = Callable[[Connection], Any]
 
 class GroupCommit:
     """A writer thread committing queued jobs in batches of at most ``max_batch``; ``transaction()`` opens the
-    transaction a batch runs in (the store's own, with its write lock)."""
+    transaction a batch runs in (the store's own, with its write lock).
+
+    >>> from sqlalchemy import create_engine, text
+    >>> engine = create_engine("sqlite:///group.db")
+    >>> with engine.begin() as conn:
+    ...     _ = conn.execute(text("CREATE TABLE t (x INTEGER)"))
+    >>> group = GroupCommit(engine.begin)
+    >>> group.run(lambda conn: conn.execute(text("INSERT INTO t VALUES (1)")).rowcount)  # once committed
+    1
+    >>> group.batches, group.jobs
+    (1, 1)
+    >>> group.close()
+    >>> group.run(lambda conn: None)
+    Traceback (most recent call last):
+    ...
+    RuntimeError: group commit: the writer thread has stopped (store closed)
+    """
 
     def __init__(self, transaction: Callable[[], AbstractContextManager[Connection]], max_batch: int = 64) -> None:
         if max_batch < 1:

@@ -10,24 +10,77 @@ import numpy as np
 
 
 class StoreError(Exception):
-    """Base class of the store's errors."""
+    """Base class of the store's errors.
+
+    >>> from warmstart.store.store import Store
+    >>> store = Store.open("errors.db")
+    >>> try:
+    ...     store.set_reward("no-such-event", 1.0)
+    ... except StoreError as exc:                                   # any of the store's errors
+    ...     print(type(exc).__name__, exc)
+    NotFoundError event_id: no event 'no-such-event'
+    >>> store.close()
+    """
 
 
 class ConflictError(StoreError):
-    """The write contradicts what is stored (another decision under the id, another reward, a stale belief)."""
+    """The write contradicts what is stored (another decision under the id, another reward, a stale belief).
+
+    >>> import numpy as np
+    >>> from warmstart.store.store import Store
+    >>> store = Store.open("conflict.db")
+    >>> store.append_event(EventRecord("e1", "ann", 0, (1.0,), np.array([1.0]), personalised=False))
+    True
+    >>> store.append_event(EventRecord("e1", "bob", 0, (1.0,), np.array([1.0]), personalised=False))
+    Traceback (most recent call last):
+    ...
+    warmstart.store.records.ConflictError: event_id: 'e1' is already used by another decision
+    >>> store.close()
+    """
 
 
 class StaleBeliefError(ConflictError):
-    """A belief write named a version that another writer has moved past: re-read and apply again."""
+    """A belief write named a version that another writer has moved past: re-read and apply again.
+
+    >>> from warmstart.store.store import Store
+    >>> store = Store.open("stale.db")
+    >>> store.put_belief("ann", b"mine", population_version=1, n_events=1, expected_version=None)
+    1
+    >>> store.put_belief("ann", b"theirs", population_version=1, n_events=1, expected_version=None)
+    Traceback (most recent call last):
+    ...
+    warmstart.store.records.StaleBeliefError: belief of 'ann': written by another worker first
+    >>> store.close()
+    """
 
 
 class NotFoundError(StoreError):
-    """The event, user or population version named does not exist."""
+    """The event, user or population version named does not exist.
+
+    >>> from warmstart.store.store import Store
+    >>> store = Store.open("missing.db")
+    >>> store.activate(7)
+    Traceback (most recent call last):
+    ...
+    warmstart.store.records.NotFoundError: population version: no version 7
+    >>> store.close()
+    """
 
 
 @dataclass(frozen=True)
 class EventRecord:
-    """One ranked decision: who, when, which action among the candidates, with what probabilities."""
+    """One ranked decision: who, when, which action among the candidates, with what probabilities.
+
+    >>> import numpy as np
+    >>> record = EventRecord(event_id="e1", user_id="ann", action=1, probabilities=(0.25, 0.75),
+    ...                      features=np.array([0.0, 1.0]), personalised=True)
+    >>> record.validate().propensity
+    0.75
+    >>> EventRecord("e2", "ann", 1, (0.5, 0.25), np.array([0.0, 1.0]), personalised=True).validate()
+    Traceback (most recent call last):
+    ...
+    ValueError: probabilities: expected non-negative numbers summing to 1, got [0.5, 0.25]
+    """
 
     event_id: str
     user_id: str
@@ -69,13 +122,29 @@ class EventRecord:
 
 
 def check_id(name: str, value: object, limit: int) -> None:
-    """A user or event id: a non-empty string of at most ``limit`` characters."""
+    """A user or event id: a non-empty string of at most ``limit`` characters.
+
+    >>> check_id("user_id", "ann", 128)
+    >>> check_id("user_id", "", 128)
+    Traceback (most recent call last):
+    ...
+    ValueError: user_id: expected a non-empty string of at most 128 characters, got ''
+    """
     if not isinstance(value, str) or not 0 < len(value) <= limit:
         raise ValueError(f"{name}: expected a non-empty string of at most {limit} characters, got {value!r}")
 
 
 def event_from_row(row: Any) -> EventRecord:
-    """The ``EventRecord`` of a row of ``events`` (a mapping of its columns)."""
+    """The ``EventRecord`` of a row of ``events`` (a mapping of its columns).
+
+    >>> import numpy as np
+    >>> row = {"event_id": "e1", "user_id": "ann", "action": 1, "probabilities": [0.25, 0.75],
+    ...        "features": np.array([0.0, 1.0]).tobytes(), "personalised": 1, "population_version": 3,
+    ...        "created_at": 1700000000.0, "reward": None, "reward_default": 0, "candidates": None}
+    >>> record = event_from_row(row)
+    >>> record.propensity, record.features.tolist(), record.population_version, record.reward
+    (0.75, [0.0, 1.0], 3, None)
+    """
     return EventRecord(
         event_id=row["event_id"], user_id=row["user_id"], action=int(row["action"]),
         probabilities=tuple(float(x) for x in row["probabilities"]),

@@ -69,7 +69,78 @@ def _url(target: str | Path) -> str:
 
 class Store:
     """A connection pool on one database. ``Store.open("warmstart.db")`` (a SQLite file) or
-    ``Store.open("postgresql+psycopg://user@host/db")``; ``migrate()`` brings the schema to the latest version."""
+    ``Store.open("postgresql+psycopg://user@host/db")``; ``migrate()`` brings the schema to the latest
+    version.
+
+    A tour, section by section (the service calls these; errors are ``warmstart.store.records``'):
+
+    >>> import numpy as np
+    >>> store = Store.open("ws.db")                   # a SQLite file, migrated to the latest schema
+    >>> store.dialect, store.revision(), store.migrate()
+    ('sqlite', '0003', '0003')
+
+    Decisions and rewards: an event is stored once; its reward once.
+
+    >>> record = EventRecord(event_id="e1", user_id="ann", action=1, probabilities=(0.25, 0.75),
+    ...                      features=np.array([0.0, 1.0]), personalised=True)
+    >>> store.append_event(record), store.append_event(record)          # new, then the same decision again
+    (True, False)
+    >>> store.event("e1").propensity, [r.event_id for r in store.user_events("ann")]
+    (0.75, ['e1'])
+    >>> store.pending_rewards(older_than=float("inf"))                 # events still waiting for a reward
+    ['e1']
+    >>> store.set_reward("e1", 1.0), store.set_reward("e1", 1.0)
+    (True, False)
+    >>> user, X, reward = store.rewarded_events()                      # what the next fit reads
+    >>> user.tolist(), X.tolist(), reward.tolist(), store.rewarded_events_since(None)[3] is not None
+    ([0], [[0.0, 1.0]], [1.0], True)
+    >>> store.add_shadow_decision("e1", population_version=2, action=0, probabilities=[0.5, 0.5])
+    >>> [d["action"] for d in store.shadow_decisions(2)]
+    [0]
+
+    Beliefs: compare-and-set on a version number.
+
+    >>> store.put_belief("ann", b"state-1", population_version=1, n_events=1, expected_version=None)
+    1
+    >>> store.get_belief("ann"), store.user_state("ann")              # (state, version, population version)
+    ((b'state-1', 1, 1), (False, (b'state-1', 1, 1)))
+    >>> store.put_belief("ann", b"state-2", population_version=1, n_events=2, expected_version=1)
+    2
+    >>> [[u for u, _ in batch] for batch in store.iter_beliefs(batch_size=10)], store.count_beliefs()
+    ([['ann']], 1)
+
+    Users: reset, consent, erasure.
+
+    >>> store.reset_user("ann")                                        # the belief goes, the events stay
+    >>> store.get_belief("ann"), store.count("events")
+    (None, 1)
+    >>> store.set_consent("bob", opted_out=True)
+    >>> store.consent("bob"), store.user_state("bob")
+    ({'opted_out': True, 'erased_at': None}, (True, None))
+    >>> store.forget_user("ann"), store.erased_users(), store.erased_since(0.0), store.count("events")
+    (1, {'ann'}, 1, 0)
+
+    Population versions: add, activate, roll back.
+
+    >>> v1 = store.add_population(b"population v1 bytes", fingerprint="aaaa", meta={"n_types": 3})
+    >>> v2 = store.add_population(b"population v2 bytes", fingerprint="bbbb")
+    >>> store.activate(v1), store.activate(v2), store.active_version()
+    (None, None, 2)
+    >>> store.rollback(), store.active_version(), store.population(v1)
+    (1, 1, (b'population v1 bytes', {'n_types': 3}))
+    >>> [h["population_version"] for h in store.activation_history()]
+    [1, 2, 1]
+
+    API keys: only their hash is stored.
+
+    >>> key = store.create_api_key("admin")
+    >>> key[:3], store.key_scope(key), store.key_scope("ws_forged_key")
+    ('ws_', 'admin', None)
+    >>> store.revoke_api_key(key)
+    >>> store.key_scope(key) is None
+    True
+    >>> store.close()
+    """
 
     def __init__(self, engine: Engine, *, group_commit: bool = True) -> None:
         self.engine = engine

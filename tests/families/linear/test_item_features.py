@@ -109,9 +109,11 @@ def test_item_features_file_round_trip_and_errors(tmp_path):
         save_item_features(tmp_path / "x.npz", ids, X[:1])
 
 
-def test_docstring_examples_run():
+def test_docstring_examples_run(tmp_path, monkeypatch):
     import doctest
 
     import warmstart.families.linear.item_features as item_features_module
 
-    assert doctest.testmod(item_features_module).failed == 0
+    monkeypatch.chdir(tmp_path)  # the examples write their files here
+    flags = doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE  # as tests/test_doctests.py
+    assert doctest.testmod(item_features_module, optionflags=flags).failed == 0

@@ -113,7 +113,7 @@ def test_merging_partitions_keeps_every_user_once(tmp_path, summary):
     assert not (tmp_path / "n").exists()
 
 
-def test_docstring_examples_run():
+def test_docstring_examples_run(tmp_path, monkeypatch):
     import doctest
 
     import warmstart.families.linear.backend as backend_module
@@ -121,5 +121,7 @@ def test_docstring_examples_run():
     import warmstart.families.linear.stats as stats_module
 
     for module in (shards_module, stats_module, backend_module):
-        result = doctest.testmod(module)
+        (tmp_path / module.__name__).mkdir()
+        monkeypatch.chdir(tmp_path / module.__name__)  # the examples write their files here
+        result = doctest.testmod(module, optionflags=doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE)
         assert result.attempted > 0 and result.failed == 0, module.__name__

@@ -44,6 +44,20 @@ from warmstart.families.linear.shards import SummaryShards, read_shard
 
 
 class Backend(Protocol):
+    """What the fit asks of a backend (``InProcess``, ``RayBackend``, or any object with these methods).
+
+    >>> import numpy as np
+    >>> from warmstart.families.linear.model import GaussianTypes, summarise
+    >>> types = GaussianTypes(mu=np.array([[1.0, 0.0], [0.0, 0.0]]),               # 1 type and the novel one
+    ...                       cov=np.stack([0.1 * np.eye(2), np.eye(2)]), noise_var=np.full(2, 0.25))
+    >>> users = summarise(np.tile([1.0, 0.0], (5, 3, 1)), np.ones((5, 3)))      # 5 users, 3 events each
+    >>> backend: Backend = make_backend("inprocess")
+    >>> ll, resp = backend.e_step(users, types, np.array([0.9, 0.1]), chunk=2, moments=False)
+    >>> round(ll, 3), resp.shape, backend.take(users, np.array([0, 4])).n_users
+    (-5.743, (5, 2), 2)
+    >>> backend.close()
+    """
+
     name: str
 
     def e_step(self, users: Summary | SummaryShards, comps: GaussianTypes, weights: np.ndarray, chunk: int,
@@ -61,7 +75,19 @@ class Backend(Protocol):
 
 
 class InProcess:
-    """Every chunk in this process, in order."""
+    """Every chunk in this process, in order.
+
+    >>> import numpy as np
+    >>> from warmstart.families.linear.model import GaussianTypes, summarise
+    >>> types = GaussianTypes(mu=np.array([[1.0, 0.0], [0.0, 0.0]]),               # 1 type and the novel one
+    ...                       cov=np.stack([0.1 * np.eye(2), np.eye(2)]), noise_var=np.full(2, 0.25))
+    >>> users = summarise(np.tile([1.0, 0.0], (5, 3, 1)), np.ones((5, 3)))      # 5 users, 3 events each
+    >>> backend = InProcess()
+    >>> ll, (W, Sm, Smm, Sres, Sn) = backend.e_step(users, types, np.array([0.9, 0.1]), chunk=2, moments=True)
+    >>> W.round(3).tolist(), backend.take(users, np.array([1])).n.tolist()  # responsibility per component
+    ([4.86, 0.14], [3.0])
+    >>> backend.close()                                                       # nothing to release
+    """
 
     name = "inprocess"
 
@@ -240,7 +266,15 @@ BACKENDS = {"inprocess": InProcess, "ray": RayBackend}
 
 
 def make_backend(name: str, **options: Any) -> Backend:
-    """A backend by name (``inprocess`` or ``ray``) with its options (``address``, ``num_cpus`` for Ray)."""
+    """A backend by name (``inprocess`` or ``ray``) with its options (``address``, ``num_cpus`` for Ray).
+
+    >>> make_backend("inprocess").name
+    'inprocess'
+    >>> make_backend("spark")
+    Traceback (most recent call last):
+    ...
+    ValueError: backend: expected one of ['inprocess', 'ray'], got 'spark'
+    """
     if name not in BACKENDS:
         raise ValueError(f"backend: expected one of {sorted(BACKENDS)}, got {name!r}")
     if name == "inprocess" and any(v is not None for v in options.values()):

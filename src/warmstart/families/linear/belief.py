@@ -26,7 +26,15 @@ from warmstart.stats import normalised_exp
 
 
 def checked_event(x: np.ndarray, r: float, dim: int) -> tuple[np.ndarray, float]:
-    """``(x, r)`` as float arrays after checking the event's shape and values (errors name the field)."""
+    """``(x, r)`` as float arrays after checking the event's shape and values (errors name the field).
+
+    >>> checked_event([1, 0], 2, dim=2)
+    (array([1., 0.]), 2.0)
+    >>> checked_event([1.0, float("nan")], 2.0, dim=2)
+    Traceback (most recent call last):
+    ...
+    ValueError: x: expected finite numbers, got ...
+    """
     x = np.asarray(x, dtype=float)
     check_shape("x", x, (dim,))
     check_finite("x", x)
@@ -35,12 +43,38 @@ def checked_event(x: np.ndarray, r: float, dim: int) -> tuple[np.ndarray, float]
 
 
 class BeliefFormatError(FormatError):
-    """Serialised belief bytes that cannot be read (damaged, unknown version, other population)."""
+    """Serialised belief bytes that cannot be read (damaged, unknown version, other population).
+
+    >>> import numpy as np
+    >>> from warmstart.families.linear.model import GaussianTypes
+    >>> types = GaussianTypes(mu=np.array([[1.0, 0.0], [-1.0, 0.0], [0.0, 0.0]]),  # 2 types and the novel one
+    ...                       cov=np.stack([0.1 * np.eye(2), 0.1 * np.eye(2), np.eye(2)]),
+    ...                       noise_var=np.full(3, 0.25))
+    >>> population = Population(types, weights=np.array([0.5, 0.45, 0.05]))
+    >>> Belief.from_bytes(b"WSB junk", population)
+    Traceback (most recent call last):
+    ...
+    warmstart.families.linear.belief.BeliefFormatError: belief bytes: ...
+    """
 
 
 def check_made_under(header: ByteHeader, population: Population, dim: int, n_components: int, fp: bytes) -> None:
     """Bytes' header fields against the population they are read under: its dimension, number of components
-    and fingerprint (``header.fail`` naming what differs)."""
+    and fingerprint (``header.fail`` naming what differs).
+
+    >>> import numpy as np
+    >>> from warmstart.families.linear.model import GaussianTypes
+    >>> types = GaussianTypes(mu=np.array([[1.0, 0.0], [-1.0, 0.0], [0.0, 0.0]]),  # 2 types and the novel one
+    ...                       cov=np.stack([0.1 * np.eye(2), 0.1 * np.eye(2), np.eye(2)]),
+    ...                       noise_var=np.full(3, 0.25))
+    >>> population = Population(types, weights=np.array([0.5, 0.45, 0.05]))
+    >>> fingerprint = bytes.fromhex(population.fingerprint())
+    >>> check_made_under(HEADER, population, 2, 3, fingerprint)      # dim 2, 3 components: these bytes fit
+    >>> check_made_under(HEADER, population, 4, 3, fingerprint)
+    Traceback (most recent call last):
+    ...
+    warmstart.families.linear.belief.BeliefFormatError: belief bytes: made for dim 4 with 3 components, ...
+    """
     if dim != population.dim or n_components != population.n_components:
         raise header.fail(f"made for dim {dim} with {n_components} components, population has dim "
                           f"{population.dim} with {population.n_components}")
@@ -77,7 +111,25 @@ def _closed_form(summary: Summary, population: Population) -> tuple[np.ndarray, 
 
 @dataclass
 class BeliefBatch:
-    """Beliefs of ``N`` users under one population, as arrays."""
+    """Beliefs of ``N`` users under one population, as arrays.
+
+    >>> import numpy as np
+    >>> from warmstart.families.linear.model import GaussianTypes
+    >>> types = GaussianTypes(mu=np.array([[1.0, 0.0], [-1.0, 0.0], [0.0, 0.0]]),  # 2 types and the novel one
+    ...                       cov=np.stack([0.1 * np.eye(2), 0.1 * np.eye(2), np.eye(2)]),
+    ...                       noise_var=np.full(3, 0.25))
+    >>> population = Population(types, weights=np.array([0.5, 0.45, 0.05]))
+    >>> batch = BeliefBatch.fresh(population, n_users=3)
+    >>> x = np.array([[1.0, 0.0], [1.0, 0.0]])
+    >>> batch.observe(np.array([0, 2]), x, np.array([1.0, -1.0]))   # one event each for users 0 and 2
+    >>> batch.type_probs().round(3).tolist()                          # user 1 saw nothing: the prior weights
+    [[0.963, 0.003, 0.034], [0.5, 0.45, 0.05], [0.004, 0.959, 0.038]]
+    >>> batch.user(2).type_probs().round(3).tolist(), batch.type_probs(np.array([2])).shape
+    ([0.004, 0.959, 0.038], (1, 3))
+    >>> again = BeliefBatch.from_summary(population, batch.summary)    # the same beliefs, in closed form
+    >>> bool(np.allclose(again.type_probs(), batch.type_probs()))
+    True
+    """
 
     population: Population
     summary: Summary
@@ -168,7 +220,32 @@ class BeliefBatch:
 
 @dataclass
 class Belief:
-    """One user's belief. ``observe(x, r)`` is O(K d^2); ``type_probs()`` the posterior over components."""
+    """One user's belief. ``observe(x, r)`` is O(K d^2); ``type_probs()`` the posterior over components.
+
+    >>> import numpy as np
+    >>> from warmstart.families.linear.model import GaussianTypes
+    >>> types = GaussianTypes(mu=np.array([[1.0, 0.0], [-1.0, 0.0], [0.0, 0.0]]),  # 2 types and the novel one
+    ...                       cov=np.stack([0.1 * np.eye(2), 0.1 * np.eye(2), np.eye(2)]),
+    ...                       noise_var=np.full(3, 0.25))
+    >>> population = Population(types, weights=np.array([0.5, 0.45, 0.05]))
+    >>> belief = Belief.fresh(population)
+    >>> belief.type_probs().round(3).tolist()                           # before any event: the weights
+    [0.5, 0.45, 0.05]
+    >>> belief.observe([1.0, 0.0], 1.0)
+    >>> belief.observe([1.0, 0.0], 0.8)                                 # rewards like type 0's mean
+    >>> belief.type_probs().round(3).tolist(), belief.summary().n.tolist()
+    ([0.969, 0.0, 0.031], [2.0])
+    >>> probs, mean, cov = belief.components()                          # what a policy samples from
+    >>> mean[0].round(3).tolist(), cov[0].diagonal().round(3).tolist()
+    ([0.956, 0.0], [0.056, 0.1])
+    >>> other = belief.copy()
+    >>> other.observe([1.0, 0.0], -1.0)
+    >>> belief.n, other.n
+    (2.0, 3.0)
+    >>> blob = belief.to_bytes()                                       # what the store keeps
+    >>> len(blob), Belief.from_bytes(blob, population).type_probs().round(3).tolist()
+    (80, [0.969, 0.0, 0.031])
+    """
 
     population: Population
     A: np.ndarray

@@ -42,7 +42,32 @@ def _log_marginal(belief: Belief) -> float:
 
 @dataclass
 class ChangePointBelief:
-    """Mixture of beliefs over when the user's current regime started (the run length)."""
+    """Mixture of beliefs over when the user's current regime started (the run length).
+
+    >>> import numpy as np
+    >>> from warmstart.families.linear.model import GaussianTypes
+    >>> types = GaussianTypes(mu=np.array([[1.0, 0.0], [-1.0, 0.0], [0.0, 0.0]]),  # 2 types and the novel one
+    ...                       cov=np.stack([0.1 * np.eye(2), 0.1 * np.eye(2), np.eye(2)]),
+    ...                       noise_var=np.full(3, 0.25))
+    >>> population = Population(types, weights=np.array([0.5, 0.45, 0.05]))
+    >>> belief = ChangePointBelief(population, hazard=0.05)
+    >>> for reward in [1.0] * 6 + [-1.0] * 6:                  # a type-0 user, then a type-1 user
+    ...     belief.observe([1.0, 0.0], reward)
+    >>> belief.type_probs().round(3).tolist(), belief.alarms    # a change detected after event 7
+    ([0.0, 0.975, 0.025], [7])
+    >>> belief.starts[int(np.argmax(belief.run_probs()))], belief.current().n   # the regime since event 6
+    (6, 6.0)
+    >>> probs, mean, cov = belief.components()                  # (run, type) pairs, for a policy to sample
+    >>> probs.shape, mean.shape, round(float(probs.sum()), 6)
+    ((21,), (21, 2), 1.0)
+    >>> other = belief.copy()
+    >>> other.observe([1.0, 0.0], 1.0)
+    >>> other.n, belief.n
+    (13, 12)
+    >>> back = ChangePointBelief.from_bytes(belief.to_bytes(), population)
+    >>> back.alarms, bool(np.allclose(back.type_probs(), belief.type_probs()))
+    ([7], True)
+    """
 
     population: Population
     hazard: float = 1.0 / 500

@@ -24,7 +24,14 @@ from warmstart._record import OrderedRecord
 
 @dataclass(frozen=True, kw_only=True)
 class FitDiagnostics(OrderedRecord):
-    """How a population was fitted; every field optional (see the module docstring)."""
+    """How a population was fitted; every field optional (see the module docstring).
+
+    >>> d = FitDiagnostics.from_dict({"selected_k": 3, "converged": True, "from_the_future": 1})
+    >>> d.selected_k, d.loglik, d.extra                       # unknown keys are kept, not dropped
+    (3, None, {'from_the_future': 1})
+    >>> d.replace(n_iter=12).to_dict()                        # the keys in the order read, new ones last
+    {'selected_k': 3, 'converged': True, 'from_the_future': 1, 'n_iter': 12}
+    """
 
     n_users: int | None = None
     n_events: float | None = None

@@ -45,6 +45,16 @@ class DPConfig:
     - ``reg``, ``novel_floor``, ``novel_scale``: as in ``FitConfig``.
     - ``seed``: ``None`` (the default) draws fresh entropy. A fixed seed makes the noise reproducible, for
       experiments; a released population must not come with the seed of its noise.
+
+    >>> cfg = DPConfig(epsilon=1.0, n_types=3)
+    >>> cfg.n_centres, cfg.shares()["second"], [round(s, 3) for s in cfg.init_shares()]  # count : mean 1 : 3
+    (12, 0.4, [0.25, 0.75])
+    >>> "seed" in cfg.to_dict(), cfg.to_dict()["init_centres"]             # the seed is never written
+    (False, 12)
+    >>> DPConfig(epsilon=0)
+    Traceback (most recent call last):
+    ...
+    ValueError: epsilon: expected a positive finite number, got 0
     """
 
     epsilon: float = 1.0
@@ -142,14 +152,23 @@ def round_multipliers(z: float, config: DPConfig) -> tuple[float, float]:
     """Noise multipliers of one initialisation round and of one EM iteration for an overall multiplier ``z``.
 
     The budget ``1 / z^2`` (Gaussian mechanisms compose by adding ``1 / z_round^2``) is split: ``init_share``
-    over the ``init_iterations`` rounds, the rest over the ``iterations`` EM iterations."""
+    over the ``init_iterations`` rounds, the rest over the ``iterations`` EM iterations.
+
+    >>> [round(z, 3) for z in round_multipliers(2.0, DPConfig())]  # 20% over 3 rounds, 80% over 10
+    [7.746, 7.071]
+    """
     z_init = z / math.sqrt(config.init_share / config.init_iterations)
     z_em = z / math.sqrt((1.0 - config.init_share) / config.iterations)
     return z_init, z_em
 
 
 def privacy_event(z: float, config: DPConfig):
-    """The ``dp_accounting`` event of the whole fit at overall noise multiplier ``z``."""
+    """The ``dp_accounting`` event of the whole fit at overall noise multiplier ``z``.
+
+    >>> event = privacy_event(2.0, DPConfig())
+    >>> type(event).__name__, [e.count for e in event.events]      # initialisation rounds, EM iterations
+    ('ComposedDpEvent', [3, 10])
+    """
     dpa = _dp_accounting()
     z_init, z_em = round_multipliers(z, config)
     return dpa.ComposedDpEvent([
@@ -159,7 +178,15 @@ def privacy_event(z: float, config: DPConfig):
 
 
 def make_accountant(kind: str):
-    """A fresh accountant for user-level add-or-remove adjacency: ``"pld"`` or ``"rdp"``."""
+    """A fresh accountant for user-level add-or-remove adjacency: ``"pld"`` or ``"rdp"``.
+
+    >>> type(make_accountant("rdp")).__name__
+    'RdpAccountant'
+    >>> make_accountant("moments")
+    Traceback (most recent call last):
+    ...
+    ValueError: accountant: expected 'pld' or 'rdp', got 'moments'
+    """
     dpa = _dp_accounting()
     relation = dpa.NeighboringRelation.ADD_OR_REMOVE_ONE
     if kind == "pld":
@@ -170,7 +197,12 @@ def make_accountant(kind: str):
 
 
 def epsilon_spent(z: float, config: DPConfig) -> float:
-    """Epsilon of the whole fit at ``config.delta`` for overall noise multiplier ``z`` (fresh accountant)."""
+    """Epsilon of the whole fit at ``config.delta`` for overall noise multiplier ``z`` (fresh accountant).
+
+    >>> cfg = DPConfig(accountant="rdp")
+    >>> round(epsilon_spent(2.0, cfg), 3), round(epsilon_spent(4.0, cfg), 3)       # more noise, less epsilon
+    (2.419, 1.143)
+    """
     return float(make_accountant(config.accountant).compose(privacy_event(z, config)).get_epsilon(config.delta))
 
 
@@ -179,7 +211,12 @@ def calibrate_noise(config: DPConfig) -> float:
 
     The search is bracketed by the Renyi-DP calibration (fast, and an upper bound on the epsilon of any
     Gaussian composition, so its multiplier is never too small) and half of it; PLD accounting is slow at
-    tiny multipliers, which an open-ended bracket search would visit."""
+    tiny multipliers, which an open-ended bracket search would visit.
+
+    >>> z = calibrate_noise(DPConfig(epsilon=1.0, accountant="rdp"))
+    >>> round(z, 3), epsilon_spent(z, DPConfig(accountant="rdp")) <= 1.0
+    (4.531, True)
+    """
     dpa = _dp_accounting()
 
     def solve(kind: str, bracket) -> float:

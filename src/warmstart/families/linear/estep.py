@@ -26,7 +26,24 @@ def chunk_terms(s: Summary, comps: GaussianTypes, terms: Any, logw: np.ndarray, 
     """One chunk of users' E-step: their summed log likelihood and either their M-step contributions
     ``(W, Sm, Smm, Sres, Sn)`` or (``moments=False``) their responsibilities ``(n, K + 1)``. The contributions
     of a pass are the sum of its chunks' in chunk order (``PassTotal``), whichever process computed them, so
-    every backend that keeps the chunks gives the same floating-point result."""
+    every backend that keeps the chunks gives the same floating-point result.
+
+    >>> import numpy as np
+    >>> from warmstart.families.linear.model import summarise
+    >>> types = GaussianTypes(mu=np.array([[1.0, 0.0], [-1.0, 0.0], [0.0, 0.0]]),  # 2 types and the novel one
+    ...                       cov=np.stack([0.1 * np.eye(2), 0.1 * np.eye(2), np.eye(2)]),
+    ...                       noise_var=np.full(3, 0.25))
+    >>> weights = np.array([0.5, 0.45, 0.05])
+    >>> rewards = np.array([[1.0] * 3, [-1.0] * 3, [1.1] * 3, [0.0] * 3])            # 4 users, 3 events each
+    >>> stats = summarise(np.tile([1.0, 0.0], (4, 3, 1)), rewards)
+    >>> terms, log_weights = types.precision(), np.log(weights)
+    >>> ll, resp = chunk_terms(stats, types, terms, log_weights, moments=False)
+    >>> round(ll, 3), resp.round(3).tolist()                 # user 3's zeros fit no type well
+    (-8.913, [[0.975, 0.0, 0.025], [0.0, 0.972, 0.028], [0.976, 0.0, 0.024], [0.395, 0.356, 0.249]])
+    >>> ll, (W, Sm, Smm, Sres, Sn) = chunk_terms(stats, types, terms, log_weights, moments=True)
+    >>> W.round(3).tolist(), Sn.round(3).tolist()             # responsibility-weighted users and events
+    ([2.347, 1.328, 0.326], [7.04, 3.984, 0.977])
+    """
     K1, d = comps.mu.shape
     post = type_posterior(s, comps, terms, need_mean=False)
     joint = post.log_evidence + logw
@@ -68,14 +85,43 @@ def chunk_terms(s: Summary, comps: GaussianTypes, terms: Any, logw: np.ndarray, 
 
 def chunked_terms(summary: Summary, comps: GaussianTypes, weights: np.ndarray, chunk: int,
                   moments: bool) -> list[tuple[float, Any]]:
-    """``chunk_terms`` of every chunk of ``summary``, in order (what a remote worker returns for its users)."""
+    """``chunk_terms`` of every chunk of ``summary``, in order (what a remote worker returns for its users).
+
+    >>> import numpy as np
+    >>> from warmstart.families.linear.model import summarise
+    >>> types = GaussianTypes(mu=np.array([[1.0, 0.0], [-1.0, 0.0], [0.0, 0.0]]),  # 2 types and the novel one
+    ...                       cov=np.stack([0.1 * np.eye(2), 0.1 * np.eye(2), np.eye(2)]),
+    ...                       noise_var=np.full(3, 0.25))
+    >>> weights = np.array([0.5, 0.45, 0.05])
+    >>> rewards = np.array([[1.0] * 3, [-1.0] * 3, [1.1] * 3, [0.0] * 3])            # 4 users, 3 events each
+    >>> stats = summarise(np.tile([1.0, 0.0], (4, 3, 1)), rewards)
+    >>> parts = chunked_terms(stats, types, weights, chunk=2, moments=True)
+    >>> len(parts), [round(ll, 3) for ll, _ in parts]        # two chunks of two users
+    (2, [-3.581, -5.332])
+    """
     terms, logw = comps.precision(), np.log(weights)
     return [chunk_terms(summary[start : start + chunk], comps, terms, logw, moments)
             for start in range(0, summary.n_users, chunk)]
 
 
 class PassTotal:
-    """The running sum of chunks' E-step terms, added in chunk order."""
+    """The running sum of chunks' E-step terms, added in chunk order.
+
+    >>> import numpy as np
+    >>> from warmstart.families.linear.model import summarise
+    >>> types = GaussianTypes(mu=np.array([[1.0, 0.0], [-1.0, 0.0], [0.0, 0.0]]),  # 2 types and the novel one
+    ...                       cov=np.stack([0.1 * np.eye(2), 0.1 * np.eye(2), np.eye(2)]),
+    ...                       noise_var=np.full(3, 0.25))
+    >>> weights = np.array([0.5, 0.45, 0.05])
+    >>> rewards = np.array([[1.0] * 3, [-1.0] * 3, [1.1] * 3, [0.0] * 3])            # 4 users, 3 events each
+    >>> stats = summarise(np.tile([1.0, 0.0], (4, 3, 1)), rewards)
+    >>> total = PassTotal(n_types=3, dim=2, moments=True)
+    >>> for ll, part in chunked_terms(stats, types, weights, chunk=2, moments=True):
+    ...     total.add(ll, part)
+    >>> ll, (W, Sm, Smm, Sres, Sn) = total.result()
+    >>> round(ll, 3), W.round(3).tolist()                    # the same as one chunk of all four users
+    (-8.913, [2.347, 1.328, 0.326])
+    """
 
     def __init__(self, n_types: int, dim: int, moments: bool) -> None:
         self.moments = moments

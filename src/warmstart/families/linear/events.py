@@ -27,7 +27,12 @@ Progress = Callable[[str, float], None]
 @dataclass(frozen=True, kw_only=True)
 class EventFitConfig:
     """How ``fit_from_events`` fits: the population fit, the item-feature factorisation, and whether to learn
-    item features even when the log has its own (``learn_features``: ``None`` learns only when it has none)."""
+    item features even when the log has its own (``learn_features``: ``None`` learns only when it has none).
+
+    >>> cfg = EventFitConfig(population=FitConfig(n_types=2), learn_features=True).with_seed(3)
+    >>> cfg.population.seed, cfg.item_features.seed, cfg.to_dict()["learn_features"]
+    (3, 3, True)
+    """
 
     population: FitConfig = field(default_factory=FitConfig)
     item_features: ItemFeatureConfig = field(default_factory=ItemFeatureConfig)
@@ -45,7 +50,14 @@ class EventFitConfig:
 
 def event_summary(events: EventData, features: np.ndarray, chunk: int = 200_000) -> Summary:
     """Per-user additive statistics ``A = sum x x'``, ``b = sum x r``, ``c = sum r^2``, ``n`` of every user's
-    events, ``x`` the item's features. Vectorised over rows in chunks (rows are sorted by user)."""
+    events, ``x`` the item's features. Vectorised over rows in chunks (rows are sorted by user).
+
+    >>> import numpy as np
+    >>> events = EventData.from_rows(["a", "a", "b"], [0, 1, 0], ["x", "y", "y"], [1.0, 0.0, 2.0])
+    >>> stats = event_summary(events, features=np.array([[1.0, 0.0], [0.0, 1.0]]))   # items x, y
+    >>> stats.n.tolist(), stats.b.tolist()
+    ([2.0, 1.0], [[1.0, 0.0], [0.0, 2.0]])
+    """
     X_all = np.asarray(features, dtype=np.float64)
     if X_all.ndim != 2 or X_all.shape[0] != events.n_items:
         raise ValueError(f"features: expected shape ({events.n_items}, d), one row per item, got {X_all.shape}")
@@ -54,7 +66,19 @@ def event_summary(events: EventData, features: np.ndarray, chunk: int = 200_000)
 
 def item_features_of(events: EventData, config: ItemFeatureConfig | None = None,
                      learn: bool | None = None) -> tuple[np.ndarray, dict[str, Any]]:
-    """The item features to fit with: the log's own, or learned from ``events``' users (with diagnostics)."""
+    """The item features to fit with: the log's own, or learned from ``events``' users (with diagnostics).
+
+    >>> import numpy as np
+    >>> from warmstart.families.linear.item_features import ItemFeatureConfig
+    >>> rng = np.random.default_rng(0)
+    >>> user, item = np.repeat(np.arange(40), 6), np.tile(np.arange(6), 40)       # 40 users rate 6 items
+    >>> reward = np.where((user < 20) == (item < 3), 1.0, 0.0) + 0.1 * rng.standard_normal(240)  # 2 tastes
+    >>> events = EventData.from_rows(user, np.tile(np.arange(6.0), 40), [f"i{i}" for i in item], reward)
+    >>> learn = ItemFeatureConfig(n_factors=1, reg=1.0, bias_reg=1.0)           # no f_* columns: learn them
+    >>> features, info = item_features_of(events, learn)
+    >>> features.shape, info["source"], info["dim"]
+    ((6, 3), 'learned', 3)
+    """
     if events.features is not None and not learn:
         return events.features, {"source": "log", "dim": int(events.features.shape[1])}
     fit = fit_item_features(events.user, events.item, events.reward, n_users=events.n_users,
@@ -70,6 +94,20 @@ def fit_from_events(events: EventData, config: EventFitConfig | FitConfig | None
     learned from these users (rows follow ``events.item_ids``; keep them to serve new users), ``summary`` the
     users' statistics the population was fitted on. The population's ``diagnostics["item_features"]`` says
     where the features came from. A bare ``FitConfig`` is taken as ``EventFitConfig(population=config)``.
+
+    >>> import numpy as np
+    >>> from warmstart.families.linear.item_features import ItemFeatureConfig
+    >>> rng = np.random.default_rng(0)
+    >>> user, item = np.repeat(np.arange(40), 6), np.tile(np.arange(6), 40)       # 40 users rate 6 items
+    >>> reward = np.where((user < 20) == (item < 3), 1.0, 0.0) + 0.1 * rng.standard_normal(240)  # 2 tastes
+    >>> events = EventData.from_rows(user, np.tile(np.arange(6.0), 40), [f"i{i}" for i in item], reward)
+    >>> learn = ItemFeatureConfig(n_factors=1, reg=1.0, bias_reg=1.0)           # no f_* columns: learn them
+    >>> cfg = EventFitConfig(population=FitConfig(n_types=2, split_merge=False), item_features=learn)
+    >>> population, features, stats = fit_from_events(events, cfg)
+    >>> population.n_types, population.weights.round(2).tolist(), features.shape, stats.n_users
+    (2, [0.49, 0.5, 0.01], (6, 3), 40)
+    >>> population.diagnostics.item_features["source"]
+    'learned'
     """
     cfg = EventFitConfig(population=config) if isinstance(config, FitConfig) else config or EventFitConfig()
     report = progress or (lambda msg, frac: None)
@@ -85,7 +123,18 @@ def fit_from_events(events: EventData, config: EventFitConfig | FitConfig | None
 def training_log_from_events(events: EventData, features: np.ndarray) -> TrainingLog:
     """The users' events as a ``TrainingLog`` for policies that learn from one (``pooled_ts``): each event a
     one-candidate set holding the item's features, so ``summarise_log(log)`` equals ``event_summary``. Padded to
-    the longest user (``action = -1``)."""
+    the longest user (``action = -1``).
+
+    >>> import numpy as np
+    >>> from warmstart.families.linear.model import summarise_log
+    >>> events = EventData.from_rows(["a", "a", "b"], [0, 1, 0], ["x", "y", "y"], [1.0, 0.0, 2.0])
+    >>> features = np.array([[1.0, 0.0], [0.0, 1.0]])
+    >>> log = training_log_from_events(events, features)
+    >>> log.candidates.shape, log.action.tolist()                   # user b padded to 2 events
+    ((2, 2, 1, 2), [[0, 0], [0, -1]])
+    >>> bool(np.allclose(summarise_log(log).b, event_summary(events, features).b))
+    True
+    """
     lens = events.lengths()
     T = int(lens.max(initial=1))
     d = features.shape[1]

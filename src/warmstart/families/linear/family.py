@@ -39,7 +39,19 @@ def _params(types: GaussianTypes) -> Params:
 
 @register_family
 class LinearGaussian(Family):
-    """``reward = x . theta_user + noise``; type ``k``: ``theta ~ N(mu_k, cov_k)``, noise variance ``noise_var_k``."""
+    """``reward = x . theta_user + noise``; type ``k``: ``theta ~ N(mu_k, cov_k)``, noise variance
+    ``noise_var_k``.
+
+    The protocol's methods are shown on ``warmstart.families.protocol.Family``; its own full fit:
+
+    >>> import warmstart as ws
+    >>> truth = ws.sim.LinearTypesPopulation(ws.sim.LinearTypesConfig(dim=3, n_types=3, minority_share=0.3,
+    ...                                                                 outlier_share=0.0))
+    >>> fam = LinearGaussian()
+    >>> population = fam.fit(fam.summarise(truth.logged(90, 20, seed=0)), k_range=(1, 5))
+    >>> fam.name, type(population).__name__, population.n_types
+    ('linear_gaussian', 'Population', 3)
+    """
 
     name = "linear_gaussian"
 

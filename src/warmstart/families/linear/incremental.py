@@ -35,7 +35,13 @@ _ARRAYS = ("W", "Sm", "Smm", "Sres", "Sn")
 
 
 class EMSumsFormatError(FormatError):
-    """EM sums (a file or a store's metadata) that cannot be read: wrong format, unknown version or damaged."""
+    """EM sums (a file or a store's metadata) that cannot be read: wrong format, unknown version or damaged.
+
+    >>> EMSums.from_dict({"format": "warmstart.population"}, source="the store's metadata")
+    Traceback (most recent call last):
+    ...
+    warmstart.families.linear.incremental.EMSumsFormatError: the store's metadata: expected format ...
+    """
 
 
 #: the EM sums file (``warmstart._persist``; no ``warmstart_version`` in its metadata, as before)
@@ -46,7 +52,22 @@ _FILE = NpzFormat(FORMAT, VERSION, tuple(Array(name) for name in _ARRAYS), EMSum
 @dataclass(frozen=True)
 class EMSums:
     """M-step sums over ``n_users`` users: weights ``W (K1,)``, means ``Sm (K1, d)``, second moments
-    ``Smm (K1, d, d)``, residuals ``Sres (K1,)`` and events ``Sn (K1,)``, under the population ``fingerprint``."""
+    ``Smm (K1, d, d)``, residuals ``Sres (K1,)`` and events ``Sn (K1,)``, under the population
+    ``fingerprint``.
+
+    >>> import warmstart as ws
+    >>> truth = ws.sim.LinearTypesPopulation(ws.sim.LinearTypesConfig(dim=3, n_types=3, minority_share=0.3,
+    ...                                                                 outlier_share=0.0))
+    >>> earlier = ws.summarise_log(truth.logged(90, 20, seed=0))          # the users fitted first
+    >>> population = ws.fit_population(earlier, ws.FitConfig(n_types=3, split_merge=False))
+    >>> sums = em_sums(earlier, population)
+    >>> sums.n_users, sums.W.round(2).tolist(), len(sums.arrays())       # responsibility mass per component
+    (90, [33.95, 26.91, 28.97, 0.17], 5)
+    >>> EMSums.from_dict(sums.to_dict()).n_users, EMSums.load(sums.save("sums.npz")).n_users   # JSON; file
+    (90, 90)
+    >>> (sums + EMSums.of(sums.arrays(), 10, sums.fingerprint)).n_users                         # sums add
+    100
+    """
 
     W: np.ndarray
     Sm: np.ndarray
@@ -112,7 +133,17 @@ def _config(population: Population, config: FitConfig | None) -> FitConfig:
 
 
 def em_sums(summary: Summary, population: Population, chunk: int = 2000) -> EMSums:
-    """The M-step sums of ``summary``'s users at ``population``'s parameters (one pass over them)."""
+    """The M-step sums of ``summary``'s users at ``population``'s parameters (one pass over them).
+
+    >>> import warmstart as ws
+    >>> truth = ws.sim.LinearTypesPopulation(ws.sim.LinearTypesConfig(dim=3, n_types=3, minority_share=0.3,
+    ...                                                                 outlier_share=0.0))
+    >>> earlier = ws.summarise_log(truth.logged(90, 20, seed=0))          # the users fitted first
+    >>> population = ws.fit_population(earlier, ws.FitConfig(n_types=3, split_merge=False))
+    >>> sums = em_sums(earlier, population)
+    >>> sums.n_users, sums.fingerprint == population.fingerprint(), sums.Smm.shape
+    (90, True, (4, 3, 3))
+    """
     summary.validate()
     if summary.dim != population.dim:
         raise ValueError(f"summary: expected dimension {population.dim}, got {summary.dim}")
@@ -124,7 +155,20 @@ def fit_incremental(population: Population, earlier: EMSums, new: Summary, confi
                     ) -> tuple[Population, EMSums]:
     """EM over the ``new`` users from ``population``, with the ``earlier`` users' sums held fixed; returns the new
     population and the sums of everyone under it (for the next increment). ``config`` defaults to the one the
-    population was fitted with (K fixed at its number of types)."""
+    population was fitted with (K fixed at its number of types).
+
+    >>> import warmstart as ws
+    >>> truth = ws.sim.LinearTypesPopulation(ws.sim.LinearTypesConfig(dim=3, n_types=3, minority_share=0.3,
+    ...                                                                 outlier_share=0.0))
+    >>> earlier = ws.summarise_log(truth.logged(90, 20, seed=0))          # the users fitted first
+    >>> population = ws.fit_population(earlier, ws.FitConfig(n_types=3, split_merge=False))
+    >>> new = ws.summarise_log(truth.logged(30, 20, seed=1))               # 30 users who came later
+    >>> updated, sums = fit_incremental(population, em_sums(earlier, population), new)
+    >>> sums.n_users, updated.diagnostics.incremental["new_users"], sums.fingerprint == updated.fingerprint()
+    (120, 30, True)
+    >>> updated.components.mu[0].round(2).tolist(), population.components.mu[0].round(2).tolist()  # a bit
+    ([0.07, 0.83, 2.88], [0.06, 0.78, 2.89])
+    """
     if earlier.fingerprint != population.fingerprint():
         raise ValueError("earlier: expected the sums taken under this population (fingerprint differs); "
                          "compute them with em_sums(summary, population)")

@@ -62,6 +62,13 @@ class ItemFeatureConfig:
     (``n_factors=0``) 0.2034; ``n_factors`` 2, 4, 8 with ``reg`` 20 and ``bias_reg`` 10: 0.208, 0.206,
     0.205; ``n_factors=2, reg=50``: 0.2032; ``reg`` of 5 or less overfits (0.22-0.30). On that data the
     latent factors add almost nothing to the biases; two are kept for logs where they do.
+
+    >>> ItemFeatureConfig().dim, ItemFeatureConfig(n_factors=4).to_dict()["n_factors"]   # 2 biases + factors
+    (4, 4)
+    >>> ItemFeatureConfig(reg=0.0)
+    Traceback (most recent call last):
+    ...
+    ValueError: reg: expected a positive penalty with latent factors (n_factors > 0), got 0
     """
 
     n_factors: int = 2
@@ -104,6 +111,16 @@ class ItemFeatures:
     ``features (n_items, 2 + n_factors)``: ``(1, c_i, q_i)`` per item; ``user_factors (n_users, 2 + n_factors)``:
     ``(mu + a_u, 1, p_u)`` per training user; ``item_counts (n_items,)`` how many training events each item has;
     ``loss`` the objective after each alternation; ``rmse`` the weighted training RMSE on the entries.
+
+    >>> rng = np.random.default_rng(0)
+    >>> user, item = np.repeat(np.arange(40), 6), np.tile(np.arange(6), 40)       # 40 users rate 6 items
+    >>> reward = np.where((user < 20) == (item < 3), 1.0, 0.0) + 0.1 * rng.standard_normal(240)  # 2 tastes
+    >>> cfg = ItemFeatureConfig(n_factors=1, reg=1.0, bias_reg=1.0)
+    >>> fit = fit_item_features(user, item, reward, config=cfg)
+    >>> fit.features.shape, round(fit.rmse, 3), fit.diagnostics()["converged"]
+    ((6, 3), 0.1, True)
+    >>> fit.predict(np.array([0, 39]), np.array([0, 0])).round(2).tolist()   # user 0 likes item 0; 39 not
+    [0.94, -0.06]
     """
 
     features: np.ndarray
@@ -131,7 +148,13 @@ class ItemFeatures:
 
 def aggregate_entries(user: np.ndarray, item: np.ndarray, reward: np.ndarray,
                       n_items: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Distinct ``(user, item)`` pairs with the mean reward and the number of events of each."""
+    """Distinct ``(user, item)`` pairs with the mean reward and the number of events of each.
+
+    >>> user, item, mean, count = aggregate_entries(np.array([0, 0, 1]), np.array([2, 2, 0]),
+    ...                                             np.array([1.0, 0.0, 0.5]), n_items=3)
+    >>> user.tolist(), item.tolist(), mean.tolist(), count.tolist()
+    ([0, 1], [2, 0], [0.5, 0.5], [2.0, 1.0])
+    """
     key = np.asarray(user, dtype=np.int64) * n_items + np.asarray(item, dtype=np.int64)
     uniq, inverse, counts = np.unique(key, return_inverse=True, return_counts=True)
     mean = np.bincount(inverse.ravel(), weights=reward, minlength=uniq.shape[0]) / counts
@@ -158,6 +181,14 @@ def fit_item_features(user: np.ndarray, item: np.ndarray, reward: np.ndarray, *,
 
     ``n_users`` / ``n_items`` default to one more than the largest index; items without events get
     ``x = (1, 0, .., 0)``. See the module docstring for the model and the algorithm.
+
+    >>> rng = np.random.default_rng(0)
+    >>> user, item = np.repeat(np.arange(40), 6), np.tile(np.arange(6), 40)       # 40 users rate 6 items
+    >>> reward = np.where((user < 20) == (item < 3), 1.0, 0.0) + 0.1 * rng.standard_normal(240)  # 2 tastes
+    >>> fit = fit_item_features(user, item, reward, n_items=7,
+    ...                         config=ItemFeatureConfig(n_factors=1, reg=1.0, bias_reg=1.0))
+    >>> fit.features.shape, fit.features[6].tolist()              # item 6 has no events: (1, 0, 0)
+    ((7, 3), [1.0, 0.0, 0.0])
     """
     cfg = config or ItemFeatureConfig()
     user = np.asarray(user)
@@ -222,7 +253,14 @@ ITEM_FEATURES_VERSION = 1
 
 
 class ItemFeaturesFormatError(FormatError):
-    """An item features file that cannot be read: wrong format, unknown version, bad arrays or damaged."""
+    """An item features file that cannot be read: wrong format, unknown version, bad arrays or damaged.
+
+    >>> np.savez("not_items.npz", x=np.zeros(1))
+    >>> load_item_features("not_items.npz")
+    Traceback (most recent call last):
+    ...
+    warmstart.families.linear.item_features.ItemFeaturesFormatError: item features file not_items.npz: ...
+    """
 
 
 #: the item features file (``warmstart._persist``; no ``warmstart_version`` in its metadata, as before)
@@ -234,7 +272,13 @@ _FILE = NpzFormat(ITEM_FEATURES_FORMAT, ITEM_FEATURES_VERSION,
 def save_item_features(path: str | os.PathLike[str], item_ids: np.ndarray, features: np.ndarray,
                        info: dict[str, Any] | None = None) -> Path:
     """Write item ids and their features to ``.npz`` (no pickle), with JSON metadata (format name, version,
-    dim, ``info``), atomically. A population fitted on these features needs them to serve new users."""
+    dim, ``info``), atomically. A population fitted on these features needs them to serve new users.
+
+    >>> path = save_item_features("items.npz", np.array(["a", "b"]), np.array([[1.0, 0.5], [1.0, -0.5]]),
+    ...                           info={"source": "learned"})
+    >>> path.name, load_item_features(path)[2]["dim"]
+    ('items.npz', 2)
+    """
     ids = np.asarray(item_ids, dtype=str)
     X = np.asarray(features, dtype=np.float64)
     if X.ndim != 2 or X.shape[0] != ids.shape[0]:
@@ -246,7 +290,14 @@ def save_item_features(path: str | os.PathLike[str], item_ids: np.ndarray, featu
 
 def load_item_features(path: str | os.PathLike[str]) -> tuple[np.ndarray, np.ndarray, dict[str, Any]]:
     """Read ``(item_ids, features, meta)`` written by ``save_item_features``; an ``ItemFeaturesFormatError`` (a
-    ``ValueError``) names what is wrong with anything else."""
+    ``ValueError``) names what is wrong with anything else.
+
+    >>> _ = save_item_features("items.npz", np.array(["a", "b"]), np.array([[1.0, 0.5], [1.0, -0.5]]),
+    ...                        info={"source": "learned"})
+    >>> ids, features, meta = load_item_features("items.npz")
+    >>> ids.tolist(), features.tolist(), meta["info"]
+    (['a', 'b'], [[1.0, 0.5], [1.0, -0.5]], {'source': 'learned'})
+    """
     path = Path(path)
     meta, arrays = _FILE.load(path)
     ids, X = arrays["item_ids"], arrays["features"]

@@ -39,6 +39,16 @@ class Summary:
 
     ``A`` is ``(N, d, d)``, ``b`` is ``(N, d)``, ``c`` and ``n`` are ``(N,)``. ``n`` is a float because
     discounting makes it an effective count.
+
+    >>> import numpy as np
+    >>> s = summarise(np.array([[[1.0, 0.0], [0.0, 2.0]]]), np.array([[1.0, 3.0]]))  # 1 user, 2 events
+    >>> both = Summary.concatenate([s, Summary.zeros(3, 2)])                           # and 3 with no events
+    >>> both.n_users, both.dim, both.n.tolist(), both[0].b.tolist()
+    (4, 2, [2.0, 0.0, 0.0, 0.0], [1.0, 6.0])
+    >>> Summary(s.A, s.b, s.c, -s.n).validate()
+    Traceback (most recent call last):
+    ...
+    ValueError: summary.n: expected non-negative event counts, got -2.0
     """
 
     A: np.ndarray
@@ -94,7 +104,12 @@ class Summary:
 
 def summarise_rows(user: np.ndarray, X: np.ndarray, r: np.ndarray, n_users: int, chunk: int = 200_000) -> Summary:
     """Per-user statistics from flat event rows sorted by user: ``user (n,)`` indices in ``[0, n_users)``,
-    ``X (n, d)`` the chosen action's features, ``r (n,)`` rewards. Vectorised in chunks of rows."""
+    ``X (n, d)`` the chosen action's features, ``r (n,)`` rewards. Vectorised in chunks of rows.
+
+    >>> s = summarise_rows([0, 0, 2], [[1.0, 0.0], [0.0, 2.0], [1.0, 1.0]], [1.0, 3.0, -1.0], n_users=3)
+    >>> s.n.tolist(), s.b.tolist()                                 # user 1 has no event
+    ([2.0, 0.0, 1.0], [[1.0, 6.0], [0.0, 0.0], [-1.0, -1.0]])
+    """
     user = np.asarray(user, dtype=np.int64)
     X = np.asarray(X, dtype=float)
     r = np.asarray(r, dtype=float)
@@ -126,6 +141,14 @@ def summarise(
     ``X`` is ``(N, T, d)`` (features of the chosen action at each event), ``r`` is ``(N, T)``, ``mask``
     (optional, ``(N, T)`` booleans) marks real events in ragged histories. With ``discount < 1`` the event at
     position ``t`` gets weight ``discount ** (T_i - 1 - t)`` so the latest event weighs 1.
+
+    >>> import numpy as np
+    >>> X, r = np.array([[[1.0, 0.0], [0.0, 2.0]]]), np.array([[1.0, 3.0]])    # 1 user, 2 events, d = 2
+    >>> s = summarise(X, r)
+    >>> s.A.tolist(), s.b.tolist(), s.c.tolist(), s.n.tolist()
+    ([[[1.0, 0.0], [0.0, 4.0]]], [[1.0, 6.0]], [10.0], [2.0])
+    >>> summarise(X, r, discount=0.5).n.tolist()                               # the first event weighs 0.5
+    [1.5]
     """
     X = np.asarray(X, dtype=float)
     r = np.asarray(r, dtype=float)
@@ -155,20 +178,42 @@ def summarise(
 
 def summarise_log(log: TrainingLog, discount: float = 1.0) -> Summary:
     """Per-user statistics of the chosen actions of a logged-feedback record; padded events (``action == -1``)
-    are skipped."""
+    are skipped.
+
+    >>> import warmstart as ws
+    >>> log = ws.sim.LinearTypesPopulation(ws.sim.LinearTypesConfig()).logged(30, 5, seed=0)
+    >>> stats = ws.summarise_log(log)
+    >>> stats.n_users, stats.dim, stats.A.shape, stats.n[:3].tolist()
+    (30, 10, (30, 10, 10), [5.0, 5.0, 5.0])
+    """
     mask = log.action >= 0
     return summarise(log.chosen, np.where(mask, log.reward, 0.0), mask=mask, discount=discount)
 
 
 def ridge(A: np.ndarray, b: np.ndarray, lam: float) -> np.ndarray:
-    """Batched ridge estimates ``(lam I + A)^{-1} b`` for ``A (..., d, d)``, ``b (..., d)``."""
+    """Batched ridge estimates ``(lam I + A)^{-1} b`` for ``A (..., d, d)``, ``b (..., d)``.
+
+    >>> import numpy as np
+    >>> ridge(np.diag([1.0, 3.0]), np.array([2.0, 4.0]), lam=1.0).tolist()
+    [1.0, 1.0]
+    """
     return np.linalg.solve(A + lam * np.eye(b.shape[-1]), b[..., None])[..., 0]
 
 
 @dataclass(frozen=True)
 class GaussianTypes:
     """Parameters of ``K`` Gaussian components: ``mu (K, d)``, ``cov (K, d, d)``, ``noise_var (K,)``. A
-    ``Population``'s components are its fitted types and, last, the novel component (see ``Population``)."""
+    ``Population``'s components are its fitted types and, last, the novel component (see ``Population``).
+
+    >>> import numpy as np
+    >>> types = GaussianTypes(mu=np.array([[0.0, 0.0], [1.0, -1.0]]),
+    ...                       cov=np.stack([np.eye(2), 0.25 * np.eye(2)]), noise_var=np.array([1.0, 0.25]))
+    >>> prec, eta, const = types.precision()          # Sigma^-1, Sigma^-1 mu, mu' Sigma^-1 mu + log|Sigma|
+    >>> prec[1].tolist(), eta[1].tolist(), round(float(const[1]), 3)
+    ([[4.0, 0.0], [0.0, 4.0]], [4.0, -4.0], 5.227)
+    >>> types.select([1]).n_types, types.select([1]).mu.tolist()
+    (1, [[1.0, -1.0]])
+    """
 
     mu: np.ndarray
     cov: np.ndarray
@@ -205,7 +250,13 @@ class GaussianTypes:
 
 
 def batched_tri_inv(L: np.ndarray) -> np.ndarray:
-    """Inverse of a stack of lower-triangular matrices ``(..., d, d)``, vectorised over the stack."""
+    """Inverse of a stack of lower-triangular matrices ``(..., d, d)``, vectorised over the stack.
+
+    >>> import numpy as np
+    >>> L = np.array([[[2.0, 0.0], [1.0, 4.0]], [[1.0, 0.0], [1.0, 0.5]]])
+    >>> batched_tri_inv(L).tolist()
+    [[[0.5, 0.0], [-0.125, 0.25]], [[1.0, 0.0], [-2.0, 2.0]]]
+    """
     d = L.shape[-1]
     Linv = np.zeros_like(L)
     diag = 1.0 / np.diagonal(L, axis1=-2, axis2=-1)
@@ -218,7 +269,12 @@ def batched_tri_inv(L: np.ndarray) -> np.ndarray:
 
 
 def forward_solve(L: np.ndarray, h: np.ndarray) -> np.ndarray:
-    """Solve ``L z = h`` for a stack of lower-triangular ``L (..., d, d)`` and ``h (..., d)``."""
+    """Solve ``L z = h`` for a stack of lower-triangular ``L (..., d, d)`` and ``h (..., d)``.
+
+    >>> import numpy as np
+    >>> forward_solve(np.array([[2.0, 0.0], [1.0, 4.0]]), np.array([2.0, 9.0])).tolist()
+    [1.0, 2.0]
+    """
     d = L.shape[-1]
     z = np.empty(np.broadcast_shapes(L.shape[:-1], h.shape))
     for i in range(d):
@@ -228,7 +284,12 @@ def forward_solve(L: np.ndarray, h: np.ndarray) -> np.ndarray:
 
 
 def back_solve(L: np.ndarray, z: np.ndarray) -> np.ndarray:
-    """Solve ``L' x = z`` for a stack of lower-triangular ``L (..., d, d)`` and ``z (..., d)``."""
+    """Solve ``L' x = z`` for a stack of lower-triangular ``L (..., d, d)`` and ``z (..., d)``.
+
+    >>> import numpy as np
+    >>> back_solve(np.array([[2.0, 0.0], [1.0, 4.0]]), np.array([4.0, 8.0])).tolist()  # L' = [[2, 1], [0, 4]]
+    [1.0, 2.0]
+    """
     d = L.shape[-1]
     x = np.empty(np.broadcast_shapes(L.shape[:-1], z.shape))
     for i in range(d - 1, -1, -1):
@@ -240,7 +301,14 @@ def back_solve(L: np.ndarray, z: np.ndarray) -> np.ndarray:
 @dataclass(frozen=True)
 class TypePosterior:
     """Per-user, per-type posterior: ``mean (N, K, d)``, ``chol (N, K, d, d)`` the Cholesky factor of the
-    posterior *precision* (so ``cov = chol^{-T} chol^{-1}``), and the log evidence ``log_evidence (N, K)``."""
+    posterior *precision* (so ``cov = chol^{-T} chol^{-1}``), and the log evidence ``log_evidence (N, K)``.
+
+    >>> import numpy as np
+    >>> types = GaussianTypes(mu=np.zeros((1, 2)), cov=np.eye(2)[None], noise_var=np.ones(1))
+    >>> post = type_posterior(summarise(np.array([[[1.0, 0.0]]]), np.array([[2.0]])), types)
+    >>> post.mean.round(3).tolist(), post.cov()[0, 0].round(3).tolist()  # feature 0's variance halved
+    ([[[1.0, 0.0]]], [[0.5, 0.0], [0.0, 1.0]])
+    """
 
     mean: np.ndarray
     chol: np.ndarray
@@ -258,6 +326,13 @@ def type_posterior(
 
     With ``need_mean=False`` the returned ``mean`` holds ``z = chol^{-1} h`` instead (half the work); the mean
     of any (user, type) pair is then ``back_solve(chol, z)``.
+
+    >>> import numpy as np
+    >>> types = GaussianTypes(mu=np.array([[0.0, 0.0], [1.0, -1.0]]),
+    ...                       cov=np.stack([np.eye(2), 0.25 * np.eye(2)]), noise_var=np.array([1.0, 0.25]))
+    >>> post = type_posterior(summarise(np.array([[[1.0, 0.0], [0.0, 2.0]]]), np.array([[1.0, 3.0]])), types)
+    >>> post.mean.shape, post.chol.shape, post.log_evidence.round(3).tolist()   # 1 user, 2 types, d = 2
+    ((1, 2, 2), (1, 2, 2, 2), [[-4.139, -11.603]])
     """
     prec, eta, const = types.precision() if prec_terms is None else prec_terms
     inv_s2 = 1.0 / types.noise_var  # (K,)
@@ -274,7 +349,16 @@ def type_posterior(
 
 
 def log_evidence(summary: Summary, types: GaussianTypes, chunk: int = 2000) -> np.ndarray:
-    """Log evidence ``(N, K)`` of every user under every type, in chunks of users to bound memory."""
+    """Log evidence ``(N, K)`` of every user under every type, in chunks of users to bound memory.
+
+    >>> import numpy as np
+    >>> types = GaussianTypes(mu=np.array([[0.0, 0.0], [1.0, -1.0]]),
+    ...                       cov=np.stack([np.eye(2), 0.25 * np.eye(2)]), noise_var=np.array([1.0, 0.25]))
+    >>> stats = summarise(np.array([[[1.0, 0.0], [0.0, 2.0]], [[1.0, 0.0], [0.0, 1.0]]]),
+    ...                   np.array([[1.0, 3.0], [1.0, -1.0]]))     # user 1's rewards look like type 1's mean
+    >>> log_evidence(stats, types, chunk=1).round(3).tolist()
+    [[-4.139, -11.603], [-3.031, -1.145]]
+    """
     terms = types.precision()
     out = np.empty((summary.n_users, types.n_components))
     for start in range(0, summary.n_users, chunk):
@@ -287,6 +371,11 @@ def logsumexp_rows(a: np.ndarray) -> np.ndarray:
     """``log(sum(exp(a), axis=-1))`` by the max shift. Kept rather than ``scipy.special.logsumexp(a, axis=-1)``:
     scipy's (1.15 and later) takes the largest term out of the sum and adds it back with ``log1p``, which
     differs in the last bit on about one row in seven of log evidences, and on a fitted population that
-    reorders the types and moves their parameters by about 1e-15, so the committed benchmarks would change."""
+    reorders the types and moves their parameters by about 1e-15, so the committed benchmarks would change.
+
+    >>> import numpy as np
+    >>> logsumexp_rows(np.array([[0.0, 0.0], [1000.0, 1000.0]])).round(3).tolist()  # log 2, no overflow
+    [0.693, 1000.693]
+    """
     m = a.max(axis=-1, keepdims=True)
     return (m + np.log(np.exp(a - m).sum(axis=-1, keepdims=True)))[..., 0]

@@ -33,7 +33,13 @@ FORMAT_VERSION = 1
 
 
 class PopulationFormatError(FormatError):
-    """A population file that cannot be read: wrong format, unknown version or damaged."""
+    """A population file that cannot be read: wrong format, unknown version or damaged.
+
+    >>> Population.from_bytes(b"junk", source="junk.npz")
+    Traceback (most recent call last):
+    ...
+    warmstart.families.linear.population.PopulationFormatError: population file junk.npz: not a readable ...
+    """
 
 
 #: the population file (``warmstart._persist`` writes and checks it)
@@ -55,6 +61,18 @@ class Population:
     - ``novel_index``: K, the novel component's row.
 
     A belief's type probabilities have ``n_components`` entries.
+
+    >>> import numpy as np
+    >>> types = GaussianTypes(mu=np.array([[1.0, 0.0], [-1.0, 0.0], [0.0, 0.0]]),  # 2 types and the novel one
+    ...                       cov=np.stack([0.1 * np.eye(2), 0.1 * np.eye(2), np.eye(2)]),
+    ...                       noise_var=np.full(3, 0.25))
+    >>> population = Population(types, weights=np.array([0.5, 0.45, 0.05]))
+    >>> population.n_types, population.dim, population.type_names(), population.fingerprint()
+    (2, 2, ['type 0', 'type 1', 'novel'], '151882a7b1d5c1e3')
+    >>> Population.from_bytes(population.to_bytes()).fingerprint()
+    '151882a7b1d5c1e3'
+    >>> Population.load(population.save("population.npz")).weights.tolist()
+    [0.5, 0.45, 0.05]
     """
 
     components: GaussianTypes

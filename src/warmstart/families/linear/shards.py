@@ -42,11 +42,29 @@ MANIFEST = "manifest.json"
 
 class ShardsFormatError(FormatError):
     """A shards folder whose manifest cannot be read: another format, an unknown version or damaged (a missing
-    manifest or shard file is a ``FileNotFoundError``)."""
+    manifest or shard file is a ``FileNotFoundError``).
+
+    >>> import pathlib
+    >>> pathlib.Path("other").mkdir()
+    >>> _ = pathlib.Path("other", "manifest.json").write_text('{"format": "other", "version": 1}')
+    >>> SummaryShards.open("other")
+    Traceback (most recent call last):
+    ...
+    warmstart.families.linear.shards.ShardsFormatError: other/manifest.json: expected format ...
+    """
 
 
 @dataclass(frozen=True)
 class ShardInfo:
+    """One shard of the manifest: its file, users and events.
+
+    >>> import numpy as np
+    >>> stats = Summary(np.tile(np.eye(2), (5, 1, 1)), np.arange(10.0).reshape(5, 2), np.ones(5),
+    ...                 np.arange(1.0, 6.0))                                  # 5 users with 1..5 events
+    >>> write_summary_shards("info", stats, shard_users=2).shards[0]
+    ShardInfo(file='shard-00000.parquet', n_users=2, n_events=3.0)
+    """
+
     file: str
     n_users: int
     n_events: float
@@ -57,6 +75,20 @@ class SummaryShards:
 
     ``shards[index]`` (an array of user rows, counted across shards in order) gathers those users' statistics
     into memory, in the order given; ``read(i)`` one shard; ``read_all()`` everything.
+
+    >>> import numpy as np
+    >>> stats = Summary(np.tile(np.eye(2), (5, 1, 1)), np.arange(10.0).reshape(5, 2), np.ones(5),
+    ...                 np.arange(1.0, 6.0))                                  # 5 users with 1..5 events
+    >>> _ = write_summary_shards("shards", stats, user_ids=np.arange(10, 15), shard_users=2)
+    >>> shards = SummaryShards.open("shards")
+    >>> shards.n_users, shards.n_events, [p.name for p in shards.paths()]
+    (5, 15.0, ['shard-00000.parquet', 'shard-00001.parquet', 'shard-00002.parquet'])
+    >>> shards.read(1).n.tolist(), shards.user_ids(1).tolist(), shards.head(2).n_users   # the second shard
+    ([3.0, 4.0], [12, 13], 4)
+    >>> shards[np.array([4, 0])].n.tolist(), shards.read_all().b[4].tolist()             # users 4 and 0
+    ([5.0, 1.0], [8.0, 9.0])
+    >>> shards.gather(np.array([3]), lambda wanted: [shards.read(i)[rows] for i, rows in wanted]).n.tolist()
+    [4.0]
     """
 
     def __init__(self, folder: Path, dim: int, shards: Sequence[ShardInfo]) -> None:
@@ -147,7 +179,19 @@ class SummaryShards:
 
 
 def read_shard(path: Path, dim: int, n_users: int) -> Summary:
-    """One shard's statistics, checked against the manifest's dimension and user count."""
+    """One shard's statistics, checked against the manifest's dimension and user count.
+
+    >>> import numpy as np
+    >>> stats = Summary(np.tile(np.eye(2), (5, 1, 1)), np.arange(10.0).reshape(5, 2), np.ones(5),
+    ...                 np.arange(1.0, 6.0))                                  # 5 users with 1..5 events
+    >>> shards = write_summary_shards("read", stats, shard_users=2)
+    >>> read_shard(shards.paths()[2], dim=2, n_users=1).n.tolist()         # the last shard holds user 4
+    [5.0]
+    >>> read_shard(shards.paths()[2], dim=2, n_users=2)
+    Traceback (most recent call last):
+    ...
+    warmstart.families.linear.shards.ShardsFormatError: read/shard-00002.parquet: expected 2 users ...
+    """
     import pyarrow.parquet as pq
 
     table = pq.read_table(path, columns=["n", "c", "b", "A"])
@@ -169,7 +213,25 @@ def read_shard(path: Path, dim: int, n_users: int) -> Summary:
 
 class ShardWriter:
     """Write users' statistics to shards as they come (in batches of any size), ``shard_users`` per shard;
-    ``close()`` writes the manifest last, so a folder with a manifest is always complete."""
+    ``close()`` writes the manifest last, so a folder with a manifest is always complete.
+
+    >>> import numpy as np
+    >>> stats = Summary(np.tile(np.eye(2), (5, 1, 1)), np.arange(10.0).reshape(5, 2), np.ones(5),
+    ...                 np.arange(1.0, 6.0))                                  # 5 users with 1..5 events
+    >>> writer = ShardWriter("writer", dim=2, shard_users=3)
+    >>> writer.add(np.array(["a", "b"]), stats[:2])
+    >>> writer.add(np.array(["c", "d"]), stats[2:4])                        # the first shard is full: written
+    >>> [info.n_users for info in writer.infos]
+    [3]
+    >>> shards = writer.close()                                             # the rest, then the manifest
+    >>> [info.n_users for info in shards.shards], shards.user_ids(0).tolist()
+    ([3, 1], ['a', 'b', 'c'])
+    >>> failed = ShardWriter("half", dim=2, shard_users=1)
+    >>> failed.add(np.array([1]), stats[:1])
+    >>> failed.abort()                                                      # after an error: nothing left
+    >>> is_shards("half")
+    False
+    """
 
     def __init__(self, folder: str | os.PathLike[str], dim: int, shard_users: int = 100_000) -> None:
         if shard_users < 1:
@@ -242,7 +304,17 @@ def merge_shards(folders: Sequence[str | os.PathLike[str]], out: str | os.PathLi
     """One shards folder from several (say, one per partition of a log by user, each summarised on its own
     machine by ``warmstart stats``): their shard files, hard-linked (copied across file systems) into ``out`` in
     the order given, under one manifest. A user must be in one part only; the fit does not need the parts in
-    user order."""
+    user order.
+
+    >>> import numpy as np
+    >>> stats = Summary(np.tile(np.eye(2), (5, 1, 1)), np.arange(10.0).reshape(5, 2), np.ones(5),
+    ...                 np.arange(1.0, 6.0))                                  # 5 users with 1..5 events
+    >>> _ = write_summary_shards("part-1", stats[:3], user_ids=np.arange(3), shard_users=2)
+    >>> _ = write_summary_shards("part-2", stats[3:], user_ids=np.arange(3, 5), shard_users=2)
+    >>> merged = merge_shards(["part-1", "part-2"], "all")
+    >>> merged.n_users, len(merged.shards), merged.read_all().n.tolist()
+    (5, 3, [1.0, 2.0, 3.0, 4.0, 5.0])
+    """
     parts = [SummaryShards.open(f) for f in folders]
     if not parts:
         raise ValueError("folders: expected at least one shards folder")
@@ -271,7 +343,15 @@ def merge_shards(folders: Sequence[str | os.PathLike[str]], out: str | os.PathLi
 
 def write_summary_shards(folder: str | os.PathLike[str], summary: Summary, user_ids: np.ndarray | None = None,
                          shard_users: int = 100_000) -> SummaryShards:
-    """Write ``summary`` (rows in user order; ``user_ids`` default to ``0 .. N-1``) as shards in ``folder``."""
+    """Write ``summary`` (rows in user order; ``user_ids`` default to ``0 .. N-1``) as shards in ``folder``.
+
+    >>> import numpy as np
+    >>> stats = Summary(np.tile(np.eye(2), (5, 1, 1)), np.arange(10.0).reshape(5, 2), np.ones(5),
+    ...                 np.arange(1.0, 6.0))                                  # 5 users with 1..5 events
+    >>> shards = write_summary_shards("written", stats, shard_users=2)
+    >>> shards.n_users, len(shards.shards), sorted(p.name for p in shards.folder.iterdir())[-1]
+    (5, 3, 'shard-00002.parquet')
+    """
     summary.validate()
     ids = np.arange(summary.n_users) if user_ids is None else np.asarray(user_ids)
     writer = ShardWriter(folder, summary.dim, shard_users)
@@ -284,5 +364,13 @@ def write_summary_shards(folder: str | os.PathLike[str], summary: Summary, user_
 
 
 def is_shards(path: str | os.PathLike[str]) -> bool:
+    """Whether ``path`` is a folder of shards (holds a manifest).
+
+    >>> import numpy as np
+    >>> stats = Summary(np.tile(np.eye(2), (2, 1, 1)), np.ones((2, 2)), np.ones(2), np.ones(2))
+    >>> _ = write_summary_shards("checked", stats)
+    >>> is_shards("checked"), is_shards(".")
+    (True, False)
+    """
     return (Path(path) / MANIFEST).is_file()
 

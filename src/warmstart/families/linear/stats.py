@@ -42,7 +42,15 @@ _NUMERIC = re.compile(r"^(U?(TINY|SMALL|BIG|HUGE)?INT(EGER)?|DOUBLE|FLOAT|REAL|D
 
 @dataclass(frozen=True)
 class UserStatistics:
-    """``summary`` row ``i`` belongs to ``user_ids[i]`` (sorted: numerically for integer ids, else as text)."""
+    """``summary`` row ``i`` belongs to ``user_ids[i]`` (sorted: numerically for integer ids, else as text).
+
+    >>> import pathlib
+    >>> _ = pathlib.Path("events.csv").write_text("user,time,item,reward,f_0,f_1\\n"
+    ...                                           "b,1,x,1.0,1,0\\na,1,y,2.0,0,1\\nb,2,y,0.5,0,1\\n")
+    >>> stats = log_statistics("events.csv")
+    >>> stats.user_ids.tolist(), stats.summary.n_users, stats.summary.dim
+    (['a', 'b'], 2, 2)
+    """
 
     user_ids: np.ndarray
     summary: Summary
@@ -75,6 +83,20 @@ def log_statistics(path: str | os.PathLike[str], *, user: str = "user", reward: 
     Features come from the log's ``{feature_prefix}0 ..`` columns, or, with ``items``, from that table (CSV or
     Parquet with an ``item`` column and the feature columns) joined on ``item``. ``memory_limit`` and
     ``threads`` bound DuckDB (it spills to a temporary folder beyond the limit). Errors name the column.
+
+    >>> import pathlib
+    >>> _ = pathlib.Path("events.csv").write_text("user,time,item,reward,f_0,f_1\\n"
+    ...                                           "b,1,x,1.0,1,0\\na,1,y,2.0,0,1\\nb,2,y,0.5,0,1\\n")
+    >>> stats = log_statistics("events.csv", threads=1)
+    >>> stats.summary.n.tolist(), stats.summary.A[1].tolist()          # user b: items x and y once each
+    ([1.0, 2.0], [[1.0, 0.0], [0.0, 1.0]])
+    >>> _ = pathlib.Path("items.csv").write_text("item,g_0\\nx,2.0\\ny,3.0\\n")   # features from a table
+    >>> log_statistics("events.csv", items="items.csv", feature_prefix="g_").summary.b.tolist()
+    [[6.0], [3.5]]
+    >>> log_statistics("events.csv", reward="clicks")
+    Traceback (most recent call last):
+    ...
+    ValueError: log: expected a reward column 'clicks', got columns ['user', 'time', 'item', 'reward', ...]
     """
     report = progress or (lambda msg, frac: None)
     with _grouped(path, user, reward, feature_prefix, items, item, memory_limit, threads, batch_rows,
@@ -99,7 +121,15 @@ def log_statistics_to_shards(path: str | os.PathLike[str], out: str | os.PathLik
                              progress: Progress | None = None) -> SummaryShards:
     """``log_statistics`` written straight to Parquet shards in the folder ``out`` (``warmstart.families.linear.shards``),
     so that neither the log nor its users' statistics are ever all in memory: what the Ray backend and the
-    sampled fit read. On an error, nothing is left in ``out``."""
+    sampled fit read. On an error, nothing is left in ``out``.
+
+    >>> import pathlib
+    >>> _ = pathlib.Path("events.csv").write_text("user,time,item,reward,f_0,f_1\\n"
+    ...                                           "b,1,x,1.0,1,0\\na,1,y,2.0,0,1\\nb,2,y,0.5,0,1\\n")
+    >>> shards = log_statistics_to_shards("events.csv", "shards", shard_users=1, threads=1)
+    >>> shards.n_users, len(shards.shards), shards.user_ids(1).tolist(), shards.read(1).n.tolist()
+    (2, 2, ['b'], [2.0])
+    """
     from warmstart.families.linear.shards import ShardWriter
 
     report = progress or (lambda msg, frac: None)
