@@ -96,7 +96,7 @@ class _Counting(RandomPolicy):
 def test_counting_policy_passes_and_broken_batches_fail():
     check_policy(_Counting(PolicyContext(dim=3)))
     half = type("Half", (_HalfBatch, _Counting), {})
-    with pytest.raises(AssertionError, match="in a batch was accepted|update_many left a state other than update per user"):
+    with pytest.raises(AssertionError, match="bad rewards.2. was accepted|update_many left a state other than update per user"):
         check_policy(half(PolicyContext(dim=3)))
     eager = type("Eager", (_EagerBatch, _Counting), {})
     with pytest.raises(AssertionError, match="error for bad rewards.2. does not name it|refused batch changed"):

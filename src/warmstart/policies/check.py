@@ -8,6 +8,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -30,6 +31,16 @@ def _check_decision(name: str, d: Decision, n_actions: int) -> None:
         assert p.shape == (n_actions,), f"{name}: probabilities have shape {p.shape}, expected ({n_actions},)"
         assert np.all(p >= 0) and np.isclose(p.sum(), 1.0), f"{name}: probabilities do not sum to 1"
         assert np.isclose(p[d.action], d.propensity), f"{name}: propensity disagrees with probabilities"
+
+
+def expect_refused(name: str, field: str, call: Callable[[], Any]) -> None:
+    """``call()`` must raise a ``ValueError`` whose message names ``field`` (policy ``name`` in the message)."""
+    try:
+        call()
+    except ValueError as exc:
+        assert field in str(exc), f"{name}: error for bad {field} does not name it: {exc}"
+    else:
+        raise AssertionError(f"{name}: bad {field} was accepted")
 
 
 def _close(state: Any) -> None:
@@ -102,12 +113,7 @@ def _check_bad_input(policy: Policy) -> None:
         ("actions", lambda: policy.update(state, np.zeros((5, dim + 2)), 0, 1.0)),
     ]
     for field, call in bad_inputs:
-        try:
-            call()
-        except ValueError as exc:
-            assert field in str(exc), f"{name}: error for bad {field} does not name it: {exc}"
-        else:
-            raise AssertionError(f"{name}: bad {field} was accepted")
+        expect_refused(name, field, call)
     # no state changed by the rejected calls: the next decisions equal a fresh policy's
     fresh = policy.clone(seed=0)
     fstate = fresh.new_user(_truth(dim, np.random.default_rng(1)))
@@ -157,12 +163,7 @@ def _check_many(policy: Policy) -> None:
     before = [_state_key(many, s, X[0]) for s in users]
     for bad_field, args in (("rewards[2]", (chosen, rewards[:2] + [float("nan")])),
                             ("chosen[1]", ([chosen[0], 9, chosen[2]], rewards))):
-        try:
-            many.update_many(users, X, *args)
-        except ValueError as exc:
-            assert bad_field in str(exc), f"{name}: error for bad {bad_field} does not name it: {exc}"
-        else:
-            raise AssertionError(f"{name}: bad {bad_field} in a batch was accepted")
+        expect_refused(name, bad_field, lambda args=args: many.update_many(users, X, *args))
         assert [_state_key(many, s, X[0]) for s in users] == before, \
             f"{name}: a refused batch changed a user's state"
     many.update_many(users, X, chosen, rewards)
