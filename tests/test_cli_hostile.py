@@ -20,7 +20,7 @@ from typer.testing import CliRunner
 from warmstart.cli import app
 from warmstart.families.linear.population import Population
 
-EXAMPLES = max(10, int(os.environ.get("WARMSTART_HYPOTHESIS_EXAMPLES") or 150) // 20)
+EXAMPLES = max(10, int(os.environ.get("WARMSTART_HYPOTHESIS_EXAMPLES") or 250) // 20)
 runner = CliRunner()
 
 N_USERS, N_EVENTS, N_ITEMS, DIM = 12, 4, 6, 2

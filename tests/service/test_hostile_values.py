@@ -5,8 +5,8 @@ float64, and strings, nulls and lists where numbers are expected, in ranks, rewa
 The invariants: no answer is a 5xx, every error answer has the documented body ``{"error": {"code",
 "message"}}``, and every stored belief decodes to a finite one.
 
-``WARMSTART_HYPOTHESIS_EXAMPLES`` sets the number of examples of the rank/reward stream (default 150, about 400
-requests per backend; ``make test-hostile`` runs 2,000, about 5,000 requests per backend); the admin-fit test
+``WARMSTART_HYPOTHESIS_EXAMPLES`` sets the number of examples of the rank/reward stream (default 250, about 450
+requests per backend; ``make test-hostile`` runs 2,000, about 4,000 requests per backend); the admin-fit test
 runs a twentieth of it (at least 12). With ``WARMSTART_HYPOTHESIS_REPORT=FILE`` each test appends its tally
 (requests, answers by class, 5xx, non-finite beliefs) to FILE as a JSON line.
 """
@@ -30,7 +30,7 @@ from warmstart.policies.registry import make_policy
 from warmstart.service.app import create_app
 from warmstart.store.store import EventRecord, Store
 
-EXAMPLES = int(os.environ.get("WARMSTART_HYPOTHESIS_EXAMPLES") or 150)
+EXAMPLES = int(os.environ.get("WARMSTART_HYPOTHESIS_EXAMPLES") or 250)
 FIT_EXAMPLES = max(12, EXAMPLES // 20)
 
 EXTREMES = [1e300, -1e300, 5e-324, -5e-324, 1e308, -1.7976931348623157e308, 1e160, -1e160, 1e6, -1e6,
