@@ -8,7 +8,7 @@ OUT ?= demo-out
 PYBKT_VENV := .venv-pybkt
 OBP_VENV := .venv-obp
 
-.PHONY: demo test bench lint clean pybkt-venv obp-venv
+.PHONY: demo test test-hostile bench lint clean pybkt-venv obp-venv
 
 $(VENV)/.created:
 	$(PYTHON) -m venv $(VENV)
@@ -62,6 +62,14 @@ demo: $(VENV)/.installed
 
 test: $(VENV)/.installed $(PYBKT_VENV)/.installed $(OBP_VENV)/.installed $(VENV)/.postgresql $(VENV)/.chromium
 	$(PY) -m pytest -p no:cacheprovider
+
+# the numerical-safety target (docs/numerical-safety.md): 2,000 hypothesis examples of hostile requests per
+# backend (about 4,000 requests each on SQLite and PostgreSQL, about 2 minutes), tallies in test-output/hostile.jsonl
+test-hostile: $(VENV)/.installed $(VENV)/.postgresql
+	mkdir -p test-output && rm -f test-output/hostile.jsonl
+	WARMSTART_HYPOTHESIS_EXAMPLES=2000 WARMSTART_HYPOTHESIS_REPORT=$(CURDIR)/test-output/hostile.jsonl \
+		$(PY) -m pytest -p no:cacheprovider tests/service/test_hostile_values.py tests/test_cli_hostile.py
+	cat test-output/hostile.jsonl
 
 # the full benchmarks behind the README's results table (about 20-30 minutes on 2 cores)
 bench: $(VENV)/.installed $(PYBKT_VENV)/.installed $(OBP_VENV)/.installed $(VENV)/.postgresql

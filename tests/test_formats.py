@@ -316,6 +316,21 @@ def test_format_specific_checks_still_apply(tmp_path):
     with pytest.raises(LogFormatError, match="train_log.action: expected indices"):
         load_log(_rewrite("bandit_log", tmp_path / "a.npz", bad_action))
 
+    def huge_reward(arrays: dict[str, np.ndarray]) -> None:
+        arrays["reward"] = arrays["reward"].copy()
+        arrays["reward"][1, 0] = 1e160
+
+    with pytest.raises(LogFormatError, match=r"train_log.reward: .*1e\+06 \(max_reward\), got 1e\+160 at user 1, event 0"):
+        load_log(_rewrite("bandit_log", tmp_path / "r.npz", huge_reward))
+
+    def huge_feature(arrays: dict[str, np.ndarray]) -> None:
+        arrays["candidates"] = arrays["candidates"].copy()
+        arrays["candidates"][0, 1, 0, 0] = -1e308
+
+    with pytest.raises(LogFormatError, match=r"train_log.candidates: .*at user 0, event 1, candidate 0, feature 0"):
+        load_log(_rewrite("bandit_log", tmp_path / "c.npz", huge_feature))
+    assert load_log(_rewrite("bandit_log", tmp_path / "c2.npz", huge_feature), bounds=None).candidates[0, 1, 0, 0] == -1e308
+
     def short(arrays: dict[str, np.ndarray]) -> None:
         arrays["features"] = arrays["features"][:2]
 

@@ -146,7 +146,12 @@ def test_row_order_in_the_file_does_not_change_the_data(perm):
         ("user,time,item,reward\nu,1,,1\n", r"item: expected an item id in every row"),
         ("user,time,item,reward,f_0,f_1\nu,1,a,1,0,1\nv,1,a,1,0,2\n",
          r"f_\*: expected the same features in every row of an item, got item 'a'"),
-        ("user,time,item,reward,f_0\nu,1,a,1,x\n", r"f_\*\[0\]: expected a number in every row, got 'x'"),
+        ("user,time,item,reward,f_0\nu,1,a,1,x\n", r"f_0: expected a number in every row, got 'x' in row 1"),
+        ("user,time,item,reward,f_0,f_1\nu,1,a,1,0,inf\n", r"f_1: expected finite numbers in every row, got inf in row 1"),
+        ("user,time,item,reward\nu,1,a,1\nu,2,a,1e160\n",
+         r"reward: expected a finite number with \|value\| <= 1e\+06 \(max_reward\), got 1e\+160 in row 2"),
+        ("user,time,item,reward,f_0,f_1\nu,1,a,1,0,1\nu,2,b,1,-1e308,1\n",
+         r"f_0: expected a finite number with \|value\| <= 1e\+06 \(max_feature\), got -1e\+308 in row 2"),
         ("user,time,item,reward,f_0,f_2\nu,1,a,1,0,1\n", r"expected feature columns f_0..f_2 without gaps.*missing f_1"),
         ("user,time,item,reward\n", r"reward: expected at least one event, got an empty log"),
         ("", r"expected a header row, got an empty file"),
@@ -155,6 +160,20 @@ def test_row_order_in_the_file_does_not_change_the_data(perm):
 def test_bad_files_name_the_column_and_the_problem(tmp_path, text, match):
     with pytest.raises(ValueError, match=match):
         load_events(write(tmp_path, text))
+
+
+def test_the_bounds_are_an_argument(tmp_path):
+    from warmstart._validate import Bounds
+
+    path = write(tmp_path, "user,time,item,reward,f_0\nu,1,a,5e8,2e7\n")
+    with pytest.raises(ValueError, match="max_reward"):
+        load_events(path)
+    with pytest.raises(ValueError, match="f_0.*max_feature"):
+        load_events(path, bounds=Bounds(max_reward=1e9))
+    assert load_events(path, bounds=Bounds(max_reward=1e9, max_feature=1e8)).reward.tolist() == [5e8]
+    assert load_events(path, bounds=None).features.tolist() == [[2e7]]
+    with pytest.raises(ValueError, match=r"reward: .* in row 2"):
+        EventData.from_rows(["a", "b"], [1, 2], ["x", "y"], [0.5, -1e300])
 
 
 def test_bad_paths_are_value_errors(tmp_path):

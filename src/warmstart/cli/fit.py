@@ -43,6 +43,11 @@ def fit(
         help="With --backend ray and no --address: CPUs of the local Ray (default: every core).")] = None,
     chunk: Annotated[int, typer.Option(help="Users per E-step chunk (500 is faster on 2 cores sharing a cache; "
                                        "keep shard sizes a multiple of it).")] = 2000,
+    max_reward: Annotated[float, typer.Option(
+        "--max-reward", help="Largest reward magnitude accepted in the log (a row beyond it is an error naming "
+        "it; at most 1e12).")] = 1e6,
+    max_feature: Annotated[float, typer.Option(
+        "--max-feature", help="Largest feature magnitude accepted in the log (at most 1e12).")] = 1e6,
 ) -> None:
     """Fit the population of user types (EM with model selection, split/merge moves, a novel component) from a
     simulated log (LOG_PATH) or an event log (--log); with --dp-epsilon, a differentially private fit."""
@@ -51,9 +56,10 @@ def fit(
     from warmstart.families.linear.shards import is_shards
 
     cfg = _fit_config(n_types, k_max, selection, covariance, restarts, seed, init_sample, chunk)
+    bounds = _bounds(max_reward, max_feature)
     _check_fit_options(log_path, log, n_types, dp_epsilon, init_sample, backend, address, workers)
     if log is not None:
-        _fit_events(log, out_path, cfg)
+        _fit_events(log, out_path, cfg, bounds)
         return
     assert log_path is not None
     if is_shards(log_path):
@@ -64,7 +70,7 @@ def fit(
     if log_path.is_dir():
         raise CliError(f"LOG_PATH: expected a simulated .npz log or a shards folder (with manifest.json, written by "
                        f"`warmstart stats`), got the folder {str(log_path)!r} without one")
-    summary = summarise_log(load_log(log_path))
+    summary = summarise_log(load_log(log_path, bounds=bounds))
     if backend == "ray":
         _fit_shards(summary, out_path, cfg, backend, address, workers)
         return
@@ -82,6 +88,16 @@ def _fit_config(n_types: int | None, k_max: int, selection: str, covariance: str
                          init_sample=init_sample, chunk=chunk)
     except ValueError as exc:
         raise CliError(str(exc)) from exc
+
+
+def _bounds(max_reward: float, max_feature: float) -> Any:
+    """The magnitude bounds of the log's values from ``--max-reward`` and ``--max-feature``."""
+    from warmstart._validate import Bounds
+
+    try:
+        return Bounds(max_reward=max_reward, max_feature=max_feature)
+    except ValueError as exc:
+        raise CliError(f"--{str(exc).replace('_', '-', 1)}") from exc
 
 
 def _check_fit_options(log_path: Path | None, log: Path | None, n_types: int | None, dp_epsilon: float | None,
@@ -155,12 +171,16 @@ def _fit_shards(data: Any, out_path: Path, cfg: Any, backend: str, address: str 
     out.print(f"wrote {out_path}")
 
 
-def _fit_events(log: Path, out_path: Path, cfg: Any) -> None:
+def _fit_events(log: Path, out_path: Path, cfg: Any, bounds: Any) -> None:
     from warmstart.data.events import load_events
     from warmstart.families.linear.events import EventFitConfig, fit_from_events
     from warmstart.families.linear.item_features import save_item_features
 
-    events = load_events(log)
+    try:
+        events = load_events(log, bounds=bounds)
+    except ValueError as exc:  # the bounds by the names of this command's options
+        raise CliError(str(exc).replace("(max_reward)", "(--max-reward)").replace("(max_feature)", "(--max-feature)")
+                       ) from exc
     with progress_bar("fit (event log)") as bar:
         t0 = time.perf_counter()
         population, features, _ = fit_from_events(events, EventFitConfig(population=cfg), progress=bar)

@@ -76,17 +76,27 @@ def serve(
     workers: Annotated[int, typer.Option(min=1, help=(
         "Worker processes, each with its own app and store connections. Several workers want PostgreSQL: "
         "on SQLite they work (WAL, busy timeout) but every write waits for the one writer lock."))] = 1,
+    max_reward: Annotated[float, typer.Option(
+        "--max-reward", help="Largest reward magnitude a request may send (beyond it: a 422; at most 1e12).")] = 1e6,
+    max_feature: Annotated[float, typer.Option(
+        "--max-feature", help="Largest feature magnitude a request may send (beyond it: a 422; at most 1e12).")
+    ] = 1e6,
 ) -> None:
     """Run the personalization API (uvicorn) on a store; see warmstart.service.app for the endpoints."""
     import os
 
     import uvicorn
 
+    from warmstart._validate import Bounds
     from warmstart.families.linear.population import Population
     from warmstart.service.app import create_app
     from warmstart.service.bootstrap import BootstrapPrior
     from warmstart.store.store import Store
 
+    try:
+        bounds = Bounds(max_reward=max_reward, max_feature=max_feature)
+    except ValueError as exc:
+        raise CliError(f"--{str(exc).replace('_', '-', 1)}") from exc
     store = Store.open(db)
     if population is not None:
         pop = Population.load(population)
@@ -99,7 +109,7 @@ def serve(
     bootstrap = BootstrapPrior(prior_var=bootstrap_prior_var, noise_var=bootstrap_noise_var)
     # built here for one worker; for several, built only to check the settings before any worker starts
     app_ = create_app(store, policy=policy, seed=seed, reward_window_s=reward_window, default_reward=default_reward,
-                      explore=explore, bootstrap=bootstrap)
+                      explore=explore, bootstrap=bootstrap, bounds=bounds)
     if workers == 1:
         uvicorn.run(app_, host=host, port=port, log_level="warning")
         return
@@ -110,7 +120,8 @@ def serve(
                       WARMSTART_REWARD_WINDOW="" if reward_window is None else repr(float(reward_window)),
                       WARMSTART_DEFAULT_REWARD=repr(float(default_reward)), WARMSTART_EXPLORE=repr(float(explore)),
                       WARMSTART_BOOTSTRAP_PRIOR_VAR=repr(float(bootstrap_prior_var)),
-                      WARMSTART_BOOTSTRAP_NOISE_VAR=repr(float(bootstrap_noise_var)))
+                      WARMSTART_BOOTSTRAP_NOISE_VAR=repr(float(bootstrap_noise_var)),
+                      WARMSTART_MAX_REWARD=repr(bounds.max_reward), WARMSTART_MAX_FEATURE=repr(bounds.max_feature))
     uvicorn.run("warmstart.service.app:app_from_env", factory=True, workers=workers, host=host, port=port,
                 log_level="warning")
 

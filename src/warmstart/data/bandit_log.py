@@ -15,7 +15,14 @@ from pathlib import Path
 import numpy as np
 
 from warmstart._persist import Array, FormatError, NpzFormat
-from warmstart._validate import check_finite, check_shape
+from warmstart._validate import (
+    DEFAULT_BOUNDS,
+    Bounds,
+    bound_message,
+    check_finite,
+    check_shape,
+    first_out_of_bounds,
+)
 
 #: the type id of an outlier (a user drawn from no type) in simulated logs' ground truth
 OUTLIER_TYPE = -1
@@ -129,9 +136,10 @@ def save_log(path: str | os.PathLike[str], log: TrainingLog) -> None:
     _FILE.save(path, arrays)
 
 
-def load_log(path: str | os.PathLike[str]) -> TrainingLog:
+def load_log(path: str | os.PathLike[str], *, bounds: Bounds | None = DEFAULT_BOUNDS) -> TrainingLog:
     """Read a log written by ``save_log``; ``FileNotFoundError`` for a missing file and a ``LogFormatError`` (a
-    ``ValueError``) that names what is wrong for anything else.
+    ``ValueError``) that names what is wrong for anything else, including a logged reward or candidate feature
+    beyond ``bounds`` (``warmstart._validate.Bounds``; None: finite is enough).
 
     >>> import warmstart as ws
     >>> save_log("log.npz", ws.sim.LinearTypesPopulation(ws.sim.LinearTypesConfig()).logged(30, 5, seed=0))
@@ -145,9 +153,32 @@ def load_log(path: str | os.PathLike[str]) -> TrainingLog:
     _, arrays = _FILE.load(path)
     log = TrainingLog(arrays["candidates"], arrays["action"], arrays["propensity"], arrays["reward"])
     try:
-        return log.validate()
+        log.validate()
+        if bounds is not None:
+            check_log_bounds(log, bounds)
+        return log
     except ValueError as exc:
         raise _FILE.fail(path, str(exc)) from exc
+
+
+def check_log_bounds(log: TrainingLog, bounds: Bounds) -> None:
+    """Every logged event's reward and candidates' features within ``bounds``; a ``ValueError`` naming the
+    field, the user, the event (and the candidate) and the bound otherwise."""
+    logged = np.asarray(log.action) >= 0
+    reward = np.where(logged, np.asarray(log.reward, dtype=float), 0.0)
+    at = first_out_of_bounds(reward, bounds.max_reward)
+    if at is not None:
+        u, t = at
+        raise ValueError(bound_message("train_log.reward", bounds.max_reward, "max_reward", float(reward[u, t]))
+                         + f" at user {u}, event {t}")
+    for start in range(0, logged.shape[0], 1000):  # in chunks: the candidates can be hundreds of MB
+        block = np.where(logged[start : start + 1000, :, None, None], log.candidates[start : start + 1000], 0.0)
+        at = first_out_of_bounds(block, bounds.max_feature)
+        if at is not None:
+            u, t, a, j = at
+            raise ValueError(bound_message("train_log.candidates", bounds.max_feature, "max_feature",
+                                           float(block[at])) + f" at user {start + u}, event {t}, candidate {a}, "
+                                                               f"feature {j}")
 
 
 def load_truth(path: str | os.PathLike[str]) -> dict[str, np.ndarray]:

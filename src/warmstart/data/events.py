@@ -47,6 +47,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from warmstart._io import atomic_write
+from warmstart._validate import DEFAULT_BOUNDS, Bounds, bound_message, first_out_of_bounds
 from warmstart.data._columns import (
     _as_text,
     _check_finite_rows,
@@ -125,12 +126,14 @@ class EventData:
     def from_rows(cls, user: Sequence[Any] | np.ndarray, time: Sequence[Any] | np.ndarray,
                   item: Sequence[Any] | np.ndarray, reward: Sequence[Any] | np.ndarray, *,
                   features: np.ndarray | None = None, propensity: Sequence[float] | np.ndarray | None = None,
-                  ) -> EventData:
+                  bounds: Bounds | None = DEFAULT_BOUNDS) -> EventData:
         """Build from rows in any order, as a file holds them.
 
         ``time`` holds numbers or ISO 8601 strings; ``features``, when given, is ``(n_events, d)``, one
         vector per row, and must agree across the rows of an item. Users are numbered in sorted order of
         their ids (numeric when every id is an integer), items in sorted order of their ids (as text).
+        Rewards and features must be within ``bounds`` (``warmstart._validate.Bounds``, ``|value| <= 1e6`` by
+        default; None: finite is enough).
         """
         columns: dict[str, np.ndarray] = {"user": np.asarray(user), "time": np.asarray(time),
                                           "item": np.asarray(item), "reward": np.asarray(reward)}
@@ -143,7 +146,7 @@ class EventData:
             n = columns["reward"].shape[0]
             if feats.ndim != 2 or feats.shape[0] != n:
                 raise ValueError(f"features: expected shape ({n}, d), one row per event, got shape {feats.shape}")
-        return _assemble(columns, names, feats, "features")
+        return _assemble(columns, names, feats, "features", bounds)
 
     # ------------------------------------------------------------------------------------------ views
     @property
@@ -247,8 +250,9 @@ class EventData:
 
 # ---------------------------------------------------------------------------------------------- parsing
 def _assemble(columns: dict[str, np.ndarray], names: dict[str, str], features: np.ndarray | None,
-              feature_name: str) -> EventData:
-    """Parse and check raw columns (text or numbers), sort, and build ``EventData``."""
+              feature_name: str, bounds: Bounds | None) -> EventData:
+    """Parse and check raw columns (text or numbers; rewards and features within ``bounds`` unless None), sort,
+    and build ``EventData``. Rows are numbered from 1 in the order given (a file's data rows)."""
     n = columns["reward"].shape[0]
     for key, arr in columns.items():
         if arr.shape != (n,):
@@ -257,6 +261,8 @@ def _assemble(columns: dict[str, np.ndarray], names: dict[str, str], features: n
         raise ValueError(f"{names['reward']}: expected at least one event, got an empty log")
     reward = _parse_numbers(columns["reward"], names["reward"])
     _check_finite_rows(names["reward"], reward)
+    if bounds is not None:
+        bounds.check_rewards(reward, name=names["reward"])
     time, time_kind = _parse_time(columns["time"], names["time"])
     prop = None
     if "propensity" in columns:
@@ -271,7 +277,7 @@ def _assemble(columns: dict[str, np.ndarray], names: dict[str, str], features: n
     item = item.ravel()
     feats = None
     if features is not None:
-        feats = _item_features(features, item, item_ids, feature_name)
+        feats = _item_features(features, item, item_ids, feature_name, bounds)
     user_ids, user = np.unique(ids, return_inverse=True)
     user = user.ravel()
     perm = np.lexsort((np.arange(n), time, user))
@@ -280,10 +286,12 @@ def _assemble(columns: dict[str, np.ndarray], names: dict[str, str], features: n
                      features=feats, propensity=None if prop is None else prop[perm], time_kind=time_kind)
 
 
-def _item_features(row_features: np.ndarray, item: np.ndarray, item_ids: np.ndarray, name: str) -> np.ndarray:
-    """One feature vector per item from per-row features, checking every row of an item agrees."""
+def _item_features(row_features: np.ndarray, item: np.ndarray, item_ids: np.ndarray, name: str,
+                   bounds: Bounds | None) -> np.ndarray:
+    """One feature vector per item from per-row features, checking every row of an item agrees (and, unless
+    ``bounds`` is None, that every value is within its bound)."""
     if row_features.dtype.kind not in "biuf":
-        cols = [_parse_numbers(row_features[:, j], f"{name}[{j}]") for j in range(row_features.shape[1])]
+        cols = [_parse_numbers(row_features[:, j], _feature_column(name, j)) for j in range(row_features.shape[1])]
         row_features = np.stack(cols, axis=1) if cols else np.zeros((item.shape[0], 0))
     X = row_features.astype(np.float64)
     if X.shape[1] == 0:
@@ -291,7 +299,14 @@ def _item_features(row_features: np.ndarray, item: np.ndarray, item_ids: np.ndar
     bad = ~np.isfinite(X).all(axis=1)
     if bad.any():
         r = int(np.flatnonzero(bad)[0])
-        raise ValueError(f"{name}: expected finite numbers in every row, got {X[r].tolist()} in row {r + 1}")
+        j = int(np.flatnonzero(~np.isfinite(X[r]))[0])
+        raise ValueError(f"{_feature_column(name, j)}: expected finite numbers in every row, got {X[r, j]} in row "
+                         f"{r + 1}")
+    if bounds is not None:
+        at = first_out_of_bounds(X, bounds.max_feature)
+        if at is not None:
+            raise ValueError(bound_message(_feature_column(name, at[1]), bounds.max_feature, "max_feature",
+                                           float(X[at])) + f" in row {at[0] + 1}")
     first = np.full(item_ids.shape[0], -1, dtype=np.int64)
     first[item[::-1]] = np.arange(item.shape[0])[::-1]  # first row of each item
     out = X[first]
@@ -304,17 +319,24 @@ def _item_features(row_features: np.ndarray, item: np.ndarray, item_ids: np.ndar
     return out
 
 
+def _feature_column(name: str, j: int) -> str:
+    """The name of feature column ``j``: ``f_3`` for a file's ``f_*`` columns, ``features[3]`` otherwise."""
+    return name.replace("*", str(j)) if "*" in name else f"{name}[{j}]"
+
+
 # ---------------------------------------------------------------------------------------------- files
 def load_events(path: str | os.PathLike[str], *, user: str = "user", time: str = "time", item: str = "item",
                 reward: str = "reward", propensity: str | None = "propensity",
-                feature_prefix: str | None = "f_") -> EventData:
+                feature_prefix: str | None = "f_", bounds: Bounds | None = DEFAULT_BOUNDS) -> EventData:
     """Read an event log from CSV (``.csv``, ``.csv.gz``) or Parquet (``.parquet``, ``.pq``; needs pyarrow).
 
     The column names can be changed; ``propensity`` is read when the file has that column (``None``: never),
     and item features from the columns named ``feature_prefix`` followed by ``0, 1, ..`` (``None``: none).
     Errors name the file and the column: a missing column, a non-number reward, a non-finite reward, a
     propensity outside ``(0, 1]``, a time that is neither a number nor an ISO 8601 timestamp, an item whose
-    rows disagree on its features.
+    rows disagree on its features, a reward or feature beyond ``bounds`` (``warmstart._validate.Bounds``:
+    ``|value| <= 1e6`` by default, the ``--max-reward`` / ``--max-feature`` of the command line; None: finite
+    is enough). Rows are numbered from 1, the first line after the header.
 
     >>> import pathlib, warmstart as ws
     >>> _ = pathlib.Path("events.csv").write_text(
@@ -340,7 +362,7 @@ def load_events(path: str | os.PathLike[str], *, user: str = "user", time: str =
     n_features = sum(k.startswith("feature ") for k in cols)
     feats = np.stack([cols.pop(f"feature {j}") for j in range(n_features)], axis=1) if n_features else None
     with file_errors(path):
-        return _assemble(cols, {**names, "propensity": str(propensity)}, feats, f"{feature_prefix}*")
+        return _assemble(cols, {**names, "propensity": str(propensity)}, feats, f"{feature_prefix}*", bounds)
 
 
 def _feature_columns(header: list[str], prefix: str | None) -> list[str]:

@@ -31,7 +31,7 @@ import numpy as np
 
 from warmstart._io import atomic_write
 from warmstart._persist import Array, ByteHeader, FormatError, NpzFormat
-from warmstart._validate import check_finite, check_shape
+from warmstart._validate import all_finite, check_finite, check_shape, refuse_non_finite
 from warmstart.families.protocol import FAMILIES, Family, Params, State
 from warmstart.stats import normalised_exp
 
@@ -370,7 +370,15 @@ class TypeBelief:
         self._observe_trusted(x, self.population.model.check_reward(float(reward)))
 
     def _observe_trusted(self, x: np.ndarray, reward: float) -> None:
-        self.log_evidence += self.population.model.observe(self.state, self.population.params, x, reward)
+        """The family's ``observe`` on a copy of the state, kept only when the state and the log evidence are
+        finite; otherwise ``NonFiniteUpdateError`` and the belief is unchanged."""
+        state = {k: v.copy() for k, v in self.state.items()}
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+            log_evidence = self.log_evidence + self.population.model.observe(state, self.population.params, x,
+                                                                             reward)
+        if not all_finite(log_evidence, *state.values()):
+            raise refuse_non_finite("belief", x, reward)
+        self.state, self.log_evidence = state, log_evidence
         self.n += 1.0
 
     def copy(self) -> TypeBelief:

@@ -20,7 +20,7 @@ from typing import Any, ClassVar, Self
 import numpy as np
 
 from warmstart._registry import Registry
-from warmstart._validate import as_actions, check_action_index, check_reward
+from warmstart._validate import NonFiniteUpdateError, as_actions, check_action_index, check_reward
 from warmstart.data.bandit_log import TrainingLog
 from warmstart.families.generic import TypePopulation
 from warmstart.families.linear.population import Population
@@ -161,7 +161,9 @@ class Policy(ABC):
                     rewards: Sequence[float]) -> None:
         """Learn from one observed reward of each of many users (the arguments of ``update``, one per user). Every
         input is checked before any state changes: a bad one raises a ``ValueError`` naming it (``rewards[2]``)
-        and changes nothing. The result is that of ``update`` called for each user in order."""
+        and changes nothing, and so does an event a user's state would refuse (``NonFiniteUpdateError``, found by
+        running the updates on copies first when the policy can copy its states). The result is that of
+        ``update`` called for each user in order."""
         xs = self._many(states, actions)
         for name, values in (("chosen", chosen), ("rewards", rewards)):
             if not isinstance(values, (np.ndarray, Sequence)) or len(values) != len(states):
@@ -174,8 +176,23 @@ class Policy(ABC):
                 checked.append(self.check_reward(r))
             except ValueError as exc:
                 raise ValueError(f"rewards[{i}]: {exc}") from exc
+        self._dry_run(states, xs, index, checked)
         for state, X, a, r in zip(states, xs, index, checked):
             self._update(state, X, a, r)
+
+    def _dry_run(self, states: Sequence[Any], xs: list[np.ndarray], index: list[int], rewards: list[float]) -> None:
+        """The updates of ``update_many`` on copies of the states, when the policy can copy them: an update its
+        state refuses (``NonFiniteUpdateError``: the result would overflow float64) raises here, naming the user,
+        before any state has changed."""
+        for i, (state, X, a, r) in enumerate(zip(states, xs, index, rewards)):
+            try:
+                copy = self.copy_state(state)
+            except NotImplementedError:
+                return  # a state that cannot be copied is updated without the dry run
+            try:
+                self._update(copy, X, a, r)
+            except NonFiniteUpdateError as exc:
+                raise NonFiniteUpdateError(f"rewards[{i}]: {exc}") from exc
 
     def check_reward(self, reward: object) -> float:
         """``reward`` as a float if this policy can learn from it; a ``ValueError`` naming ``reward`` otherwise

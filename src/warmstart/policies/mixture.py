@@ -29,14 +29,23 @@ from warmstart.policies.base import Decision, Policy, PolicyContext, StateSummar
 
 
 def _safe_cholesky(cov: np.ndarray) -> np.ndarray:
+    """A factor ``L`` with ``L L' = cov`` (lower triangular unless the last resort is needed)."""
     try:
         return np.linalg.cholesky(cov)
     except np.linalg.LinAlgError:
-        # rank-one downdates can leave a covariance a hair off positive definite after many events
-        d = cov.shape[-1]
-        sym = 0.5 * (cov + np.swapaxes(cov, -1, -2))
-        jitter = 1e-10 * np.maximum(np.trace(sym, axis1=-2, axis2=-1), 1e-12)[..., None, None] * np.eye(d)
+        pass
+    # rank-one downdates can leave a covariance a hair off positive definite after many events
+    d = cov.shape[-1]
+    sym = 0.5 * (cov + np.swapaxes(cov, -1, -2))
+    jitter = 1e-10 * np.maximum(np.trace(sym, axis1=-2, axis2=-1), 1e-12)[..., None, None] * np.eye(d)
+    try:
         return np.linalg.cholesky(sym + jitter)
+    except np.linalg.LinAlgError:
+        pass
+    # last resort, after updates with huge features (downdates that cancel to rounding): the symmetric square
+    # root with negative eigenvalues (rounding errors) set to zero, a valid factor of the nearest PSD matrix
+    vals, vecs = np.linalg.eigh(sym)
+    return vecs * np.sqrt(np.clip(vals, 0.0, None))[..., None, :]
 
 
 def mixture_draws_numpy(mean: np.ndarray, cov: np.ndarray, counts: np.ndarray, z: np.ndarray) -> np.ndarray:
@@ -57,8 +66,24 @@ def posterior_samples(belief: Belief | ChangePointBelief, n: int, rng: np.random
     probs, mean, cov = belief.components()
     counts = rng.multinomial(n, probs)
     z = rng.standard_normal((n, belief.dim))
-    draws = _kernels.mixture_draws if _kernels.JIT else mixture_draws_numpy
-    return draws(mean, cov, counts, z)
+    if _kernels.JIT:
+        try:
+            return _kernels.mixture_draws(mean, cov, counts, z)
+        except np.linalg.LinAlgError:
+            pass  # a covariance the compiled jitter cannot factor: the numpy path has a last resort
+    return mixture_draws_numpy(mean, cov, counts, z)
+
+
+def _scores(thetas: np.ndarray, X: np.ndarray) -> np.ndarray:
+    """``thetas @ X.T``, the sampled rewards of the candidates; a ``ValueError`` naming ``actions`` when they
+    are beyond ``_MAX_SCORE`` (features far beyond any bound an edge of the library lets in), where the squares
+    IDS takes of them would overflow float64."""
+    with np.errstate(over="ignore", invalid="ignore"):
+        R = thetas @ X.T
+    if not np.abs(R).max() <= _MAX_SCORE:  # NaN fails too
+        raise ValueError(f"actions: expected features the belief can score in float64, got values up to "
+                         f"{float(np.abs(X).max()):g} in magnitude (the scores overflow)")
+    return R
 
 
 def tempered(population: Population, temper: float) -> Population:
@@ -76,6 +101,7 @@ def tempered(population: Population, temper: float) -> Population:
 
 
 _EPS = 1e-12
+_MAX_SCORE = 1e100
 
 
 class BeliefPolicy(Policy):
@@ -160,7 +186,7 @@ class ThompsonPolicy(BeliefPolicy):
 
     def _act(self, state: Belief, X: np.ndarray) -> Decision:
         thetas = posterior_samples(state, self.n_samples, self.rng)
-        choice = np.argmax(thetas @ X.T, axis=1)
+        choice = np.argmax(_scores(thetas, X), axis=1)
         probs = np.bincount(choice, minlength=X.shape[0]) / self.n_samples
         a = int(choice[self.rng.integers(self.n_samples)])
         return Decision(a, float(probs[a]), probs)
@@ -247,7 +273,7 @@ class MixtureIDS(BeliefPolicy):
         if A == 1:
             return Decision(0, 1.0, np.ones(1))
         thetas = posterior_samples(state, self.n_samples, self.rng)
-        R = thetas @ X.T
+        R = _scores(thetas, X)
         i, j, q = _kernels.ids_pair(R, _Q, _EPS, _TIE) if _kernels.JIT else ids_distribution(R)
         probs = np.zeros(A)
         probs[i] += q

@@ -25,6 +25,16 @@ Every request but ``/health`` and ``/metrics`` needs an API key (``Authorization
 unknown key is 401; a client key on an admin route is 403. Errors are ``{"error": {"code", "message"}}``; malformed
 input is a 4xx, never a 5xx.
 
+Numerical safety: a reward or a feature that is not finite or beyond the magnitude bounds (``create_app(bounds=
+Bounds(...))``, ``serve --max-reward / --max-feature``, ``WARMSTART_MAX_REWARD`` / ``WARMSTART_MAX_FEATURE``;
+``1e6`` each by default) is a 422 ``out_of_bounds`` naming the field (``actions[2].features[3]``), the bound and
+the request. A reward whose update would make the user's belief non-finite is a 422 ``unusable_event``, with
+nothing stored (no reward, the belief as it was); a stored belief that cannot be read (written before beliefs
+were guarded) is a 409 ``belief_unreadable`` until the user is reset. ``/v1/admin/fit`` leaves out and counts the
+stored rows it cannot use (``skipped_rows``, ``skipped_users``) and answers 409 ``fit_failed`` if the rest
+cannot be fitted. Anything unexpected is a 500 ``internal`` with the same body (the traceback in the server's
+log under the id the message gives), and the connection stays open.
+
 Layout: ``create_app`` (here) builds one ``ServiceState`` (``state``: the store, settings, population versions
 and their engines, key cache, metrics) at ``app.state.service``, the error handlers (``errors``), the metrics
 middleware (``metrics``) and includes the routers: ``routes_rank``, ``routes_users``, ``routes_admin``,
@@ -35,18 +45,19 @@ dependencies in ``deps``; the request bodies are in ``models``; ``Engine``, ``re
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from typing import Any
 
 from fastapi import FastAPI
 
+from warmstart._validate import MAX_BOUND, Bounds
 from warmstart.policies.floor import DEFAULT_EPSILON
 from warmstart.service import routes_admin, routes_ops, routes_rank, routes_users
 from warmstart.service.bootstrap import DEFAULT_BOOTSTRAP, BootstrapPrior
 from warmstart.service.dashboard import mount_dashboard
 from warmstart.service.engine import Engine, user_profile
-from warmstart.service.errors import ApiError, add_error_handlers
+from warmstart.service.errors import ApiError, CatchAll, add_error_handlers
 from warmstart.service.metrics import MAX_BODY_BYTES, Measure
 from warmstart.service.models import MAX_ACTIONS
 from warmstart.service.state import ServiceState
@@ -67,16 +78,19 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
 
 def create_app(store: Store, *, policy: str = "mixture_ids", seed: int = 0, reward_window_s: float | None = None,
                default_reward: float = 0.0, explore: float = DEFAULT_EPSILON,
-               bootstrap: BootstrapPrior | None = DEFAULT_BOOTSTRAP) -> FastAPI:
+               bootstrap: BootstrapPrior | None = DEFAULT_BOOTSTRAP, bounds: Bounds | None = None) -> FastAPI:
     """The API on ``store``. With ``reward_window_s``, a decision whose reward has not arrived within the window
     gets ``default_reward`` (applied by a background loop, and by ``app.state.apply_default_rewards(now)``).
     ``explore`` is the exploration floor (``ServiceState``; default 0.01, 0 turns it off); ``bootstrap`` the
-    broad prior served while no population is active (``warmstart.service.bootstrap``; None: 503 until one is)."""
+    broad prior served while no population is active (``warmstart.service.bootstrap``; None: 503 until one is).
+    ``bounds`` (``warmstart._validate.Bounds``, default ``|reward|, |feature| <= 1e6``) are the magnitudes a
+    request's rewards and features may have (a 422 ``out_of_bounds`` beyond them)."""
     state = ServiceState(store, policy=policy, seed=seed, reward_window_s=reward_window_s,
-                         default_reward=default_reward, explore=explore, bootstrap=bootstrap)
+                         default_reward=default_reward, explore=explore, bootstrap=bootstrap, bounds=bounds)
     app = FastAPI(title="warmstart", version="1", docs_url=None, redoc_url=None, lifespan=_lifespan)
     app.state.service = state
     app.state.apply_default_rewards = state.apply_default_rewards
+    app.add_middleware(CatchAll, errors=state.metrics.errors)  # inside Measure: an unexpected 500 is counted
     app.add_middleware(Measure, metrics=state.metrics)
     add_error_handlers(app, state.metrics.errors)
     routes_ops.mount_docs_assets(app)
@@ -113,4 +127,21 @@ def app_from_env() -> FastAPI:
                       default_reward=number("WARMSTART_DEFAULT_REWARD", float, "0"),
                       explore=number("WARMSTART_EXPLORE", float, repr(DEFAULT_EPSILON)),
                       bootstrap=BootstrapPrior(prior_var=number("WARMSTART_BOOTSTRAP_PRIOR_VAR", float, "1"),
-                                               noise_var=number("WARMSTART_BOOTSTRAP_NOISE_VAR", float, "1")))
+                                               noise_var=number("WARMSTART_BOOTSTRAP_NOISE_VAR", float, "1")),
+                      bounds=bounds_from_env(env))
+
+
+def bounds_from_env(env: Mapping[str, str]) -> Bounds:
+    """The magnitude bounds set by ``WARMSTART_MAX_REWARD`` and ``WARMSTART_MAX_FEATURE`` (each ``1e6`` when
+    unset or empty); a ``ValueError`` naming the variable for a value that is not a number in ``(0, 1e12]``."""
+    values = {}
+    for field, name in (("max_reward", "WARMSTART_MAX_REWARD"), ("max_feature", "WARMSTART_MAX_FEATURE")):
+        text = env.get(name, "")
+        if not text:
+            continue
+        try:
+            values[field] = float(text)
+            Bounds(**{field: values[field]})
+        except ValueError as exc:
+            raise ValueError(f"{name}: expected a positive number at most {MAX_BOUND:g}, got {text!r}") from exc
+    return Bounds(**values)

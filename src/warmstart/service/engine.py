@@ -9,6 +9,7 @@ from typing import Any
 import numpy as np
 from sqlalchemy import Connection
 
+from warmstart._validate import NonFiniteUpdateError, all_finite
 from warmstart.families.registry import population_from_bytes
 from warmstart.policies.base import PolicyContext, StateSummary
 from warmstart.policies.floor import DEFAULT_EPSILON
@@ -59,11 +60,15 @@ class Engine:
 
     def belief_from_log(self, user_id: str) -> State:
         """The user's belief under this population, recomputed from their rewarded personalised events in order (a
-        shadow population keeps no stored beliefs; a stored belief of another version is replaced by this)."""
+        shadow population keeps no stored beliefs; a stored belief of another version is replaced by this); an
+        event the belief cannot absorb is passed over."""
         state = self.policy.new_user()
         for e in self.store.user_events(user_id):
             if e.reward is not None and e.personalised:
-                self.learn(state, e, float(e.reward))
+                try:
+                    self.learn(state, e, float(e.reward))
+                except ValueError:  # an event this belief refuses (stored before the bounds were checked)
+                    continue
         return state
 
     def belief(self, user_id: str, conn: Connection | None = None) -> tuple[State, int | None]:
@@ -80,14 +85,20 @@ class Engine:
         cached = self.cache.get(user_id, stored)
         if cached is not None:
             return cached
-        belief = self.policy.state_from_bytes(stored[0])
+        try:
+            belief = self.policy.state_from_bytes(stored[0])
+        except ValueError as exc:  # a row written before beliefs were guarded (a NaN), or damaged
+            raise ApiError(409, "belief_unreadable", f"user {user_id!r}: the stored belief cannot be read ({exc}); "
+                                                     f"POST /v1/users/{user_id}/reset starts the user afresh") from exc
         self.cache.put(user_id, stored, belief)  # a committed row: safe to remember
         return belief
 
 
 def record_reward(eng: Engine, event_id: str, reward: float, *, default: bool = False) -> bool:
     """Record a reward and fold it into the user's stored belief in one transaction (compare-and-set on the
-    belief; on a concurrent update both are rolled back and tried again on the fresh belief)."""
+    belief; on a concurrent update both are rolled back and tried again on the fresh belief). A reward the
+    belief cannot absorb (its update would not be finite) is refused, ``ApiError`` 422 ``unusable_event``: the
+    transaction is rolled back, so neither the reward nor a non-finite belief is stored."""
 
     written: list[tuple[str, tuple[bytes, int, int], State]] = []
 
@@ -101,10 +112,14 @@ def record_reward(eng: Engine, event_id: str, reward: float, *, default: bool = 
             expected_state = None  # read in this transaction: the version is enough
         else:  # no read: the write names the cached row's version and bytes, and fails if either moved on
             (expected_state, version, _), belief = latest
-        eng.learn(belief, record, reward)
+        eng.learn(belief, record, reward)  # NonFiniteUpdateError (the belief unchanged) rolls the reward back
+        held = eng.summary(belief)
+        if not all_finite(held.n_events, *(() if held.type_probs is None else (held.type_probs,))):
+            # the store's guard, for any policy: a belief that is not finite is never written
+            raise NonFiniteUpdateError(f"reward: the updated belief of user {record.user_id!r} is not finite")
         state = eng.policy.state_to_bytes(belief)
         new_version = eng.store.put_belief(record.user_id, state, population_version=eng.version,
-                                           n_events=round(eng.summary(belief).n_events), expected_version=version,
+                                           n_events=round(held.n_events), expected_version=version,
                                            expected_state=expected_state, conn=conn)
         written.append((record.user_id, (state, new_version, eng.version), belief))
 
@@ -116,6 +131,8 @@ def record_reward(eng: Engine, event_id: str, reward: float, *, default: bool = 
         except StaleBeliefError:
             trust_cache = False  # read the row on the next try
             continue
+        except NonFiniteUpdateError as exc:  # rolled back: no reward recorded, the stored belief as it was
+            raise ApiError(422, "unusable_event", f"event {event_id!r}: {exc}") from exc
         for user_id, stored, belief in written:  # committed: now the cache may know it
             eng.cache.put(user_id, stored, belief)
         return new

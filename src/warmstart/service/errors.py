@@ -1,7 +1,12 @@
 """The API's errors: ``ApiError`` (raised by routes and dependencies) and the one error body, ``{"error":
-{"code", "message"}}``, that every error answer has, malformed input and unknown routes included."""
+{"code", "message"}}``, that every error answer has, malformed input, unknown routes and unexpected failures
+included (``CatchAll``: a 500 with the error body, the connection kept open)."""
 
 from __future__ import annotations
+
+import logging
+import uuid
+from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -39,3 +44,39 @@ def add_error_handlers(app: FastAPI, errors: Counter) -> None:
     @app.exception_handler(StarletteHTTPException)
     async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
         return error_response(exc.status_code, "http_error", str(exc.detail))
+
+
+log = logging.getLogger("warmstart.service")
+
+
+class CatchAll:
+    """ASGI middleware: an exception no handler answered becomes a 500 with the error body (code ``internal``
+    and an id to find the traceback in the log by), counted in ``errors``, and is not raised further.
+
+    Starlette's own last resort answers a plain-text 500 and re-raises, and uvicorn then closes the connection;
+    here the exception stops, so the client gets JSON and keeps its connection. An exception after the answer
+    has started cannot change the answer; it is logged and the answer is left as it is."""
+
+    def __init__(self, app: Any, errors: Counter) -> None:
+        self.app, self.errors = app, errors
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = [False]
+
+        async def sending(message: dict[str, Any]) -> None:
+            if message["type"] == "http.response.start":
+                started[0] = True
+            await send(message)
+
+        try:
+            await self.app(scope, receive, sending)
+        except Exception:
+            ref = uuid.uuid4().hex[:12]
+            log.exception("unexpected error %s on %s %s", ref, scope.get("method"), scope.get("path"))
+            self.errors.labels("internal").inc()
+            if not started[0]:
+                await error_response(500, "internal", f"unexpected error {ref} (logged on the server); the "
+                                                      "request may be retried")(scope, receive, send)

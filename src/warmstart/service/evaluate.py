@@ -24,6 +24,7 @@ from typing import Any
 import numpy as np
 from sqlalchemy import select
 
+from warmstart._validate import DEFAULT_BOUNDS, Bounds
 from warmstart.families.linear.population import Population
 from warmstart.ope.diagnostics import weight_diagnostics
 from warmstart.ope.estimators import bootstrap_ci, estimate_feedback, logged_feedback
@@ -47,6 +48,15 @@ def logged_events(store: Store, *, max_events: int = 200_000) -> list[Any]:
     with store.engine.connect() as conn:
         rows = conn.execute(query).mappings().all()
     return [event_from_row(r) for r in rows]
+
+
+def usable_events(events: list[Any], bounds: Bounds) -> tuple[list[Any], int]:
+    """The events whose reward and candidates' features are finite and within ``bounds`` (rows stored before the
+    bounds were checked, or under wider ones, are left out), and how many were left out."""
+    with np.errstate(invalid="ignore"):
+        keep = [e for e in events if abs(float(e.reward)) <= bounds.max_reward
+                and bool((np.abs(e.candidates) <= bounds.max_feature).all())]
+    return keep, len(events) - len(keep)
 
 
 def reward_model(events: list[Any], n_actions: int, *, ridge: float = 1.0) -> np.ndarray:
@@ -88,11 +98,13 @@ def _replay(population: Population, events: list[Any], *, policy: str, seed: int
 
 
 def evaluate_versions(store: Store, version: int, baseline: int | None = None, *, policy: str = "mixture_ids",
-                      seed: int = 0, n_boot: int = 1000, max_events: int = 200_000) -> dict[str, Any]:
+                      seed: int = 0, n_boot: int = 1000, max_events: int = 200_000,
+                      bounds: Bounds = DEFAULT_BOUNDS) -> dict[str, Any]:
     """Estimates for ``version`` and ``baseline`` (the active version by default) on the logged events, the
-    logging policy's own mean reward, and ``version - baseline`` for each estimator with a paired CI."""
+    logging policy's own mean reward, and ``version - baseline`` for each estimator with a paired CI. Events
+    beyond ``bounds`` are left out (``skipped_events`` counts them)."""
     baseline = store.active_version() if baseline is None else baseline
-    events = logged_events(store, max_events=max_events)
+    events, skipped = usable_events(logged_events(store, max_events=max_events), bounds)
     if not events:
         raise NoLogError("log: expected rewarded events with candidate features (logged since schema 0003), "
                          "found none")
@@ -102,7 +114,8 @@ def evaluate_versions(store: Store, version: int, baseline: int | None = None, *
     pscore = np.array([e.propensity for e in events], dtype=float)
     logged = {"estimate": float(reward.mean()), "ci95": list(bootstrap_ci(reward, n_boot=n_boot, seed=seed)),
               "n": len(events)}
-    out: dict[str, Any] = {"n_events": len(events), "n_users": len({e.user_id for e in events}),
+    out: dict[str, Any] = {"n_events": len(events), "skipped_events": skipped,
+                           "n_users": len({e.user_id for e in events}),
                            "logging_policy": logged, "policy": policy, "seed": seed, "n_boot": n_boot,
                            "versions": {}}
     per_round: dict[int, dict[str, np.ndarray]] = {}

@@ -9,6 +9,7 @@ from typing import Any
 import numpy as np
 from fastapi import APIRouter, Depends
 
+from warmstart._validate import Bounds
 from warmstart.service.deps import AppState, client
 from warmstart.service.engine import record_reward
 from warmstart.service.errors import ApiError
@@ -31,6 +32,7 @@ def rank(state: AppState, body: RankRequest, _: str = Depends(client)) -> dict[s
         raise ApiError(422, "invalid_request", f"actions.features: expected {eng.population.dim} numbers per "
                                                f"action, got {lengths}")
     X = np.array([a.features for a in body.actions], dtype=float)
+    check_features(state.bounds, X, body.user_id)
     store = state.store
     opted_out, stored = store.user_state(body.user_id)
     personalised = not opted_out
@@ -57,6 +59,10 @@ def reward(state: AppState, body: RewardRequest, event_id: str = EventId,
            _: str = Depends(client)) -> dict[str, Any]:
     eng = state.engine()
     try:
+        state.bounds.check_rewards(body.reward, name="reward", setting="max_reward, WARMSTART_MAX_REWARD")
+    except ValueError as exc:
+        raise ApiError(422, "out_of_bounds", f"{exc} (POST /v1/events/{event_id}/reward)") from exc
+    try:
         eng.policy.check_reward(body.reward)  # before the transaction: a reward the policy cannot learn is a 422
     except ValueError as exc:
         raise ApiError(422, "invalid_request", str(exc)) from exc
@@ -73,3 +79,15 @@ def reward(state: AppState, body: RewardRequest, event_id: str = EventId,
 
 def _most_probable(names: list[str], probs: np.ndarray | None) -> str:
     return names[int(np.argmax(probs))] if probs is not None and probs.size else "unknown"
+
+
+def check_features(bounds: Bounds, X: np.ndarray, user_id: str) -> None:
+    """Every candidate's features within the magnitude bound; a 422 ``out_of_bounds`` naming the first one
+    beyond it (``actions[i].features[j]``), the bound and the request otherwise."""
+    with np.errstate(invalid="ignore"):
+        bad = ~(np.abs(X) <= bounds.max_feature)
+    if bad.any():
+        i, j = (int(v) for v in np.argwhere(bad)[0])
+        raise ApiError(422, "out_of_bounds", f"actions[{i}].features[{j}]: expected a finite number with |value| <= "
+                                             f"{bounds.max_feature:g} (max_feature, WARMSTART_MAX_FEATURE), got "
+                                             f"{X[i, j]:g} (POST /v1/rank for user {user_id!r})")

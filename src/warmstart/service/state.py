@@ -12,10 +12,12 @@ from collections.abc import Callable
 
 import numpy as np
 
+from warmstart._validate import DEFAULT_BOUNDS, Bounds
 from warmstart.policies.floor import DEFAULT_EPSILON
 from warmstart.service.bootstrap import BootstrapPrior, ensure_population
 from warmstart.service.cache import KeyCache
 from warmstart.service.engine import Engine, record_reward
+from warmstart.service.errors import ApiError
 from warmstart.service.metrics import Metrics
 from warmstart.store.store import ConflictError, NotFoundError, Store
 
@@ -32,11 +34,14 @@ class ServiceState:
 
     def __init__(self, store: Store, *, policy: str = "mixture_ids", seed: int = 0,
                  reward_window_s: float | None = None, default_reward: float = 0.0,
-                 explore: float = DEFAULT_EPSILON, bootstrap: BootstrapPrior | None = None) -> None:
+                 explore: float = DEFAULT_EPSILON, bootstrap: BootstrapPrior | None = None,
+                 bounds: Bounds | None = None) -> None:
         if reward_window_s is not None and not reward_window_s > 0:
             raise ValueError(f"reward_window_s: expected a positive number of seconds or None, got {reward_window_s}")
         if not 0.0 <= explore <= 1.0:
             raise ValueError(f"explore: expected a share of decisions in [0, 1], got {explore!r}")
+        self.bounds = DEFAULT_BOUNDS if bounds is None else bounds  # magnitudes a request's values may have
+        self.bounds.check_rewards(default_reward, name="default_reward")
         self.store, self.policy, self.seed, self.explore = store, policy, seed, float(explore)
         self.bootstrap = bootstrap
         self.reward_window_s, self.default_reward = reward_window_s, default_reward
@@ -107,6 +112,8 @@ class ServiceState:
                     self.metrics.rewards.labels("default").inc()
             except (ConflictError, NotFoundError):
                 continue  # the real reward or an erasure got there first
+            except ApiError:
+                continue  # busy, or a belief that cannot absorb the event: left for the next pass
         return applied
 
     def start_default_rewards(self) -> threading.Thread | None:

@@ -19,7 +19,7 @@ import numpy as np
 
 from warmstart import _kernels
 from warmstart._persist import ByteHeader, FormatError
-from warmstart._validate import check_finite, check_shape
+from warmstart._validate import all_finite, check_finite, check_shape, refuse_non_finite
 from warmstart.families.linear.model import LOG_2PI, Summary, batched_tri_inv, type_posterior
 from warmstart.families.linear.population import Population
 from warmstart.stats import normalised_exp
@@ -186,22 +186,25 @@ class BeliefBatch:
         if np.unique(users).size != users.size:
             raise ValueError("users: expected each user at most once per call")
         s = self.summary
-        if self.discount < 1.0:
-            g = self.discount
-            s.A[users] = g * s.A[users] + x[:, :, None] * x[:, None, :]
-            s.b[users] = g * s.b[users] + x * r[:, None]
-            s.c[users] = g * s.c[users] + r * r
-            s.n[users] = g * s.n[users] + 1.0
-            mean, cov, logev = _closed_form(s[users], self.population)
-            self.mean[users], self.cov[users], self.log_evidence[users] = mean, cov, logev
-            return
-        mean, cov, logev = self.mean[users], self.cov[users], self.log_evidence[users]
-        _observe(mean, cov, logev, self.population.components.noise_var, x, r)
+        # every new value is computed aside (fancy indexing copies) and written only once all are finite: an
+        # event that would overflow float64 raises NonFiniteUpdateError and changes no user
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+            if self.discount < 1.0:
+                g = self.discount
+                new = Summary(g * s.A[users] + x[:, :, None] * x[:, None, :], g * s.b[users] + x * r[:, None],
+                              g * s.c[users] + r * r, g * s.n[users] + 1.0)
+                if not all_finite(new.A, new.b, new.c):
+                    raise refuse_non_finite("belief", x, float(np.abs(r).max(initial=0.0)))
+                mean, cov, logev = _closed_form(new, self.population)
+            else:
+                mean, cov, logev = self.mean[users], self.cov[users], self.log_evidence[users]
+                _observe(mean, cov, logev, self.population.components.noise_var, x, r)
+                new = Summary(s.A[users] + x[:, :, None] * x[:, None, :], s.b[users] + x * r[:, None],
+                              s.c[users] + r * r, s.n[users] + 1.0)
+        if not all_finite(mean, cov, logev, new.A, new.b, new.c):
+            raise refuse_non_finite("belief", x, float(np.abs(r).max(initial=0.0)))
         self.mean[users], self.cov[users], self.log_evidence[users] = mean, cov, logev
-        s.A[users] += x[:, :, None] * x[:, None, :]
-        s.b[users] += x * r[:, None]
-        s.c[users] += r * r
-        s.n[users] += 1.0
+        s[users] = new
 
     def user(self, i: int) -> Belief:
         """A single-user ``Belief`` holding a copy of user ``i``'s state."""
@@ -274,29 +277,36 @@ class Belief:
         return self.type_probs(), self.mean, self.cov
 
     def observe(self, x: np.ndarray, r: float) -> None:
-        """Add one event (features of the chosen action, observed reward). Bad input changes nothing."""
+        """Add one event (features of the chosen action, observed reward). Bad input changes nothing, and
+        neither does an event that would overflow float64 (``NonFiniteUpdateError``)."""
         self._observe_trusted(*checked_event(x, r, self.dim))
 
     def _observe_trusted(self, x: np.ndarray, r: float) -> None:
-        """``observe`` without the checks, for callers that validated the event already (policies)."""
-        if self.discount < 1.0:
-            g = self.discount
-            self.A = g * self.A + np.outer(x, x)
-            self.b = g * self.b + x * r
-            self.c = g * self.c + r * r
-            self.n = g * self.n + 1.0
-            mean, cov, logev = _closed_form(self.summary(), self.population)
-            self.mean, self.cov, self.log_evidence = mean[0], cov[0], logev[0]
-            return
-        if _kernels.JIT:
-            _kernels.observe_one(self.mean, self.cov, self.log_evidence, self.population.components.noise_var,
-                                 self.A, self.b, x, r)
-        else:
-            _observe(self.mean, self.cov, self.log_evidence, self.population.components.noise_var, x, np.float64(r))
-            self.A += np.outer(x, x)
-            self.b += x * r
-        self.c += r * r
-        self.n += 1.0
+        """``observe`` without the checks, for callers that validated the event already (policies). The update
+        is computed on copies and kept only if every number is finite (the same arithmetic as in place, so the
+        result is bitwise the same); otherwise ``NonFiniteUpdateError`` and the belief is unchanged."""
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+            if self.discount < 1.0:
+                g = self.discount
+                A, b = g * self.A + np.outer(x, x), g * self.b + x * r
+                c, n = g * self.c + r * r, g * self.n + 1.0
+                if not all_finite(A, b, c):
+                    raise refuse_non_finite("belief", x, r)
+                summary = Summary(A[None].copy(), b[None].copy(), np.array([c]), np.array([n]))
+                mean, cov, logev = (v[0] for v in _closed_form(summary, self.population))
+            else:
+                mean, cov, logev, A, b = (self.mean.copy(), self.cov.copy(), self.log_evidence.copy(),
+                                          self.A.copy(), self.b.copy())
+                if _kernels.JIT:
+                    _kernels.observe_one(mean, cov, logev, self.population.components.noise_var, A, b, x, r)
+                else:
+                    _observe(mean, cov, logev, self.population.components.noise_var, x, np.float64(r))
+                    A += np.outer(x, x)
+                    b += x * r
+                c, n = self.c + r * r, self.n + 1.0
+        if not all_finite(mean, cov, logev, A, b, c):
+            raise refuse_non_finite("belief", x, r)
+        self.mean, self.cov, self.log_evidence, self.A, self.b, self.c, self.n = mean, cov, logev, A, b, c, n
 
     def copy(self) -> Belief:
         """An independent copy (``observe`` on it leaves this one unchanged)."""

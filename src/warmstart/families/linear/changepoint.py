@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from warmstart._persist import ByteHeader
+from warmstart._validate import all_finite, refuse_non_finite
 from warmstart.families.linear.belief import Belief, BeliefFormatError, check_made_under, checked_event
 from warmstart.families.linear.population import Population
 
@@ -126,28 +127,37 @@ class ChangePointBelief:
         return (probs, np.concatenate([b.mean for b in self.runs]), np.concatenate([b.cov for b in self.runs]))
 
     def observe(self, x: np.ndarray, r: float) -> None:
-        """Add one event. Bad input (shape, non-finite) changes nothing."""
+        """Add one event. Bad input (shape, non-finite) changes nothing, and neither does an event that would
+        overflow float64 (``NonFiniteUpdateError``)."""
         self._observe_trusted(*checked_event(x, r, self.dim))
 
     def _observe_trusted(self, x: np.ndarray, r: float) -> None:
-        log_pred = np.empty(len(self.runs) + 1)
-        for i, b in enumerate(self.runs):
+        """``observe`` without the checks. Every run is updated on a copy, and the copies are kept only when
+        every run and weight is finite: a failure in any run leaves the whole belief as it was."""
+        runs = [b.copy() for b in self.runs]
+        log_pred = np.empty(len(runs) + 1)
+        for i, b in enumerate(runs):
             before = _log_marginal(b)
-            b._observe_trusted(x, r)
+            b._observe_trusted(x, r)  # NonFiniteUpdateError before anything here is kept
             log_pred[i] = _log_marginal(b) - before
         if self.t == 0:  # before the first event there is nothing for a change to separate
-            self.t = 1
+            self.runs, self.t = runs, 1
             return
         fresh = Belief.fresh(self.population)
         fresh._observe_trusted(x, r)
         log_pred[-1] = _log_marginal(fresh)  # a fresh belief's marginal before any event is 1
         total = float(np.logaddexp.reduce(self.log_w))
-        grow = self.log_w + math.log1p(-self.hazard) + log_pred[:-1]
-        new = total + math.log(self.hazard) + log_pred[-1]
+        with np.errstate(over="ignore", invalid="ignore"):
+            grow = self.log_w + math.log1p(-self.hazard) + log_pred[:-1]
+            new = total + math.log(self.hazard) + log_pred[-1]
+            log_w = np.append(grow, new)
+            log_w -= np.logaddexp.reduce(log_w)
+        if not all_finite(log_w):
+            raise refuse_non_finite("change-point belief", x, r)
+        self.runs = runs
         self.runs.append(fresh)
         self.starts.append(self.t)
-        self.log_w = np.append(grow, new)
-        self.log_w -= np.logaddexp.reduce(self.log_w)
+        self.log_w = log_w
         self.t += 1
         self._prune()
         self._check_alarm()

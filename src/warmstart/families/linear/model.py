@@ -249,6 +249,45 @@ class GaussianTypes:
         return GaussianTypes(self.mu[index], self.cov[index], self.noise_var[index])
 
 
+def stable_cholesky(P: np.ndarray) -> np.ndarray:
+    """Lower Cholesky factors of a stack of symmetric positive definite matrices ``(..., d, d)``: numpy's, and,
+    for the matrices numpy finds not numerically positive definite, the factor of the symmetrised matrix with a
+    small ridge added (``1e-12`` of the largest diagonal entry, growing by 100 up to ``1e-4``).
+
+    A posterior precision ``Sigma^-1 + A / sigma^2`` is positive definite, but a user whose features are huge
+    (``A`` near ``1e16`` times the prior precision) leaves it too ill-conditioned for float64 to factor; the ridge
+    costs information only in the directions float64 cannot resolve. Well-conditioned input takes the first
+    path, so its factor is numpy's, bit for bit. ``LinAlgError`` if even the largest ridge fails (a non-finite
+    matrix)."""
+    try:
+        return np.linalg.cholesky(P)
+    except np.linalg.LinAlgError:
+        pass
+    d = P.shape[-1]
+    flat = P.reshape(-1, d, d)
+    out = np.empty_like(flat)
+    eye = np.eye(d)
+    for i, m in enumerate(flat):
+        try:
+            out[i] = np.linalg.cholesky(m)
+            continue
+        except np.linalg.LinAlgError:
+            pass
+        sym = 0.5 * (m + m.T)
+        scale = float(np.abs(np.diagonal(sym)).max(initial=0.0))
+        if not (np.isfinite(sym).all() and scale > 0):
+            raise np.linalg.LinAlgError("matrix is not positive definite (non-finite or zero)")
+        for ridge in (1e-12, 1e-10, 1e-8, 1e-6, 1e-4):
+            try:
+                out[i] = np.linalg.cholesky(sym + ridge * scale * eye)
+                break
+            except np.linalg.LinAlgError:
+                continue
+        else:
+            raise np.linalg.LinAlgError("matrix is not positive definite, even with a ridge of 1e-4 of its scale")
+    return out.reshape(P.shape)
+
+
 def batched_tri_inv(L: np.ndarray) -> np.ndarray:
     """Inverse of a stack of lower-triangular matrices ``(..., d, d)``, vectorised over the stack.
 
@@ -338,7 +377,7 @@ def type_posterior(
     inv_s2 = 1.0 / types.noise_var  # (K,)
     P = prec[None] + summary.A[:, None] * inv_s2[None, :, None, None]  # (N,K,d,d)
     h = eta[None] + summary.b[:, None] * inv_s2[None, :, None]  # (N,K,d)
-    L = np.linalg.cholesky(P)
+    L = stable_cholesky(P)
     z = forward_solve(L, h)  # L^{-1} h
     mean = back_solve(L, z) if need_mean else z  # L^{-T} L^{-1} h
     logdetP = 2.0 * np.log(np.diagonal(L, axis1=2, axis2=3)).sum(axis=2)
