@@ -74,35 +74,77 @@ def bench_speed(
 
 def bench_kt(
     out_dir: Annotated[Path, typer.Option("--out", help="Folder for kt.json.")],
-    data: Annotated[str, typer.Option(help="Data set: assistments2009 (its own train/valid/test split).")] = (
-        "assistments2009"),
+    data: Annotated[str, typer.Option(help=(
+        "assistments2009 (its own train/valid/test split), or a file of your students' responses in the generic "
+        "knowledge-tracing format: CSV or Parquet with columns student, order, skill, item (optional), correct "
+        "(docs/kt-format.md)."))] = "assistments2009",
+    test_data: Annotated[Path | None, typer.Option(
+        "--test-data", help="With --data FILE: a second file of test students (the first file is then all "
+        "training and validation).")] = None,
+    test_fraction: Annotated[float | None, typer.Option(
+        help="With --data FILE and no --test-data: the share of students, drawn at random (seeded), kept for "
+        "the test (default 0.2).")] = None,
+    valid_fraction: Annotated[float, typer.Option(
+        help="With --data FILE: the share of the training students kept to choose K and the item prior.")] = 0.15,
+    columns: Annotated[str | None, typer.Option(
+        help="With --data FILE: other column names, e.g. student=user_id,order=time,skill=kc,item=problem,"
+        "correct=ok.")] = None,
+    no_items: Annotated[bool, typer.Option(
+        "--no-items", help="Ignore the item column (the item-difficulty model is skipped).")] = False,
     skip_pybkt: Annotated[bool, typer.Option("--skip-pybkt", help="Do not run pyBKT (quick runs only).")] = False,
     quick: Annotated[bool, typer.Option("--quick", help="A seeded subset of students; a smoke run.")] = False,
-    seed: Annotated[int, typer.Option(help="Random seed.")] = 0,
+    seed: Annotated[int, typer.Option(help="Random seed (of the split and of the fits).")] = 0,
 ) -> None:
     """Next-response prediction on students unseen in training: our learner types, our BKT, a skill-mean
     baseline and pyBKT with forgetting (in its own environment, fitted alongside ours). Writes kt.json."""
-    from warmstart.bench.kt import KTBenchConfig, run_kt
+    from warmstart.bench.kt import KTBenchConfig, KTSource, run_kt
     from warmstart.peers.pybkt import PyBKTUnavailableError
 
+    named = {}
+    for part in (columns or "").split(","):
+        if not part.strip():
+            continue
+        key, sep, value = part.partition("=")
+        if not sep or not key.strip() or not value.strip():
+            raise CliError(f"--columns: expected name=column pairs separated by commas (e.g. student=user_id), "
+                           f"got {part!r}")
+        named[key.strip()] = value.strip()
     try:
-        cfg = KTBenchConfig(data=data, seed=seed, pybkt=not skip_pybkt, quick=quick)
-        with progress_bar(f"knowledge tracing ({data}{', quick' if quick else ''})") as bar:
+        source = KTSource(data=data, test_data=None if test_data is None else str(test_data),
+                          test_fraction=test_fraction, valid_fraction=valid_fraction, columns=named,
+                          items=not no_items, seed=seed)
+    except ValueError as exc:
+        key, _, rest = str(exc).partition(":")
+        raise CliError(f"--{key.replace('_', '-')}:{rest}" if key in _KT_OPTIONS else str(exc)) from exc
+    label = data if source.is_named else Path(data).name
+    try:
+        cfg = KTBenchConfig(source=source, seed=seed, pybkt=not skip_pybkt, quick=quick)
+        with progress_bar(f"knowledge tracing ({label}{', quick' if quick else ''})") as bar:
             doc = run_kt(cfg, progress=bar)
     except PyBKTUnavailableError as exc:
         raise CliError(f"{exc} (or pass --skip-pybkt for a quick run without it)") from exc
     path = out_dir / "kt.json"
     write_json(path, sanitize(doc))
-    table = Table(title=f"next-response prediction, unseen {data} students")
+    table = Table(title=f"next-response prediction, unseen {label} students")
     for col in ("model", "AUC", "AUC 95% CI", "AUC responses 1-10", "log loss", "fit s"):
         table.add_column(col, justify="left" if col == "model" else "right")
-    for name, m in doc["models"].items():
+    for model, m in doc["models"].items():
         lo, hi = m["auc_ci95"]
         fit = "" if m["fit_s"] is None else f"{m['fit_s']:.1f}"
-        table.add_row(name, f"{m['auc']:.4f}", f"{lo:.3f}-{hi:.3f}", f"{m['auc_first10']:.4f}",
-                      f"{m['log_loss']:.4f}", fit)
+        table.add_row(model, _num(m["auc"], 4), f"{_num(lo, 3)}-{_num(hi, 3)}", _num(m["auc_first10"], 4),
+                      _num(m["log_loss"], 4), fit)
     out.print(table)
+    if doc["items"]["skipped"]:
+        out.print(f"items: {doc['items']['skipped']}")
     out.print(f"wrote {path}")
+
+
+#: the options of ``bench kt`` whose errors from ``KTSource`` are re-worded with the option's name
+_KT_OPTIONS = ("data", "test_data", "test_fraction", "valid_fraction", "columns")
+
+
+def _num(x: float | None, nd: int) -> str:
+    return "n/a" if x is None else f"{x:.{nd}f}"
 
 
 def bench_replay(
