@@ -10,7 +10,7 @@ import typer
 from rich.table import Table
 
 from warmstart._io import atomic_write
-from warmstart.cli._common import CliError, out, progress_bar, sanitize, write_json
+from warmstart.cli._common import CliError, literal, out, progress_bar, sanitize, write_json
 
 
 def bench_coldstart(
@@ -18,8 +18,9 @@ def bench_coldstart(
     preset: Annotated[str | None, typer.Option(help="Simulator preset: default or hard (default: default).")
                       ] = None,
     config: Annotated[Path | None, typer.Option(
-        "--config", help="A TOML file of the simulator's LinearTypesConfig fields and an optional [drift] table "
-        "(benchmarks/configs/coldstart-default.toml is the default preset); instead of --preset.")] = None,
+        "--config", help=literal("A TOML file of the simulator's LinearTypesConfig fields and an optional [drift] "
+                                 "table (benchmarks/configs/coldstart-default.toml is the default preset); instead "
+                                 "of --preset."))] = None,
     write_config: Annotated[Path | None, typer.Option(
         "--write-config", help="Write the simulator's configuration (the preset or --config, with the options "
         "below applied) as TOML to this file and exit without running.")] = None,
