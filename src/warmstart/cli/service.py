@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -72,22 +72,32 @@ def serve(
 
     import uvicorn
 
-    from warmstart.families.linear.population import Population
     from warmstart.service.app import create_app
     from warmstart.store.store import Store
 
+    # the population is read and checked before the store is opened: a wrong file must not leave a new
+    # database (and its -wal and -shm files) behind
+    pop = None if population is None else _read_population(population)
+    created = _new_sqlite_files(db)
     store = Store.open(db)
-    if population is not None:
-        pop = Population.load(population)
-        active = store.active_version()
-        if active is None or store.population(active)[1].get("fingerprint") != pop.fingerprint():
-            version = store.add_population(pop.to_bytes(), fingerprint=pop.fingerprint(),
-                                           meta={"fingerprint": pop.fingerprint(), "source": str(population)})
-            store.activate(version, note=f"warmstart serve --population {population}")
-    if store.active_version() is None:
-        raise CliError("serve: expected an active population; pass --population FILE (from `warmstart fit`)")
-    # built here for one worker; for several, built only to check the settings before any worker starts
-    app_ = create_app(store, policy=policy, seed=seed, reward_window_s=reward_window, default_reward=default_reward)
+    try:
+        if pop is not None:
+            active = store.active_version()
+            if active is None or store.population(active)[1].get("fingerprint") != pop.fingerprint():
+                version = store.add_population(pop.to_bytes(), fingerprint=pop.fingerprint(),
+                                               meta={"fingerprint": pop.fingerprint(), "source": str(population)})
+                store.activate(version, note=f"warmstart serve --population {population}")
+        if store.active_version() is None:
+            raise CliError("serve: expected an active population; pass --population FILE (from `warmstart fit`)")
+        # built here for one worker; for several, built only to check the settings before any worker starts
+        app_ = create_app(store, policy=policy, seed=seed, reward_window_s=reward_window,
+                          default_reward=default_reward)
+    except BaseException:
+        store.close()
+        for path in created:  # the files this failed start made, and only those
+            path.unlink(missing_ok=True)
+        raise
+    _print_start(store, db, population, host, port, policy, workers)
     if workers == 1:
         uvicorn.run(app_, host=host, port=port, log_level="warning")
         return
@@ -100,3 +110,41 @@ def serve(
     uvicorn.run("warmstart.service.app:app_from_env", factory=True, workers=workers, host=host, port=port,
                 log_level="warning")
 
+
+def _read_population(path: Path) -> Any:
+    """The population file of ``--population``, or a one-line error naming the file and what was expected."""
+    from warmstart.families.linear.population import Population
+
+    try:
+        return Population.load(path)
+    except (ValueError, OSError) as exc:
+        raise CliError(f"--population {path}: expected a population written by `warmstart fit --out FILE` (.npz, "
+                       f"format warmstart.population, linear family); {exc}") from exc
+
+
+def _new_sqlite_files(db: str) -> list[Path]:
+    """The files opening ``db`` would create: a SQLite file that does not exist yet, with its -wal and -shm."""
+    if "://" in db or Path(db).exists():
+        return []
+    path = Path(db).resolve()
+    return [path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")]
+
+
+def _print_start(store: Any, db: str, population: Path | None, host: str, port: int, policy: str,
+                 workers: int) -> None:
+    """Where the service listens, on which store and population: printed once before the server starts."""
+    from sqlalchemy.engine import make_url
+
+    version = store.active_version()
+    meta = store.population(version)[1] if version is not None else {}
+    where = (make_url(db).render_as_string(hide_password=True) if "://" in db
+             else f"{Path(db).resolve()} (SQLite)")
+    shown = f"[{host}]" if ":" in host else host
+    source = f"from {population}" if population is not None else f"stored, {meta.get('source', 'source unknown')}"
+    out.print(f"warmstart serve: http://{shown}:{port}  (API docs /docs, dashboard /, health /health)",
+              soft_wrap=True, markup=False, highlight=False)
+    out.print(f"  store: {where}", soft_wrap=True, markup=False, highlight=False)
+    out.print(f"  population: version {version} ({source}; fingerprint {meta.get('fingerprint', '?')})",
+              soft_wrap=True, markup=False, highlight=False)
+    out.print(f"  policy: {policy}; workers: {workers}; stop with Ctrl+C", soft_wrap=True, markup=False,
+              highlight=False)
