@@ -26,6 +26,7 @@ def files(tmp_path_factory):
     fit_population(log.summary(), FitConfig(n_types=2, split_merge=False, n_init=1)).save(root / "population.npz")
     (root / "events.csv").write_text("user,time,item,reward\n1,0,a,1.0\n")
     np.save(root / "array.npy", np.arange(3))
+    np.savez(root / "objects.npz", meta=np.array([{"format": "x"}], dtype=object))  # pickled Python objects
     return root
 
 
@@ -33,6 +34,7 @@ def files(tmp_path_factory):
     ("log.npz", "expected format 'warmstart.population', got 'warmstart.banditlog'"),
     ("events.csv", "not a readable warmstart population"),
     ("array.npy", "not a readable warmstart population"),
+    ("objects.npz", "it holds pickled Python objects, which warmstart never loads"),
     ("missing.npz", "expected an existing file"),
 ])
 def test_a_file_that_is_no_population_is_a_clear_error_and_leaves_no_store(files, tmp_path, name, detail):
