@@ -73,3 +73,11 @@ def test_new_users_meet_the_drift_schedule(drift):
     cum = np.array(drifting["policies"]["oracle"]["curve"]["cum_regret"])
     assert np.all(cum[:6] == 0.0) and cum[-1] > cum[6] > 0
     assert drifting["config"]["drift"] == {k: getattr(drift, k) for k in ("switch_at", "misleading_start")}
+
+
+def test_the_shipped_config_files_are_the_presets():
+    from pathlib import Path
+
+    folder = Path(__file__).resolve().parents[2] / "benchmarks" / "configs"
+    for preset in ("default", "hard"):
+        assert load_sim_config(folder / f"coldstart-{preset}.toml") == (LinearTypesConfig.preset_named(preset), None)
