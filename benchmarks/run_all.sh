@@ -1,20 +1,34 @@
 #!/usr/bin/env bash
-# The full benchmarks behind the README's results table (about 50 minutes on 2 cores; pyBKT's fit is most of it).
+# The full benchmarks behind the README's results table. How long each step takes on 2 cores: the README's
+# "How long it takes" table, the one place for those durations; this script records every step's wall time in
+# $OUT/durations.tsv and update_readme.py writes them into that table.
 set -euo pipefail
 OUT="${1:-benchmarks/results}"
-warmstart bench coldstart --preset default --seed 0 --out "$OUT"
-warmstart bench coldstart --preset hard --seed 0 --out "$OUT"
-warmstart bench speed --seed 0 --out "$OUT"
-warmstart bench kt --data assistments2009 --out "$OUT"
-warmstart bench tutoring --out "$OUT"
-warmstart bench service --out "$OUT"
-warmstart bench responsible --out "$OUT"
-warmstart bench scale --out "$OUT"
-warmstart bench replay --data assistments2009 --out "$OUT/replay-assistments2009"
-warmstart simulate --users 3000 --events 30 --seed 0 --out "$OUT/replay-sim/events.csv"
-warmstart bench replay --log "$OUT/replay-sim/events.csv" --out "$OUT/replay-sim"
+mkdir -p "$OUT"
+DURATIONS="$OUT/durations.tsv"
+printf 'seconds\tcommand\n' > "$DURATIONS"
+
+# run a step and append its wall time (seconds) and its command (with $OUT written as DIR) to $DURATIONS
+timed() {
+    local start=$SECONDS
+    "$@"
+    local shown="$*"
+    printf '%s\t%s\n' "$((SECONDS - start))" "${shown//$OUT/DIR}" >> "$DURATIONS"
+}
+
+timed warmstart bench coldstart --preset default --seed 0 --out "$OUT"
+timed warmstart bench coldstart --preset hard --seed 0 --out "$OUT"
+timed warmstart bench speed --seed 0 --out "$OUT"
+timed warmstart bench kt --data assistments2009 --out "$OUT"
+timed warmstart bench tutoring --out "$OUT"
+timed warmstart bench service --out "$OUT"
+timed warmstart bench responsible --out "$OUT"
+timed warmstart bench scale --out "$OUT"
+timed warmstart bench replay --data assistments2009 --out "$OUT/replay-assistments2009"
+timed warmstart simulate --users 3000 --events 30 --seed 0 --out "$OUT/replay-sim/events.csv"
+timed warmstart bench replay --log "$OUT/replay-sim/events.csv" --out "$OUT/replay-sim"
 rm "$OUT/replay-sim/events.csv"
-warmstart ope --campaign all --out "$OUT/ope-obd.json"
-.venv-obp/bin/python benchmarks/peers/obp_check.py --json "$OUT/obp-check.json"
-warmstart report "$OUT"
+timed warmstart ope --campaign all --out "$OUT/ope-obd.json"
+timed .venv-obp/bin/python benchmarks/peers/obp_check.py --json "$OUT/obp-check.json"
+timed warmstart report "$OUT"
 python benchmarks/update_readme.py "$OUT"

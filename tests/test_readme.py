@@ -1,5 +1,8 @@
-"""The README's library example runs as written (like river's docstring tests)."""
+"""The README's library example runs as written (like river's docstring tests), and prints what its comments
+say it prints (a `print(...)  # -> TEXT` line prints TEXT)."""
 
+import contextlib
+import io
 import re
 from pathlib import Path
 
@@ -9,6 +12,14 @@ def test_readme_python_example_runs(tmp_path, monkeypatch):
     blocks = re.findall(r"```python\n(.*?)```", text, flags=re.DOTALL)
     assert blocks, "the README should carry a runnable example"
     monkeypatch.chdir(tmp_path)
+    expected = []
     for code in blocks:
-        exec(compile(code, "README.md", "exec"), {})  # noqa: S102 -- running our own README is the test
+        printed = io.StringIO()
+        with contextlib.redirect_stdout(printed):
+            exec(compile(code, "README.md", "exec"), {})  # noqa: S102 -- running our own README is the test
+        for said in re.findall(r"^\s*print\(.*#\s*->\s*(.+?)\s*$", code, flags=re.MULTILINE):
+            expected.append(said)
+            assert said in printed.getvalue().splitlines(), f"the README says {said!r}; the run printed " \
+                                                            f"{printed.getvalue()!r}"
+    assert expected, "the README's example should say what it prints"
     assert (tmp_path / "population.npz").is_file()

@@ -184,6 +184,11 @@ class NpzFormat:
         except FormatError:
             raise
         except _UNREADABLE as exc:
+            if "allow_pickle" in str(exc):  # numpy's advice (allow_pickle=True) would run the file's code
+                raise self.fail(source, f"not a readable {label}: it holds pickled Python objects, which warmstart "
+                                        f"never loads (no pickle); expected an .npz archive of format "
+                                        f"{self.name!r} with numeric and text arrays, as warmstart writes "
+                                        f"it") from exc
             raise self.fail(source, f"not a readable {label} ({type(exc).__name__}: {exc})") from exc
         return Stored(meta, arrays)
 

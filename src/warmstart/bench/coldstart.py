@@ -4,6 +4,11 @@ All policies meet the same users, the same candidate sets and the same reward no
 seeded per user), so differences between them are not luck of the draw. Regret is *expected* regret against
 the oracle that knows theta: ``max_a x_a.theta - x_chosen.theta``, averaged over users, with bootstrap CIs
 over users. Policies run in parallel worker processes (fork), one policy per task.
+
+With a drift schedule (``ColdStartConfig.drift``, ``warmstart.sim.drift.DriftSpec``) every new user meets it:
+another type's user answers after ``switch_at`` steps, or the first ``misleading_start`` steps. Regret at a step
+is then against whoever answered it; the oracle policies are told the user who answers first, and type accuracy
+and the per-type figures are about the user's own type.
 """
 
 from __future__ import annotations
@@ -28,6 +33,7 @@ from warmstart.families.linear.model import Summary
 from warmstart.families.linear.population import Population
 from warmstart.policies.base import PolicyContext, UserTruth
 from warmstart.policies.registry import make_policy, policy_class
+from warmstart.sim.drift import DriftSpec
 from warmstart.sim.linear_types import EventLog, LinearTypesConfig, LinearTypesPopulation
 from warmstart.sim.users import OUTLIER, UserBatch
 
@@ -56,6 +62,7 @@ class ColdStartConfig:
     fit: FitConfig = field(default_factory=FitConfig)
     quick: bool = False
     policy_params: dict[str, dict[str, Any]] = field(default_factory=dict)
+    drift: DriftSpec | None = None
 
     def __post_init__(self) -> None:
         for name in ("n_train_users", "n_train_events", "n_test_users", "steps", "n_bootstrap", "workers"):
@@ -65,6 +72,14 @@ class ColdStartConfig:
             raise ValueError("n_minority_users, n_outlier_users: expected non-negative integers")
         if self.ours not in self.policies:
             raise ValueError(f"ours: expected one of the policies run {list(self.policies)}, got {self.ours!r}")
+        if self.drift is not None:
+            if self.sim.n_types < 2:
+                raise ValueError(f"drift: expected a population of at least 2 types (the user who answers "
+                                 f"instead is of another type), got n_types = {self.sim.n_types}")
+            name = next(iter(self.drift.options()))
+            if self.drift.step >= self.steps:
+                raise ValueError(f"drift.{name}: expected a step below steps = {self.steps} (else nothing "
+                                 f"drifts), got {self.drift.step}")
 
     @staticmethod
     def make(preset: str = "default", quick: bool = False, seed: int = 0, **overrides: Any) -> ColdStartConfig:
@@ -85,6 +100,21 @@ class ColdStartConfig:
 class TestUsers:
     users: UserBatch
     group: np.ndarray  # "population", "minority" or "outlier"
+    #: with a drift schedule, the user of another type who answers some steps of each test user (else None)
+    other: UserBatch | None = None
+
+    def answering(self, cfg: ColdStartConfig, u: int) -> np.ndarray | None:
+        """``(steps, d)``: who answers each step of test user ``u`` under the drift schedule; ``None`` without
+        one (the user answers every step)."""
+        if cfg.drift is None or self.other is None:
+            return None
+        return cfg.drift.answering(self.users.theta[u : u + 1], self.other.theta[u : u + 1], cfg.steps)[0]
+
+    def first_answering(self, cfg: ColdStartConfig, u: int) -> tuple[np.ndarray, int]:
+        """``(theta, type)`` of the user who answers test user ``u``'s first step."""
+        if cfg.drift is not None and cfg.drift.misleading_start is not None and self.other is not None:
+            return self.other.theta[u], int(self.other.type_id[u])
+        return self.users.theta[u], int(self.users.type_id[u])
 
 
 def test_users(cfg: ColdStartConfig, truth: LinearTypesPopulation) -> TestUsers:
@@ -98,7 +128,10 @@ def test_users(cfg: ColdStartConfig, truth: LinearTypesPopulation) -> TestUsers:
         np.concatenate([p.theta for _, p in parts]), np.concatenate([p.type_id for _, p in parts])
     )
     group = np.concatenate([np.full(len(p), g) for g, p in parts])
-    return TestUsers(users, group)
+    other = None
+    if cfg.drift is not None:  # drawn from their own stream: the users themselves are the same as without drift
+        other = truth.other_type_users(users, np.random.default_rng([cfg.seed, 4]))
+    return TestUsers(users, group, other)
 
 
 def user_stream(cfg: ColdStartConfig, truth: LinearTypesPopulation, u: int) -> tuple[np.ndarray, np.ndarray]:
@@ -107,6 +140,12 @@ def user_stream(cfg: ColdStartConfig, truth: LinearTypesPopulation, u: int) -> t
     X = truth.candidates(rng, (cfg.steps,))
     eps = cfg.sim.noise_sd * rng.standard_normal(cfg.steps)
     return X, eps
+
+
+def expected_rewards(X: np.ndarray, theta: np.ndarray, answering: np.ndarray | None) -> np.ndarray:
+    """``(T, A)``: each candidate's expected reward for the user answering each step (``theta`` throughout
+    when ``answering`` is ``None``)."""
+    return X @ theta if answering is None else np.einsum("tad,td->ta", X, answering)
 
 
 def type_mapping(population: Population, log_summary, true_types: np.ndarray) -> np.ndarray:
@@ -146,12 +185,11 @@ def _run_policy(name: str) -> dict[str, Any]:
     examples: dict[int, list[list[float]]] = {}
     t1 = time.perf_counter()
     for u in range(n_users):
-        theta = tu.users.theta[u]
-        tid = int(tu.users.type_id[u])
+        theta, tid = tu.first_answering(cfg, u)
         mean, cov, nv = truth.type_prior(tid)
         state = policy.new_user(UserTruth(theta, tid, mean, cov, nv))
         X, eps = user_stream(cfg, truth, u)
-        means = X @ theta  # (T, A)
+        means = expected_rewards(X, theta, tu.answering(cfg, u))  # (T, A)
         for t in range(T):
             a = policy.act(state, X[t]).action
             policy.update(state, X[t], a, means[t, a] + eps[t])
@@ -244,7 +282,7 @@ def run_coldstart(
     random_mean = np.empty((len(tu.users), cfg.steps))
     oracle_mean = np.empty((len(tu.users), cfg.steps))
     for u in range(len(tu.users)):
-        means = user_stream(cfg, truth, u)[0] @ tu.users.theta[u]
+        means = expected_rewards(user_stream(cfg, truth, u)[0], tu.users.theta[u], tu.answering(cfg, u))
         random_mean[u], oracle_mean[u] = means.mean(1), means.max(1)
     return _document(cfg, population, fit_s, mapping, tu, results, example_users, random_mean, oracle_mean)
 

@@ -13,36 +13,44 @@ from that student's earlier responses only, before it is seen):
 - ``pybkt``: pyBKT (Badrinath et al. 2021) with forgetting, in its own environment, fitted in parallel with
   ours (``warmstart.peers.pybkt``).
 
+The students are ASSISTments 2009's (its own split) or a file of the user's in the generic format, split by
+student (``warmstart.bench.kt_split``). Without item ids in the training students the item-difficulty model is
+skipped: ``ours`` is then the learner types alone, ``ours_no_items`` is not reported (it would be the same
+model) and ``items.skipped`` says why.
+
 Writes ``kt.json``: ``{config, version, machine, models: {NAME: {auc, log_loss, rmse, auc_ci95, fit_s,
-by_bucket, auc_first10, ...}}, population: {...}}``.
+by_bucket, auc_first10, ...}}, items: {...}, population: {...}}``.
 """
 
 from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 import numpy as np
 
 from warmstart._version import __version__
 from warmstart.bench.kt_metrics import auc, score_predictions
+from warmstart.bench.kt_split import DATASETS, KTSource, load_students
 from warmstart.bench.machine import machine_info
-from warmstart.data.assistments import load_assistments2009
 from warmstart.data.kt import KTData
 from warmstart.families.learner.belief import DEFAULT_GRID, predict_online
 from warmstart.families.learner.fit import LearnerFitConfig, fit_learner_types
-from warmstart.families.learner.items import ItemOffsets, choose_prior_sd
+from warmstart.families.learner.items import ItemOffsets, choose_prior_sd, has_items
 from warmstart.families.learner.population import LearnerPopulation
 
 Progress = Callable[[str, float], None]
-DATASETS = ("assistments2009",)
+__all__ = ["DATASETS", "KTBenchConfig", "KTSource", "run_kt", "skill_mean_predictions"]
 
 
 @dataclass(frozen=True, kw_only=True)
 class KTBenchConfig:
-    data: str = "assistments2009"
+    """The benchmark's settings; ``source`` says which students and how they are split (by default
+    ASSISTments 2009's own split; its seed is the split's, ``seed`` the fits')."""
+
+    source: KTSource = field(default_factory=KTSource)
     seed: int = 0
     k_range: tuple[int, int] = (1, 5)
     n_init: int = 3
@@ -53,17 +61,8 @@ class KTBenchConfig:
     quick: bool = False  # a seeded subset of students (400 train, 150 validation, 300 test), K in 1..2
 
     def __post_init__(self) -> None:
-        if self.data not in DATASETS:
-            raise ValueError(f"data: expected one of {', '.join(DATASETS)}, got {self.data!r}")
         if self.n_boot < 1 or self.pybkt_num_fits < 1 or self.n_init < 1:
             raise ValueError("n_boot, pybkt_num_fits, n_init: expected positive integers")
-
-
-def load_split(name: str) -> tuple[KTData, KTData, KTData]:
-    """Train, validation and test students of a named data set (the data set's own split)."""
-    if name == "assistments2009":
-        return tuple(load_assistments2009(split=s) for s in ("train", "valid", "test"))  # type: ignore[return-value]
-    raise ValueError(f"data: expected one of {', '.join(DATASETS)}, got {name!r}")
 
 
 def skill_mean_predictions(train: KTData, test: KTData, prior: float = 10.0) -> np.ndarray:
@@ -87,7 +86,7 @@ def _score(test: KTData, p: np.ndarray, cfg: KTBenchConfig, fit_s: float | None)
 def run_kt(cfg: KTBenchConfig, progress: Progress | None = None) -> dict[str, Any]:
     report = progress or (lambda msg, frac: None)
     report("loading the data", 0.0)
-    train, valid, test = load_split(cfg.data)
+    train, valid, test, split = load_students(cfg.source)
     if cfg.quick:
         rng = np.random.default_rng(cfg.seed)
         train, valid, test = (d.subset(np.sort(rng.choice(d.n_students, min(n, d.n_students), replace=False)))
@@ -112,11 +111,15 @@ def run_kt(cfg: KTBenchConfig, progress: Progress | None = None) -> dict[str, An
                                cfg, bkt_s)
         pop, types_s, items, item_scores, ours_s = _fit_ours(cfg, train, valid, report)
         report("predicting the test students online", 0.5)
-        models["ours"] = _score(test, predict_online(pop, test.student, test.skill, test.correct,
-                                                     grid=DEFAULT_GRID, item_offset=items.for_responses(test.item)),
-                                cfg, ours_s)
-        models["ours_no_items"] = _score(test, predict_online(pop, test.student, test.skill, test.correct,
-                                                              grid=DEFAULT_GRID), cfg, types_s)
+        if items is None:  # no item ids: ours is the types alone
+            models["ours"] = _score(test, predict_online(pop, test.student, test.skill, test.correct,
+                                                         grid=DEFAULT_GRID), cfg, types_s)
+        else:
+            models["ours"] = _score(test, predict_online(pop, test.student, test.skill, test.correct,
+                                                         grid=DEFAULT_GRID,
+                                                         item_offset=items.for_responses(test.item)), cfg, ours_s)
+            models["ours_no_items"] = _score(test, predict_online(pop, test.student, test.skill, test.correct,
+                                                                  grid=DEFAULT_GRID), cfg, types_s)
         models["skill_mean"] = _score(test, skill_mean_predictions(train, test), cfg, None)
         if handle is not None:
             report("waiting for pyBKT", 0.6)
@@ -137,26 +140,39 @@ def run_kt(cfg: KTBenchConfig, progress: Progress | None = None) -> dict[str, An
     return {
         "version": __version__,
         "machine": machine_info(),
-        "config": {**asdict(cfg), "grid": asdict(DEFAULT_GRID),
+        "config": {**asdict(cfg), "data": cfg.source.data, "grid": asdict(DEFAULT_GRID), "split": split,
                    "data_counts": {name: {"students": d.n_students, "responses": d.n_responses}
                                    for name, d in (("train", train), ("valid", valid), ("test", test))},
                    "fit_timing_note": "our fits ran while pyBKT fitted in a parallel process (2 cores)"
                    if cfg.pybkt else "pyBKT skipped"},
         "models": models,
         "pybkt_note": pybkt_note,
-        "items": {"n_items": len(train.item_names), "prior_sd": items.prior_sd,
-                  "validation_log_loss_by_prior_sd": item_scores,
-                  "test_responses_on_items_seen_in_training": float(
-                      (items.count[np.maximum(test.item, 0)] > 0)[test.item >= 0].sum() / max(test.n_responses, 1))},
+        "items": _items_view(train, test, items, item_scores),
         "population": _population_view(pop),
     }
 
 
+def _items_view(train: KTData, test: KTData, items: ItemOffsets | None, scores: dict[str, float]
+                ) -> dict[str, Any]:
+    """What the JSON says about the item-difficulty model: its prior and coverage, or why it was skipped."""
+    if items is None:
+        return {"n_items": len(train.item_names), "skipped": "the training students' responses have no item ids "
+                "(no item column, or every item empty): the item-difficulty model is skipped, and ours is the "
+                "learner types alone", "prior_sd": None, "validation_log_loss_by_prior_sd": {},
+                "test_responses_on_items_seen_in_training": None}
+    known = test.item >= 0
+    return {"n_items": len(train.item_names), "skipped": None, "prior_sd": items.prior_sd,
+            "validation_log_loss_by_prior_sd": scores,
+            "test_responses_on_items_seen_in_training": float(
+                (items.count[np.maximum(test.item, 0)] > 0)[known].sum() / max(test.n_responses, 1))}
+
+
 def _fit_ours(cfg: KTBenchConfig, train: KTData, valid: KTData, report: Progress
-              ) -> tuple[LearnerPopulation, float, ItemOffsets, dict[str, float], float]:
+              ) -> tuple[LearnerPopulation, float, ItemOffsets | None, dict[str, float], float]:
     """Our model: learner types with K chosen on the validation students, then item difficulties with their
-    prior chosen on them too. Returns the population, the seconds of its fit, the item offsets, the validation
-    score of each prior and the seconds of both fits."""
+    prior chosen on them too. Returns the population, the seconds of its fit, the item offsets (``None`` when
+    the training students have no item ids), the validation score of each prior and the seconds of both
+    fits."""
     heldout = (valid.student, valid.skill, valid.correct)
     report("fitting learner types (K chosen on the validation students)", 0.15)
     t0 = time.perf_counter()
@@ -166,6 +182,9 @@ def _fit_ours(cfg: KTBenchConfig, train: KTData, valid: KTData, report: Progress
                                              seed=cfg.seed),
                             heldout=heldout, skill_names=train.skill_names)
     types_s = time.perf_counter() - t0
+    if not has_items(train.item):
+        report("no item ids: item difficulties skipped", 0.4)
+        return pop, types_s, None, {}, types_s
     report("fitting item difficulties (prior chosen on the validation students)", 0.4)
     t1 = time.perf_counter()
     items, item_scores = choose_prior_sd(

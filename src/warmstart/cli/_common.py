@@ -23,6 +23,14 @@ class CliError(Exception):
     """An error to print as one line."""
 
 
+def literal(text: str) -> str:
+    """Help text shown as written: Typer renders help with rich markup, where ``[f_*]`` or ``[drift]`` is a
+    style tag and vanishes (``fit --help`` showed the log format as "user, time, item, , reward, ")."""
+    from rich.markup import escape
+
+    return escape(text)
+
+
 @contextmanager
 def progress_bar(title: str) -> Iterator[Callable[[str, float], None]]:
     """A rich progress bar driven by ``callback(message, fraction)``."""

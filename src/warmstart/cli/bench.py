@@ -2,42 +2,116 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 from rich.table import Table
 
-from warmstart.cli._common import CliError, out, progress_bar, sanitize, write_json
+from warmstart._io import atomic_write
+from warmstart.cli._common import CliError, literal, out, progress_bar, sanitize, write_json
 
 
 def bench_coldstart(
-    out_dir: Annotated[Path, typer.Option("--out", help="Folder for coldstart.json.")],
-    preset: Annotated[str, typer.Option(help="Simulator preset: default or hard.")] = "default",
-    quick: Annotated[bool, typer.Option("--quick", help="Fewer users (2,000 training, 300 test).")] = False,
+    out_dir: Annotated[Path | None, typer.Option("--out", help="Folder for the JSON.")] = None,
+    preset: Annotated[str | None, typer.Option(help="Simulator preset: default or hard (default: default).")
+                      ] = None,
+    config: Annotated[Path | None, typer.Option(
+        "--config", help=literal("A TOML file of the simulator's LinearTypesConfig fields and an optional [drift] "
+                                 "table (benchmarks/configs/coldstart-default.toml is the default preset); instead "
+                                 "of --preset."))] = None,
+    write_config: Annotated[Path | None, typer.Option(
+        "--write-config", help="Write the simulator's configuration (the preset or --config, with the options "
+        "below applied) as TOML to this file and exit without running.")] = None,
+    dim: Annotated[int | None, typer.Option(help="Feature dimension d.")] = None,
+    types: Annotated[int | None, typer.Option(help="Number of types K (the last one is the minority).")] = None,
+    actions: Annotated[int | None, typer.Option(help="Candidate actions per step.")] = None,
+    noise: Annotated[float | None, typer.Option(help="Reward noise standard deviation.")] = None,
+    mean_scale: Annotated[float | None, typer.Option(help="Spread of the type means (hard preset: 0.5).")] = None,
+    within_sd: Annotated[float | None, typer.Option(help="Spread of users within a type.")] = None,
+    minority_share: Annotated[float | None, typer.Option(help="Share of users of the minority type.")] = None,
+    outlier_share: Annotated[float | None, typer.Option(help="Share of outliers (users of no type).")] = None,
+    outlier_var: Annotated[float | None, typer.Option(help="Variance of the outliers' preferences.")] = None,
+    population_seed: Annotated[int | None, typer.Option(help="Seed of the true type means.")] = None,
+    switch_at: Annotated[int | None, typer.Option(
+        help="Drift: another type's user answers every new user after this many steps.")] = None,
+    misleading_start: Annotated[int | None, typer.Option(
+        help="Drift: another type's user answers every new user's first this many steps.")] = None,
+    train_users: Annotated[int | None, typer.Option(help="Users in the training log.")] = None,
+    train_events: Annotated[int | None, typer.Option(help="Events per training user.")] = None,
+    test_users: Annotated[int | None, typer.Option(help="New users served (population).")] = None,
+    minority_users: Annotated[int | None, typer.Option(help="New users of the minority type served.")] = None,
+    outlier_users: Annotated[int | None, typer.Option(help="New outlier users served.")] = None,
+    steps: Annotated[int | None, typer.Option(help="Steps per new user.")] = None,
+    name: Annotated[str | None, typer.Option(
+        help="Write coldstart-NAME.json (default: coldstart.json for the default preset, coldstart-hard.json for "
+        "the hard one, coldstart-custom.json for anything else).")] = None,
+    quick: Annotated[bool, typer.Option("--quick", help="Fewer users (2,000 training, 200 test).")] = False,
     seed: Annotated[int, typer.Option(help="Random seed.")] = 0,
     policies: Annotated[str | None, typer.Option(help="Comma-separated policy names (default: all).")] = None,
     workers: Annotated[int, typer.Option(help="Worker processes, one policy each.")] = 2,
 ) -> None:
-    """Fit on a training log, serve new users with every policy, write coldstart.json (coldstart-hard.json
-    for the hard preset)."""
+    """Fit on a training log, serve new users with every policy, write coldstart.json. The simulator is a
+    preset, a TOML file (--config) or either with options changing single fields; the configuration used is
+    in the JSON."""
     from warmstart.bench.coldstart import ALL_POLICIES, ColdStartConfig, run_coldstart
+    from warmstart.bench.sim_config import load_sim_config, sim_config_toml
     from warmstart.policies.registry import available_policies
+    from warmstart.sim.drift import DriftSpec
+    from warmstart.sim.linear_types import LinearTypesConfig
 
+    if preset is not None and config is not None:
+        raise CliError("--preset, --config: expected one of them (a config file names its preset), got both")
+    if config is not None:
+        sim, drift = load_sim_config(config)
+        source = f"--config {config}"
+    else:
+        sim, drift, source = LinearTypesConfig.preset_named(preset or "default"), None, f"--preset {preset or 'default'}"
+    fields = {"dim": dim, "n_types": types, "n_actions": actions, "noise_sd": noise, "mean_scale": mean_scale,
+              "within_sd": within_sd, "minority_share": minority_share, "outlier_share": outlier_share,
+              "outlier_var": outlier_var, "population_seed": population_seed}
+    changed: dict[str, Any] = {k: v for k, v in fields.items() if v is not None}
+    if changed:
+        sim = replace(sim, **changed)
+        source += " with " + ", ".join(f"{k} = {v}" for k, v in changed.items())
+    if switch_at is not None or misleading_start is not None:
+        drift = DriftSpec(switch_at=switch_at, misleading_start=misleading_start)
+    if write_config is not None:
+        atomic_write(write_config, sim_config_toml(sim, drift, comment=f"written by warmstart bench coldstart "
+                                                   f"--write-config ({source})").encode())
+        out.print(f"wrote {write_config}")
+        return
+    if out_dir is None:
+        raise CliError("bench coldstart: expected --out DIR (or --write-config FILE)")
     names = tuple(p.strip() for p in policies.split(",")) if policies else ALL_POLICIES
     unknown = [n for n in names if n not in available_policies()]
     if unknown:
         raise CliError(f"--policies: expected names from {available_policies()}, got {unknown}")
-    overrides: dict[str, Any] = {"policies": names, "workers": workers}
+    sizes = {"n_train_users": train_users, "n_train_events": train_events, "n_test_users": test_users,
+             "n_minority_users": minority_users, "n_outlier_users": outlier_users, "steps": steps}
+    overrides: dict[str, Any] = {"policies": names, "workers": workers, "sim": sim, "drift": drift,
+                                 **{k: v for k, v in sizes.items() if v is not None}}
     if "mixture_ids" not in names:
         overrides["ours"] = next((n for n in names if n.startswith("mixture")), names[0])
-    cfg = ColdStartConfig.make(preset, quick=quick, seed=seed, **overrides)
-    with progress_bar(f"cold start ({preset}{', quick' if quick else ''})") as bar:
+    cfg = ColdStartConfig.make(sim.preset, quick=quick, seed=seed, **overrides)
+    with progress_bar(f"cold start ({source}{', quick' if quick else ''})") as bar:
         doc = run_coldstart(cfg, progress=bar)
-    path = out_dir / ("coldstart.json" if preset == "default" else f"coldstart-{preset}.json")
+    doc["config"]["sim_source"] = source
+    path = out_dir / f"coldstart-{name}.json" if name else out_dir / _coldstart_file(sim, drift)
     write_json(path, sanitize(doc))
     print_coldstart(doc)
     out.print(f"wrote {path}")
+
+
+def _coldstart_file(sim: Any, drift: Any) -> str:
+    """coldstart.json for the default preset as it is, coldstart-hard.json for the hard one (the names the
+    report reads), coldstart-custom.json for any other simulator."""
+    from warmstart.sim.linear_types import LinearTypesConfig
+
+    if drift is None and sim.preset in ("default", "hard") and sim == LinearTypesConfig.preset_named(sim.preset):
+        return "coldstart.json" if sim.preset == "default" else f"coldstart-{sim.preset}.json"
+    return "coldstart-custom.json"
 
 
 def print_coldstart(doc: dict[str, Any]) -> None:
@@ -74,35 +148,77 @@ def bench_speed(
 
 def bench_kt(
     out_dir: Annotated[Path, typer.Option("--out", help="Folder for kt.json.")],
-    data: Annotated[str, typer.Option(help="Data set: assistments2009 (its own train/valid/test split).")] = (
-        "assistments2009"),
+    data: Annotated[str, typer.Option(help=(
+        "assistments2009 (its own train/valid/test split), or a file of your students' responses in the generic "
+        "knowledge-tracing format: CSV or Parquet with columns student, order, skill, item (optional), correct "
+        "(docs/kt-format.md)."))] = "assistments2009",
+    test_data: Annotated[Path | None, typer.Option(
+        "--test-data", help="With --data FILE: a second file of test students (the first file is then all "
+        "training and validation).")] = None,
+    test_fraction: Annotated[float | None, typer.Option(
+        help="With --data FILE and no --test-data: the share of students, drawn at random (seeded), kept for "
+        "the test (default 0.2).")] = None,
+    valid_fraction: Annotated[float, typer.Option(
+        help="With --data FILE: the share of the training students kept to choose K and the item prior.")] = 0.15,
+    columns: Annotated[str | None, typer.Option(
+        help="With --data FILE: other column names, e.g. student=user_id,order=time,skill=kc,item=problem,"
+        "correct=ok.")] = None,
+    no_items: Annotated[bool, typer.Option(
+        "--no-items", help="Ignore the item column (the item-difficulty model is skipped).")] = False,
     skip_pybkt: Annotated[bool, typer.Option("--skip-pybkt", help="Do not run pyBKT (quick runs only).")] = False,
     quick: Annotated[bool, typer.Option("--quick", help="A seeded subset of students; a smoke run.")] = False,
-    seed: Annotated[int, typer.Option(help="Random seed.")] = 0,
+    seed: Annotated[int, typer.Option(help="Random seed (of the split and of the fits).")] = 0,
 ) -> None:
     """Next-response prediction on students unseen in training: our learner types, our BKT, a skill-mean
     baseline and pyBKT with forgetting (in its own environment, fitted alongside ours). Writes kt.json."""
-    from warmstart.bench.kt import KTBenchConfig, run_kt
+    from warmstart.bench.kt import KTBenchConfig, KTSource, run_kt
     from warmstart.peers.pybkt import PyBKTUnavailableError
 
+    named = {}
+    for part in (columns or "").split(","):
+        if not part.strip():
+            continue
+        key, sep, value = part.partition("=")
+        if not sep or not key.strip() or not value.strip():
+            raise CliError(f"--columns: expected name=column pairs separated by commas (e.g. student=user_id), "
+                           f"got {part!r}")
+        named[key.strip()] = value.strip()
     try:
-        cfg = KTBenchConfig(data=data, seed=seed, pybkt=not skip_pybkt, quick=quick)
-        with progress_bar(f"knowledge tracing ({data}{', quick' if quick else ''})") as bar:
+        source = KTSource(data=data, test_data=None if test_data is None else str(test_data),
+                          test_fraction=test_fraction, valid_fraction=valid_fraction, columns=named,
+                          items=not no_items, seed=seed)
+    except ValueError as exc:
+        key, _, rest = str(exc).partition(":")
+        raise CliError(f"--{key.replace('_', '-')}:{rest}" if key in _KT_OPTIONS else str(exc)) from exc
+    label = data if source.is_named else Path(data).name
+    try:
+        cfg = KTBenchConfig(source=source, seed=seed, pybkt=not skip_pybkt, quick=quick)
+        with progress_bar(f"knowledge tracing ({label}{', quick' if quick else ''})") as bar:
             doc = run_kt(cfg, progress=bar)
     except PyBKTUnavailableError as exc:
         raise CliError(f"{exc} (or pass --skip-pybkt for a quick run without it)") from exc
     path = out_dir / "kt.json"
     write_json(path, sanitize(doc))
-    table = Table(title=f"next-response prediction, unseen {data} students")
+    table = Table(title=f"next-response prediction, unseen {label} students")
     for col in ("model", "AUC", "AUC 95% CI", "AUC responses 1-10", "log loss", "fit s"):
         table.add_column(col, justify="left" if col == "model" else "right")
-    for name, m in doc["models"].items():
+    for model, m in doc["models"].items():
         lo, hi = m["auc_ci95"]
         fit = "" if m["fit_s"] is None else f"{m['fit_s']:.1f}"
-        table.add_row(name, f"{m['auc']:.4f}", f"{lo:.3f}-{hi:.3f}", f"{m['auc_first10']:.4f}",
-                      f"{m['log_loss']:.4f}", fit)
+        table.add_row(model, _num(m["auc"], 4), f"{_num(lo, 3)}-{_num(hi, 3)}", _num(m["auc_first10"], 4),
+                      _num(m["log_loss"], 4), fit)
     out.print(table)
+    if doc["items"]["skipped"]:
+        out.print(f"items: {doc['items']['skipped']}")
     out.print(f"wrote {path}")
+
+
+#: the options of ``bench kt`` whose errors from ``KTSource`` are re-worded with the option's name
+_KT_OPTIONS = ("data", "test_data", "test_fraction", "valid_fraction", "columns")
+
+
+def _num(x: float | None, nd: int) -> str:
+    return "n/a" if x is None else f"{x:.{nd}f}"
 
 
 def bench_replay(

@@ -9,7 +9,7 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
-from warmstart.cli._common import CliError, out, progress_bar
+from warmstart.cli._common import CliError, literal, out, progress_bar
 
 
 def fit(
@@ -17,8 +17,8 @@ def fit(
         help="A log written by `warmstart simulate` (.npz), or a folder of per-user statistics in Parquet shards "
         "(written by `warmstart stats`).")] = None,
     log: Annotated[Path | None, typer.Option(
-        "--log", help="An event log in the generic format (CSV or Parquet: user, time, item, [f_*], reward, "
-        "[propensity]); item features are learned from its users when it has none.")] = None,
+        "--log", help=literal("An event log in the generic format (CSV or Parquet: user, time, item, [f_*], reward, "
+                              "[propensity]); item features are learned from its users when it has none."))] = None,
     out_path: Annotated[Path, typer.Option("--out", help="Where to write the population.")] = Path(
         "population.npz"
     ),

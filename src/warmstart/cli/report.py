@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import time
+from dataclasses import replace
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -47,9 +48,11 @@ def demo(
     cfg = ColdStartConfig.make("default", quick=True, seed=seed)
     truth = LinearTypesPopulation(cfg.sim)
     log = truth.logged(cfg.n_train_users, cfg.n_train_events, seed=seed)
-    save_log(out_dir / "log.npz", log)
+    save_log(out_dir / "log.npz", chosen_only(log))
+    size = (out_dir / "log.npz").stat().st_size
     out.print(f"1/7 simulated {cfg.n_train_users} training users x {cfg.n_train_events} events -> "
-              f"{out_dir / 'log.npz'}")
+              f"{out_dir / 'log.npz'} ({size / 1e6:.1f} MB: the chosen action of each event; the "
+              f"{cfg.sim.n_actions} candidates of each step stay in memory)")
     with progress_bar("2/7 fit") as bar:
         t0 = time.perf_counter()
         population = fit_population(log.summary(), cfg.fit, progress=bar)
@@ -67,6 +70,16 @@ def demo(
     write_targets(out_dir)
     path = write_report(out_dir)
     out.print(f"7/7 report: {path.resolve()}")
+
+
+def chosen_only(log: Any) -> Any:
+    """The log with only each event's chosen action among its candidates (``action`` 0, or -1 where padded;
+    propensities, rewards and ground truth as they were): what ``warmstart fit``, the audits and ``explain`` read
+    of a log, at 1/A of the size. The demo's full log of 2,000 users x 50 events x 20 candidates was 162 MB."""
+    import numpy as np
+
+    return replace(log, candidates=np.ascontiguousarray(log.chosen[:, :, None, :]),
+                   action=np.where(np.asarray(log.action) >= 0, 0, -1))
 
 
 def _demo_learners(out_dir: Path, seed: int) -> None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -88,7 +88,6 @@ def serve(
     import uvicorn
 
     from warmstart._validate import Bounds
-    from warmstart.families.linear.population import Population
     from warmstart.service.app import create_app
     from warmstart.service.bootstrap import BootstrapPrior
     from warmstart.store.store import Store
@@ -97,19 +96,29 @@ def serve(
         bounds = Bounds(max_reward=max_reward, max_feature=max_feature)
     except ValueError as exc:
         raise CliError(f"--{str(exc).replace('_', '-', 1)}") from exc
+    # the population is read and checked before the store is opened: a wrong file must not leave a new
+    # database (and its -wal and -shm files) behind
+    pop = None if population is None else _read_population(population)
+    created = _new_sqlite_files(db)
     store = Store.open(db)
-    if population is not None:
-        pop = Population.load(population)
-        active = store.active_version()
-        if active is None or store.population(active)[1].get("fingerprint") != pop.fingerprint():
-            version = store.add_population(pop.to_bytes(), fingerprint=pop.fingerprint(),
-                                           meta={"fingerprint": pop.fingerprint(), "source": str(population)})
-            store.activate(version, note=f"warmstart serve --population {population}")
-    # with no population the service starts empty: it serves from the bootstrap prior until POST /v1/admin/fit
-    bootstrap = BootstrapPrior(prior_var=bootstrap_prior_var, noise_var=bootstrap_noise_var)
-    # built here for one worker; for several, built only to check the settings before any worker starts
-    app_ = create_app(store, policy=policy, seed=seed, reward_window_s=reward_window, default_reward=default_reward,
-                      explore=explore, bootstrap=bootstrap, bounds=bounds)
+    try:
+        if pop is not None:
+            active = store.active_version()
+            if active is None or store.population(active)[1].get("fingerprint") != pop.fingerprint():
+                version = store.add_population(pop.to_bytes(), fingerprint=pop.fingerprint(),
+                                               meta={"fingerprint": pop.fingerprint(), "source": str(population)})
+                store.activate(version, note=f"warmstart serve --population {population}")
+        # with no population the service starts empty: it serves from the bootstrap prior until POST /v1/admin/fit
+        bootstrap = BootstrapPrior(prior_var=bootstrap_prior_var, noise_var=bootstrap_noise_var)
+        # built here for one worker; for several, built only to check the settings before any worker starts
+        app_ = create_app(store, policy=policy, seed=seed, reward_window_s=reward_window,
+                          default_reward=default_reward, explore=explore, bootstrap=bootstrap, bounds=bounds)
+    except BaseException:
+        store.close()
+        for path in created:  # the files this failed start made, and only those
+            path.unlink(missing_ok=True)
+        raise
+    _print_start(store, db, population, host, port, policy, workers)
     if workers == 1:
         uvicorn.run(app_, host=host, port=port, log_level="warning")
         return
@@ -125,3 +134,43 @@ def serve(
     uvicorn.run("warmstart.service.app:app_from_env", factory=True, workers=workers, host=host, port=port,
                 log_level="warning")
 
+
+def _read_population(path: Path) -> Any:
+    """The population file of ``--population``, or a one-line error naming the file and what was expected."""
+    from warmstart.families.linear.population import Population
+
+    try:
+        return Population.load(path)
+    except (ValueError, OSError) as exc:
+        raise CliError(f"--population {path}: expected a population written by `warmstart fit --out FILE` (.npz, "
+                       f"format warmstart.population, linear family); {exc}") from exc
+
+
+def _new_sqlite_files(db: str) -> list[Path]:
+    """The files opening ``db`` would create: a SQLite file that does not exist yet, with its -wal and -shm."""
+    if "://" in db or Path(db).exists():
+        return []
+    path = Path(db).resolve()
+    return [path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")]
+
+
+def _print_start(store: Any, db: str, population: Path | None, host: str, port: int, policy: str,
+                 workers: int) -> None:
+    """Where the service listens, on which store and population: printed once before the server starts."""
+    from sqlalchemy.engine import make_url
+
+    version = store.active_version()
+    meta = store.population(version)[1] if version is not None else {}
+    where = (make_url(db).render_as_string(hide_password=True) if "://" in db
+             else f"{Path(db).resolve()} (SQLite)")
+    shown = f"[{host}]" if ":" in host else host
+    source = f"from {population}" if population is not None else f"stored, {meta.get('source', 'source unknown')}"
+    out.print(f"warmstart serve: http://{shown}:{port}  (API docs /docs, dashboard /, health /health)",
+              soft_wrap=True, markup=False, highlight=False)
+    out.print(f"  store: {where}", soft_wrap=True, markup=False, highlight=False)
+    line = (f"  population: version {version} ({source}; fingerprint {meta.get('fingerprint', '?')})"
+            if version is not None else "  population: none yet: serving from a broad prior until the first "
+                                        "POST /v1/admin/fit is activated")
+    out.print(line, soft_wrap=True, markup=False, highlight=False)
+    out.print(f"  policy: {policy}; workers: {workers}; stop with Ctrl+C", soft_wrap=True, markup=False,
+              highlight=False)

@@ -14,6 +14,8 @@ from fastapi.responses import JSONResponse
 from prometheus_client import Counter
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from warmstart.service.json_errors import json_error_message
+
 
 class ApiError(Exception):
     def __init__(self, status: int, code: str, message: str) -> None:
@@ -39,6 +41,8 @@ def add_error_handlers(app: FastAPI, errors: Counter) -> None:
         first = exc.errors()[0] if exc.errors() else {}
         where = ".".join(str(p) for p in first.get("loc", ()) if p != "body")
         errors.labels("invalid_request").inc()
+        if first.get("type") == "json_invalid":  # where the body breaks and how to fix it, not a bare offset
+            return error_response(422, "invalid_request", json_error_message(exc.body, first))
         return error_response(422, "invalid_request", f"{where or 'body'}: {first.get('msg', 'invalid input')}")
 
     @app.exception_handler(StarletteHTTPException)

@@ -9,6 +9,7 @@ from fastapi import APIRouter, Depends
 
 from warmstart.service.deps import AppState, client
 from warmstart.service.engine import user_profile
+from warmstart.service.errors import ApiError
 from warmstart.service.models import ConsentRequest, UserId
 
 router = APIRouter()
@@ -19,8 +20,11 @@ def profile(state: AppState, user_id: str = UserId, _: str = Depends(client)) ->
     return user_profile(state.engine(), user_id)
 
 
-@router.delete("/v1/users/{user_id}")
+@router.delete("/v1/users/{user_id}", responses={404: {"description": "A user of whom nothing is stored."}})
 def forget(state: AppState, user_id: str = UserId, _: str = Depends(client)) -> dict[str, Any]:
+    if not state.store.knows_user(user_id):  # nothing to forget, and no erasure record for a user never seen
+        raise ApiError(404, "not_found", f"user_id: expected a user the service has seen (events, a belief or a "
+                                         f"consent record), got {user_id!r}, of whom nothing is stored")
     deleted = state.store.forget_user(user_id)
     state.uncache(user_id)
     return {"user_id": user_id, "events_deleted": deleted, "status": "forgotten"}

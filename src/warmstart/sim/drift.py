@@ -23,6 +23,47 @@ from warmstart.sim.users import OUTLIER, UserBatch
 OPTIONS = ("kind", "switch_at", "misleading_start")
 
 
+@dataclass(frozen=True, kw_only=True)
+class DriftSpec:
+    """A drift schedule for every episode of a run, by value: ``switch_at`` (another type answers from step
+    ``switch_at + 1`` on) or ``misleading_start`` (another type answers the first ``misleading_start`` steps,
+    then the user). ``options()`` is the ``reset`` options it stands for; ``answering`` says who answers each
+    step of many users at once (what a benchmark that serves users without the environment needs)."""
+
+    switch_at: int | None = None
+    misleading_start: int | None = None
+
+    def __post_init__(self) -> None:
+        given = {k: v for k, v in (("switch_at", self.switch_at), ("misleading_start", self.misleading_start))
+                 if v is not None}
+        if len(given) != 1:
+            raise ValueError(f"drift: expected exactly one of switch_at and misleading_start, got "
+                             f"{sorted(given) or 'neither'}")
+        for name, value in given.items():
+            if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < 1:
+                raise ValueError(f"drift.{name}: expected a positive integer, got {value!r}")
+
+    def options(self) -> dict[str, int]:
+        """The ``reset(options=...)`` of the environments for this schedule."""
+        return {k: int(v) for k, v in (("switch_at", self.switch_at), ("misleading_start", self.misleading_start))
+                if v is not None}
+
+    @property
+    def step(self) -> int:
+        """The step after which the other user stops or starts answering."""
+        return int(self.switch_at if self.switch_at is not None else self.misleading_start)  # type: ignore[arg-type]
+
+    def answering(self, own: np.ndarray, other: np.ndarray, steps: int) -> np.ndarray:
+        """``(n, steps, d)``: the parameters of whoever answers each step of ``n`` users, from their own
+        ``own (n, d)`` and the other users' ``other (n, d)``."""
+        theta = np.repeat(np.asarray(own, dtype=float)[:, None], steps, axis=1)
+        if self.switch_at is not None:
+            theta[:, self.switch_at :] = np.asarray(other)[:, None]
+        else:
+            theta[:, : self.misleading_start] = np.asarray(other)[:, None]
+        return theta
+
+
 def other_type_ids(type_id: np.ndarray, n_types: int, rng: np.random.Generator) -> np.ndarray:
     """For each user, a type other than theirs (any type for an outlier), uniformly.
 

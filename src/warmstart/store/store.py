@@ -443,6 +443,14 @@ class Store:
             rows = conn.execute(select(S.consent.c.user_id).where(S.consent.c.erased_at.is_not(None))).all()
         return {r.user_id for r in rows}
 
+    def knows_user(self, user_id: str) -> bool:
+        """Whether the store holds anything of the user: an event, a belief or a consent record (an erased user
+        keeps theirs, so forgetting twice finds them)."""
+        check_id("user_id", user_id, 128)
+        with self.engine.connect() as conn:
+            return any(conn.execute(select(table.c.user_id).where(table.c.user_id == user_id).limit(1)).first()
+                       is not None for table in (S.consent, S.beliefs, S.events))
+
     @staticmethod
     def _upsert_consent(conn: Connection, user_id: str, *, opted_out: bool | None, erased_at: float | None,
                         now: float) -> None:

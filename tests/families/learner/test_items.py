@@ -5,7 +5,7 @@ import pytest
 
 from warmstart.families.learner.belief import item_adjusted, predict_online
 from warmstart.families.learner.fit import LearnerPopulation
-from warmstart.families.learner.items import ItemOffsets, choose_prior_sd, fit_item_offsets
+from warmstart.families.learner.items import ItemOffsets, choose_prior_sd, fit_item_offsets, has_items
 from warmstart.sim.learners import simulate_learners
 
 N_ITEMS = 60
@@ -85,3 +85,18 @@ def test_bad_input_names_the_field():
         fit_item_offsets(pop, st, sk, it, co, 3)
     with pytest.raises(ValueError, match="prior_sd"):
         fit_item_offsets(pop, st, sk, it, co, N_ITEMS, prior_sd=0.0)
+
+
+def test_a_log_without_item_ids_fits_no_offsets():
+    """Item ids are optional in the generic format: all -1 (or no item table at all) is no item to fit, not an
+    IndexError."""
+    pop = _population()
+    st, sk, _, co, _ = _log_with_items(pop, 40, seed=7)
+    none = np.full(st.size, -1)
+    for n_items in (0, 5):
+        fit = fit_item_offsets(pop, st, sk, none, co, n_items)
+        np.testing.assert_array_equal(fit.offset, np.zeros(n_items))
+        np.testing.assert_array_equal(fit.count, np.zeros(n_items))
+    best, scores = choose_prior_sd(pop, (st, sk, none, co), (st, sk, none, co), 0)
+    assert scores == {} and best.offset.size == 0 and not has_items(none) and has_items(np.array([-1, 3]))
+    np.testing.assert_array_equal(best.for_responses(none), np.zeros(st.size))

@@ -10,7 +10,8 @@ stay close to their skill.
 The offsets are fitted after the types, by backfitting: predict the training students online with the
 current offsets, then for every item take the Newton solution of its penalised logistic likelihood (Gaussian
 prior ``N(0, prior_sd^2)``) with the predictions' log odds as the fixed part; repeat. ``prior_sd`` is chosen
-on held-out students by log loss (``choose_prior_sd``). Items never seen in training get offset 0.
+on held-out students by log loss (``choose_prior_sd``). Items never seen in training get offset 0; so does
+every item of a log without item ids (all ``-1``, as the generic format allows), where there is nothing to fit.
 """
 
 from __future__ import annotations
@@ -37,6 +38,8 @@ class ItemOffsets:
     def for_responses(self, item: np.ndarray) -> np.ndarray:
         """The offset of every response's item; unknown items (``-1`` or beyond the table) get 0."""
         item = np.asarray(item, dtype=np.int64)
+        if self.offset.size == 0:  # no item table (a log without item ids)
+            return np.zeros(item.shape)
         ok = (item >= 0) & (item < self.offset.size)
         return np.where(ok, self.offset[np.where(ok, item, 0)], 0.0)
 
@@ -51,12 +54,18 @@ def _check(item: np.ndarray, n: int, n_items: int) -> np.ndarray:
     return item.astype(np.int64)
 
 
+def has_items(item: np.ndarray) -> bool:
+    """Whether any response has a known item (an id other than ``-1``)."""
+    return bool(np.any(np.asarray(item) >= 0))
+
+
 def fit_item_offsets(
     population: LearnerPopulation, student: np.ndarray, skill: np.ndarray, item: np.ndarray,
     correct: np.ndarray, n_items: int, *, prior_sd: float = 1.0, grid: PersonalGrid | None = DEFAULT_GRID,
     rounds: int = 4, newton_steps: int = 6,
 ) -> ItemOffsets:
-    """Fit one offset per item on a training log (sorted by student, then time) given fitted types."""
+    """Fit one offset per item on a training log (sorted by student, then time) given fitted types. With no
+    known item in the log (every id ``-1``, or ``n_items = 0``) every offset is 0 and nothing is fitted."""
     if not prior_sd > 0:
         raise ValueError(f"prior_sd: expected a positive number, got {prior_sd}")
     if rounds < 1 or newton_steps < 1:
@@ -68,6 +77,8 @@ def fit_item_offsets(
     count = np.bincount(it, minlength=n_items).astype(float)
     prec = 1.0 / prior_sd**2
     offset = np.zeros(n_items)
+    if it.size == 0:  # no item ids: the offsets stay at their prior mean
+        return ItemOffsets(offset, count, float(prior_sd))
     for _ in range(rounds):
         rows_offset = np.where(seen, offset[np.where(seen, item, 0)], 0.0)
         p = np.clip(predict_online(population, student, skill, correct, grid=grid, item_offset=rows_offset),
@@ -89,9 +100,14 @@ def choose_prior_sd(
     *, candidates: Sequence[float] = (0.25, 0.5, 1.0, 2.0), grid: PersonalGrid | None = DEFAULT_GRID,
 ) -> tuple[ItemOffsets, dict[str, float]]:
     """Fit offsets on ``train`` = ``(student, skill, item, correct)`` for every candidate prior, keep the one
-    with the lowest online log loss on ``heldout`` students; returns it and the log loss per candidate."""
+    with the lowest online log loss on ``heldout`` students; returns it and the log loss per candidate.
+
+    Without item ids in ``train`` (every id ``-1``) there is no choice to make: the offsets are all 0 (under
+    the first candidate prior) and the scores are empty; ``has_items`` tells a caller beforehand."""
     ts, tk, ti, tc = train
     hs, hk, hi, hc = heldout
+    if not has_items(ti):
+        return fit_item_offsets(population, ts, tk, ti, tc, n_items, prior_sd=candidates[0], grid=grid), {}
     scores: dict[str, float] = {}
     best: ItemOffsets | None = None
     for sd in candidates:
