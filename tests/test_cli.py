@@ -56,7 +56,7 @@ def test_bench_coldstart_quick_and_report(tmp_path):
     run("bench", "coldstart", "--quick", "--out", str(tmp_path))
     doc = json.loads((tmp_path / "coldstart.json").read_text())
     assert doc["config"]["quick"] is True
-    assert set(doc["policies"]) == {"mixture_ids", "mixture_ts", "from_scratch_ts", "pooled_ts", "club",
+    assert set(doc["policies"]) == {"mixture_ids", "floored", "mixture_ts", "from_scratch_ts", "pooled_ts", "club",
                                     "vw_pooled", "oracle_type", "oracle", "random"}
     assert doc["policies"]["vw_pooled"]["settings"], "the report must say which settings VW ran with"
     run("report", str(tmp_path))

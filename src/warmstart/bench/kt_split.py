@@ -22,7 +22,7 @@ from typing import Any
 
 import numpy as np
 
-from warmstart.data._columns import _csv_header, _parquet_header
+from warmstart.data._columns import read_header
 from warmstart.data.assistments import load_assistments2009
 from warmstart.data.kt import KTData, load_kt
 
@@ -103,13 +103,9 @@ def split_students(data: KTData, fraction: float, rng: np.random.Generator, what
     return data.subset(~chosen), data.subset(chosen)
 
 
-def _columns_of(path: Path) -> list[str]:
-    return _csv_header(path) if path.name.lower().endswith((".csv", ".csv.gz")) else _parquet_header(path)
-
-
 def _read(source: KTSource, path: Path, vocabulary: KTData | None = None) -> KTData:
     names = {**COLUMNS, **source.columns}
-    item = names["item"] if source.items and names["item"] in _columns_of(path) else None
+    item = names["item"] if source.items and names["item"] in read_header(path) else None
     kwargs: dict[str, Any] = {k: names[k] for k in ("student", "order", "skill", "correct")}
     if vocabulary is not None:
         kwargs.update(skill_names=vocabulary.skill_names, item_names=vocabulary.item_names)

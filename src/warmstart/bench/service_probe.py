@@ -73,7 +73,7 @@ def malformed_probe(port: int, key: str, *, dim: int, event_id: str) -> dict[str
             conn.request(method, path, body=data,
                          headers={"Authorization": f"Bearer {key}", "Content-Type": "application/json"})
             response = conn.getresponse()
-            status, text = response.status, response.read()[:300]
+            status, text = response.status, response.read(65536)
         finally:
             conn.close()
         results.append({"what": what, "status": status, "expected": expected,
@@ -90,7 +90,7 @@ def unauthenticated_probe(port: int) -> dict[str, Any]:
         try:
             conn.request("POST", "/v1/rank", body=b"{}", headers={} if header is None else {"Authorization": header})
             response = conn.getresponse()
-            status, text = response.status, response.read()[:300]
+            status, text = response.status, response.read(65536)
         finally:
             conn.close()
         results.append({"what": what, "status": status, "expected": 401, "error_body": _is_error_body(text)})

@@ -75,7 +75,22 @@ def _selected(path: Path, header: list[str], select: Selection) -> dict[str, int
     return {k: header.index(c) for k, c in select.items()}
 
 
-def _read_csv(path: Path, select: Selection) -> dict[str, np.ndarray]:
+def read_header(path: str | os.PathLike[str]) -> list[str]:
+    """The column names of a file ``read_columns`` reads, with the same errors for a missing, empty or
+    unknown file."""
+    path = Path(path)
+    lower = path.name.lower()
+    if lower.endswith(_CSV_SUFFIXES):
+        with _csv_rows(path) as (header, _):
+            return header
+    if lower.endswith((".parquet", ".pq")):
+        return _parquet_header(path)
+    raise ValueError(f"path: expected a .csv, .csv.gz, .parquet or .pq file, got {path.name!r}")
+
+
+@contextmanager
+def _csv_rows(path: Path) -> Iterator[tuple[list[str], Iterator[list[str]]]]:
+    """The header and a reader of the rows after it; an unreadable file is a ``ValueError`` naming it."""
     opener = gzip.open if path.name.lower().endswith(".gz") else open
     try:
         with opener(path, "rt", newline="", encoding="utf-8") as fh:  # type: ignore[operator]
@@ -83,30 +98,41 @@ def _read_csv(path: Path, select: Selection) -> dict[str, np.ndarray]:
             header = next(reader, None)
             if header is None:
                 raise ValueError(f"{path}: expected a header row, got an empty file")
-            where = _selected(path, header, select)
-            data: dict[str, list[str]] = {k: [] for k in where}
-            for lineno, row in enumerate(reader, start=2):
-                if not row:
-                    continue
-                if len(row) < len(header):
-                    raise ValueError(f"{path}: line {lineno}: expected {len(header)} fields, got {len(row)}")
-                for k, j in where.items():
-                    data[k].append(row[j])
+            yield header, reader
     except OSError as exc:
         raise ValueError(f"path: expected a readable file, got {path} ({exc.strerror or exc})") from exc
+
+
+def _read_csv(path: Path, select: Selection) -> dict[str, np.ndarray]:
+    with _csv_rows(path) as (header, reader):
+        where = _selected(path, header, select)
+        data: dict[str, list[str]] = {k: [] for k in where}
+        for lineno, row in enumerate(reader, start=2):
+            if not row:
+                continue
+            if len(row) < len(header):
+                raise ValueError(f"{path}: line {lineno}: expected {len(header)} fields, got {len(row)}")
+            for k, j in where.items():
+                data[k].append(row[j])
     return {k: np.array(v, dtype=str) for k, v in data.items()}
 
 
-def _read_parquet(path: Path, select: Selection) -> dict[str, np.ndarray]:
+def _parquet_header(path: Path) -> list[str]:
     try:
         import pyarrow.parquet as pq
     except ImportError as exc:
         raise ValueError(f"path: reading Parquet ({path.name}) needs pyarrow; pip install pyarrow, "
                          "or use CSV") from exc
     try:
-        header = list(pq.read_schema(path).names)
+        return list(pq.read_schema(path).names)
     except OSError as exc:
         raise ValueError(f"path: expected a readable Parquet file, got {path} ({exc})") from exc
+
+
+def _read_parquet(path: Path, select: Selection) -> dict[str, np.ndarray]:
+    import pyarrow.parquet as pq
+
+    header = _parquet_header(path)
     names = {k: header[j] for k, j in _selected(path, header, select).items()}
     table = pq.read_table(path, columns=sorted(set(names.values())))
     return {k: np.asarray(table.column(c).to_numpy(zero_copy_only=False)) for k, c in names.items()}

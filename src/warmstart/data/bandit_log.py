@@ -163,7 +163,17 @@ def load_log(path: str | os.PathLike[str], *, bounds: Bounds | None = DEFAULT_BO
 
 def check_log_bounds(log: TrainingLog, bounds: Bounds) -> None:
     """Every logged event's reward and candidates' features within ``bounds``; a ``ValueError`` naming the
-    field, the user, the event (and the candidate) and the bound otherwise."""
+    field, the user, the event (and the candidate) and the bound otherwise.
+
+    >>> import warmstart as ws
+    >>> from warmstart._validate import Bounds
+    >>> log = training_log(ws.sim.LinearTypesPopulation(ws.sim.LinearTypesConfig(dim=3)).logged(4, 5, seed=0))
+    >>> check_log_bounds(log, Bounds())                                # nothing to say
+    >>> log.reward[2, 3] = 1e160
+    >>> check_log_bounds(log, Bounds())
+    Traceback (most recent call last):
+    ValueError: train_log.reward: expected a finite number with |value| <= 1e+06 (max_reward), got 1e+160 at user 2, event 3
+    """
     logged = np.asarray(log.action) >= 0
     reward = np.where(logged, np.asarray(log.reward, dtype=float), 0.0)
     at = first_out_of_bounds(reward, bounds.max_reward)

@@ -89,7 +89,9 @@ class Policy(ABC):
     name: ClassVar[str] = ""
     needs_population: ClassVar[bool] = False
     needs_train_log: ClassVar[bool] = False
-    needs_truth: ClassVar[bool] = False
+    #: a reference policy that reads the user's ground truth; a class attribute, which a wrapper (``floored``)
+    #: may set per instance from the policy it wraps
+    needs_truth: bool = False
     _built_with: tuple[tuple[Any, ...], dict[str, Any]]
 
     def __new__(cls, *args: Any, **kwargs: Any) -> Self:

@@ -8,6 +8,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from typing import Any
 
@@ -163,7 +164,7 @@ def _check_many(policy: Policy) -> None:
     before = [_state_key(many, s, X[0]) for s in users]
     for bad_field, args in (("rewards[2]", (chosen, rewards[:2] + [float("nan")])),
                             ("chosen[1]", ([chosen[0], 9, chosen[2]], rewards))):
-        expect_refused(name, bad_field, lambda args=args: many.update_many(users, X, *args))
+        expect_refused(name, bad_field, functools.partial(many.update_many, users, X, *args))
         assert [_state_key(many, s, X[0]) for s in users] == before, \
             f"{name}: a refused batch changed a user's state"
     many.update_many(users, X, chosen, rewards)

@@ -508,7 +508,18 @@ def write_targets(bench_dir: str | Path) -> list[dict[str, Any]]:
 def merge_repeated(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """One row per target. A target two benchmarks measure (the outliers' regret ratio: ``bench coldstart`` and
     ``bench responsible``) keeps its first row, in its place, with the other measurement added to the measured
-    text and the note; it is met when every measurement meets it."""
+    text and the note; it is met when every measurement meets it.
+
+    >>> rows = merge_repeated([
+    ...     {"target": "outliers", "command": "warmstart bench coldstart", "measured": "1.2", "met": True, "note": ""},
+    ...     {"target": "outliers", "command": "warmstart bench responsible", "measured": "1.4", "met": False,
+    ...      "note": ""},
+    ...     {"target": "size", "command": "warmstart bench speed", "measured": "3", "met": True, "note": ""}])
+    >>> [(r["target"], r["measured"], r["met"]) for r in rows]
+    [('outliers', '1.2 (warmstart bench responsible: 1.4)', False), ('size', '3', True)]
+    >>> rows[0]["note"]
+    'also measured by `warmstart bench responsible`'
+    """
     merged: dict[str, dict[str, Any]] = {}
     for row in rows:
         first = merged.get(row["target"])

@@ -13,7 +13,7 @@ HINT = ("send a JSON object with Content-Type: application/json; keys and string
 def json_error_message(body: Any, error: dict[str, Any]) -> str:
     """``error`` is FastAPI's ``json_invalid`` entry (``loc = ("body", offset)``, ``ctx.error`` the parser's
     message) and ``body`` the text it could not parse."""
-    loc = error.get("loc") or ()
+    loc: tuple[Any, ...] = tuple(error.get("loc") or ())
     pos = loc[1] if len(loc) > 1 and isinstance(loc[1], int) else None
     what = str((error.get("ctx") or {}).get("error") or "not valid JSON")
     text = body.decode("utf-8", "replace") if isinstance(body, bytes | bytearray) else body

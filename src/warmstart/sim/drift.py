@@ -28,7 +28,15 @@ class DriftSpec:
     """A drift schedule for every episode of a run, by value: ``switch_at`` (another type answers from step
     ``switch_at + 1`` on) or ``misleading_start`` (another type answers the first ``misleading_start`` steps,
     then the user). ``options()`` is the ``reset`` options it stands for; ``answering`` says who answers each
-    step of many users at once (what a benchmark that serves users without the environment needs)."""
+    step of many users at once (what a benchmark that serves users without the environment needs).
+
+    >>> drift = DriftSpec(switch_at=5)
+    >>> drift.options(), drift.step
+    ({'switch_at': 5}, 5)
+    >>> DriftSpec()
+    Traceback (most recent call last):
+    ValueError: drift: expected exactly one of switch_at and misleading_start, got neither
+    """
 
     switch_at: int | None = None
     misleading_start: int | None = None
@@ -44,7 +52,11 @@ class DriftSpec:
                 raise ValueError(f"drift.{name}: expected a positive integer, got {value!r}")
 
     def options(self) -> dict[str, int]:
-        """The ``reset(options=...)`` of the environments for this schedule."""
+        """The ``reset(options=...)`` of the environments for this schedule.
+
+        >>> DriftSpec(misleading_start=3).options()
+        {'misleading_start': 3}
+        """
         return {k: int(v) for k, v in (("switch_at", self.switch_at), ("misleading_start", self.misleading_start))
                 if v is not None}
 
@@ -55,7 +67,14 @@ class DriftSpec:
 
     def answering(self, own: np.ndarray, other: np.ndarray, steps: int) -> np.ndarray:
         """``(n, steps, d)``: the parameters of whoever answers each step of ``n`` users, from their own
-        ``own (n, d)`` and the other users' ``other (n, d)``."""
+        ``own (n, d)`` and the other users' ``other (n, d)``.
+
+        >>> own, other = np.zeros((2, 3)), np.ones((2, 3))            # two users, three parameters
+        >>> DriftSpec(switch_at=5).answering(own, other, 8)[0, :, 0].tolist()
+        [0.0, 0.0, 0.0, 0.0, 0.0, 1.0, 1.0, 1.0]
+        >>> DriftSpec(misleading_start=2).answering(own, other, 4)[0, :, 0].tolist()
+        [1.0, 1.0, 0.0, 0.0]
+        """
         theta = np.repeat(np.asarray(own, dtype=float)[:, None], steps, axis=1)
         if self.switch_at is not None:
             theta[:, self.switch_at :] = np.asarray(other)[:, None]

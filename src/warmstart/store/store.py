@@ -445,7 +445,15 @@ class Store:
 
     def knows_user(self, user_id: str) -> bool:
         """Whether the store holds anything of the user: an event, a belief or a consent record (an erased user
-        keeps theirs, so forgetting twice finds them)."""
+        keeps theirs, so forgetting twice finds them).
+
+        >>> store = Store.open("knows.db")
+        >>> store.knows_user("cy")
+        False
+        >>> store.set_consent("cy", opted_out=True)
+        >>> store.knows_user("cy")
+        True
+        """
         check_id("user_id", user_id, 128)
         with self.engine.connect() as conn:
             return any(conn.execute(select(table.c.user_id).where(table.c.user_id == user_id).limit(1)).first()

@@ -122,8 +122,8 @@ def as_learner_population(population: TypePopulation, skill_names: tuple[str, ..
     if population.family != LearnerBKT.name:
         raise ValueError(f"population: expected a population of the {LearnerBKT.name!r} family, got "
                          f"{population.family!r}")
-    return LearnerPopulation(population.weights, *(population.params[name] for name in PARAMS),
-                             skill_names=skill_names)
+    L0, T, F, G, S = (population.params[name] for name in PARAMS)
+    return LearnerPopulation(population.weights, L0, T, F, G, S, skill_names=skill_names)
 
 
 @register_family
@@ -231,6 +231,8 @@ class LearnerBKT(Family):
         cfg = LearnerFitConfig(**config)
         pop = fit_learner_types(stats.student, stats.skill, stats.correct, stats.n_skills, cfg)
         d = pop.diagnostics
+        if d.loglik is None or d.n_iter is None:
+            raise RuntimeError("learner fit: expected the fit to record its log likelihood and iterations")
         n, k = stats.n_students, pop.n_types
         per_k = 5 if cfg.forgets else 4
 

@@ -211,4 +211,6 @@ def odds_scale(p: np.ndarray, m: np.ndarray | float) -> np.ndarray:
 def _from_tables(weights: np.ndarray, tables: Sequence[np.ndarray], skill_names: Sequence[str] | None,
                  diagnostics: LearnerFitDiagnostics | Mapping[str, Any]) -> LearnerPopulation:
     L0, T, F, G, S = tables
+    if not isinstance(diagnostics, LearnerFitDiagnostics):
+        diagnostics = LearnerFitDiagnostics.from_dict(diagnostics)
     return LearnerPopulation(weights, L0, T, F, G, S, skill_names=tuple(skill_names or ()), diagnostics=diagnostics)

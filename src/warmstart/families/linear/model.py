@@ -258,7 +258,13 @@ def stable_cholesky(P: np.ndarray) -> np.ndarray:
     (``A`` near ``1e16`` times the prior precision) leaves it too ill-conditioned for float64 to factor; the ridge
     costs information only in the directions float64 cannot resolve. Well-conditioned input takes the first
     path, so its factor is numpy's, bit for bit. ``LinAlgError`` if even the largest ridge fails (a non-finite
-    matrix)."""
+    matrix).
+
+    >>> P = np.array([[[4.0, 2.0], [2.0, 3.0]], [[1e16, 1e16], [1e16, 1e16]]])  # the second is singular
+    >>> L = stable_cholesky(P)
+    >>> bool((L[0] == np.linalg.cholesky(P[0])).all()), bool(np.isfinite(L).all())
+    (True, True)
+    """
     try:
         return np.linalg.cholesky(P)
     except np.linalg.LinAlgError:
