@@ -171,3 +171,84 @@ def test_a_log_from_events_from_log_replays_without_a_file():
     doc = run_replay(events_from_log(log), steps=3, policies=("random",), n_boot=20,
                      fit_config=EventFitConfig(population=FitConfig(n_types=1, split_merge=False)))
     assert doc["policies"]["random"]["users_by_step"] == [9, 9, 9]
+
+
+# --- a replay a user can trust: windows, seeds, paired differences, the oracle_user reference --------------
+
+
+@pytest.fixture(scope="module")
+def sim_replays(sim_events):
+    """The same simulated log replayed for 10 and for 20 steps with the same seed."""
+    _, ev = sim_events
+    kw = {"policies": ("mixture_ids", "pooled_ts", "from_scratch_ts", "random"), "seed": 3, "n_boot": 200,
+          "fit_config": SMALL_FIT}
+    return run_replay(ev, steps=10, **kw), run_replay(ev, steps=20, **kw)
+
+
+def test_windows_stop_at_the_replayed_steps(sim_replays):
+    short, long = sim_replays
+    assert short["config"]["windows"] == [5, 10] and long["config"]["windows"] == [5, 10, 20]
+    for res in short["policies"].values():
+        assert set(res["mean_reward"]) == set(res["complete"]) == {"1-5", "1-10"}
+        assert res["complete"]["1-10"]["n_users"] == short["n_test_users"]  # every simulated user has 20 items
+    assert run_replay(toy_events(), train_fraction=0.5, steps=3, policies=("random",), n_boot=10,
+                      fit_config=EventFitConfig(population=FitConfig(n_types=1, split_merge=False),
+                                                item_features=ItemFeatureConfig(n_factors=0)),
+                      windows=(5, 10))["config"]["windows"] == [3]
+
+
+def test_the_first_steps_do_not_depend_on_how_many_steps_are_replayed(sim_replays):
+    short, long = sim_replays
+    for name in short["policies"]:
+        assert short["policies"][name]["mean_reward_by_step"] == long["policies"][name]["mean_reward_by_step"][:10]
+        assert short["policies"][name]["mean_reward"]["1-5"] == long["policies"][name]["mean_reward"]["1-5"]
+
+
+def test_paired_differences_are_ours_minus_each_peer_on_the_same_users(sim_replays):
+    _, doc = sim_replays
+    paired = doc["paired"]
+    assert paired["ours"] == "mixture_ids" and set(paired["vs"]) == {"pooled_ts", "from_scratch_ts", "random"}
+    ours = doc["policies"]["mixture_ids"]
+    for peer, comp in paired["vs"].items():
+        theirs = doc["policies"][peer]
+        for key, w in comp["windows"].items():
+            # every user has all 20 steps, so the mean of the differences is the difference of the means
+            assert w["mean_diff"] == pytest.approx(ours["mean_reward"][key] - theirs["mean_reward"][key])
+            lo, hi = w["ci95"]
+            assert lo <= w["mean_diff"] <= hi
+            assert w["verdict"] == ("better" if lo > 0 else "worse" if hi < 0 else "not significant")
+        np.testing.assert_allclose(comp["mean_diff_by_step"],
+                                   np.subtract(ours["mean_reward_by_step"], theirs["mean_reward_by_step"]))
+        assert len(comp["ci95_by_step"]) == 20
+    # 8 simulated types: recognising the type beats starting from scratch over the first ten steps
+    assert paired["vs"]["from_scratch_ts"]["windows"]["1-10"]["verdict"] == "better"
+    assert paired["vs"]["random"]["windows"]["1-5"]["verdict"] == "better"
+    bands = ours["ci95_by_step"]
+    assert len(bands) == 20 and all(lo <= m <= hi for (lo, hi), m in zip(bands, ours["mean_reward_by_step"]))
+
+
+def test_oracle_user_is_a_ceiling_below_hindsight(sim_replays):
+    """The model that has seen a user's whole history: no policy of the same family should beat it by much, and
+    nothing beats each user's best items in order."""
+    _, doc = sim_replays
+    ref = doc["reference"]
+    for key in ("1-5", "1-10", "1-20"):
+        oracle = ref["oracle_user"]["mean_reward"][key]
+        assert oracle <= ref["hindsight_best"]["mean_reward"][key] + 1e-12
+        captured = doc["paired"]["captured_of_oracle_user"][key]
+        best = captured["best_peer"]
+        gap = oracle - doc["policies"][best]["mean_reward"][key]
+        if key == "1-20":  # each simulated user has 20 items: over 20 steps every policy shows them all
+            assert abs(gap) < 1e-9 and captured["share"] is None
+            continue
+        assert oracle > doc["policies"]["mixture_ids"]["mean_reward"][key]
+        assert captured["share"] == pytest.approx(
+            (doc["policies"]["mixture_ids"]["mean_reward"][key] - doc["policies"][best]["mean_reward"][key]) / gap)
+    assert len(ref["oracle_user"]["mean_reward_by_step"]) == 20
+
+
+def test_no_paired_section_without_ours():
+    doc = run_replay(toy_events(), train_fraction=0.5, steps=3, policies=("popularity", "random"), n_boot=10,
+                     fit_config=EventFitConfig(population=FitConfig(n_types=1, split_merge=False),
+                                               item_features=ItemFeatureConfig(n_factors=0)))
+    assert doc["paired"] is None and "oracle_user" in doc["reference"]

@@ -15,16 +15,29 @@ few interactions?
    log and has not been shown yet (all of them, or ``n_candidates`` of them drawn at random each step), is
    given the user's logged reward for that item (the mean over the user's rows for it, when the log repeats
    an item), and updates. The user stops when their items run out or at ``steps``. Every policy meets the
-   same users and the same candidate draws (seeded per user and step).
+   same users and the same candidate draws (seeded per user and step), and a policy's random stream restarts
+   for each user from that user's seed: a user's first steps are the same whatever ``steps`` is and whoever
+   was replayed before.
 
 Reported per policy: the mean reward over steps ``1..w`` for the windows ``1-5``, ``1-10``, ``1-20`` (a user
 counts in a window over the steps they have, so a user with 3 items counts in ``1-10`` with the mean of their
 3 steps), averaged over new users, with 95% bootstrap CIs over users (the same resamples for every policy);
 ``complete`` gives the same windows over only the users who have all ``w`` steps (a user with one item earns
 the same under every policy, so on logs of short histories the main numbers are diluted towards each other).
-``reference`` gives the two ends of the scale on the same users: ``random_expected`` (the mean of each user's
-item rewards: what a uniform choice earns in expectation at every step) and ``hindsight_best`` (each user's
-best items in order, ignoring the candidate draws).
+Windows longer than ``steps`` are dropped (``--steps 10`` reports ``1-5`` and ``1-10``).
+
+``paired`` compares ours (``ours``, by default ``mixture_ids``) with each other policy on the same users: per
+window the mean of the per-user differences with its 95% bootstrap CI over users and a verdict (``better``
+when the CI is above 0, ``worse`` when below, else ``not significant``), and per step the mean difference
+with its band. ``captured_of_oracle_user`` is the share of the distance from the best other policy to
+``oracle_user`` that ours covers.
+
+``reference`` gives the scale on the same users: ``random_expected`` (the mean of each user's item rewards:
+what a uniform choice earns in expectation at every step), ``hindsight_best`` (each user's best items in
+order, ignoring the candidate draws) and ``oracle_user`` (the fitted model after each new user's *whole*
+history, their future included, greedy on the same candidates: the personalisation ceiling of the model, never
+a policy). A small ``oracle_user`` - ``pooled_ts`` gap says the model cannot tell these users apart even
+knowing everything about them: the item space, not the identification, is what holds the types back.
 
 ``popularity`` is a replay-only baseline: it plays the candidate with the highest mean reward among the
 training users (the training mean for items they never had). It needs item ids, which the ``Policy``
@@ -40,9 +53,10 @@ time (see there).
 
 from __future__ import annotations
 
+import functools
 import time
 import zlib
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -51,7 +65,13 @@ import numpy as np
 from warmstart._version import __version__
 from warmstart.bench.machine import machine_info
 from warmstart.data.events import EventData
-from warmstart.families.linear.events import EventFitConfig, fit_from_events, training_log_from_events
+from warmstart.families.linear.belief import BeliefBatch
+from warmstart.families.linear.events import (
+    EventFitConfig,
+    event_summary,
+    fit_from_events,
+    training_log_from_events,
+)
 from warmstart.families.linear.population import Population
 from warmstart.policies.base import Decision, Policy, PolicyContext
 from warmstart.policies.registry import make_policy, policy_class
@@ -98,6 +118,9 @@ class ReplayContext:
 class _PolicyAgent:
     def __init__(self, policy: Policy) -> None:
         self.policy = policy
+
+    def reseed(self, seed: int) -> None:
+        self.policy.reseed(int(np.random.SeedSequence([self.policy.seed, seed]).generate_state(1)[0]))
 
     def settings(self) -> dict[str, Any]:
         return self.policy.settings()
@@ -169,6 +192,8 @@ class ReplayConfig:
     seed: int = 0
     n_boot: int = 1000
     fit: EventFitConfig = field(default_factory=EventFitConfig)
+    #: the policy the paired differences are of (ours minus each other policy); none when it is not replayed
+    ours: str = "mixture_ids"
 
     def __post_init__(self) -> None:
         if not 0 < self.train_fraction < 1:
@@ -181,20 +206,24 @@ class ReplayConfig:
             raise ValueError(f"policies: expected distinct policy names, got {list(self.policies)}")
         if not self.windows or min(self.windows) < 1:
             raise ValueError(f"windows: expected positive window lengths, got {list(self.windows)}")
+        # a window longer than the replay would repeat the last one under a wrong name: windows stop at steps
+        kept = tuple(sorted({w for w in self.windows if w <= self.steps})) or (self.steps,)
+        object.__setattr__(self, "windows", kept)
         if self.n_boot < 1:
             raise ValueError(f"n_boot: expected a positive integer, got {self.n_boot}")
 
     def to_dict(self) -> dict[str, Any]:
         return {"train_fraction": self.train_fraction, "steps": self.steps, "n_candidates": self.n_candidates,
                 "policies": list(self.policies), "windows": list(self.windows), "seed": self.seed,
-                "n_boot": self.n_boot, "fit": self.fit.to_dict()}
+                "n_boot": self.n_boot, "fit": self.fit.to_dict(), "ours": self.ours}
 
 
 @dataclass(frozen=True)
 class _User:
     items: np.ndarray  # distinct items of the user
     reward: np.ndarray  # the user's mean logged reward for each
-    keys: np.ndarray  # (steps, n_items) random keys: the candidate draw and order at each step
+    n_steps: int  # replayed steps: min(steps, number of items)
+    key_seed: tuple[int, ...]  # step t's candidate draw and order: random keys from [*key_seed, t]
 
 
 def _new_users(events: EventData, steps: int, seed: int) -> list[_User]:
@@ -203,32 +232,68 @@ def _new_users(events: EventData, steps: int, seed: int) -> list[_User]:
         rows = slice(events.starts[u], events.starts[u + 1])
         items, inverse = np.unique(events.item[rows], return_inverse=True)
         reward = np.bincount(inverse, weights=events.reward[rows]) / np.bincount(inverse)
-        rng = np.random.default_rng([seed, 5, u])
-        users.append(_User(items, reward, rng.random((min(steps, items.shape[0]), items.shape[0]))))
+        users.append(_User(items, reward, min(steps, items.shape[0]), (seed, 5, u)))
     return users
+
+
+def _play(user: _User, n_candidates: int | None, steps: int, choose: Callable[[np.ndarray], int]) -> np.ndarray:
+    """One user's rewards ``(steps,)`` (NaN after their items ran out): at each step ``choose`` gets the
+    candidates (indices into ``user.items``) and returns the position of the one shown. A step's draw depends
+    on the user and the step only, so the first steps are the same whatever ``steps`` is."""
+    out = np.full(steps, np.nan)
+    shown = np.zeros(user.items.shape[0], dtype=bool)
+    for t in range(user.n_steps):
+        keys = np.random.default_rng([*user.key_seed, t]).random(user.items.shape[0])
+        # the candidate draw: the unshown items in the order of this step's keys, the first n_candidates
+        order = np.argsort(np.where(shown, np.inf, keys), kind="stable")[: int((~shown).sum())]
+        cand = order if n_candidates is None else order[:n_candidates]
+        a = choose(cand)
+        shown[cand[a]] = True
+        out[t] = user.reward[cand[a]]
+    return out
 
 
 def _serve(agent: ReplayAgent, users: list[_User], features: np.ndarray, n_candidates: int | None,
            steps: int) -> np.ndarray:
-    """Rewards ``(n_users, steps)`` earned by ``agent``; NaN after a user's items ran out."""
+    """Rewards ``(n_users, steps)`` earned by ``agent``; NaN after a user's items ran out. An agent with a
+    ``reseed`` method restarts its random stream for each user from the user's seed, so a user's decisions do
+    not depend on whom the agent served before (nor on ``steps``)."""
     out = np.full((len(users), steps), np.nan)
+    reseed = getattr(agent, "reseed", None)
     for u, user in enumerate(users):
+        if callable(reseed):
+            reseed(int(np.random.SeedSequence([*user.key_seed, 6]).generate_state(1)[0]))
         state = agent.new_user()
-        shown = np.zeros(user.items.shape[0], dtype=bool)
-        for t in range(user.keys.shape[0]):
-            # the candidate draw: the unshown items in the order of this step's keys, the first n_candidates
-            order = np.argsort(np.where(shown, np.inf, user.keys[t]), kind="stable")[: int((~shown).sum())]
-            cand = order if n_candidates is None else order[:n_candidates]
+
+        def choose(cand: np.ndarray, user: _User = user, state: Any = state) -> int:
             items = user.items[cand]
             X = features[items]
             a = agent.act(state, X, items).action
-            r = float(user.reward[cand[a]])
-            agent.update(state, X, items, a, r)
-            shown[cand[a]] = True
-            out[u, t] = r
+            agent.update(state, X, items, a, float(user.reward[cand[a]]))
+            return a
+
+        out[u] = _play(user, n_candidates, steps, choose)
         close = getattr(state, "close", None)
         if callable(close):
             close()
+    return out
+
+
+def _greedy(score: np.ndarray, cand: np.ndarray) -> int:
+    return int(np.argmax(score[cand]))
+
+
+def _oracle_user(users: list[_User], test: EventData, features: np.ndarray, population: Population,
+                 n_candidates: int | None, steps: int) -> np.ndarray:
+    """The ``oracle_user`` reference: each new user's belief under the fitted population after *all* of their
+    events (their future included), acting greedily on its predicted reward (the posterior mixture's mean) on
+    the same candidates. The personalisation ceiling of the model family; never a policy."""
+    batch = BeliefBatch.from_summary(population, event_summary(test, features))
+    theta = np.einsum("nk,nkd->nd", batch.type_probs(), batch.mean)
+    out = np.full((len(users), steps), np.nan)
+    for u, one in enumerate(users):
+        score = features[one.items] @ theta[u]
+        out[u] = _play(one, n_candidates, steps, functools.partial(_greedy, score))
     return out
 
 
@@ -249,6 +314,13 @@ def _complete(rewards: np.ndarray, windows: Sequence[int], seed: int, n_boot: in
     return out
 
 
+def _step_bands(rewards: np.ndarray, seed: int, n_boot: int) -> list[list[float]]:
+    """Per step, the 95% bootstrap CI of the mean over the users who have that step (seeded per step)."""
+    have = ~np.isnan(rewards)
+    return [bootstrap_ci(rewards[have[:, t], t], np.random.default_rng([seed, 17, t]), n_boot)
+            for t in range(rewards.shape[1]) if have[:, t].any()]
+
+
 def _describe(rewards: np.ndarray, windows: Sequence[int], seed: int, n_boot: int) -> dict[str, Any]:
     means = _window_means(rewards, windows)
     have = ~np.isnan(rewards)
@@ -260,37 +332,93 @@ def _describe(rewards: np.ndarray, windows: Sequence[int], seed: int, n_boot: in
         "complete": _complete(rewards, windows, seed, n_boot),
         "mean_reward_by_step": [float(rewards[have[:, t], t].mean()) for t in range(rewards.shape[1])
                                 if have[:, t].any()],
+        "ci95_by_step": _step_bands(rewards, seed, n_boot),
         "users_by_step": [int(n) for n in have.sum(0) if n > 0],
     }
 
 
-def _references(users: list[_User], steps: int, windows: Sequence[int]) -> dict[str, Any]:
+def _paired(ours: str, rewards: Mapping[str, np.ndarray], windows: Sequence[int], seed: int,
+            n_boot: int) -> dict[str, Any]:
+    """Ours minus each other policy on the same users: per window the mean of the per-user differences of the
+    window means with its 95% bootstrap CI over users (every comparison draws the same resamples: the seed
+    depends on the window only), and per step the mean difference with its band. Both policies meet the same
+    users with the same number of items, so a user's steps are present under both or neither."""
+    out: dict[str, Any] = {}
+    mine = rewards[ours]
+    mine_w = _window_means(mine, windows)
+    for name, theirs in rewards.items():
+        if name == ours:
+            continue
+        theirs_w = _window_means(theirs, windows)
+        windows_doc = {}
+        for i, key in enumerate(mine_w):
+            diff = mine_w[key] - theirs_w[key]
+            lo, hi = bootstrap_ci(diff, np.random.default_rng([seed, 19, i]), n_boot)
+            windows_doc[key] = {"mean_diff": float(diff.mean()), "ci95": [lo, hi],
+                                "verdict": "better" if lo > 0 else ("worse" if hi < 0 else "not significant")}
+        step_diff = mine - theirs
+        have = ~np.isnan(step_diff)
+        out[name] = {"windows": windows_doc,
+                     "mean_diff_by_step": [float(step_diff[have[:, t], t].mean())
+                                           for t in range(step_diff.shape[1]) if have[:, t].any()],
+                     "ci95_by_step": _step_bands(step_diff, seed, n_boot)}
+    return out
+
+
+def _captured(ours: str, results: Mapping[str, Any], oracle: Mapping[str, float]) -> dict[str, Any]:
+    """Per window, the share of the distance from the best other policy to ``oracle_user`` that ours covers:
+    ``(ours - best) / (oracle_user - best)`` (None when the best policy is not below the oracle: e.g. a window
+    every user runs out of items in, where every policy earns each user's mean)."""
+    out: dict[str, Any] = {}
+    for key, ceiling in oracle.items():
+        peers = {n: r["mean_reward"][key] for n, r in results.items() if n != ours}
+        best = max(peers, key=lambda n: peers[n])
+        gap = ceiling - peers[best]
+        share = (results[ours]["mean_reward"][key] - peers[best]) / gap if gap > 1e-9 * max(1.0, abs(ceiling)) \
+            else None
+        out[key] = {"best_peer": best, "share": share}
+    return out
+
+
+def _references(users: list[_User], steps: int, windows: Sequence[int],
+                oracle: np.ndarray | None = None) -> dict[str, Any]:
     best = np.full((len(users), steps), np.nan)
     rand = np.full((len(users), steps), np.nan)
     for u, user in enumerate(users):
-        m = user.keys.shape[0]
+        m = user.n_steps
         best[u, :m] = np.sort(user.reward)[::-1][:m]
         rand[u, :m] = user.reward.mean()
-    return {name: {"mean_reward": {k: float(v.mean()) for k, v in _window_means(arr, windows).items()},
-                   "complete": {k: v["mean_reward"] for k, v in _complete(arr, windows, 0, 1).items()}}
-            for name, arr in (("random_expected", rand), ("hindsight_best", best))}
+    arrays = [("random_expected", rand), ("hindsight_best", best)]
+    if oracle is not None:
+        arrays.append(("oracle_user", oracle))
+    out: dict[str, Any] = {}
+    for name, arr in arrays:
+        have = ~np.isnan(arr)
+        out[name] = {"mean_reward": {k: float(v.mean()) for k, v in _window_means(arr, windows).items()},
+                     "complete": {k: v["mean_reward"] for k, v in _complete(arr, windows, 0, 1).items()},
+                     "mean_reward_by_step": [float(arr[have[:, t], t].mean()) for t in range(arr.shape[1])
+                                             if have[:, t].any()]}
+    return out
 
 
 def run_replay(events: EventData, *, train_fraction: float = 0.7, steps: int = 20, n_candidates: int | None = None,
                policies: Sequence[str] = DEFAULT_POLICIES, seed: int = 0, n_boot: int = 1000,
                progress: Progress | None = None, fit_config: EventFitConfig | None = None,
-               windows: Sequence[int] = WINDOWS) -> dict[str, Any]:
+               windows: Sequence[int] = WINDOWS, ours: str = "mixture_ids") -> dict[str, Any]:
     """Split, fit on the training users, replay every new user with every policy; return the JSON document.
 
     ``fit_config`` defaults to ``EventFitConfig()``; its seeds are replaced by ``seed``. The document:
     ``{benchmark, config, version, machine, data, n_train_users, n_test_users, fit, policies: {NAME:
     {mean_reward: {"1-5", "1-10", "1-20"}, ci95: {same keys: [lo, hi]}, n_users, complete: {same keys:
-    {mean_reward, ci95, n_users}}, mean_reward_by_step, users_by_step, settings}}, reference, timing}``. Same seed, same document (``timing`` and ``machine``
-    aside).
+    {mean_reward, ci95, n_users}}, mean_reward_by_step, ci95_by_step, users_by_step, settings}}, paired: {ours,
+    vs: {NAME: {windows: {KEY: {mean_diff, ci95, verdict}}, mean_diff_by_step, ci95_by_step}},
+    captured_of_oracle_user: {KEY: {best_peer, share}}} (None without ``ours`` among the policies),
+    reference: {random_expected, hindsight_best, oracle_user}, timing}``. Same seed, same document (``timing``
+    and ``machine`` aside).
     """
     cfg = ReplayConfig(train_fraction=train_fraction, steps=steps, n_candidates=n_candidates,
                        policies=tuple(policies), windows=tuple(windows), seed=seed, n_boot=n_boot,
-                       fit=(fit_config or EventFitConfig()).with_seed(seed))
+                       fit=(fit_config or EventFitConfig()).with_seed(seed), ours=ours)
     for name in cfg.policies:  # unknown names and truth-reading policies fail before the fit
         if name not in REPLAY_BASELINES and policy_class(name).needs_truth:
             raise ValueError(f"policies: {name!r} needs the simulator's ground truth, which a logged replay does "
@@ -308,14 +436,20 @@ def run_replay(events: EventData, *, train_fraction: float = 0.7, steps: int = 2
     context = ReplayContext(train=train, features=features, population=population, policy_context=policy_context)
     users = _new_users(test, cfg.steps, cfg.seed)
     results: dict[str, Any] = {}
+    rewards: dict[str, np.ndarray] = {}
     serve_s: dict[str, float] = {}
     for i, name in enumerate(cfg.policies):
-        report(f"replaying new users with {name}", 0.3 + 0.7 * i / len(cfg.policies))
+        report(f"replaying new users with {name}", 0.3 + 0.65 * i / len(cfg.policies))
         t1 = time.perf_counter()
         agent = make_agent(name, context, seed=_seed_for(cfg.seed, name))
-        rewards = _serve(agent, users, features, cfg.n_candidates, cfg.steps)
+        rewards[name] = _serve(agent, users, features, cfg.n_candidates, cfg.steps)
         serve_s[name] = time.perf_counter() - t1
-        results[name] = {**_describe(rewards, cfg.windows, cfg.seed, cfg.n_boot), "settings": agent.settings()}
+        results[name] = {**_describe(rewards[name], cfg.windows, cfg.seed, cfg.n_boot),
+                         "settings": agent.settings()}
+    report("oracle_user: each new user's whole history", 0.95)
+    oracle = _oracle_user(users, test, features, population, cfg.n_candidates, cfg.steps)
+    references = _references(users, cfg.steps, cfg.windows, oracle)
+    compared = cfg.ours in rewards and len(rewards) > 1
     report("done", 1.0)
     diag = population.diagnostics
     return {
@@ -329,6 +463,10 @@ def run_replay(events: EventData, *, train_fraction: float = 0.7, steps: int = 2
         "fit": {"n_types": population.n_types, "weights": population.weights.tolist(), "dim": population.dim,
                 "selection": diag.selection, "bic": diag.bic, "item_features": diag.item_features},
         "policies": results,
-        "reference": _references(users, cfg.steps, cfg.windows),
+        "paired": ({"ours": cfg.ours, "vs": _paired(cfg.ours, rewards, cfg.windows, cfg.seed, cfg.n_boot),
+                    "captured_of_oracle_user": _captured(cfg.ours, results,
+                                                         references["oracle_user"]["mean_reward"])}
+                   if compared else None),
+        "reference": references,
         "timing": {"fit_s": fit_s, "serve_s": serve_s},
     }

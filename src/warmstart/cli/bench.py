@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import replace
 from pathlib import Path
 from typing import Annotated, Any
@@ -225,40 +226,94 @@ def bench_replay(
     out_dir: Annotated[Path, typer.Option("--out", help="Folder for replay.json.")],
     log: Annotated[Path | None, typer.Option("--log", help="An event log (CSV or Parquet, generic format).")] = None,
     data: Annotated[str | None, typer.Option(
-        help="Instead of --log: assistments2009 as (student, skill, correct) events.")] = None,
+        help="Instead of --log: assistments2009 (student, skill, correct) events, or movielens "
+             "(ml-latest-small: user, movie, rating).")] = None,
+    liked_at: Annotated[float | None, typer.Option(
+        help="Binary rewards: 1 when the logged reward is >= this value, else 0 (e.g. 4 for MovieLens's 'liked': "
+             "rating >= 4).")] = None,
+    genres: Annotated[bool, typer.Option(
+        "--genres", help="With --data movielens: the movies' 19 genre flags and a constant as item features "
+                         "(content features) instead of features learned from the training users.")] = False,
+    policies: Annotated[str | None, typer.Option(
+        help="Comma-separated policies to replay (default: mixture_ids, pooled_ts, from_scratch_ts, popularity, "
+             "random); the first is 'ours' in the paired differences.")] = None,
     train_fraction: Annotated[float, typer.Option(help="Share of users, by first event, used to fit.")] = 0.7,
-    steps: Annotated[int, typer.Option(help="Replayed steps per new user.")] = 20,
+    steps: Annotated[int, typer.Option(help="Replayed steps per new user (the windows 1-5, 1-10, 1-20 stop at "
+                                            "it).")] = 20,
     seed: Annotated[int, typer.Option(help="Random seed.")] = 0,
 ) -> None:
     """Fit on the earlier users of a log and replay the later ones: at each step a policy picks one of the
-    items the user actually has in the log and gets its logged reward. Writes replay.json."""
-    from warmstart.bench.replay import run_replay
-    from warmstart.data.events import from_kt, load_events
+    items the user actually has in the log and gets its logged reward. Writes replay.json with each policy's
+    windows, ours minus each peer (paired, with 95% CIs over users) and the oracle_user ceiling."""
+    from warmstart.bench.replay import DEFAULT_POLICIES, run_replay
 
     if (log is None) == (data is None):
-        raise CliError("bench replay: expected exactly one of --log FILE or --data assistments2009")
-    if data is not None:
-        if data != "assistments2009":
-            raise CliError(f"--data: expected assistments2009, got {data!r}")
-        from warmstart.data.assistments import load_assistments2009
-
-        events = from_kt(load_assistments2009(split="all"))
-    else:
-        assert log is not None
-        events = load_events(log)
+        raise CliError("bench replay: expected exactly one of --log FILE or --data assistments2009|movielens")
+    if genres and data != "movielens":
+        raise CliError(f"--genres: expected with --data movielens, got {'--log' if data is None else data!r}")
+    names = DEFAULT_POLICIES if policies is None else tuple(p.strip() for p in policies.split(",") if p.strip())
+    events = _replay_events(log, data, genres)
+    if liked_at is not None:
+        if not math.isfinite(liked_at):
+            raise CliError(f"--liked-at: expected a finite number, got {liked_at}")
+        events = events.with_rewards((events.reward >= liked_at).astype(float))
     with progress_bar("replay") as bar:
-        doc = run_replay(events, train_fraction=train_fraction, steps=steps, seed=seed, progress=bar)
+        try:
+            doc = run_replay(events, train_fraction=train_fraction, steps=steps, seed=seed, progress=bar,
+                             policies=names, ours=names[0])
+        except ValueError as exc:
+            raise CliError(str(exc)) from exc
+    doc["data"]["source"] = {"log": None if log is None else str(log), "data": data, "liked_at": liked_at,
+                             "genres": genres}
     path = out_dir / "replay.json"
     write_json(path, sanitize(doc))
+    _print_replay(doc)
+    out.print(f"wrote {path}")
+
+
+def _replay_events(log: Path | None, data: str | None, genres: bool) -> Any:
+    from warmstart.data.events import from_kt, load_events
+
+    if data == "assistments2009":
+        from warmstart.data.assistments import load_assistments2009
+
+        return from_kt(load_assistments2009(split="all"))
+    if data == "movielens":
+        from warmstart.data.movielens import load_movielens, load_movielens_movies, movielens_genre_features
+
+        events = load_movielens()
+        if genres:
+            events = events.with_features(movielens_genre_features(events, load_movielens_movies())[0])
+        return events
+    if data is not None:
+        raise CliError(f"--data: expected assistments2009 or movielens, got {data!r}")
+    assert log is not None
+    return load_events(log)
+
+
+def _print_replay(doc: dict[str, Any]) -> None:
+    windows = list(next(iter(doc["policies"].values()))["mean_reward"])
     table = Table(title=f"new-user replay: mean reward ({doc['n_test_users']} later users)")
     table.add_column("policy")
-    windows = list(next(iter(doc["policies"].values()))["mean_reward"])
     for w in windows:
         table.add_column(f"steps {w}", justify="right")
     for name, p in doc["policies"].items():
         table.add_row(name, *[f"{p['mean_reward'][w]:.3f}" for w in windows])
+    for ref in ("oracle_user", "hindsight_best"):
+        table.add_row(f"[dim]{ref} (reference)[/dim]", *[f"{doc['reference'][ref]['mean_reward'][w]:.3f}"
+                                                         for w in windows])
     out.print(table)
-    out.print(f"wrote {path}")
+    paired = doc.get("paired")
+    if not paired:
+        return
+    table = Table(title=f"{paired['ours']} minus each policy, same users: mean [95% CI]")
+    table.add_column("vs")
+    for w in windows:
+        table.add_column(f"steps {w}", justify="right")
+    for name, comp in paired["vs"].items():
+        cells = [comp["windows"][w] for w in windows]
+        table.add_row(name, *[f"{d['mean_diff']:+.3f} [{d['ci95'][0]:+.3f}, {d['ci95'][1]:+.3f}]" for d in cells])
+    out.print(table)
 
 
 def bench_service(

@@ -39,7 +39,7 @@ import io
 import os
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -190,6 +190,29 @@ class EventData:
                          item_ids=self.item_ids, starts=new_starts, features=self.features,
                          propensity=None if self.propensity is None else self.propensity[rows],
                          time_kind=self.time_kind)
+
+    def with_rewards(self, reward: Sequence[float] | np.ndarray) -> EventData:
+        """The same events with other rewards (one per row, checked as at construction): e.g. a rating turned
+        into liked or not.
+
+        >>> ev = EventData.from_rows(["a", "a", "b"], [0, 1, 0], ["x", "y", "x"], [4.5, 2.0, 4.0])
+        >>> ev.with_rewards((ev.reward >= 4).astype(float)).reward.tolist()
+        [1.0, 0.0, 1.0]
+        """
+        return replace(self, reward=np.asarray(reward, dtype=np.float64))
+
+    def with_features(self, features: np.ndarray | None) -> EventData:
+        """The same events with other item features ``(n_items, d)`` (or none), checked as at construction.
+
+        >>> ev = EventData.from_rows(["a", "b"], [0, 0], ["x", "y"], [1.0, 0.0])
+        >>> ev.with_features(np.eye(2)).dim
+        2
+        >>> ev.with_features(np.ones((3, 2)))
+        Traceback (most recent call last):
+        ...
+        ValueError: features: expected shape (2, d) with d >= 1, one row per item, got shape (3, 2)
+        """
+        return replace(self, features=None if features is None else np.asarray(features, dtype=np.float64))
 
     def describe(self) -> dict[str, Any]:
         """Counts for benchmark JSON."""

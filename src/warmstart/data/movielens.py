@@ -23,6 +23,8 @@ from warmstart.data.events import EventData, load_events
 MOVIELENS_DIR = "movielens-latest-small"
 MOVIELENS_FILES = ("ratings.csv", "movies.csv")
 MOVIE_COLUMNS = ("movieId", "title", "genres")
+#: the genre of a movie with none
+NO_GENRE = "(no genres listed)"
 
 
 @dataclass(frozen=True, eq=False)
@@ -69,6 +71,34 @@ def load_movielens(root: str | os.PathLike[str] | None = None) -> EventData:
     assert path is not None  # movielens_root checked it
     return load_events(path, user="userId", time="timestamp", item="movieId", reward="rating", propensity=None,
                        feature_prefix=None)
+
+
+def movielens_genre_features(events: EventData, movies: Movies) -> tuple[np.ndarray, tuple[str, ...]]:
+    """Content features of the rated movies: a constant 1 and one 0/1 flag per genre (the genres named in
+    ``movies``, sorted; ``(no genres listed)`` is no genre), one row per item of ``events``. Returns the
+    ``(n_items, 1 + n_genres)`` features and the genre names.
+
+    >>> events = EventData.from_rows(["u", "u"], [0, 1], ["20", "10"], [4.0, 2.0])
+    >>> movies = Movies(movie_id=np.array([10, 20]), title=["Heat (1995)", "Up (2009)"],
+    ...                 genres=[("Action", "Crime"), ("(no genres listed)",)])
+    >>> features, names = movielens_genre_features(events, movies)
+    >>> names, events.item_ids.tolist(), features.tolist()                # items in id order: 10, then 20
+    (('Action', 'Crime'), ['10', '20'], [[1.0, 1.0, 1.0], [1.0, 0.0, 0.0]])
+    """
+    names = tuple(sorted({g for gs in movies.genres for g in gs} - {NO_GENRE}))
+    column = {g: j for j, g in enumerate(names)}
+    by_id = {str(int(m)): gs for m, gs in zip(movies.movie_id, movies.genres)}
+    features = np.zeros((events.n_items, 1 + len(names)))
+    features[:, 0] = 1.0
+    missing = [str(i) for i in events.item_ids if str(i) not in by_id]
+    if missing:
+        raise ValueError(f"movies: expected every rated movie, got none for movieId {', '.join(missing[:5])}"
+                         + (f" and {len(missing) - 5} more" if len(missing) > 5 else ""))
+    for i, item in enumerate(events.item_ids):
+        for g in by_id[str(item)]:
+            if g in column:
+                features[i, 1 + column[g]] = 1.0
+    return features, names
 
 
 def load_movielens_movies(root: str | os.PathLike[str] | None = None) -> Movies:

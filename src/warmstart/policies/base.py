@@ -207,6 +207,20 @@ class Policy(ABC):
         args, kwargs = self._built_with
         return type(self)(*args, **{**kwargs, "seed": self.seed if seed is None else int(seed)})
 
+    def reseed(self, seed: int) -> None:
+        """Restart the random stream at ``seed``; what the policy has learned stays. A benchmark that serves
+        each user from their own seed gets the same decisions for a user whatever it served before.
+
+        >>> from warmstart.policies.baselines import UniformRandom
+        >>> policy = UniformRandom(PolicyContext(dim=2))
+        >>> X = np.eye(2).repeat(3, axis=0)                                # six candidates
+        >>> policy.reseed(4); first = [policy.act(None, X).action for _ in range(5)]
+        >>> policy.reseed(4); [policy.act(None, X).action for _ in range(5)] == first
+        True
+        """
+        self.seed = int(seed)
+        self.rng = np.random.default_rng(self.seed)
+
     def reward_for(self, value: float) -> float:
         """The reward of the kind this policy observes nearest to ``value`` (the identity for real rewards; 0 or
         1 for a policy of binary rewards): ``check_policy`` feeds its simulated rewards through it."""

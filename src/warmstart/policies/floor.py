@@ -64,6 +64,10 @@ class Floored(Policy):
         self.epsilon = eps
         self.needs_truth = self.inner.needs_truth
 
+    def reseed(self, seed: int) -> None:
+        super().reseed(seed)
+        self.inner.rng = self.rng  # still one stream
+
     def settings(self) -> dict[str, Any]:
         return {"inner": self.inner.name, "epsilon": self.epsilon, **self.inner.settings()}
 

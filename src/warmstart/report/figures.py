@@ -394,15 +394,18 @@ def k_path_png(fit: Mapping[str, Any]) -> bytes | None:
 
 def replay_png(doc: Mapping[str, Any]) -> bytes | None:
     """Mean logged reward per replayed step of every policy (``mean_reward_by_step``; later steps average over
-    the users who still have items left), ours (``mixture_ids``) thick."""
+    the users who still have items left) with its 95% band over users (``ci95_by_step``), ours (``ours`` of
+    the paired differences, else ``mixture_ids``) thick, and the ``oracle_user`` ceiling dotted."""
     policies, _ = _policies(doc)
     lines = {n: _floats((p or {}).get("mean_reward_by_step")) for n, p in policies.items()}
     lines = {n: ys for n, ys in lines.items() if _finite(ys)}
     if not lines:
         return None
-    ours = "mixture_ids" if "mixture_ids" in lines else None
+    wanted = (doc.get("paired") or {}).get("ours") or "mixture_ids"
+    ours = wanted if wanted in lines else None
     names = policy_order(lines, ours)
     colors = policy_colors(names)
+    oracle = _floats(((doc.get("reference") or {}).get("oracle_user") or {}).get("mean_reward_by_step"))
     with matplotlib.rc_context(_STYLE):
         fig = _new_figure(9.0, 3.4)
         ax = fig.add_subplot()
@@ -410,8 +413,16 @@ def replay_png(doc: Mapping[str, Any]) -> bytes | None:
         for name in reversed(names):
             ys = lines[name]
             mine = name == ours
-            ax.plot(range(1, len(ys) + 1), ys, color=colors[name], linewidth=2.6 if mine else 1.5,
+            t = range(1, len(ys) + 1)
+            bands = (policies[name] or {}).get("ci95_by_step") or []
+            if len(bands) == len(ys):
+                ax.fill_between(t, [b[0] for b in bands], [b[1] for b in bands], color=colors[name],
+                                alpha=0.2 if mine else 0.1, linewidth=0, zorder=3 if mine else 1)
+            ax.plot(t, ys, color=colors[name], linewidth=2.6 if mine else 1.5,
                     label=_label(name, ours), zorder=4 if mine else 2)
+        if _finite(oracle):
+            ax.plot(range(1, len(oracle) + 1), oracle, color="#555555", linestyle=":", linewidth=1.5,
+                    label="oracle_user (reference)", zorder=2)
         ax.set_xlabel("replayed step of a new user")
         ax.set_ylabel("mean logged reward")
         handles, legend = ax.get_legend_handles_labels()

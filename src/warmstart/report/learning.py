@@ -272,7 +272,8 @@ def _replay_one(name: str, doc: Mapping[str, Any]) -> str:
                         f'<div class="ci">{_ci((p.get("ci95") or {}).get(w), _dec)}</div></td>' for w in windows)
         rows.append(f'<tr><td class="name">{_named(pname, colors)}</td>{cells}</tr>')
     ref = doc.get("reference") or {}
-    for key, label in (("hindsight_best", "best in hindsight"), ("random_expected", "uniform choice, expected")):
+    for key, label in (("oracle_user", "oracle_user: the model after the user's whole history"),
+                       ("hindsight_best", "best in hindsight"), ("random_expected", "uniform choice, expected")):
         means = (ref.get(key) or {}).get("mean_reward") or {}
         if means:
             cells = "".join(f'<td class="num">{_dec(means.get(w))}</td>' for w in windows)
@@ -282,6 +283,18 @@ def _replay_one(name: str, doc: Mapping[str, Any]) -> str:
             f"{_num(doc.get('n_test_users'))} later users is replayed on the items they have in the log "
             f"({_num(data.get('n_events'))} events, {_num(data.get('n_items'))} items).</p>")
     table = _table([("Policy", "")] + [(f"steps {w}", "num") for w in windows], rows)
+    paired = doc.get("paired") or {}
+    if paired.get("vs"):
+        prow = []
+        for pname, comp in paired["vs"].items():
+            cells = "".join(
+                f'<td class="num">{_dec(d.get("mean_diff"), 3)}<div class="ci">{_ci(d.get("ci95"), _dec)}</div>'
+                f'<div class="ci">{_e(d.get("verdict", ""))}</div></td>'
+                for d in ((comp.get("windows") or {}).get(w) or {} for w in windows))
+            prow.append(f'<tr><td class="name">{_named(pname, colors)}</td>{cells}</tr>')
+        table += (f'<p class="note">{_e(paired.get("ours", ""))} minus each policy on the same users (paired), '
+                  "with 95% bootstrap intervals over users:</p>"
+                  + _table([("vs", "")] + [(f"steps {w}", "num") for w in windows], prow))
     fig = _img(figures.replay_png(doc), f"replay {name}",
                "Mean logged reward at each replayed step; later steps average over the users with items left.")
     return _section(f"replay-{name}", name, lead + table + fig, level=3)
