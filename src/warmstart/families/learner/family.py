@@ -280,7 +280,8 @@ class LearnerBKT(Family):
     def fit(self, stats: Responses, **config: Any) -> TypePopulation:
         """The learner fit (``fit.fit_learner_types``: K by held-out log likelihood, MAP priors) on ``stats``;
         ``config`` are ``LearnerFitConfig`` fields. The record of the fit gives each K tried with its training
-        log likelihood and BIC; the K was chosen as the learner fit chooses it.
+        log likelihood and BIC (on the students it was fitted on: without the held-out ones when K is chosen),
+        and the chosen K's on every student; the K was chosen as the learner fit chooses it.
 
         >>> import numpy as np
         >>> from warmstart.sim.learners import simulate_learners
@@ -303,13 +304,14 @@ class LearnerBKT(Family):
         if d.loglik is None or d.n_iter is None:
             raise RuntimeError("learner fit: expected the fit to record its log likelihood and iterations")
         n, k = stats.n_students, pop.n_types
+        n_fitted = n - int(d.n_heldout_students or 0)  # each K tried was fitted without the held-out students
         per_k = 5 if cfg.forgets else 4
 
-        def bic(kk: int, ll: float) -> float:
-            return -2.0 * ll + (kk * stats.n_skills * per_k + kk - 1) * math.log(n)
+        def bic(kk: int, ll: float, users: int) -> float:
+            return -2.0 * ll + (kk * stats.n_skills * per_k + kk - 1) * math.log(users)
 
-        tried = tuple((int(e["K"]), float(e["loglik"]), bic(int(e["K"]), float(e["loglik"])))
+        tried = tuple((int(e["K"]), float(e["loglik"]), bic(int(e["K"]), float(e["loglik"]), n_fitted))
                       for e in d.selection or ())
-        record = TypesFit(n_users=n, n_types=k, loglik=float(d.loglik), bic=bic(k, float(d.loglik)),
+        record = TypesFit(n_users=n, n_types=k, loglik=float(d.loglik), bic=bic(k, float(d.loglik), n),
                           n_iter=int(d.n_iter), converged=bool(d.converged), tried=tried, seed=cfg.seed)
         return as_type_population(pop, record)
