@@ -151,6 +151,8 @@ def choose_prior_sd(
     >>> best.prior_sd, {sd: round(loss, 3) for sd, loss in scores.items()}   # strong effects: widest prior
     (2.0, {'0.25': 0.437, '0.5': 0.347, '1.0': 0.306, '2.0': 0.291})
     """
+    if len(candidates) == 0:
+        raise ValueError("candidates: expected at least one prior standard deviation, got none")
     ts, tk, ti, tc = train
     hs, hk, hi, hc = heldout
     if not has_items(ti):
