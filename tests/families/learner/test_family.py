@@ -50,6 +50,17 @@ def test_the_learner_fit_through_the_registry_finds_both_types(log, fitted):
     np.testing.assert_allclose(fitted.weights[np.argsort(fitted.params["T"].mean(1))], drawn[::-1], atol=0.05)
 
 
+def test_the_bic_of_each_k_tried_counts_the_students_it_was_fitted_on(stats, fitted):
+    """K is chosen on held-out students, so each K tried was fitted (and its log likelihood taken) on the
+    others: the penalty of its BIC counts those, not every student; with K fixed nothing is held out."""
+    n_fit = stats.n_students - round(0.2 * stats.n_students)  # the default heldout_fraction
+    for k, loglik, bic in fitted.fit.tried:
+        n_free = k * N_SKILLS * 4 + k - 1
+        assert bic == pytest.approx(-2.0 * loglik + n_free * np.log(n_fit), rel=1e-12), k
+    fixed = fit("learner_bkt", stats, n_types=2, n_init=1)
+    assert fixed.fit.tried == ((2, fixed.fit.loglik, fixed.fit.bic),)
+
+
 def test_generic_em_on_the_protocol_agrees_with_the_learner_fit(stats, fitted):
     generic = fit_types(LearnerBKT(), stats, n_types=2, n_init=1, max_iter=300, tol=1e-9)
     own, gen = _by_learn_rate(fitted.params), _by_learn_rate(generic.params)

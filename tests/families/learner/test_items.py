@@ -85,6 +85,9 @@ def test_bad_input_names_the_field():
         fit_item_offsets(pop, st, sk, it, co, 3)
     with pytest.raises(ValueError, match="prior_sd"):
         fit_item_offsets(pop, st, sk, it, co, N_ITEMS, prior_sd=0.0)
+    for item in (it, np.full(it.size, -1)):  # no candidate prior: an error naming it, with or without item ids
+        with pytest.raises(ValueError, match="candidates: expected at least one"):
+            choose_prior_sd(pop, (st, sk, item, co), (st, sk, item, co), N_ITEMS, candidates=())
 
 
 def test_a_log_without_item_ids_fits_no_offsets():

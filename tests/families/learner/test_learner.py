@@ -389,4 +389,5 @@ def test_population_validates_itself():
 
 
 def test_docstring_examples_run():
-    assert doctest.testmod(learner_module).failed == 0
+    flags = doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE  # as tests/test_doctests.py
+    assert doctest.testmod(learner_module, optionflags=flags).failed == 0

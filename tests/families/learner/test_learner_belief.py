@@ -293,4 +293,5 @@ def test_grid_prior_is_normalised_and_peaks_at_one():
 
 
 def test_docstring_examples_run():
-    assert doctest.testmod(belief_module).failed == 0
+    flags = doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE  # as tests/test_doctests.py
+    assert doctest.testmod(belief_module, optionflags=flags).failed == 0

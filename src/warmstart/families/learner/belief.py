@@ -35,7 +35,17 @@ from warmstart.families.learner.population import odds_scale
 
 
 class LearnerBeliefFormatError(FormatError):
-    """Serialised learner-belief bytes that cannot be read (damaged, unknown version, other population)."""
+    """Serialised learner-belief bytes that cannot be read (damaged, unknown version, other population).
+
+    >>> import numpy as np
+    >>> pop = LearnerPopulation(np.array([0.8, 0.2]), L0=np.full((2, 2), 0.1),   # 2 types, 2 skills:
+    ...     T=np.array([[0.4, 0.4], [0.05, 0.05]]), F=np.zeros((2, 2)),         # fast and slow learners
+    ...     G=np.full((2, 2), 0.2), S=np.full((2, 2), 0.1), skill_names=("add", "sub"))
+    >>> LearnerBeliefBatch.from_bytes(b"junk", pop)
+    Traceback (most recent call last):
+    ...
+    warmstart.families.learner.belief.LearnerBeliefFormatError: learner belief bytes: expected at least 40 ...
+    """
 
 
 #: magic, version, then n_skills (u32), types (u16), grid sizes (u8, u8), grid log_sd (f64), population
@@ -50,6 +60,17 @@ class PersonalGrid:
 
     ``learn`` and ``slip`` are strictly increasing positive values; the prior of a multiplier ``m`` is
     proportional to ``exp(-log(m)^2 / (2 log_sd^2))`` on each axis, independently, so most mass sits on 1.
+
+    >>> import numpy as np
+    >>> grid = PersonalGrid()                                   # 3 x 3 multipliers around 1
+    >>> grid.size, [m.tolist() for m in grid.multipliers()]     # learn-major
+    (9, [[0.5, 0.5, 0.5, 1.0, 1.0, 1.0, 2.0, 2.0, 2.0], [0.5, 1.0, 2.0, 0.5, 1.0, 2.0, 0.5, 1.0, 2.0]])
+    >>> np.exp(grid.log_prior()).round(3).tolist()              # the prior: most mass on (1, 1)
+    [0.024, 0.107, 0.024, 0.107, 0.479, 0.107, 0.024, 0.107, 0.024]
+    >>> PersonalGrid(learn=(1.0, 0.5))
+    Traceback (most recent call last):
+    ...
+    ValueError: learn: expected strictly increasing positive multipliers, got [1.0, 0.5]
     """
 
     learn: tuple[float, ...] = (0.5, 1.0, 2.0)
@@ -164,6 +185,24 @@ class LearnerBeliefBatch:
     (N, J)`` the log probability of each student's responses so far under each component, ``seen (N,
     n_skills)`` which skills a student has answered, ``n_observed (N,)`` how many responses. Components are
     ``type * grid.size + multiplier``. Memory is ``8 N n_skills J`` bytes.
+
+    >>> import numpy as np
+    >>> pop = LearnerPopulation(np.array([0.8, 0.2]), L0=np.full((2, 2), 0.1),   # 2 types, 2 skills:
+    ...     T=np.array([[0.4, 0.4], [0.05, 0.05]]), F=np.zeros((2, 2)),         # fast and slow learners
+    ...     G=np.full((2, 2), 0.2), S=np.full((2, 2), 0.1), skill_names=("add", "sub"))
+    >>> batch = LearnerBeliefBatch.fresh(pop, 3)                  # 3 new students
+    >>> for right in (0, 0, 1, 1, 1):                            # students 0 and 2 answer "add" five times
+    ...     batch.observe(np.array([0, 2]), np.array([0, 0]), np.array([right, 0]))
+    >>> batch.n_observed.tolist(), batch.type_probs().round(3).tolist()  # 0 learnt: the fast type
+    ([5, 0, 5], [[0.941, 0.059], [0.8, 0.2], [0.438, 0.562]])
+    >>> batch.p_known().round(3).tolist()                        # P(known) of "add" and "sub" per student
+    [[0.991, 0.1], [0.1, 0.1], [0.215, 0.1]]
+    >>> batch.predict(np.array([0, 1, 2]), np.array([0, 0, 0])).round(3).tolist()  # P(right) next on "add"
+    [0.89, 0.269, 0.349]
+    >>> batch.observe(np.array([1, 1]), np.array([0, 1]), np.array([1, 1]))  # one student twice in one call
+    Traceback (most recent call last):
+    ...
+    ValueError: students: expected each student at most once per observe call (responses of one ...
     """
 
     population: LearnerPopulation
@@ -180,7 +219,18 @@ class LearnerBeliefBatch:
     @staticmethod
     def fresh(population: LearnerPopulation, n_students: int, grid: PersonalGrid | None = DEFAULT_GRID
               ) -> LearnerBeliefBatch:
-        """``n_students`` students with no history (``grid=None``: no personal multipliers)."""
+        """``n_students`` students with no history (``grid=None``: no personal multipliers).
+
+        >>> import numpy as np
+        >>> pop = LearnerPopulation(np.array([0.8, 0.2]), L0=np.full((2, 2), 0.1),   # 2 types, 2 skills:
+        ...     T=np.array([[0.4, 0.4], [0.05, 0.05]]), F=np.zeros((2, 2)),         # fast and slow learners
+        ...     G=np.full((2, 2), 0.2), S=np.full((2, 2), 0.1), skill_names=("add", "sub"))
+        >>> batch = LearnerBeliefBatch.fresh(pop, 2)
+        >>> batch.type_probs().round(3).tolist(), batch.p_known().tolist()    # the type weights, and L0
+        ([[0.8, 0.2], [0.8, 0.2]], [[0.1, 0.1], [0.1, 0.1]])
+        >>> batch.known.shape, LearnerBeliefBatch.fresh(pop, 2, grid=None).known.shape  # 2 x 9 or 2 columns
+        ((2, 2, 18), (2, 2, 2))
+        """
         if isinstance(n_students, (bool, np.bool_)) or not isinstance(n_students, (int, np.integer)) \
                 or n_students < 0:
             raise ValueError(f"n_students: expected a non-negative integer, got {n_students!r}")
@@ -195,7 +245,23 @@ class LearnerBeliefBatch:
     def from_log(population: LearnerPopulation, student: object, skill: object, correct: object,
                  grid: PersonalGrid | None = DEFAULT_GRID) -> tuple[np.ndarray, LearnerBeliefBatch]:
         """Beliefs after whole response logs (sorted by student, then time): returns the sorted unique student
-        ids and a batch whose row ``i`` is student ``ids[i]``."""
+        ids and a batch whose row ``i`` is student ``ids[i]``.
+
+        >>> import numpy as np
+        >>> pop = LearnerPopulation(np.array([0.8, 0.2]), L0=np.full((2, 2), 0.1),   # 2 types, 2 skills:
+        ...     T=np.array([[0.4, 0.4], [0.05, 0.05]]), F=np.zeros((2, 2)),         # fast and slow learners
+        ...     G=np.full((2, 2), 0.2), S=np.full((2, 2), 0.1), skill_names=("add", "sub"))
+        >>> student, skill = [4] * 5 + [9] * 5, [0] * 10
+        >>> correct = [0, 0, 1, 1, 1] + [0, 0, 0, 0, 0]
+        >>> ids, batch = LearnerBeliefBatch.from_log(pop, student, skill, correct)
+        >>> ids.tolist(), batch.n_observed.tolist(), batch.type_probs().round(3).tolist()
+        ([4, 9], [5, 5], [[0.941, 0.059], [0.438, 0.562]])
+        >>> same = LearnerBeliefBatch.fresh(pop, 2)                  # the same responses one at a time
+        >>> for right in (0, 0, 1, 1, 1):
+        ...     same.observe(np.array([0, 1]), np.array([0, 0]), np.array([right, 0]))
+        >>> bool(np.allclose(same.known, batch.known) and np.allclose(same.log_evidence, batch.log_evidence))
+        True
+        """
         g = grid or NO_GRID
         st, sk, co = check_responses(student, skill, correct, population.n_skills)
         ids, sidx = _student_index(st)
@@ -218,22 +284,72 @@ class LearnerBeliefBatch:
         return _check_students(students, self.n_students, unique=False)
 
     def component_probs(self, students: object | None = None) -> np.ndarray:
-        """Posterior over components ``(n, J)``."""
+        """Posterior over components ``(n, J)``.
+
+        >>> import numpy as np
+        >>> pop = LearnerPopulation(np.array([0.8, 0.2]), L0=np.full((2, 2), 0.1),   # 2 types, 2 skills:
+        ...     T=np.array([[0.4, 0.4], [0.05, 0.05]]), F=np.zeros((2, 2)),         # fast and slow learners
+        ...     G=np.full((2, 2), 0.2), S=np.full((2, 2), 0.1), skill_names=("add", "sub"))
+        >>> batch = LearnerBeliefBatch.fresh(pop, 2, grid=None)      # no grid: a component is a type
+        >>> for _ in range(3):
+        ...     batch.observe(np.array([1]), np.array([0]), np.array([0]))   # student 1: wrong three times
+        >>> batch.component_probs().round(3).tolist(), batch.component_probs(np.array([1])).shape
+        ([[0.8, 0.2], [0.636, 0.364]], (1, 2))
+        >>> LearnerBeliefBatch.fresh(pop, 2).component_probs().shape        # the default grid: 2 types x 9
+        (2, 18)
+        """
         return _posterior(self.log_evidence[self._rows(students)], self._comp.log_prior)
 
     def type_probs(self, students: object | None = None) -> np.ndarray:
-        """Posterior over types ``(n, K)`` (personal multipliers summed out)."""
+        """Posterior over types ``(n, K)`` (personal multipliers summed out).
+
+        >>> import numpy as np
+        >>> pop = LearnerPopulation(np.array([0.8, 0.2]), L0=np.full((2, 2), 0.1),   # 2 types, 2 skills:
+        ...     T=np.array([[0.4, 0.4], [0.05, 0.05]]), F=np.zeros((2, 2)),         # fast and slow learners
+        ...     G=np.full((2, 2), 0.2), S=np.full((2, 2), 0.1), skill_names=("add", "sub"))
+        >>> batch = LearnerBeliefBatch.fresh(pop, 2)
+        >>> for right in (0, 0, 0, 0):                               # student 0: wrong four times on "sub"
+        ...     batch.observe(np.array([0]), np.array([1]), np.array([right]))
+        >>> batch.type_probs().round(3).tolist()                    # the slow type gains on student 0
+        [[0.539, 0.461], [0.8, 0.2]]
+        >>> batch.type_probs(np.array([1])).round(3).tolist()       # student 1 only: still the weights
+        [[0.8, 0.2]]
+        """
         p = self.component_probs(students)
         return p.reshape(p.shape[0], self.population.n_types, self.grid.size).sum(-1)
 
     def multiplier_probs(self, students: object | None = None) -> np.ndarray:
-        """Posterior over personal multipliers ``(n, len(grid.learn), len(grid.slip))`` (types summed out)."""
+        """Posterior over personal multipliers ``(n, len(grid.learn), len(grid.slip))`` (types summed out).
+
+        >>> import numpy as np
+        >>> pop = LearnerPopulation(np.array([0.8, 0.2]), L0=np.full((2, 2), 0.1),   # 2 types, 2 skills:
+        ...     T=np.array([[0.4, 0.4], [0.05, 0.05]]), F=np.zeros((2, 2)),         # fast and slow learners
+        ...     G=np.full((2, 2), 0.2), S=np.full((2, 2), 0.1), skill_names=("add", "sub"))
+        >>> batch = LearnerBeliefBatch.fresh(pop, 1)
+        >>> batch.multiplier_probs()[0].sum(1).round(3).tolist()    # P(learn x 0.5, x 1, x 2) at first
+        [0.154, 0.692, 0.154]
+        >>> for right in [0] + [1] * 9:                               # wrong once, then right nine times
+        ...     batch.observe(np.array([0]), np.array([0]), np.array([right]))
+        >>> m = batch.multiplier_probs()[0]
+        >>> m.sum(1).round(3).tolist(), m.sum(0).round(3).tolist()   # learns faster, slips less than the type
+        ([0.101, 0.689, 0.211], [0.239, 0.693, 0.068])
+        """
         p = self.component_probs(students)
         p = p.reshape(p.shape[0], self.population.n_types, self.grid.size).sum(1)
         return p.reshape(p.shape[0], len(self.grid.learn), len(self.grid.slip))
 
     def p_known(self, students: object | None = None) -> np.ndarray:
-        """Posterior P(known) of every skill ``(n, n_skills)`` before the next response."""
+        """Posterior P(known) of every skill ``(n, n_skills)`` before the next response.
+
+        >>> import numpy as np
+        >>> pop = LearnerPopulation(np.array([0.8, 0.2]), L0=np.full((2, 2), 0.1),   # 2 types, 2 skills:
+        ...     T=np.array([[0.4, 0.4], [0.05, 0.05]]), F=np.zeros((2, 2)),         # fast and slow learners
+        ...     G=np.full((2, 2), 0.2), S=np.full((2, 2), 0.1), skill_names=("add", "sub"))
+        >>> batch = LearnerBeliefBatch.fresh(pop, 2, grid=None)
+        >>> batch.observe(np.array([0]), np.array([1]), np.array([1]))   # student 0 right once on "sub"
+        >>> batch.p_known().round(3).tolist()    # 0.09 / 0.27 = 1/3, then learning: 0.8 x 0.6 + 0.2 x 0.367
+        [[0.1, 0.553], [0.1, 0.1]]
+        """
         rows = self._rows(students)
         return np.einsum("nsj,nj->ns", self.known[rows], self.component_probs(rows))
 
@@ -261,7 +377,23 @@ class LearnerBeliefBatch:
 
     def predict(self, students: object, skills: object, item_offset: object = None) -> np.ndarray:
         """P(correct) of each student's next response on the given skill: ``sum_j p(j | history) P_j(correct)``;
-        ``item_offset`` (optional, one per student) is the difficulty of the item asked (``item_adjusted``)."""
+        ``item_offset`` (optional, one per student) is the difficulty of the item asked (``item_adjusted``).
+
+        >>> import numpy as np
+        >>> pop = LearnerPopulation(np.array([0.8, 0.2]), L0=np.full((2, 2), 0.1),   # 2 types, 2 skills:
+        ...     T=np.array([[0.4, 0.4], [0.05, 0.05]]), F=np.zeros((2, 2)),         # fast and slow learners
+        ...     G=np.full((2, 2), 0.2), S=np.full((2, 2), 0.1), skill_names=("add", "sub"))
+        >>> batch = LearnerBeliefBatch.fresh(pop, 2, grid=None)
+        >>> batch.predict(np.array([0, 1]), np.array([0, 0])).round(3).tolist()   # 0.2 + 0.1 * (0.9 - 0.2)
+        [0.27, 0.27]
+        >>> easier = np.array([0.0, 1.0])                               # student 1 gets an easier item
+        >>> batch.predict(np.array([0, 1]), np.array([0, 0]), item_offset=easier).round(3).tolist()
+        [0.27, 0.46]
+        >>> batch.predict(np.array([0]), np.array([2]))                 # the population has skills 0 and 1
+        Traceback (most recent call last):
+        ...
+        ValueError: skills: expected skill indices in [0, 1], got 2 (unknown skill)
+        """
         rows = _check_students(students, self.n_students, unique=False)
         sk = self._check_skills(skills, rows.size)
         G, S = self._emissions(sk, item_offset)
@@ -270,7 +402,24 @@ class LearnerBeliefBatch:
 
     def observe(self, students: object, skills: object, correct: object, item_offset: object = None) -> None:
         """Add one response to each of ``students`` (distinct indices), on an item of difficulty ``item_offset``
-        when given. Bad input raises and changes nothing."""
+        when given. Bad input raises and changes nothing.
+
+        >>> import numpy as np
+        >>> pop = LearnerPopulation(np.array([0.8, 0.2]), L0=np.full((2, 2), 0.1),   # 2 types, 2 skills:
+        ...     T=np.array([[0.4, 0.4], [0.05, 0.05]]), F=np.zeros((2, 2)),         # fast and slow learners
+        ...     G=np.full((2, 2), 0.2), S=np.full((2, 2), 0.1), skill_names=("add", "sub"))
+        >>> batch = LearnerBeliefBatch.fresh(pop, 2)
+        >>> students, skills, correct = np.array([0, 1]), np.array([0, 1]), np.array([1, 0])
+        >>> batch.observe(students, skills, correct)              # 0: right on "add"; 1: wrong on "sub"
+        >>> batch.n_observed.tolist(), batch.seen.tolist()
+        ([1, 1], [[True, False], [False, True]])
+        >>> batch.observe(np.array([0]), np.array([0]), np.array([0.5]))
+        Traceback (most recent call last):
+        ...
+        ValueError: correct: expected 1 values, each 0 or 1, got array([0.5])
+        >>> batch.n_observed.tolist()                                  # unchanged
+        [1, 1]
+        """
         rows = _check_students(students, self.n_students, unique=True)
         sk = self._check_skills(skills, rows.size)
         co = np.asarray(correct)
@@ -286,7 +435,22 @@ class LearnerBeliefBatch:
 
     # ------------------------------------------------------------------ bytes
     def student_bytes(self, i: int) -> bytes:
-        """Versioned bytes of student ``i``'s belief (see the module docstring for the layout)."""
+        """Versioned bytes of student ``i``'s belief (see the module docstring for the layout).
+
+        >>> import numpy as np
+        >>> pop = LearnerPopulation(np.array([0.8, 0.2]), L0=np.full((2, 2), 0.1),   # 2 types, 2 skills:
+        ...     T=np.array([[0.4, 0.4], [0.05, 0.05]]), F=np.zeros((2, 2)),         # fast and slow learners
+        ...     G=np.full((2, 2), 0.2), S=np.full((2, 2), 0.1), skill_names=("add", "sub"))
+        >>> batch = LearnerBeliefBatch.fresh(pop, 2)
+        >>> batch.observe(np.array([1]), np.array([0]), np.array([1]))
+        >>> blob = batch.student_bytes(1)                              # what a store keeps for student 1
+        >>> blob[:3], len(blob)                        # header, 6 multipliers, 18 log evidences, 1 skill seen
+        (b'WLB', 380)
+        >>> batch.student_bytes(2)
+        Traceback (most recent call last):
+        ...
+        ValueError: students: expected indices in [0, 1], got 2
+        """
         (row,) = _check_students(np.array([i]), self.n_students, unique=True)
         seen = np.flatnonzero(self.seen[row])
         head = HEADER.pack(self.population.n_skills, self.population.n_types, len(self.grid.learn),
@@ -298,7 +462,24 @@ class LearnerBeliefBatch:
 
     @staticmethod
     def from_bytes(data: bytes, population: LearnerPopulation) -> LearnerBeliefBatch:
-        """A batch of one student from ``student_bytes`` output, under the population it was made with."""
+        """A batch of one student from ``student_bytes`` output, under the population it was made with.
+
+        >>> import numpy as np
+        >>> pop = LearnerPopulation(np.array([0.8, 0.2]), L0=np.full((2, 2), 0.1),   # 2 types, 2 skills:
+        ...     T=np.array([[0.4, 0.4], [0.05, 0.05]]), F=np.zeros((2, 2)),         # fast and slow learners
+        ...     G=np.full((2, 2), 0.2), S=np.full((2, 2), 0.1), skill_names=("add", "sub"))
+        >>> batch = LearnerBeliefBatch.fresh(pop, 2)
+        >>> for right in (0, 1, 1):
+        ...     batch.observe(np.array([1]), np.array([0]), np.array([right]))
+        >>> one = LearnerBeliefBatch.from_bytes(batch.student_bytes(1), pop)
+        >>> one.n_students, bool(np.array_equal(one.type_probs(), batch.type_probs(np.array([1]))))
+        (1, True)
+        >>> other = LearnerPopulation(np.array([0.5, 0.5]), *pop.tables())   # other weights
+        >>> LearnerBeliefBatch.from_bytes(batch.student_bytes(1), other)
+        Traceback (most recent call last):
+        ...
+        warmstart.families.learner.belief.LearnerBeliefFormatError: learner belief bytes: made under ...
+        """
         n_skills, k, nl, ns, log_sd, fp, n_obs, n_seen = HEADER.unpack(data)
         if n_skills != population.n_skills or k != population.n_types or fp.hex() != population.fingerprint():
             raise HEADER.fail(
@@ -335,7 +516,15 @@ class LearnerBeliefBatch:
 def item_adjusted(G: np.ndarray, S: np.ndarray, offset: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Guess and slip of a response to an item whose difficulty shifts the log odds of a correct answer by
     ``offset`` (positive: easier), in both hidden states: ``logit G' = logit G + offset`` and
-    ``logit (1 - S') = logit (1 - S) + offset``. Broadcasts ``offset (n, 1)`` over components."""
+    ``logit (1 - S') = logit (1 - S) + offset``. Broadcasts ``offset (n, 1)`` over components.
+
+    >>> import numpy as np
+    >>> G, S = np.array([0.2]), np.array([0.1])
+    >>> [x.round(3).tolist() for x in item_adjusted(G, S, np.array([0.0]))]       # offset 0: unchanged
+    [[0.2], [0.1]]
+    >>> [x.round(3).tolist() for x in item_adjusted(G, S, np.array([np.log(4)]))]  # odds of right x 4
+    [[0.5], [0.027]]
+    """
     e = np.exp(offset)
     g = G * e / (1.0 - G + G * e)
     ok = (1.0 - S) * e / (S + (1.0 - S) * e)

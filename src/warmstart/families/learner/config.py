@@ -25,6 +25,20 @@ class LearnerFitConfig:
     each parameter; guess and slip are capped at ``max_guess`` / ``max_slip`` (below 0.5) and every
     probability is kept in ``[min_prob, 1 - min_prob]``. ``forgets=False`` fixes forgetting at zero (standard
     BKT). ``memory_mb`` bounds the E-step's work arrays (mixtures are stacked up to it).
+
+    >>> cfg = LearnerFitConfig()                                 # K in 1..5, chosen on held-out students
+    >>> cfg.n_types, cfg.k_range, cfg.selection, cfg.forgets
+    (None, (1, 5), 'one_se', False)
+    >>> LearnerFitConfig(n_types=2, forgets=True).n_types         # K fixed, forgetting fitted
+    2
+    >>> LearnerFitConfig(prior_learn=(0.5, 2.0))                  # a < 1: not a pseudo-count
+    Traceback (most recent call last):
+    ...
+    ValueError: prior_learn: expected Beta pseudo-counts (a, b) with a, b >= 1 and a + b > 2, got (0.5, 2.0)
+    >>> LearnerFitConfig(max_guess=0.6)                           # guessing right more often than not
+    Traceback (most recent call last):
+    ...
+    ValueError: max_guess: expected a value in (min_prob, 0.5), got 0.6
     """
 
     n_types: int | None = None

@@ -18,7 +18,21 @@ from warmstart._record import OrderedRecord
 
 @dataclass(frozen=True, kw_only=True)
 class LearnerFitDiagnostics(OrderedRecord):
-    """How a learner population was fitted (``fit.fit_learner_types`` documents each field)."""
+    """How a learner population was fitted (``fit.fit_learner_types`` documents each field).
+
+    >>> import numpy as np
+    >>> from warmstart.families.learner.fit import LearnerFitConfig, LearnerPopulation, fit_learner_types
+    >>> from warmstart.sim.learners import simulate_learners
+    >>> truth = LearnerPopulation(np.ones(1), L0=np.full((1, 2), 0.2), T=np.full((1, 2), 0.3),  # one type
+    ...                           F=np.zeros((1, 2)), G=np.full((1, 2), 0.2), S=np.full((1, 2), 0.1))
+    >>> log = simulate_learners(truth, 20, 10, rng=0)                # 20 students, 10 responses each
+    >>> fitted = fit_learner_types(log.student, log.skill, log.correct, 2, LearnerFitConfig(n_types=1))
+    >>> d = fitted.diagnostics
+    >>> d.family, d.n_students, d.n_responses, d.selected_k, d.selection_method, d.converged
+    ('learner', 20, 200, 1, 'fixed', True)
+    >>> d.refit is None, LearnerFitDiagnostics.from_dict(d.to_dict()) == d  # not refitted; read back the same
+    (True, True)
+    """
 
     family: str | None = None  # "learner"
     n_students: int | None = None

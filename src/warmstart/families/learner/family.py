@@ -67,7 +67,18 @@ from warmstart.families.protocol import Family, Params, State, register_family
 @dataclass(frozen=True, eq=False)
 class Responses:
     """Students' responses, the statistics of the learner family: ``student`` (row ``0 .. n_students - 1`` of
-    each response, in time order within a student), ``skill``, ``correct`` (0/1)."""
+    each response, in time order within a student), ``skill``, ``correct`` (0/1).
+
+    >>> import numpy as np
+    >>> stats = Responses(np.array([0, 0, 1]), np.array([0, 1, 1]), np.array([1, 0, 1], dtype=np.int8),
+    ...                   n_students=2, n_skills=2)
+    >>> stats.layout.n_sequences, stats.layout.seq_len.tolist()     # (student, skill) sequences, built once
+    (3, [1, 1, 1])
+    >>> Responses(stats.student[:0], stats.skill[:0], stats.correct[:0], n_students=0, n_skills=2).layout
+    Traceback (most recent call last):
+    ...
+    ValueError: responses: expected at least one response, got none
+    """
 
     student: np.ndarray
     skill: np.ndarray
@@ -112,13 +123,36 @@ def _tables(params: Params) -> _Tables:
 
 
 def as_type_population(population: LearnerPopulation, fit: TypesFit | None = None) -> TypePopulation:
-    """A ``LearnerPopulation`` as a population of the ``learner_bkt`` family (types in the same order)."""
+    """A ``LearnerPopulation`` as a population of the ``learner_bkt`` family (types in the same order).
+
+    >>> import numpy as np
+    >>> pop = LearnerPopulation(np.array([0.8, 0.2]), L0=np.full((2, 2), 0.1),   # 2 types, 2 skills:
+    ...     T=np.array([[0.4, 0.4], [0.05, 0.05]]), F=np.zeros((2, 2)),         # fast and slow learners
+    ...     G=np.full((2, 2), 0.2), S=np.full((2, 2), 0.1), skill_names=("add", "sub"))
+    >>> types = as_type_population(pop)
+    >>> types.family, types.n_types, types.dim, sorted(types.params), types.fit is None   # no fit record
+    ('learner_bkt', 2, 2, ['F', 'G', 'L0', 'S', 'T'], True)
+    """
     return TypePopulation(family=LearnerBKT.name, weights=population.weights,
                           params={name: getattr(population, name) for name in PARAMS}, fit=fit)
 
 
 def as_learner_population(population: TypePopulation, skill_names: tuple[str, ...] = ()) -> LearnerPopulation:
-    """A ``learner_bkt`` population as the ``LearnerPopulation`` the tutoring policies read."""
+    """A ``learner_bkt`` population as the ``LearnerPopulation`` the tutoring policies read.
+
+    >>> import numpy as np
+    >>> pop = LearnerPopulation(np.array([0.8, 0.2]), L0=np.full((2, 2), 0.1),   # 2 types, 2 skills:
+    ...     T=np.array([[0.4, 0.4], [0.05, 0.05]]), F=np.zeros((2, 2)),         # fast and slow learners
+    ...     G=np.full((2, 2), 0.2), S=np.full((2, 2), 0.1), skill_names=("add", "sub"))
+    >>> back = as_learner_population(as_type_population(pop), skill_names=("add", "sub"))
+    >>> back.fingerprint() == pop.fingerprint()                       # the same types, weights and names
+    True
+    >>> from warmstart.families.generic import TypePopulation
+    >>> as_learner_population(TypePopulation(family="linear_gaussian", weights=np.ones(1), params={}))
+    Traceback (most recent call last):
+    ...
+    ValueError: population: expected a population of the 'learner_bkt' family, got 'linear_gaussian'
+    """
     if population.family != LearnerBKT.name:
         raise ValueError(f"population: expected a population of the {LearnerBKT.name!r} family, got "
                          f"{population.family!r}")
@@ -128,7 +162,26 @@ def as_learner_population(population: TypePopulation, skill_names: tuple[str, ..
 
 @register_family
 class LearnerBKT(Family):
-    """Per type and skill a two-state learner (Bayesian knowledge tracing); types mixed with weights."""
+    """Per type and skill a two-state learner (Bayesian knowledge tracing); types mixed with weights.
+
+    >>> import numpy as np
+    >>> from warmstart.sim.learners import simulate_learners
+    >>> truth = LearnerPopulation(np.array([0.5, 0.5]), L0=np.full((2, 2), 0.1),  # 2 types, 2 skills:
+    ...     T=np.array([[0.4, 0.4], [0.05, 0.05]]), F=np.zeros((2, 2)),         # fast and slow learners
+    ...     G=np.full((2, 2), 0.2), S=np.full((2, 2), 0.1))
+    >>> log = simulate_learners(truth, 100, 20, rng=0)                  # 100 students, 20 responses each
+    >>> fam = LearnerBKT()                                            # as family("learner_bkt") makes it
+    >>> stats = fam.summarise(log)                                   # the log as Responses
+    >>> fam.n_users(stats), stats.n_skills, fam.take(stats, np.array([0, 3])).n_students
+    (100, 2, 2)
+    >>> pop = fam.fit(stats, n_types=2)                              # the learner fit, K fixed
+    >>> pop.family, pop.n_types, np.sort(pop.params["T"].mean(1)).round(2).tolist()   # true: 0.05, 0.4
+    ('learner_bkt', 2, [0.06, 0.55])
+    >>> fam.check_reward(0.5)                                        # a reward is right (1) or wrong (0)
+    Traceback (most recent call last):
+    ...
+    ValueError: reward: expected 0 or 1 (whether the answer was right), got 0.5
+    """
 
     name = "learner_bkt"
 
@@ -227,20 +280,38 @@ class LearnerBKT(Family):
     def fit(self, stats: Responses, **config: Any) -> TypePopulation:
         """The learner fit (``fit.fit_learner_types``: K by held-out log likelihood, MAP priors) on ``stats``;
         ``config`` are ``LearnerFitConfig`` fields. The record of the fit gives each K tried with its training
-        log likelihood and BIC; the K was chosen as the learner fit chooses it."""
+        log likelihood and BIC (on the students it was fitted on: without the held-out ones when K is chosen),
+        and the chosen K's on every student; the K was chosen as the learner fit chooses it.
+
+        >>> import numpy as np
+        >>> from warmstart.sim.learners import simulate_learners
+        >>> truth = LearnerPopulation(np.array([0.5, 0.5]), L0=np.full((2, 2), 0.1),  # 2 types, 2 skills:
+        ...     T=np.array([[0.4, 0.4], [0.05, 0.05]]), F=np.zeros((2, 2)),         # fast and slow learners
+        ...     G=np.full((2, 2), 0.2), S=np.full((2, 2), 0.1))
+        >>> log = simulate_learners(truth, 100, 20, rng=0)                  # 100 students, 20 responses each
+        >>> fam = LearnerBKT()
+        >>> pop = fam.fit(fam.summarise(log), k_range=(1, 3))             # K chosen on held-out students
+        >>> pop.n_types, [k for k, loglik, bic in pop.fit.tried], pop.fit.n_users, pop.fit.converged
+        (2, [1, 2, 3], 100, True)
+        >>> fam.fit(fam.summarise(log), selection="bic")
+        Traceback (most recent call last):
+        ...
+        ValueError: selection: expected 'one_se' or 'best', got 'bic'
+        """
         cfg = LearnerFitConfig(**config)
         pop = fit_learner_types(stats.student, stats.skill, stats.correct, stats.n_skills, cfg)
         d = pop.diagnostics
         if d.loglik is None or d.n_iter is None:
             raise RuntimeError("learner fit: expected the fit to record its log likelihood and iterations")
         n, k = stats.n_students, pop.n_types
+        n_fitted = n - int(d.n_heldout_students or 0)  # each K tried was fitted without the held-out students
         per_k = 5 if cfg.forgets else 4
 
-        def bic(kk: int, ll: float) -> float:
-            return -2.0 * ll + (kk * stats.n_skills * per_k + kk - 1) * math.log(n)
+        def bic(kk: int, ll: float, users: int) -> float:
+            return -2.0 * ll + (kk * stats.n_skills * per_k + kk - 1) * math.log(users)
 
-        tried = tuple((int(e["K"]), float(e["loglik"]), bic(int(e["K"]), float(e["loglik"])))
+        tried = tuple((int(e["K"]), float(e["loglik"]), bic(int(e["K"]), float(e["loglik"]), n_fitted))
                       for e in d.selection or ())
-        record = TypesFit(n_users=n, n_types=k, loglik=float(d.loglik), bic=bic(k, float(d.loglik)),
+        record = TypesFit(n_users=n, n_types=k, loglik=float(d.loglik), bic=bic(k, float(d.loglik), n),
                           n_iter=int(d.n_iter), converged=bool(d.converged), tried=tried, seed=cfg.seed)
         return as_type_population(pop, record)

@@ -383,7 +383,29 @@ def refit_learner_types(
     """Continue EM from ``population`` on a response log (K fixed): ``max_iter = 1`` is one EM update.
 
     Use it to refresh a population with new data without a cold start. ``config`` supplies the priors and
-    ``forgets`` (``forgets`` defaults to whether the population forgets)."""
+    ``forgets`` (``forgets`` defaults to whether the population forgets).
+
+    Examples
+    --------
+    >>> from warmstart.sim.learners import simulate_learners
+    >>> import numpy as np
+    >>> pop = LearnerPopulation(np.array([0.8, 0.2]), L0=np.full((2, 2), 0.1),   # 2 types, 2 skills:
+    ...     T=np.array([[0.4, 0.4], [0.05, 0.05]]), F=np.zeros((2, 2)),         # fast and slow learners
+    ...     G=np.full((2, 2), 0.2), S=np.full((2, 2), 0.1), skill_names=("add", "sub"))
+    >>> log = simulate_learners(pop, 100, 10, rng=0)                    # new responses: 100 students
+    >>> once = refit_learner_types(pop, log.student, log.skill, log.correct, max_iter=1)  # one EM update
+    >>> once.T.round(2).tolist(), once.skill_names                     # K and the names stay
+    ([[0.42, 0.42], [0.06, 0.05]], ('add', 'sub'))
+    >>> once.diagnostics.refit["n_students"], once.diagnostics.refit["n_iter"]
+    (100, 1)
+    >>> more = refit_learner_types(pop, log.student, log.skill, log.correct, max_iter=5)
+    >>> [round(x, 2) for x in more.diagnostics.refit["objective_trace"]]   # EM never goes down
+    [-611.7, -607.31, -606.46, -606.09, -605.87]
+    >>> refit_learner_types(pop, log.student, log.skill, log.correct, max_iter=0)
+    Traceback (most recent call last):
+    ...
+    ValueError: max_iter: expected a positive integer, got 0
+    """
     cfg = config or LearnerFitConfig(forgets=population.forgets)
     st, sk, co = check_responses(student, skill, correct, population.n_skills)
     if st.size == 0:

@@ -52,7 +52,20 @@ def check_responses(
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Validate a response log: equal-length 1-d arrays, ``student`` grouped (non-decreasing, in the order of
     the log), ``skill`` in ``[0, n_skills)``, ``correct`` 0/1. Returns ``(student int64, skill int64, correct
-    int8)``. Raises ``ValueError`` naming the field, what was expected and what was given."""
+    int8)``. Raises ``ValueError`` naming the field, what was expected and what was given.
+
+    >>> student, skill, correct = check_responses([0, 0, 1], [0, 1, 1], [True, False, True], n_skills=2)
+    >>> student.dtype.name, skill.tolist(), correct.dtype.name, correct.tolist()
+    ('int64', [0, 1, 1], 'int8', [1, 0, 1])
+    >>> check_responses([0, 1, 0], [0, 1, 1], [1, 0, 1], n_skills=2)    # student 0 again after student 1
+    Traceback (most recent call last):
+    ...
+    ValueError: student: expected responses grouped by student in non-decreasing student order (sorted by ...
+    >>> check_responses([0, 0], [0, 2], [1, 0], n_skills=2)
+    Traceback (most recent call last):
+    ...
+    ValueError: skill: expected skill indices in [0, 1], got 2 (unknown skill)
+    """
     if isinstance(n_skills, (bool, np.bool_)) or not isinstance(n_skills, (int, np.integer)) or n_skills < 1:
         raise ValueError(f"n_skills: expected a positive integer, got {n_skills!r}")
     st = _int_array(prefix + "student", student)
@@ -93,6 +106,23 @@ class SequenceLayout:
     ``seq_student``, ``seq_skill``, ``seq_len`` describe the sequences (longest first); ``last`` is the time-major
     index of each sequence's last response. The sparse matrices sum entries per sequence (all, or correct
     ones only) and sequences per student and per skill.
+
+    >>> import numpy as np
+    >>> student, skill = np.array([0, 0, 0, 1, 1]), np.array([0, 1, 0, 1, 1])   # 2 students, 2 skills
+    >>> correct = np.array([0, 1, 1, 1, 0])
+    >>> layout = SequenceLayout.build(student, skill, correct, n_students=2, n_skills=2)
+    >>> layout.n_sequences, layout.n_responses
+    (3, 5)
+    >>> layout.seq_student.tolist(), layout.seq_skill.tolist(), layout.seq_len.tolist()  # longest first
+    ([0, 1, 0], [0, 1, 1], [2, 2, 1])
+    >>> layout.bounds.tolist(), layout.position.tolist()    # block 0: rows 0, 3, 1; block 1: rows 2, 4
+    ([0, 3, 5], [0, 3, 1, 2, 4])
+    >>> layout.obs.ravel().tolist() == correct[layout.position].astype(bool).tolist()
+    True
+    >>> SequenceLayout.build(student[:0], skill[:0], correct[:0], n_students=0, n_skills=2)
+    Traceback (most recent call last):
+    ...
+    ValueError: responses: expected at least one response, got none
     """
 
     n_students: int
@@ -213,6 +243,23 @@ def forward_backward(layout: SequenceLayout, tables: Sequence[np.ndarray], smoot
 
     ``tables`` is ``(L0, T, F, G, S)``, each ``(C, n_skills)``. Without ``smooth`` returns the per-sequence
     log likelihoods ``(n_seq, C)``; with it, the expected counts of the M-step as ``_SeqStats``.
+
+    >>> import numpy as np
+    >>> pop = LearnerPopulation(np.array([0.8, 0.2]), L0=np.full((2, 2), 0.1),   # 2 types, 2 skills:
+    ...     T=np.array([[0.4, 0.4], [0.05, 0.05]]), F=np.zeros((2, 2)),         # fast and slow learners
+    ...     G=np.full((2, 2), 0.2), S=np.full((2, 2), 0.1), skill_names=("add", "sub"))
+    >>> layout = SequenceLayout.build(np.array([0, 0]), np.array([0, 0]), np.array([0, 1]), 1, 2)
+    >>> ll = forward_backward(layout, pop.tables(), smooth=False)      # log likelihood (sequences, types)
+    >>> np.exp(ll).round(4).tolist()                                   # P(wrong, then right) per type
+    [[0.3546, 0.1782]]
+    >>> p_wrong = 0.1 * 0.1 + 0.9 * (1 - 0.2)          # the fast type by hand: known and slips, or no guess
+    >>> known = 0.1 * 0.1 / p_wrong                    # P(known | wrong) ...
+    >>> known += (1 - known) * 0.4                     # ... then it may learn (T = 0.4)
+    >>> round(p_wrong * (known * 0.9 + (1 - known) * 0.2), 4)
+    0.3546
+    >>> stats = forward_backward(layout, pop.tables())
+    >>> stats.learn.round(3).tolist()                # expected unknown -> known transitions, per type
+    [[0.731, 0.182]]
     """
     L0, T, F, G, S = (np.ascontiguousarray(np.asarray(x, dtype=float).T)[layout.seq_skill] for x in tables)
     forgets = bool(np.any(F > 0))
@@ -294,7 +341,16 @@ def forward_backward(layout: SequenceLayout, tables: Sequence[np.ndarray], smoot
 def student_log_likelihood(population: LearnerPopulation, student: object, skill: object, correct: object
                            ) -> np.ndarray:
     """Log likelihood ``(N, K)`` of every student's responses under every type; rows follow the sorted unique
-    student ids."""
+    student ids.
+
+    >>> import numpy as np
+    >>> pop = LearnerPopulation(np.array([0.8, 0.2]), L0=np.full((2, 2), 0.1),   # 2 types, 2 skills:
+    ...     T=np.array([[0.4, 0.4], [0.05, 0.05]]), F=np.zeros((2, 2)),         # fast and slow learners
+    ...     G=np.full((2, 2), 0.2), S=np.full((2, 2), 0.1), skill_names=("add", "sub"))
+    >>> ll = student_log_likelihood(pop, [3, 3, 7, 7], [0, 0, 1, 1], [0, 1, 1, 1])  # students 3 and 7
+    >>> np.exp(ll).round(4).tolist()          # 3: wrong, then right on "add"; 7: right twice on "sub"
+    [[0.3546, 0.1782], [0.1674, 0.1233]]
+    """
     st, sk, co = check_responses(student, skill, correct, population.n_skills)
     _, sidx = _student_index(st)
     n_students = int(sidx.max()) + 1 if sidx.size else 0
@@ -306,6 +362,16 @@ def student_log_likelihood(population: LearnerPopulation, student: object, skill
 
 def type_responsibilities(population: LearnerPopulation, student: object, skill: object, correct: object
                           ) -> np.ndarray:
-    """Posterior probability ``(N, K)`` of every type for every student given all their responses."""
+    """Posterior probability ``(N, K)`` of every type for every student given all their responses.
+
+    >>> import numpy as np
+    >>> pop = LearnerPopulation(np.array([0.8, 0.2]), L0=np.full((2, 2), 0.1),   # 2 types, 2 skills:
+    ...     T=np.array([[0.4, 0.4], [0.05, 0.05]]), F=np.zeros((2, 2)),         # fast and slow learners
+    ...     G=np.full((2, 2), 0.2), S=np.full((2, 2), 0.1), skill_names=("add", "sub"))
+    >>> student, skill = np.repeat([0, 1], 4), np.zeros(8, dtype=int)
+    >>> correct = [0, 0, 1, 1] + [0, 0, 0, 0]                 # student 0 learns, student 1 does not (yet)
+    >>> type_responsibilities(pop, student, skill, correct).round(3).tolist()
+    [[0.925, 0.075], [0.525, 0.475]]
+    """
     joint = student_log_likelihood(population, student, skill, correct) + population.log_weights
     return np.exp(joint - logsumexp(joint, axis=1, keepdims=True))

@@ -35,7 +35,16 @@ PARAMS = ("L0", "T", "F", "G", "S")
 
 
 class LearnerPopulationFormatError(FormatError):
-    """A learner population file that cannot be read: wrong format, unknown version or damaged."""
+    """A learner population file that cannot be read: wrong format, unknown version or damaged.
+
+    >>> from pathlib import Path
+    >>> Path("junk.npz").write_bytes(b"junk")                   # 4 bytes, not an .npz archive
+    4
+    >>> LearnerPopulation.load("junk.npz")
+    Traceback (most recent call last):
+    ...
+    warmstart.families.learner.population.LearnerPopulationFormatError: learner population file junk.npz: ...
+    """
 
 
 #: the learner population file (``warmstart._persist`` writes and checks it)
@@ -46,7 +55,16 @@ FORMAT = NpzFormat(FORMAT_NAME, FORMAT_VERSION, tuple(Array(name) for name in ("
 # ---------------------------------------------------------------------------------------------- population
 @dataclass(frozen=True)
 class TypeDescription:
-    """Plain words for one type: an overall ``summary`` and the words for every skill."""
+    """Plain words for one type: an overall ``summary`` and the words for every skill.
+
+    >>> import numpy as np
+    >>> pop = LearnerPopulation(np.array([0.8, 0.2]), L0=np.full((2, 2), 0.1),   # 2 types, 2 skills:
+    ...     T=np.array([[0.4, 0.4], [0.05, 0.05]]), F=np.zeros((2, 2)),         # fast and slow learners
+    ...     G=np.full((2, 2), 0.2), S=np.full((2, 2), 0.1), skill_names=("add", "sub"))
+    >>> slow = pop.describe()[1]                              # LearnerPopulation.describe makes them
+    >>> slow.index, slow.weight, slow.summary, slow.skills
+    (1, 0.2, 'slow learner', {'add': 'slow learner', 'sub': 'slow learner'})
+    """
 
     index: int
     weight: float
@@ -56,7 +74,30 @@ class TypeDescription:
 
 @dataclass(frozen=True)
 class LearnerPopulation:
-    """K learner types: mixture ``weights (K,)`` and per-type, per-skill BKT parameters, each ``(K, n_skills)``."""
+    """K learner types: mixture ``weights (K,)`` and per-type, per-skill BKT parameters, each
+    ``(K, n_skills)``.
+
+    The weights are normalised to sum to 1; guess and slip must lie strictly inside (0, 1).
+
+    >>> import numpy as np
+    >>> pop = LearnerPopulation(np.array([0.8, 0.2]), L0=np.full((2, 2), 0.1),   # 2 types, 2 skills:
+    ...     T=np.array([[0.4, 0.4], [0.05, 0.05]]), F=np.zeros((2, 2)),         # fast and slow learners
+    ...     G=np.full((2, 2), 0.2), S=np.full((2, 2), 0.1), skill_names=("add", "sub"))
+    >>> pop.n_types, pop.n_skills, pop.forgets, pop.weights.tolist()     # F = 0: no forgetting
+    (2, 2, False, [0.8, 0.2])
+    >>> L0, T, F, G, S = pop.tables()
+    >>> T[:, 0].tolist(), pop.fingerprint()                   # learn rate of "add" per type; a hash
+    ([0.4, 0.05], '00373b7e30dbade4')
+    >>> back = LearnerPopulation.load(pop.save("types.npz"))   # save returns the path it wrote
+    >>> back.skill_names, back.fingerprint() == pop.fingerprint()
+    (('add', 'sub'), True)
+    >>> LearnerPopulation(np.array([3.0, 1.0]), *pop.tables()).weights.tolist()  # weights normalised
+    [0.75, 0.25]
+    >>> LearnerPopulation(np.ones(2), pop.L0, pop.T, pop.F, np.zeros((2, 2)), pop.S)  # G = 0: impossible
+    Traceback (most recent call last):
+    ...
+    ValueError: G: expected probabilities strictly inside (0, 1) so every response has positive ...
+    """
 
     weights: np.ndarray
     L0: np.ndarray
@@ -138,6 +179,20 @@ class LearnerPopulation:
         on skills carrying at least half of the training responses (``diagnostics.skill_responses``; every
         skill counts the same when it is absent), so rarely practised skills, whose parameters stay near
         the prior, do not outvote the common ones. With one type everything is "typical".
+
+        >>> import numpy as np
+        >>> pop = LearnerPopulation(np.array([0.8, 0.2]), L0=np.full((2, 2), 0.1),   # 2 types, 2 skills:
+        ...     T=np.array([[0.4, 0.4], [0.05, 0.05]]), F=np.zeros((2, 2)),         # fast and slow learners
+        ...     G=np.full((2, 2), 0.2), S=np.full((2, 2), 0.1), skill_names=("add", "sub"))
+        >>> [d.summary for d in pop.describe()]                 # learn rates 0.4 and 0.05 around their median
+        ['fast learner', 'slow learner']
+        >>> one = LearnerPopulation(np.ones(1), *(x[:1] for x in pop.tables()))
+        >>> one.describe()[0].summary, one.describe()[0].skills   # nothing to compare with
+        ('typical', {'skill 0': 'typical', 'skill 1': 'typical'})
+        >>> pop.describe(ratio=1.0)
+        Traceback (most recent call last):
+        ...
+        ValueError: ratio: expected a number above 1, got 1.0
         """
         if ratio <= 1:
             raise ValueError(f"ratio: expected a number above 1, got {ratio}")
@@ -204,7 +259,12 @@ class LearnerPopulation:
 
 
 def odds_scale(p: np.ndarray, m: np.ndarray | float) -> np.ndarray:
-    """Multiply the odds of ``p`` by ``m`` (stays inside (0, 1); about ``m * p`` for a small ``p``)."""
+    """Multiply the odds of ``p`` by ``m`` (stays inside (0, 1); about ``m * p`` for a small ``p``).
+
+    >>> import numpy as np
+    >>> odds_scale(np.array([0.01, 0.5, 0.9]), 2.0).round(4).tolist()  # odds 1:1 become 2:1, so 0.5 -> 2/3
+    [0.0198, 0.6667, 0.9474]
+    """
     return m * p / (1.0 - p + m * p)
 
 
