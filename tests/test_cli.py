@@ -103,8 +103,10 @@ def test_fit_and_replay_an_event_log(tmp_path):
 
 
 def test_bench_service_smoke(tmp_path):
-    """A few round trips against a real server on a free loopback port: every key, no errors."""
-    run("bench", "service", "--round-trips", "40", "--clients", "2", "--out", str(tmp_path))
+    """A few round trips against a real server on a free loopback port, two kills: every key, no errors (the
+    kill bench at length and the PostgreSQL two-worker run are tests/service/test_durability.py's)."""
+    run("bench", "service", "--round-trips", "40", "--clients", "2", "--kills", "2", "--no-postgres",
+        "--out", str(tmp_path))
     doc = json.loads((tmp_path / "service.json").read_text())
     s = doc["sqlite_one_worker"]
     assert s["round_trips_done"] == 40 and s["errors"] == 0 and s["p99_ms"] >= s["p50_ms"] > 0

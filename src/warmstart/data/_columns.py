@@ -130,9 +130,9 @@ def _parquet_header(path: Path) -> list[str]:
 
 
 def _read_parquet(path: Path, select: Selection) -> dict[str, np.ndarray]:
+    header = _parquet_header(path)  # first: it says what to install when pyarrow is missing
     import pyarrow.parquet as pq
 
-    header = _parquet_header(path)
     names = {k: header[j] for k, j in _selected(path, header, select).items()}
     table = pq.read_table(path, columns=sorted(set(names.values())))
     return {k: np.asarray(table.column(c).to_numpy(zero_copy_only=False)) for k, c in names.items()}
