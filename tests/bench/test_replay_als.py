@@ -2,13 +2,14 @@
 reward-to-confidence map, that it learns a strong item structure, tuning on training users only, seeding, and
 the error without implicit."""
 
+import functools
 import sys
 from types import SimpleNamespace
 
 import numpy as np
 import pytest
 
-from warmstart.bench.replay import _new_users, _serve, split_by_first_event
+from warmstart.bench.replay import REPLAY_BASELINES, _new_users, _serve, run_replay, split_by_first_event
 from warmstart.bench.replay_als import (
     NEGATIVES,
     ALSGrid,
@@ -19,6 +20,8 @@ from warmstart.bench.replay_als import (
     tune_als,
 )
 from warmstart.data.events import EventData
+from warmstart.families.linear.events import EventFitConfig
+from warmstart.families.linear.fit import FitConfig
 
 pytest.importorskip("implicit")  # the module imports implicit lazily, when a peer is built
 
@@ -127,6 +130,18 @@ def test_same_seed_same_rewards(camps):
     assert not np.array_equal(runs[0].fitted.model.item_factors, runs[2].fitted.model.item_factors)
     a, b = (_serve(p, users, F, None, 20) for p in runs[:2])
     np.testing.assert_array_equal(a, b)
+
+
+def test_registered_for_the_replay(camps, monkeypatch):
+    events, _, _ = camps
+    assert REPLAY_BASELINES["als"] is ImplicitALSPeer
+    # the default grid takes seconds even here; the tuning path is the same with a smaller one
+    monkeypatch.setitem(REPLAY_BASELINES, "als", functools.partial(ImplicitALSPeer, grid=TINY_GRID, steps=10))
+    doc = run_replay(events, steps=10, windows=(5, 10), policies=("als", "popularity"), n_boot=20,
+                     fit_config=EventFitConfig(population=FitConfig(k_range=(1, 3), n_init=1)))
+    als, pop = doc["policies"]["als"], doc["policies"]["popularity"]
+    assert als["mean_reward"]["1-10"] > pop["mean_reward"]["1-10"] + 0.2
+    assert als["settings"]["tuning"]["n_validation_users"] > 0
 
 
 def test_without_implicit_the_error_says_how_to_install(camps, monkeypatch):

@@ -50,6 +50,7 @@ import numpy as np
 
 from warmstart._version import __version__
 from warmstart.bench.machine import machine_info
+from warmstart.bench.replay_als import ImplicitALSPeer
 from warmstart.data.events import EventData
 from warmstart.families.linear.events import EventFitConfig, fit_from_events, training_log_from_events
 from warmstart.families.linear.population import Population
@@ -139,7 +140,7 @@ class PopularityBaseline:
         pass
 
 
-REPLAY_BASELINES: dict[str, Callable[..., ReplayAgent]] = {"popularity": PopularityBaseline}
+REPLAY_BASELINES: dict[str, Callable[..., ReplayAgent]] = {"popularity": PopularityBaseline, "als": ImplicitALSPeer}
 
 
 def make_agent(name: str, context: ReplayContext, *, seed: int) -> ReplayAgent:
