@@ -64,6 +64,7 @@ import numpy as np
 
 from warmstart._version import __version__
 from warmstart.bench.machine import machine_info
+from warmstart.bench.replay_als import ImplicitALSPeer
 from warmstart.data.events import EventData
 from warmstart.families.linear.belief import BeliefBatch
 from warmstart.families.linear.events import (
@@ -162,7 +163,7 @@ class PopularityBaseline:
         pass
 
 
-REPLAY_BASELINES: dict[str, Callable[..., ReplayAgent]] = {"popularity": PopularityBaseline}
+REPLAY_BASELINES: dict[str, Callable[..., ReplayAgent]] = {"popularity": PopularityBaseline, "als": ImplicitALSPeer}
 
 
 def make_agent(name: str, context: ReplayContext, *, seed: int) -> ReplayAgent:
