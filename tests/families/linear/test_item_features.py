@@ -5,6 +5,7 @@ from warmstart.families.linear.item_features import (
     ItemFeatureConfig,
     aggregate_entries,
     fit_item_features,
+    leave_user_out,
     load_item_features,
     save_item_features,
 )
@@ -117,3 +118,25 @@ def test_docstring_examples_run(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)  # the examples write their files here
     flags = doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE  # as tests/test_doctests.py
     assert doctest.testmod(item_features_module, optionflags=flags).failed == 0
+
+
+@pytest.mark.parametrize("weighting", ["count", "entry"])
+def test_leave_user_out_re_solves_each_item_without_the_events_user(weighting):
+    """Against the obvious reference: the item's ridge regression on its other users' entries, with the fit's
+    user factors."""
+    R, u, i, r, _ = planted(seed=3, n_users=50, n_items=12, rank=2, frac=0.5)
+    u, i, r = np.r_[u, u[:5]], np.r_[i, i[:5]], np.r_[r, r[:5] + 0.3]  # a few repeated (user, item) events
+    cfg = ItemFeatureConfig(n_factors=2, reg=2.0, bias_reg=1.5, weighting=weighting)
+    fit = fit_item_features(u, i, r, n_users=50, n_items=12, config=cfg)
+    rows = leave_user_out(fit, u, i, r)
+    eu, ei, er, counts = aggregate_entries(u, i, r, 12)
+    w = counts if weighting == "count" else np.ones_like(counts)
+    for e in (0, 17, 3, len(u) - 1):
+        others = (ei == i[e]) & (eu != u[e])
+        Z = np.column_stack([np.ones(others.sum()), fit.user_factors[eu[others], 2:]])
+        y = er[others] - fit.user_factors[eu[others], 0]  # mu + a_u
+        A = Z.T @ (w[others, None] * Z) + np.diag([1.5, 2.0, 2.0])
+        beta = np.linalg.solve(A, Z.T @ (w[others] * y))
+        np.testing.assert_allclose(rows[e], np.r_[1.0, beta], atol=1e-10)
+    with pytest.raises(ValueError, match="user, item: expected the indices the fit was made on"):
+        leave_user_out(fit, np.array([50]), np.array([0]), np.array([1.0]))
