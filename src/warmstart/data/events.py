@@ -458,6 +458,24 @@ def save_events(data: EventData, path: str | os.PathLike[str], *, feature_prefix
     raise ValueError(f"path: expected a .csv, .csv.gz, .parquet or .pq file, got {path.name!r}")
 
 
+# ---------------------------------------------------------------------------------------------- arrival
+def split_by_first_event(events: EventData, train_fraction: float) -> tuple[np.ndarray, np.ndarray]:
+    """Indices of the earlier and the later users: the earliest ``train_fraction`` by first event (ties by
+    index), at least one on each side. The replay's split into training and new users, and the split of
+    training users into fitting and validation users (``warmstart.families.linear.space``).
+
+    >>> ev = EventData.from_rows(["late", "early", "mid"], [9, 1, 5], ["a", "a", "b"], [1.0, 0.0, 1.0])
+    >>> earlier, later = split_by_first_event(ev, 0.6)
+    >>> ev.user_ids[earlier].tolist(), ev.user_ids[later].tolist()
+    (['early', 'mid'], ['late'])
+    """
+    if events.n_users < 2:
+        raise ValueError(f"events: expected at least 2 users to split, got {events.n_users}")
+    order = np.argsort(events.first_times(), kind="stable")
+    n_train = min(max(round(train_fraction * events.n_users), 1), events.n_users - 1)
+    return order[:n_train], order[n_train:]
+
+
 # ---------------------------------------------------------------------------------------------- sources
 def events_from_log(log: TrainingLog) -> EventData:
     """A simulator ``EventLog`` as events: each logged event becomes one row and its chosen candidate one item.

@@ -37,7 +37,7 @@ class FitDiagnostics(OrderedRecord):
     n_events: float | None = None
     dim: int | None = None
     selected_k: int | None = None
-    selection: str | None = None  # "bic", "heldout", "fixed" or "fixed (private)"
+    selection: str | None = None  # "bic", "heldout", "fixed", "fixed (private)" or "early events" (space.py)
     k_path: list[dict[str, Any]] | None = None  # one entry per K tried: K, loglik, bic, n_iter, converged, ...
     moves: list[dict[str, Any]] | None = None  # split and merge moves tried and kept
     loglik: float | None = None
@@ -51,3 +51,4 @@ class FitDiagnostics(OrderedRecord):
     init: dict[str, Any] | None = None  # the private fit's initialisation
     incremental: dict[str, Any] | None = None  # the population extended with new users, and from which
     item_features: dict[str, Any] | None = None  # where a fit from an event log took its item features
+    space: dict[str, Any] | None = None  # the item space and K chosen on validation users, with the scores

@@ -120,10 +120,13 @@ def fit_from_events(events: EventData, config: EventFitConfig | FitConfig | None
     return population, features, summary
 
 
-def training_log_from_events(events: EventData, features: np.ndarray) -> TrainingLog:
+def training_log_from_events(events: EventData, features: np.ndarray, rows: np.ndarray | None = None
+                             ) -> TrainingLog:
     """The users' events as a ``TrainingLog`` for policies that learn from one (``pooled_ts``): each event a
     one-candidate set holding the item's features, so ``summarise_log(log)`` equals ``event_summary``. Padded to
-    the longest user (``action = -1``).
+    the longest user (``action = -1``). ``rows`` ``(n_events, d)``, when given, are each event's own features
+    instead of its item's (``warmstart.families.linear.space``: an item's learned features without the event's
+    user).
 
     >>> import numpy as np
     >>> from warmstart.families.linear.model import summarise_log
@@ -140,7 +143,9 @@ def training_log_from_events(events: EventData, features: np.ndarray) -> Trainin
     d = features.shape[1]
     pos = np.arange(events.n_events) - events.starts[events.user]
     cands = np.zeros((events.n_users, T, 1, d))
-    cands[events.user, pos, 0] = features[events.item]
+    if rows is not None and rows.shape != (events.n_events, d):
+        raise ValueError(f"rows: expected shape ({events.n_events}, {d}), one row per event, got {rows.shape}")
+    cands[events.user, pos, 0] = features[events.item] if rows is None else rows
     action = np.full((events.n_users, T), -1, dtype=np.int64)
     action[events.user, pos] = 0
     reward = np.zeros((events.n_users, T))

@@ -1,0 +1,607 @@
+"""Choosing the item space, the number of types and the factors' regularisation on validation users' early
+events.
+
+The linear model ``reward = x_item . theta_user + noise`` is only as good as its item features ``x``, and the
+number of types K that BIC picks on the training users' whole histories is not the K that serves a new user
+best over their first events. Both are chosen here on the training users only, by the quantity cold start is
+about.
+
+**The spaces.** Every space holds the item bias: the features of item ``i`` are ``[1, c_i, q_i, content_i]``,
+where ``c_i`` (the item bias) and ``q_i`` (``n_factors`` latent factors, none for ``n_factors = 0``) come
+from the biased matrix factorisation of the fitting users' rewards (``fit_item_features``; ``n_factors = 0``
+is the biases-only factorisation) and ``content_i`` are the log's own item features when the space has
+content (a column equal for every item is dropped: it would duplicate the constant). The grid: the learned
+spaces (``n_factors`` in ``SpaceConfig.n_factors``) and, when the log has features, the content spaces
+(content + bias, plus ``content_factors`` factors). Spaces with factors are tried with every
+``factor_reg``.
+
+**The criterion.** The training users are split by arrival (``split_by_first_event``): the latest
+``validation_fraction`` are the validation users, the others the fitting users. In every space the
+factorisation and the populations (K in ``n_types``, each fitted with K fixed and no split-and-merge moves)
+are fitted on the fitting users; a validation user's items get their features from that fit (an item no
+fitting user had gets ``c = 0, q = 0``). The score of a prior is the mean over validation users of the log marginal
+likelihood of their first ``n_early`` events (in time order)::
+
+    log p(r_1 .. r_m | x_1 .. x_m) = logsumexp_k (log w_k + log evidence_k)
+
+which by the chain rule is the sum of the one-step-ahead predictive log densities ``log p(r_t | r_<t)``: how
+well the prior predicts a new user's next reward while it learns them, the quantity cold start is about. Ours
+(the mixture, novel component included) is the best (space, K); the one-prior peers get their own best space
+by the same criterion: ``pooled`` (the K = 1 fit's single type, what ``pooled_ts`` fits) and ``from_scratch``
+(``N(0, v I)`` with ``v`` and the noise from the K = 1 fit, what ``from_scratch_ts`` starts from). Ties go to
+the first in grid order (spaces in order, K ascending). The chosen configurations are then refitted on every
+training user (``fit_in_space``), and the whole table is kept in the population's diagnostics
+(``FitDiagnostics.space``) so that a user can see why.
+
+>>> events = _two_tastes(n_users=60, n_items=10, seed=0)       # 60 users, 2 tastes over 10 items, no f_*
+>>> cfg = SpaceConfig(n_factors=(0, 1), factor_reg=(1.0,), n_types=(1, 2), item_features=SMALL_ITEMS)
+>>> choice = choose_space(events, cfg, seed=0)
+>>> choice.ours.name, choice.n_types, choice.pooled.name
+('bias + 1 factor (reg 1)', 2, 'bias + 1 factor (reg 1)')
+>>> population, learned = fit_chosen_space(events, cfg, seed=0)
+>>> population.n_types, learned.features.shape, population.diagnostics.space["chosen"]["ours"]["n_types"]
+(2, (10, 3), 2)
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+import numpy as np
+
+from warmstart.data.events import EventData, split_by_first_event
+from warmstart.families.linear.fit import FitConfig, fit_population
+from warmstart.families.linear.item_features import (
+    ItemFeatureConfig,
+    ItemFeatures,
+    fit_item_features,
+    leave_user_out,
+)
+from warmstart.families.linear.model import (
+    GaussianTypes,
+    Summary,
+    log_evidence,
+    logsumexp_rows,
+    summarise_rows,
+)
+from warmstart.families.linear.population import Population
+
+Progress = Callable[[str, float], None]
+#: who a choice is made for: ours (the mixture) and the two one-prior peers
+CHOOSERS = ("ours", "pooled", "from_scratch")
+#: a quick factorisation for the examples (the default runs up to 100 alternations)
+SMALL_ITEMS = ItemFeatureConfig(n_factors=1, reg=1.0, bias_reg=1.0, max_iter=30)
+
+
+# ---------------------------------------------------------------------------------------------- spaces
+@dataclass(frozen=True, kw_only=True)
+class Space:
+    """An item space: ``[1, c_i, q_i (n_factors), content columns (content)]``; ``factor_reg`` the latent
+    factors' ridge penalty (``None`` without factors).
+
+    >>> Space(n_factors=2, factor_reg=50.0).name, Space(content=True).name
+    ('bias + 2 factors (reg 50)', 'content + bias')
+    >>> Space(n_factors=2)
+    Traceback (most recent call last):
+    ...
+    ValueError: factor_reg: expected a positive penalty with latent factors (n_factors > 0), got None
+    """
+
+    n_factors: int = 0
+    content: bool = False
+    factor_reg: float | None = None
+
+    def __post_init__(self) -> None:
+        if isinstance(self.n_factors, bool) or not isinstance(self.n_factors, int) or self.n_factors < 0:
+            raise ValueError(f"n_factors: expected a non-negative integer, got {self.n_factors!r}")
+        if self.n_factors == 0 and self.factor_reg is not None:
+            raise ValueError(f"factor_reg: expected None without latent factors (n_factors = 0), got "
+                             f"{self.factor_reg!r}")
+        if self.n_factors > 0 and (self.factor_reg is None or not math.isfinite(self.factor_reg)
+                                   or self.factor_reg <= 0):
+            raise ValueError(f"factor_reg: expected a positive penalty with latent factors (n_factors > 0), "
+                             f"got {self.factor_reg!r}")
+
+    @property
+    def name(self) -> str:
+        """A short name: ``bias``, ``content + bias``, with ``+ k factors (reg r)`` when it has factors."""
+        parts = ["content + bias" if self.content else "bias"]
+        if self.n_factors:
+            plural = "s" if self.n_factors > 1 else ""
+            parts.append(f"{self.n_factors} factor{plural} (reg {self.factor_reg:g})")
+        return " + ".join(parts)
+
+    def item_config(self, base: ItemFeatureConfig) -> ItemFeatureConfig:
+        """The factorisation of this space: ``base`` with this space's factors and their penalty.
+
+        >>> Space(n_factors=4, factor_reg=10.0).item_config(ItemFeatureConfig()).reg
+        10.0
+        """
+        reg = base.reg if self.factor_reg is None else self.factor_reg
+        return replace(base, n_factors=self.n_factors, reg=reg)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The space as JSON: its name and fields.
+
+        >>> Space(content=True).to_dict()
+        {'name': 'content + bias', 'n_factors': 0, 'content': True, 'factor_reg': None}
+        """
+        return {"name": self.name, "n_factors": self.n_factors, "content": self.content,
+                "factor_reg": self.factor_reg}
+
+
+def content_columns(features: np.ndarray) -> tuple[np.ndarray, list[int]]:
+    """The log's item features without the columns equal for every item (a constant would duplicate the
+    space's own 1; an all-zero column carries nothing): ``(columns kept, their indices)``.
+
+    >>> cols, kept = content_columns(np.array([[1.0, 0.0, 2.0], [1.0, 1.0, 2.0], [1.0, 1.0, 2.0]]))
+    >>> cols.tolist(), kept
+    ([[0.0], [1.0], [1.0]], [1])
+    """
+    X = np.asarray(features, dtype=np.float64)
+    kept = [j for j in range(X.shape[1]) if np.ptp(X[:, j]) > 0] if X.shape[0] else []
+    return X[:, kept], kept
+
+
+@dataclass(frozen=True, eq=False)
+class SpaceFeatures:
+    """A space's item features learned from some users' events: ``features (n_items, d)`` for new users
+    (rows follow ``item_ids``), ``rows (n_events, d)`` each of those events' features with its own user left
+    out of the factorisation (``leave_user_out``: what the population is fitted on), ``info`` how they were
+    made (the population's ``diagnostics.item_features``).
+
+    >>> events = _two_tastes(n_users=40, n_items=8, seed=0)
+    >>> learned = space_features(events, Space(n_factors=1, factor_reg=1.0), SMALL_ITEMS)
+    >>> learned.features.shape, learned.rows.shape, learned.summary(events).n_users
+    ((8, 3), (320, 3), 40)
+    """
+
+    features: np.ndarray
+    rows: np.ndarray
+    info: dict[str, Any]
+
+    def summary(self, events: EventData) -> Summary:
+        """The statistics of ``events`` (the events these features were learned from) over ``rows``."""
+        return summarise_rows(events.user, self.rows, events.reward, events.n_users)
+
+
+def _assemble(fit: ItemFeatures, events: EventData, space: Space) -> SpaceFeatures:
+    """The space's features from a factorisation of ``events`` (``[1, c, q]``) and the log's content columns."""
+    X = fit.features
+    rows = leave_user_out(fit, events.user, events.item, events.reward)
+    # "learned" as fit_from_events says it (the same (1, c, q) layout), "log+learned" with content columns
+    info: dict[str, Any] = {"source": "log+learned" if space.content else "learned", "space": space.to_dict()}
+    names = ["overall level", "item popularity", *[f"latent factor {j + 1}" for j in range(space.n_factors)]]
+    if space.content:
+        if events.features is None:
+            raise ValueError(f"space: {space.name!r} needs the log's own item features (f_* columns), got a "
+                             "log without any")
+        cols, kept = content_columns(events.features)
+        X, rows = np.hstack([X, cols]), np.hstack([rows, cols[events.item]])
+        info["content_columns"] = kept
+        info["dropped_content_columns"] = [j for j in range(events.features.shape[1]) if j not in kept]
+        names += [f"f_{j}" for j in kept]
+    info["dim"] = int(X.shape[1])
+    info["feature_names"] = names
+    info["population_rows"] = "leave-user-out"
+    info["factorisation"] = fit.diagnostics()
+    return SpaceFeatures(X, rows, info)
+
+
+def _factorise(events: EventData, config: ItemFeatureConfig) -> ItemFeatures:
+    return fit_item_features(events.user, events.item, events.reward, n_users=events.n_users,
+                             n_items=events.n_items, config=config)
+
+
+def space_features(events: EventData, space: Space, item_config: ItemFeatureConfig | None = None) -> SpaceFeatures:
+    """The item features of ``space`` learned from ``events``' users (``SpaceFeatures``); ``item_config``
+    (default ``ItemFeatureConfig()``) gives the factorisation's other settings (``bias_reg``, ``weighting``,
+    iterations, seed).
+
+    >>> events = _two_tastes(n_users=40, n_items=8, seed=0)
+    >>> learned = space_features(events, Space(n_factors=1, factor_reg=1.0), SMALL_ITEMS)
+    >>> learned.features.shape, learned.info["space"]["name"], bool((learned.features[:, 0] == 1).all())
+    ((8, 3), 'bias + 1 factor (reg 1)', True)
+    """
+    base = item_config or ItemFeatureConfig()
+    return _assemble(_factorise(events, space.item_config(base)), events, space)
+
+
+# ---------------------------------------------------------------------------------------------- the criterion
+def early_summary(events: EventData, features: np.ndarray, n_early: int) -> Summary:
+    """Every user's statistics over their first ``n_early`` events in time order (all of them when fewer).
+
+    >>> ev = EventData.from_rows(["a", "a", "a", "b"], [0, 1, 2, 0], ["x", "y", "x", "y"], [1.0, 2, 3, 4])
+    >>> early_summary(ev, np.array([[1.0], [1.0]]), n_early=2).b.ravel().tolist()   # a: 1 + 2; b: 4
+    [3.0, 4.0]
+    """
+    if n_early < 1:
+        raise ValueError(f"n_early: expected a positive number of events, got {n_early}")
+    X = np.asarray(features, dtype=np.float64)
+    pos = np.arange(events.n_events) - events.starts[events.user]
+    keep = pos < n_early
+    return summarise_rows(events.user[keep], X[events.item[keep]], events.reward[keep], events.n_users)
+
+
+def early_log_likelihood(population: Population, summary: Summary) -> np.ndarray:
+    """Per user, the log marginal likelihood of the events in ``summary`` under ``population`` (the
+    mixture over its components): ``logsumexp_k(log w_k + log evidence_k)``, the sum of the one-step-ahead
+    predictive log densities of the user's rewards.
+
+    >>> events = _two_tastes(n_users=40, n_items=8, seed=0)
+    >>> learned = space_features(events, Space(), SMALL_ITEMS)
+    >>> population = fit_population(learned.summary(events), FitConfig(n_types=1, split_merge=False))
+    >>> early_log_likelihood(population, early_summary(events, learned.features, n_early=3)).shape
+    (40,)
+    """
+    return logsumexp_rows(log_evidence(summary, population.components) + population.log_weights)
+
+
+def one_prior(population: Population, peer: str) -> Population:
+    """The single Gaussian prior a one-prior peer starts from, from a K = 1 ``population``: ``pooled`` its
+    type (what ``pooled_ts`` fits), ``from_scratch`` ``N(0, v I)`` with ``v = tr(cov + mu mu') / d`` and the
+    type's noise (what ``from_scratch_ts`` builds from a population).
+
+    >>> types = GaussianTypes(np.array([[1.0, 1.0], [0.0, 0.0]]), np.stack([np.eye(2), 4 * np.eye(2)]),
+    ...                       np.array([0.5, 0.5]))
+    >>> prior = one_prior(Population(types, np.array([0.99, 0.01])), "from_scratch")
+    >>> prior.n_components, prior.components.mu[0].tolist(), prior.components.cov[0].tolist()
+    (1, [0.0, 0.0], [[2.0, 0.0], [0.0, 2.0]])
+    """
+    if population.n_types != 1:
+        raise ValueError(f"population: expected a K = 1 fit, got {population.n_types} types")
+    comps = population.components
+    if peer == "pooled":
+        types = comps.select([0])
+    elif peer == "from_scratch":
+        d = comps.dim
+        v = float(np.trace(comps.cov[0] + np.outer(comps.mu[0], comps.mu[0]))) / d
+        types = GaussianTypes(np.zeros((1, d)), v * np.eye(d)[None], comps.noise_var[:1].copy())
+    else:
+        raise ValueError(f"peer: expected 'pooled' or 'from_scratch', got {peer!r}")
+    return Population(types, np.ones(1))
+
+
+# ---------------------------------------------------------------------------------------------- the choice
+def _distinct_ints(name: str, values: Sequence[int], low: int, empty: bool = False) -> tuple[int, ...]:
+    out = tuple(values)
+    if (not out and not empty) or len(set(out)) != len(out) or any(
+            isinstance(v, bool) or not isinstance(v, int | np.integer) or v < low for v in out):
+        least = "" if empty else " (at least one)"
+        raise ValueError(f"{name}: expected distinct integers >= {low}{least}, got {list(out)}")
+    return tuple(int(v) for v in out)
+
+
+@dataclass(frozen=True, kw_only=True)
+class SpaceConfig:
+    """The grid and the criterion of ``choose_space``; validated at construction.
+
+    ``n_factors``: the learned spaces' numbers of latent factors (0: the item bias alone);
+    ``content_factors``: the content spaces' (used only when the log has item features; empty: no content
+    space); ``factor_reg``: the latent factors' penalties tried (a space with factors is tried with each);
+    ``n_types``: ours' K tried (K = 1 is fitted in every space anyway, for the one-prior peers; a single value
+    fixes ours' K and leaves only the space to choose); ``validation_fraction``: the latest share
+    of the training users by arrival that score; ``n_early``: how many of a validation user's first events are
+    scored; ``item_features`` and ``population``: the factorisation's and the EM fit's other settings (their
+    ``n_factors``, ``reg``, ``n_types``, ``split_merge`` and ``seed`` are set by the grid and the seed).
+
+    >>> len(SpaceConfig().spaces(has_content=False)), len(SpaceConfig().spaces(has_content=True))
+    (7, 10)
+    >>> SpaceConfig(n_types=(0, 4))
+    Traceback (most recent call last):
+    ...
+    ValueError: n_types: expected distinct integers >= 1 (at least one), got [0, 4]
+    """
+
+    n_factors: tuple[int, ...] = (0, 2, 4, 8)
+    content_factors: tuple[int, ...] = (0, 2)
+    factor_reg: tuple[float, ...] = (10.0, 50.0)
+    n_types: tuple[int, ...] = (1, 2, 4, 8)
+    validation_fraction: float = 0.2
+    n_early: int = 10
+    item_features: ItemFeatureConfig = field(default_factory=ItemFeatureConfig)
+    population: FitConfig = field(default_factory=FitConfig)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "n_factors", _distinct_ints("n_factors", self.n_factors, 0))
+        object.__setattr__(self, "content_factors", _distinct_ints("content_factors", self.content_factors, 0,
+                                                                   empty=True))
+        object.__setattr__(self, "n_types", _distinct_ints("n_types", self.n_types, 1))
+        regs = tuple(float(r) for r in self.factor_reg)
+        if not regs or len(set(regs)) != len(regs) or not all(math.isfinite(r) and r > 0 for r in regs):
+            raise ValueError(f"factor_reg: expected distinct positive penalties (at least one), got "
+                             f"{list(self.factor_reg)}")
+        object.__setattr__(self, "factor_reg", regs)
+        if not 0 < self.validation_fraction < 1:
+            raise ValueError(f"validation_fraction: expected a value in (0, 1), got "
+                             f"{self.validation_fraction}")
+        if isinstance(self.n_early, bool) or not isinstance(self.n_early, int) or self.n_early < 1:
+            raise ValueError(f"n_early: expected a positive number of events, got {self.n_early!r}")
+
+    def spaces(self, has_content: bool) -> list[Space]:
+        """The spaces of the grid, in order: the learned ones, then (``has_content``) the content ones."""
+        out: list[Space] = []
+        for content, grid in ((False, self.n_factors), (True, self.content_factors if has_content else ())):
+            for k in grid:
+                out.extend([Space(n_factors=k, content=content, factor_reg=r) for r in self.factor_reg] if k
+                           else [Space(content=content)])
+        return out
+
+    def with_seed(self, seed: int) -> SpaceConfig:
+        """The same grid with ``seed`` in the factorisation's and the fit's settings.
+
+        >>> SpaceConfig().with_seed(3).population.seed
+        3
+        """
+        return replace(self, item_features=replace(self.item_features, seed=seed),
+                       population=replace(self.population, seed=seed))
+
+    def to_dict(self) -> dict[str, Any]:
+        """The settings as JSON.
+
+        >>> SpaceConfig().to_dict()["n_types"]
+        [1, 2, 4, 8]
+        """
+        pop = {k: (list(v) if isinstance(v, tuple) else v) for k, v in self.population.__dict__.items()}
+        return {"n_factors": list(self.n_factors), "content_factors": list(self.content_factors),
+                "factor_reg": list(self.factor_reg), "n_types": list(self.n_types),
+                "validation_fraction": self.validation_fraction, "n_early": self.n_early,
+                "item_features": self.item_features.to_dict(), "population": pop}
+
+
+@dataclass(frozen=True, kw_only=True)
+class SpaceScores:
+    """One space's scores (mean over validation users of the early events' log marginal likelihood):
+    ``mixture`` per K (ours), ``pooled`` and ``from_scratch`` (the one-prior peers); ``dim`` the space's.
+
+    ``*_se`` are the scores' standard errors over validation users (differences below a couple of them are
+    noise).
+
+    >>> row = SpaceScores(space=Space(), dim=2, mixture={1: -5.0, 2: -4.5}, pooled=-5.1, from_scratch=-6.0)
+    >>> row.best_k(), row.to_dict()["mixture"]
+    (2, {'1': -5.0, '2': -4.5})
+    """
+
+    space: Space
+    dim: int
+    mixture: dict[int, float]
+    pooled: float
+    from_scratch: float
+    mixture_se: dict[int, float] = field(default_factory=dict)
+    pooled_se: float | None = None
+    from_scratch_se: float | None = None
+    seconds: float = 0.0
+
+    def best_k(self) -> int:
+        """The K with the best mixture score (ties: the smallest)."""
+        return min(self.mixture, key=lambda k: (-self.mixture[k], k))
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"space": self.space.to_dict(), "dim": self.dim,
+                "mixture": {str(k): v for k, v in self.mixture.items()}, "pooled": self.pooled,
+                "from_scratch": self.from_scratch,
+                "se": {"mixture": {str(k): v for k, v in self.mixture_se.items()}, "pooled": self.pooled_se,
+                       "from_scratch": self.from_scratch_se},
+                "seconds": self.seconds}
+
+
+@dataclass(frozen=True, kw_only=True)
+class SpaceChoice:
+    """What ``choose_space`` chose and why: ours' space and K, each one-prior peer's space, the scores of
+    every space (``table``, grid order), who scored (``validation_users``: ids of the latest training users)
+    and on how many of their events.
+
+    >>> events = _two_tastes(n_users=60, n_items=10, seed=0)
+    >>> cfg = SpaceConfig(n_factors=(1,), factor_reg=(1.0,), n_types=(1, 2), item_features=SMALL_ITEMS)
+    >>> choice = choose_space(events, cfg, seed=0)
+    >>> choice.space_of("from_scratch").name, [round(choice.score_of(who), 1) for who in CHOOSERS]
+    ('bias + 1 factor (reg 1)', [2.7, 1.4, -0.5])
+    >>> sorted(choice.to_dict()["chosen"])
+    ['from_scratch', 'ours', 'pooled']
+    """
+
+    ours: Space
+    n_types: int
+    pooled: Space
+    from_scratch: Space
+    table: tuple[SpaceScores, ...]
+    #: per chooser, the best other configuration and the chosen one's lead over it, with the lead's standard
+    #: error over validation users (paired: the same users' events); None when there was nothing else to choose
+    margins: dict[str, dict[str, Any] | None] = field(default_factory=dict)
+    validation_users: np.ndarray
+    n_fit_users: int
+    n_validation_events: int
+    config: SpaceConfig
+    seconds: float = 0.0
+
+    def space_of(self, who: str) -> Space:
+        """The space chosen for ``who`` (``ours``, ``pooled`` or ``from_scratch``)."""
+        if who not in CHOOSERS:
+            raise ValueError(f"who: expected one of {list(CHOOSERS)}, got {who!r}")
+        return getattr(self, who)
+
+    def score_of(self, who: str) -> float:
+        """The chosen configuration's score for ``who``."""
+        space = self.space_of(who)
+        row = next(r for r in self.table if r.space == space)
+        return row.mixture[self.n_types] if who == "ours" else getattr(row, who)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The choice as JSON (``FitDiagnostics.space``, ``replay.json``'s ``fit.space``)."""
+        chosen = {who: {"space": self.space_of(who).to_dict(),
+                        "n_types": self.n_types if who == "ours" else 1, "score": self.score_of(who),
+                        **(self.margins.get(who) or {})}
+                  for who in CHOOSERS}
+        return {"criterion": f"mean over validation users of the log marginal likelihood of their first "
+                             f"{self.config.n_early} events",
+                "chosen": chosen, "n_fit_users": self.n_fit_users,
+                "n_validation_users": int(self.validation_users.shape[0]),
+                "n_validation_events": self.n_validation_events,
+                "table": [r.to_dict() for r in self.table], "config": self.config.to_dict(),
+                "seconds": self.seconds}
+
+
+def _mean_se(values: np.ndarray) -> tuple[float, float]:
+    n = values.shape[0]
+    return float(values.mean()), float(values.std(ddof=1) / math.sqrt(n)) if n > 1 else 0.0
+
+
+def _better(score: float, best: float) -> bool:
+    """Strictly better beyond float noise, so that the first in grid order wins a tie."""
+    return score > best + 1e-9 * max(1.0, abs(best))
+
+
+def choose_space(events: EventData, config: SpaceConfig | None = None, seed: int = 0,
+                 progress: Progress | None = None) -> SpaceChoice:
+    """Choose ours' space and K and each one-prior peer's space on ``events`` (the training users only; see
+    the module docstring). Same events, config and seed: same choice.
+
+    >>> events = _two_tastes(n_users=60, n_items=10, seed=0)
+    >>> cfg = SpaceConfig(n_factors=(0, 1), factor_reg=(1.0,), n_types=(1, 2), item_features=SMALL_ITEMS)
+    >>> choice = choose_space(events, cfg, seed=0)
+    >>> [(r.space.name, r.best_k()) for r in choice.table]
+    [('bias', 2), ('bias + 1 factor (reg 1)', 2)]
+    >>> choice.n_fit_users, choice.validation_users.shape[0]
+    (48, 12)
+    """
+    cfg = (config or SpaceConfig()).with_seed(seed)
+    report = progress or (lambda msg, frac: None)
+    t0 = time.perf_counter()
+    fit_idx, val_idx = split_by_first_event(events, 1.0 - cfg.validation_fraction)
+    fit_part, val_part = events.subset(fit_idx), events.subset(val_idx)
+    if fit_part.n_users < 2:
+        raise ValueError(f"events: expected at least 2 fitting users besides the validation users, got "
+                         f"{fit_part.n_users} of {events.n_users} users")
+    spaces = cfg.spaces(has_content=events.features is not None)
+    factorisations: dict[tuple[int, float | None], ItemFeatures] = {}
+    table: list[SpaceScores] = []
+    per_user: list[dict[tuple[str, int], np.ndarray]] = []
+    ks = [k for k in sorted(cfg.n_types) if k < fit_part.n_users]
+    if not ks:
+        raise ValueError(f"n_types: expected a K below the {fit_part.n_users} fitting users, got "
+                         f"{list(cfg.n_types)}")
+    for s_idx, space in enumerate(spaces):
+        t1 = time.perf_counter()
+        report(f"space {space.name}", s_idx / len(spaces))
+        key = (space.n_factors, space.factor_reg)
+        if key not in factorisations:
+            factorisations[key] = _factorise(fit_part, space.item_config(cfg.item_features))
+        learned = _assemble(factorisations[key], fit_part, space)
+        train_summary = learned.summary(fit_part)
+        val_summary = early_summary(val_part, learned.features, cfg.n_early)
+        values: dict[tuple[str, int], np.ndarray] = {}  # (who, K) -> per validation user
+        for k in sorted({1, *ks}):  # K = 1 for the one-prior peers whether or not ours may have it
+            population = fit_population(train_summary, replace(cfg.population, n_types=k, split_merge=False))
+            if k in ks:
+                values["ours", k] = early_log_likelihood(population, val_summary)
+            if k == 1:
+                for peer in ("pooled", "from_scratch"):
+                    values[peer, 1] = early_log_likelihood(one_prior(population, peer), val_summary)
+        per_user.append(values)
+        stats = {key: _mean_se(v) for key, v in values.items()}
+        table.append(SpaceScores(space=space, dim=int(learned.features.shape[1]),
+                                 mixture={k: stats["ours", k][0] for k in ks},
+                                 pooled=stats["pooled", 1][0], from_scratch=stats["from_scratch", 1][0],
+                                 mixture_se={k: stats["ours", k][1] for k in ks},
+                                 pooled_se=stats["pooled", 1][1], from_scratch_se=stats["from_scratch", 1][1],
+                                 seconds=time.perf_counter() - t1))
+    chosen: dict[str, tuple[int, int]] = {}  # who -> (row, K)
+    margins: dict[str, dict[str, Any] | None] = {}
+    for who in CHOOSERS:
+        # grid order: spaces in order, K ascending; the first of equal scores wins
+        ranked = [(i, k) for i in range(len(table)) for k in (ks if who == "ours" else [1])]
+        scores = [float(per_user[i][who, k].mean()) for i, k in ranked]
+        best = 0
+        for j in range(1, len(ranked)):
+            if _better(scores[j], scores[best]):
+                best = j
+        chosen[who] = ranked[best]
+        others = [j for j in range(len(ranked)) if j != best]
+        if not others:
+            margins[who] = None
+            continue
+        second = max(others, key=lambda j: (scores[j], -j))
+        (i1, k1), (i2, k2) = ranked[best], ranked[second]
+        diff = per_user[i1][who, k1] - per_user[i2][who, k2]
+        margins[who] = {"runner_up": {"space": table[i2].space.name, "n_types": k2, "score": scores[second]},
+                        "margin": float(diff.mean()), "margin_se": _mean_se(diff)[1]}
+    report("done", 1.0)
+    return SpaceChoice(ours=table[chosen["ours"][0]].space, n_types=chosen["ours"][1],
+                       pooled=table[chosen["pooled"][0]].space, from_scratch=table[chosen["from_scratch"][0]].space,
+                       table=tuple(table), margins=margins, validation_users=val_part.user_ids,
+                       n_fit_users=fit_part.n_users,
+                       n_validation_events=int(np.minimum(val_part.lengths(), cfg.n_early).sum()), config=cfg,
+                       seconds=time.perf_counter() - t0)
+
+
+def fit_in_space(events: EventData, space: Space, n_types: int, config: SpaceConfig | None = None,
+                 seed: int = 0, progress: Progress | None = None) -> tuple[Population, SpaceFeatures]:
+    """Fit on every user of ``events`` in ``space`` with K = ``n_types`` fixed (no split-and-merge moves, as
+    the choice scored it): the population (fitted on the leave-user-out rows) and the space's features (serve
+    new users with ``.features``); ``diagnostics.item_features`` says which space.
+
+    >>> events = _two_tastes(n_users=40, n_items=8, seed=0)
+    >>> cfg = SpaceConfig(item_features=SMALL_ITEMS)
+    >>> population, learned = fit_in_space(events, Space(), 1, cfg)
+    >>> population.n_types, learned.features.shape, population.diagnostics.item_features["space"]["name"]
+    (1, (8, 2), 'bias')
+    """
+    cfg = (config or SpaceConfig()).with_seed(seed)
+    report = progress or (lambda msg, frac: None)
+    report(f"item features: {space.name}", 0.0)
+    learned = space_features(events, space, cfg.item_features)
+    population = fit_population(learned.summary(events), replace(cfg.population, n_types=n_types, split_merge=False),
+                                progress=lambda msg, frac: report(f"population: {msg}", 0.1 + 0.9 * frac))
+    population = replace(population, diagnostics=population.diagnostics.replace(item_features=learned.info))
+    return population, learned
+
+
+def fit_chosen_space(events: EventData, config: SpaceConfig | None = None, seed: int = 0,
+                     progress: Progress | None = None) -> tuple[Population, SpaceFeatures]:
+    """``choose_space`` on ``events``, then ours refitted on all of them in the chosen space with the chosen
+    K (``fit_in_space``); the choice and its table are in ``population.diagnostics.space`` (they survive
+    ``save`` / ``load``).
+
+    >>> events = _two_tastes(n_users=60, n_items=10, seed=0)
+    >>> cfg = SpaceConfig(n_factors=(0,), n_types=(1, 2), item_features=SMALL_ITEMS)
+    >>> population, learned = fit_chosen_space(events, cfg, seed=0)
+    >>> again = Population.load(population.save("population.npz"))
+    >>> again.diagnostics.space["chosen"]["ours"]["space"]["name"]
+    'bias'
+    """
+    report = progress or (lambda msg, frac: None)
+    choice = choose_space(events, config, seed, lambda msg, frac: report(f"choice: {msg}", 0.8 * frac))
+    population, learned = fit_in_space(events, choice.ours, choice.n_types, config, seed,
+                                       lambda msg, frac: report(f"refit: {msg}", 0.8 + 0.2 * frac))
+    return with_choice(population, choice), learned
+
+
+def with_choice(population: Population, choice: SpaceChoice) -> Population:
+    """``population`` (ours, refitted in ``choice``'s space) with the choice in its diagnostics: ``space``
+    holds the choice and its table, ``selection`` says K was chosen on early events.
+
+    >>> events = _two_tastes(n_users=60, n_items=10, seed=0)
+    >>> cfg = SpaceConfig(n_factors=(0,), n_types=(1, 2), item_features=SMALL_ITEMS)
+    >>> choice = choose_space(events, cfg, seed=0)
+    >>> population = with_choice(fit_in_space(events, choice.ours, choice.n_types, cfg)[0], choice)
+    >>> population.diagnostics.selection, population.diagnostics.space["n_validation_users"]
+    ('early events', 12)
+    """
+    return replace(population, diagnostics=population.diagnostics.replace(selection="early events",
+                                                                          space=choice.to_dict()))
+
+
+def _two_tastes(n_users: int, n_items: int, seed: int) -> EventData:
+    """The examples' log: every user rates every item in a random order; half like the first half of the
+    items, half the second."""
+    rng = np.random.default_rng(seed)
+    user = np.repeat(np.arange(n_users), n_items)
+    item = np.concatenate([rng.permutation(n_items) for _ in range(n_users)])
+    like = (user % 2 == 0) == (item < n_items // 2)
+    reward = np.where(like, 1.0, 0.0) + 0.2 * rng.standard_normal(user.shape[0])
+    time_ = user * n_items + np.tile(np.arange(n_items), n_users)
+    return EventData.from_rows(user, time_, [f"i{i}" for i in item], reward)
