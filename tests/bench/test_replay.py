@@ -252,3 +252,51 @@ def test_no_paired_section_without_ours():
                      fit_config=EventFitConfig(population=FitConfig(n_types=1, split_merge=False),
                                                item_features=ItemFeatureConfig(n_factors=0)))
     assert doc["paired"] is None and "oracle_user" in doc["reference"]
+
+
+# --- the item space and K chosen on validation users -------------------------------------------------------
+
+
+def test_choose_serves_each_policy_in_its_own_chosen_space_from_the_training_users_only(sim_events, monkeypatch):
+    import warmstart.bench.replay as replay
+    from warmstart.families.linear.space import SpaceConfig
+
+    _, ev = sim_events
+    ev = ev.subset(np.arange(200))
+    seen = []
+    choose_space = replay.choose_space
+
+    def spy(events, *args, **kwargs):
+        seen.append(events.user_ids.tolist())
+        return choose_space(events, *args, **kwargs)
+
+    monkeypatch.setattr(replay, "choose_space", spy)
+    grid = SpaceConfig(n_factors=(0,), content_factors=(0,), n_types=(1, 2),
+                       item_features=ItemFeatureConfig(max_iter=20), population=FitConfig(n_init=1))
+    doc = run_replay(ev, steps=5, policies=("mixture_ids", "pooled_ts", "from_scratch_ts", "popularity"),
+                     n_boot=50, choose=True, space_config=grid)
+    train_idx, _ = split_by_first_event(ev, 0.7)
+    assert seen == [ev.user_ids[train_idx].tolist()]  # the new users are never read before they are replayed
+    space = doc["fit"]["space"]
+    assert doc["config"]["choose"] and doc["config"]["space"]["n_types"] == [1, 2]
+    assert set(space["chosen"]) == {"ours", "pooled", "from_scratch"} and len(space["table"]) == 2
+    assert space["n_fit_users"] + space["n_validation_users"] == doc["n_train_users"]
+    for name, who in (("mixture_ids", "ours"), ("pooled_ts", "pooled"), ("from_scratch_ts", "from_scratch"),
+                      ("popularity", "ours")):
+        served = doc["fit"]["policies"][name]
+        assert served["chosen_for"] == who and served["space"] == space["chosen"][who]["space"]["name"]
+    # the simulated log's own features are what personalises: every chooser takes the content space
+    assert all(c["space"]["content"] for c in space["chosen"].values())
+    assert doc["fit"]["n_types"] == space["chosen"]["ours"]["n_types"] and doc["fit"]["selection"] == "early events"
+    assert doc["fit"]["item_features"]["space"] == space["chosen"]["ours"]["space"]
+    assert doc["paired"]["vs"]["from_scratch_ts"]["windows"]["1-5"]["verdict"] == "better"
+    assert "choose_s" in doc["timing"]
+    json.dumps(doc, allow_nan=False)
+
+
+def test_without_the_choice_every_policy_shares_the_one_fit(sim_events):
+    _, ev = sim_events
+    doc = run_replay(ev.subset(np.arange(60)), steps=3, policies=("mixture_ids", "pooled_ts"), n_boot=20,
+                     fit_config=EventFitConfig(population=FitConfig(n_types=2, split_merge=False, n_init=1)))
+    assert doc["config"]["choose"] is False and doc["config"]["space"] is None
+    assert "space" not in doc["fit"] and "policies" not in doc["fit"] and doc["fit"]["selection"] == "fixed"

@@ -45,6 +45,17 @@ def test_liked_at_makes_binary_rewards_and_the_first_policy_is_ours(ratings, tmp
     for p in doc["policies"].values():
         assert set(p["mean_reward"]) == {"1-5", "1-10"} and all(0 <= v <= 1 for v in p["mean_reward"].values())
     assert "pooled_ts minus each policy" in proc.stdout and "oracle_user" in proc.stdout
+    # the space and K are chosen on the training users by default; the peer is served in its own space
+    assert doc["config"]["choose"] and doc["fit"]["policies"]["pooled_ts"]["chosen_for"] == "pooled"
+    assert "item space and K chosen on" in proc.stdout
+
+
+def test_no_choose_shares_one_fit(ratings, tmp_path):
+    proc = run("bench", "replay", "--log", ratings, "--steps", "5", "--policies", "mixture_ids,random",
+               "--no-choose", "--out", tmp_path)
+    doc = json.loads((tmp_path / "replay.json").read_text())
+    assert not doc["config"]["choose"] and "space" not in doc["fit"]
+    assert "item space and K chosen on" not in proc.stdout
 
 
 @pytest.mark.parametrize(("args", "message"), [

@@ -65,7 +65,7 @@ import numpy as np
 from warmstart._version import __version__
 from warmstart.bench.machine import machine_info
 from warmstart.bench.replay_als import ImplicitALSPeer
-from warmstart.data.events import EventData
+from warmstart.data.events import EventData, split_by_first_event
 from warmstart.families.linear.belief import BeliefBatch
 from warmstart.families.linear.events import (
     EventFitConfig,
@@ -74,6 +74,15 @@ from warmstart.families.linear.events import (
     training_log_from_events,
 )
 from warmstart.families.linear.population import Population
+from warmstart.families.linear.space import (
+    Space,
+    SpaceChoice,
+    SpaceConfig,
+    SpaceFeatures,
+    choose_space,
+    fit_in_space,
+    with_choice,
+)
 from warmstart.policies.base import Decision, Policy, PolicyContext
 from warmstart.policies.registry import make_policy, policy_class
 from warmstart.stats import bootstrap_ci
@@ -81,16 +90,9 @@ from warmstart.stats import bootstrap_ci
 Progress = Callable[[str, float], None]
 DEFAULT_POLICIES = ("mixture_ids", "pooled_ts", "from_scratch_ts", "popularity", "random")
 WINDOWS = (5, 10, 20)
-
-
-def split_by_first_event(events: EventData, train_fraction: float) -> tuple[np.ndarray, np.ndarray]:
-    """Indices of training and new users: the earliest ``train_fraction`` by first event (ties by index),
-    at least one on each side."""
-    if events.n_users < 2:
-        raise ValueError(f"events: expected at least 2 users to split, got {events.n_users}")
-    order = np.argsort(events.first_times(), kind="stable")
-    n_train = min(max(round(train_fraction * events.n_users), 1), events.n_users - 1)
-    return order[:n_train], order[n_train:]
+#: with the choice on, the policies served in a one-prior peer's own chosen space (every other policy, the
+#: replay baselines included, is given ours' space)
+ONE_PRIOR_PEERS = {"pooled_ts": "pooled", "from_scratch_ts": "from_scratch"}
 
 
 # ---------------------------------------------------------------------------------------------- agents
@@ -195,6 +197,9 @@ class ReplayConfig:
     fit: EventFitConfig = field(default_factory=EventFitConfig)
     #: the policy the paired differences are of (ours minus each other policy); none when it is not replayed
     ours: str = "mixture_ids"
+    #: choose the item space and K on validation users' early events (``warmstart.families.linear.space``)
+    choose: bool = False
+    space: SpaceConfig = field(default_factory=SpaceConfig)
 
     def __post_init__(self) -> None:
         if not 0 < self.train_fraction < 1:
@@ -216,7 +221,8 @@ class ReplayConfig:
     def to_dict(self) -> dict[str, Any]:
         return {"train_fraction": self.train_fraction, "steps": self.steps, "n_candidates": self.n_candidates,
                 "policies": list(self.policies), "windows": list(self.windows), "seed": self.seed,
-                "n_boot": self.n_boot, "fit": self.fit.to_dict(), "ours": self.ours}
+                "n_boot": self.n_boot, "fit": self.fit.to_dict(), "ours": self.ours, "choose": self.choose,
+                "space": self.space.to_dict() if self.choose else None}
 
 
 @dataclass(frozen=True)
@@ -402,24 +408,72 @@ def _references(users: list[_User], steps: int, windows: Sequence[int],
     return out
 
 
+def _context(train: EventData, features: np.ndarray, population: Population, names: Sequence[str],
+             rows: np.ndarray | None = None) -> ReplayContext:
+    """The context of the policies ``names``: a training log in these features (each event's own ``rows``
+    when given) when one of them reads it."""
+    needs_log = any(name not in REPLAY_BASELINES and policy_class(name).needs_train_log for name in names)
+    train_log = training_log_from_events(train, features, rows) if needs_log else None
+    policy_context = PolicyContext(dim=features.shape[1], population=population, train_log=train_log)
+    return ReplayContext(train=train, features=features, population=population, policy_context=policy_context)
+
+
+def _chooser(name: str) -> str:
+    """Whose chosen space a policy is served in: a one-prior peer's own, else ours'."""
+    return ONE_PRIOR_PEERS.get(name, "ours")
+
+
+def _fit_chosen(train: EventData, cfg: ReplayConfig, report: Progress
+                ) -> tuple[dict[str, tuple[Population, SpaceFeatures]], SpaceChoice]:
+    """The choice on the training users, then each chosen configuration refitted on all of them (once per
+    distinct space and K): ``({who: (population, features)}, choice)`` for ``who`` in ours and the one-prior
+    peers replayed. A peer is given its space's K = 1 population (``from_scratch_ts`` builds ``N(0, v I)``
+    from it, ``pooled_ts`` fits its own K = 1 prior on the training log in its space, whose events carry their
+    leave-user-out features as the population's fit does)."""
+    choice = choose_space(train, cfg.space, cfg.seed, lambda msg, frac: report(f"choice: {msg}", 0.25 * frac))
+    wanted = {"ours", *(_chooser(name) for name in cfg.policies)}
+    fits: dict[tuple[Space, int], tuple[Population, SpaceFeatures]] = {}
+    out: dict[str, tuple[Population, SpaceFeatures]] = {}
+    for who in ("ours", "pooled", "from_scratch"):
+        if who not in wanted:
+            continue
+        key = (choice.space_of(who), choice.n_types if who == "ours" else 1)
+        if key not in fits:
+            report(f"refit: {key[0].name}, K = {key[1]}", 0.25 + 0.05 * len(fits) / 3)
+            fits[key] = fit_in_space(train, *key, config=cfg.space, seed=cfg.seed)
+        out[who] = fits[key]
+    out["ours"] = (with_choice(out["ours"][0], choice), out["ours"][1])
+    return out, choice
+
+
 def run_replay(events: EventData, *, train_fraction: float = 0.7, steps: int = 20, n_candidates: int | None = None,
                policies: Sequence[str] = DEFAULT_POLICIES, seed: int = 0, n_boot: int = 1000,
                progress: Progress | None = None, fit_config: EventFitConfig | None = None,
-               windows: Sequence[int] = WINDOWS, ours: str = "mixture_ids") -> dict[str, Any]:
+               windows: Sequence[int] = WINDOWS, ours: str = "mixture_ids", choose: bool = False,
+               space_config: SpaceConfig | None = None) -> dict[str, Any]:
     """Split, fit on the training users, replay every new user with every policy; return the JSON document.
 
-    ``fit_config`` defaults to ``EventFitConfig()``; its seeds are replaced by ``seed``. The document:
+    ``fit_config`` defaults to ``EventFitConfig()``; its seeds are replaced by ``seed``. With ``choose``, the
+    item space and K are chosen on the training users' validation users (``choose_space``, grid
+    ``space_config``, by default ``SpaceConfig`` with ``fit_config``'s factorisation and EM settings as its
+    base): ours is fitted in its chosen space with its chosen K, ``pooled_ts`` and ``from_scratch_ts`` each in
+    their own chosen space (``ONE_PRIOR_PEERS``), every other policy and ``oracle_user`` in ours'; without it,
+    every policy shares the one ``fit_from_events`` fit. The document:
     ``{benchmark, config, version, machine, data, n_train_users, n_test_users, fit, policies: {NAME:
     {mean_reward: {"1-5", "1-10", "1-20"}, ci95: {same keys: [lo, hi]}, n_users, complete: {same keys:
     {mean_reward, ci95, n_users}}, mean_reward_by_step, ci95_by_step, users_by_step, settings}}, paired: {ours,
     vs: {NAME: {windows: {KEY: {mean_diff, ci95, verdict}}, mean_diff_by_step, ci95_by_step}},
     captured_of_oracle_user: {KEY: {best_peer, share}}} (None without ``ours`` among the policies),
-    reference: {random_expected, hindsight_best, oracle_user}, timing}``. Same seed, same document (``timing``
-    and ``machine`` aside).
+    reference: {random_expected, hindsight_best, oracle_user}, timing}``; with ``choose``, ``fit.space`` is
+    the choice (``SpaceChoice.to_dict``: who got which space and K, and every space's scores) and
+    ``fit.policies`` says which space each policy was served in. Same seed, same document (``timing`` and ``machine`` aside).
     """
+    fit = (fit_config or EventFitConfig()).with_seed(seed)
     cfg = ReplayConfig(train_fraction=train_fraction, steps=steps, n_candidates=n_candidates,
                        policies=tuple(policies), windows=tuple(windows), seed=seed, n_boot=n_boot,
-                       fit=(fit_config or EventFitConfig()).with_seed(seed), ours=ours)
+                       fit=fit, ours=ours, choose=choose,
+                       space=space_config or SpaceConfig(item_features=fit.item_features,
+                                                         population=fit.population))
     for name in cfg.policies:  # unknown names and truth-reading policies fail before the fit
         if name not in REPLAY_BASELINES and policy_class(name).needs_truth:
             raise ValueError(f"policies: {name!r} needs the simulator's ground truth, which a logged replay does "
@@ -428,13 +482,20 @@ def run_replay(events: EventData, *, train_fraction: float = 0.7, steps: int = 2
     train_idx, test_idx = split_by_first_event(events, cfg.train_fraction)
     train, test = events.subset(train_idx), events.subset(test_idx)
     t0 = time.perf_counter()
-    population, features, _ = fit_from_events(
-        train, cfg.fit, progress=lambda msg, frac: report(f"fit: {msg}", 0.3 * frac))
+    choice: SpaceChoice | None = None
+    if cfg.choose:
+        fitted, choice = _fit_chosen(train, cfg, report)
+        contexts = {who: _context(train, learned.features, population,
+                                  [n for n in cfg.policies if _chooser(n) == who], learned.rows)
+                    for who, (population, learned) in fitted.items()}
+    else:
+        population, features, _ = fit_from_events(
+            train, cfg.fit, progress=lambda msg, frac: report(f"fit: {msg}", 0.3 * frac))
+        shared = _context(train, features, population, cfg.policies)
+        contexts = {who: shared for who in ("ours", "pooled", "from_scratch")}
     fit_s = time.perf_counter() - t0
-    needs_log = any(name not in REPLAY_BASELINES and policy_class(name).needs_train_log for name in cfg.policies)
-    train_log = training_log_from_events(train, features) if needs_log else None
-    policy_context = PolicyContext(dim=features.shape[1], population=population, train_log=train_log)
-    context = ReplayContext(train=train, features=features, population=population, policy_context=policy_context)
+    ours_ctx = contexts["ours"]
+    population, features = ours_ctx.population, ours_ctx.features
     users = _new_users(test, cfg.steps, cfg.seed)
     results: dict[str, Any] = {}
     rewards: dict[str, np.ndarray] = {}
@@ -442,8 +503,9 @@ def run_replay(events: EventData, *, train_fraction: float = 0.7, steps: int = 2
     for i, name in enumerate(cfg.policies):
         report(f"replaying new users with {name}", 0.3 + 0.65 * i / len(cfg.policies))
         t1 = time.perf_counter()
+        context = contexts[_chooser(name)]
         agent = make_agent(name, context, seed=_seed_for(cfg.seed, name))
-        rewards[name] = _serve(agent, users, features, cfg.n_candidates, cfg.steps)
+        rewards[name] = _serve(agent, users, context.features, cfg.n_candidates, cfg.steps)
         serve_s[name] = time.perf_counter() - t1
         results[name] = {**_describe(rewards[name], cfg.windows, cfg.seed, cfg.n_boot),
                          "settings": agent.settings()}
@@ -453,6 +515,13 @@ def run_replay(events: EventData, *, train_fraction: float = 0.7, steps: int = 2
     compared = cfg.ours in rewards and len(rewards) > 1
     report("done", 1.0)
     diag = population.diagnostics
+    fit_doc: dict[str, Any] = {"n_types": population.n_types, "weights": population.weights.tolist(),
+                               "dim": population.dim, "selection": diag.selection, "bic": diag.bic,
+                               "item_features": diag.item_features}
+    if choice is not None:
+        fit_doc["space"] = choice.to_dict()
+        fit_doc["policies"] = {name: {"chosen_for": (who := _chooser(name)), "space": choice.space_of(who).name,
+                                      "dim": int(contexts[who].features.shape[1])} for name in cfg.policies}
     return {
         "benchmark": "replay",
         "config": cfg.to_dict(),
@@ -461,13 +530,13 @@ def run_replay(events: EventData, *, train_fraction: float = 0.7, steps: int = 2
         "data": events.describe(),
         "n_train_users": int(train.n_users),
         "n_test_users": int(test.n_users),
-        "fit": {"n_types": population.n_types, "weights": population.weights.tolist(), "dim": population.dim,
-                "selection": diag.selection, "bic": diag.bic, "item_features": diag.item_features},
+        "fit": fit_doc,
         "policies": results,
         "paired": ({"ours": cfg.ours, "vs": _paired(cfg.ours, rewards, cfg.windows, cfg.seed, cfg.n_boot),
                     "captured_of_oracle_user": _captured(cfg.ours, results,
                                                          references["oracle_user"]["mean_reward"])}
                    if compared else None),
         "reference": references,
-        "timing": {"fit_s": fit_s, "serve_s": serve_s},
+        "timing": {"fit_s": fit_s, "serve_s": serve_s,
+                   **({"choose_s": choice.seconds} if choice is not None else {})},
     }

@@ -241,6 +241,11 @@ def bench_replay(
     steps: Annotated[int, typer.Option(help="Replayed steps per new user (the windows 1-5, 1-10, 1-20 stop at "
                                             "it).")] = 20,
     seed: Annotated[int, typer.Option(help="Random seed.")] = 0,
+    choose: Annotated[bool, typer.Option(
+        "--choose/--no-choose", help="Choose the item space and K on the training users' latest 20% (the log "
+        "likelihood of their first 10 events): ours in its chosen space and K, pooled_ts and from_scratch_ts each "
+        "in their own chosen space. --no-choose: every policy shares one fit (K by BIC, the log's own or learned "
+        "features).")] = True,
 ) -> None:
     """Fit on the earlier users of a log and replay the later ones: at each step a policy picks one of the
     items the user actually has in the log and gets its logged reward. Writes replay.json with each policy's
@@ -260,7 +265,7 @@ def bench_replay(
     with progress_bar("replay") as bar:
         try:
             doc = run_replay(events, train_fraction=train_fraction, steps=steps, seed=seed, progress=bar,
-                             policies=names, ours=names[0])
+                             policies=names, ours=names[0], choose=choose)
         except ValueError as exc:
             raise CliError(str(exc)) from exc
     doc["data"]["source"] = {"log": None if log is None else str(log), "data": data, "liked_at": liked_at,
@@ -303,6 +308,15 @@ def _print_replay(doc: dict[str, Any]) -> None:
         table.add_row(f"[dim]{ref} (reference)[/dim]", *[f"{doc['reference'][ref]['mean_reward'][w]:.3f}"
                                                          for w in windows])
     out.print(table)
+    space = doc["fit"].get("space")
+    if space:
+        table = Table(title=f"item space and K chosen on {space['n_validation_users']} validation users "
+                            f"(training users' latest; {space['seconds']:.1f} s)")
+        for col in ("for", "space", "K", "log lik. of first events"):
+            table.add_column(col)
+        for who, c in space["chosen"].items():
+            table.add_row(who, c["space"]["name"], str(c["n_types"]), f"{c['score']:.3f}")
+        out.print(table)
     paired = doc.get("paired")
     if not paired:
         return
