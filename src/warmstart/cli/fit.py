@@ -48,6 +48,12 @@ def fit(
         "it; at most 1e12).")] = 1e6,
     max_feature: Annotated[float, typer.Option(
         "--max-feature", help="Largest feature magnitude accepted in the log (at most 1e12).")] = 1e6,
+    choose_space: Annotated[bool, typer.Option(
+        "--choose-space/--no-choose-space", help="With --log: choose the item space (the item bias with 0, 2, 4 "
+        "or 8 learned factors; with the log's own features, those plus the bias) and K (1, 2, 4, 8, up to "
+        "--k-max) by how well the latest 20% of the log's users' first 10 events are predicted from a fit on "
+        "the others, then refit on every user (--n-types fixes K and leaves the space to choose). "
+        "--no-choose-space: the log's own features (else 2 learned factors) and K by --selection.")] = True,
 ) -> None:
     """Fit the population of user types (EM with model selection, split/merge moves, a novel component) from a
     simulated log (LOG_PATH) or an event log (--log); with --dp-epsilon, a differentially private fit."""
@@ -59,7 +65,7 @@ def fit(
     bounds = _bounds(max_reward, max_feature)
     _check_fit_options(log_path, log, n_types, dp_epsilon, init_sample, backend, address, workers)
     if log is not None:
-        _fit_events(log, out_path, cfg, bounds)
+        _fit_events(log, out_path, cfg, bounds, choose_space)
         return
     assert log_path is not None
     if is_shards(log_path):
@@ -171,10 +177,11 @@ def _fit_shards(data: Any, out_path: Path, cfg: Any, backend: str, address: str 
     out.print(f"wrote {out_path}")
 
 
-def _fit_events(log: Path, out_path: Path, cfg: Any, bounds: Any) -> None:
+def _fit_events(log: Path, out_path: Path, cfg: Any, bounds: Any, choose: bool = False) -> None:
     from warmstart.data.events import load_events
     from warmstart.families.linear.events import EventFitConfig, fit_from_events
     from warmstart.families.linear.item_features import save_item_features
+    from warmstart.families.linear.space import SpaceConfig, fit_chosen_space
 
     try:
         events = load_events(log, bounds=bounds)
@@ -183,13 +190,44 @@ def _fit_events(log: Path, out_path: Path, cfg: Any, bounds: Any) -> None:
                        ) from exc
     with progress_bar("fit (event log)") as bar:
         t0 = time.perf_counter()
-        population, features, _ = fit_from_events(events, EventFitConfig(population=cfg), progress=bar)
+        if choose:
+            ks = (cfg.n_types,) if cfg.n_types is not None else tuple(
+                k for k in SpaceConfig().n_types if k <= cfg.k_range[1])
+            grid = SpaceConfig(n_types=ks, population=cfg)
+            try:
+                population, learned = fit_chosen_space(events, grid, seed=cfg.seed, progress=bar)
+            except ValueError as exc:
+                raise CliError(f"--log: {exc}") from exc
+            features = learned.features
+        else:
+            population, features, _ = fit_from_events(events, EventFitConfig(population=cfg), progress=bar)
         elapsed = time.perf_counter() - t0
     population.save(out_path)
     items_path = out_path.with_suffix(".items.npz")
     save_item_features(items_path, events.item_ids, features, population.diagnostics.item_features)
+    if population.diagnostics.space is not None:
+        print_space(population.diagnostics.space)
     print_population(population, elapsed)
     out.print(f"wrote {out_path} and {items_path} (the item features new users are served with)")
+
+
+def print_space(space: dict[str, Any]) -> None:
+    """The space choice's table: every space's score per K (ours) and for the one-prior peers."""
+    table = Table(title=f"item space and K: mean log likelihood of the first {space['config']['n_early']} events "
+                        f"of {space['n_validation_users']} later users, fitted on {space['n_fit_users']} earlier "
+                        f"({space['seconds']:.1f} s)")
+    ks = list(space["table"][0]["mixture"])
+    for col in ("space", "dim", *[f"K={k}" for k in ks], "one prior (pooled)"):
+        table.add_column(col, justify="right")
+    ours = space["chosen"]["ours"]
+    for row in space["table"]:
+        cells = []
+        for k in ks:
+            cell = f"{row['mixture'][k]:.3f}"
+            mine = row["space"] == ours["space"] and str(ours["n_types"]) == k
+            cells.append(f"[bold]{cell}[/bold]" if mine else cell)
+        table.add_row(row["space"]["name"], str(row["dim"]), *cells, f"{row['pooled']:.3f}")
+    out.print(table)
 
 
 def print_population(population, elapsed: float) -> None:

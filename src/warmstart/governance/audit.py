@@ -260,7 +260,12 @@ def item_features_for(events: EventData, items_path: str | Path | None = None) -
     from warmstart.families.linear.item_features import load_item_features
 
     ids, X, meta = load_item_features(items_path)
-    learned = (meta.get("info") or {}).get("source") == "learned"
+    info = meta.get("info") or {}
+    learned = info.get("source") == "learned"
+    # a file from the space choice names its features (content columns after the bias and factors)
+    names = info.get("feature_names")
+    if not (isinstance(names, list) and len(names) == X.shape[1]):
+        names = feature_names(X.shape[1], learned)
     lookup = {str(i): k for k, i in enumerate(ids.tolist())}
     rows = np.array([lookup.get(str(i), -1) for i in events.item_ids.tolist()], dtype=np.int64)
     out = np.zeros((events.n_items, X.shape[1]))
@@ -270,7 +275,7 @@ def item_features_for(events: EventData, items_path: str | Path | None = None) -
             raise ValueError(f"items file {items_path}: expected features for every item of the log, got none "
                              f"for {int((rows < 0).sum())} items such as {events.item_ids[rows < 0][0]!r}")
         out[rows < 0, 0] = 1.0
-    return ItemFeatureSource(out, "items file", feature_names(X.shape[1], learned), int((rows < 0).sum()))
+    return ItemFeatureSource(out, "items file", [str(n) for n in names], int((rows < 0).sum()))
 
 
 def check_dimension(population: Population, features: np.ndarray, where: str = "the log") -> None:
