@@ -163,7 +163,10 @@ class PopularityBaseline:
         pass
 
 
-REPLAY_BASELINES: dict[str, Callable[..., ReplayAgent]] = {"popularity": PopularityBaseline, "als": ImplicitALSPeer}
+REPLAY_BASELINES: dict[str, Callable[..., ReplayAgent]] = {
+    "popularity": PopularityBaseline,
+    "als": ImplicitALSPeer,
+}
 
 
 def make_agent(name: str, context: ReplayContext, *, seed: int) -> ReplayAgent:
