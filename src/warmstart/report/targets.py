@@ -8,6 +8,8 @@ import json
 from pathlib import Path
 from typing import Any
 
+from warmstart.report.replay_targets import replay_rows
+
 BASELINES = ("pooled_ts", "club", "vw_pooled")
 
 
@@ -499,6 +501,8 @@ def write_targets(bench_dir: str | Path) -> list[dict[str, Any]]:
         found = _load(bench_dir / name)
         if found is not None:
             rows += make_rows(found)
+    for path in sorted(bench_dir.glob("*/replay.json")):  # each replayed log's rows (issue 16)
+        rows += replay_rows(path.parent.name, json.loads(path.read_text()))
     rows = merge_repeated(rows)
     (bench_dir / "targets.json").write_text(json.dumps({"rows": rows}, indent=1))
     (bench_dir / "targets.md").write_text(markdown_table(rows))
