@@ -1,4 +1,4 @@
-# Two commands on a fresh machine with only Python 3.11+: `make demo` and `make test` (durations: the README's
+# Two commands on a fresh machine with only Python 3.11+: `make demo` and `make test` (durations: docs/results.md,
 # "How long it takes").
 # Each creates .venv and installs what it needs (stamp files skip work already done).
 PYTHON ?= python3
@@ -72,8 +72,8 @@ test-hostile: $(VENV)/.installed $(VENV)/.postgresql
 		$(PY) -m pytest -p no:cacheprovider tests/service/test_hostile_values.py tests/test_cli_hostile.py
 	cat test-output/hostile.jsonl
 
-# the full benchmarks behind the README's results table; how long each step takes: the README's
-# "How long it takes" (run_all.sh records the durations and update_readme.py writes them there)
+# the full benchmarks behind the results tables (docs/results.md, headline rows in the README); how long each step
+# takes: docs/results.md, "How long it takes" (run_all.sh records the durations and update_readme.py writes them there)
 bench: $(VENV)/.installed $(PYBKT_VENV)/.installed $(OBP_VENV)/.installed $(VENV)/.postgresql
 	PATH=$(CURDIR)/$(VENV)/bin:$$PATH bash benchmarks/run_all.sh benchmarks/results
 
