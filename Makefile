@@ -65,7 +65,8 @@ test: $(VENV)/.installed $(PYBKT_VENV)/.installed $(OBP_VENV)/.installed $(VENV)
 	$(PY) -m pytest -p no:cacheprovider
 
 # the numerical-safety target (docs/numerical-safety.md): 2,000 hypothesis examples of hostile requests per
-# backend (about 4,000 requests each on SQLite and PostgreSQL, about 2 minutes), tallies in test-output/hostile.jsonl
+# backend (about 4,000 requests each on SQLite and PostgreSQL), tallies in test-output/hostile.jsonl (how long:
+# docs/results.md, "How long it takes")
 test-hostile: $(VENV)/.installed $(VENV)/.postgresql
 	mkdir -p test-output && rm -f test-output/hostile.jsonl
 	WARMSTART_HYPOTHESIS_EXAMPLES=2000 WARMSTART_HYPOTHESIS_REPORT=$(CURDIR)/test-output/hostile.jsonl \
