@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# The full benchmarks behind the README's results table. How long each step takes on 2 cores: the README's
-# "How long it takes" table, the one place for those durations; this script records every step's wall time in
-# $OUT/durations.tsv and update_readme.py writes them into that table.
+# The full benchmarks behind the results tables (every target in docs/results.md, the headline rows in the README).
+# How long each step takes on 2 cores: docs/results.md, the "How long it takes" table, the one place for those
+# durations; this script records every step's wall time in $OUT/durations.tsv and update_readme.py writes them into
+# that table.
 set -euo pipefail
 OUT="${1:-benchmarks/results}"
 mkdir -p "$OUT"
