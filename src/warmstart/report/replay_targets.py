@@ -10,19 +10,6 @@ log, with the paired differences the replay measured (ours minus each peer, 95% 
 
 Each row's command is rebuilt from what the document says of its source (``data.source``), so the same rows
 come out of any log's replay.
-
->>> doc = {"data": {"source": {"data": "movielens", "liked_at": 4.0, "genres": False, "log": None}},
-...        "fit": {"n_types": 3},
-...        "policies": {"mixture_ids": {"mean_reward": {"1-10": 0.74, "1-20": 0.72}},
-...                     "pooled_ts": {"mean_reward": {"1-10": 0.73, "1-20": 0.71}}},
-...        "paired": {"ours": "mixture_ids", "captured_of_oracle_user": {"1-20": {"best_peer": "pooled_ts",
-...                                                                              "share": 0.5}},
-...                   "vs": {"pooled_ts": {"windows": {"1-10": {"mean_diff": 0.01, "ci95": [0.002, 0.02]},
-...                                                    "1-20": {"mean_diff": 0.01, "ci95": [-0.001, 0.02]}}}}}}
->>> [(r["target"], r["met"]) for r in replay_rows("movielens-liked", doc)]
-[('replay movielens-liked: ours not significantly worse than any peer, best at 1-10 and 1-20', True), \
-('replay movielens-liked: types add (ours - pooled_ts)', False), \
-('replay movielens-liked: ours captures of the best peer -> oracle_user distance at 1-20', True)]
 """
 
 from __future__ import annotations
@@ -52,7 +39,21 @@ def _ci(w: dict[str, Any]) -> str:
 
 
 def replay_rows(name: str, doc: dict[str, Any]) -> list[dict[str, Any]]:
-    """The rows of one replayed log (``name``: its folder); none without a paired section."""
+    """The rows of one replayed log (``name``: its folder); none without a paired section.
+
+    >>> doc = {"data": {"source": {"data": "movielens", "liked_at": 4.0, "genres": False, "log": None}},
+    ...        "fit": {"n_types": 3},
+    ...        "policies": {"mixture_ids": {"mean_reward": {"1-10": 0.74, "1-20": 0.72}},
+    ...                     "pooled_ts": {"mean_reward": {"1-10": 0.73, "1-20": 0.71}}},
+    ...        "paired": {"ours": "mixture_ids", "captured_of_oracle_user": {"1-20": {"best_peer": "pooled_ts",
+    ...                                                                              "share": 0.5}},
+    ...                   "vs": {"pooled_ts": {"windows": {"1-10": {"mean_diff": 0.01, "ci95": [0.002, 0.02]},
+    ...                                                    "1-20": {"mean_diff": 0.01, "ci95": [-0.001, 0.02]}}}}}}
+    >>> [(r["target"], r["met"]) for r in replay_rows("movielens-liked", doc)]
+    [('replay movielens-liked: ours not significantly worse than any peer, best at 1-10 and 1-20', True), \
+    ('replay movielens-liked: types add (ours - pooled_ts)', False), \
+    ('replay movielens-liked: ours captures of the best peer -> oracle_user distance at 1-20', True)]
+    """
     paired = doc.get("paired")
     if not paired:
         return []
@@ -64,7 +65,7 @@ def replay_rows(name: str, doc: dict[str, Any]) -> list[dict[str, Any]]:
     best_at = {}
     for key in ("1-10", "1-20"):
         if all(key in p["mean_reward"] for p in policies.values()):
-            best_at[key] = max(policies, key=lambda n, key=key: policies[n]["mean_reward"][key])
+            best_at[key] = max(policies, key=lambda n: float(policies[n]["mean_reward"][key]))
     best_ok = bool(best_at) and all(b == ours for b in best_at.values())
     measured = ("significantly worse: " + "; ".join(worse) if worse else "never significantly worse") + "; best at " \
         + ", ".join(f"{k}: {b} ({policies[b]['mean_reward'][k]:.3f})" for k, b in best_at.items())
