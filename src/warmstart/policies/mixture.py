@@ -127,8 +127,9 @@ class BeliefPolicy(Policy):
         self.prior_temper = float(prior_temper)
         self.change_hazard = float(change_hazard)
         if context.population is not None and not isinstance(context.population, Population):
-            raise ValueError(f"policy {self.name!r}: expected a population of the linear-Gaussian family, got one "
-                             f"of the family {context.population.family!r} (serve it with 'type_ts')")
+            got = context.population
+            raise ValueError(f"policy {self.name!r}: expected a Population (the linear-Gaussian family's own fit), "
+                             f"got a {type(got).__name__} of the family {got.family!r} (serve it with 'type_ts')")
         self._population = None if context.population is None else tempered(context.population, prior_temper)
 
     def prior(self, truth: UserTruth | None) -> Population:
