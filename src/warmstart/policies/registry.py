@@ -7,6 +7,7 @@ the import line below; a third-party policy registers itself the same way.
 
 from __future__ import annotations
 
+import inspect
 from typing import Any
 
 from warmstart.policies import baselines, club, floor, mixture, planning, types, vw  # noqa: F401 - importing registers them
@@ -47,5 +48,17 @@ def make_policy(name: str, context: PolicyContext, *, seed: int = 0, **params: A
     Traceback (most recent call last):
     ...
     ValueError: policy 'mixture_ts': expected a fitted population in the context, got none
+    >>> make_policy("random", PolicyContext(dim=2), temperature=0.5)
+    Traceback (most recent call last):
+    ...
+    ValueError: params: policy 'random' takes no parameter temperature; it takes seed
     """
-    return policy_class(name)(context, seed=seed, **params)
+    cls = policy_class(name)
+    accepted = inspect.signature(cls.__init__).parameters
+    if not any(p.kind is inspect.Parameter.VAR_KEYWORD for p in accepted.values()):
+        unknown = sorted(set(params) - set(accepted))
+        if unknown:
+            takes = [p for p, v in accepted.items() if p not in ("self", "context") and v.kind is v.KEYWORD_ONLY]
+            raise ValueError(f"params: policy {name!r} takes no parameter {', '.join(unknown)}; it takes "
+                             f"{', '.join(takes) or 'none'}")
+    return cls(context, seed=seed, **params)
