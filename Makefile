@@ -1,4 +1,4 @@
-# Two commands on a fresh machine with only Python 3.11+: `make demo` and `make test` (durations: the README's
+# Two commands on a fresh machine with only Python 3.11+: `make demo` and `make test` (durations: docs/results.md,
 # "How long it takes").
 # Each creates .venv and installs what it needs (stamp files skip work already done).
 PYTHON ?= python3
@@ -65,15 +65,16 @@ test: $(VENV)/.installed $(PYBKT_VENV)/.installed $(OBP_VENV)/.installed $(VENV)
 	$(PY) -m pytest -p no:cacheprovider
 
 # the numerical-safety target (docs/numerical-safety.md): 2,000 hypothesis examples of hostile requests per
-# backend (about 4,000 requests each on SQLite and PostgreSQL), tallies in test-output/hostile.jsonl
+# backend (about 4,000 requests each on SQLite and PostgreSQL), tallies in test-output/hostile.jsonl (how long:
+# docs/results.md, "How long it takes")
 test-hostile: $(VENV)/.installed $(VENV)/.postgresql
 	mkdir -p test-output && rm -f test-output/hostile.jsonl
 	WARMSTART_HYPOTHESIS_EXAMPLES=2000 WARMSTART_HYPOTHESIS_REPORT=$(CURDIR)/test-output/hostile.jsonl \
 		$(PY) -m pytest -p no:cacheprovider tests/service/test_hostile_values.py tests/test_cli_hostile.py
 	cat test-output/hostile.jsonl
 
-# the full benchmarks behind the README's results table; how long each step takes: the README's
-# "How long it takes" (run_all.sh records the durations and update_readme.py writes them there)
+# the full benchmarks behind the results tables (docs/results.md, headline rows in the README); how long each step
+# takes: docs/results.md, "How long it takes" (run_all.sh records the durations and update_readme.py writes them there)
 bench: $(VENV)/.installed $(PYBKT_VENV)/.installed $(OBP_VENV)/.installed $(VENV)/.postgresql
 	PATH=$(CURDIR)/$(VENV)/bin:$$PATH bash benchmarks/run_all.sh benchmarks/results
 

@@ -1,19 +1,38 @@
-"""Fill the README from a results folder: the results table from targets.md (written by `warmstart report`) and,
-when run_all.sh recorded them (durations.tsv), the table of how long each benchmark step took."""
+"""Fill the README and docs/results.md from a results folder, so that no figure in them is copied by hand:
+
+- docs/results.md: every target (``targets.md``, written by `warmstart report`), the replays' tables
+  (``replay-*/replay.json``) and, when run_all.sh recorded them (``durations.tsv``), how long each benchmark
+  step took;
+- README.md: the headline targets (the rows of ``targets.md`` named in ``warmstart.report.targets.HEADLINE``)
+  and the replays' headline (each policy's mean reward over a later user's first 10 steps).
+
+Each block sits between its markers (``<!-- NAME:start -->`` and ``<!-- NAME:end -->``); a replay or the
+durations missing from the results folder leaves its block as it is."""
 
 from __future__ import annotations
 
 import csv
+import json
 import sys
 from pathlib import Path
+from typing import Any
 
-START, END = "<!-- results:start -->", "<!-- results:end -->"
-DURATIONS_START, DURATIONS_END = "<!-- durations:start -->", "<!-- durations:end -->"
+from warmstart.report.targets import headline_table
+
+#: the replay folders run_all.sh writes, with the name of the log each replays, in the order the tables show
+REPLAYS = (("replay-sim", "simulated log"), ("replay-assistments2009", "ASSISTments 2009"))
+#: the steps the README's replay table shows (docs/results.md shows every window the replay measured)
+HEADLINE_WINDOW = "1-10"
 
 
-def _replace(text: str, start: str, end: str, block: str, readme: str) -> str:
+def _markers(name: str) -> tuple[str, str]:
+    return f"<!-- {name}:start -->", f"<!-- {name}:end -->"
+
+
+def _replace(text: str, name: str, block: str, path: Path) -> str:
+    start, end = _markers(name)
     if start not in text or end not in text:
-        raise SystemExit(f"{readme}: expected the markers {start} and {end}")
+        raise SystemExit(f"{path}: expected the markers {start} and {end}")
     head, rest = text.split(start, 1)
     _, tail = rest.split(end, 1)
     return f"{head}{start}\n{block}{end}{tail}"
@@ -35,15 +54,53 @@ def durations_table(path: Path) -> str:
     return "\n".join(lines) + f"\n\nMeasured by the last `make bench` (`{path.as_posix()}`).\n"
 
 
-def main(results: str = "benchmarks/results", readme: str = "README.md") -> None:
-    text = Path(readme).read_text()
-    text = _replace(text, START, END, (Path(results) / "targets.md").read_text(), readme)
-    durations = Path(results) / "durations.tsv"
+def _mean_ci(doc: dict[str, Any], policy: str, window: str) -> str:
+    result = doc["policies"][policy]
+    low, high = result["ci95"][window]
+    return f"{result['mean_reward'][window]:.3f} [{low:.3f}, {high:.3f}]"
+
+
+def replay_table(doc: dict[str, Any]) -> str:
+    """One replay's table (``replay.json`` of `warmstart bench replay`): each policy's mean reward, with its
+    95% bootstrap CI over users, over every window of steps the replay measured."""
+    windows = [f"1-{w}" for w in doc["config"]["windows"]]
+    lines = ["| policy | " + " | ".join(f"steps {w}" for w in windows) + " |", "|---" * (len(windows) + 1) + "|"]
+    lines += [f"| {p} | " + " | ".join(_mean_ci(doc, p, w) for w in windows) + " |" for p in doc["config"]["policies"]]
+    return "\n".join(lines) + "\n"
+
+
+def replay_headline(docs: list[tuple[str, dict[str, Any]]], window: str = HEADLINE_WINDOW) -> str:
+    """Every replay side by side: each policy's mean reward (95% CI) over steps ``window``, one column per log."""
+    policies = docs[0][1]["config"]["policies"]
+    lines = ["| policy | " + " | ".join(f"{label}, steps {window}" for label, _ in docs) + " |",
+             "|---" * (len(docs) + 1) + "|"]
+    lines += [f"| {p} | " + " | ".join(_mean_ci(doc, p, window) for _, doc in docs) + " |" for p in policies]
+    return "\n".join(lines) + "\n"
+
+
+def main(results: str = "benchmarks/results", readme: str = "README.md", page: str | None = None) -> None:
+    """Rewrite the generated blocks of ``readme`` and of ``page`` (default: ``docs/results.md`` next to the
+    README) from the results folder ``results``."""
+    folder, readme_path = Path(results), Path(readme)
+    page_path = Path(page) if page else readme_path.parent / "docs" / "results.md"
+    text, full = readme_path.read_text(), page_path.read_text()
+    targets = (folder / "targets.md").read_text()
+    full = _replace(full, "results", targets, page_path)
+    text = _replace(text, "headline", headline_table(targets), readme_path)
+    replays = [(name, label, json.loads((folder / name / "replay.json").read_text()))
+               for name, label in REPLAYS if (folder / name / "replay.json").is_file()]
+    for name, _, doc in replays:
+        full = _replace(full, name, replay_table(doc), page_path)
+    if len(replays) == len(REPLAYS):
+        text = _replace(text, "replay-headline", replay_headline([(label, doc) for _, label, doc in replays]),
+                        readme_path)
+    durations = folder / "durations.tsv"
     if durations.is_file():
-        text = _replace(text, DURATIONS_START, DURATIONS_END, durations_table(durations), readme)
-    Path(readme).write_text(text)
-    print(f"updated the results table{' and the durations' if durations.is_file() else ''} in {readme} from "
-          f"{results}")
+        full = _replace(full, "durations", durations_table(durations), page_path)
+    readme_path.write_text(text)
+    page_path.write_text(full)
+    print(f"updated the headline results in {readme_path} and every target{', the replays' if replays else ''}"
+          f"{' and the durations' if durations.is_file() else ''} in {page_path} from {folder}")
 
 
 if __name__ == "__main__":

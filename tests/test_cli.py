@@ -1,20 +1,11 @@
 """CLI smoke tests: every command runs, help is clear, and errors are one line without a traceback."""
 
 import json
-import subprocess
-import sys
 
 import pytest
+from support.cli import run
 
 from warmstart.families.linear.population import Population
-
-
-def run(*args: str, check: bool = True) -> subprocess.CompletedProcess:
-    proc = subprocess.run([sys.executable, "-m", "warmstart.cli", *args], capture_output=True, text=True,
-                          timeout=900, check=False)
-    if check and proc.returncode != 0:
-        raise AssertionError(f"warmstart {' '.join(args)} failed:\n{proc.stdout}\n{proc.stderr}")
-    return proc
 
 
 @pytest.mark.parametrize("cmd", [[], ["simulate"], ["fit"], ["bench"], ["bench", "coldstart"], ["bench", "speed"],

@@ -37,8 +37,6 @@ OUT_OF_SCOPE = ("warmstart.bench", "warmstart.cli", "warmstart.service", "warmst
 
 # The allow-list: dotted names (a module, or an object and its methods) without an example, and why.
 ALLOWED: dict[tuple[str, ...], str] = {
-    ("warmstart.policies",): "policies/: examples added "
-                                                          "with the contract work",
     ("warmstart.families.linear.backend.RayBackend",): "starts a Ray cluster (seconds); "
                                                        "tests/families/linear/test_backend*.py run it",
     ("warmstart.peers.pybkt.start_pybkt", "warmstart.peers.pybkt.run_pybkt", "warmstart.peers.pybkt.PyBKTRun",

@@ -35,6 +35,8 @@ def as_actions(actions: object, dim: int, name: str = "actions") -> np.ndarray:
     """Validate a candidate action set: a non-empty ``(n_actions, dim)`` array of finite floats."""
     try:
         X = np.asarray(actions, dtype=float)
+    except OverflowError as exc:  # a Python int beyond float64 (10**400): bad input like any other
+        raise ValueError(f"{name}: expected finite numbers, got one beyond float64's range") from exc
     except (TypeError, ValueError) as exc:
         raise ValueError(f"{name}: expected a numeric array of shape (n_actions, {dim}), got {actions!r}") from exc
     if X.ndim != 2 or X.shape[1] != dim:
@@ -57,6 +59,8 @@ def check_action_index(name: str, index: object, n_actions: int) -> int:
 def check_reward(name: str, reward: object) -> float:
     try:
         value = float(reward)  # type: ignore[arg-type]
+    except OverflowError as exc:  # a Python int beyond float64 (10**400): bad input like any other
+        raise ValueError(f"{name}: expected a finite number, got one beyond float64's range") from exc
     except (TypeError, ValueError) as exc:
         raise ValueError(f"{name}: expected a finite number, got {reward!r}") from exc
     if not np.isfinite(value):

@@ -2,11 +2,10 @@
 the default preset and its TOML file give the same JSON."""
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+from support.cli import run
 
 REPO = Path(__file__).resolve().parents[2]
 DEFAULT_TOML = REPO / "benchmarks" / "configs" / "coldstart-default.toml"
@@ -16,12 +15,6 @@ TINY = ["--train-users", "300", "--train-events", "20", "--test-users", "8", "--
 TIMING = ("build_s", "serve_s", "decisions_per_s")
 
 
-def run(*args, check=True):
-    proc = subprocess.run([sys.executable, "-m", "warmstart.cli", *map(str, args)], capture_output=True, text=True,
-                          timeout=900, check=False)
-    if check and proc.returncode != 0:
-        raise AssertionError(f"warmstart {' '.join(map(str, args))} failed:\n{proc.stdout}\n{proc.stderr}")
-    return proc
 
 
 def _without_timing(doc):

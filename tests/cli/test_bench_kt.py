@@ -2,19 +2,10 @@
 split by student (seeded) or given as train and test files; the JSON it writes."""
 
 import json
-import subprocess
-import sys
 
 import pytest
+from support.cli import run
 from support.kt_files import write_kt_csv
-
-
-def run(*args, check=True):
-    proc = subprocess.run([sys.executable, "-m", "warmstart.cli", *map(str, args)], capture_output=True, text=True,
-                          timeout=600, check=False)
-    if check and proc.returncode != 0:
-        raise AssertionError(f"warmstart {' '.join(map(str, args))} failed:\n{proc.stdout}\n{proc.stderr}")
-    return proc
 
 
 @pytest.fixture(scope="module")

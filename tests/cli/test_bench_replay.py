@@ -3,19 +3,10 @@ and one-line errors for options that do not go together."""
 
 import csv
 import json
-import subprocess
-import sys
 
 import numpy as np
 import pytest
-
-
-def run(*args, check=True):
-    proc = subprocess.run([sys.executable, "-m", "warmstart.cli", *map(str, args)], capture_output=True, text=True,
-                          timeout=600, check=False)
-    if check and proc.returncode != 0:
-        raise AssertionError(f"warmstart {' '.join(map(str, args))} failed:\n{proc.stdout}\n{proc.stderr}")
-    return proc
+from support.cli import run
 
 
 @pytest.fixture(scope="module")

@@ -169,6 +169,16 @@ def test_bad_inputs_name_the_field(change, field):
         logged_feedback(**d)
 
 
+def test_bad_input_messages_show_plain_numbers():
+    """The value in a message reads as the number (``0.9``), not as numpy's repr (``np.float64(0.9)``)."""
+    reward, action, pscore, _, _ = tiny()
+    bad_rows = np.array([[0.2, 0.7], [0.6, 0.4], [0.0, 1.0]])
+    with pytest.raises(ValueError, match=r"sum to 1 over actions, got 0\.9 at round 0, position 0$"):
+        logged_feedback(reward, action, pscore, bad_rows)
+    with pytest.raises(ValueError, match=r"pscore: expected propensities in \(0, 1\], got 1\.2$"):
+        logged_feedback(reward, action, np.array([0.5, 1.2, 0.8]), bad_rows / bad_rows.sum(1, keepdims=True))
+
+
 def test_bad_bootstrap_and_estimator_names():
     reward, action, pscore, pi_e, _ = tiny()
     with pytest.raises(ValueError, match="^n_boot: expected"):

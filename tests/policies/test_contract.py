@@ -37,6 +37,23 @@ def test_unknown_policy_and_missing_context_are_clear(population):
         make_policy("oracle", PolicyContext(dim=10)).new_user()
 
 
+@pytest.mark.parametrize("name", ["random", "mixture_ts"])
+def test_numbers_beyond_float64_are_bad_input(name, context):
+    """A Python int too large for a float (``10**400``) is a ``ValueError`` naming the field, not an
+    ``OverflowError``, and changes nothing."""
+    policy = make_policy(name, context, seed=0)
+    state = policy.new_user()
+    X = np.eye(10)
+    with pytest.raises(ValueError, match="^reward: expected a finite number, got one beyond float64's range$"):
+        policy.update(state, X, 0, 10**400)
+    with pytest.raises(ValueError, match="^actions: expected finite numbers, got one beyond float64's range$"):
+        policy.act(state, [[10**400] + [0] * 9])
+    with pytest.raises(ValueError, match=r"^rewards\[1\]: reward: expected a finite number"):
+        policy.update_many([state, state], np.stack([X, X]), [0, 0], [1.0, 10**400])
+    if name == "mixture_ts":
+        assert policy.summarise_state(state).n_events == 0
+
+
 def test_mixture_policies_identify_the_type_quickly(context, truth):
     rng = np.random.default_rng(0)
     users = truth.sample_users(30, rng, kind="population")

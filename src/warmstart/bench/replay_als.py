@@ -47,7 +47,6 @@ same seed gives the same factors and the same choices. implicit is an optional d
 from __future__ import annotations
 
 import itertools
-import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -267,8 +266,7 @@ class ALSTuning:
                 "validation": [{**s.to_dict(), "mean_reward": v, f"mean_reward_1-{self.steps}": w}
                                for s, v, w in zip(self.grid.settings(), self.scores, self.scores_all_steps,
                                                   strict=True)],
-                "n_fit_users": self.n_fit_users, "n_validation_users": int(self.validation_users.shape[0]),
-                "seconds": self.seconds}
+                "n_fit_users": self.n_fit_users, "n_validation_users": int(self.validation_users.shape[0])}
 
 
 def tune_als(train: EventData, *, seed: int, steps: int = 20, window: int = 10,
@@ -280,30 +278,16 @@ def tune_als(train: EventData, *, seed: int, steps: int = 20, window: int = 10,
     steps with all their items as candidates; the best mean reward over steps ``1..window`` wins (ties: the
     first in grid order).
     """
-    from warmstart.bench.replay import _new_users, _serve, split_by_first_event
+    from warmstart.bench.replay_tuning import validation_replay
 
-    if not 0 < validation_fraction < 1:
-        raise ValueError(f"validation_fraction: expected a value in (0, 1), got {validation_fraction}")
-    if not 1 <= window <= steps:
-        raise ValueError(f"window: expected 1 <= window <= steps ({steps}), got {window}")
     grid = grid or ALSGrid()
     _implicit_als()  # fail before splitting when implicit is missing
-    t0 = time.perf_counter()
-    fit_idx, val_idx = split_by_first_event(train, 1.0 - validation_fraction)
-    fit_part, val_part = train.subset(fit_idx), train.subset(val_idx)
-    users = _new_users(val_part, steps, seed)
-    features = np.zeros((train.n_items, 1))  # the peer does not read item features
-    scores, scores_all = [], []
-    for setting in grid.settings():
-        rewards = _serve(ALSAgent(_FittedALS(fit_part, setting, seed=seed)), users, features, None, steps)
-        scores.append(float(np.nanmean(rewards[:, :window], axis=1).mean()))
-        scores_all.append(float(np.nanmean(rewards, axis=1).mean()))
-    # rounded so that settings equal up to float noise tie, and the first in grid order wins
-    best = int(np.argmax(np.round(scores, 12)))
-    return ALSTuning(chosen=grid.settings()[best], grid=grid, scores=scores, scores_all_steps=scores_all,
-                     window=window, steps=steps,
-                     validation_users=val_part.user_ids, n_fit_users=fit_part.n_users,
-                     seconds=time.perf_counter() - t0)
+    result = validation_replay(train, lambda part, setting: ALSAgent(_FittedALS(part, setting, seed=seed)),
+                               grid.settings(), seed=seed, steps=steps, window=window,
+                               validation_fraction=validation_fraction)
+    return ALSTuning(chosen=result.best, grid=grid, scores=result.scores, scores_all_steps=result.scores_all_steps,
+                     window=window, steps=steps, validation_users=result.validation_users,
+                     n_fit_users=result.n_fit_users, seconds=result.seconds)
 
 
 # ---------------------------------------------------------------------------------------------- the peer

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import math
 from dataclasses import replace
 from pathlib import Path
@@ -236,7 +237,7 @@ def bench_replay(
                          "(content features) instead of features learned from the training users.")] = False,
     policies: Annotated[str | None, typer.Option(
         help="Comma-separated policies to replay (default: mixture_ids, pooled_ts, from_scratch_ts, popularity, "
-             "random); the first is 'ours' in the paired differences.")] = None,
+             "als when implicit is installed, random); the first is 'ours' in the paired differences.")] = None,
     train_fraction: Annotated[float, typer.Option(help="Share of users, by first event, used to fit.")] = 0.7,
     steps: Annotated[int, typer.Option(help="Replayed steps per new user (the windows 1-5, 1-10, 1-20 stop at "
                                             "it).")] = 20,
@@ -256,7 +257,14 @@ def bench_replay(
         raise CliError("bench replay: expected exactly one of --log FILE or --data assistments2009|movielens")
     if genres and data != "movielens":
         raise CliError(f"--genres: expected with --data movielens, got {'--log' if data is None else data!r}")
-    names = DEFAULT_POLICIES if policies is None else tuple(p.strip() for p in policies.split(",") if p.strip())
+    if policies is None:
+        names: tuple[str, ...] = DEFAULT_POLICIES
+        if importlib.util.find_spec("implicit") is not None:  # the ALS peer teams use today, when installed
+            names = (*DEFAULT_POLICIES[:-1], "als", DEFAULT_POLICIES[-1])
+        else:
+            out.print("[dim]the als peer is skipped: it needs implicit (pip install 'warmstart[peers]')[/dim]")
+    else:
+        names = tuple(p.strip() for p in policies.split(",") if p.strip())
     events = _replay_events(log, data, genres)
     if liked_at is not None:
         if not math.isfinite(liked_at):

@@ -109,6 +109,8 @@ def run_em(family: Family, stats: Any, params: Params, weights: np.ndarray, *, m
 @dataclass(frozen=True, kw_only=True)
 class TypesFit:
     """How a generic fit chose its types: the K tried with their log likelihood and BIC, and the chosen run.
+    ``n_types`` and each K in ``tried`` count the types of the population the run gave, as its ``n_types``
+    does (the linear family adds its novel type to the K it starts from, so a start from 3 types gives 4).
 
     >>> import numpy as np, warmstart as ws
     >>> from warmstart.families.registry import family
@@ -118,8 +120,10 @@ class TypesFit:
     >>> stats = fam.summarise(truth.logged(90, 20, seed=0))             # 90 users of 3 types
     >>> population = fit_types(fam, stats, k_range=(1, 4), n_init=1)      # the generic EM, K by BIC
     >>> record = population.fit
-    >>> record.n_types, [k for k, loglik, bic in record.tried], record.converged   # K = 3 chosen
-    (3, [1, 2, 3, 4], True)
+    >>> record.n_types, [k for k, loglik, bic in record.tried], record.converged   # 3 types and the novel
+    (4, [2, 3, 4, 5], True)
+    >>> record.n_types == population.n_types
+    True
     >>> TypesFit.from_dict(record.to_dict()) == record                     # what the file's metadata keeps
     True
     """
@@ -181,12 +185,14 @@ def fit_types(family: Family, stats: Any, *, n_types: int | None = None, k_range
                 run = fit
         assert run is not None
         bic = -2.0 * run.loglik + (family.n_free(run.params) + k - 1) * math.log(n)
-        tried.append((k, run.loglik, bic))
+        # the record counts the population's types: a family may give more than k (the linear novel type)
+        k_fitted = int(run.weights.size)
+        tried.append((k_fitted, run.loglik, bic))
         if best is None or bic < best[0]:
-            best = (bic, k, run)
+            best = (bic, k_fitted, run)
     assert best is not None
-    bic, k, run = best
-    record = TypesFit(n_users=n, n_types=k, loglik=run.loglik, bic=bic, n_iter=run.n_iter,
+    bic, k_fitted, run = best
+    record = TypesFit(n_users=n, n_types=k_fitted, loglik=run.loglik, bic=bic, n_iter=run.n_iter,
                       converged=run.converged, tried=tuple(tried), seed=seed)
     return TypePopulation(family=family.name, weights=run.weights, params=run.params, fit=record)
 
@@ -229,6 +235,8 @@ class TypePopulation:
                 raise ValueError(f"params[{name!r}]: expected a first axis of {w.size} types, got shape "
                                  f"{np.shape(arr)}")
             check_finite(f"params[{name!r}]", arr)
+        if self.fit is not None and self.fit.n_types != w.size:
+            raise ValueError(f"fit.n_types: expected the population's {w.size} types, got {self.fit.n_types}")
         object.__setattr__(self, "weights", w)
 
     @cached_property

@@ -70,12 +70,13 @@ def fit(name: str, stats: Any, **config: Any) -> Population | TypePopulation:
     return own(stats, **config) if callable(own) else fit_types(fam, stats, **config)
 
 
-def _meta(data: bytes, source: str) -> dict[str, Any]:
+def _meta(data: bytes, source: str) -> tuple[dict[str, Any], list[str]]:
+    """The file's ``meta`` and the names of its arrays."""
     try:
         with np.load(io.BytesIO(data), allow_pickle=False) as z:
             if "meta" not in z.files:
                 raise PopulationFormatError(f"population file {source}: expected a meta array, got {sorted(z.files)}")
-            meta = json.loads(str(z["meta"]))
+            meta, files = json.loads(str(z["meta"])), list(z.files)
     except PopulationFormatError:
         raise
     except (zipfile.BadZipFile, OSError, ValueError, EOFError, KeyError) as exc:
@@ -83,7 +84,7 @@ def _meta(data: bytes, source: str) -> dict[str, Any]:
                                     f"({type(exc).__name__}: {exc})") from exc
     if not isinstance(meta, dict):
         raise PopulationFormatError(f"population file {source}: expected a JSON object as meta, got {meta!r}")
-    return meta
+    return meta, files
 
 
 def population_from_bytes(data: bytes, source: str = "bytes") -> Population | TypePopulation:
@@ -102,11 +103,12 @@ def population_from_bytes(data: bytes, source: str = "bytes") -> Population | Ty
     ...
     warmstart.families.linear.population.PopulationFormatError: population file upload: not a readable ...
     """
-    meta = _meta(data, source)
+    meta, files = _meta(data, source)
     if meta.get("format") == LEARNER_FORMAT:
         raise PopulationFormatError(f"population file {source}: a learner population; read it from its file with "
                                     "load_population(path)")
-    if meta.get("family", "linear_gaussian") == "linear_gaussian":
+    generic = any(name.startswith("param_") for name in files)  # the generic EM's file, of any family
+    if not generic and meta.get("family", "linear_gaussian") == "linear_gaussian":
         return Population.from_bytes(data, source=source)
     try:
         return TypePopulation.from_bytes(data, source=source)
@@ -134,6 +136,6 @@ def load_population(path: str | os.PathLike[str]) -> AnyPopulation:
     if not path.is_file():
         raise PopulationFormatError(f"population file: expected an existing file, got {str(path)!r}")
     data = path.read_bytes()
-    if _meta(data, str(path)).get("format") == LEARNER_FORMAT:
+    if _meta(data, str(path))[0].get("format") == LEARNER_FORMAT:
         return LearnerPopulation.load(path)
     return population_from_bytes(data, source=str(path))

@@ -173,7 +173,8 @@ def logged_feedback(
     sums = pi.sum(axis=1)
     if not np.all(np.abs(sums - 1.0) <= _SUM_TOL):
         bad = np.argwhere(np.abs(sums - 1.0) > _SUM_TOL)[0]
-        raise ValueError(f"action_dist: expected each row to sum to 1 over actions, got {sums[tuple(bad)]!r} at "
+        got = float(sums[tuple(bad)])  # a plain number in the message, not numpy's repr
+        raise ValueError(f"action_dist: expected each row to sum to 1 over actions, got {got:.12g} at "
                          f"round {bad[0]}, position {bad[1]}")
     a = _int_array("action", action, n, n_actions, "action")
     k = (np.zeros(n, dtype=np.int64) if position is None

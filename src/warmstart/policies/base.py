@@ -32,6 +32,12 @@ class Decision:
 
     ``probabilities`` holds the whole distribution over the candidates when the policy computed it (exactly, or
     as a Monte Carlo estimate for Thompson sampling: see the policy's docstring).
+
+    >>> import numpy as np
+    >>> from warmstart.policies import PolicyContext, make_policy
+    >>> policy = make_policy("random", PolicyContext(dim=2), seed=0)
+    >>> policy.act(policy.new_user(), np.eye(2))                      # uniform over the 2 candidates
+    Decision(action=1, propensity=0.5, probabilities=array([0.5, 0.5]))
     """
 
     action: int
@@ -41,7 +47,20 @@ class Decision:
 
 @dataclass(frozen=True)
 class UserTruth:
-    """Ground truth about a simulated user, for oracle policies only."""
+    """Ground truth about a simulated user, for oracle policies only.
+
+    >>> import numpy as np
+    >>> from warmstart.policies import PolicyContext, make_policy
+    >>> truth = UserTruth(theta=np.array([0.2, 1.0]), type_id=0, prior_mean=np.zeros(2), prior_cov=np.eye(2),
+    ...                   noise_var=0.25)
+    >>> oracle = make_policy("oracle", PolicyContext(dim=2))
+    >>> oracle.act(oracle.new_user(truth), np.eye(2)).action           # the best candidate for this theta
+    1
+    >>> oracle.new_user()
+    Traceback (most recent call last):
+    ...
+    ValueError: policy 'oracle': expected the user's ground truth, got none
+    """
 
     theta: np.ndarray
     type_id: int
@@ -54,7 +73,22 @@ class UserTruth:
 class StateSummary:
     """What a policy holds about one user, in the terms a profile, a dashboard or an export reads: the events it
     has learned from and, for a policy that keeps a belief over the population's types, their probabilities
-    (in the order of ``population.type_names()``)."""
+    (in the order of ``population.type_names()``).
+
+    >>> import numpy as np
+    >>> from warmstart.families.linear import GaussianTypes, Population
+    >>> from warmstart.policies import PolicyContext, make_policy
+    >>> types = GaussianTypes(mu=np.array([[1.0, 0.0], [-1.0, 0.0], [0.0, 0.0]]),  # 2 types and the novel one
+    ...                       cov=np.stack([0.1 * np.eye(2), 0.1 * np.eye(2), np.eye(2)]),
+    ...                       noise_var=np.full(3, 0.25))
+    >>> population = Population(types, weights=np.array([0.5, 0.45, 0.05]))
+    >>> policy = make_policy("mixture_ts", PolicyContext(population=population), seed=0)
+    >>> state = policy.new_user()
+    >>> policy.update(state, np.array([[1.0, 0.0], [0.0, 1.0]]), 0, 1.2)  # x = [1, 0] gave 1.2: like type 0
+    >>> summary = policy.summarise_state(state)
+    >>> summary.n_events, summary.type_probs.round(3).tolist(), population.type_names()
+    (1.0, [0.969, 0.001, 0.031], ['type 0', 'type 1', 'novel'])
+    """
 
     n_events: float
     type_probs: np.ndarray | None = None
@@ -63,7 +97,17 @@ class StateSummary:
 @dataclass(frozen=True, kw_only=True)
 class PolicyContext:
     """What a policy may learn from before it meets new users: a fitted population, a training log, and the
-    dimension of the candidates' features (taken from the population or the log when not given)."""
+    dimension of the candidates' features (taken from the population or the log when not given).
+
+    >>> import numpy as np
+    >>> from warmstart.policies.baselines import single_gaussian
+    >>> PolicyContext(dim=3).dim, PolicyContext(population=single_gaussian(np.zeros(4), np.eye(4), 0.25)).dim
+    (3, 4)
+    >>> PolicyContext()
+    Traceback (most recent call last):
+    ...
+    ValueError: dim: expected a positive dimension, or a population or a training log to take it from, ...
+    """
 
     dim: int = 0
     population: Population | TypePopulation | None = None
@@ -84,7 +128,84 @@ class PolicyContext:
 
 
 class Policy(ABC):
-    """Base class: validates input at the edges, then calls ``_act`` / ``_update`` on trusted arrays."""
+    """Base class: validates input at the edges, then calls ``_act`` / ``_update`` on trusted arrays.
+
+    A tour on ``mixture_ts`` (every registered policy has these methods), section by section:
+
+    >>> import numpy as np
+    >>> from warmstart.families.linear import GaussianTypes, Population
+    >>> from warmstart.policies import PolicyContext, check_policy, make_policy
+    >>> types = GaussianTypes(mu=np.array([[1.0, 0.0], [-1.0, 0.0], [0.0, 0.0]]),  # 2 types and the novel one
+    ...                       cov=np.stack([0.1 * np.eye(2), 0.1 * np.eye(2), np.eye(2)]),
+    ...                       noise_var=np.full(3, 0.25))
+    >>> population = Population(types, weights=np.array([0.5, 0.45, 0.05]))
+    >>> policy = make_policy("mixture_ts", PolicyContext(population=population), seed=0)
+    >>> policy.settings()                                             # what a benchmark report records
+    {'n_samples': 100, 'prior_temper': 1.0}
+
+    One user: decide, then learn from the reward.
+
+    >>> X = np.array([[1.0, 0.0], [0.0, 1.0], [-1.0, 0.0]])            # three candidates
+    >>> state = policy.new_user()
+    >>> d = policy.act(state, X)
+    >>> d.action, d.propensity, d.probabilities.tolist()              # types 0 and 1 like opposite candidates
+    (0, 0.53, [0.53, 0.01, 0.46])
+    >>> policy.update(state, X, 0, 1.2)                               # candidate 0 gave 1.2: like type 0
+    >>> policy.act(state, X).probabilities.tolist()                   # now sure of it
+    [0.97, 0.03, 0.0]
+    >>> summary = policy.summarise_state(state)
+    >>> summary.n_events, summary.type_probs.round(3).tolist()         # type 0, type 1, novel
+    (1.0, [0.969, 0.001, 0.031])
+    >>> policy.update(state, X, 3, 1.0)
+    Traceback (most recent call last):
+    ...
+    ValueError: action: expected an index in [0, 2], got 3 (unknown action)
+
+    Many users at once: a bad input anywhere is refused before any state changes.
+
+    >>> states = [policy.new_user(), policy.new_user()]
+    >>> [(d.action, d.propensity) for d in policy.act_many(states, np.stack([X, X]))]
+    [(2, 0.52), (0, 0.48)]
+    >>> policy.update_many(states, np.stack([X, X]), [0, 2], [1.0, float("nan")])
+    Traceback (most recent call last):
+    ...
+    ValueError: rewards[1]: reward: expected a finite number, got nan
+    >>> [policy.summarise_state(s).n_events for s in states]          # neither user changed
+    [0.0, 0.0]
+
+    A user's state: bytes for a store, copies, and the rewards the policy takes.
+
+    >>> blob = policy.state_to_bytes(state)
+    >>> policy.state_from_bytes(blob).type_probs().round(3).tolist()  # the same belief, read back
+    [0.969, 0.001, 0.031]
+    >>> other = policy.copy_state(state)
+    >>> policy.update(other, X, 2, 0.5)
+    >>> state.n, other.n                                              # the copy learned alone
+    (1.0, 2.0)
+    >>> policy.clone(seed=1).seed, policy.reward_for(0.7), policy.check_reward(1)
+    (1, 0.7, 1.0)
+    >>> policy.check_reward(float("inf"))
+    Traceback (most recent call last):
+    ...
+    ValueError: reward: expected a finite number, got inf
+    >>> uniform = make_policy("random", PolicyContext(dim=2))
+    >>> uniform.state_to_bytes(uniform.new_user())
+    Traceback (most recent call last):
+    ...
+    NotImplementedError: policy 'random': its users' state cannot be stored as bytes
+
+    A policy of one's own implements three methods, and ``check_policy`` checks it against the contract:
+
+    >>> class AlwaysFirst(Policy):
+    ...     name = "always_first"
+    ...     def _new_user(self, truth):
+    ...         return None
+    ...     def _act(self, state, X):
+    ...         return Decision(0, 1.0, np.eye(len(X))[0])
+    ...     def _update(self, state, X, action, reward):
+    ...         pass
+    >>> check_policy(AlwaysFirst(PolicyContext(dim=2)))                # passes: nothing raised
+    """
 
     name: ClassVar[str] = ""
     needs_population: ClassVar[bool] = False

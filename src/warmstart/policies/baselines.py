@@ -25,12 +25,29 @@ from warmstart.policies.mixture import ThompsonPolicy
 
 
 def single_gaussian(mean: np.ndarray, cov: np.ndarray, noise_var: float) -> Population:
-    """A one-component 'population': a single Gaussian prior."""
+    """A one-component 'population': a single Gaussian prior.
+
+    >>> import numpy as np
+    >>> one = single_gaussian(np.array([1.0, 0.0]), 0.1 * np.eye(2), 0.25)
+    >>> one.n_components, one.n_types, one.type_names()          # its one component is the "novel" one
+    (1, 0, ['novel'])
+    """
     return Population(GaussianTypes(mean[None], cov[None], np.array([noise_var])), np.ones(1))
 
 
 def overall_moments(population: Population) -> tuple[np.ndarray, np.ndarray, float]:
-    """Mean, covariance and average noise variance of the population's fitted types (novel excluded)."""
+    """Mean, covariance and average noise variance of the population's fitted types (novel excluded).
+
+    >>> import numpy as np
+    >>> from warmstart.families.linear import GaussianTypes, Population
+    >>> types = GaussianTypes(mu=np.array([[1.0, 0.0], [-1.0, 0.0], [0.0, 0.0]]),  # 2 types and the novel one
+    ...                       cov=np.stack([0.1 * np.eye(2), 0.1 * np.eye(2), np.eye(2)]),
+    ...                       noise_var=np.full(3, 0.25))
+    >>> population = Population(types, weights=np.array([0.5, 0.45, 0.05]))
+    >>> mean, cov, noise_var = overall_moments(population)
+    >>> mean.round(3).tolist(), cov.round(3).tolist(), noise_var   # the types' spread is in the covariance
+    ([0.053, 0.0], [[1.097, 0.0], [0.0, 0.1]], 0.25)
+    """
     K = population.n_types
     comps = population.components
     p = population.weights[:K] / population.weights[:K].sum()
@@ -41,6 +58,24 @@ def overall_moments(population: Population) -> tuple[np.ndarray, np.ndarray, flo
 
 @register_policy("from_scratch_ts")
 class FromScratchTS(ThompsonPolicy):
+    """Linear Thompson sampling from one broad prior ``N(0, v I)``, ``v`` the population's overall second
+    moment per dimension, with the population's average noise: no types.
+
+    >>> import numpy as np
+    >>> from warmstart.families.linear import GaussianTypes, Population
+    >>> types = GaussianTypes(mu=np.array([[1.0, 0.0], [-1.0, 0.0], [0.0, 0.0]]),  # 2 types and the novel one
+    ...                       cov=np.stack([0.1 * np.eye(2), 0.1 * np.eye(2), np.eye(2)]),
+    ...                       noise_var=np.full(3, 0.25))
+    >>> population = Population(types, weights=np.array([0.5, 0.45, 0.05]))
+    >>> from warmstart.policies import PolicyContext, make_policy
+    >>> policy = make_policy("from_scratch_ts", PolicyContext(population=population), seed=0)
+    >>> policy.settings()                                    # v = trace(cov + mean mean') / dim
+    {'prior': 'N(0, v I)', 'v': 0.6000000000000001, 'noise_var': 0.25, 'n_samples': 100}
+    >>> X = np.array([[1.0, 0.0], [0.0, 1.0], [-1.0, 0.0]])
+    >>> policy.act(policy.new_user(), X).probabilities.tolist()   # a new user: about a third each
+    [0.33, 0.29, 0.38]
+    """
+
     needs_population = True
 
     def __init__(self, context: PolicyContext, *, seed: int = 0, n_samples: int = 100) -> None:
@@ -61,7 +96,19 @@ class FromScratchTS(ThompsonPolicy):
 
 @register_policy("pooled_ts")
 class PooledTS(ThompsonPolicy):
-    """Needs the training summaries: the pooled prior is its own K = 1 EM fit, not our mixture."""
+    """Needs the training summaries: the pooled prior is its own K = 1 EM fit, not our mixture.
+
+    >>> import warmstart as ws
+    >>> from warmstart.policies import PolicyContext, make_policy
+    >>> cfg = ws.sim.LinearTypesConfig(dim=2, n_types=2, n_actions=5, minority_share=0.5, outlier_share=0.0)
+    >>> truth = ws.sim.LinearTypesPopulation(cfg)
+    >>> truth.type_means.round(2).tolist()                    # two types, far apart on the first axis
+    [[-1.6, 0.06], [0.74, 0.15]]
+    >>> policy = make_policy("pooled_ts", PolicyContext(train_log=truth.logged(40, 10, seed=0)), seed=0)
+    >>> prior = policy.prior(None).components
+    >>> prior.mu.round(2).tolist(), prior.cov.round(2).tolist()          # one Gaussian spread over both
+    ([[-0.16, 0.18]], [[[1.41, -0.06], [-0.06, 0.09]]])
+    """
 
     needs_train_log = True
 
@@ -82,6 +129,23 @@ class PooledTS(ThompsonPolicy):
 
 @register_policy("oracle_type")
 class OracleTypeTS(ThompsonPolicy):
+    """Thompson sampling from the user's true type prior and noise (``UserTruth``): knows the type, still
+    learns the user. A reference: its users' state is not stored.
+
+    >>> import numpy as np
+    >>> from warmstart.policies import PolicyContext, UserTruth, make_policy
+    >>> truth = UserTruth(theta=np.array([0.9, 0.1]), type_id=0, prior_mean=np.array([1.0, 0.0]),
+    ...                   prior_cov=0.1 * np.eye(2), noise_var=0.25)
+    >>> policy = make_policy("oracle_type", PolicyContext(dim=2), seed=0)
+    >>> state = policy.new_user(truth)
+    >>> policy.act(state, np.array([[1.0, 0.0], [0.0, 1.0], [-1.0, 0.0]])).probabilities.tolist()
+    [0.99, 0.01, 0.0]
+    >>> policy.state_to_bytes(state)
+    Traceback (most recent call last):
+    ...
+    NotImplementedError: policy 'oracle_type': a reference that knows each user's truth; its users' state ...
+    """
+
     needs_truth = True
 
     def prior(self, truth: UserTruth | None) -> Population:
@@ -94,6 +158,18 @@ class OracleTypeTS(ThompsonPolicy):
 
 @register_policy("oracle")
 class Oracle(Policy):
+    """Knows the user's ``theta`` and plays the candidate of the highest expected reward: the regret
+    reference.
+
+    >>> import numpy as np
+    >>> from warmstart.policies import PolicyContext, UserTruth, make_policy
+    >>> truth = UserTruth(theta=np.array([0.9, 0.1]), type_id=0, prior_mean=np.array([1.0, 0.0]),
+    ...                   prior_cov=0.1 * np.eye(2), noise_var=0.25)
+    >>> policy = make_policy("oracle", PolicyContext(dim=2))
+    >>> policy.act(policy.new_user(truth), np.array([[1.0, 0.0], [0.0, 1.0], [-1.0, 0.0]]))
+    Decision(action=0, propensity=1.0, probabilities=array([1., 0., 0.]))
+    """
+
     needs_truth = True
 
     def _new_user(self, truth: UserTruth | None) -> np.ndarray:
@@ -115,6 +191,16 @@ class Oracle(Policy):
 
 @register_policy("random")
 class UniformRandom(Policy):
+    """A uniformly random candidate, from the policy's own generator.
+
+    >>> import numpy as np
+    >>> from warmstart.policies import PolicyContext, make_policy
+    >>> policy = make_policy("random", PolicyContext(dim=2), seed=0)
+    >>> X, state = np.array([[1.0, 0.0], [0.0, 1.0], [-1.0, 0.0]]), policy.new_user()
+    >>> [policy.act(state, X).action for _ in range(5)], policy.act(state, X).propensity
+    ([2, 1, 1, 0, 0], 0.3333333333333333)
+    """
+
     def _new_user(self, truth: UserTruth | None) -> None:
         return None
 

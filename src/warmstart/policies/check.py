@@ -35,7 +35,22 @@ def _check_decision(name: str, d: Decision, n_actions: int) -> None:
 
 
 def expect_refused(name: str, field: str, call: Callable[[], Any]) -> None:
-    """``call()`` must raise a ``ValueError`` whose message names ``field`` (policy ``name`` in the message)."""
+    """``call()`` must raise a ``ValueError`` whose message names ``field`` (policy ``name`` in the message).
+
+    >>> import numpy as np
+    >>> from warmstart.policies import PolicyContext, make_policy
+    >>> policy = make_policy("random", PolicyContext(dim=2), seed=0)
+    >>> state = policy.new_user()
+    >>> expect_refused("random", "reward", lambda: policy.update(state, np.eye(2), 0, float("nan")))
+    >>> expect_refused("random", "reward", lambda: policy.update(state, np.eye(2), 0, 1.0))
+    Traceback (most recent call last):
+    ...
+    AssertionError: random: bad reward was accepted
+    >>> expect_refused("random", "reward", lambda: policy.update(state, np.eye(2), 5, float("nan")))
+    Traceback (most recent call last):
+    ...
+    AssertionError: random: error for bad reward does not name it: action: expected an index in [0, 1], ...
+    """
     try:
         call()
     except ValueError as exc:
@@ -184,7 +199,25 @@ def check_policy(policy: Policy | str, context: PolicyContext | None = None, ste
     ``ValueError`` naming the field for each kind of bad input with no change of state.
 
     ``policy`` is an instance (checked through fresh copies of it, ``Policy.clone``; the instance itself is not
-    used), or a registered name with its ``context`` and settings."""
+    used), or a registered name with its ``context`` and settings.
+
+    >>> from warmstart.policies import Decision, PolicyContext
+    >>> from warmstart.policies.baselines import UniformRandom
+    >>> check_policy("random", PolicyContext(dim=3))                        # passes: nothing raised
+    >>> class Overconfident(UniformRandom):                      # claims propensity 1 for a coin flip
+    ...     name = "overconfident"
+    ...     def _act(self, state, X):
+    ...         d = super()._act(state, X)
+    ...         return Decision(d.action, 1.0, d.probabilities)
+    >>> check_policy(Overconfident(PolicyContext(dim=3)))
+    Traceback (most recent call last):
+    ...
+    AssertionError: overconfident: propensity disagrees with probabilities
+    >>> check_policy("random")
+    Traceback (most recent call last):
+    ...
+    ValueError: context: expected a PolicyContext with the name 'random', got none
+    """
     if isinstance(policy, str):
         if context is None:
             raise ValueError(f"context: expected a PolicyContext with the name {policy!r}, got none")

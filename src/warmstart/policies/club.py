@@ -29,7 +29,11 @@ from warmstart.policies.base import Decision, Policy, PolicyContext, UserTruth, 
 
 
 def confidence_bound(n: np.ndarray | float) -> np.ndarray:
-    """CLUB's confidence radius ``CB(n) = sqrt((1 + ln(1 + n)) / (1 + n))`` for ``n`` observations."""
+    """CLUB's confidence radius ``CB(n) = sqrt((1 + ln(1 + n)) / (1 + n))`` for ``n`` observations.
+
+    >>> confidence_bound(np.array([0, 1, 10, 100])).round(3).tolist()   # shrinks like sqrt(ln(n) / n)
+    [1.0, 0.92, 0.556, 0.236]
+    """
     n = np.asarray(n, dtype=float)
     return np.sqrt((1.0 + np.log1p(n)) / (1.0 + n))
 
@@ -37,7 +41,14 @@ def confidence_bound(n: np.ndarray | float) -> np.ndarray:
 def knn_graph(w: np.ndarray, k: int, chunk: int = 1024) -> csr_matrix:
     """The mutual ``k``-nearest-neighbour graph of the rows of ``w``: ``i`` and ``j`` are joined when each is
     among the other's ``k`` nearest rows (Euclidean). Distances are computed in row chunks; memory is
-    ``O(chunk * N)``."""
+    ``O(chunk * N)``.
+
+    >>> w = np.array([[0.0, 0.0], [0.1, 0.0], [0.0, 0.1], [3.0, 3.0], [3.1, 3.0]])   # a group of 3, one of 2
+    >>> knn_graph(w, 1).toarray().astype(int).tolist()     # row 2's nearest is row 0, not the other way
+    [[0, 1, 0, 0, 0], [1, 0, 0, 0, 0], [0, 0, 0, 0, 0], [0, 0, 0, 0, 1], [0, 0, 0, 1, 0]]
+    >>> knn_graph(w, 2).toarray().astype(int).tolist()
+    [[0, 1, 1, 0, 0], [1, 0, 1, 0, 0], [1, 1, 0, 0, 0], [0, 0, 0, 0, 1], [0, 0, 0, 1, 0]]
+    """
     n = w.shape[0]
     k = min(k, n - 1)
     if k <= 0:
@@ -60,6 +71,13 @@ def club_clusters(w: np.ndarray, n: np.ndarray, alpha_2: float, n_neighbors: int
     or random graph is ``O(N^2)`` or fragments small clusters); an edge is deleted when
     ``||w_i - w_j|| > alpha_2 (CB(n_i) + CB(n_j))``. Returns the cluster label of each user (connected
     components of what is left) and the number of clusters.
+
+    >>> w = np.array([[0.0, 0.0], [0.1, 0.0], [0.0, 0.1], [3.0, 3.0], [3.1, 3.0]])   # a group of 3, one of 2
+    >>> labels, n_clusters = club_clusters(w, np.full(5, 50), alpha_2=1.5, n_neighbors=2)
+    >>> labels.tolist(), n_clusters
+    ([0, 0, 0, 1, 1], 2)
+    >>> club_clusters(w, np.full(5, 50), alpha_2=0.1, n_neighbors=2)[1]   # a small alpha_2 cuts every edge
+    5
     """
     n_users = w.shape[0]
     src, dst = sparse_triu(knn_graph(w, n_neighbors), k=1).nonzero()
@@ -72,7 +90,23 @@ def club_clusters(w: np.ndarray, n: np.ndarray, alpha_2: float, n_neighbors: int
 
 @dataclass
 class ClubUser:
-    """A new user's state: its own statistics and the training clusters it is still connected to."""
+    """A new user's state: its own statistics and the training clusters it is still connected to.
+
+    >>> import numpy as np, warmstart as ws
+    >>> from warmstart.policies import PolicyContext, make_policy
+    >>> cfg = ws.sim.LinearTypesConfig(dim=2, n_types=2, n_actions=5, minority_share=0.5, outlier_share=0.0)
+    >>> truth = ws.sim.LinearTypesPopulation(cfg)
+    >>> truth.type_means.round(2).tolist()                              # the two true types
+    [[-1.6, 0.06], [0.74, 0.15]]
+    >>> policy = make_policy("club", PolicyContext(train_log=truth.logged(40, 20, seed=0)), seed=0)
+    >>> state = policy.new_user()
+    >>> state.n, state.connected.tolist()                    # a new user starts tied to every cluster
+    (0, [True, True])
+    >>> X = np.array([[1.0, 0.0], [0.0, 1.0], [-1.0, 0.0]])
+    >>> policy.update(state, X, 2, 1.7)                      # x = [-1, 0] gave 1.7: like the first type
+    >>> state.n, state.connected.tolist(), state.b.tolist()
+    (1, [False, True], [-1.7, 0.0])
+    """
 
     A: np.ndarray
     b: np.ndarray
@@ -123,6 +157,25 @@ class ClubPolicy(Policy):
       initial graph, built from mutual nearest neighbours rather than at random so that small clusters stay
       connected and outliers do not chain clusters together (with a one-sided k-NN graph, ``alpha_2 >= 2``
       merged types through outliers).
+
+    >>> import numpy as np, warmstart as ws
+    >>> from warmstart.policies import PolicyContext, make_policy
+    >>> cfg = ws.sim.LinearTypesConfig(dim=2, n_types=2, n_actions=5, minority_share=0.5, outlier_share=0.0)
+    >>> truth = ws.sim.LinearTypesPopulation(cfg)
+    >>> truth.type_means.round(2).tolist()                              # the two true types
+    [[-1.6, 0.06], [0.74, 0.15]]
+    >>> policy = make_policy("club", PolicyContext(train_log=truth.logged(40, 20, seed=0)), seed=0)
+    >>> settings = policy.settings()
+    >>> settings["n_clusters"], settings["largest_clusters"], policy.cluster_w.round(2).tolist()  # 2 types
+    (2, [24, 16], [[0.69, 0.17], [-1.5, 0.13]])
+    >>> state, X = policy.new_user(), np.array([[1.0, 0.0], [0.0, 1.0], [-1.0, 0.0]])
+    >>> d = policy.act(state, X)
+    >>> d.action, d.propensity                                           # LinUCB: deterministic
+    (2, 1.0)
+    >>> make_policy("club", PolicyContext(train_log=truth.logged(40, 20, seed=0)), alpha=-1.0)
+    Traceback (most recent call last):
+    ...
+    ValueError: alpha: expected a finite non-negative number, got -1.0
     """
 
     needs_train_log = True

@@ -49,7 +49,35 @@ DEFAULT_EPSILON = 0.01
 
 @register_policy("floored")
 class Floored(Policy):
-    """The ``inner`` policy (a registered name, built with ``inner_params``) with an exploration floor."""
+    """The ``inner`` policy (a registered name, built with ``inner_params``) with an exploration floor.
+
+    >>> import numpy as np
+    >>> from warmstart.families.linear import GaussianTypes, Population
+    >>> from warmstart.policies import PolicyContext, make_policy
+    >>> types = GaussianTypes(mu=np.array([[1.0, 0.0], [-1.0, 0.0], [0.0, 0.0]]),  # 2 types and the novel one
+    ...                       cov=np.stack([0.1 * np.eye(2), 0.1 * np.eye(2), np.eye(2)]),
+    ...                       noise_var=np.full(3, 0.25))
+    >>> context = PolicyContext(population=Population(types, weights=np.array([0.5, 0.45, 0.05])))
+    >>> X = np.array([[1.0, 0.0], [0.0, 1.0], [-1.0, 0.0]])
+    >>> inner = make_policy("mixture_ids", context, seed=0)
+    >>> state = inner.new_user()
+    >>> inner.update(state, X, 0, 1.2)               # like type 0: mixture_ids now plays candidate 0 only
+    >>> inner.act(state, X).probabilities.tolist()
+    [1.0, 0.0, 0.0]
+    >>> policy = make_policy("floored", context, inner="mixture_ids", epsilon=0.3, seed=0)
+    >>> state = policy.new_user()
+    >>> policy.update(state, X, 0, 1.2)
+    >>> policy.act(state, X).probabilities.round(3).tolist()   # 0.7 * [1, 0, 0] + 0.3 / 3
+    [0.8, 0.1, 0.1]
+    >>> policy.settings()                                      # the floor's, then the inner policy's
+    {'inner': 'mixture_ids', 'epsilon': 0.3, 'n_samples': 100, 'prior_temper': 0.0}
+    >>> policy.summarise_state(state).type_probs.round(3).tolist()   # the state is the inner policy's
+    [0.967, 0.001, 0.032]
+    >>> make_policy("floored", context, epsilon=1.5)
+    Traceback (most recent call last):
+    ...
+    ValueError: epsilon: expected a share of decisions in [0, 1], got 1.5
+    """
 
     def __init__(self, context: PolicyContext, *, seed: int = 0, inner: str = "mixture_ids",
                  epsilon: float = DEFAULT_EPSILON, inner_params: dict[str, Any] | None = None) -> None:

@@ -50,7 +50,13 @@ def _safe_cholesky(cov: np.ndarray) -> np.ndarray:
 
 def mixture_draws_numpy(mean: np.ndarray, cov: np.ndarray, counts: np.ndarray, z: np.ndarray) -> np.ndarray:
     """``counts[k]`` rows ``mean[k] + L_k z`` per component ``k``, in component order (the numpy reference of
-    the compiled ``warmstart._kernels.mixture_draws``)."""
+    the compiled ``warmstart._kernels.mixture_draws``).
+
+    >>> mean, cov = np.array([[1.0, 0.0], [-1.0, 0.0]]), np.stack([np.eye(2), 4 * np.eye(2)])
+    >>> z = np.array([[0.0, 0.0], [1.0, 0.0], [1.0, 1.0]])
+    >>> mixture_draws_numpy(mean, cov, np.array([1, 2]), z).tolist()   # 1 row from component 0, 2 from 1
+    [[1.0, 0.0], [1.0, 0.0], [1.0, 2.0]]
+    """
     out = np.empty_like(z)
     row = 0
     for k in np.nonzero(counts)[0]:
@@ -62,7 +68,21 @@ def mixture_draws_numpy(mean: np.ndarray, cov: np.ndarray, counts: np.ndarray, z
 
 def posterior_samples(belief: Belief | ChangePointBelief, n: int, rng: np.random.Generator) -> np.ndarray:
     """``n`` draws of ``theta`` from the mixture posterior (component from its posterior, then theta),
-    grouped by component: row order is by component, so a caller that plays one draw picks a random row."""
+    grouped by component: row order is by component, so a caller that plays one draw picks a random row.
+
+    >>> import numpy as np
+    >>> from warmstart.families.linear import GaussianTypes, Population
+    >>> types = GaussianTypes(mu=np.array([[1.0, 0.0], [-1.0, 0.0], [0.0, 0.0]]),  # 2 types and the novel one
+    ...                       cov=np.stack([0.1 * np.eye(2), 0.1 * np.eye(2), np.eye(2)]),
+    ...                       noise_var=np.full(3, 0.25))
+    >>> population = Population(types, weights=np.array([0.5, 0.45, 0.05]))
+    >>> from warmstart.families.linear import Belief
+    >>> belief = Belief.fresh(population)
+    >>> belief.observe([1.0, 0.0], 1.2)                                 # a reward like type 0's
+    >>> thetas = posterior_samples(belief, 1000, np.random.default_rng(0))
+    >>> thetas.shape, thetas.mean(axis=0).round(2).tolist()             # near type 0's mean, [1, 0]
+    ((1000, 2), [1.05, -0.02])
+    """
     probs, mean, cov = belief.components()
     counts = rng.multinomial(n, probs)
     z = rng.standard_normal((n, belief.dim))
@@ -89,7 +109,19 @@ def _scores(thetas: np.ndarray, X: np.ndarray) -> np.ndarray:
 def tempered(population: Population, temper: float) -> Population:
     """The population with the fitted types' weights raised to ``temper`` and renormalised among themselves;
     the novel component keeps its fitted weight. ``temper < 1`` flattens the prior over types, so that a
-    small type (a minority) is recognised from fewer events; ``0`` makes the types equally likely."""
+    small type (a minority) is recognised from fewer events; ``0`` makes the types equally likely.
+
+    >>> import numpy as np
+    >>> from warmstart.families.linear import GaussianTypes, Population
+    >>> types = GaussianTypes(mu=np.array([[1.0, 0.0], [-1.0, 0.0], [0.0, 0.0]]),  # 2 types and the novel one
+    ...                       cov=np.stack([0.1 * np.eye(2), 0.1 * np.eye(2), np.eye(2)]),
+    ...                       noise_var=np.full(3, 0.25))
+    >>> population = Population(types, weights=np.array([0.5, 0.45, 0.05]))
+    >>> tempered(population, 0.0).weights.round(3).tolist()     # the types equal, the novel's 5% kept
+    [0.475, 0.475, 0.05]
+    >>> tempered(population, 0.5).weights.round(3).tolist(), tempered(population, 1.0) is population
+    ([0.488, 0.462, 0.05], True)
+    """
     if temper == 1.0:
         return population
     K = population.n_types
@@ -105,7 +137,33 @@ _MAX_SCORE = 1e100
 
 
 class BeliefPolicy(Policy):
-    """Base of every policy whose state is a ``Belief`` under some Gaussian-mixture prior."""
+    """Base of every policy whose state is a ``Belief`` under some Gaussian-mixture prior (``mixture_ts``,
+    ``mixture_ids``, ``mixture_plan`` and the Thompson-sampling baselines): the settings every one of them
+    takes are checked here.
+
+    >>> import numpy as np
+    >>> from warmstart.families.linear import GaussianTypes, Population
+    >>> types = GaussianTypes(mu=np.array([[1.0, 0.0], [-1.0, 0.0], [0.0, 0.0]]),  # 2 types and the novel one
+    ...                       cov=np.stack([0.1 * np.eye(2), 0.1 * np.eye(2), np.eye(2)]),
+    ...                       noise_var=np.full(3, 0.25))
+    >>> population = Population(types, weights=np.array([0.5, 0.45, 0.05]))
+    >>> from warmstart.policies import PolicyContext, make_policy
+    >>> context, X = PolicyContext(population=population), np.array([[1.0, 0.0], [-1.0, 0.0], [0.0, 1.0]])
+    >>> policy = make_policy("mixture_ids", context, seed=0)
+    >>> policy.prior(None).weights.round(3).tolist()            # mixture_ids flattens the types' weights
+    [0.475, 0.475, 0.05]
+    >>> state = policy.replay(np.array([[1.0, 0.0], [1.0, 0.0]]), np.array([1.1, 0.9]))  # two past events
+    >>> state.n, state.type_probs().round(3).tolist()
+    (2.0, [0.971, 0.0, 0.029])
+    >>> make_policy("mixture_ts", context, prior_temper=2.0)
+    Traceback (most recent call last):
+    ...
+    ValueError: prior_temper: expected a value in [0, 1], got 2.0
+    >>> make_policy("mixture_ts", context, change_hazard=0.01, discount=0.9)
+    Traceback (most recent call last):
+    ...
+    ValueError: change_hazard, discount: expected at most one way of following drift, got both
+    """
 
     def __init__(
         self, context: PolicyContext, *, seed: int = 0, n_samples: int = 100, prior_temper: float = 1.0,
@@ -127,8 +185,9 @@ class BeliefPolicy(Policy):
         self.prior_temper = float(prior_temper)
         self.change_hazard = float(change_hazard)
         if context.population is not None and not isinstance(context.population, Population):
-            raise ValueError(f"policy {self.name!r}: expected a population of the linear-Gaussian family, got one "
-                             f"of the family {context.population.family!r} (serve it with 'type_ts')")
+            got = context.population
+            raise ValueError(f"policy {self.name!r}: expected a Population (the linear-Gaussian family's own fit), "
+                             f"got a {type(got).__name__} of the family {got.family!r} (serve it with 'type_ts')")
         self._population = None if context.population is None else tempered(context.population, prior_temper)
 
     def prior(self, truth: UserTruth | None) -> Population:
@@ -182,7 +241,21 @@ class BeliefPolicy(Policy):
 
 
 class ThompsonPolicy(BeliefPolicy):
-    """Thompson sampling on a belief; the propensity is estimated from ``n_samples`` draws."""
+    """Thompson sampling on a belief; the propensity is estimated from ``n_samples`` draws (the base of
+    ``mixture_ts`` and the Thompson-sampling baselines, which differ in their ``prior``).
+
+    >>> import numpy as np
+    >>> from warmstart.families.linear import GaussianTypes, Population
+    >>> types = GaussianTypes(mu=np.array([[1.0, 0.0], [-1.0, 0.0], [0.0, 0.0]]),  # 2 types and the novel one
+    ...                       cov=np.stack([0.1 * np.eye(2), 0.1 * np.eye(2), np.eye(2)]),
+    ...                       noise_var=np.full(3, 0.25))
+    >>> population = Population(types, weights=np.array([0.5, 0.45, 0.05]))
+    >>> from warmstart.policies import PolicyContext, make_policy
+    >>> context, X = PolicyContext(population=population), np.array([[1.0, 0.0], [-1.0, 0.0], [0.0, 1.0]])
+    >>> policy = make_policy("mixture_ts", context, seed=0, n_samples=10)
+    >>> isinstance(policy, ThompsonPolicy), policy.act(policy.new_user(), X)   # shares of the 10 draws
+    (True, Decision(action=0, propensity=0.6, probabilities=array([0.6, 0.4, 0. ])))
+    """
 
     def _act(self, state: Belief, X: np.ndarray) -> Decision:
         thetas = posterior_samples(state, self.n_samples, self.rng)
@@ -194,7 +267,24 @@ class ThompsonPolicy(BeliefPolicy):
 
 @register_policy("mixture_ts")
 class MixtureTS(ThompsonPolicy):
-    """Thompson sampling over the type, then over the user's parameters within it (ours)."""
+    """Thompson sampling over the type, then over the user's parameters within it (ours).
+
+    >>> import numpy as np
+    >>> from warmstart.families.linear import GaussianTypes, Population
+    >>> types = GaussianTypes(mu=np.array([[1.0, 0.0], [-1.0, 0.0], [0.0, 0.0]]),  # 2 types and the novel one
+    ...                       cov=np.stack([0.1 * np.eye(2), 0.1 * np.eye(2), np.eye(2)]),
+    ...                       noise_var=np.full(3, 0.25))
+    >>> population = Population(types, weights=np.array([0.5, 0.45, 0.05]))
+    >>> from warmstart.policies import PolicyContext, make_policy
+    >>> context, X = PolicyContext(population=population), np.array([[1.0, 0.0], [-1.0, 0.0], [0.0, 1.0]])
+    >>> policy = make_policy("mixture_ts", context, seed=0)
+    >>> state = policy.new_user()
+    >>> policy.act(state, X).probabilities.tolist()         # a new user: each type's favourite, by its weight
+    [0.53, 0.46, 0.01]
+    >>> policy.update(state, X, 1, 1.1)                      # candidate 1 gave 1.1: like type 1
+    >>> policy.act(state, X).probabilities.tolist()
+    [0.0, 0.98, 0.02]
+    """
 
     needs_population = True
 
@@ -205,6 +295,14 @@ def ids_distribution(R: np.ndarray, eps: float = _EPS) -> tuple[int, int, float]
     Returns ``(i, j, q)`` with ``i <= j``: play action ``i`` with probability ``q`` and ``j`` otherwise
     (``i == j, q == 1`` for a single action), minimising the information ratio ``(expected regret)^2 /
     (variance-based information gain)`` over single actions and pairs mixed on a grid of ``q``.
+
+    >>> R = np.array([[0.9, 0.8, 0.7],       # two equally likely draws: under the first, action 0 is best;
+    ...               [0.2, 0.8, 0.0]])      # under the second, action 1, which is worth 0.8 under both
+    >>> i, j, q = ids_distribution(R)        # mostly the safe action 1, sometimes the informative action 0
+    >>> i, j, round(q, 3)
+    (0, 1, 0.2)
+    >>> ids_distribution(np.array([[0.9, 0.8, 0.7], [0.9, 0.8, 0.7]]))   # nothing to learn: the best action
+    (0, 0, 1.0)
     """
     M, A = R.shape
     best = np.argmax(R, axis=1)
@@ -257,6 +355,22 @@ class MixtureIDS(BeliefPolicy):
     1.41 vs 1.50. It meets the same criterion, so the novel component keeps its weight.
     ``n_samples = 100`` posterior draws: 64, 100 and 200 gave the same regret within noise on both presets
     (quick benchmark); fewer draws are faster but make the propensities coarser.
+
+    >>> import numpy as np
+    >>> from warmstart.families.linear import GaussianTypes, Population
+    >>> types = GaussianTypes(mu=np.array([[1.0, 0.0], [-1.0, 0.0], [0.0, 0.0]]),  # 2 types and the novel one
+    ...                       cov=np.stack([0.1 * np.eye(2), 0.1 * np.eye(2), np.eye(2)]),
+    ...                       noise_var=np.full(3, 0.25))
+    >>> population = Population(types, weights=np.array([0.5, 0.45, 0.05]))
+    >>> from warmstart.policies import PolicyContext, make_policy
+    >>> context, X = PolicyContext(population=population), np.array([[1.0, 0.0], [-1.0, 0.0], [0.0, 1.0]])
+    >>> policy = make_policy("mixture_ids", context, seed=0)
+    >>> state = policy.new_user()
+    >>> policy.act(state, X)                      # candidate 0 tells the types apart (reward +1 or -1)
+    Decision(action=0, propensity=1.0, probabilities=array([1., 0., 0.]))
+    >>> policy.update(state, X, 0, -1.1)          # -1.1: type 1, whose favourite is candidate 1
+    >>> policy.act(state, X).action, state.type_probs().round(3).tolist()
+    (1, [0.002, 0.965, 0.034])
     """
 
     needs_population = True
@@ -291,6 +405,29 @@ class MixtureIDSChangePoint(MixtureIDS):
     recovery ratio <= 1.5 and false alarms <= 5% per 200 steps, then the smallest misleading-start excess), 100
     users per scenario: 1/200 recovery 1.23, false alarms 10%; 1/500 1.34, 4%, excess 0.95; 1/1000 1.31, 1%,
     excess 0.91. Each event costs up to ``max_runs = 8`` belief updates instead of one.
+
+    >>> import numpy as np
+    >>> from warmstart.families.linear import GaussianTypes, Population
+    >>> types = GaussianTypes(mu=np.array([[1.0, 0.0], [-1.0, 0.0], [0.0, 0.0]]),  # 2 types and the novel one
+    ...                       cov=np.stack([0.1 * np.eye(2), 0.1 * np.eye(2), np.eye(2)]),
+    ...                       noise_var=np.full(3, 0.25))
+    >>> population = Population(types, weights=np.array([0.5, 0.45, 0.05]))
+    >>> from warmstart.policies import PolicyContext, make_policy
+    >>> context, X = PolicyContext(population=population), np.array([[1.0, 0.0], [-1.0, 0.0], [0.0, 1.0]])
+    >>> policy = make_policy("mixture_ids_cp", context, seed=0, change_hazard=0.05)  # a change per 20 events
+    >>> plain = make_policy("mixture_ids", context, seed=0)
+    >>> moving, fixed = policy.new_user(), plain.new_user()
+    >>> for reward in [1.0] * 5 + [-1.0] * 3:                   # 5 events like type 0, then 3 like type 1
+    ...     policy.update(moving, X, 0, reward)
+    ...     plain.update(fixed, X, 0, reward)
+    >>> moving.type_probs().round(3).tolist(), policy.act(moving, X).action   # follows the change
+    ([0.0, 0.973, 0.027], 1)
+    >>> fixed.type_probs().round(3).tolist(), plain.act(fixed, X).action      # still weighs the start
+    ([0.75, 0.017, 0.233], 0)
+    >>> make_policy("mixture_ids_cp", context, change_hazard=0.0)
+    Traceback (most recent call last):
+    ...
+    ValueError: change_hazard: expected a probability in (0, 1), got 0.0
     """
 
     def __init__(

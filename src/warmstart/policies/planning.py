@@ -55,7 +55,19 @@ class HabitDynamics(Protocol):
     ``exposure_decay`` per step, a habit stock that decays by ``habit_decay`` and grows with the ``clickbait``
     categories, and how to read the state off the candidates' features. The policy is given an object with
     these members (the simulator's ``warmstart.sim.satiation.SatiationDynamics``, or a learned model); it never
-    imports one."""
+    imports one.
+
+    >>> import numpy as np
+    >>> from warmstart.sim.satiation import SatiationDynamics
+    >>> dynamics: HabitDynamics = SatiationDynamics(n_categories=2, exposure_decay=0.5, habit_decay=0.9,
+    ...                                             clickbait=(1,))
+    >>> dynamics.dim, dynamics.is_clickbait.tolist()        # features [onehot, onehot * exposure, habit]
+    (5, [0.0, 1.0])
+    >>> X = dynamics.features(np.array([1.0, 0.5]), np.array(2.0))   # exposures 1 and 0.5, habit stock 2
+    >>> categories, exposure, habit = dynamics.read_state(X)     # what the planner reads off the candidates
+    >>> categories.tolist(), exposure.tolist(), habit
+    ([0, 1], [1.0, 0.5], 2.0)
+    """
 
     n_categories: int
     exposure_decay: float
@@ -77,6 +89,24 @@ class HabitPlanner:
     ``values(thetas (M, d), X (A, d)) -> (M, A)``: for each draw, the best planned value of a sequence of
     ``depth`` actions starting with each candidate (up to a constant shared by all candidates). With
     ``dynamics=None`` it is the myopic ``thetas @ X.T``.
+
+    >>> import numpy as np
+    >>> from warmstart.sim.satiation import SatiationDynamics
+    >>> dynamics = SatiationDynamics(n_categories=2, exposure_decay=0.5, habit_decay=0.9, clickbait=(1,))
+    >>> X = dynamics.features(np.zeros(2), np.array(0.0))      # a new user: one item of each category
+    >>> theta = np.array([[1.0, 1.2, -0.3, -0.1, -0.1]])   # appeals, -satiation rates, -harm of the habit
+    >>> HabitPlanner(None).values(theta, X).tolist()       # the moment: clickbait (category 1) is worth more
+    [[1.0, 1.2]]
+    >>> planner = HabitPlanner(dynamics, depth=3)
+    >>> planner.values(theta, X).round(3).tolist()           # 3 steps and the habit's cost: category 0 first
+    [[2.25, 1.9]]
+    >>> planner.settings()
+    {'depth': 3, 'discount': 1.0,
+     'dynamics': {'n_categories': 2, 'exposure_decay': 0.5, 'habit_decay': 0.9, 'clickbait': [1]}}
+    >>> HabitPlanner(dynamics, depth=5)
+    Traceback (most recent call last):
+    ...
+    ValueError: depth: expected an integer in [1, 4] (A ** depth sequences), got 5
     """
 
     def __init__(self, dynamics: HabitDynamics | None, depth: int = 3, discount: float = 1.0) -> None:
@@ -156,6 +186,29 @@ class MixturePlan(BeliefPolicy):
     (``n_samples`` is then unused) and gives exact propensities. (The first run of the reported benchmark,
     seed 0, used ``"theta"``: long-term ratio to ``mixture_ts`` 1.061 [1.049, 1.076]; the switch was then
     decided on seed 1 as above.)
+
+    >>> import numpy as np
+    >>> from warmstart.sim.satiation import SatiationDynamics
+    >>> dynamics = SatiationDynamics(n_categories=2, exposure_decay=0.5, habit_decay=0.9, clickbait=(1,))
+    >>> X = dynamics.features(np.zeros(2), np.array(0.0))      # a new user: one item of each category
+    >>> from warmstart.families.linear import GaussianTypes, Population
+    >>> from warmstart.policies import PolicyContext, make_policy
+    >>> mu = np.array([[1.0, 1.2, -0.3, -0.1, -0.1],     # type 0 likes clickbait (category 1), harmed by it
+    ...                [1.0, 0.5, -0.3, -0.1, 0.0],      # type 1 does not care for it
+    ...                [1.0, 1.0, 0.0, 0.0, 0.0]])       # the novel component
+    >>> types = GaussianTypes(mu=mu, cov=np.stack([0.01 * np.eye(5)] * 2 + [np.eye(5)]),
+    ...                       noise_var=np.full(3, 0.25))
+    >>> context = PolicyContext(population=Population(types, weights=np.array([0.5, 0.45, 0.05])))
+    >>> plan = make_policy("mixture_plan", context, dynamics=dynamics, seed=0)
+    >>> plan.act(plan.new_user(), X)                     # type 0 would pay for clickbait later: category 0
+    Decision(action=0, propensity=1.0, probabilities=array([1., 0.]))
+    >>> ts = make_policy("mixture_ts", context, seed=0)   # the myopic choice: clickbait for type 0
+    >>> ts.act(ts.new_user(), X).probabilities.tolist()
+    [0.45, 0.55]
+    >>> make_policy("mixture_plan", context, sample="draw")
+    Traceback (most recent call last):
+    ...
+    ValueError: sample: expected 'theta' or 'type', got 'draw'
     """
 
     needs_population = True
@@ -196,7 +249,22 @@ class MixturePlan(BeliefPolicy):
 
 @register_policy("oracle_plan")
 class OraclePlan(Oracle):
-    """Knows the user's ``theta`` and plans with the same planner as ``mixture_plan``: the long-term reference."""
+    """Knows the user's ``theta`` and plans with the same planner as ``mixture_plan``: the long-term
+    reference.
+
+    >>> import numpy as np
+    >>> from warmstart.sim.satiation import SatiationDynamics
+    >>> dynamics = SatiationDynamics(n_categories=2, exposure_decay=0.5, habit_decay=0.9, clickbait=(1,))
+    >>> X = dynamics.features(np.zeros(2), np.array(0.0))      # a new user: one item of each category
+    >>> from warmstart.policies import PolicyContext, UserTruth, make_policy
+    >>> theta = np.array([1.0, 1.2, -0.3, -0.1, -0.1])       # likes clickbait (category 1), harmed by it
+    >>> truth = UserTruth(theta=theta, type_id=0, prior_mean=theta, prior_cov=0.01 * np.eye(5),
+    ...                   noise_var=0.25)
+    >>> planner = make_policy("oracle_plan", PolicyContext(dim=5), dynamics=dynamics)
+    >>> myopic = make_policy("oracle", PolicyContext(dim=5))
+    >>> planner.act(planner.new_user(truth), X).action, myopic.act(myopic.new_user(truth), X).action
+    (0, 1)
+    """
 
     def __init__(self, context: PolicyContext, *, seed: int = 0, dynamics: HabitDynamics | None = None,
                  depth: int = 3, discount: float = 1.0) -> None:

@@ -42,7 +42,26 @@ from warmstart.families.learner.population import LearnerPopulation, odds_scale
 
 
 class TutoringStateFormatError(FormatError):
-    """A tutoring state's bytes that cannot be read (damaged, unknown version, another policy or population)."""
+    """A tutoring state's bytes that cannot be read (damaged, unknown version, another policy or population).
+
+    >>> import numpy as np
+    >>> from warmstart.families.learner.population import LearnerPopulation
+    >>> per_type = lambda *v: np.repeat(np.array(v, dtype=float)[:, None], 3, axis=1)  # type x 3 skills
+    >>> types = LearnerPopulation(np.array([0.5, 0.5]), L0=per_type(0.5, 0.1), T=per_type(0.4, 0.05),
+    ...                           F=per_type(0, 0), G=per_type(0.2, 0.2), S=per_type(0.1, 0.1))  # fast, slow
+    >>> single = LearnerPopulation(np.ones(1), L0=per_type(0.3), T=per_type(0.2), F=per_type(0),
+    ...                            G=per_type(0.2), S=per_type(0.1))                        # one type (BKT)
+    >>> setup = TutoringSetup(population=types, single_type=single)
+    >>> ours, round_robin = make_tutoring_policy("ours", setup), make_tutoring_policy("round_robin", setup)
+    >>> round_robin.state_from_bytes(ours.state_to_bytes(ours.new_student()))
+    Traceback (most recent call last):
+    ...
+    warmstart.policies.tutoring.TutoringStateFormatError: tutoring state bytes: made by another policy ...
+    >>> ours.state_from_bytes(b"junk")
+    Traceback (most recent call last):
+    ...
+    warmstart.policies.tutoring.TutoringStateFormatError: tutoring state bytes: expected at least 32 bytes ...
+    """
 
 
 #: magic, version, then the policy's name (16 bytes), n_skills (u32), the student's steps (u64); then the declared
@@ -55,7 +74,27 @@ STATE_HEADER = ByteHeader(b"WTS", 1, "16sIQ", TutoringStateFormatError, "tutorin
 class TutoringSetup:
     """What tutoring policies may use: ``population`` (learner types, for ``ours`` and ``oracle_type``),
     ``single_type`` (a K = 1 fit on the same data, for ``bkt_mastery``), the P(known) ``threshold`` for
-    declaring mastery, the ``streak`` of the N-in-a-row rule and ``ours``' personal ``grid`` (None: off)."""
+    declaring mastery, the ``streak`` of the N-in-a-row rule and ``ours``' personal ``grid`` (None: off).
+
+    >>> import numpy as np
+    >>> from warmstart.families.learner.population import LearnerPopulation
+    >>> per_type = lambda *v: np.repeat(np.array(v, dtype=float)[:, None], 3, axis=1)  # type x 3 skills
+    >>> types = LearnerPopulation(np.array([0.5, 0.5]), L0=per_type(0.5, 0.1), T=per_type(0.4, 0.05),
+    ...                           F=per_type(0, 0), G=per_type(0.2, 0.2), S=per_type(0.1, 0.1))  # fast, slow
+    >>> single = LearnerPopulation(np.ones(1), L0=per_type(0.3), T=per_type(0.2), F=per_type(0),
+    ...                            G=per_type(0.2), S=per_type(0.1))                        # one type (BKT)
+    >>> setup = TutoringSetup(population=types, single_type=single)
+    >>> setup.n_skills, setup.threshold, setup.streak
+    (3, 0.95, 3)
+    >>> TutoringSetup(population=types, single_type=single, threshold=1.2)
+    Traceback (most recent call last):
+    ...
+    ValueError: threshold: expected a P(known) in (0.5, 1), got 1.2
+    >>> TutoringSetup(population=types, single_type=types)
+    Traceback (most recent call last):
+    ...
+    ValueError: single_type: expected a population of one type (K = 1), got 2 types
+    """
 
     population: LearnerPopulation
     single_type: LearnerPopulation
@@ -89,7 +128,22 @@ class TutoringSetup:
 # ---------------------------------------------------------------------------------------------- states
 @dataclass
 class TutoringState:
-    """Students served by one policy: ``declared (n, n_skills)`` skills declared mastered, ``n_steps (n,)``."""
+    """Students served by one policy: ``declared (n, n_skills)`` skills declared mastered, ``n_steps (n,)``.
+
+    >>> import numpy as np
+    >>> from warmstart.families.learner.population import LearnerPopulation
+    >>> per_type = lambda *v: np.repeat(np.array(v, dtype=float)[:, None], 3, axis=1)  # type x 3 skills
+    >>> types = LearnerPopulation(np.array([0.5, 0.5]), L0=per_type(0.5, 0.1), T=per_type(0.4, 0.05),
+    ...                           F=per_type(0, 0), G=per_type(0.2, 0.2), S=per_type(0.1, 0.1))  # fast, slow
+    >>> single = LearnerPopulation(np.ones(1), L0=per_type(0.3), T=per_type(0.2), F=per_type(0),
+    ...                            G=per_type(0.2), S=per_type(0.1))                        # one type (BKT)
+    >>> setup = TutoringSetup(population=types, single_type=single)
+    >>> policy = make_tutoring_policy("round_robin", setup)
+    >>> state = policy.new_batch(2)
+    >>> policy.observe_many(state, np.array([1]), np.array([0]), np.array([1]))   # student 1 answers skill 0
+    >>> state.n_students, state.n_steps.tolist(), state.declared.tolist()
+    (2, [0, 1], [[False, False, False], [False, False, False]])
+    """
 
     declared: np.ndarray
     n_steps: np.ndarray
@@ -101,14 +155,45 @@ class TutoringState:
 
 @dataclass
 class BeliefState(TutoringState):
-    """Plus a learner belief per student (``ours``, ``bkt_mastery``, ``oracle_type``)."""
+    """Plus a learner belief per student (``ours``, ``bkt_mastery``, ``oracle_type``).
+
+    >>> import numpy as np
+    >>> from warmstart.families.learner.population import LearnerPopulation
+    >>> per_type = lambda *v: np.repeat(np.array(v, dtype=float)[:, None], 3, axis=1)  # type x 3 skills
+    >>> types = LearnerPopulation(np.array([0.5, 0.5]), L0=per_type(0.5, 0.1), T=per_type(0.4, 0.05),
+    ...                           F=per_type(0, 0), G=per_type(0.2, 0.2), S=per_type(0.1, 0.1))  # fast, slow
+    >>> single = LearnerPopulation(np.ones(1), L0=per_type(0.3), T=per_type(0.2), F=per_type(0),
+    ...                            G=per_type(0.2), S=per_type(0.1))                        # one type (BKT)
+    >>> setup = TutoringSetup(population=types, single_type=single)
+    >>> policy = make_tutoring_policy("bkt_mastery", setup)
+    >>> state = policy.new_student()
+    >>> policy.observe(state, 0, 1)
+    >>> type(state).__name__, state.belief.p_known().round(3).tolist()   # P(known) per skill
+    ('BeliefState', [[0.727, 0.3, 0.3]])
+    """
 
     belief: LearnerBeliefBatch
 
 
 @dataclass
 class StreakState(TutoringState):
-    """Plus the current run of correct answers per skill and the last skill practised (N-in-a-row policies)."""
+    """Plus the current run of correct answers per skill and the last skill practised (N-in-a-row policies).
+
+    >>> import numpy as np
+    >>> from warmstart.families.learner.population import LearnerPopulation
+    >>> per_type = lambda *v: np.repeat(np.array(v, dtype=float)[:, None], 3, axis=1)  # type x 3 skills
+    >>> types = LearnerPopulation(np.array([0.5, 0.5]), L0=per_type(0.5, 0.1), T=per_type(0.4, 0.05),
+    ...                           F=per_type(0, 0), G=per_type(0.2, 0.2), S=per_type(0.1, 0.1))  # fast, slow
+    >>> single = LearnerPopulation(np.ones(1), L0=per_type(0.3), T=per_type(0.2), F=per_type(0),
+    ...                            G=per_type(0.2), S=per_type(0.1))                        # one type (BKT)
+    >>> setup = TutoringSetup(population=types, single_type=single)
+    >>> policy = make_tutoring_policy("round_robin", setup)
+    >>> state = policy.new_student()
+    >>> for skill, correct in [(0, 1), (1, 1), (2, 0), (0, 1)]:
+    ...     policy.observe(state, skill, correct)
+    >>> state.streak.tolist(), state.last.tolist()        # skill 0: two right in a row; skill 2's run broken
+    ([[2, 1, 0]], [0])
+    """
 
     streak: np.ndarray
     last: np.ndarray
@@ -116,7 +201,53 @@ class StreakState(TutoringState):
 
 # ---------------------------------------------------------------------------------------------- base
 class TutoringPolicy(ABC):
-    """Base class: validates at the edges, then calls ``_new`` / ``_choose`` / ``_observe`` on trusted arrays."""
+    """Base class: validates at the edges, then calls ``_new`` / ``_choose`` / ``_observe`` on trusted arrays.
+
+    A tour on ``ours`` (every tutoring policy has these methods), with two learner types, fast and slow:
+
+    >>> import numpy as np
+    >>> from warmstart.families.learner.population import LearnerPopulation
+    >>> per_type = lambda *v: np.repeat(np.array(v, dtype=float)[:, None], 3, axis=1)  # type x 3 skills
+    >>> types = LearnerPopulation(np.array([0.5, 0.5]), L0=per_type(0.5, 0.1), T=per_type(0.4, 0.05),
+    ...                           F=per_type(0, 0), G=per_type(0.2, 0.2), S=per_type(0.1, 0.1))  # fast, slow
+    >>> single = LearnerPopulation(np.ones(1), L0=per_type(0.3), T=per_type(0.2), F=per_type(0),
+    ...                            G=per_type(0.2), S=per_type(0.1))                        # one type (BKT)
+    >>> setup = TutoringSetup(population=types, single_type=single)
+    >>> policy = make_tutoring_policy("ours", setup, seed=0)
+
+    One student: choose a skill, observe the answer; skills are declared mastered on the way.
+
+    >>> state = policy.new_student()
+    >>> for _ in range(4):
+    ...     skill = policy.choose(state)
+    ...     policy.observe(state, skill, 1)                     # every answer right
+    >>> policy.mastered(state).tolist(), policy.choose(state)   # skill 0 declared; never practised again
+    ([True, False, False], 1)
+    >>> policy.observe(state, 0, 1)
+    Traceback (most recent call last):
+    ...
+    ValueError: skills: expected skills not yet declared mastered, got skill 0 for student 0, which is ...
+    >>> back = policy.state_from_bytes(policy.state_to_bytes(state))   # what a store keeps
+    >>> policy.mastered(back).tolist(), back.n_steps.tolist()
+    ([True, False, False], [4])
+
+    Many students at once: the batched verbs are the real implementation.
+
+    >>> batch = policy.new_batch(3)
+    >>> policy.choose_many(batch).tolist()
+    [0, 0, 0]
+    >>> policy.observe_many(batch, np.array([0, 2]), np.array([0, 0]), np.array([1, 0]))  # students 0 and 2
+    >>> batch.n_steps.tolist(), policy.mastered_many(batch).any(axis=1).tolist()
+    ([1, 0, 1], [False, False, False])
+    >>> policy.choose_many(batch, np.array([0, 2])).tolist()   # the right answer moved student 0 on
+    [1, 0]
+    >>> policy.choose(batch)
+    Traceback (most recent call last):
+    ...
+    ValueError: state: expected the state of one student (from new_student), got 3 students
+    >>> policy.clone(seed=5).seed, policy.clone().name
+    (5, 'ours')
+    """
 
     name: ClassVar[str] = ""
     needs_truth: ClassVar[bool] = False
@@ -283,6 +414,11 @@ register_tutoring_policy = _TUTORS.register
 
 
 def tutoring_policy_names() -> tuple[str, ...]:
+    """The registered tutoring policies' names, in the order they registered.
+
+    >>> tutoring_policy_names()
+    ('ours', 'oracle_type', 'bkt_mastery', 'round_robin', 'random')
+    """
     return _TUTORS.names()
 
 
@@ -367,7 +503,32 @@ class _GainPolicy(_BeliefPolicy):
 
 @register_tutoring_policy("ours")
 class OursPolicy(_GainPolicy):
-    """Learner-type belief (types x personal grid); expected-learning-gain choice; P(known) threshold."""
+    """Learner-type belief (types x personal grid); expected-learning-gain choice; P(known) threshold.
+
+    >>> import numpy as np
+    >>> from warmstart.families.learner.population import LearnerPopulation
+    >>> per_type = lambda *v: np.repeat(np.array(v, dtype=float)[:, None], 3, axis=1)  # type x 3 skills
+    >>> types = LearnerPopulation(np.array([0.5, 0.5]), L0=per_type(0.5, 0.1), T=per_type(0.4, 0.05),
+    ...                           F=per_type(0, 0), G=per_type(0.2, 0.2), S=per_type(0.1, 0.1))  # fast, slow
+    >>> single = LearnerPopulation(np.ones(1), L0=per_type(0.3), T=per_type(0.2), F=per_type(0),
+    ...                            G=per_type(0.2), S=per_type(0.1))                        # one type (BKT)
+    >>> setup = TutoringSetup(population=types, single_type=single)
+    >>> policy = make_tutoring_policy("ours", setup, seed=0)
+    >>> state = policy.new_student()
+    >>> for _ in range(6):
+    ...     skill = policy.choose(state)
+    ...     policy.observe(state, skill, 1)
+    ...     declared = policy.mastered(state).astype(int).tolist()
+    ...     print(skill, declared, state.belief.p_known().round(2).tolist())
+    0 [0, 0, 0] [[0.72, 0.37, 0.37]]
+    1 [0, 0, 0] [[0.79, 0.79, 0.42]]
+    2 [0, 0, 0] [[0.84, 0.84, 0.84]]
+    0 [1, 0, 0] [[0.97, 0.86, 0.86]]
+    1 [1, 1, 0] [[0.98, 0.98, 0.87]]
+    2 [1, 1, 1] [[0.98, 0.98, 0.98]]
+
+    Right answers on one skill raise P(known) on the others too: they make the fast type more likely.
+    """
 
     def __init__(self, setup: TutoringSetup, *, seed: int = 0) -> None:
         super().__init__(setup, seed=seed)
@@ -382,7 +543,25 @@ class OursPolicy(_GainPolicy):
 
 @register_tutoring_policy("oracle_type")
 class OracleTypePolicy(_GainPolicy):
-    """Exact BKT with the student's true type's parameters; the gain rule and threshold of ``ours``."""
+    """Exact BKT with the student's true type's parameters; the gain rule and threshold of ``ours``.
+
+    >>> import numpy as np
+    >>> from warmstart.families.learner.population import LearnerPopulation
+    >>> per_type = lambda *v: np.repeat(np.array(v, dtype=float)[:, None], 3, axis=1)  # type x 3 skills
+    >>> types = LearnerPopulation(np.array([0.5, 0.5]), L0=per_type(0.5, 0.1), T=per_type(0.4, 0.05),
+    ...                           F=per_type(0, 0), G=per_type(0.2, 0.2), S=per_type(0.1, 0.1))  # fast, slow
+    >>> single = LearnerPopulation(np.ones(1), L0=per_type(0.3), T=per_type(0.2), F=per_type(0),
+    ...                            G=per_type(0.2), S=per_type(0.1))                        # one type (BKT)
+    >>> setup = TutoringSetup(population=types, single_type=single)
+    >>> policy = make_tutoring_policy("oracle_type", setup)
+    >>> fast, slow = policy.new_student(true_type=0), policy.new_student(true_type=1)
+    >>> fast.belief.p_known().tolist(), slow.belief.p_known().tolist()   # each type's own L0
+    ([[0.5, 0.5, 0.5]], [[0.1, 0.1, 0.1]])
+    >>> policy.new_student()
+    Traceback (most recent call last):
+    ...
+    ValueError: true_types: policy 'oracle_type' reads the students' true types (ground truth); expected ...
+    """
 
     needs_truth = True
 
@@ -405,7 +584,23 @@ class OracleTypePolicy(_GainPolicy):
 
 @register_tutoring_policy("bkt_mastery")
 class BKTMasteryPolicy(_BeliefPolicy):
-    """Standard BKT mastery learning (one type): skills in order, each until P(known) >= threshold."""
+    """Standard BKT mastery learning (one type): skills in order, each until P(known) >= threshold.
+
+    >>> import numpy as np
+    >>> from warmstart.families.learner.population import LearnerPopulation
+    >>> per_type = lambda *v: np.repeat(np.array(v, dtype=float)[:, None], 3, axis=1)  # type x 3 skills
+    >>> types = LearnerPopulation(np.array([0.5, 0.5]), L0=per_type(0.5, 0.1), T=per_type(0.4, 0.05),
+    ...                           F=per_type(0, 0), G=per_type(0.2, 0.2), S=per_type(0.1, 0.1))  # fast, slow
+    >>> single = LearnerPopulation(np.ones(1), L0=per_type(0.3), T=per_type(0.2), F=per_type(0),
+    ...                            G=per_type(0.2), S=per_type(0.1))                        # one type (BKT)
+    >>> setup = TutoringSetup(population=types, single_type=single)
+    >>> policy = make_tutoring_policy("bkt_mastery", setup)
+    >>> state = policy.new_student()
+    >>> for _ in range(3):
+    ...     policy.observe(state, policy.choose(state), 1)
+    >>> policy.mastered(state).tolist(), policy.choose(state)    # skill 0 reached 0.95: on to skill 1
+    ([True, False, False], 1)
+    """
 
     def _belief(self, n: int, true_types: np.ndarray | None) -> LearnerBeliefBatch:
         return LearnerBeliefBatch.fresh(self.setup.single_type, n, None)
@@ -448,7 +643,23 @@ class _StreakPolicy(TutoringPolicy):
 
 @register_tutoring_policy("round_robin")
 class RoundRobinPolicy(_StreakPolicy):
-    """The next undeclared skill after the last one practised, cyclically."""
+    """The next undeclared skill after the last one practised, cyclically.
+
+    >>> import numpy as np
+    >>> from warmstart.families.learner.population import LearnerPopulation
+    >>> per_type = lambda *v: np.repeat(np.array(v, dtype=float)[:, None], 3, axis=1)  # type x 3 skills
+    >>> types = LearnerPopulation(np.array([0.5, 0.5]), L0=per_type(0.5, 0.1), T=per_type(0.4, 0.05),
+    ...                           F=per_type(0, 0), G=per_type(0.2, 0.2), S=per_type(0.1, 0.1))  # fast, slow
+    >>> single = LearnerPopulation(np.ones(1), L0=per_type(0.3), T=per_type(0.2), F=per_type(0),
+    ...                            G=per_type(0.2), S=per_type(0.1))                        # one type (BKT)
+    >>> setup = TutoringSetup(population=types, single_type=single)
+    >>> policy = make_tutoring_policy("round_robin", setup)
+    >>> state = policy.new_student()
+    >>> for _ in range(3):
+    ...     policy.observe(state, 0, 1)                      # three right in a row on skill 0
+    >>> policy.mastered(state).tolist(), policy.choose(state)
+    ([True, False, False], 1)
+    """
 
     def _choose(self, state: TutoringState, rows: np.ndarray) -> np.ndarray:
         assert isinstance(state, StreakState)
@@ -461,7 +672,21 @@ class RoundRobinPolicy(_StreakPolicy):
 
 @register_tutoring_policy("random")
 class RandomPolicy(_StreakPolicy):
-    """A uniformly random undeclared skill (from the policy's own generator)."""
+    """A uniformly random undeclared skill (from the policy's own generator).
+
+    >>> import numpy as np
+    >>> from warmstart.families.learner.population import LearnerPopulation
+    >>> per_type = lambda *v: np.repeat(np.array(v, dtype=float)[:, None], 3, axis=1)  # type x 3 skills
+    >>> types = LearnerPopulation(np.array([0.5, 0.5]), L0=per_type(0.5, 0.1), T=per_type(0.4, 0.05),
+    ...                           F=per_type(0, 0), G=per_type(0.2, 0.2), S=per_type(0.1, 0.1))  # fast, slow
+    >>> single = LearnerPopulation(np.ones(1), L0=per_type(0.3), T=per_type(0.2), F=per_type(0),
+    ...                            G=per_type(0.2), S=per_type(0.1))                        # one type (BKT)
+    >>> setup = TutoringSetup(population=types, single_type=single)
+    >>> policy = make_tutoring_policy("random", setup, seed=0)
+    >>> state = policy.new_student()
+    >>> [policy.choose(state) for _ in range(6)]
+    [0, 2, 1, 0, 0, 1]
+    """
 
     def _choose(self, state: TutoringState, rows: np.ndarray) -> np.ndarray:
         u = self.rng.random((rows.size, self.n_skills))

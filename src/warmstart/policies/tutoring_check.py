@@ -124,7 +124,33 @@ def check_tutoring_policy(policy: TutoringPolicy, steps: int = 40) -> None:
     mastered) and final declarations on a simulated student, the same seed giving the same choices, a batch
     agreeing with single students, a student's state written to bytes and read back behaving as before (for
     policies whose state can be stored), and a ``ValueError`` naming the field for each kind of bad input with
-    no change of state. ``policy`` is checked through fresh copies of it (``TutoringPolicy.clone``)."""
+    no change of state. ``policy`` is checked through fresh copies of it (``TutoringPolicy.clone``).
+
+    >>> from warmstart.families.learner.population import LearnerPopulation
+    >>> from warmstart.policies.tutoring import (RoundRobinPolicy, TutoringSetup, make_tutoring_policy,
+    ...                                          tutoring_policy_names)
+    >>> per_type = lambda *v: np.repeat(np.array(v, dtype=float)[:, None], 3, axis=1)  # type x 3 skills
+    >>> types = LearnerPopulation(np.array([0.5, 0.5]), L0=per_type(0.5, 0.1), T=per_type(0.4, 0.05),
+    ...                           F=per_type(0, 0), G=per_type(0.2, 0.2), S=per_type(0.1, 0.1))  # fast, slow
+    >>> single = LearnerPopulation(np.ones(1), L0=per_type(0.3), T=per_type(0.2), F=per_type(0),
+    ...                            G=per_type(0.2), S=per_type(0.1))                        # one type (BKT)
+    >>> setup = TutoringSetup(population=types, single_type=single)
+    >>> for name in tutoring_policy_names():                              # every built-in one passes
+    ...     check_tutoring_policy(make_tutoring_policy(name, setup, seed=0))
+    >>> class Forgetful(RoundRobinPolicy):        # declares a skill on one right answer, forgets the others
+    ...     name = "forgetful"
+    ...     def _observe(self, state, rows, skills, correct):
+    ...         state.declared[rows] = False
+    ...         state.declared[rows, skills] = correct
+    >>> check_tutoring_policy(Forgetful(setup))
+    Traceback (most recent call last):
+    ...
+    AssertionError: forgetful: a declared skill was undeclared (declarations are final)
+    >>> check_tutoring_policy("round_robin")
+    Traceback (most recent call last):
+    ...
+    ValueError: policy: expected a TutoringPolicy, got str
+    """
     if not isinstance(policy, TutoringPolicy):
         raise ValueError(f"policy: expected a TutoringPolicy, got {type(policy).__name__}")  # noqa: TRY004
     first, _ = _rollout(policy.clone(), 1, steps)

@@ -17,7 +17,32 @@ from warmstart.policies.base import Decision, Policy, PolicyContext, StateSummar
 
 @register_policy("type_ts")
 class TypeThompson(Policy):
-    """Thompson sampling on a ``TypeBelief`` (a population of any family fitted by ``fit_types``)."""
+    """Thompson sampling on a ``TypeBelief`` (a population of any family fitted by ``fit_types``).
+
+    >>> import numpy as np
+    >>> from warmstart.families.generic import TypePopulation
+    >>> from warmstart.families.registry import available_families    # importing it registers the families
+    >>> from warmstart.policies import PolicyContext, make_policy
+    >>> params = {"mu": np.array([[1.0, 0.0], [-1.0, 0.0]]), "cov": np.stack([0.1 * np.eye(2)] * 2),
+    ...           "noise_var": np.full(2, 0.25)}                       # two types of the linear family
+    >>> population = TypePopulation(family="linear_gaussian", weights=np.array([0.5, 0.5]), params=params)
+    >>> policy = make_policy("type_ts", PolicyContext(population=population), seed=0)
+    >>> policy.settings()
+    {'n_samples': 32, 'family': 'linear_gaussian'}
+    >>> X, state = np.array([[1.0, 0.0], [-1.0, 0.0], [0.0, 1.0]]), policy.new_user()
+    >>> policy.act(state, X).probabilities.tolist()                   # shares of the 32 draws
+    [0.375, 0.59375, 0.03125]
+    >>> policy.update(state, X, 1, 1.1)                               # candidate 1 gave 1.1: like type 1
+    >>> policy.summarise_state(state).type_probs.round(3).tolist(), policy.act(state, X).action
+    ([0.002, 0.998], 1)
+    >>> policy.state_from_bytes(policy.state_to_bytes(state)).n       # what a store keeps
+    1.0
+    >>> from warmstart.policies.baselines import single_gaussian          # the linear family's own Population
+    >>> make_policy("type_ts", PolicyContext(population=single_gaussian(np.zeros(2), np.eye(2), 0.25)))
+    Traceback (most recent call last):
+    ...
+    ValueError: policy 'type_ts': expected a population of a generic family (TypePopulation), got Population
+    """
 
     needs_population = True
 

@@ -28,19 +28,47 @@ def _line_template(dim: int) -> str:
 
 
 def adf_lines(template: str, X: np.ndarray) -> list[str]:
-    """One VW ADF line per candidate action (its features in namespace ``a``), no shared line, no labels."""
+    """One VW ADF line per candidate action (its features in namespace ``a``), no shared line, no labels.
+
+    >>> adf_lines("|a f0:%.7g f1:%.7g", np.array([[1.0, 0.0], [0.25, -1.5]]))
+    ['|a f0:1 f1:0', '|a f0:0.25 f1:-1.5']
+    """
     return [template % tuple(row) for row in X.tolist()]
 
 
 def labelled(lines: list[str], action: int, cost: float, prob: float) -> list[str]:
-    """``lines`` with the CB label ``0:cost:prob`` on the chosen action's line."""
+    """``lines`` with the CB label ``0:cost:prob`` on the chosen action's line.
+
+    >>> labelled(['|a f0:1 f1:0', '|a f0:0.25 f1:-1.5'], 1, -0.8, 0.5)  # action 1, reward 0.8, prob 0.5
+    ['|a f0:1 f1:0', '0:-0.8:0.5 |a f0:0.25 f1:-1.5']
+    """
     out = list(lines)
     out[action] = f"0:{cost:.9g}:{prob:.9g} {out[action]}"
     return out
 
 
 class VWUser:
-    """A new user's own VW workspace (a copy of the pre-trained model). ``close()`` finishes it."""
+    """A new user's own VW workspace (a copy of the pre-trained model). ``close()`` finishes it.
+
+    >>> import numpy as np, warmstart as ws
+    >>> from warmstart.policies import PolicyContext, make_policy
+    >>> cfg = ws.sim.LinearTypesConfig(dim=2, n_types=2, n_actions=5, minority_share=0.5, outlier_share=0.0)
+    >>> log = ws.sim.LinearTypesPopulation(cfg).logged(40, 20, seed=0)          # 800 logged events
+    >>> policy = make_policy("vw_pooled", PolicyContext(train_log=log), seed=0, pretrain_events=400)
+    >>> X = np.array([[1.0, 0.0], [0.0, 1.0], [-1.0, 0.0]])
+    >>> state = policy.new_user()
+    >>> policy.update(state, X, 2, -0.7)
+    >>> type(state).__name__, state.n, state.closed
+    ('VWUser', 1, False)
+    >>> state.close()                                 # VW's workspace is finished; closing again does nothing
+    >>> state.close()
+    >>> state.closed
+    True
+    >>> policy.act(state, X)
+    Traceback (most recent call last):
+    ...
+    ValueError: state: this user's VW workspace was closed; start a new user
+    """
 
     def __init__(self, workspace: Any) -> None:
         self.workspace = workspace
@@ -104,6 +132,26 @@ class VWPooledPolicy(Policy):
 
     Cost per decision: ~100 microseconds to act (format the candidates, VW parse + predict, sample) plus
     ~60 to update (VW parse + learn), d = 10 and 20 actions.
+
+    >>> import numpy as np, warmstart as ws
+    >>> from warmstart.policies import PolicyContext, make_policy
+    >>> cfg = ws.sim.LinearTypesConfig(dim=2, n_types=2, n_actions=5, minority_share=0.5, outlier_share=0.0)
+    >>> log = ws.sim.LinearTypesPopulation(cfg).logged(40, 20, seed=0)          # 800 logged events
+    >>> policy = make_policy("vw_pooled", PolicyContext(train_log=log), seed=0, pretrain_events=400)
+    >>> X = np.array([[1.0, 0.0], [0.0, 1.0], [-1.0, 0.0]])
+    >>> policy.settings()["vw_args"], policy.settings()["n_pretrain_events"]
+    ('--cb_explore_adf --squarecb --gamma_scale 100 --quiet -l 8', 400)
+    >>> state = policy.new_user()
+    >>> policy.act(state, X).probabilities.round(2).tolist()      # the pooled model's choice
+    [0.02, 0.01, 0.96]
+    >>> policy.update(state, X, 2, -0.7)                           # this user does not like it
+    >>> policy.act(state, X).probabilities.round(2).tolist()      # candidate 0 now (the others keep a sliver)
+    [1.0, 0.0, 0.0]
+    >>> policy.close_user(state)                                   # finish the user's VW workspace
+    >>> make_policy("vw_pooled", PolicyContext(train_log=log), learning_rate=-1.0)
+    Traceback (most recent call last):
+    ...
+    ValueError: learning_rate: expected a finite positive number or None, got -1.0
     """
 
     needs_train_log = True

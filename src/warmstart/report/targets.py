@@ -1,12 +1,15 @@
 """The issue's targets, evaluated from benchmark JSON: one row per target with the measured figure, whether it
 is met, and the command that measured it. Written as ``targets.json`` (for the report) and ``targets.md``
-(for the README's results table)."""
+(for the results tables: every row in docs/results.md, the ``HEADLINE`` rows in the README)."""
 
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
+
+from warmstart.report.replay_targets import replay_rows
 
 BASELINES = ("pooled_ts", "club", "vw_pooled")
 
@@ -499,6 +502,8 @@ def write_targets(bench_dir: str | Path) -> list[dict[str, Any]]:
         found = _load(bench_dir / name)
         if found is not None:
             rows += make_rows(found)
+    for path in sorted(bench_dir.glob("*/replay.json")):  # each replayed log's rows (issue 16)
+        rows += replay_rows(path.parent.name, json.loads(path.read_text()))
     rows = merge_repeated(rows)
     (bench_dir / "targets.json").write_text(json.dumps({"rows": rows}, indent=1))
     (bench_dir / "targets.md").write_text(markdown_table(rows))
@@ -535,7 +540,7 @@ def merge_repeated(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 
 def markdown_table(rows: list[dict[str, Any]]) -> str:
-    """The rows as the README's markdown table.
+    """The rows as a markdown table (``targets.md``: docs/results.md shows all of it).
 
     >>> print(markdown_table([{"target": "belief size", "threshold": "<= 2 KB", "measured": "350 bytes",
     ...                        "met": True}]), end="")
@@ -548,3 +553,41 @@ def markdown_table(rows: list[dict[str, Any]]) -> str:
     for r in rows:
         lines.append(f"| {r['target']} | {r['threshold']} | {r['measured']} | {mark[r['met']]} |")
     return "\n".join(lines) + "\n"
+
+
+#: The targets the README's short results table shows (docs/results.md has every row): the cold-start gain and
+#: what the exploration floor costs of it, no harm, the hard preset, finding the type, knowledge tracing against
+#: pyBKT (overall and on each student's first responses) and the service's round trips.
+HEADLINE = (
+    "gain captured G(20) / G(200)",
+    "exploration floor (epsilon 0.01): G(20) / G(200) of floored mixture_ids",
+    "no harm: R_ours(t) <= R_pooled(t), t = 10, 20, 50, 200 (default)",
+    "hard preset: G(20)",
+    "type accuracy at step 10 (non-outliers)",
+    "AUC ours - pyBKT (unseen ASSIST2009 students)",
+    "AUC ours - pyBKT on responses 1-10 of each student",
+    "rank + reward round trips, SQLite, one worker, loopback",
+)
+
+
+def headline_table(table: str, names: Sequence[str] = HEADLINE) -> str:
+    """The header and the rows of ``table`` (``markdown_table``'s output) whose target is one of ``names``, in
+    the table's order. A name the table lacks is a ``ValueError``, so a renamed target cannot drop out of the
+    README unnoticed.
+
+    >>> table = markdown_table([{"target": t, "threshold": "-", "measured": "1", "met": t != "b"} for t in "abc"])
+    >>> print(headline_table(table, ["c", "b"]), end="")
+    | target | threshold | measured | status |
+    |---|---|---|---|
+    | b | - | 1 | **not met** |
+    | c | - | 1 | met |
+    >>> headline_table(table, ["a", "d"])
+    Traceback (most recent call last):
+    ValueError: names: expected targets of the table, got ['d'] (the table has ['a', 'b', 'c'])
+    """
+    header, rows = table.splitlines()[:2], table.splitlines()[2:]
+    targets = [row.removeprefix("| ").split(" | ", 1)[0] for row in rows]
+    missing = [name for name in names if name not in targets]
+    if missing:
+        raise ValueError(f"names: expected targets of the table, got {missing} (the table has {targets})")
+    return "\n".join(header + [row for row, target in zip(rows, targets, strict=True) if target in names]) + "\n"
