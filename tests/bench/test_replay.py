@@ -258,7 +258,7 @@ def test_no_paired_section_without_ours():
 
 
 def test_choose_serves_each_policy_in_its_own_chosen_space_from_the_training_users_only(sim_events, monkeypatch):
-    import warmstart.bench.replay as replay
+    from warmstart.bench import replay
     from warmstart.families.linear.space import SpaceConfig
 
     _, ev = sim_events

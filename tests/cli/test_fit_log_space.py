@@ -35,7 +35,7 @@ def test_fit_log_chooses_the_space_and_k_and_keeps_the_table(tmp_path):
     chosen = space["chosen"]["ours"]
     assert chosen["n_types"] == population.n_types >= 2 and chosen["space"]["n_factors"] >= 2
     assert space["n_validation_users"] == 24 and space["n_fit_users"] == 96
-    ids, features, meta = load_item_features(tmp_path / "pop.items.npz")
+    _, features, meta = load_item_features(tmp_path / "pop.items.npz")
     assert features.shape == (15, population.dim) and meta["info"]["source"] == "learned"
     assert "item space and K" in res.stdout and "chosen by early events" in res.stdout
     # --n-types fixes K and leaves the space to choose

@@ -574,6 +574,13 @@ def run_replay(events: EventData, *, train_fraction: float = 0.7, steps: int = 2
                                                          references["oracle_user"]["mean_reward"])}
                    if compared else None),
         "reference": references,
-        "timing": {"fit_s": fit_s, "serve_s": serve_s,
-                   **({"choose_s": choice.seconds} if choice is not None else {})},
+        "timing": {"fit_s": fit_s, "serve_s": serve_s, **_choice_timing(choice)},
     }
+
+
+def _choice_timing(choice: SpaceChoice | None) -> dict[str, Any]:
+    """How long the space choice took, in all and per space (the timing, not the document's fit section: same
+    seed, same document)."""
+    if choice is None:
+        return {}
+    return {"choose_s": choice.seconds, "choose_by_space_s": {r.space.name: r.seconds for r in choice.table}}

@@ -319,7 +319,7 @@ def _print_replay(doc: dict[str, Any]) -> None:
     space = doc["fit"].get("space")
     if space:
         table = Table(title=f"item space and K chosen on {space['n_validation_users']} validation users "
-                            f"(training users' latest; {space['seconds']:.1f} s)")
+                            f"(training users' latest; {doc['timing']['choose_s']:.1f} s)")
         for col in ("for", "space", "K", "log lik. of first events"):
             table.add_column(col)
         for who, c in space["chosen"].items():

@@ -213,20 +213,21 @@ def _fit_events(log: Path, out_path: Path, cfg: Any, bounds: Any, choose: bool =
 
 def print_space(space: dict[str, Any]) -> None:
     """The space choice's table: every space's score per K (ours) and for the one-prior peers."""
-    table = Table(title=f"item space and K: mean log likelihood of the first {space['config']['n_early']} events "
-                        f"of {space['n_validation_users']} later users, fitted on {space['n_fit_users']} earlier "
-                        f"({space['seconds']:.1f} s)")
+    table = Table(title=f"item space and K (bold: chosen): mean log likelihood of the first "
+                        f"{space['config']['n_early']} events of the {space['n_validation_users']} latest users, "
+                        f"fitted on the {space['n_fit_users']} others)")
     ks = list(space["table"][0]["mixture"])
-    for col in ("space", "dim", *[f"K={k}" for k in ks], "one prior (pooled)"):
+    table.add_column("space", no_wrap=True)
+    for col in ("dim", *[f"K={k}" for k in ks], "one prior"):
         table.add_column(col, justify="right")
     ours = space["chosen"]["ours"]
     for row in space["table"]:
         cells = []
         for k in ks:
-            cell = f"{row['mixture'][k]:.3f}"
+            cell = f"{row['mixture'][k]:.2f}"
             mine = row["space"] == ours["space"] and str(ours["n_types"]) == k
             cells.append(f"[bold]{cell}[/bold]" if mine else cell)
-        table.add_row(row["space"]["name"], str(row["dim"]), *cells, f"{row['pooled']:.3f}")
+        table.add_row(row["space"]["name"], str(row["dim"]), *cells, f"{row['pooled']:.2f}")
     out.print(table)
 
 

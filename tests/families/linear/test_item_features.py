@@ -124,7 +124,7 @@ def test_docstring_examples_run(tmp_path, monkeypatch):
 def test_leave_user_out_re_solves_each_item_without_the_events_user(weighting):
     """Against the obvious reference: the item's ridge regression on its other users' entries, with the fit's
     user factors."""
-    R, u, i, r, _ = planted(seed=3, n_users=50, n_items=12, rank=2, frac=0.5)
+    _, u, i, r, _ = planted(seed=3, n_users=50, n_items=12, rank=2, frac=0.5)
     u, i, r = np.r_[u, u[:5]], np.r_[i, i[:5]], np.r_[r, r[:5] + 0.3]  # a few repeated (user, item) events
     cfg = ItemFeatureConfig(n_factors=2, reg=2.0, bias_reg=1.5, weighting=weighting)
     fit = fit_item_features(u, i, r, n_users=50, n_items=12, config=cfg)

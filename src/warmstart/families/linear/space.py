@@ -374,6 +374,7 @@ class SpaceScores:
     mixture_se: dict[int, float] = field(default_factory=dict)
     pooled_se: float | None = None
     from_scratch_se: float | None = None
+    #: wall time of the space's factorisation and fits (not in ``to_dict``: same seed, same record)
     seconds: float = 0.0
 
     def best_k(self) -> int:
@@ -385,8 +386,7 @@ class SpaceScores:
                 "mixture": {str(k): v for k, v in self.mixture.items()}, "pooled": self.pooled,
                 "from_scratch": self.from_scratch,
                 "se": {"mixture": {str(k): v for k, v in self.mixture_se.items()}, "pooled": self.pooled_se,
-                       "from_scratch": self.from_scratch_se},
-                "seconds": self.seconds}
+                       "from_scratch": self.from_scratch_se}}
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -416,6 +416,7 @@ class SpaceChoice:
     n_fit_users: int
     n_validation_events: int
     config: SpaceConfig
+    #: wall time of the choice (not in ``to_dict``: same seed, same record)
     seconds: float = 0.0
 
     def space_of(self, who: str) -> Space:
@@ -441,8 +442,7 @@ class SpaceChoice:
                 "chosen": chosen, "n_fit_users": self.n_fit_users,
                 "n_validation_users": int(self.validation_users.shape[0]),
                 "n_validation_events": self.n_validation_events,
-                "table": [r.to_dict() for r in self.table], "config": self.config.to_dict(),
-                "seconds": self.seconds}
+                "table": [r.to_dict() for r in self.table], "config": self.config.to_dict()}
 
 
 def _mean_se(values: np.ndarray) -> tuple[float, float]:
