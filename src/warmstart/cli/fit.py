@@ -217,9 +217,9 @@ def print_space(space: dict[str, Any]) -> None:
                         f"{space['config']['n_early']} events of the {space['n_validation_users']} latest users, "
                         f"fitted on the {space['n_fit_users']} others)")
     ks = list(space["table"][0]["mixture"])
-    table.add_column("space", no_wrap=True)
+    table.add_column("space")
     for col in ("dim", *[f"K={k}" for k in ks], "one prior"):
-        table.add_column(col, justify="right")
+        table.add_column(col, justify="right", no_wrap=True, min_width=len(col) if col == "dim" else 6)
     ours = space["chosen"]["ours"]
     for row in space["table"]:
         cells = []

@@ -19,8 +19,8 @@ spaces (``n_factors`` in ``SpaceConfig.n_factors``) and, when the log has featur
 ``validation_fraction`` are the validation users, the others the fitting users. In every space the
 factorisation and the populations (K in ``n_types``, each fitted with K fixed and no split-and-merge moves)
 are fitted on the fitting users; a validation user's items get their features from that fit (an item no
-fitting user had gets ``c = 0, q = 0``). The score of a prior is the mean over validation users of the log marginal
-likelihood of their first ``n_early`` events (in time order)::
+fitting user had gets ``c = 0, q = 0``). The score of a prior is the mean over validation users of the log
+marginal likelihood of their first ``n_early`` events (in time order)::
 
     log p(r_1 .. r_m | x_1 .. x_m) = logsumexp_k (log w_k + log evidence_k)
 
@@ -31,7 +31,19 @@ by the same criterion: ``pooled`` (the K = 1 fit's single type, what ``pooled_ts
 (``N(0, v I)`` with ``v`` and the noise from the K = 1 fit, what ``from_scratch_ts`` starts from). Ties go to
 the first in grid order (spaces in order, K ascending). The chosen configurations are then refitted on every
 training user (``fit_in_space``), and the whole table is kept in the population's diagnostics
-(``FitDiagnostics.space``) so that a user can see why.
+(``FitDiagnostics.space``) so that a user can see why, with each choice's lead over the runner-up and that
+lead's standard error over the validation users (a lead of a standard error or two is noise).
+
+**Fitting on learned features.** A population is fitted on its users' statistics over the item features, and
+learned features are fitted on those same users' rewards: an item few users had carries their rewards in its
+``c_i`` and ``q_i`` (an item one user had fits that user's reward exactly), so in-sample statistics show the
+types too little noise and too much weight on the learned columns, and a prior fitted on them is overconfident
+on a new user, whose items' features never saw them (on a simulator's log, where no two events share an
+item, every learned space's K = 1 prior scored about -7e6). So the populations here are fitted on each event's
+*leave-user-out* features (``item_features.leave_user_out``: the item's ridge solution without that user's
+entry; an item only that user had looks unseen), what a new user's items look like, while new users are
+served with the features fitted on everyone (``SpaceFeatures``). ``fit_from_events`` (the fit without the
+choice) is unchanged.
 
 >>> events = _two_tastes(n_users=60, n_items=10, seed=0)       # 60 users, 2 tastes over 10 items, no f_*
 >>> cfg = SpaceConfig(n_factors=(0, 1), factor_reg=(1.0,), n_types=(1, 2), item_features=SMALL_ITEMS)
@@ -170,7 +182,8 @@ class SpaceFeatures:
 
 
 def _assemble(fit: ItemFeatures, events: EventData, space: Space) -> SpaceFeatures:
-    """The space's features from a factorisation of ``events`` (``[1, c, q]``) and the log's content columns."""
+    """The space's features from a factorisation of ``events`` (``[1, c, q]``) and the log's content
+    columns."""
     X = fit.features
     rows = leave_user_out(fit, events.user, events.item, events.reward)
     # "learned" as fit_from_events says it (the same (1, c, q) layout), "log+learned" with content columns
@@ -197,7 +210,8 @@ def _factorise(events: EventData, config: ItemFeatureConfig) -> ItemFeatures:
                              n_items=events.n_items, config=config)
 
 
-def space_features(events: EventData, space: Space, item_config: ItemFeatureConfig | None = None) -> SpaceFeatures:
+def space_features(events: EventData, space: Space,
+                   item_config: ItemFeatureConfig | None = None) -> SpaceFeatures:
     """The item features of ``space`` learned from ``events``' users (``SpaceFeatures``); ``item_config``
     (default ``ItemFeatureConfig()``) gives the factorisation's other settings (``bias_reg``, ``weighting``,
     iterations, seed).
@@ -282,7 +296,8 @@ class SpaceConfig:
 
     ``n_factors``: the learned spaces' numbers of latent factors (0: the item bias alone);
     ``content_factors``: the content spaces' (used only when the log has item features; empty: no content
-    space); ``factor_reg``: the latent factors' penalties tried (a space with factors is tried with each);
+    space; by default content + bias only, since each content space costs several learned ones: its dimension
+    is the log's features' plus two); ``factor_reg``: the latent factors' penalties tried (a space with factors is tried with each);
     ``n_types``: ours' K tried (K = 1 is fitted in every space anyway, for the one-prior peers; a single value
     fixes ours' K and leaves only the space to choose); ``validation_fraction``: the latest share
     of the training users by arrival that score; ``n_early``: how many of a validation user's first events are
@@ -290,7 +305,7 @@ class SpaceConfig:
     ``n_factors``, ``reg``, ``n_types``, ``split_merge`` and ``seed`` are set by the grid and the seed).
 
     >>> len(SpaceConfig().spaces(has_content=False)), len(SpaceConfig().spaces(has_content=True))
-    (7, 10)
+    (7, 8)
     >>> SpaceConfig(n_types=(0, 4))
     Traceback (most recent call last):
     ...
@@ -298,7 +313,7 @@ class SpaceConfig:
     """
 
     n_factors: tuple[int, ...] = (0, 2, 4, 8)
-    content_factors: tuple[int, ...] = (0, 2)
+    content_factors: tuple[int, ...] = (0,)
     factor_reg: tuple[float, ...] = (10.0, 50.0)
     n_types: tuple[int, ...] = (1, 2, 4, 8)
     validation_fraction: float = 0.2
@@ -410,7 +425,7 @@ class SpaceChoice:
     from_scratch: Space
     table: tuple[SpaceScores, ...]
     #: per chooser, the best other configuration and the chosen one's lead over it, with the lead's standard
-    #: error over validation users (paired: the same users' events); None when there was nothing else to choose
+    #: error over validation users (paired: the same users' events); None when there was nothing else
     margins: dict[str, dict[str, Any] | None] = field(default_factory=dict)
     validation_users: np.ndarray
     n_fit_users: int
@@ -531,7 +546,8 @@ def choose_space(events: EventData, config: SpaceConfig | None = None, seed: int
                         "margin": float(diff.mean()), "margin_se": _mean_se(diff)[1]}
     report("done", 1.0)
     return SpaceChoice(ours=table[chosen["ours"][0]].space, n_types=chosen["ours"][1],
-                       pooled=table[chosen["pooled"][0]].space, from_scratch=table[chosen["from_scratch"][0]].space,
+                       pooled=table[chosen["pooled"][0]].space,
+                       from_scratch=table[chosen["from_scratch"][0]].space,
                        table=tuple(table), margins=margins, validation_users=val_part.user_ids,
                        n_fit_users=fit_part.n_users,
                        n_validation_events=int(np.minimum(val_part.lengths(), cfg.n_early).sum()), config=cfg,
@@ -554,7 +570,8 @@ def fit_in_space(events: EventData, space: Space, n_types: int, config: SpaceCon
     report = progress or (lambda msg, frac: None)
     report(f"item features: {space.name}", 0.0)
     learned = space_features(events, space, cfg.item_features)
-    population = fit_population(learned.summary(events), replace(cfg.population, n_types=n_types, split_merge=False),
+    fixed = replace(cfg.population, n_types=n_types, split_merge=False)
+    population = fit_population(learned.summary(events), fixed,
                                 progress=lambda msg, frac: report(f"population: {msg}", 0.1 + 0.9 * frac))
     population = replace(population, diagnostics=population.diagnostics.replace(item_features=learned.info))
     return population, learned
