@@ -89,7 +89,10 @@ def replay_rows(name: str, doc: dict[str, Any]) -> list[dict[str, Any]]:
                          None if share is None else share >= CAPTURED, cmd))
     if ((doc.get("data") or {}).get("source") or {}).get("genres") and "popularity" in vs:
         windows = vs["popularity"]["windows"]
+        # the log has the genre flags; which space ours chose from them and the learned ones, said beside it
+        chosen = (((doc.get("fit") or {}).get("space") or {}).get("chosen") or {}).get("ours") or {}
+        space = f" (ours' space: {chosen['space']['name']})" if chosen.get("space") else ""
         rows.append(_row(f"replay {name}: content features only, ours >= popularity", "at every window",
-                         "; ".join(f"{k}: {_ci(w)}" for k, w in windows.items()),
+                         "; ".join(f"{k}: {_ci(w)}" for k, w in windows.items()) + space,
                          all(w["mean_diff"] >= 0 for w in windows.values()), cmd))
     return rows
