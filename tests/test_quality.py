@@ -41,7 +41,6 @@ SIZE_EXCEPTIONS: dict[str, str] = {
     "report/targets.py": "being split with issue 16's work",
     "report/targets.py::coldstart_rows": "being split with issue 16's work",
     # issue 15 (this branch) splits these; each entry goes with its split
-    "governance/explain.py::format_explanation": "being split (issue 15)",
     "governance/leakage.py::leakage_audit": "being split (issue 15)",
 }
 
