@@ -40,8 +40,6 @@ SIZE_EXCEPTIONS: dict[str, str] = {
     "bench/replay.py::run_replay": "being split with issue 16's work",
     "report/targets.py": "being split with issue 16's work",
     "report/targets.py::coldstart_rows": "being split with issue 16's work",
-    # issue 15 (this branch) splits these; each entry goes with its split
-    "governance/leakage.py::leakage_audit": "being split (issue 15)",
 }
 
 
