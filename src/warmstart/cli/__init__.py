@@ -4,7 +4,8 @@ Every command prints one line on error (``error: ...``) and exits with status 2;
 bar. Benchmarks write JSON with their configuration, seed, version and machine.
 
 The commands live in one module per group (``data``, ``fit``, ``bench``, ``report``, ``ope``, ``service``,
-``audit``; what they share in ``_common``); this module builds the Typer app from them. The order of
+``audit``; ``bench coldstart``, with its many simulator options, in ``bench_coldstart``; what they share in
+``_common``); this module builds the Typer app from them. The order of
 registration below is the order ``warmstart --help`` lists them in. Each command imports its heavy modules
 when it runs, so ``warmstart --help`` stays fast.
 """
@@ -13,7 +14,7 @@ from __future__ import annotations
 
 import typer
 
-from warmstart.cli import audit, bench, data, fit, ope, report, service
+from warmstart.cli import audit, bench, bench_coldstart, data, fit, ope, report, service
 from warmstart.cli._common import CliError, progress_bar, run_app
 
 __all__ = ["CliError", "app", "main", "progress_bar"]
@@ -37,7 +38,7 @@ app.command("simulate")(data.simulate)
 app.command("stats")(data.stats)
 app.command("merge-shards")(data.merge_shards_command)
 app.command("fit")(fit.fit)
-bench_app.command("coldstart")(bench.bench_coldstart)
+bench_app.command("coldstart")(bench_coldstart.bench_coldstart)
 bench_app.command("speed")(bench.bench_speed)
 bench_app.command("kt")(bench.bench_kt)
 bench_app.command("replay")(bench.bench_replay)

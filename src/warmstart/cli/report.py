@@ -10,7 +10,7 @@ from typing import Annotated, Any
 import typer
 
 from warmstart.cli._common import CliError, out, progress_bar, sanitize, write_json
-from warmstart.cli.bench import print_coldstart
+from warmstart.cli.bench_coldstart import print_coldstart
 from warmstart.cli.fit import print_population
 
 

@@ -3,12 +3,18 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from warmstart.cli._common import CliError, out, progress_bar
 from warmstart.policies.floor import DEFAULT_EPSILON
+
+if TYPE_CHECKING:
+    from warmstart._validate import Bounds
+    from warmstart.families.linear.population import Population
+    from warmstart.service.bootstrap import BootstrapPrior
+    from warmstart.store.store import Store
 
 
 def keys_create(
@@ -103,11 +109,7 @@ def serve(
     store = Store.open(db)
     try:
         if pop is not None:
-            active = store.active_version()
-            if active is None or store.population(active)[1].get("fingerprint") != pop.fingerprint():
-                version = store.add_population(pop.to_bytes(), fingerprint=pop.fingerprint(),
-                                               meta={"fingerprint": pop.fingerprint(), "source": str(population)})
-                store.activate(version, note=f"warmstart serve --population {population}")
+            _activate(store, pop, str(population))
         # with no population the service starts empty: it serves from the bootstrap prior until POST /v1/admin/fit
         bootstrap = BootstrapPrior(prior_var=bootstrap_prior_var, noise_var=bootstrap_noise_var)
         # built here for one worker; for several, built only to check the settings before any worker starts
@@ -125,14 +127,31 @@ def serve(
     # each worker process builds its own app and store from these (warmstart.service.app.app_from_env); the
     # population was added and activated above, once, before any worker starts
     store.close()
-    os.environ.update(WARMSTART_DB=db, WARMSTART_POLICY=policy, WARMSTART_SEED=str(seed),
-                      WARMSTART_REWARD_WINDOW="" if reward_window is None else repr(float(reward_window)),
-                      WARMSTART_DEFAULT_REWARD=repr(float(default_reward)), WARMSTART_EXPLORE=repr(float(explore)),
-                      WARMSTART_BOOTSTRAP_PRIOR_VAR=repr(float(bootstrap_prior_var)),
-                      WARMSTART_BOOTSTRAP_NOISE_VAR=repr(float(bootstrap_noise_var)),
-                      WARMSTART_MAX_REWARD=repr(bounds.max_reward), WARMSTART_MAX_FEATURE=repr(bounds.max_feature))
+    os.environ.update(_worker_environment(db, policy, seed, reward_window, default_reward, explore, bootstrap, bounds))
     uvicorn.run("warmstart.service.app:app_from_env", factory=True, workers=workers, host=host, port=port,
                 log_level="warning")
+
+
+def _activate(store: Store, pop: Population, source: str) -> None:
+    """Add the population of ``--population`` (the file ``source``) as a new version and activate it, unless it
+    is the active one."""
+    active = store.active_version()
+    if active is None or store.population(active)[1].get("fingerprint") != pop.fingerprint():
+        version = store.add_population(pop.to_bytes(), fingerprint=pop.fingerprint(),
+                                       meta={"fingerprint": pop.fingerprint(), "source": source})
+        store.activate(version, note=f"warmstart serve --population {source}")
+
+
+def _worker_environment(db: str, policy: str, seed: int, reward_window: float | None, default_reward: float,
+                        explore: float, bootstrap: BootstrapPrior, bounds: Bounds) -> dict[str, str]:
+    """The settings every worker process reads to build its own app and store
+    (``warmstart.service.app.app_from_env``)."""
+    return {"WARMSTART_DB": db, "WARMSTART_POLICY": policy, "WARMSTART_SEED": str(seed),
+            "WARMSTART_REWARD_WINDOW": "" if reward_window is None else repr(float(reward_window)),
+            "WARMSTART_DEFAULT_REWARD": repr(float(default_reward)), "WARMSTART_EXPLORE": repr(float(explore)),
+            "WARMSTART_BOOTSTRAP_PRIOR_VAR": repr(float(bootstrap.prior_var)),
+            "WARMSTART_BOOTSTRAP_NOISE_VAR": repr(float(bootstrap.noise_var)),
+            "WARMSTART_MAX_REWARD": repr(bounds.max_reward), "WARMSTART_MAX_FEATURE": repr(bounds.max_feature)}
 
 
 def _read_population(path: Path) -> Any:

@@ -273,25 +273,41 @@ def format_explanation(e: Explanation, max_types: int = 4) -> str:
     Confidence: very confident.
     ...
     """
-    names = e.type_names
-    top, runner = names[e.top], names[e.runner_up]
     lines = [f"What was inferred about user {e.user}, and why", ""]
     if e.n_events == 0:
         lines.append("No events: nothing has been learned yet, so every type is as likely as it is in the "
                      "population and this user is served as the average user.")
         return "\n".join(lines)
+    lines += [*_evidence_lines(e, max_types), "", *_type_lines(e), "", *_why_lines(e), ""]
+    lines.append("This is not a fixed label: it is recomputed from all of this user's events every time, so later "
+                 "events can change it. The user can reset it (start again from the population average) or ask "
+                 "to be forgotten (their events and their influence on the next fit are deleted).")
+    return "\n".join(lines)
+
+
+def _evidence_lines(e: Explanation, max_types: int) -> list[str]:
+    """What the explanation rests on, and the type probabilities (the ``max_types`` likeliest, and novel)."""
+    names = e.type_names
+    lines = []
     lines.append(f"Based on {e.n_events} event{'s' if e.n_events != 1 else ''} (every logged reward of this "
                  "user, in time order).")
     order = np.argsort(-e.probs, kind="stable")
     shown = [f"{names[k]} {_pct(e.probs[k])}" for k in order[:max_types] if k != e.novel_index]
     lines.append("Type probabilities: " + ", ".join(shown) + f"; novel (fits no type) {_pct(e.probs[e.novel_index])}.")
-    lines.append("")
+    return lines
+
+
+def _type_lines(e: Explanation) -> list[str]:
+    """The likeliest type (or novel) and what the type described means: the features it favours and avoids,
+    how it differs from the average user, the items it would like most and least."""
+    names = e.type_names
+    lines = []
     if e.top == e.novel_index:
         lines.append(f"Most likely: this user fits none of the known types ({_pct(e.probs[e.top])} novel). They "
                      "are served from a broad prior centred on the average user and, increasingly, from their "
                      "own data, not forced into a type.")
     else:
-        lines.append(f"Most likely: {top} ({_pct(e.probs[e.top])}).")
+        lines.append(f"Most likely: {names[e.top]} ({_pct(e.probs[e.top])}).")
     d = names[e.described]
     lead = f"What {d} means" if e.described == e.top else f"The closest known type, {d}, means"
     fav = [f for f in e.effects if f.coefficient > 0][:3]
@@ -311,8 +327,14 @@ def format_explanation(e: Explanation, max_types: int = 4) -> str:
         lines.append("Among the items in the log, it would most like " + ", ".join(
             f"{i} ({v:+.2f})" for i, v in e.top_items) + " and least like " + ", ".join(
             f"{i} ({v:+.2f})" for i, v in e.bottom_items) + " (expected reward).")
-    lines.append("")
-    odds = e.log_evidence_ratio + e.log_prior_ratio
+    return lines
+
+
+def _why_lines(e: Explanation) -> list[str]:
+    """Why the likeliest type leads: the evidence against the runner-up and the prior, the confidence, how the
+    probability moved, and the events that most favoured and opposed it."""
+    names = e.type_names
+    top, runner = names[e.top], names[e.runner_up]
     odds = e.log_evidence_ratio + e.log_prior_ratio
     if e.log_evidence_ratio >= 0:
         why = (f"the events are {_times(e.log_evidence_ratio)} as likely under {top} as under the runner-up, "
@@ -320,6 +342,7 @@ def format_explanation(e: Explanation, max_types: int = 4) -> str:
     else:
         why = (f"the events alone slightly favour the runner-up, {runner} ({_pct(e.probs[e.runner_up])}): "
                f"log-likelihood ratio {e.log_evidence_ratio:+.2f}, but {top} is more common in the population")
+    lines = []
     lines.append(f"Why: {why}; the population's type shares add {e.log_prior_ratio:+.2f}, for posterior log-odds "
                  f"of {odds:+.2f}.")
     conf = ("very confident" if e.probs[e.top] >= 0.95 else "fairly confident" if e.probs[e.top] >= 0.7
@@ -336,8 +359,4 @@ def format_explanation(e: Explanation, max_types: int = 4) -> str:
     if e.opposing:
         lines.append("Events that pointed the other way: " + "; ".join(
             f"#{v.position} item {v.item} reward {v.reward:.2f} ({v.log_ratio:+.2f})" for v in e.opposing) + ".")
-    lines.append("")
-    lines.append("This is not a fixed label: it is recomputed from all of this user's events every time, so later "
-                 "events can change it. The user can reset it (start again from the population average) or ask "
-                 "to be forgotten (their events and their influence on the next fit are deleted).")
-    return "\n".join(lines)
+    return lines

@@ -234,45 +234,17 @@ def leakage_audit(log: AuditLog, population: Population, attribute: str, *,
     if not 0 < threshold < 1 or n_folds < 2 or n_boot < 1 or n_perm < 1 or l2 < 0:
         raise ValueError(f"threshold in (0, 1), n_folds >= 2, n_boot >= 1, n_perm >= 1 and l2 >= 0 are "
                          f"required, got {threshold}, {n_folds}, {n_boot}, {n_perm}, {l2}")
-    values = log.column(attribute, "--attribute")
-    classes = _sorted_labels(values)
-    counts = [int((values == c).sum()) for c in classes]
-    if len(classes) < 2:
-        raise ValueError(f"--attribute {attribute!r}: expected at least two values to predict, got only "
-                         f"{classes[0]!r} for all {values.shape[0]} users")
-    if min(counts) < 2:
-        c = classes[int(np.argmin(counts))]
-        raise ValueError(f"--attribute {attribute!r}: expected at least 2 users per value, got {min(counts)} with "
-                         f"value {c!r}")
+    values, classes, counts = _attribute(log, attribute)
     report = progress or _quiet
     inf = inference or infer_types(log.events, population, features, progress=lambda m, f: report(m, 0.3 * f))
-    X = inf.probs
-    N = X.shape[0]
     rng = np.random.default_rng([seed, 23])
     targets = classes[1:] if len(classes) == 2 else classes
-    Y = np.stack([values == c for c in targets], axis=0)  # (C, N)
+    fit = _CrossFit(inf.probs, np.stack([values == c for c in targets], axis=0), values, n_folds, l2)
     report("cross-fitting", 0.3)
-    per_class = _cross_fit_auc(X, Y, stratified_folds(values, n_folds, rng), l2)
+    per_class = _cross_fit_auc(fit.X, fit.Y, stratified_folds(values, n_folds, rng), l2)
     auc = float(np.mean(per_class))
-
-    # the bootstrap refits on every resample, so the CI carries the models' own variability (with scores held
-    # fixed it is far too narrow under the null); its folds are stratified over the resample as the estimate's
-    # are over the users, so the interval is of the estimate (resample_folds). One resample at a time
-    # (block=1): its folds are drawn after it.
-    def refit(resample: np.ndarray) -> np.ndarray:
-        idx = resample[0]
-        folds = resample_folds(idx, values, n_folds, rng)
-        with _no_nan_warnings():
-            return np.array([np.nanmean(_cross_fit_auc(X[idx], Y[:, idx], folds, l2))])
-
-    boot = stats.bootstrap(refit, N, n_boot, rng, block=1, progress=lambda b: report(
-        "bootstrap (refitting)", 0.3 + 0.45 * b / n_boot) if b % 20 == 0 else None)
-    perm = np.empty(n_perm)
-    for b in range(n_perm):
-        if b % 20 == 0:
-            report("permutation null (refitting)", 0.75 + 0.25 * b / n_perm)
-        shuffled = rng.permutation(N)
-        perm[b] = np.mean(_cross_fit_auc(X, Y[:, shuffled], stratified_folds(values[shuffled], n_folds, rng), l2))
+    boot = fit.bootstrap(n_boot, rng, report)
+    perm = fit.permutation_null(n_perm, rng, report)
     report("done", 1.0)
     with _no_nan_warnings():
         lo, hi = stats.interval(boot, omit_nan=True)
@@ -294,4 +266,59 @@ def leakage_audit(log: AuditLog, population: Population, attribute: str, *,
               "feature_source": inf.feature_source}
     return LeakageReport(attribute, method, classes, counts, classes[1] if len(classes) == 2 else None, auc, ci,
                          {str(c): float(a) for c, a in zip(targets, per_class)}, p_value, perm_ci, threshold,
-                         warning, N, config, log.source)
+                         warning, fit.X.shape[0], config, log.source)
+
+
+def _attribute(log: AuditLog, attribute: str) -> tuple[np.ndarray, list[str], list[int]]:
+    """The column ``attribute`` (one value per user), its distinct values in order and their counts; at least
+    two values, each of at least two users."""
+    values = log.column(attribute, "--attribute")
+    classes = _sorted_labels(values)
+    counts = [int((values == c).sum()) for c in classes]
+    if len(classes) < 2:
+        raise ValueError(f"--attribute {attribute!r}: expected at least two values to predict, got only "
+                         f"{classes[0]!r} for all {values.shape[0]} users")
+    if min(counts) < 2:
+        c = classes[int(np.argmin(counts))]
+        raise ValueError(f"--attribute {attribute!r}: expected at least 2 users per value, got {min(counts)} with "
+                         f"value {c!r}")
+    return values, classes, counts
+
+
+@dataclass(frozen=True)
+class _CrossFit:
+    """The cross-fitted AUC's problem: features ``X (N, p)``, targets ``Y (C, N)`` (one row per value
+    predicted), the attribute's ``values`` the folds are stratified by, ``n_folds`` and the penalty ``l2``.
+    Its intervals refit the cross-fitted models every time (the module docstring says why)."""
+
+    X: np.ndarray
+    Y: np.ndarray
+    values: np.ndarray
+    n_folds: int
+    l2: float
+
+    def bootstrap(self, n_boot: int, rng: np.random.Generator, report: Progress) -> np.ndarray:
+        """The macro AUC on ``n_boot`` resamples of the users. The bootstrap refits on every resample, so the CI
+        carries the models' own variability (with scores held fixed it is far too narrow under the null); its
+        folds are stratified over the resample as the estimate's are over the users, so the interval is of the
+        estimate (resample_folds). One resample at a time (block=1): its folds are drawn after it."""
+
+        def refit(resample: np.ndarray) -> np.ndarray:
+            idx = resample[0]
+            folds = resample_folds(idx, self.values, self.n_folds, rng)
+            with _no_nan_warnings():
+                return np.array([np.nanmean(_cross_fit_auc(self.X[idx], self.Y[:, idx], folds, self.l2))])
+
+        return stats.bootstrap(refit, self.X.shape[0], n_boot, rng, block=1, progress=lambda b: report(
+            "bootstrap (refitting)", 0.3 + 0.45 * b / n_boot) if b % 20 == 0 else None)
+
+    def permutation_null(self, n_perm: int, rng: np.random.Generator, report: Progress) -> np.ndarray:
+        """The macro AUC with the attribute shuffled over users, ``n_perm`` times."""
+        perm = np.empty(n_perm)
+        for b in range(n_perm):
+            if b % 20 == 0:
+                report("permutation null (refitting)", 0.75 + 0.25 * b / n_perm)
+            shuffled = rng.permutation(self.X.shape[0])
+            folds = stratified_folds(self.values[shuffled], self.n_folds, rng)
+            perm[b] = np.mean(_cross_fit_auc(self.X, self.Y[:, shuffled], folds, self.l2))
+        return perm

@@ -14,36 +14,19 @@ Guarantees the API builds on:
 
 from __future__ import annotations
 
-import contextlib
-import hashlib
-import hmac
-import json
-import secrets
-import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
-from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import numpy as np
-from sqlalchemy import (
-    Connection,
-    Engine,
-    create_engine,
-    delete,
-    event,
-    func,
-    insert,
-    select,
-    update,
-)
+from sqlalchemy import Connection, delete, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from warmstart._validate import check_reward
 from warmstart.store import schema as S
 from warmstart.store import statements as Q
-from warmstart.store.group_commit import GroupCommit
+from warmstart.store.api_keys import SCOPES, APIKeys
+from warmstart.store.populations import PopulationVersions
 from warmstart.store.records import (
     ConflictError,
     EventRecord,
@@ -54,25 +37,19 @@ from warmstart.store.records import (
     event_from_row,
 )
 
-# the records and errors are defined in warmstart.store.records; importing them from here works too
+# the records and errors are defined in warmstart.store.records, the key scopes in warmstart.store.api_keys;
+# importing them from here works too
 __all__ = ["SCOPES", "ConflictError", "EventRecord", "NotFoundError", "StaleBeliefError", "Store", "StoreError"]
 
-SCOPES = ("client", "admin")
-T = TypeVar("T")
-_MIGRATIONS = Path(__file__).with_name("migrations")
 
-
-def _url(target: str | Path) -> str:
-    text = str(target)
-    return text if "://" in text else f"sqlite:///{Path(text).resolve()}"
-
-
-class Store:
+class Store(PopulationVersions, APIKeys):
     """A connection pool on one database. ``Store.open("warmstart.db")`` (a SQLite file) or
     ``Store.open("postgresql+psycopg://user@host/db")``; ``migrate()`` brings the schema to the latest
     version.
 
-    A tour, section by section (the service calls these; errors are ``warmstart.store.records``'):
+    The connection, the schema and the transactions are ``warmstart.store.database.Database``'s; population
+    versions and API keys are kept by ``warmstart.store.populations`` and ``warmstart.store.api_keys``. A tour,
+    section by section (the service calls these; errors are ``warmstart.store.records``'):
 
     >>> import numpy as np
     >>> store = Store.open("ws.db")                   # a SQLite file, migrated to the latest schema
@@ -141,70 +118,6 @@ class Store:
     True
     >>> store.close()
     """
-
-    def __init__(self, engine: Engine, *, group_commit: bool = True) -> None:
-        self.engine = engine
-        self._writer = threading.Lock() if engine.dialect.name == "sqlite" else contextlib.nullcontext()
-        # the writes of the request path (decisions and rewards) share commits; see warmstart.store.group_commit
-        self._group = GroupCommit(self._tx) if group_commit else None
-
-    @staticmethod
-    def open(target: str | Path, *, migrate: bool = True, group_commit: bool = True) -> Store:
-        url = _url(target)
-        sqlite = url.startswith("sqlite")
-        # a file database has no connection to go stale: the liveness ping is for network servers only
-        engine = create_engine(url, pool_pre_ping=not sqlite)
-        if sqlite:
-            event.listen(engine, "connect", _sqlite_pragmas)
-        store = Store(engine, group_commit=group_commit)
-        if migrate:
-            store.migrate()
-        return store
-
-    def close(self) -> None:
-        if self._group is not None:
-            self._group.close()
-        self.engine.dispose()
-
-    @property
-    def dialect(self) -> str:
-        return self.engine.dialect.name
-
-    # ------------------------------------------------------------------ schema
-    def migrate(self, target: str = "head") -> str:
-        """Upgrade the schema to ``target`` (the latest migration by default; a no-op when it is there);
-        return the revision."""
-        from alembic import command
-        from alembic.config import Config
-
-        cfg = Config()
-        cfg.set_main_option("script_location", str(_MIGRATIONS))
-        with self.engine.begin() as conn:
-            cfg.attributes["connection"] = conn
-            command.upgrade(cfg, target)
-        revision = self.revision()
-        assert revision is not None
-        return revision
-
-    def revision(self) -> str | None:
-        from alembic.runtime.migration import MigrationContext
-
-        with self.engine.connect() as conn:
-            return MigrationContext.configure(conn).get_current_revision()
-
-    def _write(self, job: Callable[[Connection], T]) -> T:
-        """Run ``job`` in a committed transaction: its own, or a shared one with group commit."""
-        if self._group is not None:
-            return self._group.run(job)
-        with self._tx() as conn:
-            return job(conn)
-
-    @contextmanager
-    def _tx(self) -> Iterator[Connection]:
-        # SQLite has one writer at a time: threads of this process take turns on a lock (woken at once) rather
-        # than through SQLite's busy handler, which sleeps and retries; other processes still use the handler
-        with self._writer, self.engine.begin() as conn:
-            yield conn
 
     # ------------------------------------------------------------------ events
     def append_event(self, record: EventRecord) -> bool:
@@ -328,15 +241,6 @@ class Store:
                                     .where(S.consent.c.erased_at > when)).scalar_one())
 
     # ------------------------------------------------------------------ beliefs
-    @contextmanager
-    def _within(self, conn: Connection | None) -> Iterator[Connection]:
-        """``conn`` if the caller is inside a transaction, else a new committed one."""
-        if conn is not None:
-            yield conn
-        else:
-            with self._tx() as own:
-                yield own
-
     def get_belief(self, user_id: str, conn: Connection | None = None) -> tuple[bytes, int, int] | None:
         """``(state, version, population_version)`` of the user's belief, or None."""
         with self._within(conn) as c:
@@ -474,55 +378,7 @@ class Store:
             values["erased_at"] = erased_at
         conn.execute(update(S.consent).where(S.consent.c.user_id == user_id).values(**values))
 
-    # ------------------------------------------------------------------ populations
-    def add_population(self, data: bytes, *, fingerprint: str, meta: dict[str, Any] | None = None) -> int:
-        """Store a population version (its own versioned bytes); return its version number."""
-        json.dumps(meta or {})  # fail here, not in the database, on metadata that is not JSON
-        with self._tx() as conn:
-            res = conn.execute(insert(S.populations).values(created_at=time.time(), fingerprint=fingerprint,
-                                                            data=data, meta=meta or {}))
-            key = res.inserted_primary_key
-            assert key is not None
-            return int(key[0])
-
-    def activate(self, version: int, *, mode: str = "active", note: str = "") -> None:
-        """Make ``version`` the active population (or the shadow one, with ``mode="shadow"``)."""
-        if mode not in ("active", "shadow"):
-            raise ValueError(f"mode: expected 'active' or 'shadow', got {mode!r}")
-        with self._tx() as conn:
-            if conn.execute(select(S.populations.c.version).where(S.populations.c.version == version)).first() is None:
-                raise NotFoundError(f"population version: no version {version}")
-            conn.execute(insert(S.activations).values(population_version=version, activated_at=time.time(),
-                                                      mode=mode, note=note))
-
-    def rollback(self, *, note: str = "rollback") -> int:
-        """Re-activate the population that was active before the current one; return its version."""
-        history = [h for h in self.activation_history() if h["mode"] == "active"]
-        if len(history) < 2:
-            raise NotFoundError("population version: nothing to roll back to")
-        previous = history[-2]["population_version"]
-        self.activate(previous, note=note)
-        return int(previous)
-
-    def active_version(self, mode: str = "active") -> int | None:
-        with self.engine.connect() as conn:
-            row = conn.execute(select(S.activations.c.population_version).where(S.activations.c.mode == mode)
-                               .order_by(S.activations.c.id.desc()).limit(1)).first()
-        return None if row is None else int(row.population_version)
-
-    def population(self, version: int) -> tuple[bytes, dict[str, Any]]:
-        with self.engine.connect() as conn:
-            row = conn.execute(select(S.populations.c.data, S.populations.c.meta)
-                               .where(S.populations.c.version == version)).first()
-        if row is None:
-            raise NotFoundError(f"population version: no version {version}")
-        return bytes(row.data), dict(row.meta)
-
-    def activation_history(self) -> list[dict[str, Any]]:
-        with self.engine.connect() as conn:
-            rows = conn.execute(select(S.activations).order_by(S.activations.c.id)).mappings().all()
-        return [dict(r) for r in rows]
-
+    # ------------------------------------------------------------------ counts
     def count_beliefs(self, population_version: int | None = None) -> int:
         """Stored beliefs (under ``population_version`` only, if given)."""
         query = select(func.count()).select_from(S.beliefs)
@@ -536,45 +392,4 @@ class Store:
         with self.engine.connect() as conn:
             return int(conn.execute(select(func.count()).select_from(t)).scalar_one())
 
-    # ------------------------------------------------------------------ API keys
-    def create_api_key(self, scope: str) -> str:
-        """Create a key with ``scope``; return its plaintext, which is not stored (only its hash is)."""
-        if scope not in SCOPES:
-            raise ValueError(f"scope: expected one of {', '.join(SCOPES)}, got {scope!r}")
-        key_id, secret = secrets.token_hex(8), secrets.token_urlsafe(32)
-        with self._tx() as conn:
-            conn.execute(insert(S.api_keys).values(key_id=key_id, hash=_hash(secret), scope=scope,
-                                                   created_at=time.time(), revoked=False))
-        return f"ws_{key_id}_{secret}"
 
-    def key_scope(self, key: str) -> str | None:
-        """The scope of a valid, unrevoked key; None for anything else."""
-        parts = key.split("_", 2) if isinstance(key, str) else []
-        if len(parts) != 3 or parts[0] != "ws":
-            return None
-        with self.engine.connect() as conn:
-            row = conn.execute(select(S.api_keys.c.hash, S.api_keys.c.scope, S.api_keys.c.revoked)
-                               .where(S.api_keys.c.key_id == parts[1])).first()
-        if row is None or row.revoked or not hmac.compare_digest(row.hash, _hash(parts[2])):
-            return None
-        return str(row.scope)
-
-    def revoke_api_key(self, key: str) -> None:
-        parts = key.split("_", 2)
-        with self._tx() as conn:
-            conn.execute(update(S.api_keys).where(S.api_keys.c.key_id == (parts[1] if len(parts) == 3 else ""))
-                         .values(revoked=True))
-
-
-def _hash(secret: str) -> str:
-    # keys are 256-bit random secrets, so a plain SHA-256 is enough (no dictionary to guard against)
-    return hashlib.sha256(secret.encode()).hexdigest()
-
-
-def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
-    cur = dbapi_conn.cursor()
-    cur.execute("PRAGMA journal_mode=WAL")
-    cur.execute("PRAGMA synchronous=FULL")
-    cur.execute("PRAGMA busy_timeout=10000")
-    cur.execute("PRAGMA foreign_keys=ON")
-    cur.close()

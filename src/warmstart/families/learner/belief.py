@@ -14,7 +14,9 @@ grows the evidence moves the mass to the multipliers that fit them (personal fin
 
 ``LearnerBeliefBatch`` is the batched state of N students (arrays, no loop over students);
 ``predict_online`` replays a whole test log, predicting every response before it is seen, with each student's
-``t``-th response of all students processed together. Both use the same kernels.
+``t``-th response of all students processed together. Both use the same kernels. The grid and the kernels are
+in ``warmstart.families.learner.components``, the replay of whole logs in ``warmstart.families.learner.online``;
+``PersonalGrid``, ``DEFAULT_GRID``, ``item_adjusted`` and ``predict_online`` can be imported from here too.
 
 Bytes (version 1, ``LearnerBeliefBatch.student_bytes`` / ``from_bytes``): a little-endian header
 ``(b"WLB", version u8, n_skills u32, n_types u16, n_learn u8, n_slip u8, log_sd f64, population fingerprint
@@ -30,8 +32,23 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from warmstart._persist import ByteHeader, FormatError
+from warmstart.families.learner.components import (
+    DEFAULT_GRID,
+    NO_GRID,
+    PersonalGrid,
+    _Components,
+    _p_correct,
+    _posterior,
+    _step,
+    item_adjusted,
+)
 from warmstart.families.learner.fit import LearnerPopulation, _student_index, check_responses
-from warmstart.families.learner.population import odds_scale
+from warmstart.families.learner.online import _replay, predict_online
+
+# the grid, the kernels and the replay of whole logs are defined in warmstart.families.learner.components and
+# .online; importing them from here works too
+__all__ = ["DEFAULT_GRID", "NO_GRID", "LearnerBeliefBatch", "LearnerBeliefFormatError", "PersonalGrid",
+           "item_adjusted", "predict_online"]
 
 
 class LearnerBeliefFormatError(FormatError):
@@ -53,113 +70,6 @@ class LearnerBeliefFormatError(FormatError):
 HEADER = ByteHeader(b"WLB", 1, "IHBBd8sQI", LearnerBeliefFormatError, "learner belief bytes",
                     "warmstart learner belief")
 
-
-@dataclass(frozen=True, kw_only=True)
-class PersonalGrid:
-    """Personal multipliers on the odds of a type's learn rate and slip rate, with a log-normal prior.
-
-    ``learn`` and ``slip`` are strictly increasing positive values; the prior of a multiplier ``m`` is
-    proportional to ``exp(-log(m)^2 / (2 log_sd^2))`` on each axis, independently, so most mass sits on 1.
-
-    >>> import numpy as np
-    >>> grid = PersonalGrid()                                   # 3 x 3 multipliers around 1
-    >>> grid.size, [m.tolist() for m in grid.multipliers()]     # learn-major
-    (9, [[0.5, 0.5, 0.5, 1.0, 1.0, 1.0, 2.0, 2.0, 2.0], [0.5, 1.0, 2.0, 0.5, 1.0, 2.0, 0.5, 1.0, 2.0]])
-    >>> np.exp(grid.log_prior()).round(3).tolist()              # the prior: most mass on (1, 1)
-    [0.024, 0.107, 0.024, 0.107, 0.479, 0.107, 0.024, 0.107, 0.024]
-    >>> PersonalGrid(learn=(1.0, 0.5))
-    Traceback (most recent call last):
-    ...
-    ValueError: learn: expected strictly increasing positive multipliers, got [1.0, 0.5]
-    """
-
-    learn: tuple[float, ...] = (0.5, 1.0, 2.0)
-    slip: tuple[float, ...] = (0.5, 1.0, 2.0)
-    log_sd: float = 0.4
-
-    def __post_init__(self) -> None:
-        for name in ("learn", "slip"):
-            vals = np.asarray(getattr(self, name), dtype=float)
-            if vals.ndim != 1 or not 1 <= vals.size <= 255:
-                raise ValueError(f"{name}: expected 1 to 255 multipliers, got {getattr(self, name)!r}")
-            if not np.all(np.isfinite(vals)) or np.any(vals <= 0) or np.any(np.diff(vals) <= 0):
-                raise ValueError(f"{name}: expected strictly increasing positive multipliers, got {vals.tolist()}")
-            object.__setattr__(self, name, tuple(float(v) for v in vals))
-        if not (np.isfinite(self.log_sd) and self.log_sd > 0):
-            raise ValueError(f"log_sd: expected a positive number, got {self.log_sd}")
-
-    @property
-    def size(self) -> int:
-        return len(self.learn) * len(self.slip)
-
-    def multipliers(self) -> tuple[np.ndarray, np.ndarray]:
-        """Learn and slip multiplier of every grid point ``(M,)``, learn-major."""
-        lm, sm = np.meshgrid(self.learn, self.slip, indexing="ij")
-        return lm.ravel(), sm.ravel()
-
-    def log_prior(self) -> np.ndarray:
-        lm, sm = self.multipliers()
-        logp = -(np.log(lm) ** 2 + np.log(sm) ** 2) / (2.0 * self.log_sd**2)
-        return logp - np.log(np.exp(logp - logp.max()).sum()) - logp.max()
-
-
-NO_GRID = PersonalGrid(learn=(1.0,), slip=(1.0,))
-DEFAULT_GRID = PersonalGrid()
-
-
-@dataclass(frozen=True)
-class _Components:
-    """Component (type x multiplier) parameters: ``log_prior (J,)``, tables ``(n_skills, J)`` (skill-major, so
-    gathering rows by skill gives ``(n, J)``), ``type_of (J,)``."""
-
-    log_prior: np.ndarray
-    L0: np.ndarray
-    T: np.ndarray
-    F: np.ndarray
-    G: np.ndarray
-    S: np.ndarray
-    type_of: np.ndarray
-
-    @staticmethod
-    def build(population: LearnerPopulation, grid: PersonalGrid) -> _Components:
-        lm, sm = grid.multipliers()
-        M = lm.size
-        type_of = np.repeat(np.arange(population.n_types), M)  # component j = k * M + m
-
-        def per(x: np.ndarray) -> np.ndarray:
-            return np.ascontiguousarray(np.repeat(x, M, axis=0).T)
-
-        T = odds_scale(population.T[type_of], np.tile(lm, population.n_types)[:, None])
-        S = odds_scale(population.S[type_of], np.tile(sm, population.n_types)[:, None])
-        return _Components(
-            log_prior=np.repeat(population.log_weights, M) + np.tile(grid.log_prior(), population.n_types),
-            L0=per(population.L0), T=np.ascontiguousarray(T.T), F=per(population.F), G=per(population.G),
-            S=np.ascontiguousarray(S.T), type_of=type_of,
-        )
-
-
-# ---------------------------------------------------------------------------------------------- kernels
-def _posterior(log_evidence: np.ndarray, log_prior: np.ndarray) -> np.ndarray:
-    joint = log_evidence + log_prior
-    joint = joint - joint.max(axis=-1, keepdims=True)
-    p = np.exp(joint)
-    return p / p.sum(axis=-1, keepdims=True)
-
-
-def _p_correct(pk: np.ndarray, G: np.ndarray, S: np.ndarray) -> np.ndarray:
-    """P(correct) per component from P(known) ``pk``."""
-    return G + pk * (1.0 - S - G)
-
-
-def _step(pk: np.ndarray, o: np.ndarray, G: np.ndarray, S: np.ndarray, T: np.ndarray, F: np.ndarray
-          ) -> tuple[np.ndarray, np.ndarray]:
-    """Condition P(known) on a response ``o`` (bool, broadcast over components), then learn / forget.
-
-    Returns the next P(known) and the log probability of the response under every component."""
-    pc = _p_correct(pk, G, S)
-    c = np.where(o, pc, 1.0 - pc)
-    fk = pk * np.where(o, 1.0 - S, S) / c
-    return fk * (1.0 - F) + (1.0 - fk) * T, np.log(c)
 
 
 # ---------------------------------------------------------------------------------------------- batch
@@ -510,114 +420,3 @@ class LearnerBeliefBatch:
         batch.log_evidence[0] = logev
         batch.n_observed[0] = n_obs
         return batch
-
-
-# ---------------------------------------------------------------------------------------------- replay
-def item_adjusted(G: np.ndarray, S: np.ndarray, offset: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Guess and slip of a response to an item whose difficulty shifts the log odds of a correct answer by
-    ``offset`` (positive: easier), in both hidden states: ``logit G' = logit G + offset`` and
-    ``logit (1 - S') = logit (1 - S) + offset``. Broadcasts ``offset (n, 1)`` over components.
-
-    >>> import numpy as np
-    >>> G, S = np.array([0.2]), np.array([0.1])
-    >>> [x.round(3).tolist() for x in item_adjusted(G, S, np.array([0.0]))]       # offset 0: unchanged
-    [[0.2], [0.1]]
-    >>> [x.round(3).tolist() for x in item_adjusted(G, S, np.array([np.log(4)]))]  # odds of right x 4
-    [[0.5], [0.027]]
-    """
-    e = np.exp(offset)
-    g = G * e / (1.0 - G + G * e)
-    ok = (1.0 - S) * e / (S + (1.0 - S) * e)
-    return g, 1.0 - ok
-
-
-def _replay(population: LearnerPopulation, comp: _Components, sidx: np.ndarray, skill: np.ndarray,
-            correct: np.ndarray, want_types: bool = False, offset: np.ndarray | None = None,
-            ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Replay logs of many students, each student's ``t``-th response of all students together.
-    ``offset`` (per response, optional) is the item difficulty on the log-odds scale (``item_adjusted``).
-
-    Returns (per response: P(correct) predicted before it, or the type posterior before it ``(n, K)`` with
-    ``want_types``), and the final state: student and skill of each (student, skill) pair, its P(known)
-    ``(n_pairs, J)``, and the log evidence ``(N, J)`` of every student.
-    """
-    n = skill.size
-    n_students = int(sidx.max()) + 1
-    counts = np.bincount(sidx, minlength=n_students)
-    starts = np.concatenate([[0], np.cumsum(counts)[:-1]])
-    rank = np.empty(n_students, dtype=np.int64)
-    by_count = np.argsort(-counts, kind="stable")  # students still answering at step t are a prefix
-    rank[by_count] = np.arange(n_students)
-    t_of_row = np.arange(n) - starts[sidx]
-    steps = int(counts.max())
-    alive = n_students - np.cumsum(np.bincount(counts, minlength=steps + 1))[:steps]
-    bounds = np.concatenate([[0], np.cumsum(alive)])
-    rows_tm = np.empty(n, dtype=np.int64)
-    rows_tm[bounds[t_of_row] + rank[sidx]] = np.arange(n)
-    keys, pair = np.unique(sidx * population.n_skills + skill, return_inverse=True)
-    pair_students, pair_skills = keys // population.n_skills, keys % population.n_skills
-    state = comp.L0[pair_skills].copy()
-    logev = np.zeros((n_students, comp.log_prior.size))
-    out = np.empty((n, population.n_types) if want_types else n)
-    onehot = np.eye(population.n_types)[comp.type_of]
-    obs = correct.astype(bool)
-    for t in range(steps):
-        rows = rows_tm[bounds[t] : bounds[t + 1]]
-        m = rows.size
-        pr, sk = pair[rows], skill[rows]
-        pk = state[pr]
-        post = _posterior(logev[:m], comp.log_prior)
-        G, S = comp.G[sk], comp.S[sk]
-        if offset is not None:
-            G, S = item_adjusted(G, S, offset[rows][:, None])
-        if want_types:
-            out[rows] = post @ onehot
-        else:
-            out[rows] = np.einsum("nj,nj->n", post, _p_correct(pk, G, S))
-        state[pr], logc = _step(pk, obs[rows][:, None], G, S, comp.T[sk], comp.F[sk])
-        logev[:m] += logc
-    return out, pair_students, pair_skills, state, logev[rank]
-
-
-def predict_online(
-    population: LearnerPopulation,
-    student: object,
-    skill: object,
-    correct: object,
-    *,
-    grid: PersonalGrid | None = DEFAULT_GRID,
-    return_type_probs: bool = False,
-    item_offset: object = None,
-) -> np.ndarray:
-    """P(correct) of every response of a test log, predicted before seeing it (from the student's earlier
-    responses only). The log is sorted by student, then time; students are independent new students.
-    ``item_offset`` (one per response, optional) is the answered item's difficulty on the log-odds scale
-    (``warmstart.families.learner.items``): it shifts guess and slip, so an easy item answered right is weaker evidence.
-
-    With ``return_type_probs`` returns instead the type posterior ``(n_responses, K)`` before each response.
-    ``grid=None`` predicts without personal multipliers; with ``K = 1`` and no grid this is plain BKT.
-
-    Examples
-    --------
-    >>> from warmstart.sim.learners import simulate_learners
-    >>> pop = LearnerPopulation(np.ones(1), L0=np.full((1, 2), 0.3), T=np.full((1, 2), 0.2),
-    ...                         F=np.zeros((1, 2)), G=np.full((1, 2), 0.2), S=np.full((1, 2), 0.1))
-    >>> log = simulate_learners(pop, 3, 4, rng=0)
-    >>> p = predict_online(pop, log.student, log.skill, log.correct, grid=None)
-    >>> p.shape, float(p[0]) == 0.2 + 0.3 * (1 - 0.1 - 0.2)
-    ((12,), True)
-    """
-    g = grid or NO_GRID
-    st, sk, co = check_responses(student, skill, correct, population.n_skills)
-    if st.size == 0:
-        return np.zeros((0, population.n_types) if return_type_probs else 0)
-    off = None
-    if item_offset is not None:
-        off = np.asarray(item_offset, dtype=float)
-        if off.shape != st.shape or not np.isfinite(off).all():
-            raise ValueError(f"item_offset: expected {st.size} finite numbers (one per response), got shape "
-                             f"{off.shape}")
-    _, sidx = _student_index(st)
-    out, *_ = _replay(population, _Components.build(population, g), sidx, sk, co, want_types=return_type_probs,
-                      offset=off)
-    return out

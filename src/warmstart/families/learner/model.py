@@ -263,6 +263,34 @@ def forward_backward(layout: SequenceLayout, tables: Sequence[np.ndarray], smoot
     """
     L0, T, F, G, S = (np.ascontiguousarray(np.asarray(x, dtype=float).T)[layout.seq_skill] for x in tables)
     forgets = bool(np.any(F > 0))
+    pk, pu, fk, fu, cc = _forward(layout, L0, T, F, G, S, forgets)
+    np.log(cc, out=cc)
+    loglik = layout.seq_sum @ cc
+    if not smooth:
+        return np.asarray(loglik)
+    del cc
+    _backward(layout, pk, pu, fk, fu, T, F, forgets)
+    n0 = int(layout.bounds[1])
+    ss, sc = layout.seq_sum, layout.seq_sum_correct
+    return _SeqStats(
+        loglik=np.asarray(loglik),
+        first=fk[:n0].copy(),
+        know=np.asarray(ss @ fk),
+        unk=np.asarray(ss @ fu),
+        know_right=np.asarray(sc @ fk),
+        unk_right=np.asarray(sc @ fu),
+        know_last=fk[layout.last],
+        unk_last=fu[layout.last],
+        learn=np.asarray(ss @ pk),
+        forget=np.asarray(ss @ pu) if forgets else None,
+    )
+
+
+def _forward(layout: SequenceLayout, L0: np.ndarray, T: np.ndarray, F: np.ndarray, G: np.ndarray, S: np.ndarray,
+             forgets: bool) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """The scaled forward filter, the ``t``-th response of every sequence at once. Returns, per response and
+    column, the predictive P(known) and P(unknown) before it (``pk``, ``pu``), the filtered ones after it
+    (``fk``, ``fu``) and its probability given the earlier responses of its sequence (``cc``)."""
     n, C = layout.n_responses, L0.shape[1]
     b = layout.bounds
     steps = b.shape[0] - 1
@@ -294,13 +322,18 @@ def forward_backward(layout: SequenceLayout, tables: Sequence[np.ndarray], smoot
                 nu += A[:m1] * F[:m1]
             else:
                 nk += A[:m1]
-    np.log(cc, out=cc)
-    loglik = layout.seq_sum @ cc
-    if not smooth:
-        return np.asarray(loglik)
-    del cc
-    # Backward: the smoothed marginal at t from the filter at t and the smoothed / predicted ratio at t + 1.
-    # Smoothed marginals overwrite the filter; expected transitions t -> t+1 overwrite the prediction at t + 1.
+    return pk, pu, fk, fu, cc
+
+
+def _backward(layout: SequenceLayout, pk: np.ndarray, pu: np.ndarray, fk: np.ndarray, fu: np.ndarray,
+              T: np.ndarray, F: np.ndarray, forgets: bool) -> None:
+    """The backward smoother, in place on ``_forward``'s arrays: the smoothed marginal at t from the filter at t
+    and the smoothed / predicted ratio at t + 1. Smoothed marginals overwrite the filter (``fk``, ``fu``);
+    expected transitions t -> t+1 overwrite the prediction at t + 1 (``pk``: unknown -> known, ``pu``: known ->
+    unknown, with forgetting), and the first responses, which no transition enters, get zero."""
+    b = layout.bounds
+    steps = b.shape[0] - 1
+    T1, F1 = 1.0 - T, 1.0 - F
     for t in range(steps - 2, -1, -1):
         lo, hi = int(b[t]), int(b[t + 1])
         m1 = int(b[t + 2]) - hi
@@ -319,21 +352,9 @@ def forward_backward(layout: SequenceLayout, tables: Sequence[np.ndarray], smoot
             Ak *= rk
         np.add(xi_uk, xi_uu, out=Bu)
         pk[nxt] = xi_uk
+    n0 = int(b[1])
     pk[:n0] = 0.0
     pu[:n0] = 0.0
-    ss, sc = layout.seq_sum, layout.seq_sum_correct
-    return _SeqStats(
-        loglik=np.asarray(loglik),
-        first=fk[:n0].copy(),
-        know=np.asarray(ss @ fk),
-        unk=np.asarray(ss @ fu),
-        know_right=np.asarray(sc @ fk),
-        unk_right=np.asarray(sc @ fu),
-        know_last=fk[layout.last],
-        unk_last=fu[layout.last],
-        learn=np.asarray(ss @ pk),
-        forget=np.asarray(ss @ pu) if forgets else None,
-    )
 
 
 

@@ -31,7 +31,7 @@ What is released, and so must be private (unit: one user, add or remove; the use
      bound does not depend on the reward scale                      (all K + 1)
    - events: ``r_k min(n, clip_events)``                             (all K + 1)
 
-   The M-step (``fit._m_step``, reused) turns these into type means, covariances, noise variances and
+   The M-step (``em._m_step``, reused) turns these into type means, covariances, noise variances and
    weights; the number of users it divides by is the noisy total count, not the true one. Before it, the
    noisy sums get a few *pseudo-users* at the previous parameters (as many as the block's noise is worth,
    ``pseudo_counts``; the noise variances shrink towards the pooled one), averages are projected onto the
@@ -80,7 +80,8 @@ from warmstart.families.linear.dp_budget import (
     epsilon_spent,
     round_multipliers,
 )
-from warmstart.families.linear.fit import FitConfig, _m_step, _with_novel
+from warmstart.families.linear.em import _m_step, _with_novel
+from warmstart.families.linear.fit import FitConfig
 from warmstart.families.linear.model import (
     GaussianTypes,
     Summary,

@@ -1,7 +1,7 @@
 """The linear-Gaussian family through the family protocol (``warmstart.families.protocol``).
 
 Parameters are ``mu (K, d)``, ``cov (K, d, d)``, ``noise_var (K,)``; the statistics are the additive
-``Summary``; the E-step and M-step are the ones the population fit runs (``estep.chunk_terms``, ``fit._m_step``,
+``Summary``; the E-step and M-step are the ones the population fit runs (``estep.chunk_terms``, ``em._m_step``,
 which keep a broad *novel* component as the last type); a user's state is each type's Gaussian posterior.
 ``fit`` is the full population fit (K selection, restarts, split and merge moves, backends): the generic EM
 driver runs the same steps without the moves.
@@ -16,14 +16,9 @@ import numpy as np
 from warmstart._cluster import kmeans_pp
 from warmstart.data.bandit_log import TrainingLog
 from warmstart.families.linear.belief import _observe
+from warmstart.families.linear.em import _m_step
 from warmstart.families.linear.estep import chunk_terms
-from warmstart.families.linear.fit import (
-    FitConfig,
-    _init_from_labels,
-    _m_step,
-    fit_population,
-    ridge_estimates,
-)
+from warmstart.families.linear.fit import FitConfig, _init_from_labels, fit_population, ridge_estimates
 from warmstart.families.linear.model import GaussianTypes, Summary, log_evidence, summarise_log
 from warmstart.families.linear.population import Population
 from warmstart.families.protocol import Family, Params, State, register_family

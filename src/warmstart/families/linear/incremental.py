@@ -25,7 +25,8 @@ from typing import Any
 import numpy as np
 
 from warmstart._persist import Array, FormatError, NpzFormat
-from warmstart.families.linear.fit import FitConfig, _m_step, _pass
+from warmstart.families.linear.em import _m_step, _pass
+from warmstart.families.linear.fit import FitConfig
 from warmstart.families.linear.model import Summary
 from warmstart.families.linear.population import Population
 
