@@ -276,15 +276,16 @@ def logistic_policy(context: PolicyContext, train: EventData, features: np.ndarr
 
 def other_family_policy(family: FamilyChoice | None, names: Sequence[str]) -> tuple[str, ...]:
     """The replay's extra policy when a family was chosen: the family not chosen, served as it would be
-    (``linear_ids`` the linear mixture's ``mixture_ids``, ``logistic_ts``), unless it is already replayed.
+    (``linear_ids`` the linear mixture's ``mixture_ids``, ``logistic_ts``), when ours (``mixture_ids``) is
+    replayed and the other is not already.
 
     >>> row = Scores(log_loss=0.6, log_loss_se=0.01, brier=0.2, brier_se=0.01, n_users=10)
     >>> choice = FamilyChoice(linear=row, linear_n_types=2, logistic={1: row}, logistic_n_types=1,
     ...                       chosen="linear_gaussian", space="bias")
-    >>> other_family_policy(choice, ["mixture_ids"]), other_family_policy(None, ["mixture_ids"])
+    >>> other_family_policy(choice, ["mixture_ids"]), other_family_policy(choice, ["pooled_ts"])
     (('logistic_ts',), ())
     """
-    if family is None:
+    if family is None or "mixture_ids" not in names:
         return ()
     extra = "linear_ids" if family.chosen == LOGISTIC else "logistic_ts"
     return () if extra in names else (extra,)
