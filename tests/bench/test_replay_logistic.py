@@ -96,6 +96,10 @@ def test_a_binary_log_chooses_ours_family_on_validation_users(binary_replay):
     assert other in doc["paired"]["vs"]
     if fam["chosen"] == LOGISTIC:
         assert doc["policies"]["mixture_ids"]["settings"]["family"] == LOGISTIC
+    # the oracle_user reference is of ours' family: a ceiling for ours over the first steps
+    oracle = doc["reference"]["oracle_user"]["mean_reward"]["1-5"]
+    assert oracle >= doc["policies"]["mixture_ids"]["mean_reward"]["1-5"] - 0.02
+    assert oracle <= doc["reference"]["hindsight_best"]["mean_reward"]["1-5"]
     json.dumps(doc, allow_nan=False)
 
 

@@ -66,9 +66,11 @@ from warmstart._version import __version__
 from warmstart.bench.machine import machine_info
 from warmstart.bench.replay_als import ImplicitALSPeer
 from warmstart.bench.replay_logistic import (
+    LOGISTIC,
     FamilyChoice,
     choose_family,
     is_binary,
+    logistic_oracle_scores,
     logistic_policy,
     other_family_policy,
 )
@@ -347,16 +349,19 @@ def _greedy(score: np.ndarray, cand: np.ndarray) -> int:
 
 
 def _oracle_user(users: list[_User], test: EventData, features: np.ndarray, population: Population,
-                 n_candidates: int | None, steps: int) -> np.ndarray:
-    """The ``oracle_user`` reference: each new user's belief under the fitted population after *all* of their
-    events (their future included), acting greedily on its predicted reward (the posterior mixture's mean) on
-    the same candidates. The personalisation ceiling of the model family; never a policy."""
-    batch = BeliefBatch.from_summary(population, event_summary(test, features))
-    theta = np.einsum("nk,nkd->nd", batch.type_probs(), batch.mean)
+                 n_candidates: int | None, steps: int, family: FamilyChoice | None = None) -> np.ndarray:
+    """The ``oracle_user`` reference: each new user's belief under the fitted population of ours' family after
+    *all* of their events (their future included), acting greedily on its predicted reward (the posterior
+    mixture's mean) on the same candidates. The personalisation ceiling of the model family; never a policy."""
+    if family is not None and family.chosen == LOGISTIC:
+        scores = logistic_oracle_scores(family, test, features, [one.items for one in users])
+    else:
+        batch = BeliefBatch.from_summary(population, event_summary(test, features))
+        theta = np.einsum("nk,nkd->nd", batch.type_probs(), batch.mean)
+        scores = [features[one.items] @ theta[u] for u, one in enumerate(users)]
     out = np.full((len(users), steps), np.nan)
     for u, one in enumerate(users):
-        score = features[one.items] @ theta[u]
-        out[u] = _play(one, n_candidates, steps, functools.partial(_greedy, score))
+        out[u] = _play(one, n_candidates, steps, functools.partial(_greedy, scores[u]))
     return out
 
 
@@ -573,7 +578,7 @@ def run_replay(events: EventData, *, train_fraction: float = 0.7, steps: int = 2
         results[name] = {**_describe(rewards[name], cfg.windows, cfg.seed, cfg.n_boot),
                          "settings": agent.settings()}
     report("oracle_user: each new user's whole history", 0.95)
-    oracle = _oracle_user(users, test, features, population, cfg.n_candidates, cfg.steps)
+    oracle = _oracle_user(users, test, features, population, cfg.n_candidates, cfg.steps, ours_ctx.family)
     references = _references(users, cfg.steps, cfg.windows, oracle)
     compared = cfg.ours in rewards and len(rewards) > 1
     report("done", 1.0)

@@ -38,7 +38,7 @@ from warmstart.families.linear.fit import fit_population
 from warmstart.families.linear.population import Population
 from warmstart.families.linear.space import SpaceChoice, space_features
 from warmstart.families.logistic.family import LogisticBernoulli
-from warmstart.families.logistic.model import Events
+from warmstart.families.logistic.model import Events, adf_pass, predict_proba
 from warmstart.families.protocol import Family, Params
 from warmstart.families.registry import family as family_named
 from warmstart.policies.base import Policy, PolicyContext
@@ -289,3 +289,32 @@ def other_family_policy(family: FamilyChoice | None, names: Sequence[str]) -> tu
         return ()
     extra = "linear_ids" if family.chosen == LOGISTIC else "logistic_ts"
     return () if extra in names else (extra,)
+
+
+def logistic_oracle_scores(family: FamilyChoice, test: EventData, features: np.ndarray,
+                           items: Sequence[np.ndarray]) -> list[np.ndarray]:
+    """The ``oracle_user`` reference of the logistic family: per new user, the predicted ``P(r = 1)`` of the
+    items ``items[u]`` after *all* of the user's events in ``test`` (their future included): the type
+    posterior's mixture of the types' filtered predictions.
+
+    >>> row = Scores(log_loss=0.6, log_loss_se=0.01, brier=0.2, brier_se=0.01, n_users=1)
+    >>> population = TypePopulation(family=LOGISTIC, weights=np.array([0.5, 0.5]),
+    ...                             params={"mu": np.array([[2.0], [-2.0]]), "cov": np.stack([np.eye(1)] * 2)})
+    >>> choice = FamilyChoice(linear=row, linear_n_types=1, logistic={2: row}, logistic_n_types=2,
+    ...                       chosen=LOGISTIC, space="bias", population=population)
+    >>> test = EventData.from_rows(["a", "a"], [0, 1], ["x", "y"], [1.0, 0.0])   # likes x, not y
+    >>> [s.round(2).tolist() for s in logistic_oracle_scores(choice, test, np.array([[1.0], [-1.0]]),
+    ...                                                       [np.array([0, 1])])]
+    [[0.86, 0.14]]
+    """
+    population = family.population
+    if population is None:
+        raise ValueError("family: expected the logistic family's refitted population, got none")
+    events = Events.from_rows(test.user, features[test.item], test.reward, test.n_users)
+    out = adf_pass(events, population.params["mu"], population.params["cov"])
+    post = normalised_exp(out.log_evidence + population.log_weights)
+    scores = []
+    for u, its in enumerate(items):
+        p_k = predict_proba(out.mean[u][:, None, :], out.cov[u][:, None, :, :], features[its][None, :, :])
+        scores.append(post[u] @ p_k)
+    return scores
