@@ -137,3 +137,29 @@ def test_the_logistic_agent_runs_on_a_tiny_log_without_the_choice():
     assert all(0.0 <= v <= 1.0 for v in res["mean_reward"].values())
     # after the first steps the agent tells the tastes apart: better than random over steps 1-5
     assert doc["paired"]["vs"]["random"]["windows"]["1-5"]["mean_diff"] > 0
+
+
+def test_fractional_rewards_of_repeated_items_update_the_logistic_agent():
+    """A user who answered an item several times is replayed with the mean: the agent learns from it (a soft
+    step) instead of refusing it, and other values are still refused."""
+    from warmstart.bench.replay_logistic import LogisticAgent
+
+    base = two_tastes(40, 8, seed=4)
+    twice = EventData.from_rows(np.concatenate([base.user, base.user]),
+                                np.concatenate([base.time, base.time + 1e6]),
+                                np.concatenate([base.item_ids[base.item]] * 2),
+                                np.concatenate([base.reward, 1.0 - base.reward]))
+    doc = run_replay(twice, steps=5, policies=("logistic_ts", "random"), n_boot=20, ours="logistic_ts")
+    assert doc["policies"]["logistic_ts"]["settings"]["fractional_rewards"] == "soft online-Laplace step"
+    from types import SimpleNamespace
+
+    from warmstart.policies import PolicyContext
+
+    agent = LogisticAgent(SimpleNamespace(policy_context=PolicyContext(dim=1), train=base,
+                                          features=np.ones((base.n_items, 1)), rows=None, family=None), seed=0)
+    state = agent.new_user()
+    before = state.log_evidence.copy()
+    agent.update(state, np.ones((2, 1)), np.arange(2), 0, 0.25)
+    assert state.n == 1.0 and np.all(state.log_evidence < before)
+    with pytest.raises(ValueError, match=r"reward: expected a value in \[0, 1\]"):
+        agent.update(state, np.ones((2, 1)), np.arange(2), 0, 1.5)

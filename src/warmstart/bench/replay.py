@@ -68,10 +68,10 @@ from warmstart.bench.replay_als import ImplicitALSPeer
 from warmstart.bench.replay_logistic import (
     LOGISTIC,
     FamilyChoice,
+    LogisticAgent,
     choose_family,
     is_binary,
     logistic_oracle_scores,
-    logistic_policy,
     other_family_policy,
 )
 from warmstart.data.events import EventData, split_by_first_event
@@ -215,8 +215,7 @@ class PopularityBaseline:
 REPLAY_BASELINES: dict[str, Callable[..., ReplayAgent]] = {
     "popularity": PopularityBaseline,
     "als": ImplicitALSPeer,
-    "logistic_ts": lambda c, seed: _PolicyAgent(logistic_policy(c.policy_context, c.train, c.features, c.rows,
-                                                                c.family, seed=seed)),
+    "logistic_ts": LogisticAgent,
     "linear_ids": lambda c, seed: _PolicyAgent(make_policy("mixture_ids", c.policy_context, seed=seed)),
 }
 #: ours (``mixture_ids``) served in the family the choice picked (``replay_logistic``), by that family

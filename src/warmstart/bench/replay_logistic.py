@@ -33,15 +33,15 @@ from typing import Any
 import numpy as np
 
 from warmstart.data.events import EventData, split_by_first_event
-from warmstart.families.generic import TypePopulation, fit_types
+from warmstart.families.generic import TypeBelief, TypePopulation, fit_types
 from warmstart.families.linear.fit import fit_population
 from warmstart.families.linear.population import Population
 from warmstart.families.linear.space import SpaceChoice, space_features
 from warmstart.families.logistic.family import LogisticBernoulli
-from warmstart.families.logistic.model import Events, adf_pass, predict_proba
+from warmstart.families.logistic.model import Events, adf_pass, predict_proba, soft_step
 from warmstart.families.protocol import Family, Params
 from warmstart.families.registry import family as family_named
-from warmstart.policies.base import Policy, PolicyContext
+from warmstart.policies.base import Decision, Policy, PolicyContext
 from warmstart.policies.registry import make_policy
 from warmstart.stats import normalised_exp
 
@@ -318,3 +318,58 @@ def logistic_oracle_scores(family: FamilyChoice, test: EventData, features: np.n
         p_k = predict_proba(out.mean[u][:, None, :], out.cov[u][:, None, :, :], features[its][None, :, :])
         scores.append(post[u] @ p_k)
     return scores
+
+
+class LogisticAgent:
+    """The replay agent ``logistic_ts``: ``logistic_policy`` (``type_ts``) for decisions and 0/1 rewards; a
+    fractional reward (the replay gives an item's mean reward when the user answered it several times, as
+    ASSISTments students do a skill) updates each type's belief by the soft online-Laplace step
+    (``warmstart.families.logistic.model.soft_step``) and adds its pseudo log likelihood to the type's log
+    evidence. ``context`` is the replay's ``ReplayContext`` (its ``policy_context``, ``train``, ``features``,
+    ``rows`` and ``family`` are read).
+
+    >>> from types import SimpleNamespace
+    >>> rng = np.random.default_rng(0)
+    >>> user = np.repeat(np.arange(30), 8)
+    >>> ev = EventData.from_rows(user, np.arange(240), rng.integers(5, size=240).astype(str),
+    ...                          (rng.random(240) < 0.6).astype(float))
+    >>> context = SimpleNamespace(policy_context=PolicyContext(dim=2), train=ev, features=np.ones((5, 2)),
+    ...                           rows=None, family=None)
+    >>> agent = LogisticAgent(context, seed=0)
+    >>> agent.reseed(1)
+    >>> state = agent.new_user()
+    >>> agent.act(state, np.eye(2), np.arange(2)).action in (0, 1), agent.settings()["family"]
+    (True, 'logistic_bernoulli')
+    >>> agent.update(state, np.eye(2), np.arange(2), 0, 0.5)      # a mean of two answers, one right
+    >>> agent.update(state, np.eye(2), np.arange(2), 1, 1.0)
+    >>> state.n
+    2.0
+    """
+
+    def __init__(self, context: Any, *, seed: int) -> None:
+        self.policy = logistic_policy(context.policy_context, context.train, context.features, context.rows,
+                                      context.family, seed=seed)
+
+    def reseed(self, seed: int) -> None:
+        self.policy.reseed(int(np.random.SeedSequence([self.policy.seed, seed]).generate_state(1)[0]))
+
+    def settings(self) -> dict[str, Any]:
+        return {**self.policy.settings(), "fractional_rewards": "soft online-Laplace step"}
+
+    def new_user(self) -> TypeBelief:
+        state = self.policy.new_user()
+        assert isinstance(state, TypeBelief)
+        return state
+
+    def act(self, state: TypeBelief, X: np.ndarray, items: np.ndarray) -> Decision:
+        return self.policy.act(state, X)
+
+    def update(self, state: TypeBelief, X: np.ndarray, items: np.ndarray, action: int, reward: float) -> None:
+        if reward in (0.0, 1.0):
+            self.policy.update(state, X, action, reward)
+            return
+        if not 0.0 < reward < 1.0:
+            raise ValueError(f"reward: expected a value in [0, 1] (a mean of 0/1 answers), got {reward}")
+        x = np.asarray(X[action], dtype=np.float64)
+        state.log_evidence = state.log_evidence + soft_step(state.state["mean"], state.state["cov"], x, reward)
+        state.n += 1.0

@@ -177,3 +177,17 @@ def test_fit_is_deterministic_under_a_seed():
     a = fit_types(LogisticBernoulli(), stats, n_types=2, n_init=2, seed=3)
     b = fit_types(LogisticBernoulli(), stats, n_types=2, n_init=2, seed=3)
     assert a.fingerprint() == b.fingerprint()
+
+
+def test_the_soft_step_moves_towards_its_target():
+    """A fractional target pulls the logit towards it: 0.9 up, 0.1 down, the prior's own prediction nowhere;
+    the covariance shrinks along x; and the pseudo log likelihood is the cross-entropy of the predictive."""
+    from warmstart.families.logistic.model import predict_proba, soft_step
+
+    for y, sign in ((0.9, 1), (0.1, -1), (0.5, 0)):
+        mean, cov = np.zeros((1, 2)), np.eye(2)[None].copy()
+        p = float(predict_proba(mean, cov, np.array([1.0, 0.0]))[0])
+        logp = soft_step(mean, cov, np.array([1.0, 0.0]), y)
+        assert np.sign(mean[0, 0]) == sign and mean[0, 1] == 0.0
+        assert cov[0, 0, 0] < 1.0 and cov[0, 1, 1] == 1.0
+        assert float(logp[0]) == pytest.approx(y * math.log(p) + (1 - y) * math.log(1 - p))

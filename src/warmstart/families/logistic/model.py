@@ -31,7 +31,7 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.special import log_ndtr
+from scipy.special import expit, log_ndtr
 
 #: kappa^2 of the probit approximation sigmoid(z) ~ Phi(kappa z)
 KAPPA2 = math.pi / 8.0
@@ -156,6 +156,33 @@ def adf_step(mean: np.ndarray, cov: np.ndarray, x: np.ndarray, r: np.ndarray | f
     v = np.exp(-0.5 * t * t - _LOG_SQRT_2PI - logp)  # phi(t) / Phi(t), stable for t << 0
     mean += (y * math.sqrt(KAPPA2) * v / root)[..., None] * sx
     cov -= (KAPPA2 * v * (v + t) / (root * root))[..., None, None] * sx[..., :, None] * sx[..., None, :]
+    return np.asarray(logp)
+
+
+def soft_step(mean: np.ndarray, cov: np.ndarray, x: np.ndarray, y: float) -> np.ndarray:
+    """One event with a fractional target ``y`` in ``[0, 1]`` (a mean of 0/1 answers, as a replay gives for an
+    item a user answered several times), in place: one Newton step of the online Laplace approximation
+    (Chapelle and Li, NIPS 2011) on the cross-entropy ``y log sigmoid(x . w) + (1 - y) log sigmoid(-x . w)``
+    from the belief's mean (``p = sigmoid(x . m)``, ``lambda = p (1 - p)``)::
+
+        m <- m + (y - p) / (1 + lambda s^2) * S x,      S <- S - lambda / (1 + lambda s^2) * (S x)(S x)'
+
+    Returns the pseudo log likelihood ``y log P + (1 - y) log(1 - P)`` with ``P`` the predictive probability
+    (``predict_proba``), what the type posterior adds. The family itself observes only 0/1 rewards.
+
+    >>> mean, cov = np.zeros((1, 1)), np.eye(1)[None]
+    >>> round(float(soft_step(mean, cov, np.ones(1), 0.5)[0]), 3), mean.ravel().tolist(), cov.ravel().tolist()
+    (-0.693, [0.0], [0.8])
+    """
+    sx = np.einsum("...ij,...j->...i", cov, x)
+    s2 = np.einsum("...i,...i->...", x, sx)
+    a = np.einsum("...i,...i->...", x, mean)
+    t = math.sqrt(KAPPA2) * a / np.sqrt(1.0 + KAPPA2 * s2)
+    logp = y * log_ndtr(t) + (1.0 - y) * log_ndtr(-t)
+    p = expit(a)
+    lam = p * (1.0 - p)
+    mean += ((y - p) / (1.0 + lam * s2))[..., None] * sx
+    cov -= (lam / (1.0 + lam * s2))[..., None, None] * sx[..., :, None] * sx[..., None, :]
     return np.asarray(logp)
 
 
