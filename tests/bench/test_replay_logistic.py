@@ -96,6 +96,12 @@ def test_a_binary_log_chooses_ours_family_on_validation_users(binary_replay):
     assert other in doc["paired"]["vs"]
     if fam["chosen"] == LOGISTIC:
         assert doc["policies"]["mixture_ids"]["settings"]["family"] == LOGISTIC
+    # how the logistic agent acts was chosen on the validation users' replay, and it acts so
+    decision = fam["logistic_decision"]
+    assert set(decision["scores"]) == {"thompson", "greedy"}
+    assert decision["scores"][decision["chosen"]] == max(decision["scores"].values())
+    served = doc["policies"]["mixture_ids" if fam["chosen"] == LOGISTIC else other]["settings"]
+    assert served["decision"] == decision["chosen"]
     # the oracle_user reference is of ours' family: a ceiling for ours over the first steps
     oracle = doc["reference"]["oracle_user"]["mean_reward"]["1-5"]
     assert oracle >= doc["policies"]["mixture_ids"]["mean_reward"]["1-5"] - 0.02
@@ -163,3 +169,28 @@ def test_fractional_rewards_of_repeated_items_update_the_logistic_agent():
     assert state.n == 1.0 and np.all(state.log_evidence < before)
     with pytest.raises(ValueError, match=r"reward: expected a value in \[0, 1\]"):
         agent.update(state, np.ones((2, 1)), np.arange(2), 0, 1.5)
+
+
+def test_the_greedy_agent_plays_the_mixtures_best_prediction():
+    from types import SimpleNamespace
+
+    from warmstart.bench.replay_logistic import LogisticAgent
+    from warmstart.families.generic import TypePopulation
+    from warmstart.policies import PolicyContext
+
+    population = TypePopulation(family=LOGISTIC, weights=np.array([0.9, 0.1]),
+                                params={"mu": np.array([[1.0, -1.0], [-3.0, 3.0]]),
+                                        "cov": np.stack([0.1 * np.eye(2)] * 2)})
+    family = SimpleNamespace(population=population, decision="greedy")
+    agent = LogisticAgent(SimpleNamespace(policy_context=PolicyContext(dim=2), train=None, features=None, rows=None,
+                                          family=family), seed=0)
+    X = np.eye(2)
+    state = agent.new_user()
+    assert agent.act(state, X, np.arange(2)).action == 0  # the majority type's item
+    for _ in range(3):
+        agent.update(state, X, np.arange(2), 0, 0.0)  # disliked: the minority type
+    d = agent.act(state, X, np.arange(2))
+    assert d.action == 1 and d.propensity == 1.0
+    with pytest.raises(ValueError, match="decision: expected one of"):
+        LogisticAgent(SimpleNamespace(policy_context=PolicyContext(dim=2), train=None, features=None, rows=None,
+                                      family=family), seed=0, decision="softmax")

@@ -20,7 +20,13 @@ type posterior's mixture of the types' predictions: for the linear family the pr
 for the logistic family the filter's ``P(r = 1)``; both clipped to ``[1e-3, 1 - 1e-3]``. The linear family
 is scored in its chosen space with its chosen K; the logistic family in the same space with K in the grid's
 ``n_types`` chosen by the same log loss. The family with the lower log loss is ours (``mixture_ids`` in the
-replay); a tie goes to the linear family. Nothing here sees the new users.
+replay); a tie goes to the linear family.
+
+**How the logistic agent acts** is chosen on the same validation users, replayed as the replay replays new
+users (their own items as candidates, 20 steps) by the agent fitted on the fitting users with the chosen K:
+Thompson sampling (the default, kept on a tie) or greedy on the type mixture's predicted ``P(r = 1)``; the
+mean reward over steps 1-10 decides (``choose_decision``; the same kind of choice ``popularity`` and ``als``
+make their settings by). Nothing here sees the new users.
 """
 
 from __future__ import annotations
@@ -28,6 +34,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
+from types import SimpleNamespace
 from typing import Any
 
 import numpy as np
@@ -189,6 +196,10 @@ class FamilyChoice:
     chosen: str
     space: str
     population: TypePopulation | None = None
+    #: how the logistic agent acts: ``thompson`` (type_ts) or ``greedy`` (the mixture's largest P(r = 1)),
+    #: chosen by replaying the validation users (``choose_decision``)
+    decision: str = "thompson"
+    decision_validation: dict[str, float] = field(default_factory=dict)
     n_early: int = 10
     per_user_margin_se: float | None = None
     settings: dict[str, Any] = field(default_factory=dict)
@@ -206,6 +217,8 @@ class FamilyChoice:
                 "logistic_bernoulli": {"n_types": self.logistic_n_types,
                                        "by_n_types": {str(k): v.to_dict() for k, v in self.logistic.items()}},
                 "margin_log_loss": self.margin(), "margin_se": self.per_user_margin_se,
+                "logistic_decision": {"chosen": self.decision, "criterion": "validation users replayed as new "
+                                      "users: mean reward over steps 1-10", "scores": self.decision_validation},
                 "settings": self.settings}
 
 
@@ -229,12 +242,14 @@ def choose_family(train: EventData, choice: SpaceChoice, rows: np.ndarray, seed:
     ks = sorted(n_types or cfg.n_types)
     logistic: dict[int, Scores] = {}
     logistic_p: dict[int, np.ndarray] = {}
+    pops: dict[int, TypePopulation] = {}
     for i, k in enumerate(ks):
         report(f"families: logistic K = {k}", 0.1 + 0.7 * i / len(ks))
-        pop = fit_logistic(fit_part, learned.rows, k, seed)
-        logistic_p[k] = one_step_ahead(LOGISTIC, pop.params, pop.log_weights, val)
+        pops[k] = fit_logistic(fit_part, learned.rows, k, seed)
+        logistic_p[k] = one_step_ahead(LOGISTIC, pops[k].params, pops[k].log_weights, val)
         logistic[k] = score(logistic_p[k], val.r)
     best_k = min(ks, key=lambda k: (logistic[k].log_loss, k))
+    decision, decision_scores = choose_decision(pops[best_k], val_part, learned.features, seed)
     linear_scores = score(linear_p, val.r)
     chosen = LOGISTIC if logistic[best_k].log_loss < linear_scores.log_loss - 1e-12 else LINEAR
     diff = per_user_log_loss(linear_p, val.r) - per_user_log_loss(logistic_p[best_k], val.r)
@@ -242,6 +257,7 @@ def choose_family(train: EventData, choice: SpaceChoice, rows: np.ndarray, seed:
     population = fit_logistic(train, rows, best_k, seed)
     return FamilyChoice(linear=linear_scores, linear_n_types=choice.n_types, logistic=logistic,
                         logistic_n_types=best_k, chosen=chosen, space=choice.ours.name, population=population,
+                        decision=decision, decision_validation=decision_scores,
                         n_early=cfg.n_early, per_user_margin_se=_mean_se(diff)[1],
                         settings={"max_events": MAX_EVENTS, "n_init": N_INIT, "max_iter": MAX_ITER, "tol": TOL,
                                   "n_types_tried": ks,
@@ -320,6 +336,36 @@ def logistic_oracle_scores(family: FamilyChoice, test: EventData, features: np.n
     return scores
 
 
+#: how the logistic agent may act
+DECISIONS = ("thompson", "greedy")
+
+
+def choose_decision(population: TypePopulation, val_part: EventData, features: np.ndarray, seed: int,
+                    steps: int = 20, window: int = 10) -> tuple[str, dict[str, float]]:
+    """Replay the validation users (``val_part``, none of them in ``population``'s fit) as the replay replays
+    new users, with the logistic agent acting by Thompson sampling and greedily on ``population``; the mean
+    reward over steps ``1..window`` chooses (a tie: Thompson sampling).
+
+    >>> population = TypePopulation(family=LOGISTIC, weights=np.array([0.5, 0.5]),
+    ...                             params={"mu": np.array([[2.0], [-2.0]]), "cov": np.stack([np.eye(1)] * 2)})
+    >>> val = EventData.from_rows(["a", "a", "b", "b"], [0, 1, 2, 3], ["x", "y", "x", "y"], [1.0, 0.0, 0.0, 1.0])
+    >>> choose_decision(population, val, np.array([[1.0], [-1.0]]), seed=0, steps=2, window=1)[0]
+    'thompson'
+    """
+    from warmstart.bench.replay import _new_users, _serve
+
+    users = _new_users(val_part, steps, seed)
+    scores: dict[str, float] = {}
+    for decision in DECISIONS:
+        context = SimpleNamespace(policy_context=PolicyContext(dim=population.dim), train=val_part,
+                                  features=features, rows=None,
+                                  family=SimpleNamespace(population=population, decision=decision))
+        rewards = _serve(LogisticAgent(context, seed=seed), users, features, None, steps)
+        scores[decision] = float(np.nanmean(rewards[:, :window], axis=1).mean())
+    best = max(DECISIONS, key=lambda d: (round(scores[d], 12), d == "thompson"))
+    return best, scores
+
+
 class LogisticAgent:
     """The replay agent ``logistic_ts``: ``logistic_policy`` (``type_ts``) for decisions and 0/1 rewards; a
     fractional reward (the replay gives an item's mean reward when the user answered it several times, as
@@ -346,15 +392,20 @@ class LogisticAgent:
     2.0
     """
 
-    def __init__(self, context: Any, *, seed: int) -> None:
+    def __init__(self, context: Any, *, seed: int, decision: str | None = None) -> None:
         self.policy = logistic_policy(context.policy_context, context.train, context.features, context.rows,
                                       context.family, seed=seed)
+        chosen = context.family.decision if context.family is not None else "thompson"
+        self.decision = decision or chosen
+        if self.decision not in DECISIONS:
+            raise ValueError(f"decision: expected one of {list(DECISIONS)}, got {self.decision!r}")
 
     def reseed(self, seed: int) -> None:
         self.policy.reseed(int(np.random.SeedSequence([self.policy.seed, seed]).generate_state(1)[0]))
 
     def settings(self) -> dict[str, Any]:
-        return {**self.policy.settings(), "fractional_rewards": "soft online-Laplace step"}
+        return {**self.policy.settings(), "decision": self.decision,
+                "fractional_rewards": "soft online-Laplace step"}
 
     def new_user(self) -> TypeBelief:
         state = self.policy.new_user()
@@ -362,7 +413,12 @@ class LogisticAgent:
         return state
 
     def act(self, state: TypeBelief, X: np.ndarray, items: np.ndarray) -> Decision:
-        return self.policy.act(state, X)
+        if self.decision == "thompson":
+            return self.policy.act(state, X)
+        p1 = state.type_probs() @ predict_proba(state.state["mean"][:, None, :], state.state["cov"][:, None],
+                                                np.asarray(X, dtype=np.float64)[None])
+        a = int(np.argmax(p1))
+        return Decision(a, 1.0, np.eye(X.shape[0])[a])
 
     def update(self, state: TypeBelief, X: np.ndarray, items: np.ndarray, action: int, reward: float) -> None:
         if reward in (0.0, 1.0):
