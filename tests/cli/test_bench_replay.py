@@ -39,6 +39,9 @@ def test_liked_at_makes_binary_rewards_and_the_first_policy_is_ours(ratings, tmp
     # the space and K are chosen on the training users by default; the peer is served in its own space
     assert doc["config"]["choose"] and doc["fit"]["policies"]["pooled_ts"]["chosen_for"] == "pooled"
     assert "item space and K chosen on" in proc.stdout
+    # 0/1 rewards: ours' family is chosen on the validation users too (no extra policy without ours)
+    assert doc["fit"]["family"]["chosen"] in ("linear_gaussian", "logistic_bernoulli")
+    assert "ours' family chosen on the validation users" in proc.stdout
 
 
 def test_no_choose_shares_one_fit(ratings, tmp_path):

@@ -57,7 +57,7 @@ import functools
 import time
 import zlib
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Protocol
 
 import numpy as np
@@ -65,6 +65,15 @@ import numpy as np
 from warmstart._version import __version__
 from warmstart.bench.machine import machine_info
 from warmstart.bench.replay_als import ImplicitALSPeer
+from warmstart.bench.replay_logistic import (
+    LOGISTIC,
+    FamilyChoice,
+    LogisticAgent,
+    choose_family,
+    is_binary,
+    logistic_oracle_scores,
+    other_family_policy,
+)
 from warmstart.data.events import EventData, split_by_first_event
 from warmstart.families.linear.belief import BeliefBatch
 from warmstart.families.linear.events import (
@@ -116,6 +125,10 @@ class ReplayContext:
     features: np.ndarray
     population: Population
     policy_context: PolicyContext
+    #: each training event's own features (leave-user-out: what populations are fitted on), when learned
+    rows: np.ndarray | None = None
+    #: the family chosen for ours on a 0/1 log (``replay_logistic.choose_family``), None when none was chosen
+    family: FamilyChoice | None = None
 
 
 class _PolicyAgent:
@@ -202,11 +215,18 @@ class PopularityBaseline:
 REPLAY_BASELINES: dict[str, Callable[..., ReplayAgent]] = {
     "popularity": PopularityBaseline,
     "als": ImplicitALSPeer,
+    "logistic_ts": LogisticAgent,
+    "linear_ids": lambda c, seed: _PolicyAgent(make_policy("mixture_ids", c.policy_context, seed=seed)),
 }
+#: ours (``mixture_ids``) served in the family the choice picked (``replay_logistic``), by that family
+FAMILY_AGENTS = {"logistic_bernoulli": "logistic_ts"}
 
 
 def make_agent(name: str, context: ReplayContext, *, seed: int) -> ReplayAgent:
-    """A replay-only baseline by name, else a registered policy (one that needs no ground truth)."""
+    """A replay-only baseline by name, else a registered policy (one that needs no ground truth); ours in the
+    family chosen for it."""
+    if name == "mixture_ids" and context.family is not None:
+        name = FAMILY_AGENTS.get(context.family.chosen, name)
     if name in REPLAY_BASELINES:
         return REPLAY_BASELINES[name](context, seed=seed)
     if policy_class(name).needs_truth:
@@ -328,16 +348,19 @@ def _greedy(score: np.ndarray, cand: np.ndarray) -> int:
 
 
 def _oracle_user(users: list[_User], test: EventData, features: np.ndarray, population: Population,
-                 n_candidates: int | None, steps: int) -> np.ndarray:
-    """The ``oracle_user`` reference: each new user's belief under the fitted population after *all* of their
-    events (their future included), acting greedily on its predicted reward (the posterior mixture's mean) on
-    the same candidates. The personalisation ceiling of the model family; never a policy."""
-    batch = BeliefBatch.from_summary(population, event_summary(test, features))
-    theta = np.einsum("nk,nkd->nd", batch.type_probs(), batch.mean)
+                 n_candidates: int | None, steps: int, family: FamilyChoice | None = None) -> np.ndarray:
+    """The ``oracle_user`` reference: each new user's belief under the fitted population of ours' family after
+    *all* of their events (their future included), acting greedily on its predicted reward (the posterior
+    mixture's mean) on the same candidates. The personalisation ceiling of the model family; never a policy."""
+    if family is not None and family.chosen == LOGISTIC:
+        scores = logistic_oracle_scores(family, test, features, [one.items for one in users])
+    else:
+        batch = BeliefBatch.from_summary(population, event_summary(test, features))
+        theta = np.einsum("nk,nkd->nd", batch.type_probs(), batch.mean)
+        scores = [features[one.items] @ theta[u] for u, one in enumerate(users)]
     out = np.full((len(users), steps), np.nan)
     for u, one in enumerate(users):
-        score = features[one.items] @ theta[u]
-        out[u] = _play(one, n_candidates, steps, functools.partial(_greedy, score))
+        out[u] = _play(one, n_candidates, steps, functools.partial(_greedy, scores[u]))
     return out
 
 
@@ -452,7 +475,8 @@ def _context(train: EventData, features: np.ndarray, population: Population, nam
     needs_log = any(name not in REPLAY_BASELINES and policy_class(name).needs_train_log for name in names)
     train_log = training_log_from_events(train, features, rows) if needs_log else None
     policy_context = PolicyContext(dim=features.shape[1], population=population, train_log=train_log)
-    return ReplayContext(train=train, features=features, population=population, policy_context=policy_context)
+    return ReplayContext(train=train, features=features, population=population, policy_context=policy_context,
+                         rows=rows)
 
 
 def _chooser(name: str) -> str:
@@ -503,7 +527,9 @@ def run_replay(events: EventData, *, train_fraction: float = 0.7, steps: int = 2
     captured_of_oracle_user: {KEY: {best_peer, share}}} (None without ``ours`` among the policies),
     reference: {random_expected, hindsight_best, oracle_user}, timing}``; with ``choose``, ``fit.space`` is
     the choice (``SpaceChoice.to_dict``: who got which space and K, and every space's scores) and
-    ``fit.policies`` says which space each policy was served in. Same seed, same document (``timing`` and ``machine`` aside).
+    ``fit.policies`` says which space each policy was served in; on a 0/1 log ``fit.family`` is the choice of ours'
+    family (``replay_logistic.choose_family``), and the family not chosen is replayed too (``logistic_ts`` or
+    ``linear_ids``). Same seed, same document (``timing`` and ``machine`` aside).
     """
     fit = (fit_config or EventFitConfig()).with_seed(seed)
     cfg = ReplayConfig(train_fraction=train_fraction, steps=steps, n_candidates=n_candidates,
@@ -525,6 +551,9 @@ def run_replay(events: EventData, *, train_fraction: float = 0.7, steps: int = 2
         contexts = {who: _context(train, learned.features, population,
                                   [n for n in cfg.policies if _chooser(n) == who], learned.rows)
                     for who, (population, learned) in fitted.items()}
+        if is_binary(train.reward):  # 0/1 rewards: ours' family chosen on the validation users too
+            contexts["ours"] = replace(contexts["ours"], family=choose_family(
+                train, choice, fitted["ours"][1].rows, cfg.seed, lambda m, f: report(m, 0.3 + 0.05 * f)))
     else:
         population, features, _ = fit_from_events(
             train, cfg.fit, progress=lambda msg, frac: report(f"fit: {msg}", 0.3 * frac))
@@ -537,8 +566,9 @@ def run_replay(events: EventData, *, train_fraction: float = 0.7, steps: int = 2
     results: dict[str, Any] = {}
     rewards: dict[str, np.ndarray] = {}
     serve_s: dict[str, float] = {}
-    for i, name in enumerate(cfg.policies):
-        report(f"replaying new users with {name}", 0.3 + 0.65 * i / len(cfg.policies))
+    names = (*cfg.policies, *other_family_policy(ours_ctx.family, cfg.policies))
+    for i, name in enumerate(names):
+        report(f"replaying new users with {name}", 0.35 + 0.6 * i / len(names))
         t1 = time.perf_counter()
         context = contexts[_chooser(name)]
         agent = make_agent(name, context, seed=_seed_for(cfg.seed, name))
@@ -547,7 +577,7 @@ def run_replay(events: EventData, *, train_fraction: float = 0.7, steps: int = 2
         results[name] = {**_describe(rewards[name], cfg.windows, cfg.seed, cfg.n_boot),
                          "settings": agent.settings()}
     report("oracle_user: each new user's whole history", 0.95)
-    oracle = _oracle_user(users, test, features, population, cfg.n_candidates, cfg.steps)
+    oracle = _oracle_user(users, test, features, population, cfg.n_candidates, cfg.steps, ours_ctx.family)
     references = _references(users, cfg.steps, cfg.windows, oracle)
     compared = cfg.ours in rewards and len(rewards) > 1
     report("done", 1.0)
@@ -557,8 +587,9 @@ def run_replay(events: EventData, *, train_fraction: float = 0.7, steps: int = 2
                                "item_features": diag.item_features}
     if choice is not None:
         fit_doc["space"] = choice.to_dict()
+        fit_doc["family"] = None if ours_ctx.family is None else ours_ctx.family.to_dict()
         fit_doc["policies"] = {name: {"chosen_for": (who := _chooser(name)), "space": choice.space_of(who).name,
-                                      "dim": int(contexts[who].features.shape[1])} for name in cfg.policies}
+                                      "dim": int(contexts[who].features.shape[1])} for name in names}
     return {
         "benchmark": "replay",
         "config": cfg.to_dict(),

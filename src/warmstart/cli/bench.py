@@ -215,6 +215,19 @@ def _print_replay(doc: dict[str, Any]) -> None:
         for who, c in space["chosen"].items():
             table.add_row(who, c["space"]["name"], str(c["n_types"]), f"{c['score']:.3f}")
         out.print(table)
+    family = doc["fit"].get("family")
+    if family:
+        table = Table(title=f"ours' family chosen on the validation users: {family['chosen']} (log loss of the "
+                            f"one-step-ahead P(r = 1) over their first events, lower is better)")
+        for col in ("family", "K", "log loss", "Brier"):
+            table.add_column(col)
+        rows = [("linear_gaussian", family["linear_gaussian"])] + [
+            ("logistic_bernoulli", {"n_types": int(k), **v})
+            for k, v in family["logistic_bernoulli"]["by_n_types"].items()]
+        for name, r in rows:
+            table.add_row(name, str(r["n_types"]), f"{r['log_loss']:.4f} ± {r['log_loss_se']:.4f}",
+                          f"{r['brier']:.4f}")
+        out.print(table)
     paired = doc.get("paired")
     if not paired:
         return
