@@ -20,7 +20,9 @@ from typing import Any
 from warmstart.report.targets import headline_table
 
 #: the replay folders run_all.sh writes, with the name of the log each replays, in the order the tables show
-REPLAYS = (("replay-sim", "simulated log"), ("replay-assistments2009", "ASSISTments 2009"))
+REPLAYS = (("replay-sim", "simulated log"), ("replay-assistments2009", "ASSISTments 2009"),
+           ("replay-movielens-rating", "MovieLens rating"), ("replay-movielens-liked", "MovieLens liked"),
+           ("replay-movielens-genres", "MovieLens liked + genres"))
 #: the steps the README's replay table shows (docs/results.md shows every window the replay measured)
 HEADLINE_WINDOW = "1-10"
 
@@ -55,6 +57,8 @@ def durations_table(path: Path) -> str:
 
 
 def _mean_ci(doc: dict[str, Any], policy: str, window: str) -> str:
+    if policy not in doc["policies"]:
+        return "-"
     result = doc["policies"][policy]
     low, high = result["ci95"][window]
     return f"{result['mean_reward'][window]:.3f} [{low:.3f}, {high:.3f}]"
@@ -65,13 +69,14 @@ def replay_table(doc: dict[str, Any]) -> str:
     95% bootstrap CI over users, over every window of steps the replay measured."""
     windows = [f"1-{w}" for w in doc["config"]["windows"]]
     lines = ["| policy | " + " | ".join(f"steps {w}" for w in windows) + " |", "|---" * (len(windows) + 1) + "|"]
-    lines += [f"| {p} | " + " | ".join(_mean_ci(doc, p, w) for w in windows) + " |" for p in doc["config"]["policies"]]
+    lines += [f"| {p} | " + " | ".join(_mean_ci(doc, p, w) for w in windows) + " |" for p in doc["policies"]]
     return "\n".join(lines) + "\n"
 
 
 def replay_headline(docs: list[tuple[str, dict[str, Any]]], window: str = HEADLINE_WINDOW) -> str:
     """Every replay side by side: each policy's mean reward (95% CI) over steps ``window``, one column per log."""
-    policies = docs[0][1]["config"]["policies"]
+    # every policy any replay ran, in the order they first appear (a 0/1 log also replays the other family)
+    policies = list(dict.fromkeys(p for _, doc in docs for p in doc["policies"]))
     lines = ["| policy | " + " | ".join(f"{label}, steps {window}" for label, _ in docs) + " |",
              "|---" * (len(docs) + 1) + "|"]
     lines += [f"| {p} | " + " | ".join(_mean_ci(doc, p, window) for _, doc in docs) + " |" for p in policies]

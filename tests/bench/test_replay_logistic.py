@@ -92,8 +92,13 @@ def test_a_binary_log_chooses_ours_family_on_validation_users(binary_replay):
     assert logi["n_types"] == 2
     # ours is served in the chosen family; the other family is replayed beside it
     other = "linear_ids" if fam["chosen"] == LOGISTIC else "logistic_ts"
-    assert set(doc["policies"]) == {"mixture_ids", "pooled_ts", "popularity", other}
+    # with the logistic family chosen, its one-prior peer (K = 1, ours' decision rule) is replayed too
+    extra = {"logistic_pooled"} if fam["chosen"] == LOGISTIC else set()
+    assert set(doc["policies"]) == {"mixture_ids", "pooled_ts", "popularity", other, *extra}
     assert other in doc["paired"]["vs"]
+    if extra:
+        pooled = doc["policies"]["logistic_pooled"]["settings"]
+        assert pooled["family"] == LOGISTIC and pooled["decision"] == fam["logistic_decision"]["chosen"]
     if fam["chosen"] == LOGISTIC:
         assert doc["policies"]["mixture_ids"]["settings"]["family"] == LOGISTIC
     # how the logistic agent acts was chosen on the validation users' replay, and it acts so

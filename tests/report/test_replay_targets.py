@@ -59,3 +59,11 @@ def test_write_targets_adds_the_rows_of_every_replayed_log(tmp_path):
     targets = [r["target"] for r in write_targets(tmp_path)]
     assert sum(t.startswith("replay replay-a:") for t in targets) == 3
     assert sum(t.startswith("replay replay-b:") for t in targets) == 3
+
+
+def test_own_variants_are_the_replays():
+    """The report (which imports no benchmark) names ours' own other fits as the replay does."""
+    from warmstart.bench.replay import OWN_VARIANTS as replayed
+    from warmstart.report.replay_targets import OWN_VARIANTS as reported
+
+    assert reported == replayed and "logistic_pooled" in reported and "popularity" not in reported

@@ -69,6 +69,7 @@ from warmstart.bench.replay_logistic import (
     LOGISTIC,
     FamilyChoice,
     LogisticAgent,
+    LogisticPooledAgent,
     choose_family,
     is_binary,
     logistic_oracle_scores,
@@ -216,8 +217,12 @@ REPLAY_BASELINES: dict[str, Callable[..., ReplayAgent]] = {
     "popularity": PopularityBaseline,
     "als": ImplicitALSPeer,
     "logistic_ts": LogisticAgent,
+    "logistic_pooled": LogisticPooledAgent,
     "linear_ids": lambda c, seed: _PolicyAgent(make_policy("mixture_ids", c.policy_context, seed=seed)),
 }
+#: ours' own other fits replayed beside it on a 0/1 log (the family not chosen, ours' family with one type):
+#: comparisons, not peers (``captured_of_oracle_user`` and the targets' "best" are against the peers)
+OWN_VARIANTS = frozenset({"linear_ids", "logistic_ts", "logistic_pooled"})
 #: ours (``mixture_ids``) served in the family the choice picked (``replay_logistic``), by that family
 FAMILY_AGENTS = {"logistic_bernoulli": "logistic_ts"}
 
@@ -433,12 +438,13 @@ def _paired(ours: str, rewards: Mapping[str, np.ndarray], windows: Sequence[int]
 
 
 def _captured(ours: str, results: Mapping[str, Any], oracle: Mapping[str, float]) -> dict[str, Any]:
-    """Per window, the share of the distance from the best other policy to ``oracle_user`` that ours covers:
+    """Per window, the share of the distance from the best peer (``OWN_VARIANTS``, ours' own other fits, are
+    not peers) to ``oracle_user`` that ours covers:
     ``(ours - best) / (oracle_user - best)`` (None when the best policy is not below the oracle: e.g. a window
     every user runs out of items in, where every policy earns each user's mean)."""
     out: dict[str, Any] = {}
     for key, ceiling in oracle.items():
-        peers = {n: r["mean_reward"][key] for n, r in results.items() if n != ours}
+        peers = {n: r["mean_reward"][key] for n, r in results.items() if n != ours and n not in OWN_VARIANTS}
         best = max(peers, key=lambda n: peers[n])
         gap = ceiling - peers[best]
         share = (results[ours]["mean_reward"][key] - peers[best]) / gap if gap > 1e-9 * max(1.0, abs(ceiling)) \

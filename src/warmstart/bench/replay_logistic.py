@@ -300,11 +300,15 @@ def other_family_policy(family: FamilyChoice | None, names: Sequence[str]) -> tu
     ...                       chosen="linear_gaussian", space="bias")
     >>> other_family_policy(choice, ["mixture_ids"]), other_family_policy(choice, ["pooled_ts"])
     (('logistic_ts',), ())
+    >>> other_family_policy(replace(choice, chosen="logistic_bernoulli"), ["mixture_ids"])
+    ('linear_ids', 'logistic_pooled')
     """
     if family is None or "mixture_ids" not in names:
         return ()
-    extra = "linear_ids" if family.chosen == LOGISTIC else "logistic_ts"
-    return () if extra in names else (extra,)
+    # with the logistic family chosen, its own one-prior peer too: "types add" is ours minus it (same family,
+    # same decision rule), not minus pooled_ts, which differs from ours in the family and the decision too
+    extra = ("linear_ids", "logistic_pooled") if family.chosen == LOGISTIC else ("logistic_ts",)
+    return tuple(e for e in extra if e not in names)
 
 
 def logistic_oracle_scores(family: FamilyChoice, test: EventData, features: np.ndarray,
@@ -429,3 +433,30 @@ class LogisticAgent:
         x = np.asarray(X[action], dtype=np.float64)
         state.log_evidence = state.log_evidence + soft_step(state.state["mean"], state.state["cov"], x, reward)
         state.n += 1.0
+
+
+class LogisticPooledAgent(LogisticAgent):
+    """The replay agent ``logistic_pooled``: the logistic family's one-prior peer, what ``pooled_ts`` is to the
+    linear mixture. One logistic type (K = 1) fitted on the training users in ours' space, acting by the
+    decision rule chosen for ours (``FamilyChoice.decision``), so that ours minus it is what the types add.
+    ``context`` as ``LogisticAgent``'s.
+
+    >>> from types import SimpleNamespace
+    >>> rng = np.random.default_rng(0)
+    >>> user = np.repeat(np.arange(30), 8)
+    >>> ev = EventData.from_rows(user, np.arange(240), rng.integers(5, size=240).astype(str),
+    ...                          (rng.random(240) < 0.6).astype(float))
+    >>> context = SimpleNamespace(policy_context=PolicyContext(dim=2), train=ev, features=np.ones((5, 2)),
+    ...                           rows=None, family=None)
+    >>> agent = LogisticPooledAgent(context, seed=0)
+    >>> agent.policy.population.n_types, agent.decision
+    (1, 'thompson')
+    """
+
+    def __init__(self, context: Any, *, seed: int) -> None:
+        rows = context.features[context.train.item] if context.rows is None else context.rows
+        decision = context.family.decision if context.family is not None else "thompson"
+        pooled = SimpleNamespace(population=fit_logistic(context.train, rows, 1, seed), decision=decision)
+        super().__init__(SimpleNamespace(policy_context=context.policy_context, train=context.train,
+                                         features=context.features, rows=context.rows, family=pooled),
+                         seed=seed)

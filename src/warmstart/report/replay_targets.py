@@ -4,7 +4,8 @@ log, with the paired differences the replay measured (ours minus each peer, 95% 
 - **not worse, best**: no peer is significantly better than ours at any window (the paired CI of ours minus
   that peer is not entirely below 0), and ours has the best point estimate at 1-10 and 1-20;
 - **types add**: ours minus ``pooled_ts`` (one population prior) has a paired CI above 0 at 1-10 and 1-20, with
-  at least two types fitted (with one, a difference is the policy's, not the types');
+  at least two types fitted (with one, a difference is the policy's, not the types'); when ours is the
+  logistic family, minus ``logistic_pooled`` (one prior of the same family acting by the same rule);
 - **captured**: ours covers >= 30% of the distance from the best peer to ``oracle_user`` at 1-20;
 - **content only** (a replay with ``--genres``): ours >= ``popularity`` at every window.
 
@@ -16,6 +17,8 @@ from __future__ import annotations
 
 from typing import Any
 
+#: ours' own other fits replayed on a 0/1 log (``warmstart.bench.replay.OWN_VARIANTS``; report imports no bench)
+OWN_VARIANTS = frozenset({"linear_ids", "logistic_ts", "logistic_pooled"})
 #: the share of the distance from the best peer to ``oracle_user`` that ours should cover at 1-20
 CAPTURED = 0.30
 
@@ -60,8 +63,10 @@ def replay_rows(name: str, doc: dict[str, Any]) -> list[dict[str, Any]]:
     ours, vs, cmd = paired["ours"], paired["vs"], _command(doc)
     policies = doc["policies"]
     rows = []
-    worse = [f"{peer} at {key}: {_ci(w)}" for peer, comp in vs.items() for key, w in comp["windows"].items()
-             if w["ci95"][1] < 0]
+    # ours' own other fits on a 0/1 log (the other family, one type of ours' family) are not peers
+    policies = {n: p for n, p in policies.items() if n not in OWN_VARIANTS}
+    worse = [f"{peer} at {key}: {_ci(w)}" for peer, comp in vs.items() if peer not in OWN_VARIANTS
+             for key, w in comp["windows"].items() if w["ci95"][1] < 0]
     best_at = {}
     for key in ("1-10", "1-20"):
         if all(key in p["mean_reward"] for p in policies.values()):
@@ -71,12 +76,17 @@ def replay_rows(name: str, doc: dict[str, Any]) -> list[dict[str, Any]]:
         + ", ".join(f"{k}: {b} ({policies[b]['mean_reward'][k]:.3f})" for k, b in best_at.items())
     rows.append(_row(f"replay {name}: ours not significantly worse than any peer, best at 1-10 and 1-20",
                      "no paired CI below 0; best point estimate", measured, not worse and best_ok, cmd))
-    if "pooled_ts" in vs:
-        windows = {k: w for k, w in vs["pooled_ts"]["windows"].items() if k in ("1-10", "1-20")}
-        k = (doc.get("fit") or {}).get("n_types")
+    # the one-prior peer of ours' own family and decision rule: logistic_pooled when ours is the logistic family
+    one_prior = "logistic_pooled" if "logistic_pooled" in vs else "pooled_ts"
+    if one_prior in vs:
+        windows = {k: w for k, w in vs[one_prior]["windows"].items() if k in ("1-10", "1-20")}
+        fit = doc.get("fit") or {}
+        family = fit.get("family") or {}
+        # on a 0/1 log ours is the chosen family's fit: its K, not the linear fit's
+        k = (family.get(family["chosen"]) or {}).get("n_types") if family.get("chosen") else fit.get("n_types")
         above = bool(windows) and all(w["ci95"][0] > 0 for w in windows.values())
         # with one type fitted, a difference is the policy's (and its prior's), not the types'
-        rows.append(_row(f"replay {name}: types add (ours - pooled_ts)",
+        rows.append(_row(f"replay {name}: types add (ours - {one_prior})",
                          "paired CI above 0 at 1-10 and 1-20, with K >= 2",
                          f"K = {k}; " + "; ".join(f"{key}: {_ci(w)}" for key, w in windows.items()),
                          above and isinstance(k, int) and k >= 2, cmd))
