@@ -46,6 +46,7 @@ from warmstart.policies.tutoring_base import (
     TutoringSetup,
     TutoringState,
     TutoringStateFormatError,
+    _example_setup,  # noqa: F401  (the examples below use it)
     register_tutoring_policy,
 )
 
@@ -146,14 +147,7 @@ class _GainPolicy(_BeliefPolicy):
 class OursPolicy(_GainPolicy):
     """Learner-type belief (types x personal grid); expected-learning-gain choice; P(known) threshold.
 
-    >>> import numpy as np
-    >>> from warmstart.families.learner.population import LearnerPopulation
-    >>> per_type = lambda *v: np.repeat(np.array(v, dtype=float)[:, None], 3, axis=1)  # type x 3 skills
-    >>> types = LearnerPopulation(np.array([0.5, 0.5]), L0=per_type(0.5, 0.1), T=per_type(0.4, 0.05),
-    ...                           F=per_type(0, 0), G=per_type(0.2, 0.2), S=per_type(0.1, 0.1))  # fast, slow
-    >>> single = LearnerPopulation(np.ones(1), L0=per_type(0.3), T=per_type(0.2), F=per_type(0),
-    ...                            G=per_type(0.2), S=per_type(0.1))                        # one type (BKT)
-    >>> setup = TutoringSetup(population=types, single_type=single)
+    >>> setup = _example_setup()     # two learner types (fast, slow) and one-type BKT, 3 skills
     >>> policy = make_tutoring_policy("ours", setup, seed=0)
     >>> state = policy.new_student()
     >>> for _ in range(6):
@@ -186,14 +180,7 @@ class OursPolicy(_GainPolicy):
 class OracleTypePolicy(_GainPolicy):
     """Exact BKT with the student's true type's parameters; the gain rule and threshold of ``ours``.
 
-    >>> import numpy as np
-    >>> from warmstart.families.learner.population import LearnerPopulation
-    >>> per_type = lambda *v: np.repeat(np.array(v, dtype=float)[:, None], 3, axis=1)  # type x 3 skills
-    >>> types = LearnerPopulation(np.array([0.5, 0.5]), L0=per_type(0.5, 0.1), T=per_type(0.4, 0.05),
-    ...                           F=per_type(0, 0), G=per_type(0.2, 0.2), S=per_type(0.1, 0.1))  # fast, slow
-    >>> single = LearnerPopulation(np.ones(1), L0=per_type(0.3), T=per_type(0.2), F=per_type(0),
-    ...                            G=per_type(0.2), S=per_type(0.1))                        # one type (BKT)
-    >>> setup = TutoringSetup(population=types, single_type=single)
+    >>> setup = _example_setup()     # two learner types (fast, slow) and one-type BKT, 3 skills
     >>> policy = make_tutoring_policy("oracle_type", setup)
     >>> fast, slow = policy.new_student(true_type=0), policy.new_student(true_type=1)
     >>> fast.belief.p_known().tolist(), slow.belief.p_known().tolist()   # each type's own L0
@@ -227,14 +214,7 @@ class OracleTypePolicy(_GainPolicy):
 class BKTMasteryPolicy(_BeliefPolicy):
     """Standard BKT mastery learning (one type): skills in order, each until P(known) >= threshold.
 
-    >>> import numpy as np
-    >>> from warmstart.families.learner.population import LearnerPopulation
-    >>> per_type = lambda *v: np.repeat(np.array(v, dtype=float)[:, None], 3, axis=1)  # type x 3 skills
-    >>> types = LearnerPopulation(np.array([0.5, 0.5]), L0=per_type(0.5, 0.1), T=per_type(0.4, 0.05),
-    ...                           F=per_type(0, 0), G=per_type(0.2, 0.2), S=per_type(0.1, 0.1))  # fast, slow
-    >>> single = LearnerPopulation(np.ones(1), L0=per_type(0.3), T=per_type(0.2), F=per_type(0),
-    ...                            G=per_type(0.2), S=per_type(0.1))                        # one type (BKT)
-    >>> setup = TutoringSetup(population=types, single_type=single)
+    >>> setup = _example_setup()     # two learner types (fast, slow) and one-type BKT, 3 skills
     >>> policy = make_tutoring_policy("bkt_mastery", setup)
     >>> state = policy.new_student()
     >>> for _ in range(3):
@@ -286,14 +266,7 @@ class _StreakPolicy(TutoringPolicy):
 class RoundRobinPolicy(_StreakPolicy):
     """The next undeclared skill after the last one practised, cyclically.
 
-    >>> import numpy as np
-    >>> from warmstart.families.learner.population import LearnerPopulation
-    >>> per_type = lambda *v: np.repeat(np.array(v, dtype=float)[:, None], 3, axis=1)  # type x 3 skills
-    >>> types = LearnerPopulation(np.array([0.5, 0.5]), L0=per_type(0.5, 0.1), T=per_type(0.4, 0.05),
-    ...                           F=per_type(0, 0), G=per_type(0.2, 0.2), S=per_type(0.1, 0.1))  # fast, slow
-    >>> single = LearnerPopulation(np.ones(1), L0=per_type(0.3), T=per_type(0.2), F=per_type(0),
-    ...                            G=per_type(0.2), S=per_type(0.1))                        # one type (BKT)
-    >>> setup = TutoringSetup(population=types, single_type=single)
+    >>> setup = _example_setup()     # two learner types (fast, slow) and one-type BKT, 3 skills
     >>> policy = make_tutoring_policy("round_robin", setup)
     >>> state = policy.new_student()
     >>> for _ in range(3):
@@ -315,14 +288,7 @@ class RoundRobinPolicy(_StreakPolicy):
 class RandomPolicy(_StreakPolicy):
     """A uniformly random undeclared skill (from the policy's own generator).
 
-    >>> import numpy as np
-    >>> from warmstart.families.learner.population import LearnerPopulation
-    >>> per_type = lambda *v: np.repeat(np.array(v, dtype=float)[:, None], 3, axis=1)  # type x 3 skills
-    >>> types = LearnerPopulation(np.array([0.5, 0.5]), L0=per_type(0.5, 0.1), T=per_type(0.4, 0.05),
-    ...                           F=per_type(0, 0), G=per_type(0.2, 0.2), S=per_type(0.1, 0.1))  # fast, slow
-    >>> single = LearnerPopulation(np.ones(1), L0=per_type(0.3), T=per_type(0.2), F=per_type(0),
-    ...                            G=per_type(0.2), S=per_type(0.1))                        # one type (BKT)
-    >>> setup = TutoringSetup(population=types, single_type=single)
+    >>> setup = _example_setup()     # two learner types (fast, slow) and one-type BKT, 3 skills
     >>> policy = make_tutoring_policy("random", setup, seed=0)
     >>> state = policy.new_student()
     >>> [policy.choose(state) for _ in range(6)]

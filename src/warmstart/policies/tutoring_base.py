@@ -29,12 +29,7 @@ class TutoringStateFormatError(FormatError):
     >>> import numpy as np
     >>> from warmstart.families.learner.population import LearnerPopulation
     >>> from warmstart.policies.tutoring import make_tutoring_policy
-    >>> per_type = lambda *v: np.repeat(np.array(v, dtype=float)[:, None], 3, axis=1)  # type x 3 skills
-    >>> types = LearnerPopulation(np.array([0.5, 0.5]), L0=per_type(0.5, 0.1), T=per_type(0.4, 0.05),
-    ...                           F=per_type(0, 0), G=per_type(0.2, 0.2), S=per_type(0.1, 0.1))  # fast, slow
-    >>> single = LearnerPopulation(np.ones(1), L0=per_type(0.3), T=per_type(0.2), F=per_type(0),
-    ...                            G=per_type(0.2), S=per_type(0.1))                        # one type (BKT)
-    >>> setup = TutoringSetup(population=types, single_type=single)
+    >>> setup = _example_setup()     # two learner types (fast, slow) and one-type BKT, 3 skills
     >>> ours, round_robin = make_tutoring_policy("ours", setup), make_tutoring_policy("round_robin", setup)
     >>> round_robin.state_from_bytes(ours.state_to_bytes(ours.new_student()))
     Traceback (most recent call last):
@@ -59,21 +54,14 @@ class TutoringSetup:
     ``single_type`` (a K = 1 fit on the same data, for ``bkt_mastery``), the P(known) ``threshold`` for
     declaring mastery, the ``streak`` of the N-in-a-row rule and ``ours``' personal ``grid`` (None: off).
 
-    >>> import numpy as np
-    >>> from warmstart.families.learner.population import LearnerPopulation
-    >>> per_type = lambda *v: np.repeat(np.array(v, dtype=float)[:, None], 3, axis=1)  # type x 3 skills
-    >>> types = LearnerPopulation(np.array([0.5, 0.5]), L0=per_type(0.5, 0.1), T=per_type(0.4, 0.05),
-    ...                           F=per_type(0, 0), G=per_type(0.2, 0.2), S=per_type(0.1, 0.1))  # fast, slow
-    >>> single = LearnerPopulation(np.ones(1), L0=per_type(0.3), T=per_type(0.2), F=per_type(0),
-    ...                            G=per_type(0.2), S=per_type(0.1))                        # one type (BKT)
-    >>> setup = TutoringSetup(population=types, single_type=single)
+    >>> setup = _example_setup()     # two learner types (fast, slow) and one-type BKT, 3 skills
     >>> setup.n_skills, setup.threshold, setup.streak
     (3, 0.95, 3)
-    >>> TutoringSetup(population=types, single_type=single, threshold=1.2)
+    >>> TutoringSetup(population=setup.population, single_type=setup.single_type, threshold=1.2)
     Traceback (most recent call last):
     ...
     ValueError: threshold: expected a P(known) in (0.5, 1), got 1.2
-    >>> TutoringSetup(population=types, single_type=types)
+    >>> TutoringSetup(population=setup.population, single_type=setup.population)
     Traceback (most recent call last):
     ...
     ValueError: single_type: expected a population of one type (K = 1), got 2 types
@@ -116,12 +104,7 @@ class TutoringState:
     >>> import numpy as np
     >>> from warmstart.families.learner.population import LearnerPopulation
     >>> from warmstart.policies.tutoring import make_tutoring_policy
-    >>> per_type = lambda *v: np.repeat(np.array(v, dtype=float)[:, None], 3, axis=1)  # type x 3 skills
-    >>> types = LearnerPopulation(np.array([0.5, 0.5]), L0=per_type(0.5, 0.1), T=per_type(0.4, 0.05),
-    ...                           F=per_type(0, 0), G=per_type(0.2, 0.2), S=per_type(0.1, 0.1))  # fast, slow
-    >>> single = LearnerPopulation(np.ones(1), L0=per_type(0.3), T=per_type(0.2), F=per_type(0),
-    ...                            G=per_type(0.2), S=per_type(0.1))                        # one type (BKT)
-    >>> setup = TutoringSetup(population=types, single_type=single)
+    >>> setup = _example_setup()     # two learner types (fast, slow) and one-type BKT, 3 skills
     >>> policy = make_tutoring_policy("round_robin", setup)
     >>> state = policy.new_batch(2)
     >>> policy.observe_many(state, np.array([1]), np.array([0]), np.array([1]))   # student 1 answers skill 0
@@ -144,12 +127,7 @@ class BeliefState(TutoringState):
     >>> import numpy as np
     >>> from warmstart.families.learner.population import LearnerPopulation
     >>> from warmstart.policies.tutoring import make_tutoring_policy
-    >>> per_type = lambda *v: np.repeat(np.array(v, dtype=float)[:, None], 3, axis=1)  # type x 3 skills
-    >>> types = LearnerPopulation(np.array([0.5, 0.5]), L0=per_type(0.5, 0.1), T=per_type(0.4, 0.05),
-    ...                           F=per_type(0, 0), G=per_type(0.2, 0.2), S=per_type(0.1, 0.1))  # fast, slow
-    >>> single = LearnerPopulation(np.ones(1), L0=per_type(0.3), T=per_type(0.2), F=per_type(0),
-    ...                            G=per_type(0.2), S=per_type(0.1))                        # one type (BKT)
-    >>> setup = TutoringSetup(population=types, single_type=single)
+    >>> setup = _example_setup()     # two learner types (fast, slow) and one-type BKT, 3 skills
     >>> policy = make_tutoring_policy("bkt_mastery", setup)
     >>> state = policy.new_student()
     >>> policy.observe(state, 0, 1)
@@ -167,12 +145,7 @@ class StreakState(TutoringState):
     >>> import numpy as np
     >>> from warmstart.families.learner.population import LearnerPopulation
     >>> from warmstart.policies.tutoring import make_tutoring_policy
-    >>> per_type = lambda *v: np.repeat(np.array(v, dtype=float)[:, None], 3, axis=1)  # type x 3 skills
-    >>> types = LearnerPopulation(np.array([0.5, 0.5]), L0=per_type(0.5, 0.1), T=per_type(0.4, 0.05),
-    ...                           F=per_type(0, 0), G=per_type(0.2, 0.2), S=per_type(0.1, 0.1))  # fast, slow
-    >>> single = LearnerPopulation(np.ones(1), L0=per_type(0.3), T=per_type(0.2), F=per_type(0),
-    ...                            G=per_type(0.2), S=per_type(0.1))                        # one type (BKT)
-    >>> setup = TutoringSetup(population=types, single_type=single)
+    >>> setup = _example_setup()     # two learner types (fast, slow) and one-type BKT, 3 skills
     >>> policy = make_tutoring_policy("round_robin", setup)
     >>> state = policy.new_student()
     >>> for skill, correct in [(0, 1), (1, 1), (2, 0), (0, 1)]:
@@ -194,12 +167,7 @@ class TutoringPolicy(ABC):
     >>> import numpy as np
     >>> from warmstart.families.learner.population import LearnerPopulation
     >>> from warmstart.policies.tutoring import make_tutoring_policy
-    >>> per_type = lambda *v: np.repeat(np.array(v, dtype=float)[:, None], 3, axis=1)  # type x 3 skills
-    >>> types = LearnerPopulation(np.array([0.5, 0.5]), L0=per_type(0.5, 0.1), T=per_type(0.4, 0.05),
-    ...                           F=per_type(0, 0), G=per_type(0.2, 0.2), S=per_type(0.1, 0.1))  # fast, slow
-    >>> single = LearnerPopulation(np.ones(1), L0=per_type(0.3), T=per_type(0.2), F=per_type(0),
-    ...                            G=per_type(0.2), S=per_type(0.1))                        # one type (BKT)
-    >>> setup = TutoringSetup(population=types, single_type=single)
+    >>> setup = _example_setup()     # two learner types (fast, slow) and one-type BKT, 3 skills
     >>> policy = make_tutoring_policy("ours", setup, seed=0)
 
     One student: choose a skill, observe the answer; skills are declared mastered on the way.
@@ -399,3 +367,16 @@ class TutoringPolicy(ABC):
 #: the tutoring policies by name (``make_tutoring_policy``, in warmstart.policies.tutoring)
 _TUTORS: Registry[TutoringPolicy] = Registry("tutoring policy")
 register_tutoring_policy = _TUTORS.register
+
+
+def _example_setup() -> TutoringSetup:
+    """The examples' setup: two learner types over 3 skills (fast: P(learn) 0.4, slow: 0.05) and the one-type
+    (standard BKT) population."""
+    def per_type(*v: float) -> np.ndarray:  # type x 3 skills
+        return np.repeat(np.array(v, dtype=float)[:, None], 3, axis=1)
+
+    types = LearnerPopulation(np.array([0.5, 0.5]), L0=per_type(0.5, 0.1), T=per_type(0.4, 0.05),
+                              F=per_type(0, 0), G=per_type(0.2, 0.2), S=per_type(0.1, 0.1))
+    single = LearnerPopulation(np.ones(1), L0=per_type(0.3), T=per_type(0.2), F=per_type(0),
+                               G=per_type(0.2), S=per_type(0.1))
+    return TutoringSetup(population=types, single_type=single)

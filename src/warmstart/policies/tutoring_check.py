@@ -15,6 +15,7 @@ import numpy as np
 
 from warmstart.policies.check import expect_refused
 from warmstart.policies.tutoring import TutoringPolicy, TutoringState
+from warmstart.policies.tutoring_base import _example_setup  # noqa: F401  (the examples use it)
 
 
 class _Student:
@@ -126,15 +127,8 @@ def check_tutoring_policy(policy: TutoringPolicy, steps: int = 40) -> None:
     policies whose state can be stored), and a ``ValueError`` naming the field for each kind of bad input with
     no change of state. ``policy`` is checked through fresh copies of it (``TutoringPolicy.clone``).
 
-    >>> from warmstart.families.learner.population import LearnerPopulation
-    >>> from warmstart.policies.tutoring import (RoundRobinPolicy, TutoringSetup, make_tutoring_policy,
-    ...                                          tutoring_policy_names)
-    >>> per_type = lambda *v: np.repeat(np.array(v, dtype=float)[:, None], 3, axis=1)  # type x 3 skills
-    >>> types = LearnerPopulation(np.array([0.5, 0.5]), L0=per_type(0.5, 0.1), T=per_type(0.4, 0.05),
-    ...                           F=per_type(0, 0), G=per_type(0.2, 0.2), S=per_type(0.1, 0.1))  # fast, slow
-    >>> single = LearnerPopulation(np.ones(1), L0=per_type(0.3), T=per_type(0.2), F=per_type(0),
-    ...                            G=per_type(0.2), S=per_type(0.1))                        # one type (BKT)
-    >>> setup = TutoringSetup(population=types, single_type=single)
+    >>> from warmstart.policies.tutoring import RoundRobinPolicy, make_tutoring_policy, tutoring_policy_names
+    >>> setup = _example_setup()     # two learner types (fast, slow) and one-type BKT, 3 skills
     >>> for name in tutoring_policy_names():                              # every built-in one passes
     ...     check_tutoring_policy(make_tutoring_policy(name, setup, seed=0))
     >>> class Forgetful(RoundRobinPolicy):        # declares a skill on one right answer, forgets the others
