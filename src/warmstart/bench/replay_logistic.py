@@ -166,10 +166,7 @@ def logistic_events(events: EventData, rows: np.ndarray, max_events: int | None 
 def fit_logistic(events: EventData, rows: np.ndarray, n_types: int, seed: int) -> TypePopulation:
     """The logistic population with K = ``n_types`` on ``events`` (features ``rows``, ``EM`` settings).
 
-    >>> rng = np.random.default_rng(0)
-    >>> user = np.repeat(np.arange(30), 8)
-    >>> ev = EventData.from_rows(user, np.arange(240), rng.integers(5, size=240).astype(str),
-    ...                          (rng.random(240) < 0.6).astype(float))
+    >>> ev = _example_log()        # 30 users x 8 events over 5 items, P(r = 1) = 0.6
     >>> fit_logistic(ev, np.ones((240, 1)), 1, seed=0).params["mu"].round(1).tolist()
     [[0.3]]
     """
@@ -275,10 +272,7 @@ def logistic_policy(context: PolicyContext, train: EventData, features: np.ndarr
     here on the training users (K = 2 fixed; ``rows`` or the items' ``features``). One draw per decision (the
     replay reads no propensities).
 
-    >>> rng = np.random.default_rng(0)
-    >>> user = np.repeat(np.arange(30), 8)
-    >>> ev = EventData.from_rows(user, np.arange(240), rng.integers(5, size=240).astype(str),
-    ...                          (rng.random(240) < 0.6).astype(float))
+    >>> ev = _example_log()        # 30 users x 8 events over 5 items, P(r = 1) = 0.6
     >>> policy = logistic_policy(PolicyContext(dim=2), ev, np.ones((5, 2)), None, None, seed=0)
     >>> policy.settings()["family"], policy.act(policy.new_user(), np.eye(2)).action in (0, 1)
     ('logistic_bernoulli', True)
@@ -379,10 +373,7 @@ class LogisticAgent:
     ``rows`` and ``family`` are read).
 
     >>> from types import SimpleNamespace
-    >>> rng = np.random.default_rng(0)
-    >>> user = np.repeat(np.arange(30), 8)
-    >>> ev = EventData.from_rows(user, np.arange(240), rng.integers(5, size=240).astype(str),
-    ...                          (rng.random(240) < 0.6).astype(float))
+    >>> ev = _example_log()        # 30 users x 8 events over 5 items, P(r = 1) = 0.6
     >>> context = SimpleNamespace(policy_context=PolicyContext(dim=2), train=ev, features=np.ones((5, 2)),
     ...                           rows=None, family=None)
     >>> agent = LogisticAgent(context, seed=0)
@@ -442,10 +433,7 @@ class LogisticPooledAgent(LogisticAgent):
     ``context`` as ``LogisticAgent``'s.
 
     >>> from types import SimpleNamespace
-    >>> rng = np.random.default_rng(0)
-    >>> user = np.repeat(np.arange(30), 8)
-    >>> ev = EventData.from_rows(user, np.arange(240), rng.integers(5, size=240).astype(str),
-    ...                          (rng.random(240) < 0.6).astype(float))
+    >>> ev = _example_log()        # 30 users x 8 events over 5 items, P(r = 1) = 0.6
     >>> context = SimpleNamespace(policy_context=PolicyContext(dim=2), train=ev, features=np.ones((5, 2)),
     ...                           rows=None, family=None)
     >>> agent = LogisticPooledAgent(context, seed=0)
@@ -460,3 +448,11 @@ class LogisticPooledAgent(LogisticAgent):
         super().__init__(SimpleNamespace(policy_context=context.policy_context, train=context.train,
                                          features=context.features, rows=context.rows, family=pooled),
                          seed=seed)
+
+
+def _example_log() -> EventData:
+    """The examples' log: 30 users with 8 events each over 5 items, rewards 1 with probability 0.6."""
+    rng = np.random.default_rng(0)
+    user = np.repeat(np.arange(30), 8)
+    return EventData.from_rows(user, np.arange(240), rng.integers(5, size=240).astype(str),
+                               (rng.random(240) < 0.6).astype(float))
