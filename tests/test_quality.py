@@ -38,8 +38,6 @@ SIZE_EXCEPTIONS: dict[str, str] = {
     "families/linear/space.py::choose_space": "being split with issue 16's work",
     "bench/replay.py": "being split with issue 16's work",
     "bench/replay.py::run_replay": "being split with issue 16's work",
-    "report/targets.py": "being split with issue 16's work",
-    "report/targets.py::coldstart_rows": "being split with issue 16's work",
 }
 
 
