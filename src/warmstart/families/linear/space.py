@@ -67,217 +67,29 @@ import numpy as np
 
 from warmstart.data.events import EventData, split_by_first_event
 from warmstart.families.linear.fit import FitConfig, fit_population
-from warmstart.families.linear.item_features import (
-    ItemFeatureConfig,
-    ItemFeatures,
-    fit_item_features,
-    leave_user_out,
-)
-from warmstart.families.linear.model import (
-    GaussianTypes,
-    Summary,
-    log_evidence,
-    logsumexp_rows,
-    summarise_rows,
-)
+from warmstart.families.linear.item_features import ItemFeatureConfig, ItemFeatures
 from warmstart.families.linear.population import Population
+from warmstart.families.linear.space_features import (
+    SMALL_ITEMS,
+    Space,
+    SpaceFeatures,
+    _assemble,
+    _factorise,
+    _two_tastes,  # noqa: F401  (the examples use it)
+    content_columns,
+    early_log_likelihood,
+    early_summary,
+    one_prior,
+    space_features,
+)
+
+__all__ = ["CHOOSERS", "SMALL_ITEMS", "Space", "SpaceChoice", "SpaceConfig", "SpaceFeatures", "SpaceScores",
+           "choose_space", "content_columns", "early_log_likelihood", "early_summary", "fit_chosen_space",
+           "fit_in_space", "one_prior", "space_features", "with_choice"]
 
 Progress = Callable[[str, float], None]
 #: who a choice is made for: ours (the mixture) and the two one-prior peers
 CHOOSERS = ("ours", "pooled", "from_scratch")
-#: a quick factorisation for the examples (the default runs up to 100 alternations)
-SMALL_ITEMS = ItemFeatureConfig(n_factors=1, reg=1.0, bias_reg=1.0, max_iter=30)
-
-
-# ---------------------------------------------------------------------------------------------- spaces
-@dataclass(frozen=True, kw_only=True)
-class Space:
-    """An item space: ``[1, c_i, q_i (n_factors), content columns (content)]``; ``factor_reg`` the latent
-    factors' ridge penalty (``None`` without factors).
-
-    >>> Space(n_factors=2, factor_reg=50.0).name, Space(content=True).name
-    ('bias + 2 factors (reg 50)', 'content + bias')
-    >>> Space(n_factors=2)
-    Traceback (most recent call last):
-    ...
-    ValueError: factor_reg: expected a positive penalty with latent factors (n_factors > 0), got None
-    """
-
-    n_factors: int = 0
-    content: bool = False
-    factor_reg: float | None = None
-
-    def __post_init__(self) -> None:
-        if isinstance(self.n_factors, bool) or not isinstance(self.n_factors, int) or self.n_factors < 0:
-            raise ValueError(f"n_factors: expected a non-negative integer, got {self.n_factors!r}")
-        if self.n_factors == 0 and self.factor_reg is not None:
-            raise ValueError(f"factor_reg: expected None without latent factors (n_factors = 0), got "
-                             f"{self.factor_reg!r}")
-        if self.n_factors > 0 and (self.factor_reg is None or not math.isfinite(self.factor_reg)
-                                   or self.factor_reg <= 0):
-            raise ValueError(f"factor_reg: expected a positive penalty with latent factors (n_factors > 0), "
-                             f"got {self.factor_reg!r}")
-
-    @property
-    def name(self) -> str:
-        """A short name: ``bias``, ``content + bias``, with ``+ k factors (reg r)`` when it has factors."""
-        parts = ["content + bias" if self.content else "bias"]
-        if self.n_factors:
-            plural = "s" if self.n_factors > 1 else ""
-            parts.append(f"{self.n_factors} factor{plural} (reg {self.factor_reg:g})")
-        return " + ".join(parts)
-
-    def item_config(self, base: ItemFeatureConfig) -> ItemFeatureConfig:
-        """The factorisation of this space: ``base`` with this space's factors and their penalty.
-
-        >>> Space(n_factors=4, factor_reg=10.0).item_config(ItemFeatureConfig()).reg
-        10.0
-        """
-        reg = base.reg if self.factor_reg is None else self.factor_reg
-        return replace(base, n_factors=self.n_factors, reg=reg)
-
-    def to_dict(self) -> dict[str, Any]:
-        """The space as JSON: its name and fields.
-
-        >>> Space(content=True).to_dict()
-        {'name': 'content + bias', 'n_factors': 0, 'content': True, 'factor_reg': None}
-        """
-        return {"name": self.name, "n_factors": self.n_factors, "content": self.content,
-                "factor_reg": self.factor_reg}
-
-
-def content_columns(features: np.ndarray) -> tuple[np.ndarray, list[int]]:
-    """The log's item features without the columns equal for every item (a constant would duplicate the
-    space's own 1; an all-zero column carries nothing): ``(columns kept, their indices)``.
-
-    >>> cols, kept = content_columns(np.array([[1.0, 0.0, 2.0], [1.0, 1.0, 2.0], [1.0, 1.0, 2.0]]))
-    >>> cols.tolist(), kept
-    ([[0.0], [1.0], [1.0]], [1])
-    """
-    X = np.asarray(features, dtype=np.float64)
-    kept = [j for j in range(X.shape[1]) if np.ptp(X[:, j]) > 0] if X.shape[0] else []
-    return X[:, kept], kept
-
-
-@dataclass(frozen=True, eq=False)
-class SpaceFeatures:
-    """A space's item features learned from some users' events: ``features (n_items, d)`` for new users
-    (rows follow ``item_ids``), ``rows (n_events, d)`` each of those events' features with its own user left
-    out of the factorisation (``leave_user_out``: what the population is fitted on), ``info`` how they were
-    made (the population's ``diagnostics.item_features``).
-
-    >>> events = _two_tastes(n_users=40, n_items=8, seed=0)
-    >>> learned = space_features(events, Space(n_factors=1, factor_reg=1.0), SMALL_ITEMS)
-    >>> learned.features.shape, learned.rows.shape, learned.summary(events).n_users
-    ((8, 3), (320, 3), 40)
-    """
-
-    features: np.ndarray
-    rows: np.ndarray
-    info: dict[str, Any]
-
-    def summary(self, events: EventData) -> Summary:
-        """The statistics of ``events`` (the events these features were learned from) over ``rows``."""
-        return summarise_rows(events.user, self.rows, events.reward, events.n_users)
-
-
-def _assemble(fit: ItemFeatures, events: EventData, space: Space) -> SpaceFeatures:
-    """The space's features from a factorisation of ``events`` (``[1, c, q]``) and the log's content
-    columns."""
-    X = fit.features
-    rows = leave_user_out(fit, events.user, events.item, events.reward)
-    # "learned" as fit_from_events says it (the same (1, c, q) layout), "log+learned" with content columns
-    info: dict[str, Any] = {"source": "log+learned" if space.content else "learned", "space": space.to_dict()}
-    names = ["overall level", "item popularity", *[f"latent factor {j + 1}" for j in range(space.n_factors)]]
-    if space.content:
-        if events.features is None:
-            raise ValueError(f"space: {space.name!r} needs the log's own item features (f_* columns), got a "
-                             "log without any")
-        cols, kept = content_columns(events.features)
-        X, rows = np.hstack([X, cols]), np.hstack([rows, cols[events.item]])
-        info["content_columns"] = kept
-        info["dropped_content_columns"] = [j for j in range(events.features.shape[1]) if j not in kept]
-        names += [f"f_{j}" for j in kept]
-    info["dim"] = int(X.shape[1])
-    info["feature_names"] = names
-    info["population_rows"] = "leave-user-out"
-    info["factorisation"] = fit.diagnostics()
-    return SpaceFeatures(X, rows, info)
-
-
-def _factorise(events: EventData, config: ItemFeatureConfig) -> ItemFeatures:
-    return fit_item_features(events.user, events.item, events.reward, n_users=events.n_users,
-                             n_items=events.n_items, config=config)
-
-
-def space_features(events: EventData, space: Space,
-                   item_config: ItemFeatureConfig | None = None) -> SpaceFeatures:
-    """The item features of ``space`` learned from ``events``' users (``SpaceFeatures``); ``item_config``
-    (default ``ItemFeatureConfig()``) gives the factorisation's other settings (``bias_reg``, ``weighting``,
-    iterations, seed).
-
-    >>> events = _two_tastes(n_users=40, n_items=8, seed=0)
-    >>> learned = space_features(events, Space(n_factors=1, factor_reg=1.0), SMALL_ITEMS)
-    >>> learned.features.shape, learned.info["space"]["name"], bool((learned.features[:, 0] == 1).all())
-    ((8, 3), 'bias + 1 factor (reg 1)', True)
-    """
-    base = item_config or ItemFeatureConfig()
-    return _assemble(_factorise(events, space.item_config(base)), events, space)
-
-
-# ---------------------------------------------------------------------------------------------- the criterion
-def early_summary(events: EventData, features: np.ndarray, n_early: int) -> Summary:
-    """Every user's statistics over their first ``n_early`` events in time order (all of them when fewer).
-
-    >>> ev = EventData.from_rows(["a", "a", "a", "b"], [0, 1, 2, 0], ["x", "y", "x", "y"], [1.0, 2, 3, 4])
-    >>> early_summary(ev, np.array([[1.0], [1.0]]), n_early=2).b.ravel().tolist()   # a: 1 + 2; b: 4
-    [3.0, 4.0]
-    """
-    if n_early < 1:
-        raise ValueError(f"n_early: expected a positive number of events, got {n_early}")
-    X = np.asarray(features, dtype=np.float64)
-    pos = np.arange(events.n_events) - events.starts[events.user]
-    keep = pos < n_early
-    return summarise_rows(events.user[keep], X[events.item[keep]], events.reward[keep], events.n_users)
-
-
-def early_log_likelihood(population: Population, summary: Summary) -> np.ndarray:
-    """Per user, the log marginal likelihood of the events in ``summary`` under ``population`` (the
-    mixture over its components): ``logsumexp_k(log w_k + log evidence_k)``, the sum of the one-step-ahead
-    predictive log densities of the user's rewards.
-
-    >>> events = _two_tastes(n_users=40, n_items=8, seed=0)
-    >>> learned = space_features(events, Space(), SMALL_ITEMS)
-    >>> population = fit_population(learned.summary(events), FitConfig(n_types=1, split_merge=False))
-    >>> early_log_likelihood(population, early_summary(events, learned.features, n_early=3)).shape
-    (40,)
-    """
-    return logsumexp_rows(log_evidence(summary, population.components) + population.log_weights)
-
-
-def one_prior(population: Population, peer: str) -> Population:
-    """The single Gaussian prior a one-prior peer starts from, from a K = 1 ``population``: ``pooled`` its
-    type (what ``pooled_ts`` fits), ``from_scratch`` ``N(0, v I)`` with ``v = tr(cov + mu mu') / d`` and the
-    type's noise (what ``from_scratch_ts`` builds from a population).
-
-    >>> types = GaussianTypes(np.array([[1.0, 1.0], [0.0, 0.0]]), np.stack([np.eye(2), 4 * np.eye(2)]),
-    ...                       np.array([0.5, 0.5]))
-    >>> prior = one_prior(Population(types, np.array([0.99, 0.01])), "from_scratch")
-    >>> prior.n_components, prior.components.mu[0].tolist(), prior.components.cov[0].tolist()
-    (1, [0.0, 0.0], [[2.0, 0.0], [0.0, 2.0]])
-    """
-    if population.n_types != 1:
-        raise ValueError(f"population: expected a K = 1 fit, got {population.n_types} types")
-    comps = population.components
-    if peer == "pooled":
-        types = comps.select([0])
-    elif peer == "from_scratch":
-        d = comps.dim
-        v = float(np.trace(comps.cov[0] + np.outer(comps.mu[0], comps.mu[0]))) / d
-        types = GaussianTypes(np.zeros((1, d)), v * np.eye(d)[None], comps.noise_var[:1].copy())
-    else:
-        raise ValueError(f"peer: expected 'pooled' or 'from_scratch', got {peer!r}")
-    return Population(types, np.ones(1))
 
 
 # ---------------------------------------------------------------------------------------------- the choice
@@ -500,30 +312,56 @@ def choose_space(events: EventData, config: SpaceConfig | None = None, seed: int
         raise ValueError(f"n_types: expected a K below the {fit_part.n_users} fitting users, got "
                          f"{list(cfg.n_types)}")
     for s_idx, space in enumerate(spaces):
-        t1 = time.perf_counter()
         report(f"space {space.name}", s_idx / len(spaces))
-        key = (space.n_factors, space.factor_reg)
-        if key not in factorisations:
-            factorisations[key] = _factorise(fit_part, space.item_config(cfg.item_features))
-        learned = _assemble(factorisations[key], fit_part, space)
-        train_summary = learned.summary(fit_part)
-        val_summary = early_summary(val_part, learned.features, cfg.n_early)
-        values: dict[tuple[str, int], np.ndarray] = {}  # (who, K) -> per validation user
-        for k in sorted({1, *ks}):  # K = 1 for the one-prior peers whether or not ours may have it
-            population = fit_population(train_summary, replace(cfg.population, n_types=k, split_merge=False))
-            if k in ks:
-                values["ours", k] = early_log_likelihood(population, val_summary)
-            if k == 1:
-                for peer in ("pooled", "from_scratch"):
-                    values[peer, 1] = early_log_likelihood(one_prior(population, peer), val_summary)
+        row, values = _score_space(space, fit_part, val_part, factorisations, ks, cfg)
+        table.append(row)
         per_user.append(values)
-        stats = {key: _mean_se(v) for key, v in values.items()}
-        table.append(SpaceScores(space=space, dim=int(learned.features.shape[1]),
-                                 mixture={k: stats["ours", k][0] for k in ks},
-                                 pooled=stats["pooled", 1][0], from_scratch=stats["from_scratch", 1][0],
-                                 mixture_se={k: stats["ours", k][1] for k in ks},
-                                 pooled_se=stats["pooled", 1][1], from_scratch_se=stats["from_scratch", 1][1],
-                                 seconds=time.perf_counter() - t1))
+    chosen, margins = _pick(table, per_user, ks)
+    report("done", 1.0)
+    return SpaceChoice(ours=table[chosen["ours"][0]].space, n_types=chosen["ours"][1],
+                       pooled=table[chosen["pooled"][0]].space,
+                       from_scratch=table[chosen["from_scratch"][0]].space,
+                       table=tuple(table), margins=margins, validation_users=val_part.user_ids,
+                       n_fit_users=fit_part.n_users,
+                       n_validation_events=int(np.minimum(val_part.lengths(), cfg.n_early).sum()), config=cfg,
+                       seconds=time.perf_counter() - t0)
+
+
+def _score_space(space: Space, fit_part: EventData, val_part: EventData,
+                 factorisations: dict[tuple[int, float | None], ItemFeatures], ks: list[int], cfg: SpaceConfig
+                 ) -> tuple[SpaceScores, dict[tuple[str, int], np.ndarray]]:
+    """One space's row of the table and its per-validation-user values ``{(who, K): values}``: the
+    factorisation (shared by spaces with the same factors, kept in ``factorisations``) and the populations
+    fitted on ``fit_part``, scored on ``val_part``'s early events."""
+    t1 = time.perf_counter()
+    key = (space.n_factors, space.factor_reg)
+    if key not in factorisations:
+        factorisations[key] = _factorise(fit_part, space.item_config(cfg.item_features))
+    learned = _assemble(factorisations[key], fit_part, space)
+    train_summary = learned.summary(fit_part)
+    val_summary = early_summary(val_part, learned.features, cfg.n_early)
+    values: dict[tuple[str, int], np.ndarray] = {}  # (who, K) -> per validation user
+    for k in sorted({1, *ks}):  # K = 1 for the one-prior peers whether or not ours may have it
+        population = fit_population(train_summary, replace(cfg.population, n_types=k, split_merge=False))
+        if k in ks:
+            values["ours", k] = early_log_likelihood(population, val_summary)
+        if k == 1:
+            for peer in ("pooled", "from_scratch"):
+                values[peer, 1] = early_log_likelihood(one_prior(population, peer), val_summary)
+    stats = {key: _mean_se(v) for key, v in values.items()}
+    row = SpaceScores(space=space, dim=int(learned.features.shape[1]),
+                      mixture={k: stats["ours", k][0] for k in ks},
+                      pooled=stats["pooled", 1][0], from_scratch=stats["from_scratch", 1][0],
+                      mixture_se={k: stats["ours", k][1] for k in ks},
+                      pooled_se=stats["pooled", 1][1], from_scratch_se=stats["from_scratch", 1][1],
+                      seconds=time.perf_counter() - t1)
+    return row, values
+
+
+def _pick(table: list[SpaceScores], per_user: list[dict[tuple[str, int], np.ndarray]], ks: list[int]
+          ) -> tuple[dict[str, tuple[int, int]], dict[str, dict[str, Any] | None]]:
+    """Per chooser, the best (row, K) of the table (grid order: spaces in order, K ascending; the first of
+    equal scores wins) and its lead over the runner-up with the lead's standard error."""
     chosen: dict[str, tuple[int, int]] = {}  # who -> (row, K)
     margins: dict[str, dict[str, Any] | None] = {}
     for who in CHOOSERS:
@@ -544,14 +382,7 @@ def choose_space(events: EventData, config: SpaceConfig | None = None, seed: int
         diff = per_user[i1][who, k1] - per_user[i2][who, k2]
         margins[who] = {"runner_up": {"space": table[i2].space.name, "n_types": k2, "score": scores[second]},
                         "margin": float(diff.mean()), "margin_se": _mean_se(diff)[1]}
-    report("done", 1.0)
-    return SpaceChoice(ours=table[chosen["ours"][0]].space, n_types=chosen["ours"][1],
-                       pooled=table[chosen["pooled"][0]].space,
-                       from_scratch=table[chosen["from_scratch"][0]].space,
-                       table=tuple(table), margins=margins, validation_users=val_part.user_ids,
-                       n_fit_users=fit_part.n_users,
-                       n_validation_events=int(np.minimum(val_part.lengths(), cfg.n_early).sum()), config=cfg,
-                       seconds=time.perf_counter() - t0)
+    return chosen, margins
 
 
 def fit_in_space(events: EventData, space: Space, n_types: int, config: SpaceConfig | None = None,
@@ -610,15 +441,3 @@ def with_choice(population: Population, choice: SpaceChoice) -> Population:
     """
     return replace(population, diagnostics=population.diagnostics.replace(selection="early events",
                                                                           space=choice.to_dict()))
-
-
-def _two_tastes(n_users: int, n_items: int, seed: int) -> EventData:
-    """The examples' log: every user rates every item in a random order; half like the first half of the
-    items, half the second."""
-    rng = np.random.default_rng(seed)
-    user = np.repeat(np.arange(n_users), n_items)
-    item = np.concatenate([rng.permutation(n_items) for _ in range(n_users)])
-    like = (user % 2 == 0) == (item < n_items // 2)
-    reward = np.where(like, 1.0, 0.0) + 0.2 * rng.standard_normal(user.shape[0])
-    time_ = user * n_items + np.tile(np.arange(n_items), n_users)
-    return EventData.from_rows(user, time_, [f"i{i}" for i in item], reward)
