@@ -34,8 +34,6 @@ MAX_FUNCTION_LINES = 80
 #: what may stay over the limits, and why: a module (its path under src/warmstart) or a function
 #: (``path::name``, a method ``path::Class.name``, a nested function ``path::outer.inner``)
 SIZE_EXCEPTIONS: dict[str, str] = {
-    "bench/replay.py": "being split with issue 16's work",
-    "bench/replay.py::run_replay": "being split with issue 16's work",
 }
 
 

@@ -75,6 +75,15 @@ from warmstart.bench.replay_logistic import (
     logistic_oracle_scores,
     other_family_policy,
 )
+from warmstart.bench.replay_popularity import POPULARITY_SHRINKAGE, PopularityBaseline  # noqa: F401
+from warmstart.bench.replay_stats import (  # noqa: F401  (OWN_VARIANTS: re-exported)
+    OWN_VARIANTS,
+    _captured,
+    _complete,
+    _describe,
+    _paired,
+    _window_means,
+)
 from warmstart.data.events import EventData, split_by_first_event
 from warmstart.families.linear.belief import BeliefBatch
 from warmstart.families.linear.events import (
@@ -95,7 +104,6 @@ from warmstart.families.linear.space import (
 )
 from warmstart.policies.base import Decision, Policy, PolicyContext
 from warmstart.policies.registry import make_policy, policy_class
-from warmstart.stats import bootstrap_ci
 
 Progress = Callable[[str, float], None]
 DEFAULT_POLICIES = ("mixture_ids", "pooled_ts", "from_scratch_ts", "popularity", "random")
@@ -152,67 +160,6 @@ class _PolicyAgent:
         self.policy.update(state, X, action, reward)
 
 
-#: the prior strengths ``popularity`` chooses from on the training users' validation split: an item's score is
-#: its mean reward pulled towards the training mean as ``m`` more events at that mean would (0: the plain mean,
-#: which puts an item rewarded once at the top)
-POPULARITY_SHRINKAGE = (0.0, 1.0, 3.0, 10.0, 30.0, 100.0)
-
-
-class PopularityBaseline:
-    """Play the candidate with the highest shrunk mean reward among the training users: ``(sum + m * mean) /
-    (count + m)``, items they never had at the training mean. ``m`` is chosen on the training users'
-    validation split (``warmstart.bench.replay_tuning``) unless given. Deterministic; ties go to the first
-    candidate (candidates come in a random order)."""
-
-    def __init__(self, context: ReplayContext, *, seed: int = 0, shrinkage: float | None = None) -> None:
-        from warmstart.bench.replay_tuning import validation_replay
-
-        self.validation = None
-        if shrinkage is None:
-            self.validation = validation_replay(context.train, PopularityBaseline.fitted, POPULARITY_SHRINKAGE,
-                                                seed=seed)
-            shrinkage = self.validation.best
-        self._fit(context.train, float(shrinkage))
-
-    @classmethod
-    def fitted(cls, train: EventData, shrinkage: float) -> PopularityBaseline:
-        """The baseline on ``train`` with a given ``shrinkage`` (no validation)."""
-        self = cls.__new__(cls)
-        self.validation = None
-        self._fit(train, float(shrinkage))
-        return self
-
-    def _fit(self, train: EventData, shrinkage: float) -> None:
-        if not shrinkage >= 0:
-            raise ValueError(f"shrinkage: expected a non-negative number of prior events, got {shrinkage}")
-        counts = np.bincount(train.item, minlength=train.n_items)
-        sums = np.bincount(train.item, weights=train.reward, minlength=train.n_items)
-        overall = float(train.reward.mean())
-        self.shrinkage = shrinkage
-        self.item_mean = np.where(counts > 0, (sums + shrinkage * overall) / np.maximum(counts + shrinkage, 1e-300),
-                                  overall)
-
-    def settings(self) -> dict[str, Any]:
-        from warmstart.bench.replay_tuning import validation_record
-
-        return {"score": "training mean reward of the item shrunk towards the training mean by m prior events "
-                         "(training mean for unseen items)", "m": self.shrinkage,
-                "tuning": None if self.validation is None else validation_record(self.validation,
-                                                                                  lambda m: {"m": m})}
-
-    def new_user(self) -> None:
-        return None
-
-    def act(self, state: None, X: np.ndarray, items: np.ndarray) -> Decision:
-        a = int(np.argmax(self.item_mean[items]))
-        probs = np.zeros(items.shape[0])
-        probs[a] = 1.0
-        return Decision(a, 1.0, probs)
-
-    def update(self, state: None, X: np.ndarray, items: np.ndarray, action: int, reward: float) -> None:
-        pass
-
-
 REPLAY_BASELINES: dict[str, Callable[..., ReplayAgent]] = {
     "popularity": PopularityBaseline,
     "als": ImplicitALSPeer,
@@ -220,9 +167,6 @@ REPLAY_BASELINES: dict[str, Callable[..., ReplayAgent]] = {
     "logistic_pooled": LogisticPooledAgent,
     "linear_ids": lambda c, seed: _PolicyAgent(make_policy("mixture_ids", c.policy_context, seed=seed)),
 }
-#: ours' own other fits replayed beside it on a 0/1 log (the family not chosen, ours' family with one type):
-#: comparisons, not peers (``captured_of_oracle_user`` and the targets' "best" are against the peers)
-OWN_VARIANTS = frozenset({"linear_ids", "logistic_ts", "logistic_pooled"})
 #: ours (``mixture_ids``) served in the family the choice picked (``replay_logistic``), by that family
 FAMILY_AGENTS = {"logistic_bernoulli": "logistic_ts"}
 
@@ -369,90 +313,6 @@ def _oracle_user(users: list[_User], test: EventData, features: np.ndarray, popu
     return out
 
 
-def _window_means(rewards: np.ndarray, windows: Sequence[int]) -> dict[str, np.ndarray]:
-    """Per user, the mean reward over steps ``1..w`` they have."""
-    return {f"1-{w}": np.nanmean(rewards[:, :w], axis=1) for w in windows}
-
-
-def _complete(rewards: np.ndarray, windows: Sequence[int], seed: int, n_boot: int) -> dict[str, Any]:
-    """The windows over only the users who have every step of them."""
-    out: dict[str, Any] = {}
-    for i, w in enumerate(windows):
-        full = ~np.isnan(rewards[:, w - 1]) if w <= rewards.shape[1] else np.zeros(rewards.shape[0], dtype=bool)
-        vals = rewards[full, :w].mean(axis=1)
-        out[f"1-{w}"] = {"mean_reward": float(vals.mean()) if vals.size else None,
-                         "ci95": bootstrap_ci(vals, np.random.default_rng([seed, 13, i]), n_boot) if vals.size
-                         else None, "n_users": int(full.sum())}
-    return out
-
-
-def _step_bands(rewards: np.ndarray, seed: int, n_boot: int) -> list[list[float]]:
-    """Per step, the 95% bootstrap CI of the mean over the users who have that step (seeded per step)."""
-    have = ~np.isnan(rewards)
-    return [bootstrap_ci(rewards[have[:, t], t], np.random.default_rng([seed, 17, t]), n_boot)
-            for t in range(rewards.shape[1]) if have[:, t].any()]
-
-
-def _describe(rewards: np.ndarray, windows: Sequence[int], seed: int, n_boot: int) -> dict[str, Any]:
-    means = _window_means(rewards, windows)
-    have = ~np.isnan(rewards)
-    return {
-        "mean_reward": {k: float(v.mean()) for k, v in means.items()},
-        "ci95": {k: bootstrap_ci(v, np.random.default_rng([seed, 11, i]), n_boot)
-                 for i, (k, v) in enumerate(means.items())},
-        "n_users": int(rewards.shape[0]),
-        "complete": _complete(rewards, windows, seed, n_boot),
-        "mean_reward_by_step": [float(rewards[have[:, t], t].mean()) for t in range(rewards.shape[1])
-                                if have[:, t].any()],
-        "ci95_by_step": _step_bands(rewards, seed, n_boot),
-        "users_by_step": [int(n) for n in have.sum(0) if n > 0],
-    }
-
-
-def _paired(ours: str, rewards: Mapping[str, np.ndarray], windows: Sequence[int], seed: int,
-            n_boot: int) -> dict[str, Any]:
-    """Ours minus each other policy on the same users: per window the mean of the per-user differences of the
-    window means with its 95% bootstrap CI over users (every comparison draws the same resamples: the seed
-    depends on the window only), and per step the mean difference with its band. Both policies meet the same
-    users with the same number of items, so a user's steps are present under both or neither."""
-    out: dict[str, Any] = {}
-    mine = rewards[ours]
-    mine_w = _window_means(mine, windows)
-    for name, theirs in rewards.items():
-        if name == ours:
-            continue
-        theirs_w = _window_means(theirs, windows)
-        windows_doc = {}
-        for i, key in enumerate(mine_w):
-            diff = mine_w[key] - theirs_w[key]
-            lo, hi = bootstrap_ci(diff, np.random.default_rng([seed, 19, i]), n_boot)
-            windows_doc[key] = {"mean_diff": float(diff.mean()), "ci95": [lo, hi],
-                                "verdict": "better" if lo > 0 else ("worse" if hi < 0 else "not significant")}
-        step_diff = mine - theirs
-        have = ~np.isnan(step_diff)
-        out[name] = {"windows": windows_doc,
-                     "mean_diff_by_step": [float(step_diff[have[:, t], t].mean())
-                                           for t in range(step_diff.shape[1]) if have[:, t].any()],
-                     "ci95_by_step": _step_bands(step_diff, seed, n_boot)}
-    return out
-
-
-def _captured(ours: str, results: Mapping[str, Any], oracle: Mapping[str, float]) -> dict[str, Any]:
-    """Per window, the share of the distance from the best peer (``OWN_VARIANTS``, ours' own other fits, are
-    not peers) to ``oracle_user`` that ours covers:
-    ``(ours - best) / (oracle_user - best)`` (None when the best policy is not below the oracle: e.g. a window
-    every user runs out of items in, where every policy earns each user's mean)."""
-    out: dict[str, Any] = {}
-    for key, ceiling in oracle.items():
-        peers = {n: r["mean_reward"][key] for n, r in results.items() if n != ours and n not in OWN_VARIANTS}
-        best = max(peers, key=lambda n: peers[n])
-        gap = ceiling - peers[best]
-        share = (results[ours]["mean_reward"][key] - peers[best]) / gap if gap > 1e-9 * max(1.0, abs(ceiling)) \
-            else None
-        out[key] = {"best_peer": best, "share": share}
-    return out
-
-
 def _references(users: list[_User], steps: int, windows: Sequence[int],
                 oracle: np.ndarray | None = None) -> dict[str, Any]:
     best = np.full((len(users), steps), np.nan)
@@ -551,20 +411,7 @@ def run_replay(events: EventData, *, train_fraction: float = 0.7, steps: int = 2
     train_idx, test_idx = split_by_first_event(events, cfg.train_fraction)
     train, test = events.subset(train_idx), events.subset(test_idx)
     t0 = time.perf_counter()
-    choice: SpaceChoice | None = None
-    if cfg.choose:
-        fitted, choice = _fit_chosen(train, cfg, report)
-        contexts = {who: _context(train, learned.features, population,
-                                  [n for n in cfg.policies if _chooser(n) == who], learned.rows)
-                    for who, (population, learned) in fitted.items()}
-        if is_binary(train.reward):  # 0/1 rewards: ours' family chosen on the validation users too
-            contexts["ours"] = replace(contexts["ours"], family=choose_family(
-                train, choice, fitted["ours"][1].rows, cfg.seed, lambda m, f: report(m, 0.3 + 0.05 * f)))
-    else:
-        population, features, _ = fit_from_events(
-            train, cfg.fit, progress=lambda msg, frac: report(f"fit: {msg}", 0.3 * frac))
-        shared = _context(train, features, population, cfg.policies)
-        contexts = {who: shared for who in ("ours", "pooled", "from_scratch")}
+    contexts, choice = _contexts(train, cfg, report)
     fit_s = time.perf_counter() - t0
     ours_ctx = contexts["ours"]
     population, features = ours_ctx.population, ours_ctx.features
@@ -587,15 +434,6 @@ def run_replay(events: EventData, *, train_fraction: float = 0.7, steps: int = 2
     references = _references(users, cfg.steps, cfg.windows, oracle)
     compared = cfg.ours in rewards and len(rewards) > 1
     report("done", 1.0)
-    diag = population.diagnostics
-    fit_doc: dict[str, Any] = {"n_types": population.n_types, "weights": population.weights.tolist(),
-                               "dim": population.dim, "selection": diag.selection, "bic": diag.bic,
-                               "item_features": diag.item_features}
-    if choice is not None:
-        fit_doc["space"] = choice.to_dict()
-        fit_doc["family"] = None if ours_ctx.family is None else ours_ctx.family.to_dict()
-        fit_doc["policies"] = {name: {"chosen_for": (who := _chooser(name)), "space": choice.space_of(who).name,
-                                      "dim": int(contexts[who].features.shape[1])} for name in names}
     return {
         "benchmark": "replay",
         "config": cfg.to_dict(),
@@ -604,7 +442,7 @@ def run_replay(events: EventData, *, train_fraction: float = 0.7, steps: int = 2
         "data": events.describe(),
         "n_train_users": int(train.n_users),
         "n_test_users": int(test.n_users),
-        "fit": fit_doc,
+        "fit": _fit_doc(contexts, choice, names),
         "policies": results,
         "paired": ({"ours": cfg.ours, "vs": _paired(cfg.ours, rewards, cfg.windows, cfg.seed, cfg.n_boot),
                     "captured_of_oracle_user": _captured(cfg.ours, results,
@@ -613,6 +451,43 @@ def run_replay(events: EventData, *, train_fraction: float = 0.7, steps: int = 2
         "reference": references,
         "timing": {"fit_s": fit_s, "serve_s": serve_s, **_choice_timing(choice)},
     }
+
+
+def _contexts(train: EventData, cfg: ReplayConfig, report: Progress
+              ) -> tuple[dict[str, ReplayContext], SpaceChoice | None]:
+    """Each chooser's context (``ours``, ``pooled``, ``from_scratch``): with ``cfg.choose`` each in its chosen
+    space (and on a 0/1 log ours' family chosen too), else one shared fit; and the space choice, if any."""
+    if not cfg.choose:
+        population, features, _ = fit_from_events(
+            train, cfg.fit, progress=lambda msg, frac: report(f"fit: {msg}", 0.3 * frac))
+        shared = _context(train, features, population, cfg.policies)
+        return {who: shared for who in ("ours", "pooled", "from_scratch")}, None
+    fitted, choice = _fit_chosen(train, cfg, report)
+    contexts = {who: _context(train, learned.features, population,
+                              [n for n in cfg.policies if _chooser(n) == who], learned.rows)
+                for who, (population, learned) in fitted.items()}
+    if is_binary(train.reward):  # 0/1 rewards: ours' family chosen on the validation users too
+        contexts["ours"] = replace(contexts["ours"], family=choose_family(
+            train, choice, fitted["ours"][1].rows, cfg.seed, lambda m, f: report(m, 0.3 + 0.05 * f)))
+    return contexts, choice
+
+
+def _fit_doc(contexts: Mapping[str, ReplayContext], choice: SpaceChoice | None, names: Sequence[str]
+             ) -> dict[str, Any]:
+    """The document's ``fit`` section: ours' population, and with a choice the space table, ours' family and
+    the space each policy was served in."""
+    ours_ctx = contexts["ours"]
+    population = ours_ctx.population
+    diag = population.diagnostics
+    doc: dict[str, Any] = {"n_types": population.n_types, "weights": population.weights.tolist(),
+                           "dim": population.dim, "selection": diag.selection, "bic": diag.bic,
+                           "item_features": diag.item_features}
+    if choice is not None:
+        doc["space"] = choice.to_dict()
+        doc["family"] = None if ours_ctx.family is None else ours_ctx.family.to_dict()
+        doc["policies"] = {name: {"chosen_for": (who := _chooser(name)), "space": choice.space_of(who).name,
+                                  "dim": int(contexts[who].features.shape[1])} for name in names}
+    return doc
 
 
 def _choice_timing(choice: SpaceChoice | None) -> dict[str, Any]:

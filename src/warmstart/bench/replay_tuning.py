@@ -3,7 +3,7 @@ out, each candidate setting is fitted on the others and replays the held-out use
 candidates), and the best mean reward over the first steps wins. Nothing about the new users is read.
 
 >>> from warmstart.data.events import EventData
->>> from warmstart.bench.replay import PopularityBaseline
+>>> from warmstart.bench.replay_popularity import PopularityBaseline
 >>> rows = [("u00", 0.0, "good", 0.8), ("u00", 1.0, "lucky", 1.0)]                    # lucky: rewarded once
 >>> rows += [(f"u{u:02d}", float(u), item, r) for u in range(1, 16) for item, r in (("good", 0.8), ("bad", 0.0))]
 >>> rows += [(f"u{u}", float(u), item, r) for u in range(16, 20) for item, r in (("good", 0.8), ("lucky", 0.0))]
