@@ -13,15 +13,7 @@ def coldstart_rows(doc: dict[str, Any], hard: dict[str, Any] | None) -> list[dic
     """The cold-start targets (``coldstart.json``, and ``coldstart-hard.json`` when given); a comparison
     with a policy the run left out is left out.
 
-    >>> ours = {"steps_to_90": 6, "regret_at": {"20": 2.0}, "late_regret_per_step": 0.05,
-    ...         "per_type": {"0": {"regret_at": {"20": 1.8}}, "1": {"regret_at": {"20": 2.2}}},
-    ...         "minority": {"regret_at": {"20": 2.4}}, "outliers": {"regret_at": {"20": 5.0}},
-    ...         "type_accuracy_at": {"10": 0.97}}
-    >>> scratch = {"steps_to_90": 30, "regret_at": {"20": 6.0}, "late_regret_per_step": 0.05,
-    ...            "outliers": {"regret_at": {"20": 5.1}}}
-    >>> coldstart = {"ours": "mixture_ids", "config": {"sim": {"n_types": 3}},
-    ...              "fit": {"minority_recovered": True}, "gain_captured": {"G": [0.9] * 200},
-    ...              "policies": {"mixture_ids": ours, "from_scratch_ts": scratch}}
+    >>> coldstart = _example_coldstart()     # a small coldstart.json: ours and from_scratch_ts
     >>> for row in coldstart_rows(coldstart, hard=None)[:3]:
     ...     print(row["target"], "|", row["measured"], "|", row["met"])
     gain captured G(20) / G(200) | 0.90 / 0.90 | True
@@ -131,3 +123,15 @@ def _per_user_rows(doc: dict[str, Any], o: dict[str, Any], cmd: str) -> list[dic
     rows.append(_row("type accuracy at step 10 (non-outliers)", ">= 0.95", _fmt(acc, 3),
                      None if acc is None else acc >= 0.95, cmd))
     return rows
+
+
+def _example_coldstart() -> dict[str, Any]:
+    """The examples' ``coldstart.json``: ours (``mixture_ids``) and ``from_scratch_ts`` on 3 types."""
+    ours = {"steps_to_90": 6, "regret_at": {"20": 2.0}, "late_regret_per_step": 0.05,
+            "per_type": {"0": {"regret_at": {"20": 1.8}}, "1": {"regret_at": {"20": 2.2}}},
+            "minority": {"regret_at": {"20": 2.4}}, "outliers": {"regret_at": {"20": 5.0}},
+            "type_accuracy_at": {"10": 0.97}}
+    scratch = {"steps_to_90": 30, "regret_at": {"20": 6.0}, "late_regret_per_step": 0.05,
+               "outliers": {"regret_at": {"20": 5.1}}}
+    return {"ours": "mixture_ids", "config": {"sim": {"n_types": 3}}, "fit": {"minority_recovered": True},
+            "gain_captured": {"G": [0.9] * 200}, "policies": {"mixture_ids": ours, "from_scratch_ts": scratch}}

@@ -10,7 +10,11 @@ from pathlib import Path
 from typing import Any
 
 from warmstart.report._rows import _cmd, _fmt, _load, _ratio, _row
-from warmstart.report.coldstart_targets import BASELINES, coldstart_rows
+from warmstart.report.coldstart_targets import (  # noqa: F401  (_example_coldstart: the examples')
+    BASELINES,
+    _example_coldstart,
+    coldstart_rows,
+)
 from warmstart.report.replay_targets import replay_rows
 
 __all__ = ["BASELINES", "HEADLINE", "coldstart_rows", "headline_table", "kt_rows", "markdown_table", "merge_repeated",
@@ -336,15 +340,7 @@ def write_targets(bench_dir: str | Path) -> list[dict[str, Any]]:
     there), written as ``targets.json`` and ``targets.md`` there too.
 
     >>> import json, pathlib
-    >>> ours = {"steps_to_90": 6, "regret_at": {"20": 2.0}, "late_regret_per_step": 0.05,
-    ...         "per_type": {"0": {"regret_at": {"20": 1.8}}, "1": {"regret_at": {"20": 2.2}}},
-    ...         "minority": {"regret_at": {"20": 2.4}}, "outliers": {"regret_at": {"20": 5.0}},
-    ...         "type_accuracy_at": {"10": 0.97}}
-    >>> scratch = {"steps_to_90": 30, "regret_at": {"20": 6.0}, "late_regret_per_step": 0.05,
-    ...            "outliers": {"regret_at": {"20": 5.1}}}
-    >>> coldstart = {"ours": "mixture_ids", "config": {"sim": {"n_types": 3}},
-    ...              "fit": {"minority_recovered": True}, "gain_captured": {"G": [0.9] * 200},
-    ...              "policies": {"mixture_ids": ours, "from_scratch_ts": scratch}}
+    >>> coldstart = _example_coldstart()     # a small coldstart.json: ours and from_scratch_ts
     >>> speed = {"act_update_us": 20.0, "vw_predict_learn_us": 60.0, "act_update_policy": "mixture_ids",
     ...          "batch_decisions_per_s": 250_000.0, "em_fit_s": 3.0, "em_fit_users": 10_000,
     ...          "belief_bytes": 350}
