@@ -5,7 +5,9 @@ import numpy as np
 from typer.testing import CliRunner
 
 from warmstart.cli import app
+from warmstart.cli._common import CliError
 from warmstart.data.events import EventData, save_events
+from warmstart.families.generic import TypePopulation
 from warmstart.families.linear.item_features import load_item_features
 from warmstart.families.linear.population import Population
 
@@ -52,3 +54,69 @@ def test_no_choose_space_is_the_fit_by_bic(tmp_path):
     population = Population.load(tmp_path / "pop.npz")
     assert population.diagnostics.space is None and population.diagnostics.selection == "bic"
     assert population.dim == 4 and "item space and K" not in res.stdout  # 2 learned factors, as before
+
+
+def liked_log(path, n_users=120, seed=0):
+    """0/1 rewards: two kinds of users with opposite tastes over 15 items, P(like) logistic in the taste."""
+    rng = np.random.default_rng(seed)
+    kind = rng.integers(2, size=n_users)
+    rows = []
+    for u in range(n_users):
+        taste = np.linspace(-3, 3, 15) * (1 if kind[u] else -1)
+        for t, i in enumerate(rng.choice(15, size=12, replace=False)):
+            liked = float(rng.random() < 1.0 / (1.0 + np.exp(-taste[i])))
+            rows.append((f"user{u:03d}", 100 * u + t, f"item{i:02d}", liked))
+    save_events(EventData.from_rows(*zip(*rows)), path)
+    return path
+
+
+def test_fit_log_chooses_the_family_on_a_binary_log(tmp_path):
+    """On a 0/1 log the family is chosen by the validation users' log loss, and the choice is kept in the
+    file: the chosen family is the one with the lower log loss; the logistic population is served by the
+    generic policy over the items' features."""
+    from warmstart.families.registry import load_population
+    from warmstart.policies.base import PolicyContext
+    from warmstart.policies.registry import make_policy
+
+    log = liked_log(tmp_path / "liked.csv")
+    res = runner.invoke(app, ["fit", "--log", str(log), "--out", str(tmp_path / "auto.npz"), "--k-max", "2"])
+    assert res.exit_code == 0, res.output
+    assert "family (chosen:" in res.stdout
+    auto = load_population(tmp_path / "auto.npz")
+    record = auto.record["family"] if isinstance(auto, TypePopulation) else auto.diagnostics.family
+    linear, logistic = record["linear_gaussian"], record["logistic_bernoulli"]
+    best = min(logistic["by_n_types"].values(), key=lambda row: row["log_loss"])
+    assert logistic["by_n_types"][str(logistic["n_types"])] == best and set(logistic["by_n_types"]) == {"1", "2"}
+    winner = "logistic_bernoulli" if best["log_loss"] < linear["log_loss"] else "linear_gaussian"
+    assert record["chosen"] == winner and getattr(auto, "family", "linear_gaussian") == winner
+    # named: the logistic family, with the space and the family's scores in its record
+    res = runner.invoke(app, ["fit", "--log", str(log), "--out", str(tmp_path / "lg.npz"), "--n-types", "2",
+                              "--family", "logistic_bernoulli"])
+    assert res.exit_code == 0, res.output
+    population = load_population(tmp_path / "lg.npz")
+    assert population.family == "logistic_bernoulli" and population.n_types == 2
+    assert population.record["family"]["chosen"] == "logistic_bernoulli (--family)"
+    assert population.record["space"]["chosen"]["ours"]["n_types"] == 2 and population.record["selection"]
+    _, features, _ = load_item_features(tmp_path / "lg.items.npz")
+    assert features.shape == (15, population.dim) and "--policy type_ts" in res.stdout
+    policy = make_policy("type_ts", PolicyContext(population=population), seed=0)
+    state = policy.new_user()
+    for _ in range(6):  # a user of the kind that likes the last items: the liked items come to be chosen
+        decision = policy.act(state, features)
+        policy.update(state, features, decision.action, float(decision.action >= 10))
+    assert state.type_probs().max() > 0.9
+
+
+def test_family_options_are_checked_with_the_field_named(tmp_path):
+    ratings = tastes_log(tmp_path / "ratings.csv", n_users=30)
+    for args, message in [
+        (["--log", str(ratings), "--family", "poisson"],
+         "--family: expected one of auto, linear_gaussian, logistic_bernoulli, got 'poisson'"),
+        (["--log", str(ratings), "--family", "logistic_bernoulli"],
+         "--family logistic_bernoulli: expected rewards 0 or 1 in --log, got values such as"),
+        (["--log", str(ratings), "--family", "logistic_bernoulli", "--no-choose-space"], "expected --choose-space"),
+        ([str(ratings), "--family", "linear_gaussian"], "--family linear_gaussian: expected --log FILE"),
+    ]:
+        res = runner.invoke(app, ["fit", *args, "--out", str(tmp_path / "x.npz")])
+        assert isinstance(res.exception, CliError) and message in str(res.exception), (args, res.exception)
+        assert not (tmp_path / "x.npz").exists()

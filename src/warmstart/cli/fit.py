@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import time
+from dataclasses import replace
 from pathlib import Path
 from typing import Annotated, Any
 
+import numpy as np
 import typer
 from rich.table import Table
 
 from warmstart.cli._common import CliError, literal, out, progress_bar
+from warmstart.families.generic import TypePopulation
 
 
 def fit(
@@ -54,6 +57,11 @@ def fit(
         "--k-max) by how well the latest 20% of the log's users' first 10 events are predicted from a fit on "
         "the others, then refit on every user (--n-types fixes K and leaves the space to choose). "
         "--no-choose-space: the log's own features (else 2 learned factors) and K by --selection.")] = True,
+    family: Annotated[str, typer.Option(
+        "--family", help="With --log: the family of the types. auto: on a log whose rewards are all 0 or 1, the "
+        "Bernoulli-logistic family when it predicts the same validation users' first events better (log loss) "
+        "than the linear-Gaussian one, else linear_gaussian; or name one (logistic_bernoulli needs 0/1 rewards "
+        "and --choose-space).")] = "auto",
 ) -> None:
     """Fit the population of user types (EM with model selection, split/merge moves, a novel component) from a
     simulated log (LOG_PATH) or an event log (--log); with --dp-epsilon, a differentially private fit."""
@@ -64,8 +72,9 @@ def fit(
     cfg = _fit_config(n_types, k_max, selection, covariance, restarts, seed, init_sample, chunk)
     bounds = _bounds(max_reward, max_feature)
     _check_fit_options(log_path, log, n_types, dp_epsilon, init_sample, backend, address, workers)
+    _check_family(family, log, choose_space)
     if log is not None:
-        _fit_events(log, out_path, cfg, bounds, choose_space)
+        _fit_events(log, out_path, cfg, bounds, choose_space, family)
         return
     assert log_path is not None
     if is_shards(log_path):
@@ -124,6 +133,22 @@ def _check_fit_options(log_path: Path | None, log: Path | None, n_types: int | N
                        "would not be private) and --n-types K (choosing K would spend budget of its own)")
 
 
+FAMILIES = ("auto", "linear_gaussian", "logistic_bernoulli")
+
+
+def _check_family(family: str, log: Path | None, choose: bool) -> None:
+    """``--family``: one of ``FAMILIES``; anything but auto only with --log (and the logistic family only with
+    the space choice, whose item space it is fitted in)."""
+    if family not in FAMILIES:
+        raise CliError(f"--family: expected one of {', '.join(FAMILIES)}, got {family!r}")
+    if family != "auto" and log is None:
+        raise CliError(f"--family {family}: expected --log FILE (an event log); other logs are fitted by the "
+                       "linear-Gaussian family")
+    if family == "logistic_bernoulli" and not choose:
+        raise CliError("--family logistic_bernoulli: expected --choose-space (the family is fitted in the chosen "
+                       "item space)")
+
+
 def _fit_summary(summary: Any, out_path: Path, cfg: Any, n_types: int | None, dp_epsilon: float | None,
                  dp_delta: float) -> None:
     """The fit of a simulated log's summary in process; with ``dp_epsilon``, the differentially private fit."""
@@ -177,38 +202,76 @@ def _fit_shards(data: Any, out_path: Path, cfg: Any, backend: str, address: str 
     out.print(f"wrote {out_path}")
 
 
-def _fit_events(log: Path, out_path: Path, cfg: Any, bounds: Any, choose: bool = False) -> None:
+def _fit_events(log: Path, out_path: Path, cfg: Any, bounds: Any, choose: bool = False,
+                family: str = "auto") -> None:
+    from warmstart.bench.replay_logistic import is_binary
     from warmstart.data.events import load_events
     from warmstart.families.linear.events import EventFitConfig, fit_from_events
     from warmstart.families.linear.item_features import save_item_features
-    from warmstart.families.linear.space import SpaceConfig, fit_chosen_space
 
     try:
         events = load_events(log, bounds=bounds)
     except ValueError as exc:  # the bounds by the names of this command's options
         raise CliError(str(exc).replace("(max_reward)", "(--max-reward)").replace("(max_feature)", "(--max-feature)")
                        ) from exc
+    binary = is_binary(events.reward)
+    if family == "logistic_bernoulli" and not binary:
+        raise CliError(f"--family logistic_bernoulli: expected rewards 0 or 1 in --log, got values such as "
+                       f"{float(events.reward[(events.reward != 0) & (events.reward != 1)][0])!r}")
     with progress_bar("fit (event log)") as bar:
         t0 = time.perf_counter()
         if choose:
-            ks = (cfg.n_types,) if cfg.n_types is not None else tuple(
-                k for k in SpaceConfig().n_types if k <= cfg.k_range[1])
-            grid = SpaceConfig(n_types=ks, population=cfg)
-            try:
-                population, learned = fit_chosen_space(events, grid, seed=cfg.seed, progress=bar)
-            except ValueError as exc:
-                raise CliError(f"--log: {exc}") from exc
-            features = learned.features
+            population, features = _fit_chosen(events, cfg, family if binary else "linear_gaussian", bar)
         else:
             population, features, _ = fit_from_events(events, EventFitConfig(population=cfg), progress=bar)
         elapsed = time.perf_counter() - t0
     population.save(out_path)
     items_path = out_path.with_suffix(".items.npz")
-    save_item_features(items_path, events.item_ids, features, population.diagnostics.item_features)
-    if population.diagnostics.space is not None:
-        print_space(population.diagnostics.space)
-    print_population(population, elapsed)
+    record = (population.record if isinstance(population, TypePopulation) else population.diagnostics.to_dict()) or {}
+    save_item_features(items_path, events.item_ids, features, record.get("item_features"))
+    if record.get("space") is not None:
+        print_space(record["space"])
+    if record.get("family") is not None:
+        print_family(record["family"])
+    if isinstance(population, TypePopulation):
+        print_types(population, elapsed)
+        out.print(f"the {population.family} family serves through the generic policy: `warmstart serve "
+                  f"--policy type_ts`")
+    else:
+        print_population(population, elapsed)
     out.print(f"wrote {out_path} and {items_path} (the item features new users are served with)")
+
+
+def _fit_chosen(events: Any, cfg: Any, family: str, bar: Any) -> tuple[Any, np.ndarray]:
+    """The item space and K chosen on the log's validation users (``choose_space``), ours refitted on every
+    user; with ``family`` auto or logistic_bernoulli (a 0/1 log), the family chosen too (``choose_family``):
+    the population of the chosen family, and the items' features in the chosen space."""
+    from warmstart.bench.replay_logistic import LOGISTIC, choose_family
+    from warmstart.families.linear.space import SpaceConfig, choose_space, fit_in_space, with_choice
+
+    ks = (cfg.n_types,) if cfg.n_types is not None else tuple(k for k in SpaceConfig().n_types if k <= cfg.k_range[1])
+    grid = SpaceConfig(n_types=ks, population=cfg)
+    share = 0.6 if family != "linear_gaussian" else 0.8
+    try:
+        choice = choose_space(events, grid, cfg.seed, lambda msg, frac: bar(f"choice: {msg}", share * frac))
+        population, learned = fit_in_space(events, choice.ours, choice.n_types, grid, cfg.seed,
+                                           lambda msg, frac: bar(f"refit: {msg}", share + 0.2 * frac))
+        population = with_choice(population, choice)
+        if family == "linear_gaussian":
+            return population, learned.features
+        chosen = choose_family(events, choice, learned.rows, cfg.seed,
+                               lambda msg, frac: bar(msg, share + 0.2 + 0.2 * frac), n_types=ks)
+    except ValueError as exc:
+        raise CliError(f"--log: {exc}") from exc
+    record = chosen.to_dict()
+    if family == "auto" and chosen.chosen != LOGISTIC:
+        return replace(population, diagnostics=population.diagnostics.replace(family=record)), learned.features
+    assert chosen.population is not None
+    if family != "auto":
+        record["chosen"] = f"{family} (--family)"
+    return replace(chosen.population, record={
+        "selection": "early events", "item_features": learned.info, "space": choice.to_dict(),
+        "family": record}), learned.features
 
 
 def print_space(space: dict[str, Any]) -> None:
@@ -228,6 +291,34 @@ def print_space(space: dict[str, Any]) -> None:
             mine = row["space"] == ours["space"] and str(ours["n_types"]) == k
             cells.append(f"[bold]{cell}[/bold]" if mine else cell)
         table.add_row(row["space"]["name"], str(row["dim"]), *cells, f"{row['pooled']:.2f}")
+    out.print(table)
+
+
+def print_family(family: dict[str, Any]) -> None:
+    """The family choice's scores on the validation users' early events (lower log loss is better)."""
+    table = Table(title=f"family (chosen: {family['chosen']}): log loss of the one-step-ahead P(r = 1) on the "
+                        f"validation users' first events (difference {family['margin_log_loss']:+.4f}, "
+                        f"se {family['margin_se'] or 0.0:.4f})")
+    for col in ("family", "K", "log loss", "Brier"):
+        table.add_column(col, justify="right")
+    linear = family["linear_gaussian"]
+    table.add_row("linear_gaussian", str(linear["n_types"]), f"{linear['log_loss']:.4f}", f"{linear['brier']:.4f}")
+    logistic = family["logistic_bernoulli"]
+    for k, row in logistic["by_n_types"].items():
+        mark = "*" if int(k) == logistic["n_types"] else ""
+        table.add_row("logistic_bernoulli", f"{k}{mark}", f"{row['log_loss']:.4f}", f"{row['brier']:.4f}")
+    out.print(table)
+
+
+def print_types(population: TypePopulation, elapsed: float) -> None:
+    """A generic family's population: each type's weight, mean norm and spread."""
+    table = Table(title=f"{population.n_types} types of {population.family} ({elapsed:.1f} s)")
+    for col in ("type", "weight", "mean norm", "spread (sd)"):
+        table.add_column(col, justify="right")
+    mu, cov = population.params["mu"], population.params["cov"]
+    for k, name in enumerate(population.type_names()):
+        spread = (np.trace(cov[k]) / population.dim) ** 0.5
+        table.add_row(name, f"{population.weights[k]:.3f}", f"{np.linalg.norm(mu[k]):.2f}", f"{spread:.3f}")
     out.print(table)
 
 

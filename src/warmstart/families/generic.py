@@ -219,12 +219,19 @@ class TypePopulation:
     (True, 16)
     >>> back.to_bytes() == population.to_bytes()
     True
+    >>> from dataclasses import replace     # what chose it travels with the file, outside the fingerprint
+    >>> chosen = TypePopulation.from_bytes(replace(population, record={"family": "by log loss"}).to_bytes())
+    >>> chosen.record, chosen.fingerprint() == population.fingerprint()
+    ({'family': 'by log loss'}, True)
     """
 
     family: str
     weights: np.ndarray
     params: Params
     fit: TypesFit | None = None
+    #: how this population was chosen, as JSON (``warmstart fit --log`` records its choice of item space, K and
+    #: family here); kept in the file's metadata, outside the fingerprint
+    record: dict[str, Any] | None = None
 
     def __post_init__(self) -> None:
         w = np.asarray(self.weights, dtype=float)
@@ -279,7 +286,8 @@ class TypePopulation:
                 "fingerprint": self.fingerprint()}
         arrays = {"weights": self.weights, **{f"param_{k}": np.asarray(v, dtype=np.float64)
                                               for k, v in self.params.items()}}
-        return POPULATION.to_bytes(arrays, meta, meta_tail={"fit": None if self.fit is None else self.fit.to_dict()})
+        tail = {"fit": None if self.fit is None else self.fit.to_dict(), "record": self.record}
+        return POPULATION.to_bytes(arrays, meta, meta_tail=tail)
 
     def save(self, path: str | os.PathLike[str]) -> Path:
         return atomic_write(Path(path), self.to_bytes())
@@ -296,13 +304,21 @@ class TypePopulation:
             params = {k[len("param_"):]: np.array(v, dtype=np.float64) for k, v in arrays.items()
                       if k.startswith("param_")}
             pop = TypePopulation(family=name, weights=arrays["weights"], params=params,
-                                 fit=None if meta.get("fit") is None else TypesFit.from_dict(meta["fit"]))
+                                 fit=None if meta.get("fit") is None else TypesFit.from_dict(meta["fit"]),
+                                 record=_record_of(meta.get("record"), source))
         except (ValueError, KeyError, TypeError) as exc:
             raise POPULATION.fail(source, str(exc)) from exc
         if meta.get("fingerprint") != pop.fingerprint():
             raise POPULATION.fail(source, f"parameters do not match their fingerprint (expected "
                                           f"{meta.get('fingerprint')!r} as stored, got {pop.fingerprint()!r})")
         return pop
+
+
+def _record_of(record: Any, source: object) -> dict[str, Any] | None:
+    """The stored ``record`` (a JSON object, or absent: files written before it existed have none)."""
+    if record is not None and not isinstance(record, dict):
+        raise POPULATION.fail(source, f"record: expected a JSON object or null, got {type(record).__name__}")
+    return record
 
 
 # ---------------------------------------------------------------------------------------------- belief

@@ -52,3 +52,4 @@ class FitDiagnostics(OrderedRecord):
     incremental: dict[str, Any] | None = None  # the population extended with new users, and from which
     item_features: dict[str, Any] | None = None  # where a fit from an event log took its item features
     space: dict[str, Any] | None = None  # the item space and K chosen on validation users, with the scores
+    family: dict[str, Any] | None = None  # on a 0/1 log (fit --log): both families' scores, the linear chosen
