@@ -291,6 +291,13 @@ def test_choose_serves_each_policy_in_its_own_chosen_space_from_the_training_use
     assert doc["fit"]["item_features"]["space"] == space["chosen"]["ours"]["space"]
     assert doc["paired"]["vs"]["from_scratch_ts"]["windows"]["1-5"]["verdict"] == "better"
     assert "choose_s" in doc["timing"]
+    # how ours acts: chosen by replaying the validation users, the larger mean reward (a tie: mixture_ids)
+    decision = doc["fit"]["decision"]
+    scores = decision["scores"]
+    assert set(scores) == {"mixture_ids", "mixture_greedy"} and all(0 < v < 10 for v in scores.values())
+    want = "mixture_greedy" if round(scores["mixture_greedy"], 12) > round(scores["mixture_ids"], 12) else "mixture_ids"
+    assert decision["chosen"] == want == doc["policies"]["mixture_ids"]["settings"]["policy"]
+    assert doc["policies"]["pooled_ts"]["settings"]["policy"] == "pooled_ts"
     json.dumps(doc, allow_nan=False)
 
 

@@ -7,7 +7,7 @@ from warmstart.policies.baselines import UniformRandom as RandomPolicy
 from warmstart.policies.check import check_policy
 from warmstart.policies.registry import available_policies, make_policy
 
-EXPECTED = {"mixture_ts", "mixture_ids", "mixture_ids_cp", "mixture_plan", "oracle_plan", "from_scratch_ts", "pooled_ts", "club", "vw_pooled", "oracle_type",
+EXPECTED = {"mixture_ts", "mixture_ids", "mixture_ids_cp", "mixture_greedy", "mixture_plan", "oracle_plan", "from_scratch_ts", "pooled_ts", "club", "vw_pooled", "oracle_type",
             "oracle", "random", "floored"}
 FAST = {"vw_pooled": {"pretrain_events": 300}}
 
@@ -57,7 +57,7 @@ def test_numbers_beyond_float64_are_bad_input(name, context):
 def test_mixture_policies_identify_the_type_quickly(context, truth):
     rng = np.random.default_rng(0)
     users = truth.sample_users(30, rng, kind="population")
-    for name in ("mixture_ids", "mixture_ts", "mixture_ids_cp"):
+    for name in ("mixture_ids", "mixture_ts", "mixture_ids_cp", "mixture_greedy"):
         hits = 0
         policy = make_policy(name, context, seed=1)
         for u in range(len(users)):

@@ -65,6 +65,7 @@ import numpy as np
 from warmstart._version import __version__
 from warmstart.bench.machine import machine_info
 from warmstart.bench.replay_als import ImplicitALSPeer
+from warmstart.bench.replay_decision import PolicyAgent, choose_linear_decision
 from warmstart.bench.replay_logistic import (
     LOGISTIC,
     FamilyChoice,
@@ -102,7 +103,7 @@ from warmstart.families.linear.space import (
     fit_in_space,
     with_choice,
 )
-from warmstart.policies.base import Decision, Policy, PolicyContext
+from warmstart.policies.base import Decision, PolicyContext
 from warmstart.policies.registry import make_policy, policy_class
 
 Progress = Callable[[str, float], None]
@@ -115,7 +116,7 @@ ONE_PRIOR_PEERS = {"pooled_ts": "pooled", "from_scratch_ts": "from_scratch"}
 
 # ---------------------------------------------------------------------------------------------- agents
 class ReplayAgent(Protocol):
-    """What the replay drives: a registered ``Policy`` (through ``_PolicyAgent``) or a replay-only baseline."""
+    """What the replay drives: a registered ``Policy`` (through ``replay_decision.PolicyAgent``) or a replay-only baseline."""
 
     def settings(self) -> dict[str, Any]: ...
 
@@ -138,26 +139,8 @@ class ReplayContext:
     rows: np.ndarray | None = None
     #: the family chosen for ours on a 0/1 log (``replay_logistic.choose_family``), None when none was chosen
     family: FamilyChoice | None = None
-
-
-class _PolicyAgent:
-    def __init__(self, policy: Policy) -> None:
-        self.policy = policy
-
-    def reseed(self, seed: int) -> None:
-        self.policy.reseed(int(np.random.SeedSequence([self.policy.seed, seed]).generate_state(1)[0]))
-
-    def settings(self) -> dict[str, Any]:
-        return self.policy.settings()
-
-    def new_user(self) -> Any:
-        return self.policy.new_user()
-
-    def act(self, state: Any, X: np.ndarray, items: np.ndarray) -> Decision:
-        return self.policy.act(state, X)
-
-    def update(self, state: Any, X: np.ndarray, items: np.ndarray, action: int, reward: float) -> None:
-        self.policy.update(state, X, action, reward)
+    #: how ours acts in the linear family and each rule's validation reward (``replay_decision``)
+    decision: tuple[str, dict[str, float]] = ("mixture_ids", {})
 
 
 REPLAY_BASELINES: dict[str, Callable[..., ReplayAgent]] = {
@@ -165,7 +148,7 @@ REPLAY_BASELINES: dict[str, Callable[..., ReplayAgent]] = {
     "als": ImplicitALSPeer,
     "logistic_ts": LogisticAgent,
     "logistic_pooled": LogisticPooledAgent,
-    "linear_ids": lambda c, seed: _PolicyAgent(make_policy("mixture_ids", c.policy_context, seed=seed)),
+    "linear_ids": lambda c, seed: PolicyAgent(make_policy("mixture_ids", c.policy_context, seed=seed)),
 }
 #: ours (``mixture_ids``) served in the family the choice picked (``replay_logistic``), by that family
 FAMILY_AGENTS = {"logistic_bernoulli": "logistic_ts"}
@@ -174,14 +157,14 @@ FAMILY_AGENTS = {"logistic_bernoulli": "logistic_ts"}
 def make_agent(name: str, context: ReplayContext, *, seed: int) -> ReplayAgent:
     """A replay-only baseline by name, else a registered policy (one that needs no ground truth); ours in the
     family chosen for it."""
-    if name == "mixture_ids" and context.family is not None:
-        name = FAMILY_AGENTS.get(context.family.chosen, name)
+    if name == "mixture_ids":
+        name = FAMILY_AGENTS.get(context.family.chosen, name) if context.family is not None else context.decision[0]
     if name in REPLAY_BASELINES:
         return REPLAY_BASELINES[name](context, seed=seed)
     if policy_class(name).needs_truth:
         raise ValueError(f"policies: {name!r} needs the simulator's ground truth, which a logged replay does not "
                          "have; drop it")
-    return _PolicyAgent(make_policy(name, context.policy_context, seed=seed))
+    return PolicyAgent(make_policy(name, context.policy_context, seed=seed))
 
 
 def _seed_for(seed: int, name: str) -> int:
@@ -395,7 +378,7 @@ def run_replay(events: EventData, *, train_fraction: float = 0.7, steps: int = 2
     the choice (``SpaceChoice.to_dict``: who got which space and K, and every space's scores) and
     ``fit.policies`` says which space each policy was served in; on a 0/1 log ``fit.family`` is the choice of ours'
     family (``replay_logistic.choose_family``), and the family not chosen is replayed too (``logistic_ts`` or
-    ``linear_ids``). Same seed, same document (``timing`` and ``machine`` aside).
+    ``linear_ids``); ``fit.decision`` is how ours acts in the linear family (``replay_decision``). Same seed, same document (``timing`` and ``machine`` aside).
     """
     fit = (fit_config or EventFitConfig()).with_seed(seed)
     cfg = ReplayConfig(train_fraction=train_fraction, steps=steps, n_candidates=n_candidates,
@@ -469,6 +452,10 @@ def _contexts(train: EventData, cfg: ReplayConfig, report: Progress
     if is_binary(train.reward):  # 0/1 rewards: ours' family chosen on the validation users too
         contexts["ours"] = replace(contexts["ours"], family=choose_family(
             train, choice, fitted["ours"][1].rows, cfg.seed, lambda m, f: report(m, 0.3 + 0.05 * f)))
+    family = contexts["ours"].family
+    if "mixture_ids" in cfg.policies and (family is None or family.chosen != "logistic_bernoulli"):
+        # how ours acts in the linear family: mixture_ids or greedy, chosen on the validation users too
+        contexts["ours"] = replace(contexts["ours"], decision=choose_linear_decision(train, choice, cfg.seed))
     return contexts, choice
 
 
@@ -485,6 +472,7 @@ def _fit_doc(contexts: Mapping[str, ReplayContext], choice: SpaceChoice | None, 
     if choice is not None:
         doc["space"] = choice.to_dict()
         doc["family"] = None if ours_ctx.family is None else ours_ctx.family.to_dict()
+        doc["decision"] = {"chosen": ours_ctx.decision[0], "scores": ours_ctx.decision[1]}
         doc["policies"] = {name: {"chosen_for": (who := _chooser(name)), "space": choice.space_of(who).name,
                                   "dim": int(contexts[who].features.shape[1])} for name in names}
     return doc

@@ -396,6 +396,38 @@ class MixtureIDS(BeliefPolicy):
         return Decision(int(a), float(probs[a]), probs)
 
 
+@register_policy("mixture_greedy")
+class MixtureGreedy(MixtureIDS):
+    """Greedy on the mixture belief: play the candidate with the largest posterior mean reward ``x . E[theta]``,
+    ``E[theta]`` the type posterior's mixture of the types' posterior means; the prior is ``mixture_ids``'.
+    No exploration of its own: it learns only from what its best guess brings. ``bench replay`` serves ours
+    with it when replaying the training users' validation users says it earns more than ``mixture_ids``
+    (a logged replay offers each user only the items they chose to rate, where the items that would tell the
+    types apart may be missing, so information-directed exploration can cost more than it finds).
+
+    >>> import numpy as np
+    >>> from warmstart.families.linear import GaussianTypes, Population
+    >>> types = GaussianTypes(mu=np.array([[1.0, 0.0], [-1.0, 0.0], [0.0, 0.0]]),  # 2 types and the novel one
+    ...                       cov=np.stack([0.1 * np.eye(2), 0.1 * np.eye(2), np.eye(2)]),
+    ...                       noise_var=np.full(3, 0.25))
+    >>> population = Population(types, weights=np.array([0.5, 0.45, 0.05]))
+    >>> from warmstart.policies import PolicyContext, make_policy
+    >>> context, X = PolicyContext(population=population), np.array([[1.0, 0.0], [-1.0, 0.0], [0.0, 1.0]])
+    >>> policy = make_policy("mixture_greedy", context, seed=0)
+    >>> state = policy.new_user()
+    >>> policy.act(state, X)                      # a new user: the types' means cancel, the first candidate
+    Decision(action=0, propensity=1.0, probabilities=array([1., 0., 0.]))
+    >>> policy.update(state, X, 0, -1.1)          # -1.1: type 1, whose favourite is candidate 1
+    >>> policy.act(state, X).action
+    1
+    """
+
+    def _act(self, state: Belief, X: np.ndarray) -> Decision:
+        probs, mean, _ = state.components()
+        a = int(np.argmax(X @ (probs @ mean)))
+        return Decision(a, 1.0, np.eye(X.shape[0])[a])
+
+
 @register_policy("mixture_ids_cp")
 class MixtureIDSChangePoint(MixtureIDS):
     """``mixture_ids`` on a ``ChangePointBelief``: follows a user who changes type, and drops a misleading start.
