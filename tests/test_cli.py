@@ -96,17 +96,23 @@ def test_fit_and_replay_an_event_log(tmp_path):
 
 
 def test_bench_service_smoke(tmp_path):
-    """A few round trips against a real server on a free loopback port, two kills: every key, no errors (the
-    kill bench at length and the PostgreSQL two-worker run are tests/service/test_durability.py's)."""
-    run("bench", "service", "--round-trips", "40", "--clients", "2", "--kills", "2", "--no-postgres",
-        "--out", str(tmp_path))
+    """A few round trips against a real server on a free loopback port, one kill, a small exploration run: every
+    key, no errors (the kill bench at length and the PostgreSQL two-worker run are
+    tests/service/test_durability.py's, the service bench's figures tests/service/test_service_bench.py's)."""
+    run("bench", "service", "--round-trips", "40", "--clients", "2", "--kills", "1", "--no-postgres",
+        "--explore-users", "4", "--explore-steps", "5", "--out", str(tmp_path))
     doc = json.loads((tmp_path / "service.json").read_text())
     s = doc["sqlite_one_worker"]
     assert s["round_trips_done"] == 40 and s["errors"] == 0 and s["p99_ms"] >= s["p50_ms"] > 0
     assert doc["inprocess_act_update_us"] > 0
+    assert doc["kill9"]["kills_done"] == 1 and doc["kill9"]["lost_acknowledged_rewards"] == 0
+    assert (doc["exploration"]["support"]["users"], doc["exploration"]["support"]["steps"]) == (4, 5)
+    assert "postgresql_two_workers" not in doc
     bad = run("bench", "service", "--no-postgres", "--postgres-url", "postgresql+psycopg://h/db", "--out",
               str(tmp_path), check=False)
     assert bad.returncode == 2 and "--postgres-url: expected no database with --no-postgres" in bad.stderr
+    bad = run("bench", "service", "--no-postgres", "--explore-users", "0", "--out", str(tmp_path), check=False)
+    assert bad.returncode == 2 and "--explore-users" in bad.stderr and "Traceback" not in bad.stderr
 
 
 def test_ope_on_the_open_bandit_dataset(tmp_path):
