@@ -4,7 +4,9 @@ import json
 
 import pytest
 from support.cli import run
+from typer.testing import CliRunner
 
+from warmstart.cli import app
 from warmstart.families.linear.population import Population
 
 
@@ -13,8 +15,14 @@ from warmstart.families.linear.population import Population
                                  ["bench", "replay"], ["report"], ["demo"], ["serve"], ["keys"], ["ope"],
                                  ["keys", "create"]])
 def test_help_is_clear(cmd):
-    out = run(*cmd, "--help").stdout
-    assert "Usage" in out and len(out.splitlines()) > 3
+    """In process (typer's runner): the same help text, without starting Python once per command."""
+    res = CliRunner().invoke(app, [*cmd, "--help"])
+    assert res.exit_code == 0 and "Usage" in res.stdout and len(res.stdout.splitlines()) > 3
+
+
+def test_help_through_the_entry_point():
+    out = run("bench", "--help").stdout
+    assert "Usage" in out and "coldstart" in out and len(out.splitlines()) > 3
 
 
 def test_simulate_then_fit(tmp_path):
