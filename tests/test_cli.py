@@ -4,7 +4,9 @@ import json
 
 import pytest
 from support.cli import run
+from typer.testing import CliRunner
 
+from warmstart.cli import app
 from warmstart.families.linear.population import Population
 
 
@@ -13,8 +15,14 @@ from warmstart.families.linear.population import Population
                                  ["bench", "replay"], ["report"], ["demo"], ["serve"], ["keys"], ["ope"],
                                  ["keys", "create"]])
 def test_help_is_clear(cmd):
-    out = run(*cmd, "--help").stdout
-    assert "Usage" in out and len(out.splitlines()) > 3
+    """In process (typer's runner): the same help text, without starting Python once per command."""
+    res = CliRunner().invoke(app, [*cmd, "--help"])
+    assert res.exit_code == 0 and "Usage" in res.stdout and len(res.stdout.splitlines()) > 3
+
+
+def test_help_through_the_entry_point():
+    out = run("bench", "--help").stdout
+    assert "Usage" in out and "coldstart" in out and len(out.splitlines()) > 3
 
 
 def test_simulate_then_fit(tmp_path):
@@ -43,10 +51,10 @@ def test_errors_are_one_line_without_traceback(tmp_path):
 
 
 def test_bench_coldstart_quick_and_report(tmp_path):
-    """The quick benchmark with every policy (VW and CLUB included), then the report from its JSON (half the
-    quick run's users: the figures are not what is tested here)."""
-    run("bench", "coldstart", "--quick", "--train-users", "1000", "--test-users", "100", "--minority-users", "25",
-        "--outlier-users", "25", "--out", str(tmp_path))
+    """The quick benchmark with every policy (VW and CLUB included), then the report from its JSON (a quarter of
+    the quick run's training users, under a third of its new users: the figures are not what is tested here)."""
+    run("bench", "coldstart", "--quick", "--train-users", "500", "--test-users", "60", "--minority-users", "15",
+        "--outlier-users", "15", "--out", str(tmp_path))
     doc = json.loads((tmp_path / "coldstart.json").read_text())
     assert doc["config"]["quick"] is True
     assert set(doc["policies"]) == {"mixture_ids", "floored", "mixture_ts", "from_scratch_ts", "pooled_ts", "club",
@@ -82,13 +90,15 @@ def test_bench_kt_rejects_an_unknown_data_set(tmp_path):
 
 def test_fit_and_replay_an_event_log(tmp_path):
     """A CSV event log (exported from the simulator) is fitted with `fit --log` and replayed with
-    `bench replay --log`; ours serves the later users better than uniform choice."""
+    `bench replay --log`; ours serves the later users better than uniform choice (the two policies compared;
+    the peers are replayed in tests/bench/test_replay*.py and tests/cli/test_bench_replay.py)."""
     path = tmp_path / "events.csv"
     run("simulate", "--users", "400", "--events", "20", "--seed", "4", "--out", str(path))
-    run("fit", "--log", str(path), "--out", str(tmp_path / "pop.npz"), "--k-max", "9")
+    run("fit", "--log", str(path), "--out", str(tmp_path / "pop.npz"), "--k-max", "4")
     assert Population.load(tmp_path / "pop.npz").n_types >= 2
     assert (tmp_path / "pop.items.npz").is_file()
-    run("bench", "replay", "--log", str(path), "--steps", "10", "--out", str(tmp_path))
+    run("bench", "replay", "--log", str(path), "--steps", "10", "--policies", "mixture_ids,random", "--out",
+        str(tmp_path))
     doc = json.loads((tmp_path / "replay.json").read_text())
     assert doc["policies"]["mixture_ids"]["mean_reward"]["1-10"] > doc["policies"]["random"]["mean_reward"]["1-10"]
     bad = run("fit", "--out", str(tmp_path / "x.npz"), check=False)
@@ -96,17 +106,23 @@ def test_fit_and_replay_an_event_log(tmp_path):
 
 
 def test_bench_service_smoke(tmp_path):
-    """A few round trips against a real server on a free loopback port, two kills: every key, no errors (the
-    kill bench at length and the PostgreSQL two-worker run are tests/service/test_durability.py's)."""
-    run("bench", "service", "--round-trips", "40", "--clients", "2", "--kills", "2", "--no-postgres",
-        "--out", str(tmp_path))
+    """A few round trips against a real server on a free loopback port, one kill, a small exploration run: every
+    key, no errors (the kill bench at length and the PostgreSQL two-worker run are
+    tests/service/test_durability.py's, the service bench's figures tests/service/test_service_bench.py's)."""
+    run("bench", "service", "--round-trips", "40", "--clients", "2", "--kills", "1", "--no-postgres",
+        "--explore-users", "4", "--explore-steps", "5", "--out", str(tmp_path))
     doc = json.loads((tmp_path / "service.json").read_text())
     s = doc["sqlite_one_worker"]
     assert s["round_trips_done"] == 40 and s["errors"] == 0 and s["p99_ms"] >= s["p50_ms"] > 0
     assert doc["inprocess_act_update_us"] > 0
+    assert doc["kill9"]["kills_done"] == 1 and doc["kill9"]["lost_acknowledged_rewards"] == 0
+    assert (doc["exploration"]["support"]["users"], doc["exploration"]["support"]["steps"]) == (4, 5)
+    assert "postgresql_two_workers" not in doc
     bad = run("bench", "service", "--no-postgres", "--postgres-url", "postgresql+psycopg://h/db", "--out",
               str(tmp_path), check=False)
     assert bad.returncode == 2 and "--postgres-url: expected no database with --no-postgres" in bad.stderr
+    bad = run("bench", "service", "--no-postgres", "--explore-users", "0", "--out", str(tmp_path), check=False)
+    assert bad.returncode == 2 and "--explore-users" in bad.stderr and "Traceback" not in bad.stderr
 
 
 def test_ope_on_the_open_bandit_dataset(tmp_path):

@@ -11,10 +11,14 @@ from warmstart.report.targets import responsible_rows
 
 @pytest.fixture(scope="module")
 def doc():
-    return json.loads(json.dumps(run_responsible(quick=True, parts=("drift", "forget"))))
+    """The drift and forget parts, smaller than ``--quick`` (500 training users, 20 users per drift scenario):
+    the report is tested here, not the figures (`warmstart bench responsible` measures them)."""
+    return json.loads(json.dumps(run_responsible(quick=True, parts=("drift", "forget"), train_users=500,
+                                                 drift_users=20)))
 
 
 def test_rows_and_section_follow_the_measured_figures(doc):
+    assert doc["drift"]["config"]["n_users"] == 20 and doc["drift"]["config"]["n_train_users"] == 500
     rows = {r["target"].split(":")[0]: r for r in responsible_rows(doc)}
     assert set(rows) == {"type switch at step 100", "misleading start (5 responses of another type)", "forget"}
     assert rows["forget"]["met"] is True

@@ -13,7 +13,8 @@ from warmstart.sim.linear_types import LinearTypesConfig, LinearTypesPopulation
 from warmstart.store.store import Store
 
 N_ACTIONS = 10
-# a small world, so that 60 early users with 15 events each are enough for the first fit to find its types
+# a small world, so that 40 early users with 10 events each are enough for the first fit to find its types
+N_USERS, STEPS = 40, 10
 TRUTH = LinearTypesPopulation(LinearTypesConfig(dim=4, n_types=3, minority_share=0.1, outlier_share=0.0))
 
 
@@ -47,31 +48,31 @@ def test_from_an_empty_store_to_users_who_bootstrap_from_learned_types(db_url):
         assert store.active_version() is None and client.get("/health").status_code == 200
 
         rng = np.random.default_rng(0)
-        early = truth.sample_users(60, rng)
-        before = _serve(client, rng, truth, early, steps=15, prefix="early-")
+        early = truth.sample_users(N_USERS, rng)
+        before = _serve(client, rng, truth, early, steps=STEPS, prefix="early-")
         listing = admin.get("/v1/admin/populations").json()
         assert listing["active"] == 1 and store.population(1)[1]["source"] == "bootstrap"
         profile = client.get("/v1/users/early-0/profile").json()
-        assert profile["events_learned_from"] == 15 and "No types of users are fitted yet" in profile["summary"]
+        assert profile["events_learned_from"] == STEPS and "No types of users are fitted yet" in profile["summary"]
 
         fitted = admin.post("/v1/admin/fit", json={"k_max": 10, "seed": 0})
         assert fitted.status_code == 200, fitted.text
         version = fitted.json()["version"]
-        assert fitted.json()["n_users"] == 60 and version == 2
+        assert fitted.json()["n_users"] == N_USERS and version == 2
         assert admin.post(f"/v1/admin/populations/{version}/activate", json={}).status_code == 200
         types = admin.get("/v1/admin/populations").json()
         assert types["active"] == version
 
         # a user served before the fit continues under the new version from their replayed history
         again = client.get("/v1/users/early-0/profile").json()
-        assert again["events_learned_from"] == 15 and len(again["types"]) >= 3
+        assert again["events_learned_from"] == STEPS and len(again["types"]) >= 3
 
-        late = truth.sample_users(60, rng)
-        after = _serve(client, rng, truth, late, steps=15, prefix="late-")
-        # new users start from the learned types: less regret over their first 15 steps than the users who
-        # arrived when there were none (same kind of people, same candidate distribution)
+        late = truth.sample_users(N_USERS, rng)
+        after = _serve(client, rng, truth, late, steps=STEPS, prefix="late-")
+        # new users start from the learned types: less regret over their first STEPS steps than the users who
+        # arrived when there were none (same kind of people, same candidate distribution); measured 6.6 se apart
         diff = before.sum(1).mean() - after.sum(1).mean()
-        se = np.sqrt(before.sum(1).var() / 60 + after.sum(1).var() / 60)
+        se = np.sqrt(before.sum(1).var() / N_USERS + after.sum(1).var() / N_USERS)
         assert diff > 2 * se, (before.sum(1).mean(), after.sum(1).mean(), se)
     finally:
         store.close()

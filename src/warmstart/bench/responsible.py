@@ -69,16 +69,25 @@ def fairness_figures(cold: dict[str, Any], ours: str) -> dict[str, Any]:
     }
 
 
+def _drift_config(cold_cfg: ColdStartConfig, quick: bool, seed: int, drift_users: int | None) -> DriftConfig:
+    return DriftConfig(seed=seed, n_train_users=cold_cfg.n_train_users, n_train_events=cold_cfg.n_train_events,
+                       n_users=drift_users or (60 if quick else 300), n_bootstrap=200 if quick else 1000,
+                       policies=(OURS, PLAIN, "mixture_ids_discount", "mixture_ids_told"))
+
+
 def run_responsible(quick: bool = False, seed: int = 0, progress: Progress | None = None,
                     parts: tuple[str, ...] = ("fairness", "drift", "satiation", "dp", "leakage", "forget"),
-                    ) -> dict[str, Any]:
-    """Run every part (or those named) and return ``responsible.json``."""
+                    train_users: int | None = None, drift_users: int | None = None) -> dict[str, Any]:
+    """Run every part (or those named) and return ``responsible.json``; for smoke runs, ``train_users`` (the
+    log the fairness and drift parts fit on) and ``drift_users`` (per drift scenario) override ``quick``'s."""
     report = progress or (lambda msg, frac: None)
     timings: dict[str, float] = {}
     doc: dict[str, Any] = {"seed": seed, "quick": quick, "version": __version__, "machine": machine_info(),
                            "ours": OURS, "parts": list(parts)}
     cold_cfg = ColdStartConfig.make("default", quick=quick, seed=seed,
                                     policies=(OURS, PLAIN, "from_scratch_ts", "oracle_type"), ours=OURS)
+    if train_users is not None:
+        cold_cfg = replace(cold_cfg, n_train_users=train_users)
     population = None
     if {"fairness", "drift"} & set(parts):
         t0 = time.perf_counter()
@@ -99,10 +108,8 @@ def run_responsible(quick: bool = False, seed: int = 0, progress: Progress | Non
         timings["fairness"] = time.perf_counter() - t0
     if "drift" in parts:
         t0 = time.perf_counter()
-        dcfg = DriftConfig(seed=seed, n_train_users=cold_cfg.n_train_users, n_train_events=cold_cfg.n_train_events,
-                           n_users=60 if quick else 300, n_bootstrap=200 if quick else 1000,
-                           policies=(OURS, PLAIN, "mixture_ids_discount", "mixture_ids_told"))
-        drift = run_drift(dcfg, lambda m, f: report(f"drift: {m}", 0.3 + 0.2 * f), population=population)
+        drift = run_drift(_drift_config(cold_cfg, quick, seed, drift_users),
+                          lambda m, f: report(f"drift: {m}", 0.3 + 0.2 * f), population=population)
         doc["drift"] = drift
         ours = drift["policies"][OURS]
         doc.update({k: ours[k] for k in ("switch_recovery_ratio", "switch_detect_rate", "false_alarm_rate",

@@ -85,9 +85,11 @@ class _Http:
 
 
 def run_service_bench(*, round_trips: int = 2000, clients: int = 4, users: int = 200, seed: int = 0,
-                      max_seconds: float = 300.0, progress: Progress | None = None) -> dict[str, Any]:
+                      max_seconds: float = 300.0, progress: Progress | None = None, explore_users: int = 60,
+                      explore_steps: int = 20) -> dict[str, Any]:
     """``round_trips`` rank + reward pairs from ``clients`` threads over keep-alive connections, at most
-    ``max_seconds``; latency per round trip (rank and reward together)."""
+    ``max_seconds``; latency per round trip (rank and reward together). The exploration part serves
+    ``explore_users`` x ``explore_steps`` in process, with the floor and without it."""
     report = progress or (lambda msg, frac: None)
     report("fitting a population to serve", 0.0)
     truth, population = served_population(seed)
@@ -158,16 +160,17 @@ def run_service_bench(*, round_trips: int = 2000, clients: int = 4, users: int =
         "rank_overhead_ms": float(np.median(ranked) * 1e3 - inproc_act_us / 1e3) if done.size else None,
         "overhead_ms_per_round_trip": (float(np.mean(done)) * 1e3 - inproc_us / 1e3) if done.size else None,
         "probes": {**probes, "schemathesis": _schemathesis(population, work_root=None)},
-        "exploration": _exploration(truth, population, served_support, seed),
+        "exploration": _exploration(truth, population, served_support, seed, explore_users, explore_steps),
     }
 
 
-def _exploration(truth: LinearTypesPopulation, population: Population, served: dict[str, Any], seed: int
-                 ) -> dict[str, Any]:
+def _exploration(truth: LinearTypesPopulation, population: Population, served: dict[str, Any], seed: int,
+                 users: int, steps: int) -> dict[str, Any]:
     """The served log's smallest probabilities against the floor's bound, and the support the floor gives."""
     return {"epsilon": DEFAULT_EPSILON, "served_log": served,
             "bound": DEFAULT_EPSILON / max(served["n_candidates"] or [1]),
-            "support": exploration_support(truth, population, epsilon=DEFAULT_EPSILON, seed=seed)}
+            "support": exploration_support(truth, population, epsilon=DEFAULT_EPSILON, users=users, steps=steps,
+                                           seed=seed)}
 
 
 def _served_support(db: str) -> dict[str, Any]:

@@ -255,6 +255,9 @@ def bench_service(
                                "(postgresql+psycopg://user@host/db); default: a throwaway cluster started by "
                                "the source checkout's tests/support/postgres.py.")] = None,
     seed: Annotated[int, typer.Option(help="Random seed.")] = 0,
+    explore_users: Annotated[int, typer.Option(
+        help="Users served in process with and without the exploration floor (the support it gives).")] = 60,
+    explore_steps: Annotated[int, typer.Option(help="Steps per user of that exploration run.")] = 20,
 ) -> None:
     """The service over HTTP on 127.0.0.1 (bounded in requests and time): rank + reward round trips on SQLite
     with one worker next to the same decisions in-process; malformed-input probes; the kill -9 durability
@@ -263,9 +266,10 @@ def bench_service(
     from warmstart.bench.service import run_service_bench
     from warmstart.bench.service_durability import checkout_cluster, run_kill_bench, run_postgres_two_workers
 
-    if round_trips < 1 or clients < 1 or kills < 0:
-        raise CliError(f"--round-trips, --clients, --kills: expected positive integers (kills >= 0), got "
-                       f"{round_trips}, {clients}, {kills}")
+    if round_trips < 1 or clients < 1 or kills < 0 or explore_users < 1 or explore_steps < 1:
+        raise CliError(f"--round-trips, --clients, --kills, --explore-users, --explore-steps: expected positive "
+                       f"integers (kills >= 0), got {round_trips}, {clients}, {kills}, {explore_users}, "
+                       f"{explore_steps}")
     if postgres_url is not None and not postgres:
         raise CliError(f"--postgres-url: expected no database with --no-postgres, got {postgres_url!r}")
     if postgres and postgres_url is None:
@@ -274,7 +278,8 @@ def bench_service(
         except RuntimeError as exc:
             raise CliError(str(exc)) from None
     with progress_bar("service") as bar:
-        doc = run_service_bench(round_trips=round_trips, clients=clients, seed=seed, progress=bar)
+        doc = run_service_bench(round_trips=round_trips, clients=clients, seed=seed, progress=bar,
+                                explore_users=explore_users, explore_steps=explore_steps)
     if kills:
         with progress_bar("kill -9") as bar:
             doc["kill9"] = run_kill_bench(kills=kills, clients=clients, seed=seed, progress=bar)

@@ -17,7 +17,7 @@ def test_a_fit_on_a_running_cluster_equals_in_process():
     try:
         assert cluster.address.startswith("127.0.0.1:")
         summary = logged_summary(LinearTypesPopulation(LinearTypesConfig()), 2000, 10, seed=1)
-        cfg = FitConfig(n_types=3, n_init=1, split_merge=False, chunk=500)
+        cfg = FitConfig(n_types=3, n_init=1, split_merge=False, chunk=500, max_iter=8, select_max_iter=8)  # equal pass by pass
         with RayBackend(address=cluster.address) as backend:
             assert backend.num_cpus == 2
             on_cluster = fit_population(summary, cfg, backend=backend)
