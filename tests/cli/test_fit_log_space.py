@@ -14,15 +14,18 @@ from warmstart.families.linear.population import Population
 runner = CliRunner()
 
 
-def tastes_log(path, n_users=120, seed=0):
-    """Two kinds of users with opposite tastes over 15 items, no feature columns."""
+def tastes_log(path, n_users=120, seed=0, liked=False):
+    """Two kinds of users with opposite tastes over 15 items, no feature columns; the reward is the taste plus
+    noise, or with ``liked`` 0/1 with P(like) logistic in three times the taste."""
     rng = np.random.default_rng(seed)
     kind = rng.integers(2, size=n_users)
     rows = []
     for u in range(n_users):
         taste = np.linspace(-1, 1, 15) * (1 if kind[u] else -1)
         for t, i in enumerate(rng.choice(15, size=12, replace=False)):
-            rows.append((f"user{u:03d}", 100 * u + t, f"item{i:02d}", taste[i] + 0.3 * rng.standard_normal()))
+            reward = (float(rng.random() < 1.0 / (1.0 + np.exp(-3.0 * taste[i]))) if liked
+                      else taste[i] + 0.3 * rng.standard_normal())
+            rows.append((f"user{u:03d}", 100 * u + t, f"item{i:02d}", reward))
     save_events(EventData.from_rows(*zip(*rows)), path)
     return path
 
@@ -56,20 +59,6 @@ def test_no_choose_space_is_the_fit_by_bic(tmp_path):
     assert population.dim == 4 and "item space and K" not in res.stdout  # 2 learned factors, as before
 
 
-def liked_log(path, n_users=120, seed=0):
-    """0/1 rewards: two kinds of users with opposite tastes over 15 items, P(like) logistic in the taste."""
-    rng = np.random.default_rng(seed)
-    kind = rng.integers(2, size=n_users)
-    rows = []
-    for u in range(n_users):
-        taste = np.linspace(-3, 3, 15) * (1 if kind[u] else -1)
-        for t, i in enumerate(rng.choice(15, size=12, replace=False)):
-            liked = float(rng.random() < 1.0 / (1.0 + np.exp(-taste[i])))
-            rows.append((f"user{u:03d}", 100 * u + t, f"item{i:02d}", liked))
-    save_events(EventData.from_rows(*zip(*rows)), path)
-    return path
-
-
 def test_fit_log_chooses_the_family_on_a_binary_log(tmp_path):
     """On a 0/1 log the family is chosen by the validation users' log loss, and the choice is kept in the
     file: the chosen family is the one with the lower log loss; the logistic population is served by the
@@ -78,7 +67,7 @@ def test_fit_log_chooses_the_family_on_a_binary_log(tmp_path):
     from warmstart.policies.base import PolicyContext
     from warmstart.policies.registry import make_policy
 
-    log = liked_log(tmp_path / "liked.csv")
+    log = tastes_log(tmp_path / "liked.csv", liked=True)
     res = runner.invoke(app, ["fit", "--log", str(log), "--out", str(tmp_path / "auto.npz"), "--k-max", "2"])
     assert res.exit_code == 0, res.output
     assert "family (chosen:" in res.stdout
