@@ -472,7 +472,8 @@ def _fit_doc(contexts: Mapping[str, ReplayContext], choice: SpaceChoice | None, 
     if choice is not None:
         doc["space"] = choice.to_dict()
         doc["family"] = None if ours_ctx.family is None else ours_ctx.family.to_dict()
-        doc["decision"] = {"chosen": ours_ctx.decision[0], "scores": ours_ctx.decision[1]}
+        logistic = ours_ctx.family is not None and ours_ctx.family.chosen == "logistic_bernoulli"
+        doc["decision"] = None if logistic else {"chosen": ours_ctx.decision[0], "scores": ours_ctx.decision[1]}
         doc["policies"] = {name: {"chosen_for": (who := _chooser(name)), "space": choice.space_of(who).name,
                                   "dim": int(contexts[who].features.shape[1])} for name in names}
     return doc
