@@ -32,7 +32,7 @@ def policy_class(name: str) -> type[Policy]:
     >>> policy_class("mixture")
     Traceback (most recent call last):
     ...
-    ValueError: policy: expected one of club, floored, from_scratch_ts, mixture_ids, ..., got 'mixture'
+    ValueError: policy: expected one of club, floored, from_scratch_ts, mixture_greedy, ..., got 'mixture'
     """
     return POLICIES.get(name)
 
