@@ -9,7 +9,7 @@ from support.cli import run
 
 REPO = Path(__file__).resolve().parents[2]
 DEFAULT_TOML = REPO / "benchmarks" / "configs" / "coldstart-default.toml"
-TINY = ["--train-users", "300", "--train-events", "20", "--test-users", "8", "--minority-users", "3",
+TINY = ["--train-users", "150", "--train-events", "20", "--test-users", "8", "--minority-users", "3",
         "--outlier-users", "3", "--steps", "20", "--policies", "mixture_ids,from_scratch_ts,oracle_type",
         "--workers", "1"]
 TIMING = ("build_s", "serve_s", "decisions_per_s")

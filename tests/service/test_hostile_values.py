@@ -17,6 +17,7 @@ import json
 import math
 import os
 from collections import Counter
+from urllib.parse import quote
 
 import numpy as np
 import pytest
@@ -159,7 +160,8 @@ def test_ranks_and_rewards_with_hostile_numbers_never_answer_5xx(hostile_api, po
             if again == 0:  # the same event again: a duplicate, a conflict, or a first good reward
                 tally.check(_post(client, url, {"reward": 0.5}), "reward again")
         if look and isinstance(body.get("user_id"), str):
-            tally.check(client.get(f"/v1/users/{body['user_id']}/profile"), "profile")
+            # percent-encoded as any HTTP client must (httpx refuses a control character in a URL)
+            tally.check(client.get(f"/v1/users/{quote(body['user_id'], safe='')}/profile"), "profile")
 
     stream()
     non_finite, beliefs = _non_finite_beliefs(client, store)

@@ -20,8 +20,8 @@ def test_a_fit_from_a_sample_reaches_the_full_fits_likelihood():
     # every true type mean is found by some fitted type
     err = np.min(np.linalg.norm(truth.type_means[:, None] - sampled.components.mu[None, :8], axis=-1), axis=1)
     assert err.max() < 0.2, err
-    same = fit_population(s, FitConfig(n_types=8, n_init=1, split_merge=False, seed=0, init_sample=1500))
-    np.testing.assert_array_equal(same.components.mu, sampled.components.mu)
+    # the sample is drawn from the seed: tests/families/linear/test_backend.py fits with init_sample twice (from
+    # shards and from memory) and requires the two populations equal to the last bit
 
 
 def test_init_sample_is_validated():
