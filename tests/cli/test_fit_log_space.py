@@ -10,6 +10,7 @@ from warmstart.data.events import EventData, save_events
 from warmstart.families.generic import TypePopulation
 from warmstart.families.linear.item_features import load_item_features
 from warmstart.families.linear.population import Population
+from warmstart.policies.registry import served_policy
 
 runner = CliRunner()
 
@@ -43,6 +44,12 @@ def test_fit_log_chooses_the_space_and_k_and_keeps_the_table(tmp_path):
     _, features, meta = load_item_features(tmp_path / "pop.items.npz")
     assert features.shape == (15, population.dim) and meta["info"]["source"] == "learned"
     assert "item space and K" in res.stdout and "chosen by early events" in res.stdout
+    # how ours acts, chosen by replaying the validation users, recorded and served when no policy is named
+    decision = population.diagnostics.decision
+    scores = decision["scores"]
+    assert set(scores) == {"mixture_ids", "mixture_greedy"} and all(np.isfinite(v) for v in scores.values())
+    assert decision["policy"] == max(scores, key=lambda d: (round(scores[d], 12), d == "mixture_ids"))
+    assert served_policy(population) == decision["policy"] and f"serve with {decision['policy']}" in res.stdout
     # --n-types fixes K and leaves the space to choose
     res = runner.invoke(app, ["fit", "--log", str(log), "--out", str(tmp_path / "k3.npz"), "--n-types", "3"])
     assert res.exit_code == 0, res.output
@@ -87,7 +94,9 @@ def test_fit_log_chooses_the_family_on_a_binary_log(tmp_path):
     assert population.record["family"]["chosen"] == "logistic_bernoulli (--family)"
     assert population.record["space"]["chosen"]["ours"]["n_types"] == 2 and population.record["selection"]
     _, features, _ = load_item_features(tmp_path / "lg.items.npz")
-    assert features.shape == (15, population.dim) and "--policy type_ts" in res.stdout
+    decision = population.record["decision"]
+    assert set(decision["scores"]) == {"type_ts", "type_greedy"} and served_policy(population) == decision["policy"]
+    assert features.shape == (15, population.dim) and f"serve with {decision['policy']}" in res.stdout
     policy = make_policy("type_ts", PolicyContext(population=population), seed=0)
     state = policy.new_user()
     for _ in range(6):  # a user of the kind that likes the last items: the liked items come to be chosen

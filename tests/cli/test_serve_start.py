@@ -92,6 +92,7 @@ def test_the_start_prints_the_url_the_store_and_the_population(files, tmp_path):
         assert f"http://127.0.0.1:{port}" in text, text
         assert f"store: {tmp_path / 's.db'} (SQLite)" in text
         assert f"population: version 1 (from {files / 'population.npz'}" in text
+        assert "policy: mixture_ids (auto: the population's)" in text  # no decision recorded by this fit
     finally:
         proc.terminate()
         proc.wait(timeout=60)

@@ -59,8 +59,27 @@ def test_population_file_round_trip(fitted, tmp_path):
     assert back.fit == fitted.fit
 
 
-def test_the_generic_policy_passes_the_contract(fitted):
-    check_policy(make_policy("type_ts", PolicyContext(dim=4, population=fitted), seed=0))
+@pytest.mark.parametrize("name", ["type_ts", "type_greedy"])
+def test_the_generic_policies_pass_the_contract(fitted, name):
+    check_policy(make_policy(name, PolicyContext(dim=4, population=fitted), seed=0))
+
+
+def test_greedy_plays_the_best_action_of_the_users_type(fitted):
+    """``type_greedy`` plays the largest expected value under the type posterior: for a fresh user the
+    population's mean best action (the safe action 3 here, which tells the types nothing, so greedy alone
+    would stay there); once a type-1 user's rewards for actions 0 and 1 are in the belief, that type's best
+    action, 1."""
+    policy = make_policy("type_greedy", PolicyContext(dim=4, population=fitted), seed=0)
+    X = np.eye(4)
+    state = policy.new_user()
+    first = policy.act(state, X)
+    assert first.action == int(np.argmax(fitted.weights @ fitted.params["p"])) == 3 and first.propensity == 1.0
+    rng = np.random.default_rng(3)
+    for t in range(12):
+        a = t % 2
+        policy.update(state, X, a, float(rng.random() < P[1, a]))
+    assert np.argmax(state.type_probs()) == np.argmax(fitted.params["p"][:, 1])
+    assert [policy.act(state, X).action for _ in range(3)] == [1, 1, 1]
 
 
 def test_policy_serves_a_user_and_stores_the_state(fitted):
@@ -83,7 +102,8 @@ def test_policy_serves_a_user_and_stores_the_state(fitted):
 
 def test_the_service_serves_it_through_the_policy_contract(fitted, tmp_path):
     """The HTTP API on a store whose active population is of the new family: rank, reward, profile, dashboard
-    counts; nothing in the service knows the family."""
+    counts; nothing in the service knows the family. With no policy named, the service serves it with the
+    generic ``type_ts`` (``served_policy``)."""
     from fastapi.testclient import TestClient
 
     from warmstart.service.app import create_app
@@ -92,7 +112,8 @@ def test_the_service_serves_it_through_the_policy_contract(fitted, tmp_path):
     store = Store.open(tmp_path / "svc.db")
     try:
         store.activate(store.add_population(fitted.to_bytes(), fingerprint=fitted.fingerprint()))
-        client = TestClient(create_app(store, policy="type_ts", seed=0), raise_server_exceptions=False)
+        app = create_app(store, seed=0)  # the default policy, "auto": type_ts for a generic family's population
+        client = TestClient(app, raise_server_exceptions=False)
         client.headers["Authorization"] = f"Bearer {store.create_api_key('client')}"
         actions = [{"id": f"a{i}", "features": list(np.eye(4)[i])} for i in range(4)]
         rng = np.random.default_rng(3)
@@ -109,6 +130,27 @@ def test_the_service_serves_it_through_the_policy_contract(fitted, tmp_path):
         assert body["action"] == 2
         bad = client.post(f"/v1/events/{body['event_id']}/reward", json={"reward": 0.5})
         assert bad.status_code == 422 and "reward: expected 0 or 1" in bad.json()["error"]["message"]
+        assert app.state.service.engine().policy_name == "type_ts"
+    finally:
+        store.close()
+
+
+def test_the_service_serves_the_policy_the_fit_recorded(fitted, tmp_path):
+    """A population whose fit recorded the policy to serve it with (``fit --log`` does) is served with it when
+    no policy is named; a named policy wins; a recorded name that is no registered policy falls back."""
+    from dataclasses import replace
+
+    from warmstart.service.engine import Engine
+    from warmstart.store.store import Store
+
+    store = Store.open(tmp_path / "svc.db")
+    try:
+        for recorded, named, served in [("type_greedy", "auto", "type_greedy"), ("type_greedy", "type_ts", "type_ts"),
+                                        ("no_such_policy", "auto", "type_ts")]:
+            pop = replace(fitted, record={"decision": {"policy": recorded}})
+            store.activate(store.add_population(pop.to_bytes(), fingerprint=pop.fingerprint()))
+            engine = Engine(store, policy=named, explore=0.0)
+            assert engine.policy_name == served and engine.policy.name == served
     finally:
         store.close()
 

@@ -27,7 +27,7 @@ from hypothesis import strategies as st
 
 from warmstart.families.registry import population_from_bytes
 from warmstart.policies.base import PolicyContext
-from warmstart.policies.registry import make_policy
+from warmstart.policies.registry import make_policy, resolve_policy
 from warmstart.service.app import create_app
 from warmstart.store.store import EventRecord, Store
 
@@ -94,7 +94,8 @@ def _non_finite_beliefs(client, store) -> tuple[int, int]:
             total += 1
             if version not in policies:
                 population = population_from_bytes(store.population(version)[0])
-                policies[version] = make_policy(service.policy, PolicyContext(population=population), seed=0)
+                name = resolve_policy(service.policy, population)
+                policies[version] = make_policy(name, PolicyContext(population=population), seed=0)
             policy = policies[version]
             try:
                 held = policy.summarise_state(policy.state_from_bytes(state))

@@ -78,3 +78,17 @@ def choose_linear_decision(train: EventData, choice: SpaceChoice, seed: int, ste
         scores[rule] = float(np.nanmean(rewards[:, :window], axis=1).mean())
     best = max(LINEAR_DECISIONS, key=lambda d: (round(scores[d], 12), d == "mixture_ids"))
     return best, scores
+
+
+DECISION_CRITERION = ("validation users (the training users' latest) replayed as new users on their own items: "
+                      "the mean reward over steps 1-10 (a tie: the first rule)")
+
+
+def decision_record(policy: str, scores: dict[str, float]) -> dict[str, Any]:
+    """What a population's metadata keeps of the choice (``served_policy`` reads ``policy``): the registered
+    policy to serve with, the criterion, and each policy's validation score.
+
+    >>> decision_record("mixture_greedy", {"mixture_ids": 4.07, "mixture_greedy": 4.09})["policy"]
+    'mixture_greedy'
+    """
+    return {"policy": policy, "criterion": DECISION_CRITERION, "scores": dict(scores)}

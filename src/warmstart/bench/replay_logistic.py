@@ -336,6 +336,8 @@ def logistic_oracle_scores(family: FamilyChoice, test: EventData, features: np.n
 
 #: how the logistic agent may act
 DECISIONS = ("thompson", "greedy")
+#: the registered policy behind each decision rule (what ``warmstart serve`` runs for it)
+DECISION_POLICIES = {"thompson": "type_ts", "greedy": "type_greedy"}
 
 
 def choose_decision(population: TypePopulation, val_part: EventData, features: np.ndarray, seed: int,
@@ -394,6 +396,8 @@ class LogisticAgent:
         self.decision = decision or chosen
         if self.decision not in DECISIONS:
             raise ValueError(f"decision: expected one of {list(DECISIONS)}, got {self.decision!r}")
+        # the service's greedy policy on the same population, so that the replay measures what is served
+        self.greedy = make_policy(DECISION_POLICIES["greedy"], PolicyContext(population=self.policy.context.population))
 
     def reseed(self, seed: int) -> None:
         self.policy.reseed(int(np.random.SeedSequence([self.policy.seed, seed]).generate_state(1)[0]))
@@ -408,12 +412,7 @@ class LogisticAgent:
         return state
 
     def act(self, state: TypeBelief, X: np.ndarray, items: np.ndarray) -> Decision:
-        if self.decision == "thompson":
-            return self.policy.act(state, X)
-        p1 = state.type_probs() @ predict_proba(state.state["mean"][:, None, :], state.state["cov"][:, None],
-                                                np.asarray(X, dtype=np.float64)[None])
-        a = int(np.argmax(p1))
-        return Decision(a, 1.0, np.eye(X.shape[0])[a])
+        return (self.policy if self.decision == "thompson" else self.greedy).act(state, X)
 
     def update(self, state: TypeBelief, X: np.ndarray, items: np.ndarray, action: int, reward: float) -> None:
         if reward in (0.0, 1.0):

@@ -235,43 +235,52 @@ def _fit_events(log: Path, out_path: Path, cfg: Any, bounds: Any, choose: bool =
         print_family(record["family"])
     if isinstance(population, TypePopulation):
         print_types(population, elapsed)
-        out.print(f"the {population.family} family serves through the generic policy: `warmstart serve "
-                  f"--policy type_ts`")
     else:
         print_population(population, elapsed)
+    if record.get("decision") is not None:
+        print_decision(record["decision"])
     out.print(f"wrote {out_path} and {items_path} (the item features new users are served with)")
 
 
 def _fit_chosen(events: Any, cfg: Any, family: str, bar: Any) -> tuple[Any, np.ndarray]:
     """The item space and K chosen on the log's validation users (``choose_space``), ours refitted on every
     user; with ``family`` auto or logistic_bernoulli (a 0/1 log), the family chosen too (``choose_family``):
-    the population of the chosen family, and the items' features in the chosen space."""
-    from warmstart.bench.replay_logistic import LOGISTIC, choose_family
+    the population of the chosen family, and the items' features in the chosen space. The policy to serve it
+    with is chosen as the replay chooses ours' (``replay_decision``) and recorded (``decision``)."""
+    from warmstart.bench.replay_decision import choose_linear_decision, decision_record
+    from warmstart.bench.replay_logistic import DECISION_POLICIES, LOGISTIC, choose_family
     from warmstart.families.linear.space import SpaceConfig, choose_space, fit_in_space, with_choice
 
     ks = (cfg.n_types,) if cfg.n_types is not None else tuple(k for k in SpaceConfig().n_types if k <= cfg.k_range[1])
     grid = SpaceConfig(n_types=ks, population=cfg)
-    share = 0.6 if family != "linear_gaussian" else 0.8
+    share = 0.5 if family != "linear_gaussian" else 0.7
     try:
         choice = choose_space(events, grid, cfg.seed, lambda msg, frac: bar(f"choice: {msg}", share * frac))
         population, learned = fit_in_space(events, choice.ours, choice.n_types, grid, cfg.seed,
-                                           lambda msg, frac: bar(f"refit: {msg}", share + 0.2 * frac))
+                                           lambda msg, frac: bar(f"refit: {msg}", share + 0.15 * frac))
         population = with_choice(population, choice)
-        if family == "linear_gaussian":
-            return population, learned.features
-        chosen = choose_family(events, choice, learned.rows, cfg.seed,
-                               lambda msg, frac: bar(msg, share + 0.2 + 0.2 * frac), n_types=ks)
+        chosen = None
+        if family != "linear_gaussian":
+            chosen = choose_family(events, choice, learned.rows, cfg.seed,
+                                   lambda msg, frac: bar(msg, share + 0.15 + 0.2 * frac), n_types=ks)
+        if chosen is None or (family == "auto" and chosen.chosen != LOGISTIC):
+            bar("decision: validation users replayed", 0.9)
+            decision = decision_record(*choose_linear_decision(events, choice, cfg.seed))
+            diagnostics = population.diagnostics.replace(decision=decision)
+            if chosen is not None:
+                diagnostics = diagnostics.replace(family=chosen.to_dict())
+            return replace(population, diagnostics=diagnostics), learned.features
     except ValueError as exc:
         raise CliError(f"--log: {exc}") from exc
-    record = chosen.to_dict()
-    if family == "auto" and chosen.chosen != LOGISTIC:
-        return replace(population, diagnostics=population.diagnostics.replace(family=record)), learned.features
     assert chosen.population is not None
+    record = chosen.to_dict()
     if family != "auto":
         record["chosen"] = f"{family} (--family)"
+    decision = decision_record(DECISION_POLICIES[chosen.decision],
+                               {DECISION_POLICIES[k]: v for k, v in chosen.decision_validation.items()})
     return replace(chosen.population, record={
         "selection": "early events", "item_features": learned.info, "space": choice.to_dict(),
-        "family": record}), learned.features
+        "family": record, "decision": decision}), learned.features
 
 
 def print_space(space: dict[str, Any]) -> None:
@@ -308,6 +317,14 @@ def print_family(family: dict[str, Any]) -> None:
         mark = "*" if int(k) == logistic["n_types"] else ""
         table.add_row("logistic_bernoulli", f"{k}{mark}", f"{row['log_loss']:.4f}", f"{row['brier']:.4f}")
     out.print(table)
+
+
+def print_decision(decision: dict[str, Any]) -> None:
+    """The policy chosen to serve the population, with each candidate's validation score."""
+    scores = ", ".join(f"{name} {value:.4f}" for name, value in decision["scores"].items())
+    out.print(f"serve with {decision['policy']} (validation users' mean reward at steps 1-10: {scores}); "
+              f"`warmstart serve --population FILE` uses it (--policy auto)", soft_wrap=True, markup=False,
+              highlight=False)
 
 
 def print_types(population: TypePopulation, elapsed: float) -> None:

@@ -12,6 +12,7 @@ from warmstart.policies.floor import DEFAULT_EPSILON
 
 if TYPE_CHECKING:
     from warmstart._validate import Bounds
+    from warmstart.families.generic import TypePopulation
     from warmstart.families.linear.population import Population
     from warmstart.service.bootstrap import BootstrapPrior
     from warmstart.store.store import Store
@@ -36,7 +37,8 @@ def types(
     db: Annotated[str, typer.Option(help="SQLite file or database URL (postgresql+psycopg://...).")] = "warmstart.db",
     batch_size: Annotated[int, typer.Option(help="Beliefs read from the store per batch.")] = 1000,
     policy: Annotated[str, typer.Option(help="The policy the service runs (it decides the stored beliefs' "
-                                        "format): mixture_ids, mixture_ids_cp or mixture_ts.")] = "mixture_ids",
+                                        "format): auto (the one the active population's fit chose; "
+                                        "see serve), mixture_ids, mixture_ids_cp, mixture_ts, type_ts, ...")] = "auto",
 ) -> None:
     """Every stored user's type probabilities under the active population, read from the service's store in
     batches (memory holds one batch, whatever the number of users)."""
@@ -65,7 +67,10 @@ def serve(
     host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
     policy: Annotated[str, typer.Option(
-        help="Policy: mixture_ids (default), mixture_ids_cp (follows users who change) or mixture_ts.")] = "mixture_ids",
+        help="Policy: auto (default: the one recorded by the population's fit, `fit --log` chooses it on "
+             "validation users; else mixture_ids, or type_ts for a family other than the linear one), "
+             "mixture_ids, mixture_greedy, mixture_ids_cp (follows users who change), mixture_ts, type_ts, "
+             "type_greedy.")] = "auto",
     seed: Annotated[int, typer.Option(help="Random seed of the policy.")] = 0,
     reward_window: Annotated[float | None, typer.Option(
         help="Seconds to wait for a reward before the default reward is recorded (default: wait forever).")] = None,
@@ -132,7 +137,7 @@ def serve(
                 log_level="warning")
 
 
-def _activate(store: Store, pop: Population, source: str) -> None:
+def _activate(store: Store, pop: Population | TypePopulation, source: str) -> None:
     """Add the population of ``--population`` (the file ``source``) as a new version and activate it, unless it
     is the active one."""
     active = store.active_version()
@@ -156,13 +161,13 @@ def _worker_environment(db: str, policy: str, seed: int, reward_window: float | 
 
 def _read_population(path: Path) -> Any:
     """The population file of ``--population``, or a one-line error naming the file and what was expected."""
-    from warmstart.families.linear.population import Population
+    from warmstart.families.registry import load_population
 
     try:
-        return Population.load(path)
+        return load_population(path)
     except (ValueError, OSError) as exc:
         raise CliError(f"--population {path}: expected a population written by `warmstart fit --out FILE` (.npz, "
-                       f"format warmstart.population, linear family); {exc}") from exc
+                       f"format warmstart.population); {exc}") from exc
 
 
 def _new_sqlite_files(db: str) -> list[Path]:
@@ -191,5 +196,10 @@ def _print_start(store: Any, db: str, population: Path | None, host: str, port: 
             if version is not None else "  population: none yet: serving from a broad prior until the first "
                                         "POST /v1/admin/fit is activated")
     out.print(line, soft_wrap=True, markup=False, highlight=False)
+    if policy == "auto" and version is not None:
+        from warmstart.families.registry import population_from_bytes
+        from warmstart.policies.registry import served_policy
+
+        policy = f"{served_policy(population_from_bytes(store.population(version)[0]))} (auto: the population's)"
     out.print(f"  policy: {policy}; workers: {workers}; stop with Ctrl+C", soft_wrap=True, markup=False,
               highlight=False)

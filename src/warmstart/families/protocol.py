@@ -14,7 +14,8 @@ does with a population goes through these methods:
 - **a new user's belief**: ``new_state`` is the per-type filtering state of one user (a ``dict`` of arrays),
   ``observe`` updates it in place with one event and returns each type's log predictive density of the event
   (added to the user's log evidence, so the type posterior is exact after every event), ``draw_values`` draws
-  the values of candidate actions for one type (Thompson sampling within the type).
+  the values of candidate actions for one type (Thompson sampling within the type), ``expected_values`` each
+  type's posterior mean value of every candidate (acting greedily on the mixture).
 
 A family registers under its name with ``@register_family``; ``warmstart.families.registry.family(name)``
 finds it. The generic parts every family shares (the EM driver with K chosen by BIC, the population file, the
@@ -65,6 +66,8 @@ class Family(ABC):
     [-1.83, -9.92, -7.85, -2.21]
     >>> fam.draw_values(state, params, 0, np.eye(3), np.random.default_rng(0)).round(2).tolist()
     [0.28, 0.66, 2.86]
+    >>> fam.expected_values(state, params, np.eye(3)).shape            # (K, A): every type, every candidate
+    (4, 3)
     >>> fam.check_reward(0.5), fam.reward_for(0.5)                      # real rewards: any value
     (0.5, 0.5)
     """
@@ -125,6 +128,12 @@ class Family(ABC):
                     rng: np.random.Generator) -> np.ndarray:
         """``(A,)``: the values of the candidates ``X (A, d)`` for this user under type ``k``, drawn from the
         type's posterior of the user's parameters (its mean when the type has no per-user parameters)."""
+
+    @abstractmethod
+    def expected_values(self, state: State, params: Params, X: np.ndarray) -> np.ndarray:
+        """``(K, A)``: each type's expected value of each candidate ``X (A, d)`` for this user, averaged over the
+        type's posterior of the user's parameters (for a 0/1 reward: the predictive ``P(r = 1)``); ranked by
+        the same scale as ``draw_values``' draws or by one increasing in it."""
 
     def check_reward(self, reward: float) -> float:
         """The reward if this family can observe it; a ``ValueError`` naming ``reward`` otherwise."""

@@ -73,6 +73,10 @@ def fit(name: str, stats: Any, **config: Any) -> Population | TypePopulation:
 
 def _meta(data: bytes, source: str) -> tuple[dict[str, Any], list[str]]:
     """The file's ``meta`` and the names of its arrays."""
+    if data[:2] != b"PK":
+        raise PopulationFormatError(f"population file {source}: not a readable warmstart population (expected an "
+                                    f".npz archive, which starts with b'PK', got {len(data)} bytes starting with "
+                                    f"{bytes(data[:8])!r})")
     try:
         with np.load(io.BytesIO(data), allow_pickle=False) as z:
             if "meta" not in z.files:
@@ -81,6 +85,9 @@ def _meta(data: bytes, source: str) -> tuple[dict[str, Any], list[str]]:
     except PopulationFormatError:
         raise
     except (zipfile.BadZipFile, OSError, ValueError, EOFError, KeyError) as exc:
+        if "allow_pickle" in str(exc):  # numpy's advice (allow_pickle=True) would run the file's code
+            raise PopulationFormatError(f"population file {source}: not a readable warmstart population: it holds "
+                                        "pickled Python objects, which warmstart never loads (no pickle)") from exc
         raise PopulationFormatError(f"population file {source}: not a readable warmstart population "
                                     f"({type(exc).__name__}: {exc})") from exc
     if not isinstance(meta, dict):

@@ -1,8 +1,13 @@
-"""``type_ts``: Thompson sampling over the types of a population of any family, then over the user's parameters
-within the drawn type (``Family.draw_values``). It reads only the family protocol, so a new family is served by
-it with nothing else written. The propensity is estimated as in ``mixture_ts``: the share of ``n_samples``
-draws that choose the played action, the played draw included (never zero; biased up by at most
-``1 / n_samples``).
+"""The policies that serve a population of any family through the family protocol alone, so that a new family is
+served with nothing else written:
+
+- ``type_ts``: Thompson sampling over the types, then over the user's parameters within the drawn type
+  (``Family.draw_values``). The propensity is estimated as in ``mixture_ts``: the share of ``n_samples`` draws
+  that choose the played action, the played draw included (never zero; biased up by at most ``1 / n_samples``).
+- ``type_greedy``: the candidate with the largest expected value under the user's type posterior (the types'
+  ``Family.expected_values`` weighted by the type probabilities), what ``mixture_greedy`` is to the linear
+  family; deterministic (propensity 1). ``bench replay`` and ``fit --log`` choose between the two by replaying
+  the training users' validation users.
 """
 
 from __future__ import annotations
@@ -94,3 +99,34 @@ class TypeThompson(Policy):
 
     def state_from_bytes(self, data: bytes) -> TypeBelief:
         return TypeBelief.from_bytes(data, self.population)
+
+
+@register_policy("type_greedy")
+class TypeGreedy(TypeThompson):
+    """Greedy on a ``TypeBelief``: play the candidate with the largest ``sum_k P(k | events) E_k[value]``, the
+    types' expected values (``Family.expected_values``: for a 0/1 reward the predictive ``P(r = 1)``) weighted
+    by the type posterior. The first of equal candidates is played. No exploration of its own (the service's
+    exploration floor adds it).
+
+    >>> import numpy as np
+    >>> from warmstart.families.generic import TypePopulation
+    >>> from warmstart.families.registry import available_families    # importing it registers the families
+    >>> from warmstart.policies import PolicyContext, make_policy
+    >>> params = {"mu": np.array([[2.0, 0.0], [-2.0, 0.0]]), "cov": np.stack([0.1 * np.eye(2)] * 2)}
+    >>> population = TypePopulation(family="logistic_bernoulli", weights=np.array([0.6, 0.4]), params=params)
+    >>> policy = make_policy("type_greedy", PolicyContext(population=population), seed=0)
+    >>> X, state = np.array([[1.0, 0.0], [-1.0, 0.0], [0.0, 1.0]]), policy.new_user()
+    >>> policy.act(state, X)                  # the larger type likes candidate 0
+    Decision(action=0, propensity=1.0, probabilities=array([1., 0., 0.]))
+    >>> policy.update(state, X, 0, 0.0)       # it did not: the other type, whose favourite is candidate 1
+    >>> policy.act(state, X).action, policy.settings()
+    (1, {'family': 'logistic_bernoulli'})
+    """
+
+    def settings(self) -> dict[str, Any]:
+        return {"family": self.population.family}
+
+    def _act(self, state: TypeBelief, X: np.ndarray) -> Decision:
+        values = state.type_probs() @ self.population.model.expected_values(state.state, self.population.params, X)
+        a = int(np.argmax(values))
+        return Decision(a, 1.0, np.eye(X.shape[0])[a])

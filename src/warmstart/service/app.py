@@ -76,7 +76,7 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     state.stop_default_rewards(worker)
 
 
-def create_app(store: Store, *, policy: str = "mixture_ids", seed: int = 0, reward_window_s: float | None = None,
+def create_app(store: Store, *, policy: str = "auto", seed: int = 0, reward_window_s: float | None = None,
                default_reward: float = 0.0, explore: float = DEFAULT_EPSILON,
                bootstrap: BootstrapPrior | None = DEFAULT_BOOTSTRAP, bounds: Bounds | None = None) -> FastAPI:
     """The API on ``store``. With ``reward_window_s``, a decision whose reward has not arrived within the window
@@ -121,7 +121,7 @@ def app_from_env() -> FastAPI:
             raise ValueError(f"{name}: expected {kind.__name__}, got {text!r}") from None
 
     window = env.get("WARMSTART_REWARD_WINDOW", "")
-    return create_app(Store.open(db), policy=env.get("WARMSTART_POLICY", "") or "mixture_ids",
+    return create_app(Store.open(db), policy=env.get("WARMSTART_POLICY", "") or "auto",
                       seed=number("WARMSTART_SEED", int, "0"),
                       reward_window_s=number("WARMSTART_REWARD_WINDOW", float, "0") if window else None,
                       default_reward=number("WARMSTART_DEFAULT_REWARD", float, "0"),

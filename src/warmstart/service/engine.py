@@ -13,7 +13,7 @@ from warmstart._validate import NonFiniteUpdateError, all_finite
 from warmstart.families.registry import population_from_bytes
 from warmstart.policies.base import PolicyContext, StateSummary
 from warmstart.policies.floor import DEFAULT_EPSILON
-from warmstart.policies.registry import make_policy
+from warmstart.policies.registry import make_policy, resolve_policy
 from warmstart.service.cache import BeliefCache, State
 from warmstart.service.errors import ApiError
 from warmstart.store.store import EventRecord, StaleBeliefError, Store
@@ -25,7 +25,7 @@ _CAS_RETRIES = 8
 class Engine:
     """A population version (the active one by default), the policy acting on it, and the store."""
 
-    def __init__(self, store: Store, *, policy: str = "mixture_ids", seed: int = 0, mode: str = "active",
+    def __init__(self, store: Store, *, policy: str = "auto", seed: int = 0, mode: str = "active",
                  cache_size: int = BELIEF_CACHE, explore: float = DEFAULT_EPSILON) -> None:
         self.store = store
         version = store.active_version(mode)
@@ -36,6 +36,8 @@ class Engine:
         self.population = population_from_bytes(data, source=f"population version {version}")
         # the service uses the policy contract only: act, update, and a user's state to and from bytes
         context = PolicyContext(population=self.population)
+        policy = resolve_policy(policy, self.population)  # "auto": the rule this version's fit chose
+        self.policy_name = policy
         # with an exploration floor every candidate keeps a logged probability >= explore / n_candidates, so the
         # log supports evaluating another population version offline (warmstart.policies.floor)
         self.policy = made = (make_policy("floored", context, seed=seed, inner=policy, epsilon=explore) if explore > 0

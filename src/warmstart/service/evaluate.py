@@ -29,7 +29,7 @@ from warmstart.families.linear.population import Population
 from warmstart.ope.diagnostics import weight_diagnostics
 from warmstart.ope.estimators import bootstrap_ci, estimate_feedback, logged_feedback
 from warmstart.policies.base import PolicyContext
-from warmstart.policies.registry import make_policy
+from warmstart.policies.registry import make_policy, resolve_policy
 from warmstart.store import schema as S
 from warmstart.store.records import event_from_row
 from warmstart.store.store import Store
@@ -80,7 +80,7 @@ def reward_model(events: list[Any], n_actions: int, *, ridge: float = 1.0) -> np
 def _replay(population: Population, events: list[Any], *, policy: str, seed: int, n_actions: int) -> np.ndarray:
     """``action_dist`` ``(n, n_actions, 1)``: the version's probability of every candidate at every logged
     event (zero where an event had fewer candidates)."""
-    made = make_policy(policy, PolicyContext(population=population), seed=seed)
+    made = make_policy(resolve_policy(policy, population), PolicyContext(population=population), seed=seed)
     dist = np.zeros((len(events), n_actions, 1))
     belief, user = made.new_user(), None
     for t, e in enumerate(events):
@@ -97,7 +97,7 @@ def _replay(population: Population, events: list[Any], *, policy: str, seed: int
     return dist
 
 
-def evaluate_versions(store: Store, version: int, baseline: int | None = None, *, policy: str = "mixture_ids",
+def evaluate_versions(store: Store, version: int, baseline: int | None = None, *, policy: str = "auto",
                       seed: int = 0, n_boot: int = 1000, max_events: int = 200_000,
                       bounds: Bounds = DEFAULT_BOUNDS) -> dict[str, Any]:
     """Estimates for ``version`` and ``baseline`` (the active version by default) on the logged events, the

@@ -70,7 +70,7 @@ def _row_writer(path: Path, columns: list[str]) -> Iterator[Callable[[list[list[
         tmp.unlink(missing_ok=True)
 
 
-def export_types(store: Store, out: str | os.PathLike[str], *, policy: str = "mixture_ids", batch_size: int = 1000,
+def export_types(store: Store, out: str | os.PathLike[str], *, policy: str = "auto", batch_size: int = 1000,
                  progress: Progress | None = None) -> ExportResult:
     """Write every user's type probabilities under the active population to ``out`` (CSV or Parquet)."""
     path = Path(out)

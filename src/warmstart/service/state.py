@@ -32,7 +32,7 @@ class ServiceState:
     so that every candidate is logged with probability at least ``explore / n_candidates`` (0 turns it off).
     ``bootstrap`` is the broad prior served while no population is active (None: answer 503 until one is)."""
 
-    def __init__(self, store: Store, *, policy: str = "mixture_ids", seed: int = 0,
+    def __init__(self, store: Store, *, policy: str = "auto", seed: int = 0,
                  reward_window_s: float | None = None, default_reward: float = 0.0,
                  explore: float = DEFAULT_EPSILON, bootstrap: BootstrapPrior | None = None,
                  bounds: Bounds | None = None) -> None:

@@ -268,6 +268,9 @@ class LearnerBKT(Family):
                     rng: np.random.Generator) -> np.ndarray:
         return X @ ((1.0 - state["known"][k]) * params["T"][k])
 
+    def expected_values(self, state: State, params: Params, X: np.ndarray) -> np.ndarray:
+        return np.asarray(((1.0 - state["known"]) * params["T"]) @ X.T)
+
     def check_reward(self, reward: float) -> float:
         if reward not in (0.0, 1.0):
             raise ValueError(f"reward: expected 0 or 1 (whether the answer was right), got {reward}")

@@ -99,6 +99,9 @@ class LinearGaussian(Family):
         theta = rng.multivariate_normal(state["mean"][k], state["cov"][k], method="cholesky")
         return X @ theta
 
+    def expected_values(self, state: State, params: Params, X: np.ndarray) -> np.ndarray:
+        return np.asarray(state["mean"] @ X.T)
+
     def fit(self, stats: Summary, **config: Any) -> Population:
         """The full population fit (``warmstart.families.linear.fit.fit_population``)."""
         return fit_population(stats, FitConfig(**config))

@@ -144,6 +144,9 @@ class LogisticBernoulli(Family):
         w = rng.multivariate_normal(state["mean"][k], state["cov"][k], method="cholesky")
         return np.asarray(X @ w)  # the logit: sigmoid is increasing, so the argmax is the same
 
+    def expected_values(self, state: State, params: Params, X: np.ndarray) -> np.ndarray:
+        return predict_proba(state["mean"][:, None, :], state["cov"][:, None], np.asarray(X, dtype=np.float64)[None])
+
     def predict(self, state: State, params: Params, x: np.ndarray) -> np.ndarray:
         """``(K,)``: each type's predictive ``P(r = 1)`` of the item ``x`` given the user's events so far
         (shown in the class example)."""

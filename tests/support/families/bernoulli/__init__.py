@@ -80,6 +80,9 @@ class Bernoulli(Family):
                     rng: np.random.Generator) -> np.ndarray:
         return X @ params["p"][k]
 
+    def expected_values(self, state: State, params: Params, X: np.ndarray) -> np.ndarray:
+        return np.asarray(params["p"] @ X.T)
+
     def check_reward(self, reward: float) -> float:
         if reward not in (0.0, 1.0):
             raise ValueError(f"reward: expected 0 or 1 for the family {self.name!r}, got {reward}")
