@@ -165,8 +165,7 @@ class NpzFormat:
         label = f"warmstart {self.what.removesuffix(' file')}"
         prefix = f"{self.what} {source}"
         if head[:2] != b"PK":
-            raise self.fail(source, f"not a readable {label} (expected an .npz archive of format {self.name!r}, "
-                                    f"which starts with b'PK', got {size} bytes starting with {head!r})")
+            raise self.fail(source, not_an_archive(label, f"an .npz archive of format {self.name!r}", head, size))
         try:
             with np.load(file, allow_pickle=False) as z:
                 names = list(z.files)
@@ -184,12 +183,8 @@ class NpzFormat:
         except FormatError:
             raise
         except _UNREADABLE as exc:
-            if "allow_pickle" in str(exc):  # numpy's advice (allow_pickle=True) would run the file's code
-                raise self.fail(source, f"not a readable {label}: it holds pickled Python objects, which warmstart "
-                                        f"never loads (no pickle); expected an .npz archive of format "
-                                        f"{self.name!r} with numeric and text arrays, as warmstart writes "
-                                        f"it") from exc
-            raise self.fail(source, f"not a readable {label} ({type(exc).__name__}: {exc})") from exc
+            raise self.fail(source, unreadable_archive(label, f"an .npz archive of format {self.name!r}", exc)
+                            ) from exc
         return Stored(meta, arrays)
 
     def check_meta(self, meta: object, prefix: str) -> dict[str, Any]:
@@ -225,6 +220,29 @@ class NpzFormat:
         except ValueError as exc:
             raise self.error(f"{prefix}: array meta: expected JSON, got {str(arr)[:80]!r} ({exc})") from exc
         return self.check_meta(meta, prefix)
+
+
+def not_an_archive(label: str, expected: str, head: bytes, size: int) -> str:
+    """Why bytes that do not start as a zip archive are not a readable ``label``.
+
+    >>> not_an_archive("warmstart demo", "an .npz archive", b"user,tim", 40)
+    "not a readable warmstart demo (expected an .npz archive, which starts with b'PK', got 40 bytes starting with b'user,tim')"
+    """
+    return f"not a readable {label} (expected {expected}, which starts with b'PK', got {size} bytes starting with {head!r})"
+
+
+def unreadable_archive(label: str, expected: str, exc: BaseException) -> str:
+    """Why an archive numpy could not read is not a readable ``label``; pickled objects are named as such, and
+    numpy's advice (``allow_pickle=True``, which would run the file's code) is not passed on.
+
+    >>> unreadable_archive("warmstart demo", "an .npz archive", ValueError("Object arrays cannot be loaded when "
+    ...                    "allow_pickle=False")).split(";")[0]
+    'not a readable warmstart demo: it holds pickled Python objects, which warmstart never loads (no pickle)'
+    """
+    if "allow_pickle" in str(exc):
+        return (f"not a readable {label}: it holds pickled Python objects, which warmstart never loads (no pickle); "
+                f"expected {expected} with numeric and text arrays, as warmstart writes it")
+    return f"not a readable {label} ({type(exc).__name__}: {exc})"
 
 
 @dataclass(frozen=True)

@@ -19,6 +19,7 @@ from typing import Any
 
 import numpy as np
 
+from warmstart._persist import not_an_archive, unreadable_archive
 from warmstart.families.generic import TypePopulation, TypePopulationFormatError, fit_types
 from warmstart.families.learner import family as _learner  # noqa: F401 - importing registers the family
 from warmstart.families.learner.population import FORMAT_NAME as LEARNER_FORMAT
@@ -71,12 +72,14 @@ def fit(name: str, stats: Any, **config: Any) -> Population | TypePopulation:
     return own(stats, **config) if callable(own) else fit_types(fam, stats, **config)
 
 
+_LABEL, _EXPECTED = "warmstart population", "an .npz archive of a population (docs/formats.md)"
+
+
 def _meta(data: bytes, source: str) -> tuple[dict[str, Any], list[str]]:
     """The file's ``meta`` and the names of its arrays."""
     if data[:2] != b"PK":
-        raise PopulationFormatError(f"population file {source}: not a readable warmstart population (expected an "
-                                    f".npz archive, which starts with b'PK', got {len(data)} bytes starting with "
-                                    f"{bytes(data[:8])!r})")
+        raise PopulationFormatError(f"population file {source}: "
+                                    f"{not_an_archive(_LABEL, _EXPECTED, bytes(data[:8]), len(data))}")
     try:
         with np.load(io.BytesIO(data), allow_pickle=False) as z:
             if "meta" not in z.files:
@@ -85,11 +88,8 @@ def _meta(data: bytes, source: str) -> tuple[dict[str, Any], list[str]]:
     except PopulationFormatError:
         raise
     except (zipfile.BadZipFile, OSError, ValueError, EOFError, KeyError) as exc:
-        if "allow_pickle" in str(exc):  # numpy's advice (allow_pickle=True) would run the file's code
-            raise PopulationFormatError(f"population file {source}: not a readable warmstart population: it holds "
-                                        "pickled Python objects, which warmstart never loads (no pickle)") from exc
-        raise PopulationFormatError(f"population file {source}: not a readable warmstart population "
-                                    f"({type(exc).__name__}: {exc})") from exc
+        raise PopulationFormatError(f"population file {source}: {unreadable_archive(_LABEL, _EXPECTED, exc)}"
+                                    ) from exc
     if not isinstance(meta, dict):
         raise PopulationFormatError(f"population file {source}: expected a JSON object as meta, got {meta!r}")
     return meta, files
