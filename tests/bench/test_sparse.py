@@ -81,3 +81,13 @@ def test_report_heatmaps_and_rows(tiny_grid):
     assert rows[2]["met"] == doc["cells"][0]["no_harm"] and "1 cells hold" in rows[2]["measured"]
     assert rows[2]["command"].startswith("warmstart bench sparse --events 5 --users 200 --noise 1")
     assert not any(math.isnan(v) for v in doc["cells"][0]["G"].values())
+
+
+def test_cli_grid_options():
+    from warmstart.cli._common import CliError
+    from warmstart.cli.bench_sparse import _numbers
+
+    assert _numbers("--noise", "1, 2,4", float) == (1.0, 2.0, 4.0)
+    for bad in ("3,x", "", "0,5"):
+        with pytest.raises(CliError, match="--events"):
+            _numbers("--events", bad, int)

@@ -15,7 +15,7 @@ from warmstart.report import _plot
 from warmstart.report._page import _dec, _e, _img, _num, _table
 
 #: the heat-maps' rows: (title, what a cell shows)
-PANELS = (("G(20)", "G"), ("G(200)", "G"), ("ours - pooled TS, regret at 200", "diff"))
+PANELS = (("G(20)", "G"), ("G(200)", "G"), ("ours - pooled TS, R(200)", "diff"))
 
 
 def find_cell(doc: Mapping[str, Any], events: int, users: int, noise: float) -> Mapping[str, Any] | None:
