@@ -118,9 +118,8 @@ def cell_figures(doc: dict[str, Any], seed: int, n_boot: int) -> dict[str, Any]:
     """What the grid reports about one cell, from a ``run_coldstart`` document run with ``keep_regret``."""
     cum = {name: r.cumsum(1) for name, r in doc.pop("regret_per_user").items()}
     rng = np.random.default_rng([seed, 5])
-    out: dict[str, Any] = {"K": doc["fit"]["selected_k"], "fit_s": doc["fit"]["fit_s"],
-                           "fit_fallback": doc["fit"].get("fallback"), "G": {}, "G_ci95": {}, "diff_vs_pooled": {},
-                           "diff_vs_pooled_ci95": {}, "no_harm_at": {},
+    out: dict[str, Any] = {"K": doc["fit"]["selected_k"], "fit_s": doc["fit"]["fit_s"], "G": {}, "G_ci95": {},
+                           "diff_vs_pooled": {}, "diff_vs_pooled_ci95": {}, "no_harm_at": {},
                            "regret_at": {name: {str(t): float(c[:, t - 1].mean()) for t in AT}
                                          for name, c in cum.items()}}
     for t in AT:
