@@ -225,13 +225,17 @@ def run_coldstart(
     *,
     summary: Summary | None = None,
     true_types: np.ndarray | None = None,
+    keep_regret: bool = False,
 ) -> dict[str, Any]:
     """Run the benchmark and return the ``coldstart.json`` document.
 
     ``population`` and ``log`` may be given (as ``warmstart demo`` does after its own fit); they must come
     from this configuration's simulator and training-log settings. Instead of ``log``, the training users'
     ``summary`` and their ``true_types`` may be given (for logs too large to hold, e.g. from
-    ``sim.linear_types.logged_summary``) when no policy run needs the training log itself.
+    ``sim.linear_types.logged_summary``) when no policy run needs the training log itself. With
+    ``keep_regret`` the document also holds ``regret_per_user``: each policy's per-step regret of every
+    population new user, ``(users, steps)`` arrays for harnesses that compare policies user by user (paired);
+    not JSON, so such a harness takes it out before writing.
     """
     report = progress or (lambda msg, frac: None)
     truth = LinearTypesPopulation(cfg.sim)
@@ -284,7 +288,10 @@ def run_coldstart(
     for u in range(len(tu.users)):
         means = expected_rewards(user_stream(cfg, truth, u)[0], tu.users.theta[u], tu.answering(cfg, u))
         random_mean[u], oracle_mean[u] = means.mean(1), means.max(1)
-    return _document(cfg, population, fit_s, mapping, tu, results, example_users, random_mean, oracle_mean)
+    doc = _document(cfg, population, fit_s, mapping, tu, results, example_users, random_mean, oracle_mean)
+    if keep_regret:
+        doc["regret_per_user"] = {name: results[name]["regret"][tu.group == "population"] for name in names}
+    return doc
 
 
 def _document(cfg, population, fit_s, mapping, tu, results, example_users, base, oracle_reward) -> dict[str, Any]:

@@ -33,7 +33,7 @@ import numpy as np
 
 from warmstart._version import __version__
 from warmstart.bench.kt_metrics import auc, score_predictions
-from warmstart.bench.kt_split import DATASETS, KTSource, load_students
+from warmstart.bench.kt_split import DATASETS, KTSource, first_responses, load_students
 from warmstart.bench.machine import machine_info
 from warmstart.data.kt import KTData
 from warmstart.families.learner.belief import DEFAULT_GRID, predict_online
@@ -59,10 +59,16 @@ class KTBenchConfig:
     pybkt_num_fits: int = 5
     n_boot: int = 200
     quick: bool = False  # a seeded subset of students (400 train, 150 validation, 300 test), K in 1..2
+    #: fit on the training and validation students' first ``history`` responses only (a sparse history; the
+    #: test students are scored on all of theirs); None: every response
+    history: int | None = None
 
     def __post_init__(self) -> None:
         if self.n_boot < 1 or self.pybkt_num_fits < 1 or self.n_init < 1:
             raise ValueError("n_boot, pybkt_num_fits, n_init: expected positive integers")
+        if self.history is not None and self.history < 1:
+            raise ValueError(f"history: expected None or at least 1 response per training student, got "
+                             f"{self.history}")
 
 
 def skill_mean_predictions(train: KTData, test: KTData, prior: float = 10.0) -> np.ndarray:
@@ -91,6 +97,8 @@ def run_kt(cfg: KTBenchConfig, progress: Progress | None = None) -> dict[str, An
         rng = np.random.default_rng(cfg.seed)
         train, valid, test = (d.subset(np.sort(rng.choice(d.n_students, min(n, d.n_students), replace=False)))
                               for d, n in ((train, 400), (valid, 150), (test, 300)))
+    if cfg.history is not None:
+        train, valid = first_responses(train, cfg.history), first_responses(valid, cfg.history)
     handle = None
     pybkt_note = None
     if cfg.pybkt:

@@ -103,6 +103,22 @@ def split_students(data: KTData, fraction: float, rng: np.random.Generator, what
     return data.subset(~chosen), data.subset(chosen)
 
 
+def first_responses(data: KTData, n: int) -> KTData:
+    """Each student's first ``n`` responses (all of those of a student with fewer): a sparse training history.
+
+    >>> d = KTData.from_responses(["a", "a", "a", "b"], [0, 1, 1, 0], [1, 0, 1, 1])
+    >>> short = first_responses(d, 2)
+    >>> short.lengths().tolist(), short.correct.tolist()
+    ([2, 1], [1, 0, 1])
+    """
+    if n < 1:
+        raise ValueError(f"n: expected at least 1 response per student, got {n}")
+    keep = data.positions() < n
+    lengths = np.minimum(data.lengths(), n)
+    return dataclasses.replace(data, student=data.student[keep], skill=data.skill[keep], item=data.item[keep],
+                               correct=data.correct[keep], starts=np.concatenate([[0], np.cumsum(lengths)]))
+
+
 def _read(source: KTSource, path: Path, vocabulary: KTData | None = None) -> KTData:
     names = {**COLUMNS, **source.columns}
     item = names["item"] if source.items and names["item"] in read_header(path) else None

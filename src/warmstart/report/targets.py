@@ -16,6 +16,7 @@ from warmstart.report.coldstart_targets import (  # noqa: F401  (_example_coldst
     coldstart_rows,
 )
 from warmstart.report.replay_targets import replay_rows
+from warmstart.report.sparse_targets import sparse_rows
 
 __all__ = ["BASELINES", "HEADLINE", "coldstart_rows", "headline_table", "kt_rows", "markdown_table", "merge_repeated",
            "ope_rows", "responsible_rows", "scale_rows", "service_rows", "speed_rows", "tutoring_rows",
@@ -360,6 +361,7 @@ def write_targets(bench_dir: str | Path) -> list[dict[str, Any]]:
         ("speed.json", speed_rows), ("kt.json", kt_rows), ("tutoring.json", tutoring_rows),
         ("service.json", lambda d: service_rows(d, _load(bench_dir / "obp-check.json"))),
         ("ope-obd.json", ope_rows), ("responsible.json", responsible_rows), ("scale.json", scale_rows),
+        ("sparse.json", sparse_rows),
     ]
     for name, make_rows in optional:  # each benchmark's rows when its JSON is there
         found = _load(bench_dir / name)
