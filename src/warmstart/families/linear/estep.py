@@ -15,6 +15,7 @@ import numpy as np
 from warmstart.families.linear.model import (
     GaussianTypes,
     Summary,
+    TypePosterior,
     back_solve,
     batched_tri_inv,
     logsumexp_rows,
@@ -44,7 +45,6 @@ def chunk_terms(s: Summary, comps: GaussianTypes, terms: Any, logw: np.ndarray, 
     >>> W.round(3).tolist(), Sn.round(3).tolist()             # responsibility-weighted users and events
     ([2.347, 1.328, 0.326], [7.04, 3.984, 0.977])
     """
-    K1, d = comps.mu.shape
     post = type_posterior(s, comps, terms, need_mean=False)
     joint = post.log_evidence + logw
     norm = logsumexp_rows(joint)
@@ -52,6 +52,16 @@ def chunk_terms(s: Summary, comps: GaussianTypes, terms: Any, logw: np.ndarray, 
     resp = np.exp(joint - norm[:, None])
     if not moments:
         return ll, resp
+    return ll, resp_moments(s, post, resp)
+
+
+def resp_moments(s: Summary, post: TypePosterior, resp: np.ndarray) -> tuple[np.ndarray, ...]:
+    """The M-step sums ``(W, Sm, Smm, Sres, Sn)`` of a chunk of users given their posteriors under every
+    component (``type_posterior(..., need_mean=False)``) and their responsibilities ``resp (n, K + 1)``: the
+    responsibility-weighted count of users, posterior first and second moments of ``theta``, expected squared
+    residuals and events. ``chunk_terms`` calls it with the E-step's responsibilities; the fair fit
+    (``warmstart.families.linear.fair``) with its projected ones."""
+    K1, d = post.log_evidence.shape[1], s.dim
     W = np.zeros(K1)
     Sm = np.zeros((K1, d))
     Smm = np.zeros((K1, d, d))
@@ -80,7 +90,7 @@ def chunk_terms(s: Summary, comps: GaussianTypes, terms: Any, logw: np.ndarray, 
         Smm[k] = rows.T @ rows + rm[sel].T @ m[sel]
         Sres[k] = r[sel] @ res[sel]
         Sn[k] = r[sel] @ s.n[n_idx[sel]]
-    return ll, (W, Sm, Smm, Sres, Sn)
+    return W, Sm, Smm, Sres, Sn
 
 
 def chunked_terms(summary: Summary, comps: GaussianTypes, weights: np.ndarray, chunk: int,
