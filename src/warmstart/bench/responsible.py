@@ -137,6 +137,15 @@ def run_responsible(quick: bool = False, seed: int = 0, progress: Progress | Non
         doc["dp_detail"] = dp
         doc["dp"] = {"epsilon": dp["epsilon"], "delta": dp["delta"], "gain_kept": dp["gain_kept"]}
         timings["dp"] = time.perf_counter() - t0
+    _governance_parts(doc, timings, parts, seed, quick, report, population, log, train_users)
+    doc["timings_s"] = timings
+    report("done", 1.0)
+    return doc
+
+
+def _governance_parts(doc: dict[str, Any], timings: dict[str, float], parts: tuple[str, ...], seed: int, quick: bool,
+                      report: Progress, population: Any, log: Any, train_users: int | None) -> None:
+    """The leakage, forget and fair-types parts of ``run_responsible``, into ``doc`` and ``timings``."""
     if "leakage" in parts:
         from warmstart.bench.leakage import leakage_benchmark
 
@@ -163,6 +172,3 @@ def run_responsible(quick: bool = False, seed: int = 0, progress: Progress | Non
                               train_users=train_users)
         doc["fair_types"] = fair
         timings["fair"] = time.perf_counter() - t0
-    doc["timings_s"] = timings
-    report("done", 1.0)
-    return doc

@@ -62,11 +62,8 @@ def fit(
         "Bernoulli-logistic family when it predicts the same validation users' first events better (log loss) "
         "than the linear-Gaussian one, else linear_gaussian; or name one (logistic_bernoulli needs 0/1 rewards "
         "and --choose-space).")] = "auto",
-    fair_attribute: Annotated[str | None, typer.Option(
-        "--fair-attribute", help="With --log: a per-user column of the log (constant within a user) that the types "
-        "must carry no information about: fair types (docs/results.md). The item space is the log's features or "
-        "learned ones (no space choice); K is the lowest BIC among fits whose served type probabilities explain "
-        "at most 1% of the column's entropy.")] = None,
+    fair_attribute: Annotated[str | None, typer.Option("--fair-attribute", help="With --log: a per-user column "
+        "the types must carry no information about (docs/fair-types.md; no space choice).")] = None,
 ) -> None:
     """Fit the population of user types (EM with model selection, split/merge moves, a novel component) from a
     simulated log (LOG_PATH) or an event log (--log); with --dp-epsilon, a differentially private fit."""
@@ -79,10 +76,7 @@ def fit(
     _check_fit_options(log_path, log, n_types, dp_epsilon, init_sample, backend, address, workers)
     _check_family(family, log, choose_space)
     if fair_attribute is not None:
-        if log is None or dp_epsilon is not None or family == "logistic_bernoulli":
-            raise CliError("--fair-attribute: expected --log FILE (an event log with the column), without "
-                           "--dp-epsilon and with the linear-Gaussian family")
-        _fit_fair_events(log, fair_attribute, out_path, cfg, bounds)
+        _fit_fair_events(log, fair_attribute, out_path, cfg, bounds, dp_epsilon is not None or family != "auto")
         return
     if log is not None:
         _fit_events(log, out_path, cfg, bounds, choose_space, family)
@@ -253,9 +247,12 @@ def _fit_events(log: Path, out_path: Path, cfg: Any, bounds: Any, choose: bool =
     out.print(f"wrote {out_path} and {items_path} (the item features new users are served with)")
 
 
-def _fit_fair_events(log: Path, column: str, out_path: Path, cfg: Any, bounds: Any) -> None:
+def _fit_fair_events(log: Path | None, column: str, out_path: Path, cfg: Any, bounds: Any, other: bool) -> None:
     """``fit --log FILE --fair-attribute COLUMN``: fair types (``warmstart.families.linear.fair``) on the log's
-    users, the column read as ``warmstart audit leakage`` reads it."""
+    users, the column read as ``warmstart audit leakage`` reads it; ``other``: --dp-epsilon or --family given."""
+    if log is None or other:
+        raise CliError("--fair-attribute: expected --log FILE (an event log with the column), without "
+                       "--dp-epsilon or --family (the fair fit is private to no one and linear-Gaussian)")
     from warmstart.data.events import load_events
     from warmstart.families.linear.events import EventFitConfig, fit_from_events
     from warmstart.families.linear.fair import FairAttribute

@@ -22,7 +22,7 @@ audit checks.
 
 **The price.** When the users' true preferences differ between the groups, a fair type is broader than the
 unconstrained ones (it spans preferences of both groups), so a new user's preferences are learned from a
-vaguer prior. The price is measured by ``warmstart bench responsible --part fair`` (docs/results.md). What is
+vaguer prior. The price is measured by ``warmstart bench responsible --part fair`` (docs/fair-types.md). What is
 *not* removed: within a type, each user's posterior over their own preferences still follows their rewards,
 and so still says whatever the rewards say about the attribute; no personalisation from rewards can avoid that.
 """
