@@ -60,7 +60,19 @@ def resp_moments(s: Summary, post: TypePosterior, resp: np.ndarray) -> tuple[np.
     component (``type_posterior(..., need_mean=False)``) and their responsibilities ``resp (n, K + 1)``: the
     responsibility-weighted count of users, posterior first and second moments of ``theta``, expected squared
     residuals and events. ``chunk_terms`` calls it with the E-step's responsibilities; the fair fit
-    (``warmstart.families.linear.fair``) with its projected ones."""
+    (``warmstart.families.linear.fair``) with its projected ones.
+
+    >>> import numpy as np
+    >>> from warmstart.families.linear.model import summarise
+    >>> types = GaussianTypes(mu=np.array([[1.0, 0.0], [-1.0, 0.0], [0.0, 0.0]]),  # 2 types and the novel one
+    ...                       cov=np.stack([0.1 * np.eye(2), 0.1 * np.eye(2), np.eye(2)]),
+    ...                       noise_var=np.full(3, 0.25))
+    >>> stats = summarise(np.tile([1.0, 0.0], (2, 3, 1)), np.array([[1.0] * 3, [-1.0] * 3]))  # 2 users
+    >>> post = type_posterior(stats, types, need_mean=False)
+    >>> W, Sm, Smm, Sres, Sn = resp_moments(stats, post, np.array([[1.0, 0.0, 0.0], [0.5, 0.5, 0.0]]))
+    >>> W.tolist(), Sn.tolist()                 # user 0 all in type 0; user 1 half in each of types 0 and 1
+    ([1.5, 0.5, 0.0], [4.5, 1.5, 0.0])
+    """
     K1, d = post.log_evidence.shape[1], s.dim
     W = np.zeros(K1)
     Sm = np.zeros((K1, d))

@@ -104,7 +104,11 @@ class FairAttribute:
         return np.bincount(self.codes, minlength=self.n_groups)
 
     def entropy(self) -> float:
-        """``H(attribute)`` in nats over the users."""
+        """``H(attribute)`` in nats over the users.
+
+        >>> round(FairAttribute("g", [0, 1, 1, 0]).entropy(), 4)            # two equal groups: log 2
+        0.6931
+        """
         p = self.sizes() / self.codes.shape[0]
         return float(-np.sum(p[p > 0] * np.log(p[p > 0])))
 
@@ -169,7 +173,7 @@ def mutual_information(resp: np.ndarray, codes: np.ndarray, n_groups: int) -> fl
         rho = resp[codes == g].mean(axis=0)
         pos = rho > 0
         mi += p_a[g] * float(np.sum(rho[pos] * np.log(rho[pos] / rho_k[pos])))
-    return max(mi, 0.0)
+    return float(max(mi, 0.0))
 
 
 #: the fair E-step keeps every user's posteriors between its two halves up to this many bytes, else recomputes
@@ -181,7 +185,19 @@ def fair_pass(summary: Summary, comps: GaussianTypes, weights: np.ndarray, attr:
     """One E-step of the fair fit over users in memory: the log likelihood (of the rewards, at these
     parameters), the M-step sums from the balanced responsibilities, and the constraint's figures
     (``served_mi``: ``I(type; attribute)`` of the plain responsibilities, those a user is served with;
-    ``balanced_mi`` of the balanced ones; ``kl``: the projection's ``sum_i KL(q_i || p_i)``; ``max_log_gap``)."""
+    ``balanced_mi`` of the balanced ones; ``kl``: the projection's ``sum_i KL(q_i || p_i)``; ``max_log_gap``).
+
+    >>> import warmstart as ws
+    >>> from warmstart.families.linear.fit import FitConfig, fit_population
+    >>> truth = ws.sim.LinearTypesPopulation(ws.sim.LinearTypesConfig(dim=3, n_types=3, minority_share=0.0,
+    ...                                                                 outlier_share=0.0))
+    >>> log = truth.logged(60, 10, seed=0)      # 60 users of 2 types (the third, the minority, is empty)
+    >>> attr = FairAttribute("group", log.users.type_id)          # the attribute is the type itself
+    >>> plain = fit_population(log.summary(), FitConfig(n_types=2, split_merge=False, n_init=1))
+    >>> ll, stats, info = fair_pass(log.summary(), plain.components, plain.weights, attr, chunk=25)
+    >>> round(info["served_mi"], 3), round(info["balanced_mi"], 6), stats[0].round(1).tolist()  # before: ~ log 2
+    (0.681, 0.0, [27.0, 31.8, 1.2])
+    """
     terms, logw = comps.precision(), np.log(weights)
     K1, d = comps.mu.shape
     keep = summary.n_users * K1 * d * (d + 1) * 8 <= CACHE_BYTES
@@ -211,7 +227,19 @@ def fair_em(summary: Summary, comps: GaussianTypes, weights: np.ndarray, attr: F
             max_iter: int | None = None) -> tuple[_Fit, dict[str, float]]:
     """EM with the balanced E-step (``fair_pass``) from ``comps`` and ``weights`` until the log likelihood
     changes by less than ``cfg.tol`` (relative) or ``max_iter`` (default ``cfg.max_iter``) passes. Returns the
-    fit (its log likelihood the rewards' at the final parameters) and the last pass's constraint figures."""
+    fit (its log likelihood the rewards' at the final parameters) and the last pass's constraint figures.
+
+    >>> import warmstart as ws
+    >>> from warmstart.families.linear.fit import FitConfig, fit_population
+    >>> truth = ws.sim.LinearTypesPopulation(ws.sim.LinearTypesConfig(dim=3, n_types=3, minority_share=0.0,
+    ...                                                                 outlier_share=0.0))
+    >>> log = truth.logged(60, 10, seed=0)      # 60 users of 2 types (the third, the minority, is empty)
+    >>> attr = FairAttribute("group", log.users.type_id)          # the attribute is the type itself
+    >>> plain = fit_population(log.summary(), FitConfig(n_types=2, split_merge=False, n_init=1))
+    >>> fit, info = fair_em(log.summary(), plain.components, plain.weights, attr, FitConfig(), max_iter=20)
+    >>> round(info["served_mi"], 3), fit.weights.round(2).tolist()    # served: almost nothing left
+    (0.001, [0.65, 0.34, 0.01])
+    """
     prev, ll, it, converged = -np.inf, -np.inf, 0, False
     info: dict[str, float] = {}
     for it in range(1, (cfg.max_iter if max_iter is None else max_iter) + 1):
@@ -247,7 +275,19 @@ def fit_fair(summary: Summary, attr: FairAttribute, cfg: FitConfig, report: Any)
     BIC (the path stops after ``cfg.patience`` K in a row that do not improve on it; when none is, the K whose
     served responsibilities carry the least, and the record says it is not admissible).
     There are no split and merge moves (they run plain EM). Returns the fit, run to convergence, and the
-    ``fair`` record of the diagnostics (with the path)."""
+    ``fair`` record of the diagnostics (with the path).
+
+    >>> import warmstart as ws
+    >>> from warmstart.families.linear.fit import FitConfig, fit_population
+    >>> truth = ws.sim.LinearTypesPopulation(ws.sim.LinearTypesConfig(dim=3, n_types=3, minority_share=0.0,
+    ...                                                                 outlier_share=0.0))
+    >>> log = truth.logged(60, 10, seed=0)      # 60 users of 2 types (the third, the minority, is empty)
+    >>> attr = FairAttribute("group", log.users.type_id)          # the attribute is the type itself
+    >>> plain = fit_population(log.summary(), FitConfig(n_types=2, split_merge=False, n_init=1))
+    >>> fit, record = fit_fair(log.summary(), attr, FitConfig(k_range=(1, 3), n_init=1), lambda m, f: None)
+    >>> [(e["K"], e["admissible"]) for e in record["k_path"]], record["admissible"]  # each type mixes both
+    ([(1, True), (2, True), (3, True)], True)
+    """
     from warmstart.families.linear.fit import ridge_estimates
 
     rng = np.random.default_rng(cfg.seed)
