@@ -420,7 +420,8 @@ def bench_responsible(
 
 def merge_responsible(path: Path, doc: dict[str, Any]) -> dict[str, Any]:
     """``doc`` (the parts just run) over the ``responsible.json`` at ``path``: its other parts' keys kept, the
-    parts and timings joined, the run's seed and ``quick`` checked against the file's."""
+    parts and timings joined, the run's seed and ``quick`` checked against the file's; ``machine`` stays the
+    file's and ``machine_by_part`` says where each merged part ran."""
     import json
 
     if not path.is_file():
@@ -431,5 +432,7 @@ def merge_responsible(path: Path, doc: dict[str, Any]) -> dict[str, Any]:
             raise CliError(f"--merge: {path} has {key} = {old.get(key)!r}, this run {doc[key]!r}; merge runs of the "
                            f"same settings only")
     parts = [p for p in RESPONSIBLE_PARTS if p in set(old.get("parts", [])) | set(doc["parts"])]
-    return {**old, **doc, "parts": parts, "timings_s": {**old.get("timings_s", {}), **doc["timings_s"]}}
+    where = {**old.get("machine_by_part", {}), **{p: doc["machine"] for p in doc["parts"]}}
+    return {**old, **doc, "parts": parts, "timings_s": {**old.get("timings_s", {}), **doc["timings_s"]},
+            "machine": old.get("machine", doc["machine"]), "machine_by_part": where}
 
