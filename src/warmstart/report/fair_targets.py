@@ -22,7 +22,7 @@ def fair_type_rows(doc: dict[str, Any]) -> list[dict[str, Any]]:
     ...     "independent_fair_ci95": [0.46, 0.54], "independent_fair_G50": 0.93, "independent_n_types": [8, 8],
     ...     "fits": {"unconstrained": {"n_types": 8}, "fair_planted": {"n_types": 3}}}}
     >>> [(row["measured"][:40], row["met"]) for row in fair_type_rows(doc)]
-    [('leakage AUC 0.52 (CI 0.48-0.55; unconstr', True), ('K 8 vs 8; G(50) 0.930 vs 0.940; leakage ', True)]
+    [('leakage AUC 0.520 (CI 0.480-0.550; uncon', True), ('K 8 vs 8; G(50) 0.930 vs 0.940; leakage ', True)]
     >>> fair_type_rows({})
     []
     """
@@ -35,7 +35,7 @@ def fair_type_rows(doc: dict[str, Any]) -> list[dict[str, Any]]:
     k = {name: (f.get("fits", {}).get(name) or {}).get("n_types") for name in ("unconstrained", "fair_planted")}
     rows = [_row("fair types (planted type-attribute link): leakage AUC; G(50) kept",
                  "AUC 95% CI contains 0.5; G(50) >= 90% of the unconstrained fit's",
-                 f"leakage AUC {_fmt(f['fair_auc'])} (CI {_fmt(lo)}-{_fmt(hi)}; unconstrained "
+                 f"leakage AUC {_fmt(f['fair_auc'], 3)} (CI {_fmt(lo, 3)}-{_fmt(hi, 3)}; unconstrained "
                  f"{_fmt(f['unconstrained_auc'])}, CI {_fmt(ulo)}-{_fmt(uhi)}); G(50) {_fmt(f['fair_G50'], 3)} vs "
                  f"{_fmt(f['unconstrained_G50'], 3)} ({f['G50_ratio']:.1%}); K {k['fair_planted']} vs "
                  f"{k['unconstrained']}", lo <= 0.5 <= hi and f["G50_ratio"] >= 0.9, cmd)]
@@ -45,6 +45,6 @@ def fair_type_rows(doc: dict[str, Any]) -> list[dict[str, Any]]:
     rows.append(_row("fair types, independent attribute: nothing changes",
                      f"same K; G(50) within {NOTHING_CHANGES_G50} of the unconstrained fit's; AUC CI contains 0.5",
                      f"K {k_fair} vs {k_base}; G(50) {_fmt(g_fair, 3)} vs {_fmt(g_base, 3)}; leakage AUC "
-                     f"{_fmt(f['independent_fair_auc'])} (CI {_fmt(ilo)}-{_fmt(ihi)})",
+                     f"{_fmt(f['independent_fair_auc'], 3)} (CI {_fmt(ilo, 3)}-{_fmt(ihi, 3)})",
                      k_fair == k_base and abs(g_fair - g_base) <= NOTHING_CHANGES_G50 and ilo <= 0.5 <= ihi, cmd))
     return rows
