@@ -19,6 +19,24 @@ from warmstart.sim.linear_types import LinearTypesConfig, LinearTypesPopulation
 from warmstart.sim.users import OUTLIER
 
 
+def planted_attributes(true_type: np.ndarray, n_types: int, rng: np.random.Generator
+                       ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Two binary attributes per user: ``planted``, linked to the true type (``P(attr = 1) = 0.9`` for the
+    first half of the types, 0.1 for the others, 0.5 for outliers), and ``independent`` (``P = 0.5``); with
+    ``P(planted = 1)`` per user.
+
+    >>> import numpy as np
+    >>> planted, independent, p = planted_attributes(np.array([0, 1, 2, 3, -1]), 4, np.random.default_rng(0))
+    >>> p.tolist(), planted.tolist(), independent.tolist()
+    ([0.9, 0.9, 0.1, 0.1, 0.5], [1, 1, 1, 1, 0], [0, 0, 0, 0, 0])
+    """
+    high = np.arange(n_types // 2)
+    p_attr = np.where(np.isin(true_type, high), 0.9, np.where(np.asarray(true_type) == OUTLIER, 0.5, 0.1))
+    planted = np.less(rng.random(true_type.shape[0]), p_attr).astype(int)
+    independent = np.less(rng.random(true_type.shape[0]), 0.5).astype(int)
+    return planted, independent, p_attr
+
+
 def leakage_benchmark(seed: int = 0, quick: bool = False, progress: Progress | None = None) -> dict[str, Any]:
     """The leakage audit on the simulator (``warmstart/LinearTypes-v0``, default preset): fit a population on a
     training log (BIC chooses K), simulate held-out users, infer their types from their logged events, and
@@ -46,10 +64,7 @@ def leakage_benchmark(seed: int = 0, quick: bool = False, progress: Progress | N
     events = events_from_log(test)
     true_type = test.users.type_id
     high = np.arange(sim.n_types // 2)
-    p_attr = np.where(np.isin(true_type, high), 0.9, np.where(true_type == OUTLIER, 0.5, 0.1))
-    rng = np.random.default_rng([seed, 2])
-    planted = (rng.random(n_test) < p_attr).astype(int)
-    independent = (rng.random(n_test) < 0.5).astype(int)
+    planted, independent, p_attr = planted_attributes(true_type, sim.n_types, np.random.default_rng([seed, 2]))
     log = AuditLog(events, {"correlated": planted, "independent": independent}, "simulated held-out users")
     report("inferring held-out users' types", 0.7)
     inference = infer_types(events, population)

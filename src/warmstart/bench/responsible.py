@@ -11,6 +11,8 @@
   delta = 1e-6 on 100,000 training users; (``warmstart.bench.leakage.leakage_benchmark``) the leakage audit on a
   planted type-attribute link and on an independent attribute.
 - **Forgetting** (``warmstart.bench.forget``): the refit after forgetting equals the fit that never saw them.
+- **Fair types** (``warmstart.bench.fair``): types fitted not to carry a planted attribute, their leakage AUC and
+  their G(50) against the unconstrained fit's; and with an independent attribute.
 
 "Ours" is ``mixture_ids_cp`` (the mixture IDS policy with change-point detection: the configuration whose drift
 figures are reported); the plain ``mixture_ids`` is reported next to it.
@@ -76,7 +78,7 @@ def _drift_config(cold_cfg: ColdStartConfig, quick: bool, seed: int, drift_users
 
 
 def run_responsible(quick: bool = False, seed: int = 0, progress: Progress | None = None,
-                    parts: tuple[str, ...] = ("fairness", "drift", "satiation", "dp", "leakage", "forget"),
+                    parts: tuple[str, ...] = ("fairness", "drift", "satiation", "dp", "leakage", "forget", "fair"),
                     train_users: int | None = None, drift_users: int | None = None) -> dict[str, Any]:
     """Run every part (or those named) and return ``responsible.json``; for smoke runs, ``train_users`` (the
     log the fairness and drift parts fit on) and ``drift_users`` (per drift scenario) override ``quick``'s."""
@@ -88,7 +90,7 @@ def run_responsible(quick: bool = False, seed: int = 0, progress: Progress | Non
                                     policies=(OURS, PLAIN, "from_scratch_ts", "oracle_type"), ours=OURS)
     if train_users is not None:
         cold_cfg = replace(cold_cfg, n_train_users=train_users)
-    population = None
+    population, log = None, None
     if {"fairness", "drift"} & set(parts):
         t0 = time.perf_counter()
         report("fitting the population", 0.0)
@@ -135,6 +137,15 @@ def run_responsible(quick: bool = False, seed: int = 0, progress: Progress | Non
         doc["dp_detail"] = dp
         doc["dp"] = {"epsilon": dp["epsilon"], "delta": dp["delta"], "gain_kept": dp["gain_kept"]}
         timings["dp"] = time.perf_counter() - t0
+    _governance_parts(doc, timings, parts, seed, quick, report, population, log, train_users)
+    doc["timings_s"] = timings
+    report("done", 1.0)
+    return doc
+
+
+def _governance_parts(doc: dict[str, Any], timings: dict[str, float], parts: tuple[str, ...], seed: int, quick: bool,
+                      report: Progress, population: Any, log: Any, train_users: int | None) -> None:
+    """The leakage, forget and fair-types parts of ``run_responsible``, into ``doc`` and ``timings``."""
     if "leakage" in parts:
         from warmstart.bench.leakage import leakage_benchmark
 
@@ -152,6 +163,12 @@ def run_responsible(quick: bool = False, seed: int = 0, progress: Progress | Non
         report("forget and refit", 0.95)
         doc["forget"] = forget_check(seed=seed)
         timings["forget"] = time.perf_counter() - t0
-    doc["timings_s"] = timings
-    report("done", 1.0)
-    return doc
+    if "fair" in parts:
+        from warmstart.bench.fair import fair_benchmark
+
+        t0 = time.perf_counter()
+        fair = fair_benchmark(seed=seed, quick=quick, progress=lambda m, f: report(f"fair types: {m}", 0.96 + 0.04 * f),
+                              population=population, log=log if population is not None else None,
+                              train_users=train_users)
+        doc["fair_types"] = fair
+        timings["fair"] = time.perf_counter() - t0

@@ -369,7 +369,7 @@ def bench_scale(
     out.print(f"wrote {path}")
 
 
-RESPONSIBLE_PARTS = ("fairness", "drift", "satiation", "dp", "leakage", "forget")
+RESPONSIBLE_PARTS = ("fairness", "drift", "satiation", "dp", "leakage", "forget", "fair")
 
 
 def bench_responsible(
@@ -378,6 +378,9 @@ def bench_responsible(
     seed: Annotated[int, typer.Option(help="Random seed.")] = 0,
     part: Annotated[list[str] | None, typer.Option(
         "--part", help=f"Run only these parts (repeatable): {', '.join(RESPONSIBLE_PARTS)}.")] = None,
+    merge: Annotated[bool, typer.Option(
+        "--merge", help="Keep the other parts of the responsible.json already in --out (same seed and --quick); "
+        "replace only the parts run.")] = False,
 ) -> None:
     """Responsible personalization: gain per type, minority and outliers, following a type switch and a
     misleading start, long-term satisfaction with planning, the differentially private fit, the leakage audit
@@ -392,6 +395,8 @@ def bench_responsible(
     with progress_bar(f"responsible{' (quick)' if quick else ''}") as bar:
         doc = run_responsible(quick=quick, seed=seed, progress=bar, parts=parts)
     path = out_dir / "responsible.json"
+    if merge:
+        doc = merge_responsible(path, doc)
     write_json(path, sanitize(doc))
     table = Table(title="responsible personalization")
     table.add_column("figure")
@@ -405,6 +410,29 @@ def bench_responsible(
             table.add_row(f"{group}.{key}", str(value) if not isinstance(value, float) else f"{value:.3g}")
     if "forget" in doc:
         table.add_row("forget.max_abs_diff", f"{doc['forget']['max_abs_diff']:.3g}")
+    if "fair_types" in doc:
+        f = doc["fair_types"]
+        table.add_row("fair_types.auc (unconstrained)", f"{f['fair_auc']:.3f} ({f['unconstrained_auc']:.3f})")
+        table.add_row("fair_types.G50 (unconstrained)", f"{f['fair_G50']:.3f} ({f['unconstrained_G50']:.3f})")
     out.print(table)
     out.print(f"wrote {path}")
+
+
+def merge_responsible(path: Path, doc: dict[str, Any]) -> dict[str, Any]:
+    """``doc`` (the parts just run) over the ``responsible.json`` at ``path``: its other parts' keys kept, the
+    parts and timings joined, the run's seed and ``quick`` checked against the file's; ``machine`` stays the
+    file's and ``machine_by_part`` says where each merged part ran."""
+    import json
+
+    if not path.is_file():
+        raise CliError(f"--merge: expected an existing {path} to merge into, got none")
+    old = json.loads(path.read_text())
+    for key in ("seed", "quick"):
+        if old.get(key) != doc[key]:
+            raise CliError(f"--merge: {path} has {key} = {old.get(key)!r}, this run {doc[key]!r}; merge runs of the "
+                           f"same settings only")
+    parts = [p for p in RESPONSIBLE_PARTS if p in set(old.get("parts", [])) | set(doc["parts"])]
+    where = {**old.get("machine_by_part", {}), **{p: doc["machine"] for p in doc["parts"]}}
+    return {**old, **doc, "parts": parts, "timings_s": {**old.get("timings_s", {}), **doc["timings_s"]},
+            "machine": old.get("machine", doc["machine"]), "machine_by_part": where}
 

@@ -62,6 +62,8 @@ def fit(
         "Bernoulli-logistic family when it predicts the same validation users' first events better (log loss) "
         "than the linear-Gaussian one, else linear_gaussian; or name one (logistic_bernoulli needs 0/1 rewards "
         "and --choose-space).")] = "auto",
+    fair_attribute: Annotated[str | None, typer.Option("--fair-attribute", help="With --log: a per-user column "
+        "the types must carry no information about (docs/fair-types.md; no space choice).")] = None,
 ) -> None:
     """Fit the population of user types (EM with model selection, split/merge moves, a novel component) from a
     simulated log (LOG_PATH) or an event log (--log); with --dp-epsilon, a differentially private fit."""
@@ -73,6 +75,9 @@ def fit(
     bounds = _bounds(max_reward, max_feature)
     _check_fit_options(log_path, log, n_types, dp_epsilon, init_sample, backend, address, workers)
     _check_family(family, log, choose_space)
+    if fair_attribute is not None:
+        _fit_fair_events(log, fair_attribute, out_path, cfg, bounds, dp_epsilon is not None or family != "auto")
+        return
     if log is not None:
         _fit_events(log, out_path, cfg, bounds, choose_space, family)
         return
@@ -239,6 +244,42 @@ def _fit_events(log: Path, out_path: Path, cfg: Any, bounds: Any, choose: bool =
         print_population(population, elapsed)
     if record.get("decision") is not None:
         print_decision(record["decision"])
+    out.print(f"wrote {out_path} and {items_path} (the item features new users are served with)")
+
+
+def _fit_fair_events(log: Path | None, column: str, out_path: Path, cfg: Any, bounds: Any, other: bool) -> None:
+    """``fit --log FILE --fair-attribute COLUMN``: fair types (``warmstart.families.linear.fair``) on the log's
+    users, the column read as ``warmstart audit leakage`` reads it; ``other``: --dp-epsilon or --family given."""
+    if log is None or other:
+        raise CliError("--fair-attribute: expected --log FILE (an event log with the column), without "
+                       "--dp-epsilon or --family (the fair fit is private to no one and linear-Gaussian)")
+    from warmstart.data.events import load_events
+    from warmstart.families.linear.events import EventFitConfig, fit_from_events
+    from warmstart.families.linear.fair import FairAttribute
+    from warmstart.families.linear.item_features import save_item_features
+    from warmstart.governance.audit import load_audit_log
+
+    try:
+        events = load_events(log, bounds=bounds)
+        audit = load_audit_log(log, [column])
+        attribute = FairAttribute(column, audit.column(column, "--fair-attribute"))
+    except ValueError as exc:
+        raise CliError(f"--fair-attribute {column!r}: {exc}") from exc
+    if not np.array_equal(audit.events.user_ids, events.user_ids):  # one reader: cannot happen
+        raise CliError(f"--fair-attribute {column!r}: the column's users do not match the log's")
+    with progress_bar(f"fit (event log, fair for {column!r})") as bar:
+        t0 = time.perf_counter()
+        population, features, _ = fit_from_events(events, EventFitConfig(population=cfg), progress=bar,
+                                                  fair_attribute=attribute)
+        elapsed = time.perf_counter() - t0
+    population.save(out_path)
+    items_path = out_path.with_suffix(".items.npz")
+    save_item_features(items_path, events.item_ids, features, population.diagnostics.item_features)
+    print_population(population, elapsed)
+    fair = population.diagnostics.fair or {}
+    out.print(f"fair types for {column!r}: the training users' type probabilities explain "
+              f"{100 * fair.get('served_entropy_share', float('nan')):.2f}% of its entropy (tolerance "
+              f"{100 * fair.get('tolerance', float('nan')):g}%); check held-out users with `warmstart audit leakage`")
     out.print(f"wrote {out_path} and {items_path} (the item features new users are served with)")
 
 

@@ -15,6 +15,7 @@ from warmstart.report.coldstart_targets import (  # noqa: F401  (_example_coldst
     _example_coldstart,
     coldstart_rows,
 )
+from warmstart.report.fair_targets import fair_type_rows
 from warmstart.report.replay_targets import replay_rows
 from warmstart.report.sparse_targets import sparse_rows
 
@@ -277,7 +278,7 @@ def responsible_rows(doc: dict[str, Any]) -> list[dict[str, Any]]:
         rows.append(_row("forget: refit after forget vs a fit that never saw the users", "equal to 1e-9",
                          f"largest difference {fg['max_abs_diff']:.1e} ({len(fg['forgotten'])} users forgotten; "
                          f"{fg['max_abs_diff_before_forget']:.1e} before forgetting)", fg["max_abs_diff"] <= 1e-9, cmd))
-    return rows
+    return rows + fair_type_rows(doc)
 
 
 def scale_rows(doc: dict[str, Any]) -> list[dict[str, Any]]:

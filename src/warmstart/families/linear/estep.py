@@ -15,6 +15,7 @@ import numpy as np
 from warmstart.families.linear.model import (
     GaussianTypes,
     Summary,
+    TypePosterior,
     back_solve,
     batched_tri_inv,
     logsumexp_rows,
@@ -44,7 +45,6 @@ def chunk_terms(s: Summary, comps: GaussianTypes, terms: Any, logw: np.ndarray, 
     >>> W.round(3).tolist(), Sn.round(3).tolist()             # responsibility-weighted users and events
     ([2.347, 1.328, 0.326], [7.04, 3.984, 0.977])
     """
-    K1, d = comps.mu.shape
     post = type_posterior(s, comps, terms, need_mean=False)
     joint = post.log_evidence + logw
     norm = logsumexp_rows(joint)
@@ -52,6 +52,28 @@ def chunk_terms(s: Summary, comps: GaussianTypes, terms: Any, logw: np.ndarray, 
     resp = np.exp(joint - norm[:, None])
     if not moments:
         return ll, resp
+    return ll, resp_moments(s, post, resp)
+
+
+def resp_moments(s: Summary, post: TypePosterior, resp: np.ndarray) -> tuple[np.ndarray, ...]:
+    """The M-step sums ``(W, Sm, Smm, Sres, Sn)`` of a chunk of users given their posteriors under every
+    component (``type_posterior(..., need_mean=False)``) and their responsibilities ``resp (n, K + 1)``: the
+    responsibility-weighted count of users, posterior first and second moments of ``theta``, expected squared
+    residuals and events. ``chunk_terms`` calls it with the E-step's responsibilities; the fair fit
+    (``warmstart.families.linear.fair``) with its projected ones.
+
+    >>> import numpy as np
+    >>> from warmstart.families.linear.model import summarise
+    >>> types = GaussianTypes(mu=np.array([[1.0, 0.0], [-1.0, 0.0], [0.0, 0.0]]),  # 2 types and the novel one
+    ...                       cov=np.stack([0.1 * np.eye(2), 0.1 * np.eye(2), np.eye(2)]),
+    ...                       noise_var=np.full(3, 0.25))
+    >>> stats = summarise(np.tile([1.0, 0.0], (2, 3, 1)), np.array([[1.0] * 3, [-1.0] * 3]))  # 2 users
+    >>> post = type_posterior(stats, types, need_mean=False)
+    >>> W, Sm, Smm, Sres, Sn = resp_moments(stats, post, np.array([[1.0, 0.0, 0.0], [0.5, 0.5, 0.0]]))
+    >>> W.tolist(), Sn.tolist()                 # user 0 all in type 0; user 1 half in each of types 0 and 1
+    ([1.5, 0.5, 0.0], [4.5, 1.5, 0.0])
+    """
+    K1, d = post.log_evidence.shape[1], s.dim
     W = np.zeros(K1)
     Sm = np.zeros((K1, d))
     Smm = np.zeros((K1, d, d))
@@ -80,7 +102,7 @@ def chunk_terms(s: Summary, comps: GaussianTypes, terms: Any, logw: np.ndarray, 
         Smm[k] = rows.T @ rows + rm[sel].T @ m[sel]
         Sres[k] = r[sel] @ res[sel]
         Sn[k] = r[sel] @ s.n[n_idx[sel]]
-    return ll, (W, Sm, Smm, Sres, Sn)
+    return W, Sm, Smm, Sres, Sn
 
 
 def chunked_terms(summary: Summary, comps: GaussianTypes, weights: np.ndarray, chunk: int,

@@ -16,6 +16,7 @@ import numpy as np
 
 from warmstart.data.bandit_log import TrainingLog
 from warmstart.data.events import EventData
+from warmstart.families.linear.fair import FairAttribute
 from warmstart.families.linear.fit import FitConfig, fit_population
 from warmstart.families.linear.item_features import ItemFeatureConfig, fit_item_features
 from warmstart.families.linear.model import Summary, summarise_rows
@@ -87,13 +88,16 @@ def item_features_of(events: EventData, config: ItemFeatureConfig | None = None,
 
 
 def fit_from_events(events: EventData, config: EventFitConfig | FitConfig | None = None,
-                    progress: Progress | None = None) -> tuple[Population, np.ndarray, Summary]:
+                    progress: Progress | None = None, *, fair_attribute: FairAttribute | None = None
+                    ) -> tuple[Population, np.ndarray, Summary]:
     """Fit the population of user types on every user of ``events``.
 
     Returns ``(population, item_features, summary)``: ``item_features (n_items, d)`` are the log's own or
     learned from these users (rows follow ``events.item_ids``; keep them to serve new users), ``summary`` the
     users' statistics the population was fitted on. The population's ``diagnostics["item_features"]`` says
     where the features came from. A bare ``FitConfig`` is taken as ``EventFitConfig(population=config)``.
+    ``fair_attribute`` (one value per user, in ``events.user_ids`` order) fits fair types
+    (``warmstart.families.linear.fair``).
 
     >>> import numpy as np
     >>> from warmstart.families.linear.item_features import ItemFeatureConfig
@@ -115,7 +119,8 @@ def fit_from_events(events: EventData, config: EventFitConfig | FitConfig | None
     features, info = item_features_of(events, cfg.item_features, cfg.learn_features)
     summary = event_summary(events, features)
     population = fit_population(summary, cfg.population,
-                                progress=lambda msg, frac: report(f"population: {msg}", 0.1 + 0.9 * frac))
+                                progress=lambda msg, frac: report(f"population: {msg}", 0.1 + 0.9 * frac),
+                                fair_attribute=fair_attribute)
     population = replace(population, diagnostics=population.diagnostics.replace(item_features=info))
     return population, features, summary
 

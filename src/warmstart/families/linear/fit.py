@@ -31,6 +31,7 @@ from warmstart._validate import check_k_choice
 from warmstart.families.linear.backend import IN_PROCESS, Backend
 from warmstart.families.linear.diagnostics import FitDiagnostics
 from warmstart.families.linear.em import _bic, _em, _Fit, _moves, _pass, _with_novel
+from warmstart.families.linear.fair import FairAttribute, fit_fair
 from warmstart.families.linear.model import GaussianTypes, Summary, ridge
 from warmstart.families.linear.population import Population
 from warmstart.families.linear.shards import SummaryShards
@@ -152,7 +153,8 @@ def _best_of_restarts(
 
 # ---------------------------------------------------------------------------------------------- public
 def fit_population(summary: Summary | SummaryShards, config: FitConfig | None = None,
-                   progress: Progress | None = None, backend: Backend | None = None) -> Population:
+                   progress: Progress | None = None, backend: Backend | None = None, *,
+                   fair_attribute: FairAttribute | None = None) -> Population:
     """Fit K user types (K chosen from the data unless ``config.n_types`` is set) plus the novel component.
 
     ``summary`` is the users' statistics in memory, or Parquet shards of them (``warmstart.families.linear.shards``): with
@@ -160,6 +162,10 @@ def fit_population(summary: Summary | SummaryShards, config: FitConfig | None = 
     (or runs where ``backend`` puts it), otherwise the shards are read whole. ``backend`` runs the E-step passes
     (``warmstart.families.linear.backend``: in this process by default, or on Ray); every backend gives the same
     population as this process, because each keeps the chunks and sums them in the same order.
+
+    ``fair_attribute`` (a ``FairAttribute``: a name and one value per user) fits *fair types* instead, whose
+    responsibilities carry no information about the attribute (``warmstart.families.linear.fair``: how, what is
+    and is not removed, and K); the population's ``diagnostics.fair`` records it. Users in memory only.
 
     >>> import warmstart as ws
     >>> truth = ws.sim.LinearTypesPopulation(ws.sim.LinearTypesConfig(dim=3, n_types=3, minority_share=0.3,
@@ -175,6 +181,8 @@ def fit_population(summary: Summary | SummaryShards, config: FitConfig | None = 
     n = summary.n_users
     rng = np.random.default_rng(cfg.seed)
     report = progress or (lambda msg, frac: None)
+    if fair_attribute is not None:
+        return _fit_fair_population(summary, fair_attribute, cfg, report, backend)
     if isinstance(summary, SummaryShards):
         if cfg.init_sample is not None and n > cfg.init_sample:
             return _fit_from_sample(summary, cfg, rng, report, backend)
@@ -224,6 +232,33 @@ def fit_population(summary: Summary | SummaryShards, config: FitConfig | None = 
         "config": {k: (list(v) if isinstance(v, tuple) else v) for k, v in cfg.__dict__.items()},
     })
     return Population(best_fit.comps, best_fit.weights, diagnostics)
+
+
+def _fit_fair_population(summary: Summary | SummaryShards, attr: FairAttribute, cfg: FitConfig, report: Progress,
+                         backend: Backend | None) -> Population:
+    """``fit_population`` with a fair attribute (``warmstart.families.linear.fair.fit_fair``)."""
+    if isinstance(summary, SummaryShards) or backend not in (None, IN_PROCESS) or cfg.init_sample is not None:
+        raise ValueError("fair_attribute: the fair fit runs on users in memory, in this process and without "
+                         "init_sample; got shards, a backend or init_sample")
+    summary.validate()
+    n = summary.n_users
+    if n < 2 or np.all(summary.n == 0):
+        raise ValueError(f"summary: expected at least 2 users with events to fit a population, got {n}")
+    if attr.codes.shape != (n,):
+        raise ValueError(f"fair_attribute {attr.name!r}: expected one value per user ({n}), got "
+                         f"{attr.codes.shape[0]}")
+    fit, record = fit_fair(summary, attr, cfg, report)
+    report("done", 1.0)
+    diagnostics = FitDiagnostics.from_dict({
+        "n_users": n, "n_events": float(summary.n.sum()), "dim": summary.dim,
+        "selected_k": fit.comps.n_components - 1,
+        "selection": "fixed" if cfg.n_types is not None else "bic (fair)",
+        "k_path": record.pop("k_path"), "moves": [], "loglik": fit.loglik, "bic": _bic(fit, n, cfg),
+        "n_iter": fit.n_iter, "converged": fit.converged,
+        "config": {k: (list(v) if isinstance(v, tuple) else v) for k, v in cfg.__dict__.items()},
+        "fair": record,
+    })
+    return Population(fit.comps, fit.weights, diagnostics)
 
 
 def _k_path(train_s: Summary, train_th: np.ndarray, hold_s: Summary | None, ks: list[int], cfg: FitConfig,
