@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import typer
 
-from warmstart.cli import audit, bench, bench_coldstart, data, fit, ope, report, service
+from warmstart.cli import audit, bench, bench_coldstart, bench_dynamics, data, fit, ope, report, service
 from warmstart.cli._common import CliError, progress_bar, run_app
 
 __all__ = ["CliError", "app", "main", "progress_bar"]
@@ -46,6 +46,7 @@ bench_app.command("service")(bench.bench_service)
 bench_app.command("tutoring")(bench.bench_tutoring)
 bench_app.command("scale")(bench.bench_scale)
 bench_app.command("responsible")(bench.bench_responsible)
+bench_app.command("dynamics")(bench_dynamics.bench_dynamics)
 app.command("report")(report.report)
 app.command("demo")(report.demo)
 app.command("ope")(ope.ope)

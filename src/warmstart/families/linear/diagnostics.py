@@ -53,3 +53,4 @@ class FitDiagnostics(OrderedRecord):
     item_features: dict[str, Any] | None = None  # where a fit from an event log took its item features
     space: dict[str, Any] | None = None  # the item space and K chosen on validation users, with the scores
     family: dict[str, Any] | None = None  # on a 0/1 log (fit --log): both families' scores, the linear chosen
+    dynamics: dict[str, Any] | None = None  # learned response dynamics: the structure chosen and every score
