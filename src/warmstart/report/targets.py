@@ -15,6 +15,7 @@ from warmstart.report.coldstart_targets import (  # noqa: F401  (_example_coldst
     _example_coldstart,
     coldstart_rows,
 )
+from warmstart.report.dynamics_targets import dynamics_rows
 from warmstart.report.replay_targets import replay_rows
 
 __all__ = ["BASELINES", "HEADLINE", "coldstart_rows", "headline_table", "kt_rows", "markdown_table", "merge_repeated",
@@ -360,6 +361,7 @@ def write_targets(bench_dir: str | Path) -> list[dict[str, Any]]:
         ("speed.json", speed_rows), ("kt.json", kt_rows), ("tutoring.json", tutoring_rows),
         ("service.json", lambda d: service_rows(d, _load(bench_dir / "obp-check.json"))),
         ("ope-obd.json", ope_rows), ("responsible.json", responsible_rows), ("scale.json", scale_rows),
+        ("dynamics.json", dynamics_rows),
     ]
     for name, make_rows in optional:  # each benchmark's rows when its JSON is there
         found = _load(bench_dir / name)
