@@ -49,14 +49,28 @@ def test_states_decay_with_the_time_between_events():
 def test_the_choice_recovers_a_known_exposure_decay_and_the_habit_category():
     data = _example_data(n_users=200, seed=3)             # exposure decay 0.7 (half-life 1.94), category 1's habit
     cfg = DynamicsFitConfig(exposure_half_lives=(0.5, 1.0, 2.0, 4.0, 8.0), habit_half_lives=(8.0, 16.0, 32.0),
-                            refine_steps=2, polish_steps=0, practice=False, search_k=2,
+                            refine_steps=2, polish_steps=0, practice=False,
                             fit=FitConfig(n_types=2, split_merge=False))
     spec, record = choose_dynamics(data, cfg)
     assert spec.habit_categories == (1,)
     # within one step of the coarse grid (a factor 2) of the truth: on this log (and on 400 users) the choice
     # is 2.83, a factor 1.46 above the true 1.94; a tighter tolerance fails (a bias, reported in docs/results.md)
     assert abs(math.log2(spec.half_lives()[0] / 1.943)) <= 1.0
-    assert record["habit_ranking"][0] == 1 and record["k_search"] == 2
+    assert record["habit_tests"]["chosen"] == [1] and record["habit_tests"]["z"][1] < -3
+
+
+def test_the_habit_category_of_a_small_satiation_log_is_found():
+    # 300 users of Satiation-v0, 50 uniform-random events each: the clickbait category (5) builds a habit
+    # whose harm is 0.075 for the susceptible types and 0.005 for the others; the one-sided Wald test of the
+    # population-mean coefficient finds it and only it
+    truth = SatiationPopulation(SatiationConfig())
+    data = log_events(truth.logged(n_users=300, n_events=50, seed=2))
+    cfg = DynamicsFitConfig(exposure_half_lives=(2.0,), habit_half_lives=(8.0, 16.0), refine_steps=0,
+                            polish_steps=0, practice=False, search_max_iter=60,
+                            fit=FitConfig(n_types=2, split_merge=False))
+    spec, record = choose_dynamics(data, cfg)
+    assert spec.habit_categories == (5,), record["habit_tests"]
+    assert spec.half_lives() == pytest.approx((2.0, 16.0))
 
 
 def test_planning_with_a_learned_model_equals_planning_with_the_same_dynamics_given():
@@ -101,7 +115,7 @@ def test_bench_dynamics_tiny_run():
     sat = replace(SatiationBenchConfig.make(quick=True), n_train_users=150, n_train_events=30, n_users=3, steps=6,
                   n_bootstrap=50)
     dyn = DynamicsFitConfig(exposure_half_lives=(1.0, 2.0), habit_half_lives=(8.0, 16.0), refine_steps=0,
-                            polish_steps=0, search_k=2, practice=False, habit_set_sizes=(0, 1),
+                            polish_steps=0, practice=False,
                             fit=FitConfig(n_types=2, split_merge=False))
     doc = run_dynamics_satiation(DynamicsBenchConfig(satiation=sat, dynamics=dyn, n_recovery=2))
     assert set(doc["policies"]) == {"mixture_plan", "mixture_plan_given", "mixture_ts", "mixture_ts_learned",

@@ -4,8 +4,9 @@ planning with the simulator's dynamics given, and the fitted parameters against 
 **The fit.** The training log is the satiation benchmark's (``truth.logged``: uniform-random categories, the
 same users and seed), given to the fit as events ``(user, time, category, reward)`` only: time is the step
 (users one after another), no feature, no decay and no habit category is given.
-``warmstart.families.linear.dynamics_fit.fit_dynamics`` chooses the decays, the habit categories and
-practice on validation users and fits the population (K by BIC) with them.
+``warmstart.families.linear.dynamics_fit.fit_dynamics`` chooses the decays (in-sample likelihood of the
+one-type hierarchical model), the habit categories (Wald tests of their population-mean harm) and practice
+(BIC) on the training users and fits the population (K by BIC) with them.
 
 **Serving.** The same new users as ``bench satiation`` (common random numbers), 200 steps each:
 
@@ -25,8 +26,8 @@ practice on validation users and fits the population (K by BIC) with them.
 against the simulator's type mean. 95% percentile CIs from ``n_recovery`` bootstrap resamples of the training
 users, each refitted by EM from the full fit (so that the types keep their labels) *with the chosen decays and
 habit categories held fixed*: the CIs are conditional on the chosen structure. The decays' interval is the
-profile-likelihood one of the choice (every evaluated half-life whose validation log likelihood, summed over
-the validation users, is within 1.92 of the best). Target: every parameter of every true type with >= 200
+profile-likelihood one of the choice (every evaluated half-life whose in-sample log likelihood under the
+one-type hierarchical model is within 1.92 of the best). Target: every parameter of every true type with >= 200
 training users covered.
 """
 
@@ -169,10 +170,10 @@ def recovery(population: Population, data: DynamicsData, learned: LearnedDynamic
                        "the full fit with the chosen decays and habit categories held fixed (conditional on them)"}
 
 
-def _decay_intervals(record: dict[str, Any], n_val: int) -> dict[str, Any]:
+def _decay_intervals(record: dict[str, Any]) -> dict[str, Any]:
     """The profile-likelihood interval of each decay among the candidates evaluated with the chosen columns
-    (the other decay at its chosen value): half-lives whose summed validation log likelihood is within 1.92
-    of the best."""
+    (the other decay at its chosen value): half-lives whose in-sample log likelihood (one-type hierarchical
+    model, summed over the training users) is within 1.92 of the best."""
     spec = record["spec"]
     out: dict[str, Any] = {}
     for which, other in (("exposure_decay", "habit_decay"), ("habit_decay", "exposure_decay")):
@@ -181,8 +182,8 @@ def _decay_intervals(record: dict[str, Any], n_val: int) -> dict[str, Any]:
                 and abs(c[other] - spec[other]) < 1e-12]
         if not same:
             continue
-        best = max(c["val_loglik"] for c in same)
-        inside = [c[which] for c in same if n_val * (best - c["val_loglik"]) <= 1.92]
+        best = max(c["loglik"] for c in same)
+        inside = [c[which] for c in same if best - c["loglik"] <= 1.92]
         out[which] = {"chosen": spec[which], "interval": [min(inside), max(inside)],
                       "evaluated": sorted(c[which] for c in same)}
     return out
@@ -243,8 +244,8 @@ def run_dynamics_satiation(config: DynamicsBenchConfig | None = None, progress: 
         "chosen": {"spec": spec.to_dict(), "half_lives": list(spec.half_lives()),
                    "true": {"exposure_decay": sat.sim.exposure_decay, "habit_decay": sat.sim.habit_decay,
                             "habit_categories": list(sat.sim.clickbait), "practice": False},
-                   "decay_intervals": _decay_intervals(record, int(record.get("n_validation_users", 0))),
-                   "k_search": record.get("k_search"), "habit_ranking": record.get("habit_ranking"),
+                   "decay_intervals": _decay_intervals(record), "criterion": record.get("criterion"),
+                   "habit_tests": record.get("habit_tests"),
                    "n_candidates": len(record.get("candidates", [])), "choice_s": record.get("seconds")},
         "fit": {"selected_k": population.n_types, "given_selected_k": given.n_types, "fit_s": fit_s,
                 "weights": population.weights.tolist(), "candidates": record.get("candidates")},

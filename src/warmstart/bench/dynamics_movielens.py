@@ -9,7 +9,7 @@ Categories are the movies' genres (``movielens_genre_features``; a movie with no
   events' leave-user-out rows, K by BIC;
 - **dynamic**: the same static columns plus the learned dynamics (``fit_dynamics`` with coefficients pooled
   over genres, ``per_category=False``: the mean exposure and the mean practice over the movie's genres, and a
-  habit stock of the genres chosen on validation users); time in days; K by BIC.
+  habit stock of the genres chosen by Wald tests on the training users); time in days; K by BIC.
 
 Both are scored on the held-out users' first ``n_positions`` ratings by their one-step-ahead predictions
 (each user's belief is the population's mixture updated by Bayes' rule after every rating, exact for the
@@ -55,7 +55,7 @@ class MovieLensDynamicsConfig:
     fit: FitConfig = field(default_factory=lambda: FitConfig(k_range=(1, 8)))
     dynamics: DynamicsFitConfig = field(default_factory=lambda: DynamicsFitConfig(
         exposure_half_lives=(1 / 24, 0.25, 1.0, 4.0, 16.0), habit_half_lives=(1.0, 4.0, 16.0, 64.0, 256.0),
-        refine_steps=1, polish_steps=1, per_category=False, time_unit=DAY, habit_set_sizes=(0, 1, 2, 4, 8)))
+        refine_steps=1, polish_steps=1, per_category=False, time_unit=DAY))
     n_boot: int = 1000
     seed: int = 0
     quick: bool = False
@@ -67,7 +67,7 @@ class MovieLensDynamicsConfig:
             cfg = replace(cfg, max_events=60, n_boot=200, fit=FitConfig(k_range=(1, 4), n_init=1),
                           dynamics=replace(cfg.dynamics, exposure_half_lives=(0.25, 4.0),
                                            habit_half_lives=(4.0, 64.0), refine_steps=0, polish_steps=0,
-                                           habit_set_sizes=(0, 1), fit=FitConfig(k_range=(1, 4), n_init=1)))
+                                           fit=FitConfig(k_range=(1, 4), n_init=1)))
         return cfg
 
     def to_dict(self) -> dict[str, Any]:
@@ -209,8 +209,8 @@ def run_dynamics_movielens(config: MovieLensDynamicsConfig | None = None, root: 
             "static": {"selected_k": static.n_types, "dim": static.dim, "fit_s": static_s},
             "dynamic": {"selected_k": dynamic.n_types, "dim": dynamic.dim, "fit_s": dynamic_s,
                         "spec": spec.to_dict(), "half_lives_days": list(spec.half_lives()),
-                        "columns": record.get("columns"), "k_search": record.get("k_search"),
-                        "habit_ranking": [names[c] for c in record.get("habit_ranking") or []],
+                        "columns": record.get("columns"), "criterion": record.get("criterion"),
+                        "habit_tests": record.get("habit_tests"),
                         "habit_genres": [names[c] for c in spec.habit_categories],
                         "candidates": record.get("candidates")},
             "run_s": time.perf_counter() - started}

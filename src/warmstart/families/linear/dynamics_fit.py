@@ -1,40 +1,40 @@
-"""Fitting response dynamics from an event log: the decays and the feature set by validation users' likelihood,
-the per-type coefficients by the linear family's EM (``warmstart.families.linear.dynamics`` has the model).
+"""Fitting response dynamics from an event log: the decays and the feature set by the in-sample marginal
+likelihood of the one-type hierarchical model and Wald tests, the per-type coefficients by the linear family's
+EM (``warmstart.families.linear.dynamics`` has the model).
 
 **The data.** Events sorted by user then time (``DynamicsData``: ``user``, ``time``, each event's item
 categories ``cats (n, C)``, the static features of each event's item ``static (n, p)``, ``reward``); no
 state and no dynamic feature is given: they are computed here from the times and the items.
 
-**The choice** (``fit_dynamics``). The training users are split by arrival (``split_by_first_event``): the
-latest ``validation_fraction`` are the validation users. A candidate structure (decays, habit categories,
-practice) is scored by the mean over validation users of the log marginal likelihood of their events under a
-population fitted by EM on the other users with a fixed number of types ``K_search``, the profile likelihood
-of the candidate. ``K_search`` is chosen by BIC on an *anchor* (exposure only, the half-life at the middle of
-its grid), and every candidate's EM starts from the anchor's partition of the users (each user's most likely
-type): the candidates then differ by their features, not by the local optimum EM happened to reach. The
-search's populations have diagonal covariances (``search_covariance``): with a habit stock per category the
-features have ``3 C`` columns, and full covariances' ``O(d^2)`` parameters per type cost more on held-out users
-than a small effect such as a habit's gains (measured on ``Satiation-v0``: with full covariances the habit's
-categories were ranked at random); the final fit has the family's own covariance. In order:
+**The criterion** (``choose_dynamics``). A candidate structure (decays, habit categories, practice) is scored
+by the log marginal likelihood, summed over *every* training user, of the one-type linear-Gaussian hierarchical
+model with a full covariance (``warmstart.families.linear.hierarchical``: exact, no local optimum, no starting
+grouping; a mixture of types is one Gaussian with their spread in its covariance). Two decays and a handful of
+columns against tens of thousands of events need no held-out split. Candidates with the same columns are
+compared by their likelihood (the decays); added columns are judged by a test fixed before any result:
 
 1. **the decays**, with a habit stock *per category* (so that no category is assumed to build the habit):
    the exposure half-life over ``exposure_half_lives`` (the habit half-life at the middle of its grid), then
    the habit half-life over ``habit_half_lives``, then each refined by a pattern search in log half-life
    (``refine_steps`` halvings of a step starting at the grids' spacing);
-2. **which categories build the habit**: the categories ranked by the largest absolute per-type coefficient
-   of their habit stock in step 1's fit, and the nested sets of the top ``m`` (``m = 0 .. C``, or
-   ``habit_set_sizes``; one summed stock) scored; the best set (the smaller on a tie);
-3. **practice** (``log(1 + n_c)`` columns) kept when it scores better;
+2. **which categories build the habit**: at step 1's decays, a one-sided Wald test per category of the
+   *population-mean* coefficient of its habit stock, with a robust (sandwich) standard error: the categories
+   with ``z < Phi^-1(habit_alpha / C)`` (a habit that harms, Bonferroni over the ``C`` categories; 5%
+   familywise: ``z < -2.64`` for 6 categories) build the habit, their stocks summed into one. A small harm
+   shared by every type moves the population mean, so it is seen even where each type's own coefficient is
+   noisy;
+3. **practice** (``log(1 + n_c)`` columns) kept when it raises the log likelihood by more than BIC's
+   ``log(N_users) / 2`` per added parameter (its means and the covariance's new rows);
 4. the decays refined again with the chosen columns (``polish_steps`` halvings from half the grid spacing).
 
 Then the population is fitted on every training user with the chosen structure by the linear family's own fit
-(``config.fit``: K by BIC, restarts, moves). The choice, every candidate's score and the timings are kept in
-``population.diagnostics.dynamics``, so ``learned_dynamics(population)`` rebuilds the model from a saved
+(``config.fit``: K by BIC, restarts, moves). The choice, every candidate's score, the tests and the timings are
+kept in ``population.diagnostics.dynamics``, so ``learned_dynamics(population)`` rebuilds the model from a saved
 population file.
 
 >>> data = _example_data(n_users=200, seed=0)
 >>> cfg = DynamicsFitConfig(exposure_half_lives=(1.0, 2.0, 4.0), habit_half_lives=(8.0, 16.0, 32.0),
-...                         refine_steps=1, polish_steps=1, search_k=2, fit=FitConfig(n_types=2, split_merge=False))
+...                         refine_steps=1, polish_steps=1, fit=FitConfig(n_types=2, split_merge=False))
 >>> population, spec = fit_dynamics(data, cfg)
 >>> spec.habit_categories, round(spec.exposure_decay, 2), population.diagnostics.dynamics["spec"]["practice"]
 ((1,), 0.71, False)
@@ -46,7 +46,8 @@ import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
-from typing import Any, Literal
+from statistics import NormalDist
+from typing import Any
 
 import numpy as np
 
@@ -58,15 +59,9 @@ from warmstart.families.linear.dynamics import (
     dynamic_columns,
     history_states,
 )
-from warmstart.families.linear.em import _em
-from warmstart.families.linear.fit import (
-    FitConfig,
-    _init_from_labels,
-    fit_population,
-    responsibilities,
-    ridge_estimates,
-)
-from warmstart.families.linear.model import Summary, log_evidence, logsumexp_rows, summarise_rows
+from warmstart.families.linear.fit import FitConfig, fit_population
+from warmstart.families.linear.hierarchical import HierarchicalFit, fit_hierarchical
+from warmstart.families.linear.model import Summary, summarise_rows
 from warmstart.families.linear.population import Population
 
 Progress = Callable[[str, float], None]
@@ -162,12 +157,8 @@ class DynamicsFitConfig:
     practice: bool = True
     per_category: bool = True
     time_unit: float = 1.0
-    validation_fraction: float = 0.2
-    search_k: int | None = None
-    search_k_range: tuple[int, int] = (1, 8)
-    search_max_iter: int = 30
-    search_covariance: Literal["full", "diag", "spherical"] = "diag"
-    habit_set_sizes: tuple[int, ...] | None = None
+    habit_alpha: float = 0.05
+    search_max_iter: int = 300
     fit: FitConfig = field(default_factory=FitConfig)
     seed: int = 0
 
@@ -178,13 +169,8 @@ class DynamicsFitConfig:
                 raise ValueError(f"{name}: expected increasing positive half-lives, got {grid}")
         if self.refine_steps < 0 or self.polish_steps < 0 or self.search_max_iter < 1:
             raise ValueError("refine_steps, polish_steps: expected >= 0; search_max_iter: expected >= 1")
-        if not 0 < self.validation_fraction < 1:
-            raise ValueError(f"validation_fraction: expected a value in (0, 1), got {self.validation_fraction}")
-        if self.search_covariance not in ("full", "diag", "spherical"):
-            raise ValueError(f"search_covariance: expected 'full', 'diag' or 'spherical', got "
-                             f"{self.search_covariance!r}")
-        if self.search_k is not None and self.search_k < 1:
-            raise ValueError(f"search_k: expected None or a positive integer, got {self.search_k}")
+        if not 0 < self.habit_alpha < 1:
+            raise ValueError(f"habit_alpha: expected a level in (0, 1), got {self.habit_alpha}")
 
     def to_dict(self) -> dict[str, Any]:
         """The settings as JSON (see the class's example)."""
@@ -210,58 +196,30 @@ def _with_decay(spec: DynamicsSpec, which: str, decay: float) -> DynamicsSpec:
 
 
 class _Search:
-    """The profile likelihood of candidate structures on one split (fit users, validation users), with every
-    score kept (``table``)."""
+    """The in-sample log marginal likelihood of candidate structures under the one-type hierarchical model,
+    with every score kept (``table``) and the fits of the latest candidates (``fits``)."""
 
-    def __init__(self, data: DynamicsData, fit_idx: np.ndarray, val_idx: np.ndarray, cfg: DynamicsFitConfig,
-                 k: int | None, report: Progress) -> None:
-        self.data, self.fit_idx, self.val_idx, self.cfg, self.k = data, fit_idx, val_idx, cfg, k
-        self.report = report
+    def __init__(self, data: DynamicsData, cfg: DynamicsFitConfig, report: Progress) -> None:
+        self.data, self.cfg, self.report = data, cfg, report
         self.table: list[dict[str, Any]] = []
-        self._scores: dict[DynamicsSpec, float] = {}
-        self._best: dict[int, tuple[float, Any]] = {}  # dim -> (score, fit) of the best fit of that dimension
-        self.labels: np.ndarray | None = None
-        self.k_path: list[dict[str, Any]] | None = None
+        self._fits: dict[DynamicsSpec, HierarchicalFit] = {}
+
+    def fit(self, spec: DynamicsSpec) -> HierarchicalFit:
+        if spec not in self._fits:
+            res = fit_hierarchical(self.data.summary(spec), max_iter=self.cfg.search_max_iter)
+            self._fits[spec] = res
+            hl = spec.half_lives()
+            self.table.append({"exposure_decay": spec.exposure_decay, "habit_decay": spec.habit_decay,
+                               "exposure_half_life": hl[0], "habit_half_life": hl[1],
+                               "habit_categories": list(spec.habit_categories),
+                               "per_category_habit": spec.per_category_habit, "practice": spec.practice,
+                               "loglik": res.loglik, "n_params": res.n_params(), "em_iterations": res.iterations})
+            self.report(f"candidate {len(self.table)}: half-lives {hl[0]:.2f} / {hl[1]:.1f}, log likelihood "
+                        f"{res.loglik:.1f}", min(0.9, 0.03 * len(self.table)))
+        return self._fits[spec]
 
     def score(self, spec: DynamicsSpec) -> float:
-        if spec in self._scores:
-            return self._scores[spec]
-        summary = self.data.summary(spec)
-        fit_s, val_s = summary[self.fit_idx], summary[self.val_idx]
-        cfg = replace(self.cfg.fit, split_merge=False, n_init=1, seed=self.cfg.seed,
-                      covariance=self.cfg.search_covariance)
-        if self.labels is None:  # the anchor: K by BIC; its users' types start every later fit
-            pop = fit_population(fit_s, replace(cfg, n_types=self.k, k_range=self.cfg.search_k_range,
-                                                select_max_iter=self.cfg.search_max_iter))
-            self.k, self.k_path = pop.n_types, pop.diagnostics.k_path
-            self.labels = responsibilities(fit_s, pop).argmax(axis=1)
-            comps, weights = pop.components, pop.weights
-        else:
-            # every candidate's EM starts from the same partition of the users (the first fit's most likely
-            # types): the candidates then differ by their features, not by where EM happened to end
-            k = int(self.k or 1)
-            labels = np.where(self.labels < k, self.labels, 0)
-            comps, weights = _init_from_labels(fit_s, ridge_estimates(fit_s), labels, k, cfg)
-            res = _em(fit_s, comps, weights, cfg, max_iter=self.cfg.search_max_iter)
-            comps, weights = res.comps, res.weights
-        value = float(logsumexp_rows(log_evidence(val_s, comps) + np.log(weights / weights.sum())).mean())
-        self._scores[spec] = value
-        best = self._best.get(summary.dim)
-        if best is None or value > best[0]:
-            self._best[summary.dim] = (value, (comps, weights))
-        hl = spec.half_lives()
-        self.table.append({"exposure_decay": spec.exposure_decay, "habit_decay": spec.habit_decay,
-                           "exposure_half_life": hl[0], "habit_half_life": hl[1],
-                           "habit_categories": list(spec.habit_categories),
-                           "per_category_habit": spec.per_category_habit, "practice": spec.practice,
-                           "val_loglik": value})
-        self.report(f"candidate {len(self.table)}: half-lives {hl[0]:.2f} / {hl[1]:.1f}, score {value:.3f}",
-                    min(0.9, 0.02 * len(self.table)))
-        return value
-
-    def best_fit(self, spec: DynamicsSpec) -> tuple[Any, np.ndarray]:
-        self.score(spec)
-        return self._best[self.data.summary(spec).dim][1]
+        return self.fit(spec).loglik
 
     def line(self, spec: DynamicsSpec, which: str, half_lives: tuple[float, ...]) -> DynamicsSpec:
         """The best of ``half_lives`` for the exposure's or the habit's decay, the other kept."""
@@ -281,14 +239,27 @@ class _Search:
         return best
 
 
-def _habit_ranking(search: _Search, spec: DynamicsSpec, static_dim: int) -> list[int]:
-    """The categories by the largest absolute per-type coefficient of their own habit stock (``spec`` has one
-    stock per category), the largest first."""
-    comps, _ = search.best_fit(spec)
-    K = comps.n_components - 1
-    start = static_dim + (spec.n_categories if spec.per_category else 1)
-    coef = np.abs(comps.mu[:K, start : start + spec.n_categories])
-    return [int(c) for c in np.argsort(-coef.max(axis=0), kind="stable")]
+def habit_tests(fit: HierarchicalFit, spec: DynamicsSpec, static_dim: int, alpha: float) -> dict[str, Any]:
+    """Step 2 of the module docstring: per category, the population-mean coefficient of its own habit stock
+    (``spec`` has one per category), its robust standard error and Wald ``z``; the categories with ``z`` below
+    the one-sided Bonferroni threshold ``Phi^-1(alpha / C)`` are ``chosen``.
+
+    >>> from warmstart.families.linear.hierarchical import fit_hierarchical
+    >>> spec = DynamicsSpec(n_categories=2, exposure_decay=0.7, habit_decay=0.95, habit_categories=(0, 1),
+    ...                     per_category_habit=True)
+    >>> data = _example_data(n_users=100, seed=0)
+    >>> tests = habit_tests(fit_hierarchical(data.summary(spec)), spec, 2, 0.05)
+    >>> tests["chosen"], round(tests["z_threshold"], 2)
+    ([1], -1.96)
+    """
+    C = spec.n_categories
+    start = static_dim + (C if spec.per_category else 1)
+    coef, se = fit.mu[start : start + C], fit.se[start : start + C]
+    z = fit.z()[start : start + C]
+    threshold = float(NormalDist().inv_cdf(alpha / C))
+    return {"coef": coef.tolist(), "se": se.tolist(), "z": z.tolist(), "z_threshold": threshold, "alpha": alpha,
+            "test": "one-sided Wald, population-mean habit coefficient < 0, robust SE, Bonferroni over categories",
+            "chosen": [int(c) for c in range(C) if z[c] < threshold]}
 
 
 def choose_dynamics(data: DynamicsData, config: DynamicsFitConfig | None = None, progress: Progress | None = None
@@ -296,52 +267,46 @@ def choose_dynamics(data: DynamicsData, config: DynamicsFitConfig | None = None,
     """The structure chosen on ``data``'s training users (steps 1-4 of the module docstring) and the record of
     the choice (what ``diagnostics.dynamics`` keeps).
 
-    >>> cfg = DynamicsFitConfig(exposure_half_lives=(1.0, 4.0), habit_half_lives=(16.0,), refine_steps=0,
-    ...                         polish_steps=0, practice=False, search_k=2, fit=FitConfig(n_types=2))
+    >>> cfg = DynamicsFitConfig(exposure_half_lives=(1.0, 2.0), habit_half_lives=(8.0, 16.0), refine_steps=0,
+    ...                         polish_steps=0, practice=False, fit=FitConfig(n_types=2))
     >>> spec, record = choose_dynamics(_example_data(n_users=120, seed=0), cfg)
-    >>> record["k_search"], record["habit_ranking"], sorted(record)[:4]
-    (2, [1, 0], ['candidates', 'columns', 'config', 'criterion'])
+    >>> spec.habit_categories, record["habit_tests"]["chosen"], sorted(record)[:4]
+    ((1,), [1], ['candidates', 'columns', 'config', 'criterion'])
     """
     cfg = config or DynamicsFitConfig()
     report = progress or (lambda msg, frac: None)
     t0 = time.perf_counter()
-    order = np.argsort(data.first_times(), kind="stable")
-    n_fit = min(max(round((1.0 - cfg.validation_fraction) * data.n_users), 1), data.n_users - 1)
-    fit_idx, val_idx = np.sort(order[:n_fit]), np.sort(order[n_fit:])
-    search = _Search(data, fit_idx, val_idx, cfg, cfg.search_k, report)
-    C = data.n_categories
+    search = _Search(data, cfg, report)
+    C, p = data.n_categories, int(data.static.shape[1])
     ex, hb = cfg.exposure_half_lives, cfg.habit_half_lives
     spec = DynamicsSpec(n_categories=C, exposure_decay=_decay(ex[len(ex) // 2]), habit_decay=_decay(hb[len(hb) // 2]),
                         per_category=cfg.per_category, time_unit=cfg.time_unit)
-    search.score(spec)  # the anchor: exposure only, at the grids' middle; K and the users' starting types
     if cfg.habit:
         spec = replace(spec, habit_categories=tuple(range(C)), per_category_habit=True)
     spec = search.line(spec, "exposure_decay", ex)
     if cfg.habit:
         spec = search.line(spec, "habit_decay", hb)
     spec = search.pattern(spec, "exposure_decay", _log2_spacing(ex), cfg.refine_steps)
-    ranking: list[int] = []
+    tests: dict[str, Any] = {}
     if cfg.habit:
         spec = search.pattern(spec, "habit_decay", _log2_spacing(hb), cfg.refine_steps)
-        ranking = _habit_ranking(search, spec, data.static.shape[1])
-        sizes = range(C + 1) if cfg.habit_set_sizes is None else sorted({min(m, C) for m in cfg.habit_set_sizes})
-        sets = [replace(spec, habit_categories=tuple(ranking[:m]), per_category_habit=False) for m in sizes]
-        scores = [search.score(s) for s in sets]
-        spec = sets[int(np.argmax(scores))]  # argmax: the first (smallest) set of equal scores
-    if cfg.practice and search.score(replace(spec, practice=True)) > search.score(spec):
-        spec = replace(spec, practice=True)
+        tests = habit_tests(search.fit(spec), spec, p, cfg.habit_alpha)
+        spec = replace(spec, habit_categories=tuple(tests["chosen"]), per_category_habit=False)
+    if cfg.practice:
+        base, more = search.fit(spec), search.fit(replace(spec, practice=True))
+        if more.loglik - base.loglik > 0.5 * math.log(data.n_users) * (more.n_params() - base.n_params()):
+            spec = replace(spec, practice=True)
     spec = search.pattern(spec, "exposure_decay", _log2_spacing(ex) / 2, cfg.polish_steps)
     if spec.habit_categories:
         spec = search.pattern(spec, "habit_decay", _log2_spacing(hb) / 2, cfg.polish_steps)
-    record = {"format_version": FORMAT_VERSION, "spec": spec.to_dict(),
-              "static_dim": int(data.static.shape[1]), "columns": spec.columns(int(data.static.shape[1])),
-              "half_lives": list(spec.half_lives()),
-              "criterion": "mean log marginal likelihood of the validation users' events (profile over the "
-                           "structure, a population with K_search types fitted by EM on the other users)",
-              "k_search": search.k, "k_path": search.k_path, "habit_ranking": ranking,
-              "val_loglik": search.score(spec), "n_fit_users": int(fit_idx.size),
-              "n_validation_users": int(val_idx.size), "candidates": search.table, "config": cfg.to_dict(),
-              "seconds": time.perf_counter() - t0}
+    record = {"format_version": FORMAT_VERSION, "spec": spec.to_dict(), "static_dim": p,
+              "columns": spec.columns(p), "half_lives": list(spec.half_lives()),
+              "criterion": "in-sample log marginal likelihood of every training user under the one-type "
+                           "hierarchical linear model (full covariance, exact) for the decays; one-sided Wald "
+                           "tests (robust SE, Bonferroni) of the habit columns' population means for the habit "
+                           "categories; BIC for practice",
+              "habit_tests": tests, "loglik": search.score(spec), "n_users": int(data.n_users),
+              "candidates": search.table, "config": cfg.to_dict(), "seconds": time.perf_counter() - t0}
     return spec, record
 
 
@@ -430,5 +395,5 @@ def _example_data(n_users: int, seed: int, n_events: int = 30) -> DynamicsData:
 
 def _example_fit() -> tuple[Population, DynamicsSpec]:
     cfg = DynamicsFitConfig(exposure_half_lives=(1.0, 2.0, 4.0), habit_half_lives=(8.0, 16.0, 32.0), refine_steps=1,
-                            polish_steps=0, search_k=2, practice=False, fit=FitConfig(n_types=2, split_merge=False))
+                            polish_steps=0, practice=False, fit=FitConfig(n_types=2, split_merge=False))
     return fit_dynamics(_example_data(n_users=120, seed=0), cfg)
