@@ -20,7 +20,7 @@ compared by their likelihood (the decays); added columns are judged by a test fi
 2. **which categories build the habit**: at step 1's decays, a one-sided Wald test per category of the
    *population-mean* coefficient of its habit stock, with a robust (sandwich) standard error: the categories
    with ``z < Phi^-1(habit_alpha / C)`` (a habit that harms, Bonferroni over the ``C`` categories; 5%
-   familywise: ``z < -2.64`` for 6 categories) build the habit, their stocks summed into one. A small harm
+   familywise: ``z < -2.39`` for 6 categories) build the habit, their stocks summed into one. A small harm
    shared by every type moves the population mean, so it is seen even where each type's own coefficient is
    noisy;
 3. **practice** (``log(1 + n_c)`` columns) kept when it raises the log likelihood by more than BIC's
