@@ -35,7 +35,12 @@ __all__ = ["HierarchicalFit", "fit_hierarchical", "summarise_rows"]
 @dataclass(frozen=True, eq=False)
 class HierarchicalFit:
     """The maximum-likelihood ``mu (d,)``, ``cov (d, d)``, ``noise_var``; ``loglik`` the in-sample log marginal
-    likelihood summed over users; ``se`` the robust standard errors of ``mu``; ``iterations`` of EM."""
+    likelihood summed over users; ``se`` the robust standard errors of ``mu``; ``iterations`` of EM.
+
+    >>> fit = HierarchicalFit(np.array([1.0, -0.5]), np.eye(2), 0.25, -10.0, np.array([0.5, 0.1]), 3)
+    >>> fit.z().tolist(), fit.n_params()
+    ([2.0, -5.0], 6)
+    """
 
     mu: np.ndarray
     cov: np.ndarray
@@ -45,11 +50,19 @@ class HierarchicalFit:
     iterations: int
 
     def z(self) -> np.ndarray:
-        """Wald statistics ``mu / se`` (see the module's example)."""
+        """Wald statistics ``mu / se``.
+
+        >>> HierarchicalFit(np.ones(1), np.eye(1), 1.0, 0.0, np.array([0.25]), 1).z().tolist()
+        [4.0]
+        """
         return self.mu / np.maximum(self.se, 1e-300)
 
     def n_params(self) -> int:
-        """Free parameters: the mean, the covariance's lower triangle and the noise variance."""
+        """Free parameters: the mean, the covariance's lower triangle and the noise variance.
+
+        >>> HierarchicalFit(np.ones(3), np.eye(3), 1.0, 0.0, np.ones(3), 1).n_params()
+        10
+        """
         d = self.mu.shape[0]
         return d + d * (d + 1) // 2 + 1
 
@@ -66,7 +79,12 @@ def _posterior(summary: Summary, mu: np.ndarray, cov: np.ndarray, s2: float) -> 
 def fit_hierarchical(summary: Summary, max_iter: int = 300, tol: float = 1e-7, reg: float = 1e-8
                      ) -> HierarchicalFit:
     """Maximum likelihood by EM from the pooled ridge estimate (see the module's example); ``reg`` keeps the
-    covariance positive definite, ``tol`` the relative change of the log likelihood that stops EM."""
+    covariance positive definite, ``tol`` the relative change of the log likelihood that stops EM.
+
+    >>> s = summarise_rows(np.array([0, 0, 1, 1]), np.ones((4, 1)), np.array([1.0, 1.2, 2.0, 2.2]), 2)
+    >>> round(float(fit_hierarchical(s).mu[0]), 2)
+    1.6
+    """
     d, N = summary.dim, max(float(summary.n.sum()), 1.0)
     A, b = summary.A.sum(0), summary.b.sum(0)
     mu = np.linalg.solve(A + 1e-6 * np.eye(d), b)
