@@ -121,13 +121,17 @@ def _policy_seed(seed: int, name: str) -> int:
 
 
 def serve(name: str, context: PolicyContext, truth: SatiationPopulation, users: UserBatch,
-          cfg: SatiationBenchConfig) -> dict[str, Any]:
+          cfg: SatiationBenchConfig, view: Any = None) -> dict[str, Any]:
     """Serve every user for ``cfg.steps`` steps with policy ``name``; per-step arrays ``(N, T)``:
-    ``engagement``, ``habit`` (before the step), ``clickbait`` (0/1 served), ``myopic_regret``."""
+    ``engagement``, ``habit`` (before the step), ``clickbait`` (0/1 served), ``myopic_regret``.
+
+    ``view``: a learned dynamics model (``warmstart.families.linear.dynamics.LearnedDynamics``) that keeps each
+    user's state from what the policy served (``new_state`` / ``step`` / ``candidates``); the policy is then
+    shown its candidates' features and a planner plans with it, while the engagement is the simulator's."""
     dyn = truth.dynamics
     params: dict[str, Any] = {}
     if name in (PLANNING, "oracle_plan"):
-        params = {"dynamics": dyn, "depth": cfg.depth, "discount": cfg.discount}
+        params = {"dynamics": dyn if view is None else view, "depth": cfg.depth, "discount": cfg.discount}
     if name == PLANNING:
         params["sample"] = cfg.plan_sample
     if name in (PLANNING, MYOPIC, "from_scratch_ts"):
@@ -143,11 +147,15 @@ def serve(name: str, context: PolicyContext, truth: SatiationPopulation, users: 
         state = policy.new_user(UserTruth(theta, tid, mean, cov, nv))
         noise = truth.config.noise_sd * np.random.default_rng([cfg.seed, 2, u]).standard_normal(T)
         e, h = np.zeros(dyn.n_categories), np.zeros(())
+        tracked = None if view is None else view.new_state()
         for t in range(T):
             X = dyn.features(e, h)
             means = X @ theta
-            a = policy.act(state, X).action
-            policy.update(state, X, a, float(means[a] + noise[t]))
+            shown = X if view is None else view.candidates(tracked)
+            a = policy.act(state, shown).action
+            policy.update(state, shown, a, float(means[a] + noise[t]))
+            if view is not None:
+                tracked = view.step(tracked, a)
             out["engagement"][u, t] = means[a]
             out["habit"][u, t] = h
             out["clickbait"][u, t] = is_cb[a]

@@ -14,7 +14,18 @@ from __future__ import annotations
 
 import typer
 
-from warmstart.cli import audit, bench, bench_coldstart, bench_sparse, data, fit, ope, report, service
+from warmstart.cli import (
+    audit,
+    bench,
+    bench_coldstart,
+    bench_dynamics,
+    bench_sparse,
+    data,
+    fit,
+    ope,
+    report,
+    service,
+)
 from warmstart.cli._common import CliError, progress_bar, run_app
 
 __all__ = ["CliError", "app", "main", "progress_bar"]
@@ -47,6 +58,7 @@ bench_app.command("tutoring")(bench.bench_tutoring)
 bench_app.command("scale")(bench.bench_scale)
 bench_app.command("responsible")(bench.bench_responsible)
 bench_app.command("sparse")(bench_sparse.bench_sparse)
+bench_app.command("dynamics")(bench_dynamics.bench_dynamics)
 app.command("report")(report.report)
 app.command("demo")(report.demo)
 app.command("ope")(ope.ope)

@@ -54,8 +54,11 @@ class HabitDynamics(Protocol):
     """What the planner needs to know of how a user's state moves: satiation per item category that decays by
     ``exposure_decay`` per step, a habit stock that decays by ``habit_decay`` and grows with the ``clickbait``
     categories, and how to read the state off the candidates' features. The policy is given an object with
-    these members (the simulator's ``warmstart.sim.satiation.SatiationDynamics``, or a learned model); it never
-    imports one.
+    these members (the simulator's ``warmstart.sim.satiation.SatiationDynamics``, or a learned model:
+    ``warmstart.families.linear.dynamics.LearnedDynamics``, whose decays and habit categories were fitted from a
+    log); it never imports one. Optional members the planner reads when present: ``habit_column`` (the habit
+    stock's column, ``2 C`` when absent; ``None``: no habit stock) and ``static_columns`` (columns held at their
+    current values over the lookahead).
 
     >>> import numpy as np
     >>> from warmstart.sim.satiation import SatiationDynamics
@@ -153,7 +156,15 @@ class HabitPlanner:
         # serving candidate i at lookahead step t is worth base_i - sat_i * e_i(t), plus the exact future cost
         # of the habit it adds, with e_i(t) = rho^t e_i(0) + the sequence's own earlier servings of i; summed
         # with discounts over a sequence this is gain @ W[0] + neg_sat @ (W[1] + e(0) * W[2])
-        gain = thetas[:, cats] + self.habit_weight * thetas[:, 2 * C : 2 * C + 1] * dyn.is_clickbait[cats]
+        gain = thetas[:, cats]
+        # a learned model may have no habit stock, or columns held at their current values over the lookahead
+        # (``static_columns``: a practice term, which changes slowly); the simulator's has the stock in 2C
+        habit = getattr(dyn, "habit_column", 2 * C)
+        if habit is not None:
+            gain = gain + self.habit_weight * thetas[:, habit : habit + 1] * dyn.is_clickbait[cats]
+        static = list(getattr(dyn, "static_columns", ()))
+        if static:
+            gain = gain + thetas[:, static] @ X[:, static].T
         neg_sat = thetas[:, C + cats]
         V = gain @ W[0] + neg_sat @ (W[1] + exposure[:, None] * W[2])
         # sequences are lexicographic: those starting with candidate i are the i-th contiguous block

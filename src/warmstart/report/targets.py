@@ -15,6 +15,7 @@ from warmstart.report.coldstart_targets import (  # noqa: F401  (_example_coldst
     _example_coldstart,
     coldstart_rows,
 )
+from warmstart.report.dynamics_targets import dynamics_rows
 from warmstart.report.fair_targets import fair_type_rows
 from warmstart.report.replay_targets import replay_rows
 from warmstart.report.sparse_targets import sparse_rows
@@ -363,6 +364,7 @@ def write_targets(bench_dir: str | Path) -> list[dict[str, Any]]:
         ("service.json", lambda d: service_rows(d, _load(bench_dir / "obp-check.json"))),
         ("ope-obd.json", ope_rows), ("responsible.json", responsible_rows), ("scale.json", scale_rows),
         ("sparse.json", sparse_rows),
+        ("dynamics.json", dynamics_rows),
     ]
     for name, make_rows in optional:  # each benchmark's rows when its JSON is there
         found = _load(bench_dir / name)
@@ -433,6 +435,22 @@ HEADLINE = (
     "AUC ours - pyBKT (unseen ASSIST2009 students)",
     "AUC ours - pyBKT on responses 1-10 of each student",
     "rank + reward round trips, SQLite, one worker, loopback",
+    # types on real logs (issue 16)
+    *(f"replay replay-{log}: {what}" for log, pooled in (("movielens-rating", "pooled_ts"),
+                                                          ("movielens-liked", "logistic_pooled"),
+                                                          ("assistments2009", "logistic_pooled"))
+      for what in ("ours not significantly worse than any peer, best at 1-10 and 1-20",
+                   f"types add (ours - {pooled})",
+                   "ours captures of the best peer -> oracle_user distance at 1-20")),
+    "replay replay-movielens-genres: content features only, ours >= popularity",
+    # how people change (issue 18)
+    "learned dynamics: share of the oracle planner's long-term gain (Satiation-v0)",
+    "learned dynamics: 95% CIs cover the simulator's parameters (types >= 200 users)",
+    "sparse: G(20) at 10 events per training user (5,000 users, noise x1)",
+    "noisy: G(20) at noise x2 (50 events, 5,000 users)",
+    "no cell of the grid worse than pooled TS at 20 or 200 steps",
+    "fair types (planted type-attribute link): leakage AUC; G(50) kept",
+    "fair types, independent attribute: nothing changes",
 )
 
 

@@ -55,3 +55,4 @@ class FitDiagnostics(OrderedRecord):
     family: dict[str, Any] | None = None  # on a 0/1 log (fit --log): both families' scores, the linear chosen
     decision: dict[str, Any] | None = None  # fit --log: the policy to serve with, chosen on validation users
     fair: dict[str, Any] | None = None  # a fair fit (fit_population(fair_attribute=)): the attribute and the check
+    dynamics: dict[str, Any] | None = None  # learned response dynamics: the structure chosen and every score

@@ -1,0 +1,399 @@
+"""Fitting response dynamics from an event log: the decays and the feature set by the in-sample marginal
+likelihood of the one-type hierarchical model and Wald tests, the per-type coefficients by the linear family's
+EM (``warmstart.families.linear.dynamics`` has the model).
+
+**The data.** Events sorted by user then time (``DynamicsData``: ``user``, ``time``, each event's item
+categories ``cats (n, C)``, the static features of each event's item ``static (n, p)``, ``reward``); no
+state and no dynamic feature is given: they are computed here from the times and the items.
+
+**The criterion** (``choose_dynamics``). A candidate structure (decays, habit categories, practice) is scored
+by the log marginal likelihood, summed over *every* training user, of the one-type linear-Gaussian hierarchical
+model with a full covariance (``warmstart.families.linear.hierarchical``: exact, no local optimum, no starting
+grouping; a mixture of types is one Gaussian with their spread in its covariance). Two decays and a handful of
+columns against tens of thousands of events need no held-out split. Candidates with the same columns are
+compared by their likelihood (the decays); added columns are judged by a test fixed before any result:
+
+1. **the decays**, with a habit stock *per category* (so that no category is assumed to build the habit):
+   the exposure half-life over ``exposure_half_lives`` (the habit half-life at the middle of its grid), then
+   the habit half-life over ``habit_half_lives``, then each refined by a pattern search in log half-life
+   (``refine_steps`` halvings of a step starting at the grids' spacing);
+2. **which categories build the habit**: at step 1's decays, a one-sided Wald test per category of the
+   *population-mean* coefficient of its habit stock, with a robust (sandwich) standard error: the categories
+   with ``z < Phi^-1(habit_alpha / C)`` (a habit that harms, Bonferroni over the ``C`` categories; 5%
+   familywise: ``z < -2.39`` for 6 categories) build the habit, their stocks summed into one. A small harm
+   shared by every type moves the population mean, so it is seen even where each type's own coefficient is
+   noisy;
+3. **practice** (``log(1 + n_c)`` columns) kept when it raises the log likelihood by more than BIC's
+   ``log(N_users) / 2`` per added parameter (its means and the covariance's new rows);
+4. the decays refined again with the chosen columns (``polish_steps`` halvings from half the grid spacing).
+
+Then the population is fitted on every training user with the chosen structure by the linear family's own fit
+(``config.fit``: K by BIC, restarts, moves). The choice, every candidate's score, the tests and the timings are
+kept in ``population.diagnostics.dynamics``, so ``learned_dynamics(population)`` rebuilds the model from a saved
+population file.
+
+>>> data = _example_data(n_users=200, seed=0)
+>>> cfg = DynamicsFitConfig(exposure_half_lives=(1.0, 2.0, 4.0), habit_half_lives=(8.0, 16.0, 32.0),
+...                         refine_steps=1, polish_steps=1, fit=FitConfig(n_types=2, split_merge=False))
+>>> population, spec = fit_dynamics(data, cfg)
+>>> spec.habit_categories, round(spec.exposure_decay, 2), population.diagnostics.dynamics["spec"]["practice"]
+((1,), 0.71, False)
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from statistics import NormalDist
+from typing import Any
+
+import numpy as np
+
+from warmstart.data.events import EventData
+from warmstart.families.linear.dynamics import (
+    FORMAT_VERSION,
+    DynamicsSpec,
+    LearnedDynamics,
+    dynamic_columns,
+    history_states,
+)
+from warmstart.families.linear.fit import FitConfig, fit_population
+from warmstart.families.linear.hierarchical import HierarchicalFit, fit_hierarchical
+from warmstart.families.linear.model import Summary, summarise_rows
+from warmstart.families.linear.population import Population
+
+Progress = Callable[[str, float], None]
+
+
+@dataclass(frozen=True, eq=False)
+class DynamicsData:
+    """Events for the dynamics fit, sorted by user then time: ``user (n,)`` in ``[0, n_users)``, ``time (n,)``,
+    ``cats (n, C)`` the categories of each event's item (0/1), ``static (n, p)`` its static features,
+    ``reward (n,)``; the users arrive in the order of their first events.
+
+    >>> data = _example_data(n_users=3, seed=0, n_events=2)
+    >>> data.n_categories, data.first_times().tolist(), data.summary(DynamicsSpec(n_categories=2)).dim
+    (2, [0.0, 2.0, 4.0], 4)
+    >>> data.rows(DynamicsSpec(n_categories=2)).shape
+    (6, 4)
+    """
+
+    user: np.ndarray
+    time: np.ndarray
+    cats: np.ndarray
+    static: np.ndarray
+    reward: np.ndarray
+    n_users: int
+
+    def __post_init__(self) -> None:
+        n = self.user.shape[0]
+        for name in ("time", "reward"):
+            if getattr(self, name).shape != (n,):
+                raise ValueError(f"{name}: expected ({n},), one per event, got {getattr(self, name).shape}")
+        for name in ("cats", "static"):
+            arr = getattr(self, name)
+            if arr.ndim != 2 or arr.shape[0] != n:
+                raise ValueError(f"{name}: expected ({n}, columns), one row per event, got {arr.shape}")
+        if n and (np.any(np.diff(self.user) < 0) or self.user[0] < 0 or self.user[-1] >= self.n_users):
+            raise ValueError(f"user: expected indices in [0, {self.n_users}) sorted ascending")
+
+    @property
+    def n_categories(self) -> int:
+        return int(self.cats.shape[1])
+
+    @staticmethod
+    def from_events(events: EventData, item_categories: np.ndarray, item_static: np.ndarray | None = None,
+                    static_rows: np.ndarray | None = None) -> DynamicsData:
+        """From an event log and its items' categories ``(n_items, C)``; the static features are
+        ``static_rows (n_events, p)`` when given, else ``item_static (n_items, p)`` of each event's item, else
+        the categories themselves.
+
+        >>> ev = EventData.from_rows(["u", "u"], [0.0, 1.0], ["a", "b"], [1.0, 2.0])
+        >>> DynamicsData.from_events(ev, np.eye(2)).cats.tolist()
+        [[1.0, 0.0], [0.0, 1.0]]
+        """
+        cats = np.asarray(item_categories, dtype=float)[events.item]
+        if static_rows is None:
+            static_rows = cats if item_static is None else np.asarray(item_static, dtype=float)[events.item]
+        return DynamicsData(events.user, events.time, cats, np.asarray(static_rows, dtype=float), events.reward,
+                            events.n_users)
+
+    def first_times(self) -> np.ndarray:
+        """Each user's first time (``+inf`` for a user with no event); see the class's example."""
+        out = np.full(self.n_users, np.inf)
+        np.minimum.at(out, self.user, self.time)
+        return out
+
+    def rows(self, spec: DynamicsSpec) -> np.ndarray:
+        """Every event's features under ``spec``: the static ones, then the dynamic ones (see the class)."""
+        parts = ("exposure",) + (("habit",) if spec.n_habit else ()) + (("count",) if spec.practice else ())
+        states = history_states(self.user, self.time, self.cats, spec, parts)
+        return np.hstack([self.static, dynamic_columns(spec, self.cats, states)])
+
+    def summary(self, spec: DynamicsSpec) -> Summary:
+        """The users' statistics over ``rows(spec)`` (see the class's example)."""
+        return summarise_rows(self.user, self.rows(spec), self.reward, self.n_users)
+
+
+@dataclass(frozen=True, kw_only=True)
+class DynamicsFitConfig:
+    """Settings of the dynamics fit (see the module docstring); half-lives in units of ``time_unit``.
+
+    >>> DynamicsFitConfig().to_dict()["exposure_half_lives"]
+    [0.5, 1.0, 2.0, 4.0, 8.0]
+    >>> DynamicsFitConfig(habit_half_lives=(8.0, 4.0))
+    Traceback (most recent call last):
+    ...
+    ValueError: habit_half_lives: expected increasing positive half-lives, got (8.0, 4.0)
+    """
+
+    exposure_half_lives: tuple[float, ...] = (0.5, 1.0, 2.0, 4.0, 8.0)
+    habit_half_lives: tuple[float, ...] = (4.0, 8.0, 16.0, 32.0, 64.0)
+    refine_steps: int = 3
+    polish_steps: int = 2
+    habit: bool = True
+    practice: bool = True
+    per_category: bool = True
+    time_unit: float = 1.0
+    habit_alpha: float = 0.05
+    search_max_iter: int = 300
+    fit: FitConfig = field(default_factory=FitConfig)
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        for name in ("exposure_half_lives", "habit_half_lives"):
+            grid = getattr(self, name)
+            if not grid or any(not (h > 0 and math.isfinite(h)) for h in grid) or list(grid) != sorted(set(grid)):
+                raise ValueError(f"{name}: expected increasing positive half-lives, got {grid}")
+        if self.refine_steps < 0 or self.polish_steps < 0 or self.search_max_iter < 1:
+            raise ValueError("refine_steps, polish_steps: expected >= 0; search_max_iter: expected >= 1")
+        if not 0 < self.habit_alpha < 1:
+            raise ValueError(f"habit_alpha: expected a level in (0, 1), got {self.habit_alpha}")
+
+    def to_dict(self) -> dict[str, Any]:
+        """The settings as JSON (see the class's example)."""
+        d = {k: (list(v) if isinstance(v, tuple) else v) for k, v in self.__dict__.items() if k != "fit"}
+        d["fit"] = {k: (list(v) if isinstance(v, tuple) else v) for k, v in self.fit.__dict__.items()}
+        return d
+
+
+def _decay(half_life: float) -> float:
+    """The decay per unit of time of a half-life, through its log2 rounded to 1e-6 (so that a half-life
+    reached twice, from a grid and by steps, is the same candidate)."""
+    return float(0.5 ** (2.0 ** -round(math.log2(half_life), 6)))
+
+
+def _log2_spacing(grid: tuple[float, ...]) -> float:
+    return float(np.mean(np.diff(np.log2(grid)))) if len(grid) > 1 else 1.0
+
+
+def _with_decay(spec: DynamicsSpec, which: str, decay: float) -> DynamicsSpec:
+    if which == "exposure_decay":
+        return replace(spec, exposure_decay=decay)
+    return replace(spec, habit_decay=decay)
+
+
+class _Search:
+    """The in-sample log marginal likelihood of candidate structures under the one-type hierarchical model,
+    with every score kept (``table``) and the fits of the latest candidates (``fits``)."""
+
+    def __init__(self, data: DynamicsData, cfg: DynamicsFitConfig, report: Progress) -> None:
+        self.data, self.cfg, self.report = data, cfg, report
+        self.table: list[dict[str, Any]] = []
+        self._fits: dict[DynamicsSpec, HierarchicalFit] = {}
+
+    def fit(self, spec: DynamicsSpec) -> HierarchicalFit:
+        if spec not in self._fits:
+            res = fit_hierarchical(self.data.summary(spec), max_iter=self.cfg.search_max_iter)
+            self._fits[spec] = res
+            hl = spec.half_lives()
+            self.table.append({"exposure_decay": spec.exposure_decay, "habit_decay": spec.habit_decay,
+                               "exposure_half_life": hl[0], "habit_half_life": hl[1],
+                               "habit_categories": list(spec.habit_categories),
+                               "per_category_habit": spec.per_category_habit, "practice": spec.practice,
+                               "loglik": res.loglik, "n_params": res.n_params(), "em_iterations": res.iterations})
+            self.report(f"candidate {len(self.table)}: half-lives {hl[0]:.2f} / {hl[1]:.1f}, log likelihood "
+                        f"{res.loglik:.1f}", min(0.9, 0.03 * len(self.table)))
+        return self._fits[spec]
+
+    def score(self, spec: DynamicsSpec) -> float:
+        return self.fit(spec).loglik
+
+    def line(self, spec: DynamicsSpec, which: str, half_lives: tuple[float, ...]) -> DynamicsSpec:
+        """The best of ``half_lives`` for the exposure's or the habit's decay, the other kept."""
+        cands = [_with_decay(spec, which, _decay(h)) for h in half_lives]
+        scores = [self.score(c) for c in cands]
+        return cands[int(np.argmax(scores))]
+
+    def pattern(self, spec: DynamicsSpec, which: str, step: float, halvings: int) -> DynamicsSpec:
+        """Pattern search in log2 half-life: try one step either side, move to the best, halve the step."""
+        best = spec
+        for _ in range(halvings):
+            log_hl = round(math.log2(math.log(0.5) / math.log(getattr(best, which))), 6)
+            cands = [best] + [_with_decay(best, which, _decay(2.0 ** (log_hl + s))) for s in (-step, step)]
+            scores = [self.score(c) for c in cands]
+            best = cands[int(np.argmax(scores))]
+            step /= 2.0
+        return best
+
+
+def habit_tests(fit: HierarchicalFit, spec: DynamicsSpec, static_dim: int, alpha: float) -> dict[str, Any]:
+    """Step 2 of the module docstring: per category, the population-mean coefficient of its own habit stock
+    (``spec`` has one per category), its robust standard error and Wald ``z``; the categories with ``z`` below
+    the one-sided Bonferroni threshold ``Phi^-1(alpha / C)`` are ``chosen``.
+
+    >>> from warmstart.families.linear.hierarchical import fit_hierarchical
+    >>> spec = DynamicsSpec(n_categories=2, exposure_decay=0.7, habit_decay=0.95, habit_categories=(0, 1),
+    ...                     per_category_habit=True)
+    >>> data = _example_data(n_users=100, seed=0)
+    >>> tests = habit_tests(fit_hierarchical(data.summary(spec)), spec, 2, 0.05)
+    >>> tests["chosen"], round(tests["z_threshold"], 2)
+    ([1], -1.96)
+    """
+    C = spec.n_categories
+    start = static_dim + (C if spec.per_category else 1)
+    coef, se = fit.mu[start : start + C], fit.se[start : start + C]
+    z = fit.z()[start : start + C]
+    threshold = float(NormalDist().inv_cdf(alpha / C))
+    return {"coef": coef.tolist(), "se": se.tolist(), "z": z.tolist(), "z_threshold": threshold, "alpha": alpha,
+            "test": "one-sided Wald, population-mean habit coefficient < 0, robust SE, Bonferroni over categories",
+            "chosen": [int(c) for c in range(C) if z[c] < threshold]}
+
+
+def choose_dynamics(data: DynamicsData, config: DynamicsFitConfig | None = None, progress: Progress | None = None
+                    ) -> tuple[DynamicsSpec, dict[str, Any]]:
+    """The structure chosen on ``data``'s training users (steps 1-4 of the module docstring) and the record of
+    the choice (what ``diagnostics.dynamics`` keeps).
+
+    >>> cfg = DynamicsFitConfig(exposure_half_lives=(1.0, 2.0), habit_half_lives=(8.0, 16.0), refine_steps=0,
+    ...                         polish_steps=0, practice=False, fit=FitConfig(n_types=2))
+    >>> spec, record = choose_dynamics(_example_data(n_users=120, seed=0), cfg)
+    >>> spec.habit_categories, record["habit_tests"]["chosen"], sorted(record)[:4]
+    ((1,), [1], ['candidates', 'columns', 'config', 'criterion'])
+    """
+    cfg = config or DynamicsFitConfig()
+    report = progress or (lambda msg, frac: None)
+    t0 = time.perf_counter()
+    search = _Search(data, cfg, report)
+    C, p = data.n_categories, int(data.static.shape[1])
+    ex, hb = cfg.exposure_half_lives, cfg.habit_half_lives
+    spec = DynamicsSpec(n_categories=C, exposure_decay=_decay(ex[len(ex) // 2]), habit_decay=_decay(hb[len(hb) // 2]),
+                        per_category=cfg.per_category, time_unit=cfg.time_unit)
+    if cfg.habit:
+        spec = replace(spec, habit_categories=tuple(range(C)), per_category_habit=True)
+    spec = search.line(spec, "exposure_decay", ex)
+    if cfg.habit:
+        spec = search.line(spec, "habit_decay", hb)
+    spec = search.pattern(spec, "exposure_decay", _log2_spacing(ex), cfg.refine_steps)
+    tests: dict[str, Any] = {}
+    if cfg.habit:
+        spec = search.pattern(spec, "habit_decay", _log2_spacing(hb), cfg.refine_steps)
+        tests = habit_tests(search.fit(spec), spec, p, cfg.habit_alpha)
+        spec = replace(spec, habit_categories=tuple(tests["chosen"]), per_category_habit=False)
+    if cfg.practice:
+        base, more = search.fit(spec), search.fit(replace(spec, practice=True))
+        if more.loglik - base.loglik > 0.5 * math.log(data.n_users) * (more.n_params() - base.n_params()):
+            spec = replace(spec, practice=True)
+    spec = search.pattern(spec, "exposure_decay", _log2_spacing(ex) / 2, cfg.polish_steps)
+    if spec.habit_categories:
+        spec = search.pattern(spec, "habit_decay", _log2_spacing(hb) / 2, cfg.polish_steps)
+    record = {"format_version": FORMAT_VERSION, "spec": spec.to_dict(), "static_dim": p,
+              "columns": spec.columns(p), "half_lives": list(spec.half_lives()),
+              "criterion": "in-sample log marginal likelihood of every training user under the one-type "
+                           "hierarchical linear model (full covariance, exact) for the decays; one-sided Wald "
+                           "tests (robust SE, Bonferroni) of the habit columns' population means for the habit "
+                           "categories; BIC for practice",
+              "habit_tests": tests, "loglik": search.score(spec), "n_users": int(data.n_users),
+              "candidates": search.table, "config": cfg.to_dict(), "seconds": time.perf_counter() - t0}
+    return spec, record
+
+
+def fit_dynamics(data: DynamicsData, config: DynamicsFitConfig | None = None, progress: Progress | None = None
+                 ) -> tuple[Population, DynamicsSpec]:
+    """Choose the structure (``choose_dynamics``) and fit the population on every user with it
+    (``config.fit``); the choice is in ``population.diagnostics.dynamics``.
+
+    >>> population, spec = _example_fit()
+    >>> population.diagnostics.dynamics["spec"] == spec.to_dict()
+    True
+    """
+    cfg = config or DynamicsFitConfig()
+    report = progress or (lambda msg, frac: None)
+    spec, record = choose_dynamics(data, cfg, lambda m, f: report(f"choice: {m}", 0.8 * f))
+    report("the population with the chosen dynamics", 0.8)
+    t0 = time.perf_counter()
+    population = fit_population(data.summary(spec), replace(cfg.fit, seed=cfg.seed))
+    record["final_fit_s"] = time.perf_counter() - t0
+    return with_dynamics(population, record), spec
+
+
+def with_dynamics(population: Population, record: dict[str, Any]) -> Population:
+    """``population`` with the dynamics' record in its diagnostics (``diagnostics.dynamics``).
+
+    >>> population, spec = _example_fit()
+    >>> with_dynamics(population, {"note": 1}).diagnostics.dynamics
+    {'note': 1}
+    """
+    return replace(population, diagnostics=population.diagnostics.replace(dynamics=record))
+
+
+def dynamics_spec(population: Population) -> DynamicsSpec:
+    """The structure a population was fitted with, from its diagnostics (a ``ValueError`` without one, or
+    with a format version this release does not read).
+
+    >>> population, spec = _example_fit()
+    >>> dynamics_spec(population) == spec
+    True
+    """
+    record = population.diagnostics.dynamics
+    if not record or "spec" not in record:
+        raise ValueError("population: expected a population fitted with learned dynamics (diagnostics.dynamics), "
+                         "got none")
+    if record.get("format_version") != FORMAT_VERSION:
+        raise ValueError(f"population: expected dynamics format version {FORMAT_VERSION}, got "
+                         f"{record.get('format_version')!r}")
+    return DynamicsSpec.from_dict(record["spec"])
+
+
+def learned_dynamics(population: Population) -> LearnedDynamics:
+    """The planner's model (``LearnedDynamics``) of a population fitted with learned dynamics on a catalogue
+    of categories.
+
+    >>> population, spec = _example_fit()
+    >>> again = Population.load(population.save("population.npz"))
+    >>> learned_dynamics(again).spec == spec, learned_dynamics(again).dim == population.dim
+    (True, True)
+    """
+    dyn = LearnedDynamics(dynamics_spec(population))
+    if dyn.dim != population.dim:
+        raise ValueError(f"population: expected features of dimension {dyn.dim} for its dynamics (a catalogue of "
+                         f"categories), got {population.dim}")
+    return dyn
+
+
+def _example_data(n_users: int, seed: int, n_events: int = 30) -> DynamicsData:
+    """A small catalogue of 2 categories (1 builds a habit that costs two types differently), one event per
+    unit of time, uniform-random choices: exposure decay 0.7, habit decay 0.95 (the true values)."""
+    rng = np.random.default_rng(seed)
+    true = LearnedDynamics(DynamicsSpec(n_categories=2, exposure_decay=0.7, habit_decay=0.95, habit_categories=(1,)))
+    theta = np.array([[2.0, 2.5, -0.4, -0.1, -0.1], [2.5, 1.5, -0.2, -0.3, -0.005]])
+    kind = rng.integers(2, size=n_users)
+    user = np.repeat(np.arange(n_users), n_events)
+    action = rng.integers(2, size=(n_users, n_events))
+    reward = np.empty((n_users, n_events))
+    for u in range(n_users):
+        state = true.new_state()
+        for t in range(n_events):
+            reward[u, t] = true.candidates(state)[action[u, t]] @ theta[kind[u]] + 0.3 * rng.standard_normal()
+            state = true.step(state, int(action[u, t]))
+    cats = np.eye(2)[action.ravel()]
+    times = (user * n_events + np.tile(np.arange(n_events), n_users)).astype(float)
+    return DynamicsData(user, times, cats, cats, reward.ravel(), n_users)
+
+
+def _example_fit() -> tuple[Population, DynamicsSpec]:
+    cfg = DynamicsFitConfig(exposure_half_lives=(1.0, 2.0, 4.0), habit_half_lives=(8.0, 16.0, 32.0), refine_steps=1,
+                            polish_steps=0, practice=False, fit=FitConfig(n_types=2, split_merge=False))
+    return fit_dynamics(_example_data(n_users=120, seed=0), cfg)

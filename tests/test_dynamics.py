@@ -1,0 +1,126 @@
+"""Learned response dynamics: the states from timestamps, the choice of decays and habit categories, the planner
+with a learned model, the population file's record, and the benchmark in a tiny configuration."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import replace
+
+import numpy as np
+import pytest
+
+from warmstart.bench.dynamics import DynamicsBenchConfig, log_events, run_dynamics_satiation
+from warmstart.bench.satiation import SatiationBenchConfig
+from warmstart.families.linear.dynamics import DynamicsSpec, LearnedDynamics, history_states
+from warmstart.families.linear.dynamics_fit import (
+    DynamicsFitConfig,
+    _example_data,
+    _example_fit,
+    choose_dynamics,
+    dynamics_spec,
+    learned_dynamics,
+)
+from warmstart.families.linear.fit import FitConfig
+from warmstart.families.linear.population import Population
+from warmstart.policies.planning import HabitPlanner
+from warmstart.sim.satiation import SatiationConfig, SatiationDynamics, SatiationPopulation
+
+
+def test_states_from_a_simulator_log_equal_its_features():
+    truth = SatiationPopulation(SatiationConfig())
+    log = truth.logged(n_users=20, n_events=15, seed=1)
+    data = log_events(log)
+    spec = DynamicsSpec(n_categories=6, exposure_decay=0.7, habit_decay=0.95, habit_categories=(5,))
+    np.testing.assert_allclose(data.rows(spec), log.chosen.reshape(-1, 13), atol=1e-12)
+
+
+def test_states_decay_with_the_time_between_events():
+    spec = DynamicsSpec(n_categories=2, exposure_decay=0.5, habit_decay=0.8, habit_categories=(0,), time_unit=10.0)
+    times = np.array([0.0, 10.0, 40.0, 0.0])              # user 0: gaps of 1 and 3 units; user 1 starts afresh
+    cats = np.eye(2)[[0, 1, 0, 0]]
+    st = history_states(np.array([0, 0, 0, 1]), times, cats, spec)
+    assert st.exposure.tolist() == [[0, 0], [1, 0], [0.5**3, 0.5**2], [0, 0]]
+    assert st.habit[:, 0].tolist() == pytest.approx([0, 1, 0.8**3, 0])
+    assert st.count.tolist() == [[0, 0], [1, 0], [1, 1], [0, 0]]
+    with pytest.raises(ValueError, match="time order"):
+        history_states(np.array([0, 0]), np.array([2.0, 1.0]), np.eye(2)[[0, 1]], spec)
+
+
+def test_the_choice_recovers_a_known_exposure_decay_and_the_habit_category():
+    data = _example_data(n_users=200, seed=3)             # exposure decay 0.7 (half-life 1.94), category 1's habit
+    cfg = DynamicsFitConfig(exposure_half_lives=(0.5, 1.0, 2.0, 4.0, 8.0), habit_half_lives=(8.0, 16.0, 32.0),
+                            refine_steps=2, polish_steps=0, practice=False,
+                            fit=FitConfig(n_types=2, split_merge=False))
+    spec, record = choose_dynamics(data, cfg)
+    assert spec.habit_categories == (1,)
+    # within one step of the coarse grid (a factor 2) of the truth: on this log (and on 400 users) the choice
+    # is 2.83, a factor 1.46 above the true 1.94; a tighter tolerance fails (a bias, reported in docs/results.md)
+    assert abs(math.log2(spec.half_lives()[0] / 1.943)) <= 1.0
+    assert record["habit_tests"]["chosen"] == [1] and record["habit_tests"]["z"][1] < -3
+
+
+def test_the_habit_category_of_a_small_satiation_log_is_found():
+    # 300 users of Satiation-v0, 50 uniform-random events each: the clickbait category (5) builds a habit
+    # whose harm is 0.075 for the susceptible types and 0.005 for the others; the one-sided Wald test of the
+    # population-mean coefficient finds it and only it
+    truth = SatiationPopulation(SatiationConfig())
+    data = log_events(truth.logged(n_users=300, n_events=50, seed=2))
+    cfg = DynamicsFitConfig(exposure_half_lives=(2.0,), habit_half_lives=(8.0, 16.0), refine_steps=0,
+                            polish_steps=0, practice=False, search_max_iter=60,
+                            fit=FitConfig(n_types=2, split_merge=False))
+    spec, record = choose_dynamics(data, cfg)
+    assert spec.habit_categories == (5,), record["habit_tests"]
+    assert spec.half_lives() == pytest.approx((2.0, 16.0))
+
+
+def test_planning_with_a_learned_model_equals_planning_with_the_same_dynamics_given():
+    given = SatiationDynamics(n_categories=3, exposure_decay=0.6, habit_decay=0.9, clickbait=(2,))
+    learned = LearnedDynamics(DynamicsSpec(n_categories=3, exposure_decay=0.6, habit_decay=0.9, habit_categories=(2,)))
+    state = learned.new_state()
+    e, h = np.zeros(3), np.zeros(())
+    for a in (2, 0, 2):
+        state = learned.step(state, a)
+        e, h = given.advance(e, h, np.asarray(a))
+    X = learned.candidates(state)
+    np.testing.assert_allclose(X, given.features(e, h))
+    thetas = np.array([[1.0, 1.1, 1.6, -0.3, -0.2, -0.1, -0.08], [1.0, 0.9, 1.2, -0.3, -0.3, -0.1, 0.0]])
+    np.testing.assert_allclose(HabitPlanner(learned, depth=3).values(thetas, X),
+                               HabitPlanner(given, depth=3).values(thetas, X))
+
+
+def test_planner_without_a_habit_stock_and_with_practice_held_over_the_lookahead():
+    learned = LearnedDynamics(DynamicsSpec(n_categories=2, exposure_decay=0.5, practice=True))
+    state = learned.step(learned.step(learned.new_state(), 0), 0)
+    X = learned.candidates(state)
+    assert learned.dim == 6 and learned.habit_column is None and X[0, 4] == pytest.approx(math.log(3))
+    theta = np.array([[1.0, 1.0, -0.5, -0.5, 1.0, 1.0]])    # practice pays: category 0, practised twice
+    myopic = HabitPlanner(None).values(theta, X)
+    planned = HabitPlanner(learned, depth=1).values(theta, X)
+    np.testing.assert_allclose(planned, myopic)              # one step: the plan is the myopic value
+
+
+def test_the_population_file_keeps_the_dynamics():
+    population, spec = _example_fit()
+    again = Population.from_bytes(population.to_bytes())
+    assert dynamics_spec(again) == spec and learned_dynamics(again).dim == again.dim
+    record = dict(population.diagnostics.dynamics or {}, format_version=99)
+    bad = replace(population, diagnostics=population.diagnostics.replace(dynamics=record))
+    with pytest.raises(ValueError, match="format version"):
+        dynamics_spec(bad)
+    with pytest.raises(ValueError, match="learned dynamics"):
+        dynamics_spec(replace(population, diagnostics=population.diagnostics.replace(dynamics=None)))
+
+
+def test_bench_dynamics_tiny_run():
+    sat = replace(SatiationBenchConfig.make(quick=True), n_train_users=150, n_train_events=30, n_users=3, steps=6,
+                  n_bootstrap=50)
+    dyn = DynamicsFitConfig(exposure_half_lives=(1.0, 2.0), habit_half_lives=(8.0, 16.0), refine_steps=0,
+                            polish_steps=0, practice=False,
+                            fit=FitConfig(n_types=2, split_merge=False))
+    doc = run_dynamics_satiation(DynamicsBenchConfig(satiation=sat, dynamics=dyn, n_recovery=2))
+    assert set(doc["policies"]) == {"mixture_plan", "mixture_plan_given", "mixture_ts", "mixture_ts_learned",
+                                    "oracle_plan", "oracle"}
+    assert all(math.isfinite(p["long_term"]) for p in doc["policies"].values())
+    assert math.isfinite(doc["learned_gain_share"]) and len(doc["learned_gain_share_ci95"]) == 2
+    assert set(doc["recovery"]["per_type"]) == {"0", "1", "2", "3", "4"}
+    assert doc["chosen"]["spec"]["n_categories"] == 6
