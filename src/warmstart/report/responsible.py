@@ -10,7 +10,7 @@ import matplotlib
 import numpy as np
 
 from warmstart.report import _plot
-from warmstart.report._page import _dec, _e, _finite, _img, _num, _pct, _table
+from warmstart.report._page import _ci, _dec, _e, _finite, _img, _num, _pct, _table
 from warmstart.report.targets import responsible_rows
 from warmstart.stats import moving_average
 
@@ -157,6 +157,34 @@ def _drift(doc: Mapping[str, Any]) -> str:
                    "Regret per step; the dotted line is where the user's own responses start."))
 
 
+def _fair_types(fair: Mapping[str, Any]) -> str:
+    """The fair fit (``fit --fair-attribute``) against the unconstrained one, on a planted type-attribute link
+    and on an independent attribute: leakage AUC with its 95% CI, G(50) and K."""
+    if not fair:
+        return ""
+    fits = fair.get("fits") or {}
+
+    def row(label: str, auc: Any, ci: Any, g50: Any, fit: str) -> str:
+        return (f"<tr><td>{_e(label)}</td><td class=\"n\">{_dec(auc)} {_ci(ci, _dec)}</td>"
+                f"<td class=\"n\">{_dec(g50)}</td><td class=\"n\">{_e((fits.get(fit) or {}).get('n_types', '—'))}</td>"
+                "</tr>")
+
+    planted = (fits.get("unconstrained") or {}).get("leakage") or {}
+    rows = [row("unconstrained, planted link", fair.get("unconstrained_auc"), fair.get("unconstrained_ci95"),
+                fair.get("unconstrained_G50"), "unconstrained"),
+            row("fair, planted link", fair.get("fair_auc"), fair.get("fair_ci95"), fair.get("fair_G50"),
+                "fair_planted"),
+            row("unconstrained, independent attribute", fair.get("independent_unconstrained_auc"),
+                (planted.get("independent") or {}).get("ci95"), fair.get("unconstrained_G50"), "unconstrained"),
+            row("fair, independent attribute", fair.get("independent_fair_auc"), fair.get("independent_fair_ci95"),
+                fair.get("independent_fair_G50"), "fair_independent")]
+    head = [("Fit", ""), ("Leakage AUC (95% CI)", "n"), ("G(50)", "n"), ("K", "n")]
+    note = (f"The fair fit keeps {_pct(fair.get('G50_ratio'))} of the unconstrained fit's G(50) on the planted "
+            f"link and {_pct(fair.get('independent_G50_ratio'))} with an independent attribute; an AUC of 0.5 is "
+            "no information about the attribute in the served type probabilities (docs/fair-types.md).")
+    return "<h3>Fair types by construction</h3>" + _table(head, rows) + f'<p class="note">{_e(note)}</p>'
+
+
 def _others(doc: Mapping[str, Any]) -> str:
     out = []
     sat = doc.get("satiation")
@@ -181,6 +209,7 @@ def _others(doc: Mapping[str, Any]) -> str:
         out.append(f"<p>Leakage audit: inferred types predict a planted type-linked attribute with AUC "
                    f"{_dec(leak['correlated_auc'], 2)}, and an independent one with AUC "
                    f"{_dec(leak['independent_auc'], 2)} (95% CI {_dec(lo, 2)}–{_dec(hi, 2)}; chance is 0.5).</p>")
+    out.append(_fair_types(doc.get("fair_types") or {}))
     fg = doc.get("forget")
     if fg:
         diff, before = f"{fg['max_abs_diff']:.1e}", f"{fg['max_abs_diff_before_forget']:.1e}"
@@ -196,5 +225,7 @@ def responsible_section(doc: Mapping[str, Any]) -> str:
     >>> section = responsible_section({"dp": {"epsilon": 1.0, "delta": 1e-6, "gain_kept": 0.93}})  # one part
     >>> section.startswith("<p>Inferring"), "<h3>Privacy</h3>" in section, "switch" in section  # no drift
     (True, True, False)
+    >>> "Fair types" in _fair_types({"fair_auc": 0.52, "fair_ci95": [0.49, 0.55]})   # the fair-types part
+    True
     """
     return _lead(doc) + _targets(doc) + _fairness(doc) + _drift(doc) + _others(doc)
