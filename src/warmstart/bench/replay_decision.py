@@ -69,12 +69,16 @@ def choose_linear_decision(train: EventData, choice: SpaceChoice, seed: int, ste
     cfg = choice.config
     fit_idx, val_idx = split_by_first_event(train, 1.0 - cfg.validation_fraction)
     fit_part, val_part = train.subset(fit_idx), train.subset(val_idx)
-    population, learned = fit_in_space(fit_part, choice.ours, choice.n_types, cfg, seed)
+    if choice.ours_fit is not None and cfg.population.seed == seed:  # the choice fitted it already
+        population, features = choice.ours_fit
+    else:
+        population, learned = fit_in_space(fit_part, choice.ours, choice.n_types, cfg, seed)
+        features = learned.features
     users = _new_users(val_part, steps, seed)
     scores: dict[str, float] = {}
     for rule in LINEAR_DECISIONS:
         agent = PolicyAgent(make_policy(rule, PolicyContext(population=population), seed=seed))
-        rewards = _serve(agent, users, learned.features, None, steps)
+        rewards = _serve(agent, users, features, None, steps)
         scores[rule] = float(np.nanmean(rewards[:, :window], axis=1).mean())
     best = max(LINEAR_DECISIONS, key=lambda d: (round(scores[d], 12), d == "mixture_ids"))
     return best, scores

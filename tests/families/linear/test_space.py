@@ -169,6 +169,23 @@ def test_fit_in_space_fixes_k_and_says_which_space():
     assert population.diagnostics.item_features["factorisation"]["config"]["reg"] == 1.0
 
 
+def test_the_choice_keeps_ours_fit_as_a_refit_on_the_fitting_users_gives_it():
+    events = typed_log(80, THREE_TYPES, seed=8)
+    cfg = SpaceConfig(n_factors=(0, 2), factor_reg=(1.0,), n_types=(1, 3), item_features=FAST_ITEMS,
+                      population=FAST_FIT)
+    choice = choose_space(events, cfg, seed=4)
+    assert choice.ours_fit is not None
+    kept, features = choice.ours_fit
+    fit_idx, _ = split_by_first_event(events, 1.0 - cfg.validation_fraction)
+    refit, learned = fit_in_space(events.subset(fit_idx), choice.ours, choice.n_types, choice.config, 4)
+    assert kept.n_types == refit.n_types == choice.n_types
+    np.testing.assert_array_equal(features, learned.features)
+    np.testing.assert_array_equal(kept.weights, refit.weights)
+    for name in ("mu", "cov", "noise_var"):
+        np.testing.assert_array_equal(getattr(kept.components, name), getattr(refit.components, name))
+    assert "ours_fit" not in choice.to_dict()
+
+
 @pytest.mark.parametrize(("kwargs", "match"), [
     ({"n_factors": ()}, r"n_factors: expected distinct integers >= 0 \(at least one\), got \[\]"),
     ({"n_factors": (2, 2)}, "n_factors: expected distinct integers"),

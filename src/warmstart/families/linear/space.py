@@ -245,6 +245,10 @@ class SpaceChoice:
     config: SpaceConfig
     #: wall time of the choice (not in ``to_dict``: same seed, same record)
     seconds: float = 0.0
+    #: ours' chosen (space, K) as the choice fitted it on the fitting users: the population and the items'
+    #: features (``fit_in_space`` on the fitting users gives the same), so that a later step replaying the
+    #: validation users (``replay_decision``) need not fit it again; not in ``to_dict``
+    ours_fit: tuple[Population, np.ndarray] | None = field(default=None, repr=False, compare=False)
 
     def space_of(self, who: str) -> Space:
         """The space chosen for ``who`` (``ours``, ``pooled`` or ``from_scratch``)."""
@@ -311,12 +315,15 @@ def choose_space(events: EventData, config: SpaceConfig | None = None, seed: int
     if not ks:
         raise ValueError(f"n_types: expected a K below the {fit_part.n_users} fitting users, got "
                          f"{list(cfg.n_types)}")
+    fitted: list[tuple[dict[int, Population], np.ndarray]] = []  # per space: its populations, its features
     for s_idx, space in enumerate(spaces):
         report(f"space {space.name}", s_idx / len(spaces))
-        row, values = _score_space(space, fit_part, val_part, factorisations, ks, cfg)
+        row, values, kept = _score_space(space, fit_part, val_part, factorisations, ks, cfg)
         table.append(row)
         per_user.append(values)
+        fitted.append(kept)
     chosen, margins = _pick(table, per_user, ks)
+    ours_row, ours_k = chosen["ours"]
     report("done", 1.0)
     return SpaceChoice(ours=table[chosen["ours"][0]].space, n_types=chosen["ours"][1],
                        pooled=table[chosen["pooled"][0]].space,
@@ -324,15 +331,18 @@ def choose_space(events: EventData, config: SpaceConfig | None = None, seed: int
                        table=tuple(table), margins=margins, validation_users=val_part.user_ids,
                        n_fit_users=fit_part.n_users,
                        n_validation_events=int(np.minimum(val_part.lengths(), cfg.n_early).sum()), config=cfg,
-                       seconds=time.perf_counter() - t0)
+                       seconds=time.perf_counter() - t0,
+                       ours_fit=(fitted[ours_row][0][ours_k], fitted[ours_row][1]))
 
 
 def _score_space(space: Space, fit_part: EventData, val_part: EventData,
                  factorisations: dict[tuple[int, float | None], ItemFeatures], ks: list[int], cfg: SpaceConfig
-                 ) -> tuple[SpaceScores, dict[tuple[str, int], np.ndarray]]:
-    """One space's row of the table and its per-validation-user values ``{(who, K): values}``: the
-    factorisation (shared by spaces with the same factors, kept in ``factorisations``) and the populations
-    fitted on ``fit_part``, scored on ``val_part``'s early events."""
+                 ) -> tuple[SpaceScores, dict[tuple[str, int], np.ndarray],
+                            tuple[dict[int, Population], np.ndarray]]:
+    """One space's row of the table, its per-validation-user values ``{(who, K): values}`` and ours'
+    populations per K with the items' features: the factorisation (shared by spaces with the same factors,
+    kept in ``factorisations``) and the populations fitted on ``fit_part``, scored on ``val_part``'s early
+    events."""
     t1 = time.perf_counter()
     key = (space.n_factors, space.factor_reg)
     if key not in factorisations:
@@ -341,10 +351,12 @@ def _score_space(space: Space, fit_part: EventData, val_part: EventData,
     train_summary = learned.summary(fit_part)
     val_summary = early_summary(val_part, learned.features, cfg.n_early)
     values: dict[tuple[str, int], np.ndarray] = {}  # (who, K) -> per validation user
+    populations: dict[int, Population] = {}
     for k in sorted({1, *ks}):  # K = 1 for the one-prior peers whether or not ours may have it
         population = fit_population(train_summary, replace(cfg.population, n_types=k, split_merge=False))
         if k in ks:
             values["ours", k] = early_log_likelihood(population, val_summary)
+            populations[k] = population
         if k == 1:
             for peer in ("pooled", "from_scratch"):
                 values[peer, 1] = early_log_likelihood(one_prior(population, peer), val_summary)
@@ -355,7 +367,7 @@ def _score_space(space: Space, fit_part: EventData, val_part: EventData,
                       mixture_se={k: stats["ours", k][1] for k in ks},
                       pooled_se=stats["pooled", 1][1], from_scratch_se=stats["from_scratch", 1][1],
                       seconds=time.perf_counter() - t1)
-    return row, values
+    return row, values, (populations, learned.features)
 
 
 def _pick(table: list[SpaceScores], per_user: list[dict[tuple[str, int], np.ndarray]], ks: list[int]
