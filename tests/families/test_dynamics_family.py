@@ -153,6 +153,21 @@ def test_serving_with_type_greedy_beats_a_static_model_on_satiating_users(fitted
     assert got_ts.mean() > base_ts.mean(), (got_ts.mean(), base_ts.mean())
 
 
+def test_type_plan_plans_with_the_learned_dynamics(fitted, truth):
+    """``type_plan`` (``mixture_plan``'s planner on the family's belief, the state kept in it) keeps more of the
+    users' long-run engagement (steps 101-150) than the myopic ``type_greedy`` on the same fitted population."""
+    users = truth.sample_users(12, np.random.default_rng(13))
+    plan = make_policy("type_plan", PolicyContext(population=fitted), seed=0)
+    greedy = make_policy("type_greedy", PolicyContext(population=fitted), seed=0)
+    got, base = _serve(plan, truth, users, True, steps=150), _serve(greedy, truth, users, True, steps=150)
+    assert got[:, 100:].mean() > base[:, 100:].mean(), (got[:, 100:].mean(), base[:, 100:].mean())
+    assert plan.settings()["dynamics"]["clickbait"] == [5]
+    state = plan.new_user()
+    X = candidate_rows(np.eye(C), np.eye(C), 0.0)
+    plan.update(state, X, plan.act(state, X).action, 2.0)
+    assert plan.state_from_bytes(plan.state_to_bytes(state)).state["clock"].tolist() == [1.0, 0.0]
+
+
 def test_the_state_round_trips_through_bytes(fitted):
     policy = make_policy("type_ts", PolicyContext(population=fitted), seed=0)
     state, rng = policy.new_user(), np.random.default_rng(1)
