@@ -242,3 +242,30 @@ def test_a_population_of_the_dynamics_bench_is_saved_and_served(truth, tmp_path)
     dyn = LearnedDynamics(back_spec)
     plan = make_policy("mixture_plan", PolicyContext(population=back), dynamics=dyn, seed=0)
     assert 0 <= plan.act(plan.new_user(), dyn.candidates(dyn.new_state())).action < C
+
+
+def test_type_plan_decides_as_mixture_plan_given_the_learned_dynamics(fitted, truth):
+    """The reference: ``mixture_plan`` on the same population as the linear family's (``to_linear``), planning
+    with ``LearnedDynamics`` while the caller keeps the user's state from what was served (what ``bench dynamics``
+    does). ``type_plan`` keeps the state in the belief itself; the decisions and propensities are the same."""
+    linear, spec = to_linear(fitted)
+    dyn = LearnedDynamics(spec)
+    ours = make_policy("type_plan", PolicyContext(population=fitted), seed=4)
+    ref = make_policy("mixture_plan", PolicyContext(population=linear), dynamics=dyn, seed=4)
+    users = truth.sample_users(3, np.random.default_rng(21))
+    for u in range(3):
+        mine, theirs, tracked = ours.new_user(), ref.new_user(), dyn.new_state()
+        noise = np.random.default_rng([7, u]).standard_normal(60)
+        e, h = np.zeros(C), np.zeros(())
+        for t in range(60):
+            X, features = candidate_rows(np.eye(C), np.eye(C), float(t)), dyn.candidates(tracked)
+            np.testing.assert_allclose(fitted.model.features(mine.state, fitted.params, X), features, atol=1e-9)
+            a, b = ours.act(mine, X), ref.act(theirs, features)
+            assert a.action == b.action
+            np.testing.assert_allclose(a.probabilities, b.probabilities, atol=1e-9)
+            reward = float(truth.dynamics.features(e, h)[a.action] @ users.theta[u] + 0.5 * noise[t])
+            ours.update(mine, X, a.action, reward)
+            ref.update(theirs, features, b.action, reward)
+            tracked = dyn.step(tracked, a.action)
+            e, h = truth.dynamics.advance(e, h, np.asarray(a.action))
+        np.testing.assert_allclose(mine.type_probs(), theirs.type_probs(), atol=1e-9)

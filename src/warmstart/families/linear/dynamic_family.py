@@ -131,7 +131,15 @@ def _spec_of_row(row: tuple[float, ...]) -> DynamicsSpec:
 
 def decode_spec(params: Params) -> DynamicsSpec:
     """The ``DynamicsSpec`` of a population's parameters; a ``ValueError`` naming ``params['dynamics']`` for
-    rows that differ between types, an unknown layout version or a malformed row (see ``encode_spec``)."""
+    rows that differ between types, an unknown layout version or a malformed row (see ``encode_spec``).
+
+    >>> decode_spec(example_population().params).habit_categories
+    (1,)
+    >>> decode_spec({"dynamics": np.zeros((2, 9))})
+    Traceback (most recent call last):
+    ...
+    ValueError: params['dynamics']: expected layout version 1, got 0.0 (written by another release?)
+    """
     rows = np.asarray(params.get("dynamics"), dtype=float)
     if rows.ndim != 2 or rows.shape[0] < 1:
         raise ValueError(f"params['dynamics']: expected the spec as an array (K, {_HEAD} + C), got shape "
