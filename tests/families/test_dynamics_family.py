@@ -269,3 +269,56 @@ def test_type_plan_decides_as_mixture_plan_given_the_learned_dynamics(fitted, tr
             tracked = dyn.step(tracked, a.action)
             e, h = truth.dynamics.advance(e, h, np.asarray(a.action))
         np.testing.assert_allclose(mine.type_probs(), theirs.type_probs(), atol=1e-9)
+
+
+@pytest.mark.parametrize("spec", [
+    DynamicsSpec(n_categories=3, exposure_decay=0.6, habit_decay=0.9, habit_categories=(0, 2), practice=True),
+    DynamicsSpec(n_categories=3, exposure_decay=0.8, habit_decay=0.97, habit_categories=(1, 2),
+                 per_category_habit=True, per_category=False, practice=True, time_unit=60.0),
+    DynamicsSpec(n_categories=3, exposure_decay=0.5, habit_decay=0.9),
+])
+def test_the_belief_computes_the_fits_features_before_every_event(spec):
+    """Brute-force reference: the features the belief computes for each event from the events before it (one
+    at a time, ``observe``) equal those the fit computes from the whole history (``DynamicsData.rows``), for
+    items of several categories, irregular gaps, practice, per-category habit stocks and a time unit."""
+    rng = np.random.default_rng(0)
+    n, p = 30, 2
+    time = np.cumsum(rng.exponential(spec.time_unit * 1.5, size=n))
+    cats = (rng.random((n, 3)) < 0.4).astype(float)
+    static = rng.normal(size=(n, p))
+    data = DynamicsData(np.zeros(n, dtype=np.int64), time, cats, static, rng.normal(size=n), 1)
+    rows = data.rows(spec)
+    D = rows.shape[1]
+    params = {"mu": rng.normal(size=(2, D)), "cov": np.stack([np.eye(D)] * 2), "noise_var": np.ones(2),
+              "dynamics": encode_spec(spec, 2)}
+    population = TypePopulation(family="linear_dynamics", weights=np.array([0.5, 0.5]), params=params)
+    assert population.dim == p + 3 + 1
+    belief = TypeBelief.fresh(population)
+    for t in range(n):
+        x = candidate_rows(static[t : t + 1], cats[t : t + 1], time[t])
+        np.testing.assert_allclose(population.model.features(belief.state, params, x)[0], rows[t], atol=1e-10)
+        belief.observe(x[0], float(data.reward[t]))
+    stats = population.model.summarise(data)
+    np.testing.assert_allclose(belief.type_probs(), population.posterior(stats)[0], rtol=1e-9)
+
+
+def test_fitted_from_an_event_log_with_timestamps():
+    """Events as a product logs them (user, timestamp in seconds, item, reward) and the items' categories: the
+    family fits from them (``DynamicsData.from_events``, the decays per ``time_unit`` seconds) and serves."""
+    from warmstart.data.events import EventData
+    from warmstart.families.linear.dynamics_fit import _example_data
+
+    base = _example_data(n_users=80, seed=3, n_events=20)  # 2 categories, one event per unit of time
+    items = np.array(["news", "gossip"])[base.cats.argmax(1)]
+    events = EventData.from_rows([f"u{u}" for u in base.user], 3600.0 * base.time, items, base.reward)
+    # EventData numbers items in sorted order (gossip 0, news 1); categories: news 0, gossip 1
+    data = DynamicsData.from_events(events, np.eye(2)[[1, 0]])
+    cfg = {**QUICK, "time_unit": 3600.0, "fit": {"n_types": 2, "split_merge": False}}
+    population = fit("linear_dynamics", family("linear_dynamics").summarise(data), **cfg)
+    spec = decode_spec(population.params)
+    assert spec.time_unit == 3600.0 and spec.habit_categories == (1,)  # gossip builds the habit
+    policy = make_policy("type_greedy", PolicyContext(population=population), seed=0)
+    state = policy.new_user()
+    X = candidate_rows(np.eye(2), np.eye(2), 1.7e9)
+    policy.update(state, X, policy.act(state, X).action, 2.0)
+    assert state.n == 1.0
