@@ -322,3 +322,26 @@ def test_fitted_from_an_event_log_with_timestamps():
     X = candidate_rows(np.eye(2), np.eye(2), 1.7e9)
     policy.update(state, X, policy.act(state, X).action, 2.0)
     assert state.n == 1.0
+
+
+def test_the_batched_forms_agree_with_one_user_at_a_time_and_refuse_as_a_whole(fitted):
+    policy = make_policy("type_ts", PolicyContext(population=fitted), seed=2)
+    one, many = policy.clone(), policy.clone()
+    singles, batch = [one.new_user() for _ in range(3)], [many.new_user() for _ in range(3)]
+    rng = np.random.default_rng(4)
+    for t in range(8):
+        Xs = np.stack([candidate_rows(np.eye(C), np.eye(C), float(t + u)) for u in range(3)])
+        rewards = rng.normal(2.0, 0.5, size=3)
+        decided = many.act_many(batch, Xs)
+        assert [d.action for d in decided] == [one.act(s, X).action for s, X in zip(singles, Xs)]
+        many.update_many(batch, Xs, [d.action for d in decided], rewards.tolist())
+        for s, X, d, r in zip(singles, Xs, decided, rewards):
+            one.update(s, X, d.action, float(r))
+    for s, b in zip(singles, batch):
+        np.testing.assert_array_equal(s.state["exposure"], b.state["exposure"])
+        np.testing.assert_allclose(s.type_probs(), b.type_probs(), rtol=1e-12)
+    before = [b.to_bytes() for b in batch]
+    late = np.stack([candidate_rows(np.eye(C), np.eye(C), t) for t in (20.0, 3.0, 20.0)])  # user 1: too early
+    with pytest.raises(ValueError, match="not before the user's latest event"):
+        many.update_many(batch, late, [0, 0, 0], [1.0, 1.0, 1.0])
+    assert [b.to_bytes() for b in batch] == before  # nobody's state changed
