@@ -114,8 +114,8 @@ def encode_spec(spec: DynamicsSpec, n_types: int) -> np.ndarray:
 @functools.lru_cache(maxsize=64)
 def _spec_of_row(row: tuple[float, ...]) -> DynamicsSpec:
     if row[0] != SPEC_VERSION:
-        raise ValueError(f"params['dynamics']: expected layout version {SPEC_VERSION}, got {row[0]!r} (a newer "
-                         "release wrote it?)")
+        raise ValueError(f"params['dynamics']: expected layout version {SPEC_VERSION}, got {row[0]!r} (written by "
+                         "another release?)")
     C = int(row[1])
     if C < 1 or row[1] != C or len(row) != _HEAD + C:
         raise ValueError(f"params['dynamics']: expected rows of {_HEAD} + C numbers with C = row[1] >= 1, got "
