@@ -24,6 +24,7 @@ from warmstart.families.generic import TypePopulation, TypePopulationFormatError
 from warmstart.families.learner import family as _learner  # noqa: F401 - importing registers the family
 from warmstart.families.learner.population import FORMAT_NAME as LEARNER_FORMAT
 from warmstart.families.learner.population import LearnerPopulation
+from warmstart.families.linear import dynamic_family as _dynamics  # noqa: F401 - importing registers the family
 from warmstart.families.linear import family as _linear  # noqa: F401 - importing registers the family
 from warmstart.families.linear.population import Population, PopulationFormatError
 from warmstart.families.logistic import family as _logistic  # noqa: F401 - importing registers the family

@@ -44,10 +44,12 @@ from typing import Any, Literal, Protocol
 
 import numpy as np
 
+from warmstart.families.generic import TypeBelief
 from warmstart.families.linear.belief import Belief
 from warmstart.policies.base import Decision, PolicyContext, register_policy
 from warmstart.policies.baselines import Oracle
 from warmstart.policies.mixture import BeliefPolicy, posterior_samples
+from warmstart.policies.types import TypeThompson
 
 
 class HabitDynamics(Protocol):
@@ -177,6 +179,28 @@ class HabitPlanner:
                     "habit_decay": self.dynamics.habit_decay, "clickbait": list(self.dynamics.clickbait)}}
 
 
+def plan_by_type(planner: HabitPlanner, type_probs: np.ndarray, means: np.ndarray, X: np.ndarray,
+                 rng: np.random.Generator) -> Decision:
+    """One plan per type, with that type's posterior mean ``means (K, d)`` of the user's parameters; the type is
+    drawn from the type posterior, so the propensity is exact: the posterior mass of the types whose plan
+    plays the action (``mixture_plan``'s ``sample="type"``; ``type_plan``).
+
+    >>> import numpy as np
+    >>> from warmstart.families.linear.dynamics import DynamicsSpec, LearnedDynamics
+    >>> dynamics = LearnedDynamics(DynamicsSpec(n_categories=2, exposure_decay=0.5, habit_decay=0.9,
+    ...                                         habit_categories=(1,)))      # a model learned from a log
+    >>> X = dynamics.candidates(dynamics.new_state())
+    >>> means = np.array([[1.0, 1.2, -0.3, -0.1, -0.1], [1.0, 1.5, -0.3, -0.1, 0.0]])
+    >>> plan_by_type(HabitPlanner(dynamics), np.array([0.7, 0.3]), means, X, np.random.default_rng(0))
+    Decision(action=0, propensity=0.7, probabilities=array([0.7, 0.3]))
+    """
+    plans = np.argmax(planner.values(means, X), axis=1)
+    mass = np.bincount(plans, weights=type_probs, minlength=X.shape[0]).astype(float)
+    exact = mass / mass.sum()  # type_probs sums to 1 up to rounding; a propensity must not exceed 1
+    a = int(plans[rng.choice(type_probs.size, p=type_probs)])
+    return Decision(a, float(exact[a]), exact)
+
+
 @register_policy("mixture_plan")
 class MixturePlan(BeliefPolicy):
     """Posterior sampling over the type belief with receding-horizon planning (ours, for long-term reward).
@@ -243,14 +267,7 @@ class MixturePlan(BeliefPolicy):
         if A == 1:
             return Decision(0, 1.0, np.ones(1))
         if self.sample == "type":
-            # one plan per component, with that component's posterior mean; the type is drawn from the type
-            # posterior, so the propensity is exact: the posterior mass of the types whose plan plays the action
-            type_probs = state.type_probs()
-            plans = np.argmax(self.planner.values(state.mean, X), axis=1)
-            mass = np.bincount(plans, weights=type_probs, minlength=A).astype(float)
-            exact = mass / mass.sum()  # type_probs sums to 1 up to rounding; a propensity must not exceed 1
-            a = int(plans[self.rng.choice(type_probs.size, p=type_probs)])
-            return Decision(a, float(exact[a]), exact)
+            return plan_by_type(self.planner, state.type_probs(), state.mean, X, self.rng)
         thetas = posterior_samples(state, self.n_samples, self.rng)
         choice = np.argmax(self.planner.values(thetas, X), axis=1)
         probs = np.bincount(choice, minlength=A) / self.n_samples
@@ -292,3 +309,52 @@ class OraclePlan(Oracle):
         probs = np.zeros(X.shape[0])
         probs[a] = 1.0
         return Decision(a, 1.0, probs)
+
+
+@register_policy("type_plan")
+class TypePlan(TypeThompson):
+    """``mixture_plan``'s planner on a ``TypeBelief``: a population of a family with learned dynamics
+    (``linear_dynamics``, ``warmstart.families.linear.dynamic_family``) is planned with the dynamics it learned
+    (the family's ``plan_dynamics``), and the user's state is the family's (kept in the belief, so a store keeps
+    it with the type posterior); the candidates are the family's rows (``[categories as static features,
+    categories, time]`` for a catalogue of categories), which the family turns into features
+    (``plan_inputs``). One plan per type as ``mixture_plan``'s ``sample="type"`` (``plan_by_type``).
+
+    >>> import numpy as np
+    >>> from warmstart.families.linear.dynamic_family import candidate_rows, example_population
+    >>> from warmstart.policies import PolicyContext, make_policy
+    >>> population = example_population()      # the clickbait (category 1) is worth 1.2 now, harms by 0.1 later
+    >>> plan = make_policy("type_plan", PolicyContext(population=population), depth=3, seed=0)
+    >>> greedy = make_policy("type_greedy", PolicyContext(population=population), seed=0)
+    >>> X = candidate_rows(np.eye(2), np.eye(2), time=0.0)
+    >>> plan.act(plan.new_user(), X).action, greedy.act(greedy.new_user(), X).action
+    (0, 1)
+    >>> plan.settings()["dynamics"]["clickbait"]
+    [1]
+    >>> from warmstart.families.generic import TypePopulation
+    >>> make_policy("type_plan", PolicyContext(population=TypePopulation(family="linear_gaussian",
+    ...     weights=np.ones(1), params={"mu": np.zeros((1, 2)), "cov": np.eye(2)[None], "noise_var": np.ones(1)})))
+    Traceback (most recent call last):
+    ...
+    ValueError: policy 'type_plan': expected a population of a family with learned dynamics ... 'linear_gaussian'
+    """
+
+    def __init__(self, context: PolicyContext, *, seed: int = 0, depth: int = 3, discount: float = 1.0) -> None:
+        super().__init__(context, seed=seed)
+        model = self.population.model
+        dynamics, inputs = getattr(model, "plan_dynamics", None), getattr(model, "plan_inputs", None)
+        if not callable(dynamics) or not callable(inputs):
+            raise ValueError(  # noqa: TRY004 - a bad setting, not a type error
+                "policy 'type_plan': expected a population of a family with learned dynamics "
+                f"(plan_dynamics, plan_inputs: linear_dynamics), got {self.population.family!r}")
+        self._inputs = inputs
+        self.planner = HabitPlanner(dynamics(self.population.params), depth, discount)
+
+    def settings(self) -> dict[str, Any]:
+        return {"family": self.population.family, **self.planner.settings()}
+
+    def _act(self, state: TypeBelief, X: np.ndarray) -> Decision:
+        if X.shape[0] == 1:
+            return Decision(0, 1.0, np.ones(1))
+        means, features = self._inputs(state.state, self.population.params, X)
+        return plan_by_type(self.planner, state.type_probs(), means, features, self.rng)

@@ -99,7 +99,8 @@ class Engine:
 def record_reward(eng: Engine, event_id: str, reward: float, *, default: bool = False) -> bool:
     """Record a reward and fold it into the user's stored belief in one transaction (compare-and-set on the
     belief; on a concurrent update both are rolled back and tried again on the fresh belief). A reward the
-    belief cannot absorb (its update would not be finite) is refused, ``ApiError`` 422 ``unusable_event``: the
+    belief cannot absorb (its update would not be finite, or the family refuses the event: a dynamics family's
+    event earlier than the user's latest) is refused, ``ApiError`` 422 ``unusable_event``: the
     transaction is rolled back, so neither the reward nor a non-finite belief is stored."""
 
     written: list[tuple[str, tuple[bytes, int, int], State]] = []
@@ -133,7 +134,8 @@ def record_reward(eng: Engine, event_id: str, reward: float, *, default: bool = 
         except StaleBeliefError:
             trust_cache = False  # read the row on the next try
             continue
-        except NonFiniteUpdateError as exc:  # rolled back: no reward recorded, the stored belief as it was
+        except ValueError as exc:  # NonFiniteUpdateError, or an event the family cannot take (a dynamics
+            # family's event earlier than the user's latest): rolled back, no reward recorded, the belief as it was
             raise ApiError(422, "unusable_event", f"event {event_id!r}: {exc}") from exc
         for user_id, stored, belief in written:  # committed: now the cache may know it
             eng.cache.put(user_id, stored, belief)

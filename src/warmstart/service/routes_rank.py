@@ -37,7 +37,10 @@ def rank(state: AppState, body: RankRequest, _: str = Depends(client)) -> dict[s
     opted_out, stored = store.user_state(body.user_id)
     personalised = not opted_out
     belief = eng.decode(body.user_id, stored) if personalised else eng.policy.new_user()
-    decision = eng.policy.act(belief, X)
+    try:
+        decision = eng.policy.act(belief, X)
+    except ValueError as exc:  # candidates the family cannot read (a dynamics family's time before the latest)
+        raise ApiError(422, "invalid_request", str(exc)) from exc
     names = eng.population.type_names()
     state.metrics.decisions.labels(
         _most_probable(names, eng.summary(belief).type_probs) if personalised else "unpersonalised").inc()
