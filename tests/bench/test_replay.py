@@ -298,6 +298,10 @@ def test_choose_serves_each_policy_in_its_own_chosen_space_from_the_training_use
     want = "mixture_greedy" if round(scores["mixture_greedy"], 12) > round(scores["mixture_ids"], 12) else "mixture_ids"
     assert decision["chosen"] == want == doc["policies"]["mixture_ids"]["settings"]["policy"]
     assert doc["policies"]["pooled_ts"]["settings"]["policy"] == "pooled_ts"
+    # linear_pooled: one prior, in the one-prior peers' space, acting by ours' chosen rule (types add minus it)
+    assert doc["policies"]["linear_pooled"]["settings"]["policy"] == decision["chosen"]
+    assert doc["fit"]["policies"]["linear_pooled"]["space"] == space["chosen"]["pooled"]["space"]["name"]
+    assert "linear_pooled" in doc["paired"]["vs"]
     json.dumps(doc, allow_nan=False)
 
 

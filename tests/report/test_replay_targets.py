@@ -45,6 +45,20 @@ def test_types_add_needs_two_types_and_the_captured_share_its_threshold():
     assert rows[0]["command"] == "warmstart bench replay --log FILE --out DIR"
 
 
+def test_types_add_in_the_linear_family_also_needs_the_one_prior_acting_by_ours_rule():
+    same_rule = {"linear_pooled": {w: (0.01, -0.005, 0.02) for w in ("1-5", "1-10", "1-20")}}
+    rows = replay_rows("log", _doc({**GOOD, **same_rule}, MEANS))
+    row = next(r for r in rows if "types add" in r["target"])
+    assert row["met"] is False and "minus linear_pooled" in row["measured"]   # its CI reaches below 0
+    above = {"linear_pooled": {w: (0.01, 0.005, 0.02) for w in ("1-5", "1-10", "1-20")}}
+    assert _met(replay_rows("log", _doc({**GOOD, **above}, MEANS)))["types add (ours - pooled_ts)"] is True
+    # an own variant: neither the best peer nor a peer ours must not be worse than
+    worse = {"linear_pooled": {w: (-0.05, -0.08, -0.02) for w in ("1-5", "1-10", "1-20")}}
+    fine = {**GOOD, "popularity": {w: (0.1, 0.05, 0.15) for w in ("1-5", "1-10", "1-20")}, **worse}
+    assert _met(replay_rows("log", _doc(fine, MEANS)))[
+        "ours not significantly worse than any peer, best at 1-10 and 1-20"] is True
+
+
 def test_write_targets_adds_the_rows_of_every_replayed_log(tmp_path):
     ours = {"steps_to_90": 6, "regret_at": {"20": 2.0}, "late_regret_per_step": 0.05,
             "per_type": {"0": {"regret_at": {"20": 1.8}}, "1": {"regret_at": {"20": 2.2}}},

@@ -65,7 +65,7 @@ import numpy as np
 from warmstart._version import __version__
 from warmstart.bench.machine import machine_info
 from warmstart.bench.replay_als import ImplicitALSPeer
-from warmstart.bench.replay_decision import PolicyAgent, choose_linear_decision
+from warmstart.bench.replay_decision import PolicyAgent, choose_linear_decision, linear_pooled_policy
 from warmstart.bench.replay_logistic import (
     LOGISTIC,
     FamilyChoice,
@@ -111,7 +111,7 @@ DEFAULT_POLICIES = ("mixture_ids", "pooled_ts", "from_scratch_ts", "popularity",
 WINDOWS = (5, 10, 20)
 #: with the choice on, the policies served in a one-prior peer's own chosen space (every other policy, the
 #: replay baselines included, is given ours' space)
-ONE_PRIOR_PEERS = {"pooled_ts": "pooled", "from_scratch_ts": "from_scratch"}
+ONE_PRIOR_PEERS = {"pooled_ts": "pooled", "from_scratch_ts": "from_scratch", "linear_pooled": "pooled"}
 
 
 # ---------------------------------------------------------------------------------------------- agents
@@ -149,6 +149,9 @@ REPLAY_BASELINES: dict[str, Callable[..., ReplayAgent]] = {
     "logistic_ts": LogisticAgent,
     "logistic_pooled": LogisticPooledAgent,
     "linear_ids": lambda c, seed: PolicyAgent(make_policy("mixture_ids", c.policy_context, seed=seed)),
+    # one prior (K = 1 in the one-prior peers' own chosen space) acting by ours' chosen rule: "types add" minus
+    # it is the types' share alone, as minus logistic_pooled is in the logistic family
+    "linear_pooled": lambda c, seed: PolicyAgent(make_policy(c.decision[0], c.policy_context, seed=seed)),
 }
 #: ours (``mixture_ids``) served in the family the choice picked (``replay_logistic``), by that family
 FAMILY_AGENTS = {"logistic_bernoulli": "logistic_ts"}
@@ -402,7 +405,8 @@ def run_replay(events: EventData, *, train_fraction: float = 0.7, steps: int = 2
     results: dict[str, Any] = {}
     rewards: dict[str, np.ndarray] = {}
     serve_s: dict[str, float] = {}
-    names = (*cfg.policies, *other_family_policy(ours_ctx.family, cfg.policies))
+    names = (*cfg.policies, *other_family_policy(ours_ctx.family, cfg.policies),
+             *linear_pooled_policy(cfg.choose, ours_ctx.family, cfg.policies))
     for i, name in enumerate(names):
         report(f"replaying new users with {name}", 0.35 + 0.6 * i / len(names))
         t1 = time.perf_counter()
@@ -453,9 +457,11 @@ def _contexts(train: EventData, cfg: ReplayConfig, report: Progress
         contexts["ours"] = replace(contexts["ours"], family=choose_family(
             train, choice, fitted["ours"][1].rows, cfg.seed, lambda m, f: report(m, 0.3 + 0.05 * f)))
     family = contexts["ours"].family
-    if "mixture_ids" in cfg.policies and (family is None or family.chosen != "logistic_bernoulli"):
+    if "mixture_ids" in cfg.policies and (family is None or family.chosen != LOGISTIC):
         # how ours acts in the linear family: mixture_ids or greedy, chosen on the validation users too
         contexts["ours"] = replace(contexts["ours"], decision=choose_linear_decision(train, choice, cfg.seed))
+        if "pooled" in contexts:  # linear_pooled: the one prior acting by ours' rule
+            contexts["pooled"] = replace(contexts["pooled"], decision=contexts["ours"].decision)
     return contexts, choice
 
 

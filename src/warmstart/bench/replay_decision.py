@@ -13,6 +13,7 @@ is ours (a tie: ``mixture_ids``).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -82,6 +83,20 @@ def choose_linear_decision(train: EventData, choice: SpaceChoice, seed: int, ste
         scores[rule] = float(np.nanmean(rewards[:, :window], axis=1).mean())
     best = max(LINEAR_DECISIONS, key=lambda d: (round(scores[d], 12), d == "mixture_ids"))
     return best, scores
+
+
+def linear_pooled_policy(choose: bool, family: Any, policies: Sequence[str]) -> tuple[str, ...]:
+    """The replay's ``linear_pooled`` (ours' family with one type, in the one-prior peers' chosen space, acting
+    by ours' chosen rule: "types add" minus it is the types' share alone) when it applies: ours is the linear
+    family (``family`` None or its ``chosen`` linear) with its space and rule chosen (``choose``), and
+    ``pooled_ts`` is replayed too.
+
+    >>> linear_pooled_policy(True, None, ["mixture_ids", "pooled_ts"]), linear_pooled_policy(False, None, [])
+    (('linear_pooled',), ())
+    """
+    linear = family is None or family.chosen != "logistic_bernoulli"
+    wanted = choose and linear and "mixture_ids" in policies and "pooled_ts" in policies
+    return ("linear_pooled",) if wanted and "linear_pooled" not in policies else ()
 
 
 DECISION_CRITERION = ("validation users (the training users' latest) replayed as new users on their own items: "

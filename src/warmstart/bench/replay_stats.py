@@ -11,9 +11,10 @@ import numpy as np
 
 from warmstart.stats import bootstrap_ci
 
-#: ours' own other fits replayed beside it on a 0/1 log (the family not chosen, ours' family with one type):
-#: comparisons, not peers (``captured_of_oracle_user`` and the targets' "best" are against the peers)
-OWN_VARIANTS = frozenset({"linear_ids", "logistic_ts", "logistic_pooled"})
+#: ours' own other fits replayed beside it (on a 0/1 log the family not chosen; ours' family with one type acting
+#: by ours' rule): comparisons, not peers (``captured_of_oracle_user`` and the targets' "best" are against the
+#: peers)
+OWN_VARIANTS = frozenset({"linear_ids", "logistic_ts", "logistic_pooled", "linear_pooled"})
 
 
 def _window_means(rewards: np.ndarray, windows: Sequence[int]) -> dict[str, np.ndarray]:

@@ -5,7 +5,9 @@ log, with the paired differences the replay measured (ours minus each peer, 95% 
   that peer is not entirely below 0), and ours has the best point estimate at 1-10 and 1-20;
 - **types add**: ours minus ``pooled_ts`` (one population prior) has a paired CI above 0 at 1-10 and 1-20, with
   at least two types fitted (with one, a difference is the policy's, not the types'); when ours is the
-  logistic family, minus ``logistic_pooled`` (one prior of the same family acting by the same rule);
+  logistic family, minus ``logistic_pooled`` (one prior of the same family acting by the same rule); in the
+  linear family, when the replay has it, minus ``linear_pooled`` too (one prior acting by ours' rule), so that
+  a rule that suits the replay better than Thompson sampling is not counted as the types';
 - **captured**: ours covers >= 30% of the distance from the best peer to ``oracle_user`` at 1-20;
 - **content only** (a replay with ``--genres``): ours >= ``popularity`` at every window.
 
@@ -18,7 +20,7 @@ from __future__ import annotations
 from typing import Any
 
 #: ours' own other fits replayed on a 0/1 log (``warmstart.bench.replay.OWN_VARIANTS``; report imports no bench)
-OWN_VARIANTS = frozenset({"linear_ids", "logistic_ts", "logistic_pooled"})
+OWN_VARIANTS = frozenset({"linear_ids", "logistic_ts", "logistic_pooled", "linear_pooled"})
 #: the share of the distance from the best peer to ``oracle_user`` that ours should cover at 1-20
 CAPTURED = 0.30
 
@@ -76,20 +78,25 @@ def replay_rows(name: str, doc: dict[str, Any]) -> list[dict[str, Any]]:
         + ", ".join(f"{k}: {b} ({policies[b]['mean_reward'][k]:.3f})" for k, b in best_at.items())
     rows.append(_row(f"replay {name}: ours not significantly worse than any peer, best at 1-10 and 1-20",
                      "no paired CI below 0; best point estimate", measured, not worse and best_ok, cmd))
-    # the one-prior peer of ours' own family and decision rule: logistic_pooled when ours is the logistic family
+    # the one-prior peer of ours' own family and decision rule: logistic_pooled when ours is the logistic family;
+    # in the linear family pooled_ts (the issue's) and, when replayed, linear_pooled (one prior acting by ours' rule)
     one_prior = "logistic_pooled" if "logistic_pooled" in vs else "pooled_ts"
     if one_prior in vs:
-        windows = {k: w for k, w in vs[one_prior]["windows"].items() if k in ("1-10", "1-20")}
+        also = [p for p in ("linear_pooled",) if one_prior == "pooled_ts" and p in vs]
+        windows = {p: {k: w for k, w in vs[p]["windows"].items() if k in ("1-10", "1-20")} for p in [one_prior, *also]}
         fit = doc.get("fit") or {}
         family = fit.get("family") or {}
         # on a 0/1 log ours is the chosen family's fit: its K, not the linear fit's
         k = (family.get(family["chosen"]) or {}).get("n_types") if family.get("chosen") else fit.get("n_types")
-        above = bool(windows) and all(w["ci95"][0] > 0 for w in windows.values())
+        above = all(bool(ws) and all(w["ci95"][0] > 0 for w in ws.values()) for ws in windows.values())
+        measured = "; ".join(f"{key}: {_ci(w)}" for key, w in windows[one_prior].items()) + "".join(
+            f"; minus {p} (one prior, ours' rule): " + "; ".join(f"{key}: {_ci(w)}" for key, w in windows[p].items())
+            for p in also)
         # with one type fitted, a difference is the policy's (and its prior's), not the types'
         rows.append(_row(f"replay {name}: types add (ours - {one_prior})",
-                         "paired CI above 0 at 1-10 and 1-20, with K >= 2",
-                         f"K = {k}; " + "; ".join(f"{key}: {_ci(w)}" for key, w in windows.items()),
-                         above and isinstance(k, int) and k >= 2, cmd))
+                         "paired CI above 0 at 1-10 and 1-20, with K >= 2" + (
+                             f" (and minus {', '.join(also)})" if also else ""),
+                         f"K = {k}; {measured}", above and isinstance(k, int) and k >= 2, cmd))
     captured = (paired.get("captured_of_oracle_user") or {}).get("1-20")
     if captured is not None:
         share = captured["share"]
