@@ -9,7 +9,13 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
-from warmstart.bench.dynamics import DynamicsBenchConfig, log_events, run_dynamics_satiation
+from warmstart.bench.coldstart import type_mapping
+from warmstart.bench.dynamics import (
+    DynamicsBenchConfig,
+    log_events,
+    run_dynamics_satiation,
+    simultaneous_band,
+)
 from warmstart.bench.satiation import SatiationBenchConfig
 from warmstart.families.linear.dynamics import DynamicsSpec, LearnedDynamics, history_states
 from warmstart.families.linear.dynamics_fit import (
@@ -17,10 +23,11 @@ from warmstart.families.linear.dynamics_fit import (
     _example_data,
     _example_fit,
     choose_dynamics,
+    choose_n_types,
     dynamics_spec,
     learned_dynamics,
 )
-from warmstart.families.linear.fit import FitConfig
+from warmstart.families.linear.fit import FitConfig, fit_population
 from warmstart.families.linear.population import Population
 from warmstart.policies.planning import HabitPlanner
 from warmstart.sim.satiation import SatiationConfig, SatiationDynamics, SatiationPopulation
@@ -73,6 +80,45 @@ def test_the_habit_category_of_a_small_satiation_log_is_found():
     assert spec.half_lives() == pytest.approx((2.0, 16.0))
 
 
+def test_k_on_validation_users_finds_the_types_bic_merges():
+    # the recovery target's first failure: K by BIC with full covariances (105 parameters a type for
+    # Satiation-v0's 13 columns) merged real types, on the simulator's own features too; K by the validation
+    # users' early events keeps every big type (1,000 users, the true structure, so that only K is at stake)
+    truth = SatiationPopulation(SatiationConfig())
+    log = truth.logged(n_users=1000, n_events=50, seed=2)
+    data = log_events(log)
+    spec = DynamicsSpec(n_categories=6, exposure_decay=0.7, habit_decay=0.95, habit_categories=(5,))
+    summary = data.summary(spec)
+    big = {0, 1, 2, 3}                                     # the four types of 23% each (the fifth is 5%)
+    fit = FitConfig(k_range=(2, 5), n_init=1, split_merge=False)
+    bic = fit_population(summary, fit)
+    assert not big <= set(type_mapping(bic, summary, log.users.type_id).tolist()), bic.n_types
+    k, table = choose_n_types(data, spec, DynamicsFitConfig(fit=fit))
+    assert table["n_validation"] == 200 and table["path"][0]["K"] == 2
+    chosen = fit_population(summary, replace(fit, n_types=k))
+    assert big <= set(type_mapping(chosen, summary, log.users.type_id).tolist()), (k, table["path"])
+
+
+def test_the_simultaneous_band_covers_all_at_its_level_where_per_parameter_intervals_do_not():
+    # 20 estimates, each N(truth, 1), with bootstrap-like replicates N(estimate, 1): every 95% per-parameter
+    # interval covers in about 0.95 ** 20 = 36% of the trials, the simultaneous band in about 95%
+    rng = np.random.default_rng(0)
+    all_marginal = all_band = 0
+    trials = 300
+    for _ in range(trials):
+        estimate = rng.standard_normal(20)
+        reps = estimate + rng.standard_normal((400, 20))
+        lo, hi = np.percentile(reps, [2.5, 97.5], axis=0)
+        band, c = simultaneous_band(estimate, reps)
+        all_marginal += bool(np.all((lo <= 0) & (0 <= hi)))
+        all_band += bool(np.all((band[0] <= 0) & (0 <= band[1])))
+    assert 0.25 < all_marginal / trials < 0.48
+    assert 0.91 < all_band / trials < 0.985
+    nan_reps = np.column_stack([rng.standard_normal(100), np.full(100, np.nan)])
+    band, c = simultaneous_band(np.array([0.0, np.nan]), nan_reps)      # a NaN entry is left out
+    assert math.isfinite(c) and np.isnan(band[:, 1]).all()
+
+
 def test_planning_with_a_learned_model_equals_planning_with_the_same_dynamics_given():
     given = SatiationDynamics(n_categories=3, exposure_decay=0.6, habit_decay=0.9, clickbait=(2,))
     learned = LearnedDynamics(DynamicsSpec(n_categories=3, exposure_decay=0.6, habit_decay=0.9, habit_categories=(2,)))
@@ -123,4 +169,5 @@ def test_bench_dynamics_tiny_run():
     assert all(math.isfinite(p["long_term"]) for p in doc["policies"].values())
     assert math.isfinite(doc["learned_gain_share"]) and len(doc["learned_gain_share_ci95"]) == 2
     assert set(doc["recovery"]["per_type"]) == {"0", "1", "2", "3", "4"}
+    assert doc["recovery"]["n_bootstrap"] == 2 and "met_simultaneous" in doc["recovery"]
     assert doc["chosen"]["spec"]["n_categories"] == 6

@@ -55,7 +55,7 @@ class MovieLensDynamicsConfig:
     fit: FitConfig = field(default_factory=lambda: FitConfig(k_range=(1, 8)))
     dynamics: DynamicsFitConfig = field(default_factory=lambda: DynamicsFitConfig(
         exposure_half_lives=(1 / 24, 0.25, 1.0, 4.0, 16.0), habit_half_lives=(1.0, 4.0, 16.0, 64.0, 256.0),
-        refine_steps=1, polish_steps=1, per_category=False, time_unit=DAY))
+        refine_steps=1, polish_steps=1, per_category=False, time_unit=DAY, k_selection="fit"))
     n_boot: int = 1000
     seed: int = 0
     quick: bool = False

@@ -50,6 +50,8 @@ def bench_dynamics(
         table.add_row("habit categories", str(sat["chosen"]["spec"]["habit_categories"]))
         for k, e in sat["recovery"]["per_type"].items():
             table.add_row(f"type {k} covered", f"{e['n_covered']}/{e['n_params']} ({e['n_train_users']} users)")
+        if "met_simultaneous" in sat["recovery"]:
+            table.add_row("simultaneous band covers all", str(sat["recovery"]["met_simultaneous"]))
     ml = doc.get("movielens")
     if ml:
         for bucket, e in ml["by_position"].items():
