@@ -56,7 +56,7 @@ def _structure(sat: Mapping[str, Any]) -> str:
 def _recovery(rec: Mapping[str, Any]) -> str:
     per_type = rec.get("per_type") or {}
     head = [("True type", "n"), ("Training users", "n"), ("Fitted type", "n"), ("CIs covering", "n"),
-            ("Parameters not covered: true, fitted [95% CI]", "")]
+            ("Simultaneous band covering", "n"), ("Parameters not covered: true, fitted [95% CI]", "")]
     rows = []
     for t, r in sorted(per_type.items(), key=lambda kv: int(kv[0])):
         covers, ci = r.get("covers") or {}, r.get("ci95") or {}
@@ -67,12 +67,19 @@ def _recovery(rec: Mapping[str, Any]) -> str:
         rows.append(f"<tr><td class=\"n\">{_e(t)}</td><td class=\"n\">{_num(r.get('n_train_users'))}</td>"
                     f"<td class=\"n\">{_e(found)}</td>"
                     f"<td class=\"n\">{_e(r.get('n_covered'))} of {_e(r.get('n_params'))}</td>"
+                    f"<td class=\"n\">{_e(r.get('n_covered_simultaneous', '—'))}</td>"
                     f"<td>{'; '.join(missed) or 'none'}</td></tr>")
     note = f"<p class=\"note\">{_e(rec.get('ci_note'))}</p>" if rec.get("ci_note") else ""
-    met = rec.get("met")
-    verdict = "met" if met else ("<strong>not met</strong>" if met is not None else "not measured")
+    def verdict(met: Any) -> str:
+        return "met" if met else ("<strong>not met</strong>" if met is not None else "not measured")
+
+    band = ""
+    if "met_simultaneous" in rec:
+        band = (f" With the simultaneous 95% band over all of them (+-{_dec(rec.get('simultaneous_c'), 2)} bootstrap "
+                f"SDs): {verdict(rec.get('met_simultaneous'))}.")
     return (f"<p>Target: every type with at least 200 training users has every parameter inside its 95% CI: "
-            f"{verdict} ({_e(rec.get('n_bootstrap'))} bootstrap fits).</p>" + _table(head, rows) + note)
+            f"{verdict(rec.get('met'))} ({_e(rec.get('n_covered', '—'))} of {_e(rec.get('n_params', '—'))} "
+            f"covered; {_e(rec.get('n_bootstrap'))} bootstrap fits).{band}</p>" + _table(head, rows) + note)
 
 
 def _positions(by_position: Mapping[str, Any]) -> list[str]:
