@@ -173,9 +173,10 @@ def _static(cats: np.ndarray, categories: list[str], rest: np.ndarray, rest_name
 def catalogue_from_features(item_ids: np.ndarray, features: np.ndarray | None, names: list[str]) -> Catalogue:
     """Categories from 0/1 feature columns ``names`` (``f_j``) of the items' ``features (n_items, d)``.
 
-    >>> catalogue = catalogue_from_features(np.array(["a", "b"]), np.array([[1.0, 0.5], [0.0, 2.0]]), ["f_0"])
+    >>> features = np.array([[1.0, 0.5], [0.0, 2.0], [0.0, 1.0]])
+    >>> catalogue = catalogue_from_features(np.array(["a", "b", "c"]), features, ["f_0"])
     >>> catalogue.cats.tolist(), catalogue.static_names
-    ([[1.0], [0.0]], ['category f_0', 'f_1', '1'])
+    ([[1.0], [0.0], [0.0]], ['category f_0', 'f_1', '1'])
     """
     d = 0 if features is None else features.shape[1]
     index = [int(m.group(1)) for m in map(_FEATURE.match, names) if m]
