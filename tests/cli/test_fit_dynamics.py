@@ -151,6 +151,32 @@ def test_other_features_and_the_constant_are_kept_when_they_add_something():
     assert catalogue.rows().shape == (3, 3 + 2)
 
 
+def test_feature_columns_numeric_times_and_the_median_gap(tmp_path):
+    """``--categories f_0,..,f_5`` on a log whose times are numbers (two units between a user's events) and no
+    ``--time-unit``: the unit is the median gap (2), the rows' time is the log's time / 2 from 0."""
+    log = write_satiation_log(tmp_path / "raw.csv", n_users=80, n_events=20, seed=1)
+    with open(log) as fh:
+        rows = list(csv.DictReader(fh))
+    for row in rows:  # hours since START, doubled: a log of numbers two units apart
+        row["time"] = str(2 * (datetime.fromisoformat(row["time"]) - START).total_seconds() / 3600)
+    with open(tmp_path / "events.csv", "w", newline="") as fh:
+        writer = csv.DictWriter(fh, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+    out = tmp_path / "p.npz"
+    res = runner.invoke(app, ["fit", "--log", str(tmp_path / "events.csv"), "--family", "linear_dynamics",
+                              "--categories", ",".join(f"f_{j}" for j in range(6)), "--exposure-half-lives", "1,2",
+                              "--habit-half-lives", "8,16", "--no-refine", "--no-practice", "--n-types", "2",
+                              "--out", str(out)])
+    assert res.exit_code == 0, (res.output, res.exception)
+    population = load_population(out)
+    record = population.record["candidates"]
+    assert record["time_unit"] == 2.0 and record["time_unit_source"] == "median gap between a user's events"
+    assert record["time_origin"] == 0.0 and record["categories"] == [f"f_{j}" for j in range(6)]
+    assert decode_spec(population.params).practice is False and population.record["linear"]["n_types"] == 2
+    assert "time unit: 2 (median gap between a user's events)" in res.output and "--max-feature" not in res.output
+
+
 # ---------------------------------------------------------------------------------------------- errors
 @pytest.fixture(scope="module")
 def small(tmp_path_factory):
@@ -202,8 +228,8 @@ def test_dynamics_options_need_the_family(small, tmp_path):
     assert res.exit_code != 0 and "--family linear_dynamics: expected --log FILE" in str(res.exception)
 
 
-def test_the_time_unit_defaults_to_the_median_gap(small, tmp_path):
-    """``ok.csv``: one user with two events one unit apart; a log with no such user asks for --time-unit."""
+def test_a_log_without_gaps_asks_for_the_time_unit(tmp_path):
+    """No user has two events at different times: no median gap to default --time-unit to."""
     (tmp_path / "one.csv").write_text("user,time,item,reward,genre\nu1,1,a,1.0,news\nu2,1,a,0.5,news\n")
     res = runner.invoke(app, ["fit", "--log", str(tmp_path / "one.csv"), "--family", "linear_dynamics",
                               "--categories", "genre", "--out", str(tmp_path / "p.npz")])
