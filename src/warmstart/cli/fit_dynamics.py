@@ -421,19 +421,18 @@ def print_dynamics(population: Any, spec: Any, record: dict[str, Any], elapsed: 
     for line in lines:
         out.print(line, soft_wrap=True, markup=False, highlight=False)
     p = len(record["static"])
-    columns = [c.replace("satiation", "sat.").replace("practice", "prac.") for c in spec.columns(p)[p:]]
+    columns = [c.replace("satiation", "satiation per exposure:").replace("practice", "practice:")
+               for c in spec.columns(p)[p:]]
     if spec.per_category:
         columns = [re.sub(r"\d+$", lambda m: names[int(m.group(0))], c) if not c.startswith("habit") else c
                    for c in columns]
-    table = Table(title=f"{k} type{'s' if k > 1 else ''} and the novel component of {population.family} "
-                        f"({elapsed:.1f} s): mean dynamic coefficients (satiation per unit of exposure, habit per "
-                        "unit of stock)")
-    for col in ("type", "weight", *columns):
-        table.add_column(col, justify="right")
-    mu = population.params["mu"]
+    table = Table(title=f"each type's mean dynamic coefficients, weight in brackets ({elapsed:.1f} s)")
+    table.add_column("coefficient")
     for t in range(population.n_types):
-        table.add_row("novel" if t == k else f"type {t}", f"{population.weights[t]:.3f}",
-                      *(f"{v:+.3f}" for v in mu[t, p:]))
+        table.add_column(f"{'novel' if t == k else f'type {t}'} ({population.weights[t]:.3f})", justify="right")
+    mu = population.params["mu"]
+    for j, col in enumerate(columns):  # one row per coefficient: a catalogue may have many categories
+        table.add_row(col.replace("habit", "habit per unit of stock"), *(f"{v:+.4f}" for v in mu[:, p + j]))
     out.print(table)
     _print_serving(population, record, path)
 
