@@ -109,7 +109,7 @@ def test_family_options_are_checked_with_the_field_named(tmp_path):
     ratings = tastes_log(tmp_path / "ratings.csv", n_users=30)
     for args, message in [
         (["--log", str(ratings), "--family", "poisson"],
-         "--family: expected one of auto, linear_gaussian, logistic_bernoulli, got 'poisson'"),
+         "--family: expected one of auto, linear_gaussian, logistic_bernoulli, linear_dynamics, got 'poisson'"),
         (["--log", str(ratings), "--family", "logistic_bernoulli"],
          "--family logistic_bernoulli: expected rewards 0 or 1 in --log, got values such as"),
         (["--log", str(ratings), "--family", "logistic_bernoulli", "--no-choose-space"], "expected --choose-space"),

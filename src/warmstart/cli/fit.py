@@ -11,6 +11,7 @@ import numpy as np
 import typer
 from rich.table import Table
 
+from warmstart.cli import fit_dynamics as dyn
 from warmstart.cli._common import CliError, literal, out, progress_bar
 from warmstart.families.generic import TypePopulation
 
@@ -51,30 +52,40 @@ def fit(
         "it; at most 1e12).")] = 1e6,
     max_feature: Annotated[float, typer.Option(
         "--max-feature", help="Largest feature magnitude accepted in the log (at most 1e12).")] = 1e6,
-    choose_space: Annotated[bool, typer.Option(
-        "--choose-space/--no-choose-space", help="With --log: choose the item space (the item bias with 0, 2, 4 "
+    choose_space: Annotated[bool | None, typer.Option(
+        "--choose-space/--no-choose-space", help="With --log (the default, but for --family linear_dynamics): "
+        "choose the item space (the item bias with 0, 2, 4 "
         "or 8 learned factors; with the log's own features, those plus the bias) and K (1, 2, 4, 8, up to "
         "--k-max) by how well the latest 20% of the log's users' first 10 events are predicted from a fit on "
         "the others, then refit on every user (--n-types fixes K and leaves the space to choose). "
-        "--no-choose-space: the log's own features (else 2 learned factors) and K by --selection.")] = True,
+        "--no-choose-space: the log's own features (else 2 learned factors) and K by --selection.")] = None,
     family: Annotated[str, typer.Option(
         "--family", help="With --log: the family of the types. auto: on a log whose rewards are all 0 or 1, the "
         "Bernoulli-logistic family when it predicts the same validation users' first events better (log loss) "
         "than the linear-Gaussian one, else linear_gaussian; or name one (logistic_bernoulli needs 0/1 rewards "
-        "and --choose-space).")] = "auto",
+        "and --choose-space; linear_dynamics, learned response dynamics, needs --categories).")] = "auto",
     fair_attribute: Annotated[str | None, typer.Option("--fair-attribute", help="With --log: a per-user column "
         "the types must carry no information about (docs/fair-types.md; no space choice).")] = None,
+    categories: dyn.Categories = None,
+    time_unit: dyn.TimeUnit = None,
+    exposure_half_lives: dyn.ExposureHalfLives = None,
+    habit_half_lives: dyn.HabitHalfLives = None,
+    refine: dyn.Refine = True,
+    practice: dyn.Practice = True,
 ) -> None:
     """Fit the population of user types (EM with model selection, split/merge moves, a novel component) from a
     simulated log (LOG_PATH) or an event log (--log); with --dp-epsilon, a differentially private fit."""
-    from warmstart.data.bandit_log import load_log
-    from warmstart.families.linear.model import summarise_log
-    from warmstart.families.linear.shards import is_shards
-
     cfg = _fit_config(n_types, k_max, selection, covariance, restarts, seed, init_sample, chunk)
     bounds = _bounds(max_reward, max_feature)
+    dynamics = dyn.DynamicsOptions(categories, time_unit, exposure_half_lives, habit_half_lives, refine, practice)
+    dyn.check_dynamics_options(family, dynamics, dp_epsilon=dp_epsilon, fair_attribute=fair_attribute,
+                               choose_space=choose_space)
     _check_fit_options(log_path, log, n_types, dp_epsilon, init_sample, backend, address, workers)
+    choose_space = choose_space is not False  # the space choice is the default (but for linear_dynamics)
     _check_family(family, log, choose_space)
+    if family == dyn.NAME:
+        dyn.fit_dynamics_log(log, out_path, cfg, bounds, dynamics)
+        return
     if fair_attribute is not None:
         _fit_fair_events(log, fair_attribute, out_path, cfg, bounds, dp_epsilon is not None or family != "auto")
         return
@@ -82,6 +93,17 @@ def fit(
         _fit_events(log, out_path, cfg, bounds, choose_space, family)
         return
     assert log_path is not None
+    _fit_log_path(log_path, out_path, cfg, bounds, n_types, dp_epsilon, dp_delta, backend, address, workers)
+
+
+def _fit_log_path(log_path: Path, out_path: Path, cfg: Any, bounds: Any, n_types: int | None,
+                  dp_epsilon: float | None, dp_delta: float, backend: str, address: str | None,
+                  workers: int | None) -> None:
+    """The fit of LOG_PATH: a shards folder, or a simulated log (in process, privately or on Ray)."""
+    from warmstart.data.bandit_log import load_log
+    from warmstart.families.linear.model import summarise_log
+    from warmstart.families.linear.shards import is_shards
+
     if is_shards(log_path):
         if dp_epsilon is not None:
             raise CliError("--dp-epsilon: expected a simulated .npz log, got a shards folder")
@@ -138,7 +160,7 @@ def _check_fit_options(log_path: Path | None, log: Path | None, n_types: int | N
                        "would not be private) and --n-types K (choosing K would spend budget of its own)")
 
 
-FAMILIES = ("auto", "linear_gaussian", "logistic_bernoulli")
+FAMILIES = ("auto", "linear_gaussian", "logistic_bernoulli", "linear_dynamics")
 
 
 def _check_family(family: str, log: Path | None, choose: bool) -> None:
