@@ -1,13 +1,13 @@
 """`warmstart serve`: a wrong --population file is a clear error that leaves no database behind; a start prints
 where the service listens, its store and its population."""
 
-import socket
 import subprocess
 import sys
 import time
 
 import numpy as np
 import pytest
+from support.server import free_port
 
 from warmstart.data.bandit_log import save_log
 from warmstart.families.linear.fit import FitConfig, fit_population
@@ -57,7 +57,7 @@ def test_a_failed_start_keeps_an_existing_store(files, tmp_path):
 
 
 def test_without_a_population_it_starts_empty(tmp_path):
-    port = _free_port()
+    port = free_port()
     proc = subprocess.Popen(_serve("--db", tmp_path / "empty.db", "--port", port), stdout=subprocess.PIPE,
                             stderr=subprocess.STDOUT, text=True)
     try:
@@ -70,14 +70,8 @@ def test_without_a_population_it_starts_empty(tmp_path):
         proc.wait(timeout=30)
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def test_the_start_prints_the_url_the_store_and_the_population(files, tmp_path):
-    port = _free_port()
+    port = free_port()
     proc = subprocess.Popen(_serve("--db", tmp_path / "s.db", "--population", files / "population.npz",
                                    "--port", port), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     try:

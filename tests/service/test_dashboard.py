@@ -5,7 +5,6 @@ SQLite and PostgreSQL), escaping, nothing loaded from the internet; then the sam
 
 import re
 import shutil
-import socket
 import threading
 import time
 from html.parser import HTMLParser
@@ -16,6 +15,7 @@ import httpx
 import numpy as np
 import pytest
 from fastapi.testclient import TestClient
+from support.server import free_port
 
 from warmstart.service.app import create_app
 from warmstart.store.store import Store
@@ -68,12 +68,6 @@ class _Page(HTMLParser):
                 self.by_id[ident] += data
         if self._in_body and self._open and self.tables[self._table] and self.tables[self._table][-1]:
             self.tables[self._table][-1][-1] += data
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def _rank(http, user, rng):
@@ -263,7 +257,7 @@ def test_the_dashboard_in_a_real_browser(tmp_path, population):
     admin, client_key = store.create_api_key("admin"), store.create_api_key("client")
     app = create_app(store, seed=0, reward_window_s=60.0)
     app.state.dashboard_refresh_s = 0.3  # the live section's script refreshes quickly here
-    port = _free_port()
+    port = free_port()
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()

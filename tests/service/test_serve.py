@@ -1,22 +1,15 @@
 """`warmstart serve` for real: uvicorn in a subprocess on a free loopback port, a key from `warmstart keys
 create`, every endpoint through `warmstart.client`, then the server is stopped by this test."""
 
-import socket
 import subprocess
 import sys
-import time
 
 import httpx
 import numpy as np
 import pytest
+from support.server import free_port, wait_healthy
 
 from warmstart.client import ServiceError, WarmstartClient
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def test_serve_answers_over_http(tmp_path, population):
@@ -27,21 +20,12 @@ def test_serve_answers_over_http(tmp_path, population):
     key = subprocess.run([*cli, "keys", "create", "--scope", "client", "--db", db], capture_output=True, text=True,
                          check=True, timeout=120).stdout.strip()
     assert key.startswith("ws_")
-    port = _free_port()
+    port = free_port()
     server = subprocess.Popen([*cli, "serve", "--db", db, "--population", str(pop_path), "--port", str(port)],
                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     try:
         base = f"http://127.0.0.1:{port}"
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if httpx.get(f"{base}/health", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            assert server.poll() is None, server.stdout.read().decode() if server.stdout else "server exited"
-            assert time.monotonic() < deadline, "server did not come up within 60 s"
-            time.sleep(0.2)
+        wait_healthy(server, base)
         rng = np.random.default_rng(0)
         with WarmstartClient(base, key) as client:
             assert client.health()["status"] == "ok"

@@ -2,36 +2,15 @@
 in a subprocess, candidates sent as the family's rows ``[static, categories, time]``, each user's dynamic state
 kept in the stored belief between requests, bad input answered with the field named."""
 
-import socket
 import subprocess
 import sys
-import time
 
-import httpx
 import numpy as np
 import pytest
+from support.server import free_port, wait_healthy
 
 from warmstart.client import ServiceError, WarmstartClient
 from warmstart.families.linear.dynamic_family import candidate_rows, example_population
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def _wait(server: subprocess.Popen, base: str) -> None:
-    deadline = time.monotonic() + 60
-    while True:
-        try:
-            if httpx.get(f"{base}/health", timeout=1).status_code == 200:
-                return
-        except httpx.TransportError:
-            pass
-        assert server.poll() is None, server.stdout.read().decode() if server.stdout else "server exited"
-        assert time.monotonic() < deadline, "server did not come up within 60 s"
-        time.sleep(0.2)
 
 
 def test_serve_a_dynamics_population(tmp_path):
@@ -44,13 +23,13 @@ def test_serve_a_dynamics_population(tmp_path):
     cli = [sys.executable, "-m", "warmstart.cli"]
     key = subprocess.run([*cli, "keys", "create", "--scope", "client", "--db", db], capture_output=True, text=True,
                          check=True, timeout=120).stdout.strip()
-    port = _free_port()
+    port = free_port()
     server = subprocess.Popen([*cli, "serve", "--db", db, "--population", str(pop_path), "--port", str(port),
                                "--policy", "type_greedy", "--explore", "0"],
                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     try:
         base = f"http://127.0.0.1:{port}"
-        _wait(server, base)
+        wait_healthy(server, base)
         served = []
         with WarmstartClient(base, key) as client:
             for t in (0.0, 1.0, 10.0):

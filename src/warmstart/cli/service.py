@@ -70,7 +70,7 @@ def serve(
         help="Policy: auto (default: the one recorded by the population's fit, `fit --log` chooses it on "
              "validation users; else mixture_ids, or type_ts for a family other than the linear one), "
              "mixture_ids, mixture_greedy, mixture_ids_cp (follows users who change), mixture_ts, type_ts, "
-             "type_greedy.")] = "auto",
+             "type_greedy, type_plan (plans ahead with a linear_dynamics population's learned dynamics).")] = "auto",
     seed: Annotated[int, typer.Option(help="Random seed of the policy.")] = 0,
     reward_window: Annotated[float | None, typer.Option(
         help="Seconds to wait for a reward before the default reward is recorded (default: wait forever).")] = None,
