@@ -52,6 +52,7 @@ population file.
 
 from __future__ import annotations
 
+import functools
 import math
 import time
 from collections.abc import Callable
@@ -479,6 +480,7 @@ def _example_data(n_users: int, seed: int, n_events: int = 30) -> DynamicsData:
     return DynamicsData(user, times, cats, cats, reward.ravel(), n_users)
 
 
+@functools.lru_cache(maxsize=1)  # the examples share one fit (frozen results: nothing can change it)
 def _example_fit() -> tuple[Population, DynamicsSpec]:
     cfg = DynamicsFitConfig(exposure_half_lives=(1.0, 2.0, 4.0), habit_half_lives=(8.0, 16.0, 32.0), refine_steps=1,
                             polish_steps=0, practice=False, fit=FitConfig(n_types=2, split_merge=False))
