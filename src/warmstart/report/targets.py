@@ -246,6 +246,10 @@ def responsible_rows(doc: dict[str, Any]) -> list[dict[str, Any]]:
         rows.append(_row("misleading start (5 responses of another type): regret at 100", "<= +20%",
                          f"+{doc['misleading_start_excess']:.0%} (a policy told when the misleading responses end: "
                          f"+{doc['misleading_start_floor']:.0%})", doc["misleading_start_excess"] <= 0.2, cmd))
+        told = _ratio(doc["misleading_start_excess"], doc["misleading_start_floor"])
+        rows.append(_row("stretch: misleading start, excess over that of a policy told when it ends", "<= 1.25x",
+                         f"+{doc['misleading_start_excess']:.0%} / +{doc['misleading_start_floor']:.0%} = "
+                         f"{_fmt(told)}x", None if told is None else told <= 1.25, cmd))
     sat = doc.get("satiation")
     if sat is not None:
         detail = doc.get("satiation_detail") or {}
