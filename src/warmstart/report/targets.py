@@ -356,7 +356,7 @@ def write_targets(bench_dir: str | Path) -> list[dict[str, Any]]:
     >>> _ = (bench / "coldstart.json").write_text(json.dumps(coldstart))
     >>> _ = (bench / "speed.json").write_text(json.dumps(speed))
     >>> len(write_targets(bench)), sorted(p.name for p in bench.iterdir())
-    (10, ['coldstart.json', 'speed.json', 'targets.json', 'targets.md'])
+    (11, ['coldstart.json', 'speed.json', 'targets.json', 'targets.md'])
     """
     bench_dir = Path(bench_dir)
     doc = _load(bench_dir / "coldstart.json")
