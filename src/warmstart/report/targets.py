@@ -247,9 +247,12 @@ def responsible_rows(doc: dict[str, Any]) -> list[dict[str, Any]]:
                          f"+{doc['misleading_start_excess']:.0%} (a policy told when the misleading responses end: "
                          f"+{doc['misleading_start_floor']:.0%})", doc["misleading_start_excess"] <= 0.2, cmd))
         told = _ratio(doc["misleading_start_excess"], doc["misleading_start_floor"])
+        late = doc.get("misleading_start_floor_late")
         rows.append(_row("stretch: misleading start, excess over that of a policy told when it ends", "<= 1.25x",
                          f"+{doc['misleading_start_excess']:.0%} / +{doc['misleading_start_floor']:.0%} = "
-                         f"{_fmt(told)}x", None if told is None else told <= 1.25, cmd))
+                         f"{_fmt(told)}x" + ("" if late is None else f" (a policy told one response late: "
+                                             f"+{late:.0%}, {_fmt(_ratio(late, doc['misleading_start_floor']))}x)"),
+                         None if told is None else told <= 1.25, cmd))
     sat = doc.get("satiation")
     if sat is not None:
         detail = doc.get("satiation_detail") or {}
