@@ -53,3 +53,21 @@ def test_drift_options_of_the_mixture_policies(population):
         make_policy("mixture_ids", ctx, discount=0.0)
     with pytest.raises(ValueError, match="change_hazard"):
         make_policy("mixture_ids_cp", ctx, change_hazard=0.0)
+
+
+def test_told_late_restarts_one_response_after_the_change_and_keeps_that_response():
+    """``mixture_ids_told_late`` decides as ``mixture_ids`` until one response after the change (the same seed
+    and streams; one user, so that no earlier user's restart moves the policy's random stream), unlike
+    ``mixture_ids_told``, which is told at the change; then it drops the misleading start."""
+    sim = LinearTypesConfig(n_types=3, dim=4, n_actions=6, minority_share=0.1, outlier_share=0.0)
+    cfg = DriftConfig(sim=sim, n_train_users=400, n_train_events=30, n_users=1, steps=40, switch_at=20,
+                      misleading=4, excess_at=30, n_bootstrap=20, workers=1,
+                      policies=("mixture_ids", "mixture_ids_told", "mixture_ids_told_late"))
+    doc = run_drift(cfg)
+    plain, told, late = (doc["policies"][k]["curves"] for k in ("mixture_ids", "mixture_ids_told",
+                                                                 "mixture_ids_told_late"))
+    m, s = cfg.misleading, cfg.switch_at
+    assert late["normal"] == told["normal"] == plain["normal"]
+    assert late["misleading"][: m + 1] == plain["misleading"][: m + 1] and told["misleading"][:m] == plain["misleading"][:m]
+    assert late["misleading"][m + 1 :] != plain["misleading"][m + 1 :] and late["misleading"] != told["misleading"]
+    assert late["switch"][: s + 1] == plain["switch"][: s + 1] and late["switch"][s + 1 :] != plain["switch"][s + 1 :]

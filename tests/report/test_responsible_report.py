@@ -20,9 +20,12 @@ def doc():
 def test_rows_and_section_follow_the_measured_figures(doc):
     assert doc["drift"]["config"]["n_users"] == 20 and doc["drift"]["config"]["n_train_users"] == 500
     rows = {r["target"].split(":")[0]: r for r in responsible_rows(doc)}
-    assert set(rows) == {"type switch at step 100", "misleading start (5 responses of another type)", "forget"}
+    assert set(rows) == {"type switch at step 100", "misleading start (5 responses of another type)", "forget",
+                         "stretch"}
     assert rows["forget"]["met"] is True
     assert rows["misleading start (5 responses of another type)"]["met"] is (doc["misleading_start_excess"] <= 0.2)
+    told = doc["misleading_start_excess"] / doc["misleading_start_floor"]
+    assert rows["stretch"]["met"] is (told <= 1.25) and f"= {told:.2f}x" in rows["stretch"]["measured"]
     html = responsible_section(doc)
     assert "Following a switch" in html and html.count("<img") == 2
     assert f"{doc['switch_recovery_ratio']:.2f}" in html

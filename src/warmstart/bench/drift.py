@@ -89,8 +89,12 @@ POLICY_VARIANTS: dict[str, tuple[str, dict[str, Any]]] = {
     "mixture_ids_discount": ("mixture_ids", {"discount": 0.95}),
     # told when the answering user changes, and restarts its belief then: the floor no detector can beat
     "mixture_ids_told": ("mixture_ids", {}),
+    # told one response late: restarts after the first response of the new user, keeping that response (the
+    # floor of a detector that needs one surprising response to see the change)
+    "mixture_ids_told_late": ("mixture_ids", {}),
 }
 TOLD = "mixture_ids_told"
+TOLD_LATE = "mixture_ids_told_late"
 
 
 def answering_theta(cfg: DriftConfig, own: np.ndarray, other: np.ndarray, scenario: str) -> np.ndarray:
@@ -126,10 +130,14 @@ def _serve(task: tuple[str, str]) -> dict[str, Any]:
         eps = cfg.sim.noise_sd * rng.standard_normal(T)
         means = np.einsum("tad,td->ta", X, answering_theta(cfg, own[u], other[u], scenario))
         state = policy.new_user()
-        restart = {"switch": cfg.switch_at, "misleading": cfg.misleading}.get(scenario) if name == TOLD else None
+        change = {"switch": cfg.switch_at, "misleading": cfg.misleading}.get(scenario)
+        restart = None if change is None else {TOLD: change, TOLD_LATE: change + 1}.get(name)
+        a = 0
         for t in range(T):
             if t == restart:
                 state = policy.new_user()
+                if name == TOLD_LATE:  # the new user's first response, seen before being told
+                    policy.update(state, X[t - 1], a, means[t - 1, a] + eps[t - 1])
             a = policy.act(state, X[t]).action
             policy.update(state, X[t], a, means[t, a] + eps[t])
             regret[u, t] = means[t].max() - means[t, a]

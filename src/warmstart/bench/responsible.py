@@ -27,7 +27,7 @@ from typing import Any
 
 from warmstart._version import __version__
 from warmstart.bench.coldstart import ColdStartConfig, run_coldstart
-from warmstart.bench.drift import DriftConfig, run_drift
+from warmstart.bench.drift import TOLD_LATE, DriftConfig, run_drift
 from warmstart.bench.machine import machine_info
 from warmstart.families.linear.fit import fit_population
 from warmstart.sim.linear_types import LinearTypesPopulation
@@ -74,7 +74,7 @@ def fairness_figures(cold: dict[str, Any], ours: str) -> dict[str, Any]:
 def _drift_config(cold_cfg: ColdStartConfig, quick: bool, seed: int, drift_users: int | None) -> DriftConfig:
     return DriftConfig(seed=seed, n_train_users=cold_cfg.n_train_users, n_train_events=cold_cfg.n_train_events,
                        n_users=drift_users or (60 if quick else 300), n_bootstrap=200 if quick else 1000,
-                       policies=(OURS, PLAIN, "mixture_ids_discount", "mixture_ids_told"))
+                       policies=(OURS, PLAIN, "mixture_ids_discount", "mixture_ids_told", TOLD_LATE))
 
 
 def run_responsible(quick: bool = False, seed: int = 0, progress: Progress | None = None,
@@ -117,6 +117,7 @@ def run_responsible(quick: bool = False, seed: int = 0, progress: Progress | Non
         doc.update({k: ours[k] for k in ("switch_recovery_ratio", "switch_detect_rate", "false_alarm_rate",
                                          "misleading_start_excess")})
         doc["misleading_start_floor"] = drift["policies"]["mixture_ids_told"]["misleading_start_excess"]
+        doc["misleading_start_floor_late"] = drift["policies"][TOLD_LATE]["misleading_start_excess"]
         timings["drift"] = time.perf_counter() - t0
     if "satiation" in parts:
         from warmstart.bench.satiation import run_satiation

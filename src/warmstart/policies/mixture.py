@@ -16,6 +16,7 @@ guess is undone by later data.
 
 from __future__ import annotations
 
+import math
 from dataclasses import replace
 from typing import Any
 
@@ -26,6 +27,7 @@ from warmstart.families.linear.belief import Belief
 from warmstart.families.linear.changepoint import ChangePointBelief
 from warmstart.families.linear.population import Population
 from warmstart.policies.base import Decision, Policy, PolicyContext, StateSummary, UserTruth, register_policy
+from warmstart.policies.lookahead import lookahead_action
 
 
 def _safe_cholesky(cov: np.ndarray) -> np.ndarray:
@@ -335,6 +337,7 @@ def ids_distribution(R: np.ndarray, eps: float = _EPS) -> tuple[int, int, float]
 
 _Q = np.linspace(0.0, 1.0, 21)[1:-1]  # mixing probabilities of a pair
 _TIE = 1e-9
+_IDENTIFIED = 0.99  # with lookahead on: the type posterior's largest probability from which IDS acts
 
 
 @register_policy("mixture_ids")
@@ -355,6 +358,13 @@ class MixtureIDS(BeliefPolicy):
     1.41 vs 1.50. It meets the same criterion, so the novel component keeps its weight.
     ``n_samples = 100`` posterior draws: 64, 100 and 200 gave the same regret within noise on both presets
     (quick benchmark); fewer draws are faster but make the propensities coarser.
+    ``lookahead = 0`` (off): with ``lookahead > 0``, while no component holds 99% of the type posterior, the
+    candidate with the largest posterior mean plus ``lookahead`` times its knowledge gradient is played
+    (``warmstart.policies.lookahead``; deterministic, propensity 1), then IDS. ``1`` was chosen on a development
+    seed (1) among 1, 2, 3 and 5: the first ten steps' regret 0.20 lower (paired CI +-0.09, 3,000 new users).
+    It stays off: on the reported seed (0) it moves G(10) only from 0.80 to 0.81 (G(20) 0.871 to 0.876) and
+    steps_to_90 from 7 to 8, and a lookahead decision costs about ten times an IDS one (``mixture_ids_lookahead``
+    runs it next to ``mixture_ids`` in a benchmark).
 
     >>> import numpy as np
     >>> from warmstart.families.linear import GaussianTypes, Population
@@ -377,15 +387,26 @@ class MixtureIDS(BeliefPolicy):
 
     def __init__(
         self, context: PolicyContext, *, seed: int = 0, n_samples: int = 100, prior_temper: float = 0.0,
-        change_hazard: float = 0.0, discount: float = 1.0,
+        change_hazard: float = 0.0, discount: float = 1.0, lookahead: float = 0.0,
     ) -> None:
         super().__init__(context, seed=seed, n_samples=n_samples, prior_temper=prior_temper,
                          change_hazard=change_hazard, discount=discount)
+        if not 0.0 <= lookahead < math.inf:
+            raise ValueError(f"lookahead: expected a finite weight >= 0, got {lookahead}")
+        self.lookahead = float(lookahead)
+
+    def settings(self) -> dict[str, Any]:
+        return {**super().settings(), **({"lookahead": self.lookahead} if self.lookahead > 0 else {})}
 
     def _act(self, state: Belief, X: np.ndarray) -> Decision:
         A = X.shape[0]
         if A == 1:
             return Decision(0, 1.0, np.ones(1))
+        if self.lookahead > 0 and state.type_probs().max() < _IDENTIFIED:
+            probs, mean, cov = state.components()
+            noise = state.population.components.noise_var
+            a = lookahead_action(probs, mean, cov, np.tile(noise, probs.size // noise.size), X, self.lookahead)
+            return Decision(a, 1.0, np.eye(A)[a])
         thetas = posterior_samples(state, self.n_samples, self.rng)
         R = _scores(thetas, X)
         i, j, q = _kernels.ids_pair(R, _Q, _EPS, _TIE) if _kernels.JIT else ids_distribution(R)

@@ -12,7 +12,7 @@ import inspect
 from typing import Any
 
 from warmstart.families.generic import TypePopulation
-from warmstart.policies import baselines, club, floor, mixture, planning, types, vw  # noqa: F401 - importing registers them
+from warmstart.policies import baselines, club, floor, identify, mixture, planning, types, vw  # noqa: F401 - importing registers them
 from warmstart.policies.base import POLICIES, Policy, PolicyContext
 
 

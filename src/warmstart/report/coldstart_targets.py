@@ -53,7 +53,11 @@ def coldstart_rows(doc: dict[str, Any], hard: dict[str, Any] | None) -> list[dic
         gh = g_at(hard.get("gain_captured", {}).get("G", []), 20)
         rows.append(_row("hard preset: G(20)", ">= 0.70", _fmt(gh), None if gh is None else gh >= 0.70,
                          _cmd(hard, "coldstart")))
-    return rows + _per_user_rows(doc, o, cmd)
+    g10 = g_at(G, 10)
+    stretch = _row("stretch: the identification itself, G(10) (default preset)", ">= 0.85", _fmt(g10),
+                   None if g10 is None else g10 >= 0.85, cmd, "the first ten steps, where a new user decides "
+                   "whether to stay")
+    return rows + _per_user_rows(doc, o, cmd) + [stretch]
 
 
 def _floor_rows(doc: dict[str, Any], cmd: str) -> list[dict[str, Any]]:

@@ -246,6 +246,13 @@ def responsible_rows(doc: dict[str, Any]) -> list[dict[str, Any]]:
         rows.append(_row("misleading start (5 responses of another type): regret at 100", "<= +20%",
                          f"+{doc['misleading_start_excess']:.0%} (a policy told when the misleading responses end: "
                          f"+{doc['misleading_start_floor']:.0%})", doc["misleading_start_excess"] <= 0.2, cmd))
+        told = _ratio(doc["misleading_start_excess"], doc["misleading_start_floor"])
+        late = doc.get("misleading_start_floor_late")
+        rows.append(_row("stretch: misleading start, excess over that of a policy told when it ends", "<= 1.25x",
+                         f"+{doc['misleading_start_excess']:.0%} / +{doc['misleading_start_floor']:.0%} = "
+                         f"{_fmt(told)}x" + ("" if late is None else f" (a policy told one response late: "
+                                             f"+{late:.0%}, {_fmt(_ratio(late, doc['misleading_start_floor']))}x)"),
+                         None if told is None else told <= 1.25, cmd))
     sat = doc.get("satiation")
     if sat is not None:
         detail = doc.get("satiation_detail") or {}
@@ -352,7 +359,7 @@ def write_targets(bench_dir: str | Path) -> list[dict[str, Any]]:
     >>> _ = (bench / "coldstart.json").write_text(json.dumps(coldstart))
     >>> _ = (bench / "speed.json").write_text(json.dumps(speed))
     >>> len(write_targets(bench)), sorted(p.name for p in bench.iterdir())
-    (10, ['coldstart.json', 'speed.json', 'targets.json', 'targets.md'])
+    (11, ['coldstart.json', 'speed.json', 'targets.json', 'targets.md'])
     """
     bench_dir = Path(bench_dir)
     doc = _load(bench_dir / "coldstart.json")
