@@ -458,6 +458,8 @@ HEADLINE = (
     "no cell of the grid worse than pooled TS at 20 or 200 steps",
     "fair types (planted type-attribute link): leakage AUC; G(50) kept",
     "fair types, independent attribute: nothing changes",
+    "stretch: the identification itself, G(10) (default preset)",
+    "stretch: misleading start, excess over that of a policy told when it ends",
 )
 
 
