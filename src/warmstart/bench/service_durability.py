@@ -276,13 +276,17 @@ _WORKER = re.compile(r'^warmstart_worker_info\{pid="([0-9]+)"\}', re.MULTILINE)
 _METRIC = re.compile(r"^warmstart_(requests_total|errors_total)\{(.*)\} ([0-9.eE+]+)$", re.MULTILINE)
 
 
-def _worker_views(base: str, scrapes: int = 24) -> list[dict[str, float]]:
+def _worker_views(base: str, scrapes: int = 300, workers: int = 2) -> list[dict[str, float]]:
     """``/metrics`` of each worker (each has its own counters): scraped on new connections, which the kernel
-    hands to either worker, told apart by the process id each reports (``warmstart_worker_info``)."""
+    hands to either worker, told apart by the process id each reports (``warmstart_worker_info``), until
+    ``workers`` were seen or after ``scrapes`` tries (on a busy machine one worker can win many accepts in a
+    row, so a few dozen tries may see only one)."""
     import httpx
 
     views: dict[str, dict[str, float]] = {}
     for _ in range(scrapes):
+        if len(views) >= workers:
+            break
         try:
             text = httpx.get(f"{base}/metrics", timeout=5).text
         except httpx.TransportError:
