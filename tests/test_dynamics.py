@@ -17,6 +17,7 @@ from warmstart.bench.dynamics import (
     simultaneous_band,
 )
 from warmstart.bench.satiation import SatiationBenchConfig
+from warmstart.families.linear.dynamic_family import decode_spec
 from warmstart.families.linear.dynamics import DynamicsSpec, LearnedDynamics, history_states
 from warmstart.families.linear.dynamics_fit import (
     DynamicsFitConfig,
@@ -29,6 +30,7 @@ from warmstart.families.linear.dynamics_fit import (
 )
 from warmstart.families.linear.fit import FitConfig, fit_population
 from warmstart.families.linear.population import Population
+from warmstart.families.registry import load_population
 from warmstart.policies.planning import HabitPlanner
 from warmstart.sim.satiation import SatiationConfig, SatiationDynamics, SatiationPopulation
 
@@ -157,13 +159,21 @@ def test_the_population_file_keeps_the_dynamics():
         dynamics_spec(replace(population, diagnostics=population.diagnostics.replace(dynamics=None)))
 
 
-def test_bench_dynamics_tiny_run():
+def test_bench_dynamics_tiny_run(tmp_path):
     sat = replace(SatiationBenchConfig.make(quick=True), n_train_users=150, n_train_events=30, n_users=3, steps=6,
                   n_bootstrap=50)
     dyn = DynamicsFitConfig(exposure_half_lives=(1.0, 2.0), habit_half_lives=(8.0, 16.0), refine_steps=0,
                             polish_steps=0, practice=False,
                             fit=FitConfig(n_types=2, split_merge=False))
-    doc = run_dynamics_satiation(DynamicsBenchConfig(satiation=sat, dynamics=dyn, n_recovery=2))
+    saved = tmp_path / "dynamics-population.npz"
+    doc = run_dynamics_satiation(DynamicsBenchConfig(satiation=sat, dynamics=dyn, n_recovery=2),
+                                 population_out=saved)
+    # the fitted population is saved as the linear_dynamics family's file, with the structure chosen
+    population = load_population(saved)
+    # its types are the fit's K and the novel component, with the same weights
+    assert population.family == "linear_dynamics" and population.n_types == doc["fit"]["selected_k"] + 1
+    np.testing.assert_allclose(population.weights, doc["fit"]["weights"])
+    assert decode_spec(population.params).to_dict() == doc["chosen"]["spec"]
     assert set(doc["policies"]) == {"mixture_plan", "mixture_plan_given", "mixture_ts", "mixture_ts_learned",
                                     "oracle_plan", "oracle"}
     assert all(math.isfinite(p["long_term"]) for p in doc["policies"].values())

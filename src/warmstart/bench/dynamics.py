@@ -40,6 +40,7 @@ training users covered (``met``: per-parameter CIs, as the target reads; ``met_s
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
@@ -271,9 +272,11 @@ def _summary_of(res: dict[str, Any]) -> dict[str, Any]:
             "settings": res["settings"]}
 
 
-def run_dynamics_satiation(config: DynamicsBenchConfig | None = None, progress: Progress | None = None
-                           ) -> dict[str, Any]:
-    """The satiation part of ``bench dynamics`` (see the module docstring); a JSON-able document."""
+def run_dynamics_satiation(config: DynamicsBenchConfig | None = None, progress: Progress | None = None,
+                           population_out: str | os.PathLike[str] | None = None) -> dict[str, Any]:
+    """The satiation part of ``bench dynamics`` (see the module docstring); a JSON-able document. With
+    ``population_out``, the population fitted from the events is saved there as the ``linear_dynamics``
+    family's file, which ``warmstart serve --population`` serves (``type_plan`` plans with it)."""
     cfg = config or DynamicsBenchConfig.make()
     sat = cfg.satiation
     report = progress or (lambda msg, frac: None)
@@ -286,6 +289,10 @@ def run_dynamics_satiation(config: DynamicsBenchConfig | None = None, progress: 
     population, spec = fit_dynamics(data, replace(cfg.dynamics, seed=sat.seed),
                                     lambda m, f: report(f"dynamics: {m}", 0.4 * f))
     fit_s = time.perf_counter() - t0
+    if population_out is not None:
+        from warmstart.families.linear.dynamic_family import from_linear
+
+        from_linear(population).save(population_out)
     learned = LearnedDynamics(spec)
     report("fitting the population on the simulator's features (the given reference)", 0.4)
     given = fit_population(log.summary(), replace(sat.fit, seed=sat.seed))
@@ -329,16 +336,19 @@ def run_dynamics_satiation(config: DynamicsBenchConfig | None = None, progress: 
 
 
 def run_dynamics(config: DynamicsBenchConfig | None = None, parts: tuple[str, ...] = ("satiation", "movielens"),
-                 movielens_root: str | None = None, progress: Progress | None = None) -> dict[str, Any]:
-    """``warmstart bench dynamics``: the satiation part and (``"movielens"`` in ``parts``) the next-rating
-    prediction on MovieLens (``warmstart.bench.dynamics_movielens``)."""
+                 movielens_root: str | None = None, progress: Progress | None = None,
+                 population_out: str | os.PathLike[str] | None = None) -> dict[str, Any]:
+    """``warmstart bench dynamics``: the satiation part (its fitted population saved to ``population_out``
+    when given) and (``"movielens"`` in ``parts``) the next-rating prediction on MovieLens
+    (``warmstart.bench.dynamics_movielens``)."""
     cfg = config or DynamicsBenchConfig.make()
     report = progress or (lambda msg, frac: None)
     doc: dict[str, Any] = {"benchmark": "dynamics", "config": cfg.to_dict(), "seed": cfg.seed, "quick": cfg.quick,
                            "version": __version__, "machine": machine_info(), "parts": list(parts)}
     share = 0.7 if "movielens" in parts else 1.0
     if "satiation" in parts:
-        doc["satiation"] = run_dynamics_satiation(cfg, lambda m, f: report(f"satiation: {m}", share * f))
+        doc["satiation"] = run_dynamics_satiation(cfg, lambda m, f: report(f"satiation: {m}", share * f),
+                                                  population_out)
     if "movielens" in parts:
         from warmstart.bench.dynamics_movielens import MovieLensDynamicsConfig, run_dynamics_movielens
 

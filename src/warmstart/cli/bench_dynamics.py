@@ -15,7 +15,8 @@ DYNAMICS_PARTS = ("satiation", "movielens")
 
 
 def bench_dynamics(
-    out_dir: Annotated[Path, typer.Option("--out", help="Folder for dynamics.json.")],
+    out_dir: Annotated[Path, typer.Option("--out", help="Folder for dynamics.json (and, with the satiation "
+                                          "part, dynamics-population.npz: the fitted linear_dynamics population).")],
     quick: Annotated[bool, typer.Option("--quick", help="Smaller runs of every part; a smoke run.")] = False,
     seed: Annotated[int, typer.Option(help="Random seed.")] = 0,
     part: Annotated[list[str] | None, typer.Option(
@@ -34,8 +35,12 @@ def bench_dynamics(
         raise typer.BadParameter(f"expected parts from {', '.join(DYNAMICS_PARTS)}, got {', '.join(unknown)}",
                                  param_hint="--part")
     with progress_bar(f"dynamics{' (quick)' if quick else ''}") as bar:
+        population_path = out_dir / "dynamics-population.npz" if "satiation" in parts else None
+        if population_path is not None:
+            out_dir.mkdir(parents=True, exist_ok=True)
         doc = run_dynamics(DynamicsBenchConfig.make(quick=quick, seed=seed), parts=parts,
-                           movielens_root=None if data is None else str(data), progress=bar)
+                           movielens_root=None if data is None else str(data), progress=bar,
+                           population_out=population_path)
     path = out_dir / "dynamics.json"
     write_json(path, sanitize(doc))
     table = Table(title="learned dynamics")
@@ -59,3 +64,6 @@ def bench_dynamics(
             table.add_row(f"MovieLens {bucket} RMSE dyn - static", f"{e['rmse_diff']['value']:+.4f}")
     out.print(table)
     out.print(f"wrote {path}")
+    if population_path is not None:
+        out.print(f"wrote {population_path} (the linear_dynamics population fitted from the Satiation-v0 log's "
+                  "events: `warmstart serve --population` serves it, `--policy type_plan` plans with it)")
