@@ -4,6 +4,7 @@ there, the others are kept; runs of other settings are refused."""
 import json
 
 import pytest
+from support.cli import run
 
 from warmstart.cli._common import CliError
 from warmstart.cli.bench import merge_responsible
@@ -23,3 +24,10 @@ def test_merge_keeps_the_other_parts(tmp_path):
         merge_responsible(path, {**new, "quick": True})
     with pytest.raises(CliError, match="--merge: expected an existing"):
         merge_responsible(tmp_path / "none.json", new)
+
+
+def test_an_unknown_part_names_the_option_and_the_parts_of_either_benchmark(tmp_path):
+    for bench, allowed in (("responsible", "fairness, drift"), ("dynamics", "satiation, movielens")):
+        proc = run("bench", bench, "--part", "nope", "--out", tmp_path, check=False)
+        assert proc.returncode == 2 and "--part" in proc.stderr and allowed in proc.stderr, proc.stderr
+        assert "got nope" in proc.stderr and not list(tmp_path.iterdir())   # nothing written

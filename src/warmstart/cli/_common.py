@@ -31,6 +31,23 @@ def literal(text: str) -> str:
     return escape(text)
 
 
+def chosen_parts(part: list[str] | None, allowed: tuple[str, ...]) -> tuple[str, ...]:
+    """A benchmark's ``--part`` options: every part of ``allowed`` when none is given; a name outside it is a
+    ``typer.BadParameter`` naming the option, the parts allowed and the ones given.
+
+    >>> chosen_parts(None, ("a", "b")), chosen_parts(["b"], ("a", "b"))
+    (('a', 'b'), ('b',))
+    """
+    import typer
+
+    parts = tuple(part) if part else allowed
+    unknown = sorted(set(parts) - set(allowed))
+    if unknown:
+        raise typer.BadParameter(f"expected parts from {', '.join(allowed)}, got {', '.join(unknown)}",
+                                 param_hint="--part")
+    return parts
+
+
 @contextmanager
 def progress_bar(title: str) -> Iterator[Callable[[str, float], None]]:
     """A rich progress bar driven by ``callback(message, fraction)``."""

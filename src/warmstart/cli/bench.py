@@ -10,7 +10,7 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
-from warmstart.cli._common import CliError, out, progress_bar, sanitize, write_json
+from warmstart.cli._common import CliError, chosen_parts, out, progress_bar, sanitize, write_json
 from warmstart.cli.bench_coldstart import bench_coldstart, print_coldstart
 
 # bench coldstart is defined in warmstart.cli.bench_coldstart; importing it from here works too
@@ -387,11 +387,7 @@ def bench_responsible(
     and forgetting; write responsible.json."""
     from warmstart.bench.responsible import run_responsible
 
-    parts = tuple(part) if part else RESPONSIBLE_PARTS
-    unknown = sorted(set(parts) - set(RESPONSIBLE_PARTS))
-    if unknown:
-        raise typer.BadParameter(f"expected parts from {', '.join(RESPONSIBLE_PARTS)}, got {', '.join(unknown)}",
-                                 param_hint="--part")
+    parts = chosen_parts(part, RESPONSIBLE_PARTS)
     with progress_bar(f"responsible{' (quick)' if quick else ''}") as bar:
         doc = run_responsible(quick=quick, seed=seed, progress=bar, parts=parts)
     path = out_dir / "responsible.json"

@@ -9,7 +9,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from warmstart.cli._common import out, progress_bar, sanitize, write_json
+from warmstart.cli._common import chosen_parts, out, progress_bar, sanitize, write_json
 
 DYNAMICS_PARTS = ("satiation", "movielens")
 
@@ -29,11 +29,7 @@ def bench_dynamics(
     next-rating prediction for held-out MovieLens users, dynamic against static."""
     from warmstart.bench.dynamics import DynamicsBenchConfig, run_dynamics
 
-    parts = tuple(part) if part else DYNAMICS_PARTS
-    unknown = sorted(set(parts) - set(DYNAMICS_PARTS))
-    if unknown:
-        raise typer.BadParameter(f"expected parts from {', '.join(DYNAMICS_PARTS)}, got {', '.join(unknown)}",
-                                 param_hint="--part")
+    parts = chosen_parts(part, DYNAMICS_PARTS)
     with progress_bar(f"dynamics{' (quick)' if quick else ''}") as bar:
         population_path = out_dir / "dynamics-population.npz" if "satiation" in parts else None
         if population_path is not None:
