@@ -353,7 +353,7 @@ def _fit_chosen(train: EventData, cfg: ReplayConfig, report: Progress
         key = (choice.space_of(who), choice.n_types if who == "ours" else 1)
         if key not in fits:
             report(f"refit: {key[0].name}, K = {key[1]}", 0.25 + 0.05 * len(fits) / 3)
-            fits[key] = fit_in_space(train, *key, config=cfg.space, seed=cfg.seed)
+            fits[key] = fit_in_space(train, *key, config=choice.config, seed=cfg.seed)
         out[who] = fits[key]
     out["ours"] = (with_choice(out["ours"][0], choice), out["ours"][1])
     return out, choice

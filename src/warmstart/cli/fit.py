@@ -319,7 +319,7 @@ def _fit_chosen(events: Any, cfg: Any, family: str, bar: Any) -> tuple[Any, np.n
     share = 0.5 if family != "linear_gaussian" else 0.7
     try:
         choice = choose_space(events, grid, cfg.seed, lambda msg, frac: bar(f"choice: {msg}", share * frac))
-        population, learned = fit_in_space(events, choice.ours, choice.n_types, grid, cfg.seed,
+        population, learned = fit_in_space(events, choice.ours, choice.n_types, choice.config, cfg.seed,
                                            lambda msg, frac: bar(f"refit: {msg}", share + 0.15 * frac))
         population = with_choice(population, choice)
         chosen = None

@@ -29,7 +29,15 @@ well the prior predicts a new user's next reward while it learns them, the quant
 (the mixture, novel component included) is the best (space, K); the one-prior peers get their own best space
 by the same criterion: ``pooled`` (the K = 1 fit's single type, what ``pooled_ts`` fits) and ``from_scratch``
 (``N(0, v I)`` with ``v`` and the noise from the K = 1 fit, what ``from_scratch_ts`` starts from). Ties go to
-the first in grid order (spaces in order, K ascending). The chosen configurations are then refitted on every
+the first in grid order (spaces in order, K ascending). A space whose latent factors the penalty shrank to
+nothing (``collapsed``: e.g. a penalty of 50 on 0/1 rewards) is the biases-only space under another name; it
+is scored and shown, but not chosen while the table holds a space that is not collapsed (its score differs
+from the biases-only space's by the EM's starts alone, and picking the best of copies favours noise).
+
+**The item bias's penalty** is chosen before the spaces (``SpaceConfig.bias_reg``; ``bias_choice``): by the
+logged reward of the items the bias alone ranks first for each training user, scored in folds by a fit that
+never saw them, the way ``popularity`` chooses its prior strength. The likelihood scores every early event
+alike and hardly sees the top of the ranking, which is what a new user is shown first. The chosen configurations are then refitted on every
 training user (``fit_in_space``), and the whole table is kept in the population's diagnostics
 (``FitDiagnostics.space``) so that a user can see why, with each choice's lead over the runner-up and that
 lead's standard error over the validation users (a lead of a standard error or two is noise).
@@ -66,6 +74,7 @@ from typing import Any
 import numpy as np
 
 from warmstart.data.events import EventData, split_by_first_event
+from warmstart.families.linear.bias_choice import BiasChoice, bias_candidates, choose_bias_reg
 from warmstart.families.linear.fit import FitConfig, fit_population
 from warmstart.families.linear.item_features import ItemFeatureConfig, ItemFeatures
 from warmstart.families.linear.population import Population
@@ -76,6 +85,7 @@ from warmstart.families.linear.space_features import (
     _assemble,
     _factorise,
     _two_tastes,  # noqa: F401  (the examples use it)
+    collapsed,
     content_columns,
     early_log_likelihood,
     early_summary,
@@ -84,7 +94,7 @@ from warmstart.families.linear.space_features import (
 )
 
 __all__ = ["CHOOSERS", "SMALL_ITEMS", "Space", "SpaceChoice", "SpaceConfig", "SpaceFeatures", "SpaceScores",
-           "choose_space", "content_columns", "early_log_likelihood", "early_summary", "fit_chosen_space",
+           "choose_space", "collapsed", "content_columns", "early_log_likelihood", "early_summary", "fit_chosen_space",
            "fit_in_space", "one_prior", "space_features", "with_choice"]
 
 Progress = Callable[[str, float], None]
@@ -113,7 +123,9 @@ class SpaceConfig:
     ``n_types``: ours' K tried (K = 1 is fitted in every space anyway, for the one-prior peers; a single value
     fixes ours' K and leaves only the space to choose); ``validation_fraction``: the latest share
     of the training users by arrival that score; ``n_early``: how many of a validation user's first events are
-    scored; ``item_features`` and ``population``: the factorisation's and the EM fit's other settings (their
+    scored; ``bias_reg``: the item bias's penalties tried, chosen first by the reward of the items the bias
+    ranks first in ``bias_folds`` folds of the training users (``warmstart.families.linear.bias_choice``; the
+    choice is every space's penalty; ``None``: ``item_features.bias_reg``, no choice); ``item_features`` and ``population``: the factorisation's and the EM fit's other settings (their
     ``n_factors``, ``reg``, ``n_types``, ``split_merge`` and ``seed`` are set by the grid and the seed).
 
     >>> len(SpaceConfig().spaces(has_content=False)), len(SpaceConfig().spaces(has_content=True))
@@ -130,6 +142,8 @@ class SpaceConfig:
     n_types: tuple[int, ...] = (1, 2, 4, 8)
     validation_fraction: float = 0.2
     n_early: int = 10
+    bias_reg: tuple[float, ...] | None = (3.0, 10.0, 30.0, 100.0)
+    bias_folds: int = 5
     item_features: ItemFeatureConfig = field(default_factory=ItemFeatureConfig)
     population: FitConfig = field(default_factory=FitConfig)
 
@@ -148,6 +162,10 @@ class SpaceConfig:
                              f"{self.validation_fraction}")
         if isinstance(self.n_early, bool) or not isinstance(self.n_early, int) or self.n_early < 1:
             raise ValueError(f"n_early: expected a positive number of events, got {self.n_early!r}")
+        if self.bias_reg is not None:
+            object.__setattr__(self, "bias_reg", bias_candidates(self.bias_reg))
+        if isinstance(self.bias_folds, bool) or not isinstance(self.bias_folds, int) or self.bias_folds < 2:
+            raise ValueError(f"bias_folds: expected an integer >= 2, got {self.bias_folds!r}")
 
     def spaces(self, has_content: bool) -> list[Space]:
         """The spaces of the grid, in order: the learned ones, then (``has_content``) the content ones."""
@@ -177,6 +195,7 @@ class SpaceConfig:
         return {"n_factors": list(self.n_factors), "content_factors": list(self.content_factors),
                 "factor_reg": list(self.factor_reg), "n_types": list(self.n_types),
                 "validation_fraction": self.validation_fraction, "n_early": self.n_early,
+                "bias_reg": None if self.bias_reg is None else list(self.bias_reg), "bias_folds": self.bias_folds,
                 "item_features": self.item_features.to_dict(), "population": pop}
 
 
@@ -201,6 +220,9 @@ class SpaceScores:
     mixture_se: dict[int, float] = field(default_factory=dict)
     pooled_se: float | None = None
     from_scratch_se: float | None = None
+    #: the space's latent factors shrank to nothing (``collapsed``): it is the biases-only space under another
+    #: name, scored but never chosen while a space that is not collapsed is in the table
+    collapsed: bool = False
     #: wall time of the space's factorisation and fits (not in ``to_dict``: same seed, same record)
     seconds: float = 0.0
 
@@ -211,7 +233,7 @@ class SpaceScores:
     def to_dict(self) -> dict[str, Any]:
         return {"space": self.space.to_dict(), "dim": self.dim,
                 "mixture": {str(k): v for k, v in self.mixture.items()}, "pooled": self.pooled,
-                "from_scratch": self.from_scratch,
+                "from_scratch": self.from_scratch, "collapsed": self.collapsed,
                 "se": {"mixture": {str(k): v for k, v in self.mixture_se.items()}, "pooled": self.pooled_se,
                        "from_scratch": self.from_scratch_se}}
 
@@ -249,6 +271,9 @@ class SpaceChoice:
     #: features (``fit_in_space`` on the fitting users gives the same), so that a later step replaying the
     #: validation users (``replay_decision``) need not fit it again; not in ``to_dict``
     ours_fit: tuple[Population, np.ndarray] | None = field(default=None, repr=False, compare=False)
+    #: the choice of the item bias's penalty made before the spaces were scored (None: ``config.bias_reg`` is
+    #: None); ``config.item_features.bias_reg`` holds the chosen one
+    bias: BiasChoice | None = None
 
     def space_of(self, who: str) -> Space:
         """The space chosen for ``who`` (``ours``, ``pooled`` or ``from_scratch``)."""
@@ -273,7 +298,8 @@ class SpaceChoice:
                 "chosen": chosen, "n_fit_users": self.n_fit_users,
                 "n_validation_users": int(self.validation_users.shape[0]),
                 "n_validation_events": self.n_validation_events,
-                "table": [r.to_dict() for r in self.table], "config": self.config.to_dict()}
+                "table": [r.to_dict() for r in self.table], "config": self.config.to_dict(),
+                "bias_penalty": None if self.bias is None else self.bias.to_dict()}
 
 
 def _mean_se(values: np.ndarray) -> tuple[float, float]:
@@ -307,6 +333,12 @@ def choose_space(events: EventData, config: SpaceConfig | None = None, seed: int
     if fit_part.n_users < 2:
         raise ValueError(f"events: expected at least 2 fitting users besides the validation users, got "
                          f"{fit_part.n_users} of {events.n_users} users")
+    bias = None
+    if cfg.bias_reg is not None:  # the item bias's penalty first: every space's factorisation uses it
+        report("item bias penalty", 0.0)
+        bias = choose_bias_reg(events, cfg.bias_reg, n_top=cfg.n_early, n_folds=cfg.bias_folds,
+                               base=cfg.item_features, seed=seed)
+        cfg = replace(cfg, item_features=replace(cfg.item_features, bias_reg=bias.chosen))
     spaces = cfg.spaces(has_content=events.features is not None)
     factorisations: dict[tuple[int, float | None], ItemFeatures] = {}
     table: list[SpaceScores] = []
@@ -332,7 +364,7 @@ def choose_space(events: EventData, config: SpaceConfig | None = None, seed: int
                        n_fit_users=fit_part.n_users,
                        n_validation_events=int(np.minimum(val_part.lengths(), cfg.n_early).sum()), config=cfg,
                        seconds=time.perf_counter() - t0,
-                       ours_fit=(fitted[ours_row][0][ours_k], fitted[ours_row][1]))
+                       ours_fit=(fitted[ours_row][0][ours_k], fitted[ours_row][1]), bias=bias)
 
 
 def _score_space(space: Space, fit_part: EventData, val_part: EventData,
@@ -366,7 +398,7 @@ def _score_space(space: Space, fit_part: EventData, val_part: EventData,
                       pooled=stats["pooled", 1][0], from_scratch=stats["from_scratch", 1][0],
                       mixture_se={k: stats["ours", k][1] for k in ks},
                       pooled_se=stats["pooled", 1][1], from_scratch_se=stats["from_scratch", 1][1],
-                      seconds=time.perf_counter() - t1)
+                      collapsed=collapsed(factorisations[key]), seconds=time.perf_counter() - t1)
     return row, values, (populations, learned.features)
 
 
@@ -376,9 +408,10 @@ def _pick(table: list[SpaceScores], per_user: list[dict[tuple[str, int], np.ndar
     equal scores wins) and its lead over the runner-up with the lead's standard error."""
     chosen: dict[str, tuple[int, int]] = {}  # who -> (row, K)
     margins: dict[str, dict[str, Any] | None] = {}
+    rows = [i for i in range(len(table)) if not table[i].collapsed] or list(range(len(table)))
     for who in CHOOSERS:
         # grid order: spaces in order, K ascending; the first of equal scores wins
-        ranked = [(i, k) for i in range(len(table)) for k in (ks if who == "ours" else [1])]
+        ranked = [(i, k) for i in rows for k in (ks if who == "ours" else [1])]
         scores = [float(per_user[i][who, k].mean()) for i, k in ranked]
         best = 0
         for j in range(1, len(ranked)):
@@ -435,7 +468,7 @@ def fit_chosen_space(events: EventData, config: SpaceConfig | None = None, seed:
     """
     report = progress or (lambda msg, frac: None)
     choice = choose_space(events, config, seed, lambda msg, frac: report(f"choice: {msg}", 0.8 * frac))
-    population, learned = fit_in_space(events, choice.ours, choice.n_types, config, seed,
+    population, learned = fit_in_space(events, choice.ours, choice.n_types, choice.config, seed,
                                        lambda msg, frac: report(f"refit: {msg}", 0.8 + 0.2 * frac))
     return with_choice(population, choice), learned
 

@@ -152,6 +152,23 @@ def _factorise(events: EventData, config: ItemFeatureConfig) -> ItemFeatures:
                              n_items=events.n_items, config=config)
 
 
+def collapsed(fit: ItemFeatures, tol: float = 1e-3) -> bool:
+    """Whether a factorisation's latent factors shrank to nothing: their root mean square over the items is at
+    most ``tol`` times the item bias's (a penalty too strong for the log's rewards drives them to zero, and the
+    space is then the biases-only one). A factorisation without factors is not collapsed.
+
+    >>> events = _two_tastes(n_users=40, n_items=8, seed=0)
+    >>> loose, strong = (_factorise(events, replace(SMALL_ITEMS, reg=r)) for r in (1.0, 1e6))
+    >>> collapsed(loose), collapsed(strong)
+    (False, True)
+    """
+    X = fit.features
+    if X.shape[1] <= 2:
+        return False
+    rms = np.sqrt(np.mean(X[:, 2:] ** 2))
+    return bool(rms <= tol * np.sqrt(np.mean(X[:, 1] ** 2)))
+
+
 def space_features(events: EventData, space: Space,
                    item_config: ItemFeatureConfig | None = None) -> SpaceFeatures:
     """The item features of ``space`` learned from ``events``' users (``SpaceFeatures``); ``item_config``
