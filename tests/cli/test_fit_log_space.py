@@ -44,6 +44,11 @@ def test_fit_log_chooses_the_space_and_k_and_keeps_the_table(tmp_path):
     _, features, meta = load_item_features(tmp_path / "pop.items.npz")
     assert features.shape == (15, population.dim) and meta["info"]["source"] == "learned"
     assert "item space and K" in res.stdout and "chosen by early events" in res.stdout
+    # the item bias's penalty, chosen first on every user in folds, is recorded, printed and used by the refit
+    bias = space["bias_penalty"]
+    assert bias["chosen"] in (3.0, 10.0, 30.0, 100.0) and bias["n_users"] == 120
+    assert population.diagnostics.item_features["factorisation"]["config"]["bias_reg"] == bias["chosen"]
+    assert f"item bias penalty {bias['chosen']:g}" in res.stdout
     # how ours acts, chosen by replaying the validation users, recorded and served when no policy is named
     decision = population.diagnostics.decision
     scores = decision["scores"]

@@ -362,8 +362,15 @@ def print_space(space: dict[str, Any]) -> None:
             cell = f"{row['mixture'][k]:.2f}"
             mine = row["space"] == ours["space"] and str(ours["n_types"]) == k
             cells.append(f"[bold]{cell}[/bold]" if mine else cell)
-        table.add_row(row["space"]["name"], str(row["dim"]), *cells, f"{row['pooled']:.2f}")
+        name = row["space"]["name"] + (" (collapsed: never chosen)" if row.get("collapsed") else "")
+        table.add_row(name, str(row["dim"]), *cells, f"{row['pooled']:.2f}")
     out.print(table)
+    bias = space.get("bias_penalty")
+    if bias:
+        scores = ", ".join(f"{c['bias_reg']:g}: {c['score']:.4f}" for c in bias["candidates"])
+        out.print(f"item bias penalty {bias['chosen']:g} (mean reward of each user's first "
+                  f"{space['config']['n_early']} items ranked by the bias, {bias['n_users']} users in folds: "
+                  f"{scores})", soft_wrap=True, markup=False, highlight=False)
 
 
 def print_family(family: dict[str, Any]) -> None:

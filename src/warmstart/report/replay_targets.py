@@ -92,6 +92,9 @@ def replay_rows(name: str, doc: dict[str, Any]) -> list[dict[str, Any]]:
         measured = "; ".join(f"{key}: {_ci(w)}" for key, w in windows[one_prior].items()) + "".join(
             f"; minus {p} (one prior, ours' rule): " + "; ".join(f"{key}: {_ci(w)}" for key, w in windows[p].items())
             for p in also)
+        if one_prior == "logistic_pooled" and "pooled_ts" in vs:  # the issue's comparator, said beside (not the test)
+            measured += "; minus pooled_ts (one linear prior, the issue's comparator): " + "; ".join(
+                f"{key}: {_ci(w)}" for key, w in vs["pooled_ts"]["windows"].items() if key in ("1-10", "1-20"))
         # with one type fitted, a difference is the policy's (and its prior's), not the types'
         rows.append(_row(f"replay {name}: types add (ours - {one_prior})",
                          "paired CI above 0 at 1-10 and 1-20, with K >= 2" + (
