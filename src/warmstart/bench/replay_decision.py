@@ -71,7 +71,7 @@ def choose_linear_decision(train: EventData, choice: SpaceChoice, seed: int, ste
     fit_idx, val_idx = split_by_first_event(train, 1.0 - cfg.validation_fraction)
     fit_part, val_part = train.subset(fit_idx), train.subset(val_idx)
     if choice.ours_fit is not None and cfg.population.seed == seed:  # the choice fitted it already
-        population, features = choice.ours_fit
+        population, features = choice.ours_fit[0], choice.ours_fit[1].features
     else:
         population, learned = fit_in_space(fit_part, choice.ours, choice.n_types, cfg, seed)
         features = learned.features

@@ -230,7 +230,9 @@ def choose_family(train: EventData, choice: SpaceChoice, rows: np.ndarray, seed:
     fit_idx, val_idx = split_by_first_event(train, 1.0 - cfg.validation_fraction)
     fit_part, val_part = train.subset(fit_idx), train.subset(val_idx)
     report(f"families: item features ({choice.ours.name})", 0.0)
-    learned = space_features(fit_part, choice.ours, cfg.item_features)
+    # the choice factorised the fitting users in ours' space with this config already: the same features
+    learned = choice.ours_fit[1] if choice.ours_fit is not None else space_features(fit_part, choice.ours,
+                                                                                     cfg.item_features)
     val = Events.from_rows(val_part.user, learned.features[val_part.item], val_part.reward,
                            val_part.n_users).first(cfg.n_early)
     linear = fit_population(learned.summary(fit_part),

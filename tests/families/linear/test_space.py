@@ -175,11 +175,12 @@ def test_the_choice_keeps_ours_fit_as_a_refit_on_the_fitting_users_gives_it():
                       population=FAST_FIT)
     choice = choose_space(events, cfg, seed=4)
     assert choice.ours_fit is not None
-    kept, features = choice.ours_fit
+    kept, kept_learned = choice.ours_fit
     fit_idx, _ = split_by_first_event(events, 1.0 - cfg.validation_fraction)
     refit, learned = fit_in_space(events.subset(fit_idx), choice.ours, choice.n_types, choice.config, 4)
     assert kept.n_types == refit.n_types == choice.n_types
-    np.testing.assert_array_equal(features, learned.features)
+    np.testing.assert_array_equal(kept_learned.features, learned.features)
+    np.testing.assert_array_equal(kept_learned.rows, learned.rows)  # what choose_family fits the logistic on
     np.testing.assert_array_equal(kept.weights, refit.weights)
     for name in ("mu", "cov", "noise_var"):
         np.testing.assert_array_equal(getattr(kept.components, name), getattr(refit.components, name))

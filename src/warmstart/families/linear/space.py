@@ -267,10 +267,10 @@ class SpaceChoice:
     config: SpaceConfig
     #: wall time of the choice (not in ``to_dict``: same seed, same record)
     seconds: float = 0.0
-    #: ours' chosen (space, K) as the choice fitted it on the fitting users: the population and the items'
-    #: features (``fit_in_space`` on the fitting users gives the same), so that a later step replaying the
-    #: validation users (``replay_decision``) need not fit it again; not in ``to_dict``
-    ours_fit: tuple[Population, np.ndarray] | None = field(default=None, repr=False, compare=False)
+    #: ours' chosen (space, K) as the choice fitted it on the fitting users: the population and the space's
+    #: features (``fit_in_space`` on the fitting users gives the same), so that a later step on the validation
+    #: users (``replay_decision``, ``replay_logistic.choose_family``) need not fit them again; not in ``to_dict``
+    ours_fit: tuple[Population, SpaceFeatures] | None = field(default=None, repr=False, compare=False)
     #: the choice of the item bias's penalty made before the spaces were scored (None: ``config.bias_reg`` is
     #: None); ``config.item_features.bias_reg`` holds the chosen one
     bias: BiasChoice | None = None
@@ -347,7 +347,7 @@ def choose_space(events: EventData, config: SpaceConfig | None = None, seed: int
     if not ks:
         raise ValueError(f"n_types: expected a K below the {fit_part.n_users} fitting users, got "
                          f"{list(cfg.n_types)}")
-    fitted: list[tuple[dict[int, Population], np.ndarray]] = []  # per space: its populations, its features
+    fitted: list[tuple[dict[int, Population], SpaceFeatures]] = []  # per space: its populations, its features
     for s_idx, space in enumerate(spaces):
         report(f"space {space.name}", s_idx / len(spaces))
         row, values, kept = _score_space(space, fit_part, val_part, factorisations, ks, cfg)
@@ -370,7 +370,7 @@ def choose_space(events: EventData, config: SpaceConfig | None = None, seed: int
 def _score_space(space: Space, fit_part: EventData, val_part: EventData,
                  factorisations: dict[tuple[int, float | None], ItemFeatures], ks: list[int], cfg: SpaceConfig
                  ) -> tuple[SpaceScores, dict[tuple[str, int], np.ndarray],
-                            tuple[dict[int, Population], np.ndarray]]:
+                            tuple[dict[int, Population], SpaceFeatures]]:
     """One space's row of the table, its per-validation-user values ``{(who, K): values}`` and ours'
     populations per K with the items' features: the factorisation (shared by spaces with the same factors,
     kept in ``factorisations``) and the populations fitted on ``fit_part``, scored on ``val_part``'s early
@@ -399,7 +399,7 @@ def _score_space(space: Space, fit_part: EventData, val_part: EventData,
                       mixture_se={k: stats["ours", k][1] for k in ks},
                       pooled_se=stats["pooled", 1][1], from_scratch_se=stats["from_scratch", 1][1],
                       collapsed=collapsed(factorisations[key]), seconds=time.perf_counter() - t1)
-    return row, values, (populations, learned.features)
+    return row, values, (populations, learned)
 
 
 def _pick(table: list[SpaceScores], per_user: list[dict[tuple[str, int], np.ndarray]], ks: list[int]
