@@ -296,6 +296,15 @@ def test_replay_section_reads_every_replay_folder(tmp_path: Path) -> None:
     for name in ("replay-a", "replay-b"):
         png = _image(page, f"replay {name}")
         assert png is not None and png.startswith(b"\x89PNG\r\n\x1a\n")
+    assert "Chosen on the earlier users only" not in section  # no choice recorded: nothing said
+    # what the choice made for ours is said beside its table
+    doc = _fake_replay(0.75)
+    doc["fit"] = {"space": {"chosen": {"ours": {"space": {"name": "bias + 4 factors (reg 10)"}, "n_types": 8}},
+                            "bias_penalty": {"chosen": 100.0}}, "family": {"chosen": "logistic_bernoulli"}}
+    _write(tmp_path / "replay-a", "replay.json", doc)
+    page = write_report(tmp_path).read_text(encoding="utf-8")
+    assert ("Chosen on the earlier users only: ours' item space bias + 4 factors (reg 10), K = 8; item bias "
+            "penalty 100; family logistic_bernoulli.") in page
     (tmp_path / "replay-a" / "replay.json").unlink()
     (tmp_path / "replay-b" / "replay.json").unlink()
     assert 'id="replay"' not in write_report(tmp_path).read_text(encoding="utf-8")

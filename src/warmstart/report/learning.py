@@ -282,6 +282,7 @@ def _replay_one(name: str, doc: Mapping[str, Any]) -> str:
     lead = (f"<p>{_num(doc.get('n_train_users'))} earlier users fit the population; each of the "
             f"{_num(doc.get('n_test_users'))} later users is replayed on the items they have in the log "
             f"({_num(data.get('n_events'))} events, {_num(data.get('n_items'))} items).</p>")
+    lead += _replay_choice(doc.get("fit") or {})
     table = _table([("Policy", "")] + [(f"steps {w}", "num") for w in windows], rows)
     paired = doc.get("paired") or {}
     if paired.get("vs"):
@@ -298,6 +299,23 @@ def _replay_one(name: str, doc: Mapping[str, Any]) -> str:
     fig = _img(figures.replay_png(doc), f"replay {name}",
                "Mean logged reward at each replayed step; later steps average over the users with items left.")
     return _section(f"replay-{name}", name, lead + table + fig, level=3)
+
+
+def _replay_choice(fit: Mapping[str, Any]) -> str:
+    """What was chosen for ours on the earlier users: the space and K, the item bias's penalty, the family."""
+    space = fit.get("space") or {}
+    ours = (space.get("chosen") or {}).get("ours") or {}
+    if not ours:
+        return ""
+    parts = [f"ours' item space {_e((ours.get('space') or {}).get('name', ''))}, K = {_num(ours.get('n_types'))}"]
+    bias = space.get("bias_penalty") or {}
+    if bias:
+        chosen = bias.get("chosen")
+        parts.append(f"item bias penalty {_e(f'{chosen:g}' if isinstance(chosen, int | float) else str(chosen))}")
+    family = fit.get("family") or {}
+    if family.get("chosen"):
+        parts.append(f"family {_e(family['chosen'])}")
+    return f'<p class="note">Chosen on the earlier users only: {"; ".join(parts)}.</p>'
 
 
 def _replay(docs: Mapping[str, Mapping[str, Any]]) -> str:
