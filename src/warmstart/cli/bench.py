@@ -14,7 +14,7 @@ from warmstart.cli._common import CliError, chosen_parts, out, progress_bar, san
 from warmstart.cli.bench_coldstart import bench_coldstart, print_coldstart
 
 # bench coldstart is defined in warmstart.cli.bench_coldstart; importing it from here works too
-__all__ = ["RESPONSIBLE_PARTS", "bench_coldstart", "bench_kt", "bench_replay", "bench_responsible", "bench_scale",
+__all__ = ["RESPONSIBLE_PARTS", "bench_coldstart", "bench_fit_log", "bench_kt", "bench_replay", "bench_responsible", "bench_scale",
            "bench_service", "bench_speed", "bench_tutoring", "print_coldstart"]
 
 
@@ -171,6 +171,42 @@ def bench_replay(
     path = out_dir / "replay.json"
     write_json(path, sanitize(doc))
     _print_replay(doc)
+    out.print(f"wrote {path}")
+
+
+def bench_fit_log(
+    out_dir: Annotated[Path, typer.Option("--out", help="Folder for fit-log.json.")],
+    log: Annotated[Path | None, typer.Option("--log", help="An event log (CSV or Parquet) to time instead of "
+                                                          "MovieLens.")] = None,
+    liked_at: Annotated[float, typer.Option(
+        help="MovieLens is timed twice: reward = the rating, and 1 when the rating is >= this value.")] = 4.0,
+    seed: Annotated[int, typer.Option(help="Random seed.")] = 0,
+) -> None:
+    """Time `warmstart fit --log` (wall time and peak memory of the command, in a fresh process) on MovieLens
+    ml-latest-small's ratings and liked (or on --log), next to `fit --log --no-choose-space` in the same run."""
+    from warmstart.bench.fit_log import run_fit_log
+
+    if not math.isfinite(liked_at):
+        raise CliError(f"--liked-at: expected a finite number, got {liked_at}")
+    if log is not None:
+        logs = {log.stem: _replay_events(log, None, False)}
+    else:
+        events = _replay_events(None, "movielens", False)
+        logs = {"movielens-rating": events,
+                "movielens-liked": events.with_rewards((events.reward >= liked_at).astype(float))}
+    with progress_bar("fit --log") as bar:
+        try:
+            doc = run_fit_log(logs, seed=seed, progress=bar)
+        except RuntimeError as exc:
+            raise CliError(str(exc)) from exc
+    doc["source"] = {"log": None if log is None else str(log), "liked_at": None if log is not None else liked_at}
+    path = out_dir / "fit-log.json"
+    write_json(path, sanitize(doc))
+    for name, run in doc["logs"].items():
+        chosen = run["chosen"]
+        out.print(f"{name}: fit --log {run['fit_s']:.1f} s, peak {run['peak_mb']:.0f} MB (--no-choose-space "
+                  f"{run['baseline_fit_s']:.1f} s, {run['baseline_peak_mb']:.0f} MB); chose {chosen['family']}, "
+                  f"K = {chosen['n_types']}, {chosen['space']}", markup=False, highlight=False)
     out.print(f"wrote {path}")
 
 

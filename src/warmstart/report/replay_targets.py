@@ -116,3 +116,27 @@ def replay_rows(name: str, doc: dict[str, Any]) -> list[dict[str, Any]]:
                          "; ".join(f"{k}: {_ci(w)}" for k, w in windows.items()) + space,
                          all(w["mean_diff"] >= 0 for w in windows.values()), cmd))
     return rows
+
+
+def fit_log_rows(doc: dict[str, Any]) -> list[dict[str, Any]]:
+    """Issue 16's speed target (``warmstart bench fit-log``, ``fit-log.json``): ``fit --log`` on each timed log
+    within ``target_s``, next to ``--no-choose-space`` timed in the same run.
+
+    >>> doc = {"target_s": 60.0, "source": {"log": None}, "logs": {
+    ...     "movielens-rating": {"fit_s": 30.0, "peak_mb": 330.0, "baseline_fit_s": 5.0, "baseline_peak_mb": 200.0},
+    ...     "movielens-liked": {"fit_s": 61.0, "peak_mb": 335.0, "baseline_fit_s": 6.0, "baseline_peak_mb": 210.0}}}
+    >>> row = fit_log_rows(doc)[0]
+    >>> row["measured"].split("; ")[1], row["met"]
+    ('movielens-liked 61.0 s, 335 MB peak (--no-choose-space 6.0 s, 210 MB)', False)
+    """
+    logs = doc.get("logs") or {}
+    if not logs:
+        return []
+    target = float(doc.get("target_s", 60.0))
+    measured = "; ".join(f"{name} {run['fit_s']:.1f} s, {run['peak_mb']:.0f} MB peak (--no-choose-space "
+                         f"{run['baseline_fit_s']:.1f} s, {run['baseline_peak_mb']:.0f} MB)" for name, run in logs.items())
+    source = (doc.get("source") or {}).get("log")
+    cmd = "warmstart bench fit-log" + (" --log FILE" if source else "") + " --out DIR"
+    what = "ml-latest-small" if not source else "the log"
+    return [_row(f"fit --log on {what}, the whole choice (2 cores)", f"<= {target:g} s each", measured,
+                 all(run["fit_s"] <= target for run in logs.values()), cmd)]

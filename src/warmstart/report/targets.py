@@ -17,7 +17,7 @@ from warmstart.report.coldstart_targets import (  # noqa: F401  (_example_coldst
 )
 from warmstart.report.dynamics_targets import dynamics_rows
 from warmstart.report.fair_targets import fair_type_rows
-from warmstart.report.replay_targets import replay_rows
+from warmstart.report.replay_targets import fit_log_rows, replay_rows
 from warmstart.report.sparse_targets import sparse_rows
 
 __all__ = ["BASELINES", "HEADLINE", "coldstart_rows", "headline_table", "kt_rows", "markdown_table", "merge_repeated",
@@ -371,7 +371,7 @@ def write_targets(bench_dir: str | Path) -> list[dict[str, Any]]:
         ("service.json", lambda d: service_rows(d, _load(bench_dir / "obp-check.json"))),
         ("ope-obd.json", ope_rows), ("responsible.json", responsible_rows), ("scale.json", scale_rows),
         ("sparse.json", sparse_rows),
-        ("dynamics.json", dynamics_rows),
+        ("dynamics.json", dynamics_rows), ("fit-log.json", fit_log_rows),
     ]
     for name, make_rows in optional:  # each benchmark's rows when its JSON is there
         found = _load(bench_dir / name)
