@@ -450,6 +450,7 @@ HEADLINE = (
                    f"types add (ours - {pooled})",
                    "ours captures of the best peer -> oracle_user distance at 1-20")),
     "replay replay-movielens-genres: content features only, ours >= popularity",
+    "fit --log on ml-latest-small, the whole choice (2 cores)",
     # how people change (issue 18)
     "learned dynamics: share of the oracle planner's long-term gain (Satiation-v0)",
     "learned dynamics: 95% CIs cover the simulator's parameters (types >= 200 users)",
