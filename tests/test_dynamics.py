@@ -63,9 +63,9 @@ def test_the_choice_recovers_a_known_exposure_decay_and_the_habit_category():
                             fit=FitConfig(n_types=2, split_merge=False))
     spec, record = choose_dynamics(data, cfg)
     assert spec.habit_categories == (1,)
-    # within one step of the coarse grid (a factor 2) of the truth: on this log (and on 400 users) the choice
-    # is 2.83, a factor 1.46 above the true 1.94; a tighter tolerance fails (a bias, reported in docs/results.md)
-    assert abs(math.log2(spec.half_lives()[0] / 1.943)) <= 1.0
+    # the grid steps by factors of 2; refined off it, the choice on this log is 1.95 against the true 1.94
+    # (2.0, a grid point, without the continuous search); 0.2 in log2 is a few of its standard errors
+    assert abs(math.log2(spec.half_lives()[0] / 1.943)) <= 0.2
     assert record["habit_tests"]["chosen"] == [1] and record["habit_tests"]["z"][1] < -3
 
 

@@ -53,7 +53,11 @@ def log2_half_life(spec: DynamicsSpec, which: str) -> float:
 
 
 def with_log2_half_life(spec: DynamicsSpec, which: str, x: float) -> DynamicsSpec:
-    """``spec`` with the decay ``which`` of half-life ``2 ** x`` (see ``log2_half_life``)."""
+    """``spec`` with the decay ``which`` of half-life ``2 ** x`` (see ``log2_half_life``).
+
+    >>> with_log2_half_life(DynamicsSpec(n_categories=1), "exposure_decay", 1.0).exposure_decay   # half-life 2
+    0.7071067811865476
+    """
     return _with_decay(spec, which, _decay(2.0 ** float(x)))
 
 
