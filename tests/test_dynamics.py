@@ -75,13 +75,14 @@ def test_the_decays_are_refined_off_the_grid_to_the_criterions_maximum():
     # search lands on the maximum a brute-force scan of the criterion finds, to within the scan's spacing
     data = _example_data(n_users=200, seed=3)
     cfg = DynamicsFitConfig(exposure_half_lives=(1.0, 2.0, 4.0), habit_half_lives=(8.0, 16.0, 32.0),
-                            refine_steps=0, polish_steps=0, practice=False, fit=FitConfig(n_types=2))
+                            refine_steps=0, polish_steps=0, practice=False, search_max_iter=100,
+                            fit=FitConfig(n_types=2))
     on_grid, grid_record = choose_dynamics(data, replace(cfg, decay_tol=None))
     spec, record = choose_dynamics(data, cfg)
     assert on_grid.half_lives() == pytest.approx((2.0, 16.0))
     for which in ("exposure_decay", "habit_decay"):
         x = log2_half_life(spec, which) + np.linspace(-0.6, 0.6, 25)          # a scan 0.05 apart
-        scan = decay_profile(data.summary, spec, which, x).sum(1)
+        scan = decay_profile(data.summary, spec, which, x, max_iter=100).sum(1)     # the choice's criterion
         assert abs(log2_half_life(spec, which) - x[np.argmax(scan)]) <= 0.06, (which, 2 ** x[np.argmax(scan)])
     assert abs(log2_half_life(on_grid, "habit_decay") - log2_half_life(spec, "habit_decay")) > 0.3
     assert record["loglik"] > grid_record["loglik"] + 1.0                     # the criterion's own gain
@@ -202,7 +203,7 @@ def test_bench_dynamics_tiny_run(tmp_path):
     sat = replace(SatiationBenchConfig.make(quick=True), n_train_users=150, n_train_events=30, n_users=3, steps=6,
                   n_bootstrap=50)
     dyn = DynamicsFitConfig(exposure_half_lives=(1.0, 2.0), habit_half_lives=(8.0, 16.0), refine_steps=0,
-                            polish_steps=0, practice=False,
+                            polish_steps=0, practice=False, search_max_iter=60,
                             fit=FitConfig(n_types=2, split_merge=False))
     saved = tmp_path / "dynamics-population.npz"
     doc = run_dynamics_satiation(DynamicsBenchConfig(satiation=sat, dynamics=dyn, n_recovery=2),
