@@ -28,6 +28,7 @@ from warmstart.families.linear.dynamics_fit import (
     dynamics_spec,
     learned_dynamics,
 )
+from warmstart.families.linear.dynamics_search import decay_profile, log2_half_life, resampled_half_life
 from warmstart.families.linear.fit import FitConfig, fit_population
 from warmstart.families.linear.population import Population
 from warmstart.families.registry import load_population
@@ -62,10 +63,49 @@ def test_the_choice_recovers_a_known_exposure_decay_and_the_habit_category():
                             fit=FitConfig(n_types=2, split_merge=False))
     spec, record = choose_dynamics(data, cfg)
     assert spec.habit_categories == (1,)
-    # within one step of the coarse grid (a factor 2) of the truth: on this log (and on 400 users) the choice
-    # is 2.83, a factor 1.46 above the true 1.94; a tighter tolerance fails (a bias, reported in docs/results.md)
-    assert abs(math.log2(spec.half_lives()[0] / 1.943)) <= 1.0
+    # the grid steps by factors of 2; refined off it, the choice on this log is 1.95 against the true 1.94
+    # (2.0, a grid point, without the continuous search); 0.2 in log2 is a few of its standard errors
+    assert abs(math.log2(spec.half_lives()[0] / 1.943)) <= 0.2
     assert record["habit_tests"]["chosen"] == [1] and record["habit_tests"]["z"][1] < -3
+
+
+def test_the_decays_are_refined_off_the_grid_to_the_criterions_maximum():
+    # the grid and pattern steps alone leave a decay on a lattice (here 16, a grid point, for the habit's
+    # half-life) where the criterion's maximum lies between points (about 12 on this log): the continuous
+    # search lands on the maximum a brute-force scan of the criterion finds, to within the scan's spacing
+    data = _example_data(n_users=200, seed=3)
+    cfg = DynamicsFitConfig(exposure_half_lives=(1.0, 2.0, 4.0), habit_half_lives=(8.0, 16.0, 32.0),
+                            refine_steps=0, polish_steps=0, practice=False, search_max_iter=100,
+                            fit=FitConfig(n_types=2))
+    on_grid, grid_record = choose_dynamics(data, replace(cfg, decay_tol=None))
+    spec, record = choose_dynamics(data, cfg)
+    assert on_grid.half_lives() == pytest.approx((2.0, 16.0))
+    for which in ("exposure_decay", "habit_decay"):
+        x = log2_half_life(spec, which) + np.linspace(-0.6, 0.6, 25)          # a scan 0.05 apart
+        scan = decay_profile(data.summary, spec, which, x, max_iter=100).sum(1)     # the choice's criterion
+        assert abs(log2_half_life(spec, which) - x[np.argmax(scan)]) <= 0.06, (which, 2 ** x[np.argmax(scan)])
+    assert abs(log2_half_life(on_grid, "habit_decay") - log2_half_life(spec, "habit_decay")) > 0.3
+    assert record["loglik"] > grid_record["loglik"] + 1.0                     # the criterion's own gain
+
+
+def test_a_resample_rechooses_the_decay_as_refitting_it_would():
+    # the bootstrap re-chooses the decays from the users' terms of the criterion at the full data's fits,
+    # re-weighted by a resample; refitting the one-type model on each resample and each candidate (the
+    # brute force) gives nearly the same choice, and the choices spread (the decay's uncertainty is in the CIs)
+    data = _example_data(n_users=150, seed=1)
+    spec = DynamicsSpec(n_categories=2, exposure_decay=0.7, habit_decay=0.95, habit_categories=(1,))
+    x = log2_half_life(spec, "exposure_decay") + np.linspace(-0.4, 0.4, 9)
+    terms = decay_profile(data.summary, spec, "exposure_decay", x, max_iter=100)
+    rng = np.random.default_rng(0)
+    fast, brute = [], []
+    for _ in range(12):
+        idx = rng.integers(data.n_users, size=data.n_users)
+        fast.append(resampled_half_life(x, terms, np.bincount(idx, minlength=data.n_users)))
+        refit = decay_profile(lambda s, idx=idx: data.summary(s)[idx], spec, "exposure_decay", x, 100).sum(1)
+        brute.append(resampled_half_life(x, refit[:, None], np.ones(1)))
+    fast_a, brute_a = np.array(fast), np.array(brute)
+    assert np.std(brute_a) > 0.02                           # the decay does vary between resamples
+    assert np.mean(np.abs(fast_a - brute_a)) < 0.25 * np.std(brute_a), (fast, brute)
 
 
 def test_the_habit_category_of_a_small_satiation_log_is_found():
@@ -75,7 +115,7 @@ def test_the_habit_category_of_a_small_satiation_log_is_found():
     truth = SatiationPopulation(SatiationConfig())
     data = log_events(truth.logged(n_users=300, n_events=50, seed=2))
     cfg = DynamicsFitConfig(exposure_half_lives=(2.0,), habit_half_lives=(8.0, 16.0), refine_steps=0,
-                            polish_steps=0, practice=False, search_max_iter=60,
+                            polish_steps=0, practice=False, search_max_iter=60, decay_tol=None,
                             fit=FitConfig(n_types=2, split_merge=False))
     spec, record = choose_dynamics(data, cfg)
     assert spec.habit_categories == (5,), record["habit_tests"]
@@ -163,7 +203,7 @@ def test_bench_dynamics_tiny_run(tmp_path):
     sat = replace(SatiationBenchConfig.make(quick=True), n_train_users=150, n_train_events=30, n_users=3, steps=6,
                   n_bootstrap=50)
     dyn = DynamicsFitConfig(exposure_half_lives=(1.0, 2.0), habit_half_lives=(8.0, 16.0), refine_steps=0,
-                            polish_steps=0, practice=False,
+                            polish_steps=0, practice=False, search_max_iter=60,
                             fit=FitConfig(n_types=2, split_merge=False))
     saved = tmp_path / "dynamics-population.npz"
     doc = run_dynamics_satiation(DynamicsBenchConfig(satiation=sat, dynamics=dyn, n_recovery=2),
@@ -180,4 +220,8 @@ def test_bench_dynamics_tiny_run(tmp_path):
     assert math.isfinite(doc["learned_gain_share"]) and len(doc["learned_gain_share_ci95"]) == 2
     assert set(doc["recovery"]["per_type"]) == {"0", "1", "2", "3", "4"}
     assert doc["recovery"]["n_bootstrap"] == 2 and "met_simultaneous" in doc["recovery"]
+    # the decays are re-chosen on each resample: their CIs are not a point
+    boot = doc["recovery"]["decay_bootstrap"]
+    assert set(boot) == {"exposure_decay", "habit_decay"} and boot["exposure_decay"]["half_life_ci95"][1] > \
+        boot["exposure_decay"]["half_life_ci95"][0]
     assert doc["chosen"]["spec"]["n_categories"] == 6

@@ -27,9 +27,12 @@ of their first 10 events under populations fitted on the others with K fixed).
 (``bench.coldstart.type_mapping``; a rule that never sees a CI); a true type claimed by several fitted types
 gets the largest. Its mean parameters (appeals, satiation rates, the habit's harm) are set against the
 simulator's configured type mean (the population parameter; the mean of the type's training users is kept for
-reference). CIs from ``n_recovery`` bootstrap resamples of the training users, each refitted by EM to
-convergence from the full fit (so that the types keep their labels) *with the chosen decays, habit categories
-and K held fixed*: the CIs are conditional on the chosen structure. Two statements: 95% percentile CIs per
+reference). CIs from ``n_recovery`` bootstrap resamples of the training users. On each resample the decays are
+re-chosen by the resample's own criterion (``decay_grids``: every user's term of the one-type hierarchical log
+likelihood on a grid of half-lives around the chosen one, at the full data's fits, re-weighted by the resample
+and maximised through a spline), the users' features recomputed with them, and the types refitted by EM to
+convergence from the full fit (so that they keep their labels) *with the habit categories and K held fixed*:
+the CIs carry the decays' uncertainty and are conditional on those two. Two statements: 95% percentile CIs per
 parameter (with 52 of them about 2.6 misses are expected of a correct method, so "every one covered" holds
 only about 7% of the time), and the simultaneous 95% max-t band over every parameter of the types the target
 applies to (``simultaneous_band``), the 95% statement about all of them at once. The decays' interval is the
@@ -40,6 +43,7 @@ training users covered (``met``: per-parameter CIs, as the target reads; ``met_s
 
 from __future__ import annotations
 
+import math
 import os
 import time
 from collections.abc import Callable
@@ -53,11 +57,16 @@ from warmstart.bench.coldstart import type_mapping
 from warmstart.bench.machine import machine_info
 from warmstart.bench.satiation import MYOPIC, PLANNING, SatiationBenchConfig, serve
 from warmstart.data.bandit_log import training_log
-from warmstart.families.linear.dynamics import LearnedDynamics
+from warmstart.families.linear.dynamics import DynamicsSpec, LearnedDynamics
 from warmstart.families.linear.dynamics_fit import DynamicsData, DynamicsFitConfig, fit_dynamics
+from warmstart.families.linear.dynamics_search import (
+    decay_profile,
+    log2_half_life,
+    resampled_half_life,
+    with_log2_half_life,
+)
 from warmstart.families.linear.em import _em
 from warmstart.families.linear.fit import FitConfig, fit_population
-from warmstart.families.linear.model import Summary
 from warmstart.families.linear.population import Population
 from warmstart.policies.base import PolicyContext
 from warmstart.sim.linear_types import EventLog
@@ -68,6 +77,7 @@ Progress = Callable[[str, float], None]
 GIVEN = "mixture_plan_given"
 TARGET_SHARE = 0.90
 MIN_TYPE_USERS = 200
+DECAY_PROBE, DECAY_SPAN, DECAY_POINTS = 0.1, 4.0, 9  # the bootstrap's decay grids (``decay_grids``)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -161,24 +171,65 @@ def simultaneous_band(estimate: np.ndarray, reps: np.ndarray, level: float = 0.9
     return np.stack([estimate - c * sd, estimate + c * sd]), c
 
 
-def _bootstrap_types(summary: Summary, population: Population, C: int, has_habit: bool, n_boot: int,
-                     seed: int, report: Progress) -> np.ndarray:
-    """The fitted types' parameters on ``n_boot`` resamples of the training users ``(n_boot, K, 2 C + 1)``: EM
-    from the full fit to convergence (so the types keep their labels), the structure and K held fixed."""
-    K = population.n_types
+def decay_grids(data: DynamicsData, spec: DynamicsSpec, max_iter: int, report: Progress
+                ) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """For each decay the fit chose (the habit's when it has habit categories): ``DECAY_POINTS`` log2
+    half-lives spanning ``DECAY_SPAN`` curvature SDs of the choice's criterion either side of the chosen one
+    (the curvature from two probes ``DECAY_PROBE`` away), and every user's term of the criterion at each
+    (``decay_profile``), for the bootstrap to re-choose the decay on each resample."""
+    out: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+    for which in ("exposure_decay",) + (("habit_decay",) if spec.habit_categories else ()):
+        report(f"recovery: the criterion along the {which.split('_')[0]} decay", 0.0)
+        x0 = log2_half_life(spec, which)
+        probe = decay_profile(data.summary, spec, which, x0 + DECAY_PROBE * np.array([-1.0, 0.0, 1.0]),
+                              max_iter).sum(1)
+        curvature = float(2 * probe[1] - probe[0] - probe[2]) / DECAY_PROBE**2
+        sd = float(np.clip(1.0 / math.sqrt(curvature) if curvature > 0 else 0.5, 0.01, 0.5))
+        x = x0 + sd * np.linspace(-DECAY_SPAN, DECAY_SPAN, DECAY_POINTS)
+        out[which] = (x, decay_profile(data.summary, spec, which, x, max_iter))
+    return out
+
+
+def _bootstrap_types(data: DynamicsData, spec: DynamicsSpec, population: Population, C: int, has_habit: bool,
+                     n_boot: int, seed: int, report: Progress, grids: dict[str, tuple[np.ndarray, np.ndarray]]
+                     ) -> tuple[np.ndarray, np.ndarray]:
+    """The fitted types' parameters on ``n_boot`` resamples of the training users ``(n_boot, K, 2 C + 1)`` and
+    the decays' log2 half-lives chosen on each ``(n_boot, len(grids))``: on each resample the decays are
+    re-chosen by the resample's criterion (``resampled_half_life`` on ``grids``), the users' features
+    recomputed with them, and EM run from the full fit to convergence (so the types keep their labels); K and
+    the habit categories held fixed."""
+    K, n = population.n_types, data.n_users
     rng = np.random.default_rng([seed, 11])
     cfg = FitConfig(split_merge=False, max_iter=200)
     reps = np.full((n_boot, K, 2 * C + 1), np.nan)
+    decays = np.full((n_boot, len(grids)), np.nan)
     for b in range(n_boot):
         report(f"recovery: bootstrap {b + 1} of {n_boot}", b / max(n_boot, 1))
-        idx = rng.integers(summary.n_users, size=summary.n_users)
-        res = _em(summary[idx], population.components, population.weights, cfg)
+        idx = rng.integers(n, size=n)
+        counts = np.bincount(idx, minlength=n)
+        spec_b = spec
+        for i, (which, (x, terms)) in enumerate(grids.items()):
+            decays[b, i] = resampled_half_life(x, terms, counts)
+            spec_b = with_log2_half_life(spec_b, which, decays[b, i])
+        res = _em(data.summary(spec_b)[idx], population.components, population.weights, cfg)
         reps[b] = _fitted_params(res.comps.mu[:K], C, has_habit)
-    return reps
+    return reps, decays
+
+
+def _decay_bootstrap(grids: dict[str, tuple[np.ndarray, np.ndarray]], decays: np.ndarray) -> dict[str, Any]:
+    """The resamples' half-lives per decay: their 95% percentile CI, and how many fell at an end of the grid
+    (the grid too narrow for them if many)."""
+    out: dict[str, Any] = {}
+    for i, (which, (x, _)) in enumerate(grids.items()):
+        hl = 2.0 ** decays[:, i]
+        out[which] = {"grid_half_lives": (2.0**x).tolist(), "half_life_ci95": np.percentile(hl, [2.5, 97.5]).tolist(),
+                      "at_grid_end": int(np.sum((decays[:, i] <= x[0] + 1e-9) | (decays[:, i] >= x[-1] - 1e-9)))}
+    return out
 
 
 def recovery(population: Population, data: DynamicsData, learned: LearnedDynamics, log: EventLog,
-             truth: SatiationPopulation, n_boot: int, seed: int, report: Progress) -> dict[str, Any]:
+             truth: SatiationPopulation, n_boot: int, seed: int, report: Progress, max_iter: int = 300
+             ) -> dict[str, Any]:
     """Per true type: the fitted parameters, their bootstrap CIs (per parameter, and a simultaneous band over
     every parameter of the types the target applies to) and whether they cover the simulator's."""
     C = truth.config.n_categories
@@ -186,7 +237,8 @@ def recovery(population: Population, data: DynamicsData, learned: LearnedDynamic
     mapping = type_mapping(population, summary, log.users.type_id)
     has_habit = learned.habit_column is not None and learned.clickbait == tuple(truth.config.clickbait)
     fitted = _fitted_params(population.components.mu[: population.n_types], C, has_habit)
-    reps = _bootstrap_types(summary, population, C, has_habit, n_boot, seed, report)
+    grids = decay_grids(data, learned.spec, max_iter, report)
+    reps, decays = _bootstrap_types(data, learned.spec, population, C, has_habit, n_boot, seed, report, grids)
     tid = log.users.type_id
     counts = np.bincount(tid[tid >= 0], minlength=truth.config.n_types)
     names = [f"appeal {c}" for c in range(C)] + [f"satiation {c}" for c in range(C)] + ["harm"]
@@ -221,7 +273,9 @@ def recovery(population: Population, data: DynamicsData, learned: LearnedDynamic
             entry.update(simultaneous_ci95={n: [float(a), float(b)] for n, a, b in zip(names, blo, bhi, strict=True)},
                          n_covered_simultaneous=int(sim.sum()), covered_simultaneous=bool(sim.all()))
         per_type[str(j)] = entry
-    return _recovery_doc(per_type, mapping, n_boot, has_habit, c)
+    doc = _recovery_doc(per_type, mapping, n_boot, has_habit, c)
+    doc["decay_bootstrap"] = _decay_bootstrap(grids, decays)
+    return doc
 
 
 def _recovery_doc(per_type: dict[str, Any], mapping: np.ndarray, n_boot: int, has_habit: bool, c: float
@@ -233,9 +287,11 @@ def _recovery_doc(per_type: dict[str, Any], mapping: np.ndarray, n_boot: int, ha
             "n_covered": int(sum(e["n_covered"] for e in applies)), "n_params": int(n_params),
             "met_simultaneous": bool(applies and all(e.get("covered_simultaneous", False) for e in applies)),
             "simultaneous_c": c,
-            "ci_note": "per parameter: 95% percentile CIs over bootstrap resamples of the training users, each "
-                       "refitted by EM to convergence from the full fit with the chosen decays, habit categories "
-                       "and K held fixed (conditional on them); simultaneous: the max-t band over every "
+            "ci_note": "per parameter: 95% percentile CIs over bootstrap resamples of the training users, on "
+                       "each the decays re-chosen by the resample's criterion (the users' terms of the one-type "
+                       "hierarchical log likelihood at the full data's fits, re-weighted) and the types refitted "
+                       "by EM to convergence from the full fit with the habit categories and K held fixed "
+                       "(conditional on those two); simultaneous: the max-t band over every "
                        "parameter of the types the target applies to, +- c bootstrap SDs. With "
                        f"{n_params} per-parameter 95% intervals about {0.05 * n_params:.1f} misses are expected "
                        "of a correct method; the simultaneous band is the 95% statement about all of them",
@@ -309,7 +365,7 @@ def run_dynamics_satiation(config: DynamicsBenchConfig | None = None, progress: 
     rng = np.random.default_rng([sat.seed, 3])
     shares = _shares(results, rng, sat.n_bootstrap)
     rec = recovery(population, data, learned, log, truth, cfg.n_recovery, sat.seed,
-                   lambda m, f: report(m, 0.75 + 0.24 * f))
+                   lambda m, f: report(m, 0.75 + 0.24 * f), cfg.dynamics.search_max_iter)
     record = population.diagnostics.dynamics or {}
     share = shares[PLANNING]
     report("done", 1.0)
@@ -358,5 +414,5 @@ def run_dynamics(config: DynamicsBenchConfig | None = None, parts: tuple[str, ..
     return doc
 
 
-__all__ = ["DynamicsBenchConfig", "log_events", "recovery", "run_dynamics", "run_dynamics_satiation",
+__all__ = ["DynamicsBenchConfig", "decay_grids", "log_events", "recovery", "run_dynamics", "run_dynamics_satiation",
            "simultaneous_band"]

@@ -71,7 +71,7 @@ HabitHalfLives = Annotated[str | None, typer.Option(
     "4,8,16,32,64).")]
 Refine = Annotated[bool, typer.Option(
     "--refine/--no-refine", rich_help_panel=_PANEL, help="Refine the half-lives between the grid's values (a "
-    "pattern search).")]
+    "pattern search, then Brent's search to 0.02 in log2 half-life).")]
 Practice = Annotated[bool, typer.Option(
     "--practice/--no-practice", rich_help_panel=_PANEL, help="Test a practice curve (log(1 + events in the "
     "category)).")]
@@ -297,7 +297,8 @@ def dynamics_config(options: DynamicsOptions, fit_cfg: Any, unit: float) -> Any:
     try:
         return replace(base, exposure_half_lives=ex, habit_half_lives=hb, time_unit=1.0, practice=options.practice,
                        refine_steps=base.refine_steps if options.refine else 0,
-                       polish_steps=base.polish_steps if options.refine else 0, fit=fit_cfg, seed=fit_cfg.seed)
+                       polish_steps=base.polish_steps if options.refine else 0,
+                       decay_tol=base.decay_tol if options.refine else None, fit=fit_cfg, seed=fit_cfg.seed)
     except ValueError as exc:
         raise CliError("--" + str(exc).replace("_", "-", 2)) from exc
 

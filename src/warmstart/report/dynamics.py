@@ -46,11 +46,25 @@ def _structure(sat: Mapping[str, Any]) -> str:
     pairs = [("exposure decay", _dec(spec.get("exposure_decay")), _dec(true.get("exposure_decay"))),
              ("habit decay", _dec(spec.get("habit_decay")), _dec(true.get("habit_decay"))),
              ("half-lives (exposure, habit)", f"{_num(half[0])}, {_num(half[1])}", "—"),
+             ("their 95% CIs (the recovery's bootstrap)", _decay_cis((sat.get("recovery") or {}).get("decay_bootstrap")),
+              "—"),
              ("habit categories", _e(spec.get("habit_categories")), _e(true.get("habit_categories"))),
              ("practice", _e(spec.get("practice")), _e(true.get("practice"))),
              ("K (BIC)", _e((sat.get("fit") or {}).get("selected_k")), "—")]
     rows = [f"<tr><td>{_e(a)}</td><td class=\"n\">{b}</td><td class=\"n\">{c}</td></tr>" for a, b, c in pairs]
     return f"<p>Chosen by: {_e(chosen.get('criterion'))}.</p>" + _table(head, rows)
+
+
+def _decay_cis(boot: Mapping[str, Any] | None) -> str:
+    """The bootstrap's half-life CIs of the two decays, ``—`` for one not re-chosen.
+
+    >>> _decay_cis({"exposure_decay": {"half_life_ci95": [1.8, 2.05]}}), _decay_cis(None)
+    ('<span class="ci">[1.80, 2.05]</span>, —', '—')
+    """
+    if not boot:
+        return "—"
+    cis = [(boot.get(k) or {}).get("half_life_ci95") for k in ("exposure_decay", "habit_decay")]
+    return ", ".join(_ci(ci, lambda v: _dec(v, 2)) if ci else "—" for ci in cis)
 
 
 def _recovery(rec: Mapping[str, Any]) -> str:
