@@ -49,6 +49,13 @@ def test_fit_log_chooses_the_space_and_k_and_keeps_the_table(tmp_path):
     assert bias["chosen"] in (3.0, 10.0, 30.0, 100.0) and bias["n_users"] == 120
     assert population.diagnostics.item_features["factorisation"]["config"]["bias_reg"] == bias["chosen"]
     assert f"item bias penalty {bias['chosen']:g}" in res.stdout
+    # the rounds of the items refined by the types, tried for ours and pooled: recorded, printed, and the
+    # chosen count is in ours' space and in the refitted features' record
+    refinement = space["refinement"]
+    assert set(refinement) == {"ours", "pooled"} and refinement["ours"]["rounds_tried"] == [0, 1, 2]
+    assert chosen["space"].get("type_rounds", 0) == refinement["ours"]["chosen"]
+    assert population.diagnostics.item_features["space"]["name"] == chosen["space"]["name"]
+    assert f"ours: items refined by the types, rounds tried 0: {refinement['ours']['scores'][0]:.4f}" in res.stdout
     # how ours acts, chosen by replaying the validation users, recorded and served when no policy is named
     decision = population.diagnostics.decision
     scores = decision["scores"]

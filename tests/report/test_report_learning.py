@@ -300,11 +300,15 @@ def test_replay_section_reads_every_replay_folder(tmp_path: Path) -> None:
     # what the choice made for ours is said beside its table
     doc = _fake_replay(0.75)
     doc["fit"] = {"space": {"chosen": {"ours": {"space": {"name": "bias + 4 factors (reg 10)"}, "n_types": 8}},
-                            "bias_penalty": {"chosen": 100.0}}, "family": {"chosen": "logistic_bernoulli"}}
+                            "bias_penalty": {"chosen": 100.0},
+                            "refinement": {"ours": {"scores": [-1.5, -1.25], "chosen": 1, "lead_over_none": 0.25,
+                                                    "lead_se": 0.125}}},
+                  "family": {"chosen": "logistic_bernoulli"}}
     _write(tmp_path / "replay-a", "replay.json", doc)
     page = write_report(tmp_path).read_text(encoding="utf-8")
     assert ("Chosen on the earlier users only: ours' item space bias + 4 factors (reg 10), K = 8; item bias "
-            "penalty 100; family logistic_bernoulli.") in page
+            "penalty 100; ours' rounds of items refined by the types scored -1.500, -1.250 for 0, 1, .. rounds "
+            "(chosen 1, lead over none 0.250, se 0.125); family logistic_bernoulli.") in page
     (tmp_path / "replay-a" / "replay.json").unlink()
     (tmp_path / "replay-b" / "replay.json").unlink()
     assert 'id="replay"' not in write_report(tmp_path).read_text(encoding="utf-8")

@@ -31,7 +31,6 @@ make their settings by). Nothing here sees the new users.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from types import SimpleNamespace
@@ -44,6 +43,7 @@ from warmstart.families.generic import TypeBelief, TypePopulation, fit_types
 from warmstart.families.linear.fit import fit_population
 from warmstart.families.linear.population import Population
 from warmstart.families.linear.space import SpaceChoice, space_features
+from warmstart.families.linear.space_features import _mean_se
 from warmstart.families.logistic.family import LogisticBernoulli
 from warmstart.families.logistic.model import Events, adf_pass, predict_proba, soft_step
 from warmstart.families.protocol import Family, Params
@@ -121,11 +121,6 @@ class Scores:
     def to_dict(self) -> dict[str, Any]:
         return {"log_loss": self.log_loss, "log_loss_se": self.log_loss_se, "brier": self.brier,
                 "brier_se": self.brier_se, "n_users": self.n_users}
-
-
-def _mean_se(values: np.ndarray) -> tuple[float, float]:
-    n = values.shape[0]
-    return float(values.mean()), (float(values.std(ddof=1) / math.sqrt(n)) if n > 1 else 0.0)
 
 
 def per_user_log_loss(p1: np.ndarray, r: np.ndarray) -> np.ndarray:

@@ -365,6 +365,11 @@ def print_space(space: dict[str, Any]) -> None:
         name = row["space"]["name"] + (" (collapsed: never chosen)" if row.get("collapsed") else "")
         table.add_row(name, str(row["dim"]), *cells, f"{row['pooled']:.2f}")
     out.print(table)
+    for who, record in (space.get("refinement") or {}).items():
+        scores = ", ".join(f"{r}: {v:.4f}" for r, v in zip(record["rounds_tried"], record["scores"], strict=True))
+        out.print(f"{who}: items refined by the types, rounds tried {scores}; chosen {record['chosen']} (lead over "
+                  f"none {record['lead_over_none']:+.4f}, se {record['lead_se']:.4f})", soft_wrap=True,
+                  markup=False, highlight=False)
     bias = space.get("bias_penalty")
     if bias:
         scores = ", ".join(f"{c['bias_reg']:g}: {c['score']:.4f}" for c in bias["candidates"])

@@ -312,6 +312,11 @@ def _replay_choice(fit: Mapping[str, Any]) -> str:
     if bias:
         chosen = bias.get("chosen")
         parts.append(f"item bias penalty {_e(f'{chosen:g}' if isinstance(chosen, int | float) else str(chosen))}")
+    for who, record in (space.get("refinement") or {}).items():
+        scores = ", ".join(f"{_dec(v, 3)}" for v in record.get("scores") or [])
+        parts.append(f"{_e(who)}' rounds of items refined by the types scored {scores} for 0, 1, .. rounds "
+                     f"(chosen {_num(record.get('chosen'))}, lead over none {_dec(record.get('lead_over_none'), 3)}"
+                     f", se {_dec(record.get('lead_se'), 3)})")
     family = fit.get("family") or {}
     if family.get("chosen"):
         parts.append(f"family {_e(family['chosen'])}")

@@ -56,7 +56,7 @@ def test_three_clear_types_in_a_two_factor_space_choose_factors_and_more_than_on
     choice = choose_space(events, cfg, seed=0)
     assert choice.n_types > 1 and choice.ours.n_factors >= 2, choice.to_dict()["chosen"]
     assert choice.pooled.n_factors >= 2  # the peer's own best space also needs the factors
-    row = next(r for r in choice.table if r.space == choice.ours)
+    row = choice.row_of("ours")
     assert row.mixture[choice.n_types] > row.mixture[1] + 2 * row.mixture_se[1]
     assert choice.score_of("ours") > choice.score_of("pooled") > choice.score_of("from_scratch")
     ours = choice.to_dict()["chosen"]["ours"]  # the lead over the best other (space, K), paired over users

@@ -287,8 +287,10 @@ def leave_user_out(fit: ItemFeatures, user: np.ndarray, item: np.ndarray, reward
     eu, ei, er, counts = aggregate_entries(user, item, reward, n_items)
     w = counts if cfg.weighting == "count" else np.ones_like(counts)
     mu = float(w @ er / w.sum())
-    a, p = fit.user_factors[:, 0] - mu, fit.user_factors[:, 2:]
-    Z = np.hstack([np.ones((eu.shape[0], 1)), p[eu]])
+    # theta_u = (mu + a_u, beta_u, p_u): beta_u = 1 from the factorisation, the user's own weight on the item
+    # bias after ``type_refine.refine_items``
+    a, p = fit.user_factors[:, 0] - mu, fit.user_factors[:, 1:]
+    Z = p[eu]
     y = er - mu - a[eu]
     d = Z.shape[1]
     S_item = _group_matrix(ei, w, n_items)

@@ -42,22 +42,15 @@ training user (``fit_in_space``), and the whole table is kept in the population'
 (``FitDiagnostics.space``) so that a user can see why, with each choice's lead over the runner-up and that
 lead's standard error over the validation users (a lead of a standard error or two is noise).
 
-**Fitting on learned features.** A population is fitted on its users' statistics over the item features, and
-learned features are fitted on those same users' rewards: an item few users had carries their rewards in its
-``c_i`` and ``q_i`` (an item one user had fits that user's reward exactly), so in-sample statistics show the
-types too little noise and too much weight on the learned columns, and a prior fitted on them is overconfident
-on a new user, whose items' features never saw them (on a simulator's log, where no two events share an
-item, every learned space's K = 1 prior scored about -7e6). So the populations here are fitted on each event's
-*leave-user-out* features (``item_features.leave_user_out``: the item's ridge solution without that user's
-entry; an item only that user had looks unseen), what a new user's items look like, while new users are
-served with the features fitted on everyone (``SpaceFeatures``). ``fit_from_events`` (the fit without the
-choice) is unchanged.
+**Fitting on learned features**: the populations are fitted on each event's leave-user-out features and new
+users served with the features fitted on everyone (see ``space_features``). **Items refined by the types**:
+ours' and ``pooled``'s chosen spaces then try ``type_rounds`` rounds of the alternation of ``type_refine``.
 
 >>> events = _two_tastes(n_users=60, n_items=10, seed=0)       # 60 users, 2 tastes over 10 items, no f_*
 >>> cfg = SpaceConfig(n_factors=(0, 1), factor_reg=(1.0,), n_types=(1, 2), item_features=SMALL_ITEMS)
 >>> choice = choose_space(events, cfg, seed=0)
->>> choice.ours.name, choice.n_types, choice.pooled.name
-('bias + 1 factor (reg 1)', 2, 'bias + 1 factor (reg 1)')
+>>> choice.ours.name, choice.n_types, choice.pooled.type_rounds
+('bias + 1 factor (reg 1), items refined by the types (2 rounds)', 2, 2)
 >>> population, learned = fit_chosen_space(events, cfg, seed=0)
 >>> population.n_types, learned.features.shape, population.diagnostics.space["chosen"]["ours"]["n_types"]
 (2, (10, 3), 2)
@@ -82,8 +75,11 @@ from warmstart.families.linear.space_features import (
     SMALL_ITEMS,
     Space,
     SpaceFeatures,
+    SpaceScores,
     _assemble,
+    _better,
     _factorise,
+    _mean_se,
     _two_tastes,  # noqa: F401  (the examples use it)
     collapsed,
     content_columns,
@@ -92,6 +88,7 @@ from warmstart.families.linear.space_features import (
     one_prior,
     space_features,
 )
+from warmstart.families.linear.type_refine import Refined, refine_chosen, refined_fit
 
 __all__ = ["CHOOSERS", "SMALL_ITEMS", "Space", "SpaceChoice", "SpaceConfig", "SpaceFeatures", "SpaceScores",
            "choose_space", "collapsed", "content_columns", "early_log_likelihood", "early_summary", "fit_chosen_space",
@@ -125,7 +122,9 @@ class SpaceConfig:
     of the training users by arrival that score; ``n_early``: how many of a validation user's first events are
     scored; ``bias_reg``: the item bias's penalties tried, chosen first by the reward of the items the bias
     ranks first in ``bias_folds`` folds of the training users (``warmstart.families.linear.bias_choice``; the
-    choice is every space's penalty; ``None``: ``item_features.bias_reg``, no choice); ``item_features`` and ``population``: the factorisation's and the EM fit's other settings (their
+    choice is every space's penalty; ``None``: ``item_features.bias_reg``, no choice); ``type_rounds``: up to
+    how many rounds of the items refined by the types are tried for ours' and ``pooled``'s chosen spaces
+    (``type_refine``; 0: none); ``item_features`` and ``population``: the factorisation's and the EM fit's other settings (their
     ``n_factors``, ``reg``, ``n_types``, ``split_merge`` and ``seed`` are set by the grid and the seed).
 
     >>> len(SpaceConfig().spaces(has_content=False)), len(SpaceConfig().spaces(has_content=True))
@@ -144,6 +143,7 @@ class SpaceConfig:
     n_early: int = 10
     bias_reg: tuple[float, ...] | None = (3.0, 10.0, 30.0, 100.0)
     bias_folds: int = 5
+    type_rounds: int = 2
     item_features: ItemFeatureConfig = field(default_factory=ItemFeatureConfig)
     population: FitConfig = field(default_factory=FitConfig)
 
@@ -166,6 +166,8 @@ class SpaceConfig:
             object.__setattr__(self, "bias_reg", bias_candidates(self.bias_reg))
         if isinstance(self.bias_folds, bool) or not isinstance(self.bias_folds, int) or self.bias_folds < 2:
             raise ValueError(f"bias_folds: expected an integer >= 2, got {self.bias_folds!r}")
+        if isinstance(self.type_rounds, bool) or not isinstance(self.type_rounds, int) or self.type_rounds < 0:
+            raise ValueError(f"type_rounds: expected a non-negative integer, got {self.type_rounds!r}")
 
     def spaces(self, has_content: bool) -> list[Space]:
         """The spaces of the grid, in order: the learned ones, then (``has_content``) the content ones."""
@@ -196,46 +198,8 @@ class SpaceConfig:
                 "factor_reg": list(self.factor_reg), "n_types": list(self.n_types),
                 "validation_fraction": self.validation_fraction, "n_early": self.n_early,
                 "bias_reg": None if self.bias_reg is None else list(self.bias_reg), "bias_folds": self.bias_folds,
+                "type_rounds": self.type_rounds,
                 "item_features": self.item_features.to_dict(), "population": pop}
-
-
-@dataclass(frozen=True, kw_only=True)
-class SpaceScores:
-    """One space's scores (mean over validation users of the early events' log marginal likelihood):
-    ``mixture`` per K (ours), ``pooled`` and ``from_scratch`` (the one-prior peers); ``dim`` the space's.
-
-    ``*_se`` are the scores' standard errors over validation users (differences below a couple of them are
-    noise).
-
-    >>> row = SpaceScores(space=Space(), dim=2, mixture={1: -5.0, 2: -4.5}, pooled=-5.1, from_scratch=-6.0)
-    >>> row.best_k(), row.to_dict()["mixture"]
-    (2, {'1': -5.0, '2': -4.5})
-    """
-
-    space: Space
-    dim: int
-    mixture: dict[int, float]
-    pooled: float
-    from_scratch: float
-    mixture_se: dict[int, float] = field(default_factory=dict)
-    pooled_se: float | None = None
-    from_scratch_se: float | None = None
-    #: the space's latent factors shrank to nothing (``collapsed``): it is the biases-only space under another
-    #: name, scored but never chosen while a space that is not collapsed is in the table
-    collapsed: bool = False
-    #: wall time of the space's factorisation and fits (not in ``to_dict``: same seed, same record)
-    seconds: float = 0.0
-
-    def best_k(self) -> int:
-        """The K with the best mixture score (ties: the smallest)."""
-        return min(self.mixture, key=lambda k: (-self.mixture[k], k))
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"space": self.space.to_dict(), "dim": self.dim,
-                "mixture": {str(k): v for k, v in self.mixture.items()}, "pooled": self.pooled,
-                "from_scratch": self.from_scratch, "collapsed": self.collapsed,
-                "se": {"mixture": {str(k): v for k, v in self.mixture_se.items()}, "pooled": self.pooled_se,
-                       "from_scratch": self.from_scratch_se}}
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -248,7 +212,7 @@ class SpaceChoice:
     >>> cfg = SpaceConfig(n_factors=(1,), factor_reg=(1.0,), n_types=(1, 2), item_features=SMALL_ITEMS)
     >>> choice = choose_space(events, cfg, seed=0)
     >>> choice.space_of("from_scratch").name, [round(choice.score_of(who), 1) for who in CHOOSERS]
-    ('bias + 1 factor (reg 1)', [2.7, 1.4, -0.5])
+    ('bias + 1 factor (reg 1)', [2.8, 1.5, -0.5])
     >>> sorted(choice.to_dict()["chosen"])
     ['from_scratch', 'ours', 'pooled']
     """
@@ -274,6 +238,9 @@ class SpaceChoice:
     #: the choice of the item bias's penalty made before the spaces were scored (None: ``config.bias_reg`` is
     #: None); ``config.item_features.bias_reg`` holds the chosen one
     bias: BiasChoice | None = None
+    #: per chooser refined (ours, pooled), the rounds of the items refined by the types tried and their scores
+    #: (``type_refine.choose_rounds``); the chosen count is in that chooser's space
+    refinement: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     def space_of(self, who: str) -> Space:
         """The space chosen for ``who`` (``ours``, ``pooled`` or ``from_scratch``)."""
@@ -281,16 +248,25 @@ class SpaceChoice:
             raise ValueError(f"who: expected one of {list(CHOOSERS)}, got {who!r}")
         return getattr(self, who)
 
-    def score_of(self, who: str) -> float:
-        """The chosen configuration's score for ``who``."""
-        space = self.space_of(who)
-        row = next(r for r in self.table if r.space == space)
+    def row_of(self, who: str) -> SpaceScores:
+        """The table's row of the space chosen for ``who`` (before any refinement by the types)."""
+        space = replace(self.space_of(who), type_rounds=0)
+        return next(r for r in self.table if r.space == space)
+
+    def score_of(self, who: str, refined: bool = True) -> float:
+        """The chosen configuration's score for ``who``: with its items refined by the types when they are
+        (``refined``), else its table score (what ``margins`` compare)."""
+        rounds = self.space_of(who).type_rounds
+        if refined and rounds:
+            return float(self.refinement[who]["scores"][rounds])
+        row = self.row_of(who)
         return row.mixture[self.n_types] if who == "ours" else getattr(row, who)
 
     def to_dict(self) -> dict[str, Any]:
         """The choice as JSON (``FitDiagnostics.space``, ``replay.json``'s ``fit.space``)."""
         chosen = {who: {"space": self.space_of(who).to_dict(),
-                        "n_types": self.n_types if who == "ours" else 1, "score": self.score_of(who),
+                        "n_types": self.n_types if who == "ours" else 1,
+                        "score": self.score_of(who, refined=False), "refined_score": self.score_of(who),
                         **(self.margins.get(who) or {})}
                   for who in CHOOSERS}
         return {"criterion": f"mean over validation users of the log marginal likelihood of their first "
@@ -299,17 +275,7 @@ class SpaceChoice:
                 "n_validation_users": int(self.validation_users.shape[0]),
                 "n_validation_events": self.n_validation_events,
                 "table": [r.to_dict() for r in self.table], "config": self.config.to_dict(),
-                "bias_penalty": None if self.bias is None else self.bias.to_dict()}
-
-
-def _mean_se(values: np.ndarray) -> tuple[float, float]:
-    n = values.shape[0]
-    return float(values.mean()), float(values.std(ddof=1) / math.sqrt(n)) if n > 1 else 0.0
-
-
-def _better(score: float, best: float) -> bool:
-    """Strictly better beyond float noise, so that the first in grid order wins a tie."""
-    return score > best + 1e-9 * max(1.0, abs(best))
+                "bias_penalty": None if self.bias is None else self.bias.to_dict(), "refinement": self.refinement}
 
 
 def choose_space(events: EventData, config: SpaceConfig | None = None, seed: int = 0,
@@ -356,15 +322,26 @@ def choose_space(events: EventData, config: SpaceConfig | None = None, seed: int
         fitted.append(kept)
     chosen, margins = _pick(table, per_user, ks)
     ours_row, ours_k = chosen["ours"]
+    spaces = [table[chosen[who][0]].space for who in CHOOSERS]
+    starts = {}  # ours' and pooled's chosen fits, where the items refined by the types start
+    for who, space in zip(CHOOSERS[:2], spaces, strict=False):
+        i, k = chosen[who]
+        if not space.content:
+            factorisation = factorisations[space.n_factors, space.factor_reg]
+            starts[who] = (space, k, Refined(factorisation, fitted[i][1], fitted[i][0][k]))
+    refined = refine_chosen(fit_part, val_part, starts, cfg.type_rounds, cfg.item_features, cfg.population,
+                            cfg.n_early, report) if cfg.type_rounds else {}
+    spaces = [refined[who][0] if who in refined else space for who, space in zip(CHOOSERS, spaces, strict=True)]
+    step = refined["ours"][2] if "ours" in refined else None
     report("done", 1.0)
-    return SpaceChoice(ours=table[chosen["ours"][0]].space, n_types=chosen["ours"][1],
-                       pooled=table[chosen["pooled"][0]].space,
-                       from_scratch=table[chosen["from_scratch"][0]].space,
+    return SpaceChoice(ours=spaces[0], n_types=ours_k, pooled=spaces[1], from_scratch=spaces[2],
                        table=tuple(table), margins=margins, validation_users=val_part.user_ids,
                        n_fit_users=fit_part.n_users,
                        n_validation_events=int(np.minimum(val_part.lengths(), cfg.n_early).sum()), config=cfg,
-                       seconds=time.perf_counter() - t0,
-                       ours_fit=(fitted[ours_row][0][ours_k], fitted[ours_row][1]), bias=bias)
+                       seconds=time.perf_counter() - t0, bias=bias,
+                       ours_fit=(fitted[ours_row][0][ours_k], fitted[ours_row][1]) if step is None
+                       else (step.population, step.learned),
+                       refinement={who: record for who, (_, record, _) in refined.items()})
 
 
 def _score_space(space: Space, fit_part: EventData, val_part: EventData,
@@ -386,9 +363,9 @@ def _score_space(space: Space, fit_part: EventData, val_part: EventData,
     populations: dict[int, Population] = {}
     for k in sorted({1, *ks}):  # K = 1 for the one-prior peers whether or not ours may have it
         population = fit_population(train_summary, replace(cfg.population, n_types=k, split_merge=False))
+        populations[k] = population  # K = 1 too: the pooled peer's refinement starts from it
         if k in ks:
             values["ours", k] = early_log_likelihood(population, val_summary)
-            populations[k] = population
         if k == 1:
             for peer in ("pooled", "from_scratch"):
                 values[peer, 1] = early_log_likelihood(one_prior(population, peer), val_summary)
@@ -445,10 +422,14 @@ def fit_in_space(events: EventData, space: Space, n_types: int, config: SpaceCon
     cfg = (config or SpaceConfig()).with_seed(seed)
     report = progress or (lambda msg, frac: None)
     report(f"item features: {space.name}", 0.0)
-    learned = space_features(events, space, cfg.item_features)
-    fixed = replace(cfg.population, n_types=n_types, split_merge=False)
-    population = fit_population(learned.summary(events), fixed,
-                                progress=lambda msg, frac: report(f"population: {msg}", 0.1 + 0.9 * frac))
+    if space.type_rounds:
+        step = refined_fit(events, space, n_types, cfg.item_features, cfg.population)[-1]
+        population, learned = step.population, step.learned
+    else:
+        learned = space_features(events, space, cfg.item_features)
+        fixed = replace(cfg.population, n_types=n_types, split_merge=False)
+        population = fit_population(learned.summary(events), fixed,
+                                    progress=lambda msg, frac: report(f"population: {msg}", 0.1 + 0.9 * frac))
     population = replace(population, diagnostics=population.diagnostics.replace(item_features=learned.info))
     return population, learned
 
@@ -464,7 +445,7 @@ def fit_chosen_space(events: EventData, config: SpaceConfig | None = None, seed:
     >>> population, learned = fit_chosen_space(events, cfg, seed=0)
     >>> again = Population.load(population.save("population.npz"))
     >>> again.diagnostics.space["chosen"]["ours"]["space"]["name"]
-    'bias'
+    'bias, items refined by the types (2 rounds)'
     """
     report = progress or (lambda msg, frac: None)
     choice = choose_space(events, config, seed, lambda msg, frac: report(f"choice: {msg}", 0.8 * frac))

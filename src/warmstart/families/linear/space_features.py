@@ -1,11 +1,22 @@
 """The item spaces ``choose_space`` chooses among, their features learned from some users' events, and the
 criterion's pieces (early events' statistics and log likelihood, the one-prior peers' priors). See
-``warmstart.families.linear.space`` for the choice itself."""
+``warmstart.families.linear.space`` for the choice itself.
+
+**Fitting on learned features.** A population is fitted on its users' statistics over the item features, and
+learned features are fitted on those same users' rewards: an item few users had carries their rewards in its
+``c_i`` and ``q_i`` (an item one user had fits that user's reward exactly), so in-sample statistics show the
+types too little noise and too much weight on the learned columns, and a prior fitted on them is overconfident
+on a new user, whose items' features never saw them (on a simulator's log, where no two events share an
+item, every learned space's K = 1 prior scored about -7e6). So the populations of ``choose_space`` are fitted on each event's
+*leave-user-out* features (``item_features.leave_user_out``: the item's ridge solution without that user's
+entry; an item only that user had looks unseen), what a new user's items look like, while new users are
+served with the features fitted on everyone (``SpaceFeatures``: ``rows`` and ``features``). ``fit_from_events`` (the fit without the
+choice) is unchanged."""
 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -35,10 +46,13 @@ SMALL_ITEMS = ItemFeatureConfig(n_factors=1, reg=1.0, bias_reg=1.0, max_iter=30)
 @dataclass(frozen=True, kw_only=True)
 class Space:
     """An item space: ``[1, c_i, q_i (n_factors), content columns (content)]``; ``factor_reg`` the latent
-    factors' ridge penalty (``None`` without factors).
+    factors' ridge penalty (``None`` without factors); ``type_rounds`` rounds of the items refined by the
+    types (``warmstart.families.linear.type_refine``; 0: the factorisation's items).
 
     >>> Space(n_factors=2, factor_reg=50.0).name, Space(content=True).name
     ('bias + 2 factors (reg 50)', 'content + bias')
+    >>> Space(n_factors=2, factor_reg=10.0, type_rounds=1).name
+    'bias + 2 factors (reg 10), items refined by the types (1 round)'
     >>> Space(n_factors=2)
     Traceback (most recent call last):
     ...
@@ -48,8 +62,11 @@ class Space:
     n_factors: int = 0
     content: bool = False
     factor_reg: float | None = None
+    type_rounds: int = 0
 
     def __post_init__(self) -> None:
+        if isinstance(self.type_rounds, bool) or not isinstance(self.type_rounds, int) or self.type_rounds < 0:
+            raise ValueError(f"type_rounds: expected a non-negative integer, got {self.type_rounds!r}")
         if isinstance(self.n_factors, bool) or not isinstance(self.n_factors, int) or self.n_factors < 0:
             raise ValueError(f"n_factors: expected a non-negative integer, got {self.n_factors!r}")
         if self.n_factors == 0 and self.factor_reg is not None:
@@ -67,7 +84,8 @@ class Space:
         if self.n_factors:
             plural = "s" if self.n_factors > 1 else ""
             parts.append(f"{self.n_factors} factor{plural} (reg {self.factor_reg:g})")
-        return " + ".join(parts)
+        rounds = f", items refined by the types ({self.type_rounds} round{'s' * (self.type_rounds > 1)})"
+        return " + ".join(parts) + (rounds if self.type_rounds else "")
 
     def item_config(self, base: ItemFeatureConfig) -> ItemFeatureConfig:
         """The factorisation of this space: ``base`` with this space's factors and their penalty.
@@ -84,8 +102,9 @@ class Space:
         >>> Space(content=True).to_dict()
         {'name': 'content + bias', 'n_factors': 0, 'content': True, 'factor_reg': None}
         """
-        return {"name": self.name, "n_factors": self.n_factors, "content": self.content,
-                "factor_reg": self.factor_reg}
+        out = {"name": self.name, "n_factors": self.n_factors, "content": self.content,
+               "factor_reg": self.factor_reg}
+        return {**out, "type_rounds": self.type_rounds} if self.type_rounds else out
 
 
 def content_columns(features: np.ndarray) -> tuple[np.ndarray, list[int]]:
@@ -180,11 +199,64 @@ def space_features(events: EventData, space: Space,
     >>> learned.features.shape, learned.info["space"]["name"], bool((learned.features[:, 0] == 1).all())
     ((8, 3), 'bias + 1 factor (reg 1)', True)
     """
+    if space.type_rounds:
+        raise ValueError(f"space: {space.name!r} needs the types to refine its items: fit it with "
+                         "fit_in_space (or type_refine.refined_fit)")
     base = item_config or ItemFeatureConfig()
     return _assemble(_factorise(events, space.item_config(base)), events, space)
 
 
+@dataclass(frozen=True, kw_only=True)
+class SpaceScores:
+    """One space's scores (mean over validation users of the early events' log marginal likelihood):
+    ``mixture`` per K (ours), ``pooled`` and ``from_scratch`` (the one-prior peers); ``dim`` the space's.
+
+    ``*_se`` are the scores' standard errors over validation users (differences below a couple of them are
+    noise).
+
+    >>> row = SpaceScores(space=Space(), dim=2, mixture={1: -5.0, 2: -4.5}, pooled=-5.1, from_scratch=-6.0)
+    >>> row.best_k(), row.to_dict()["mixture"]
+    (2, {'1': -5.0, '2': -4.5})
+    """
+
+    space: Space
+    dim: int
+    mixture: dict[int, float]
+    pooled: float
+    from_scratch: float
+    mixture_se: dict[int, float] = field(default_factory=dict)
+    pooled_se: float | None = None
+    from_scratch_se: float | None = None
+    #: the space's latent factors shrank to nothing (``collapsed``): it is the biases-only space under another
+    #: name, scored but never chosen while a space that is not collapsed is in the table
+    collapsed: bool = False
+    #: wall time of the space's factorisation and fits (not in ``to_dict``: same seed, same record)
+    seconds: float = 0.0
+
+    def best_k(self) -> int:
+        """The K with the best mixture score (ties: the smallest)."""
+        return min(self.mixture, key=lambda k: (-self.mixture[k], k))
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"space": self.space.to_dict(), "dim": self.dim,
+                "mixture": {str(k): v for k, v in self.mixture.items()}, "pooled": self.pooled,
+                "from_scratch": self.from_scratch, "collapsed": self.collapsed,
+                "se": {"mixture": {str(k): v for k, v in self.mixture_se.items()}, "pooled": self.pooled_se,
+                       "from_scratch": self.from_scratch_se}}
+
+
 # ---------------------------------------------------------------------------------------------- the criterion
+def _mean_se(values: np.ndarray) -> tuple[float, float]:
+    """The mean of per-user values and its standard error (0 for one user)."""
+    n = values.shape[0]
+    return float(values.mean()), float(values.std(ddof=1) / math.sqrt(n)) if n > 1 else 0.0
+
+
+def _better(score: float, best: float) -> bool:
+    """Strictly better beyond float noise, so that the first in grid order wins a tie."""
+    return score > best + 1e-9 * max(1.0, abs(best))
+
+
 def early_summary(events: EventData, features: np.ndarray, n_early: int) -> Summary:
     """Every user's statistics over their first ``n_early`` events in time order (all of them when fewer).
 
