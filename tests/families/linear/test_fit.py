@@ -7,6 +7,7 @@ import pytest
 from warmstart.bench.metrics import adjusted_rand_index
 from warmstart.families.linear.fit import FitConfig, fit_population, responsibilities
 from warmstart.families.linear.population import Population, PopulationFormatError
+from warmstart.sim import LinearTypesConfig, LinearTypesPopulation
 
 
 @pytest.fixture(scope="module")
@@ -55,6 +56,24 @@ def test_same_seed_same_fit(small_log):
     b = fit_population(small_log.summary(), cfg)
     assert a.fingerprint() == b.fingerprint()
 
+
+
+def test_a_warm_start_continues_em_from_the_population_it_is_given(small_log, population, truth):
+    """``start``: EM from the given types, their K kept; from a converged fit on the same users it stops at
+    once where it was, and on other users of the same kinds it only climbs from the start."""
+    summary = small_log.summary()
+    again = fit_population(summary, FitConfig(n_types=3, split_merge=False, seed=9), start=population)
+    assert again.n_types == population.n_types == 8 and again.diagnostics.k_path == []
+    assert again.diagnostics.n_iter <= 3
+    np.testing.assert_allclose(again.components.mu, population.components.mu, atol=1e-3)
+    other = truth.logged(600, 30, seed=21).summary()
+    from_start = fit_population(other, FitConfig(split_merge=False, max_iter=1), start=population)
+    warmed = fit_population(other, FitConfig(split_merge=False), start=population)
+    assert warmed.n_types == 8 and warmed.diagnostics.loglik >= from_start.diagnostics.loglik
+    assert warmed.diagnostics.selection == "fixed"
+    small = LinearTypesPopulation(LinearTypesConfig(dim=3, n_types=2)).logged(40, 10, seed=1).summary()
+    with pytest.raises(ValueError, match=r"start: expected a population of dimension 3 .*got 10"):
+        fit_population(small, start=population)
 
 @pytest.mark.parametrize("cov", ["diag", "spherical"])
 def test_covariance_options(small_log, cov):

@@ -154,8 +154,12 @@ def _best_of_restarts(
 # ---------------------------------------------------------------------------------------------- public
 def fit_population(summary: Summary | SummaryShards, config: FitConfig | None = None,
                    progress: Progress | None = None, backend: Backend | None = None, *,
-                   fair_attribute: FairAttribute | None = None) -> Population:
+                   fair_attribute: FairAttribute | None = None, start: Population | None = None) -> Population:
     """Fit K user types (K chosen from the data unless ``config.n_types`` is set) plus the novel component.
+
+    ``start``: EM starts from this population's types and weights (the novel component included) instead of
+    restarts, with its K (``config.n_types``, ``k_range`` and ``init_sample`` unused; the moves as
+    ``config.split_merge`` says; shards are read whole): a warm start for a population refitted on statistics that changed a little (``type_refine``).
 
     ``summary`` is the users' statistics in memory, or Parquet shards of them (``warmstart.families.linear.shards``): with
     ``config.init_sample`` only the sample is read into memory and every pass over all users streams the shards
@@ -184,7 +188,7 @@ def fit_population(summary: Summary | SummaryShards, config: FitConfig | None = 
     if fair_attribute is not None:
         return _fit_fair_population(summary, fair_attribute, cfg, report, backend)
     if isinstance(summary, SummaryShards):
-        if cfg.init_sample is not None and n > cfg.init_sample:
+        if start is None and cfg.init_sample is not None and n > cfg.init_sample:
             return _fit_from_sample(summary, cfg, rng, report, backend)
         summary = summary.read_all()
     summary.validate()
@@ -192,6 +196,8 @@ def fit_population(summary: Summary | SummaryShards, config: FitConfig | None = 
         raise ValueError(f"summary: expected at least 2 users to fit a population, got {n}")
     if np.all(summary.n == 0):
         raise ValueError("summary.n: every user has zero events; nothing to fit")
+    if start is not None:
+        return _fit_from_start(summary, start, cfg, report, backend)
     if cfg.init_sample is not None and n > cfg.init_sample:
         return _fit_from_sample(summary, cfg, rng, report, backend)
     theta_hat = ridge_estimates(summary)
@@ -216,22 +222,33 @@ def fit_population(summary: Summary | SummaryShards, config: FitConfig | None = 
         report("split and merge moves", 0.95)
         best_fit = _moves(summary, best_fit, cfg, moves, backend)
     report("done", 1.0)
-    K = best_fit.comps.n_components - 1
+    return _population(best_fit, summary, cfg, "fixed" if cfg.n_types is not None else cfg.selection,
+                       {"k_path": path, "moves": moves})
+
+
+def _population(fit: _Fit, summary: Summary, cfg: FitConfig, selection: str, extra: dict[str, Any]) -> Population:
+    """The population of ``fit`` with its diagnostics (``extra``: the ``k_path``, ``moves`` and any more)."""
     diagnostics = FitDiagnostics.from_dict({
-        "n_users": n,
-        "n_events": float(summary.n.sum()),
-        "dim": summary.dim,
-        "selected_k": K,
-        "selection": "fixed" if cfg.n_types is not None else cfg.selection,
-        "k_path": path,
-        "moves": moves,
-        "loglik": best_fit.loglik,
-        "bic": _bic(best_fit, n, cfg),
-        "n_iter": best_fit.n_iter,
-        "converged": best_fit.converged,
-        "config": {k: (list(v) if isinstance(v, tuple) else v) for k, v in cfg.__dict__.items()},
-    })
-    return Population(best_fit.comps, best_fit.weights, diagnostics)
+        "n_users": summary.n_users, "n_events": float(summary.n.sum()), "dim": summary.dim,
+        "selected_k": fit.comps.n_components - 1, "selection": selection, "loglik": fit.loglik,
+        "bic": _bic(fit, summary.n_users, cfg), "n_iter": fit.n_iter, "converged": fit.converged,
+        "config": {k: (list(v) if isinstance(v, tuple) else v) for k, v in cfg.__dict__.items()}, **extra})
+    return Population(fit.comps, fit.weights, diagnostics)
+
+
+def _fit_from_start(summary: Summary, start: Population, cfg: FitConfig, report: Progress,
+                    backend: Backend | None) -> Population:
+    """``fit_population`` warm-started from ``start`` (same dimension)."""
+    if start.dim != summary.dim:
+        raise ValueError(f"start: expected a population of dimension {summary.dim} (the summary's), got "
+                         f"{start.dim}")
+    fit = _em(summary, start.components, start.weights, cfg, backend=backend)
+    moves: list[dict[str, Any]] = []
+    if cfg.split_merge:
+        report("split and merge moves", 0.95)
+        fit = _moves(summary, fit, cfg, moves, backend)
+    report("done", 1.0)
+    return _population(fit, summary, cfg, "fixed", {"k_path": [], "moves": moves})
 
 
 def _fit_fair_population(summary: Summary | SummaryShards, attr: FairAttribute, cfg: FitConfig, report: Progress,
@@ -249,16 +266,8 @@ def _fit_fair_population(summary: Summary | SummaryShards, attr: FairAttribute, 
                          f"{attr.codes.shape[0]}")
     fit, record = fit_fair(summary, attr, cfg, report)
     report("done", 1.0)
-    diagnostics = FitDiagnostics.from_dict({
-        "n_users": n, "n_events": float(summary.n.sum()), "dim": summary.dim,
-        "selected_k": fit.comps.n_components - 1,
-        "selection": "fixed" if cfg.n_types is not None else "bic (fair)",
-        "k_path": record.pop("k_path"), "moves": [], "loglik": fit.loglik, "bic": _bic(fit, n, cfg),
-        "n_iter": fit.n_iter, "converged": fit.converged,
-        "config": {k: (list(v) if isinstance(v, tuple) else v) for k, v in cfg.__dict__.items()},
-        "fair": record,
-    })
-    return Population(fit.comps, fit.weights, diagnostics)
+    return _population(fit, summary, cfg, "fixed" if cfg.n_types is not None else "bic (fair)",
+                       {"k_path": record.pop("k_path"), "moves": [], "fair": record})
 
 
 def _k_path(train_s: Summary, train_th: np.ndarray, hold_s: Summary | None, ks: list[int], cfg: FitConfig,

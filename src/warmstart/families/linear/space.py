@@ -212,7 +212,7 @@ class SpaceChoice:
     >>> cfg = SpaceConfig(n_factors=(1,), factor_reg=(1.0,), n_types=(1, 2), item_features=SMALL_ITEMS)
     >>> choice = choose_space(events, cfg, seed=0)
     >>> choice.space_of("from_scratch").name, [round(choice.score_of(who), 1) for who in CHOOSERS]
-    ('bias + 1 factor (reg 1)', [2.8, 1.5, -0.5])
+    ('bias + 1 factor (reg 1)', [2.9, 1.5, -0.5])
     >>> sorted(choice.to_dict()["chosen"])
     ['from_scratch', 'ours', 'pooled']
     """
@@ -445,7 +445,7 @@ def fit_chosen_space(events: EventData, config: SpaceConfig | None = None, seed:
     >>> population, learned = fit_chosen_space(events, cfg, seed=0)
     >>> again = Population.load(population.save("population.npz"))
     >>> again.diagnostics.space["chosen"]["ours"]["space"]["name"]
-    'bias, items refined by the types (2 rounds)'
+    'bias, items refined by the types (1 round)'
     """
     report = progress or (lambda msg, frac: None)
     choice = choose_space(events, config, seed, lambda msg, frac: report(f"choice: {msg}", 0.8 * frac))

@@ -11,7 +11,8 @@ factor models fitted by alternation). Each round:
    level, on the users' ``(beta_u, p_u)``, with the factorisation's penalties. ``beta_u``, a user's weight
    on the item bias, is 1 in the factorisation and the user's own here;
 3. the population is refitted (same K, no split-and-merge moves) on the events' leave-user-out rows over
-   the new items.
+   the new items, EM starting from the round before's population (``fit_population(start=..)``): the
+   alternation climbs from where it was rather than restarting each round.
 
 So the items are placed where the types say the users are, not where one isotropic prior does. Zero rounds
 is the factorisation alone.
@@ -125,10 +126,11 @@ def refine_items(events: EventData, fit: ItemFeatures, population: Population) -
     return replace(fit, features=features, user_factors=theta, rmse=rmse)
 
 
-def _refit(events: EventData, fit: ItemFeatures, space: Space, n_types: int, population: FitConfig) -> Refined:
+def _refit(events: EventData, fit: ItemFeatures, space: Space, n_types: int, population: FitConfig,
+           start: Population | None = None) -> Refined:
     learned = _assemble(fit, events, space)
     fixed = replace(population, n_types=n_types, split_merge=False)
-    return Refined(fit, learned, fit_population(learned.summary(events), fixed))
+    return Refined(fit, learned, fit_population(learned.summary(events), fixed, start=start))
 
 
 def refined_fit(events: EventData, space: Space, n_types: int, item_config: ItemFeatureConfig,
@@ -145,7 +147,8 @@ def refined_fit(events: EventData, space: Space, n_types: int, item_config: Item
                              population)]
     for r in range(1, space.type_rounds + 1):
         fit = refine_items(events, steps[-1].fit, steps[-1].population)
-        steps.append(_refit(events, fit, replace(space, type_rounds=r), n_types, population))
+        steps.append(_refit(events, fit, replace(space, type_rounds=r), n_types, population,
+                            start=steps[-1].population))
     return steps
 
 
