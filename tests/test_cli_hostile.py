@@ -18,6 +18,7 @@ from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 from warmstart.cli import app
+from warmstart.families.linear.item_features import load_item_features
 from warmstart.families.linear.population import Population
 
 EXAMPLES = max(10, int(os.environ.get("WARMSTART_HYPOTHESIS_EXAMPLES") or 250) // 20)
@@ -133,3 +134,21 @@ def test_rewards_at_the_bound_fit_cleanly(tmp_path, value):
     _write(tmp_path / "log.csv", rewards, [[f"{v:.4f}" for v in rng.normal(size=DIM)] for _ in range(N_ITEMS)])
     result, numeric = _fit(tmp_path)
     assert result.exit_code == 0 and not numeric, (result.output, result.exception, [str(w.message) for w in numeric])
+
+
+@pytest.mark.parametrize("value", ["1e6", "-1e6"])
+def test_rewards_at_the_bound_in_learned_spaces_fit_cleanly(tmp_path, value):
+    """No feature columns: the spaces are learned and ours' and pooled's items are refined by the types (the
+    alternation of ``type_refine``); rewards at the bound leave every array finite and raise no numpy warning."""
+    rng = np.random.default_rng(1)
+    rewards = [f"{v:.4f}" for v in rng.normal(size=N_USERS * N_EVENTS)]
+    rewards[::7] = [value] * len(rewards[::7])
+    _write(tmp_path / "log.csv", rewards, None)
+    result, numeric = _fit(tmp_path)
+    assert result.exit_code == 0 and not numeric, (result.output, result.exception, [str(w.message) for w in numeric])
+    pop = Population.load(tmp_path / "pop.npz")
+    assert set(pop.diagnostics.space["refinement"]) == {"ours", "pooled"}
+    assert np.isfinite(pop.components.mu).all() and np.isfinite(pop.components.cov).all()
+    assert np.isfinite(pop.weights).all() and np.isfinite(pop.components.noise_var).all()
+    _, features, _ = load_item_features(tmp_path / "pop.items.npz")
+    assert np.isfinite(features).all()
