@@ -35,6 +35,7 @@ timed warmstart simulate --users 3000 --events 30 --seed 0 --out "$OUT/replay-si
 timed warmstart bench replay --log "$OUT/replay-sim/events.csv" --out "$OUT/replay-sim"
 rm "$OUT/replay-sim/events.csv"
 timed warmstart bench fit-log --out "$OUT"
+timed warmstart bench refine --out "$OUT"
 timed warmstart ope --campaign all --out "$OUT/ope-obd.json"
 timed .venv-obp/bin/python benchmarks/peers/obp_check.py --json "$OUT/obp-check.json"
 timed warmstart report "$OUT"

@@ -19,6 +19,7 @@ from warmstart.cli import (
     bench,
     bench_coldstart,
     bench_dynamics,
+    bench_refine,
     bench_sparse,
     data,
     fit,
@@ -60,6 +61,7 @@ bench_app.command("scale")(bench.bench_scale)
 bench_app.command("responsible")(bench.bench_responsible)
 bench_app.command("sparse")(bench_sparse.bench_sparse)
 bench_app.command("dynamics")(bench_dynamics.bench_dynamics)
+bench_app.command("refine")(bench_refine.bench_refine)
 app.command("report")(report.report)
 app.command("demo")(report.demo)
 app.command("ope")(ope.ope)
