@@ -167,12 +167,23 @@ def _group_matrix(group: np.ndarray, weight: np.ndarray, n_groups: int) -> sp.cs
 
 
 def _ridge_batch(S: sp.csr_matrix, Z: np.ndarray, y: np.ndarray, penalty: np.ndarray) -> np.ndarray:
-    """Solve ``(sum_e w z z' + diag(penalty)) beta_g = sum_e w z y`` for every group ``g`` at once."""
+    """Solve ``(sum_e w z z' + diag(penalty)) beta_g = sum_e w z y`` for every group ``g`` at once; where float64
+    cannot resolve the penalty beside entries near ``1e16`` (``z`` from rewards near the bounds) and finds a
+    system singular, the minimum-norm least-squares solutions instead."""
     d = Z.shape[1]
     A = (S @ (Z[:, :, None] * Z[:, None, :]).reshape(-1, d * d)).reshape(-1, d, d)
     A = A + np.diag(penalty)
     b = S @ (Z * y[:, None])
-    return np.linalg.solve(A, b[..., None])[..., 0]
+    return _solve_spd(A, b)
+
+
+def _solve_spd(A: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """``A x = b`` for stacks of symmetric positive semi-definite ``A (g, d, d)`` and ``b (g, d)``; a stack
+    float64 finds singular is solved in the least-squares, minimum-norm sense instead."""
+    try:
+        return np.linalg.solve(A, b[..., None])[..., 0]
+    except np.linalg.LinAlgError:
+        return np.einsum("gij,gj->gi", np.linalg.pinv(A, hermitian=True), b)
 
 
 def fit_item_features(user: np.ndarray, item: np.ndarray, reward: np.ndarray, *, n_users: int | None = None,
@@ -303,7 +314,7 @@ def leave_user_out(fit: ItemFeatures, user: np.ndarray, item: np.ndarray, reward
         zs, ws = Z[sl], w[sl]
         A_out = A[ei[sl]] - ws[:, None, None] * zs[:, :, None] * zs[:, None, :]
         b_out = b[ei[sl]] - ws[:, None] * zs * y[sl, None]
-        entry[sl] = np.linalg.solve(A_out, b_out[..., None])[..., 0]
+        entry[sl] = _solve_spd(A_out, b_out)
     # each event takes its (user, item) entry's solution
     at = np.searchsorted(eu * n_items + ei, user * n_items + item)
     return np.column_stack([np.ones(user.shape[0]), entry[at]])

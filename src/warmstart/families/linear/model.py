@@ -236,8 +236,11 @@ class GaussianTypes:
         return int(self.mu.shape[1])
 
     def precision(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Return ``(Sigma^{-1}, Sigma^{-1} mu, mu' Sigma^{-1} mu + log|Sigma|)`` per type."""
-        L = np.linalg.cholesky(self.cov)
+        """Return ``(Sigma^{-1}, Sigma^{-1} mu, mu' Sigma^{-1} mu + log|Sigma|)`` per type. The factor is
+        ``stable_cholesky``'s: numpy's for every covariance float64 can factor, a ridge for one that an M-step
+        on rewards near the bounds left not numerically positive definite (an EM warm-started from it, as the
+        items refined by the types are, goes on instead of failing)."""
+        L = stable_cholesky(self.cov)
         Linv = batched_tri_inv(L)
         prec = np.einsum("kji,kjl->kil", Linv, Linv)
         eta = np.einsum("kij,kj->ki", prec, self.mu)

@@ -215,6 +215,8 @@ class SpaceChoice:
     ('bias + 1 factor (reg 1)', [2.9, 1.5, -0.5])
     >>> sorted(choice.to_dict()["chosen"])
     ['from_scratch', 'ours', 'pooled']
+    >>> choice.row_of("ours").space.name, choice.row_of("ours").best_k()    # its table row, before refinement
+    ('bias + 1 factor (reg 1)', 2)
     """
 
     ours: Space

@@ -67,7 +67,15 @@ from warmstart.families.linear.space_features import (
 class Refined:
     """One step of the alternation: the items (``fit``: ``features`` and the users' ``theta`` as
     ``user_factors``), the space's features assembled from them (``learned``) and the population fitted on
-    their leave-user-out rows."""
+    their leave-user-out rows.
+
+    >>> from warmstart.families.linear.space_features import SMALL_ITEMS, _two_tastes
+    >>> events = _two_tastes(n_users=40, n_items=8, seed=0)
+    >>> step = refined_fit(events, Space(n_factors=1, factor_reg=1.0, type_rounds=1), 2, SMALL_ITEMS,
+    ...                    FitConfig(seed=0))[-1]
+    >>> step.fit.user_factors.shape, step.learned.features.shape, step.population.n_types
+    ((40, 3), (8, 3), 2)
+    """
 
     fit: ItemFeatures
     learned: SpaceFeatures
@@ -138,7 +146,15 @@ def refined_fit(events: EventData, space: Space, n_types: int, item_config: Item
     """The factorisation of ``space`` (``item_config`` its settings) with the K = ``n_types`` population
     fitted on it, then ``space.type_rounds`` rounds of the alternation: ``type_rounds + 1`` steps, the
     factorisation's first. ``start``: that first step when it is fitted already (``choose_space`` has it).
-    Spaces with content columns are not refined (a ``ValueError`` if asked to be)."""
+    Spaces with content columns are not refined (a ``ValueError`` if asked to be).
+
+    >>> from warmstart.families.linear.space_features import SMALL_ITEMS, _two_tastes
+    >>> events = _two_tastes(n_users=40, n_items=8, seed=0)
+    >>> steps = refined_fit(events, Space(n_factors=1, factor_reg=1.0, type_rounds=2), 2, SMALL_ITEMS,
+    ...                     FitConfig(seed=0))
+    >>> [step.learned.info["space"]["type_rounds"] for step in steps[1:]], steps[0].population.n_types
+    ([1, 2], 2)
+    """
     if space.content and space.type_rounds:
         raise ValueError(f"space: {space.name!r}: items refined by the types are for learned spaces only, "
                          "not with content columns")
@@ -189,7 +205,18 @@ def refine_chosen(fit_part: EventData, val_part: EventData, starts: dict[str, tu
                   rounds: int, item_config: ItemFeatureConfig, population: FitConfig, n_early: int,
                   report: Callable[[str, float], None]) -> dict[str, tuple[Space, dict[str, Any], Refined]]:
     """``choose_rounds`` for each chooser of ``starts`` (``{who: (its chosen space, its K, its fit on
-    fit_part)}``): ``{who: (the space with the chosen rounds, the record, the chosen step)}``."""
+    fit_part)}``): ``{who: (the space with the chosen rounds, the record, the chosen step)}``.
+
+    >>> from warmstart.families.linear.space_features import SMALL_ITEMS, _two_tastes
+    >>> fit_part, val_part = _two_tastes(n_users=40, n_items=8, seed=0), _two_tastes(n_users=10, n_items=8, seed=1)
+    >>> space = Space(n_factors=1, factor_reg=1.0)
+    >>> start = refined_fit(fit_part, space, 2, SMALL_ITEMS, FitConfig(seed=0))[0]
+    >>> out = refine_chosen(fit_part, val_part, {"ours": (space, 2, start)}, 1, SMALL_ITEMS, FitConfig(seed=0),
+    ...                     n_early=3, report=lambda msg, frac: None)
+    >>> chosen_space, record, step = out["ours"]
+    >>> chosen_space.type_rounds == record["chosen"], record["rounds_tried"]
+    (True, [0, 1])
+    """
     out: dict[str, tuple[Space, dict[str, Any], Refined]] = {}
     for who, (space, k, start) in starts.items():
         report(f"{who}: items refined by the types", 0.95)
