@@ -18,7 +18,7 @@ from typing import Any
 from warmstart.report import figures
 from warmstart.report._page import _e, _flatten, _img, _kv_table, _load, _num, _policy_name, _section, _table
 from warmstart.report.dynamics import dynamics_section
-from warmstart.report.learning import _extra_tiles, _kt, _replay, _tutoring
+from warmstart.report.learning import _extra_tiles, _kt, _refine, _replay, _tutoring
 from warmstart.report.responsible import responsible_section
 from warmstart.report.scale import scale_section
 from warmstart.report.sparse import sparse_section
@@ -37,6 +37,7 @@ RESPONSIBLE = "responsible.json"
 SCALE = "scale.json"
 SPARSE = "sparse.json"
 DYNAMICS = "dynamics.json"
+REFINE = "refine.json"
 SKIPPED = "skipped.json"
 INDEX = "index.html"
 
@@ -382,7 +383,7 @@ def render_report(coldstart: Mapping[str, Any], *, hard: Mapping[str, Any] | Non
                   replays: Mapping[str, Mapping[str, Any]] | None = None,
                   responsible: Mapping[str, Any] | None = None, scale: Mapping[str, Any] | None = None,
                   skipped: Mapping[str, Any] | None = None, sparse: Mapping[str, Any] | None = None,
-                  dynamics: Mapping[str, Any] | None = None) -> str:
+                  dynamics: Mapping[str, Any] | None = None, refine: Mapping[str, Any] | None = None) -> str:
     """Render the parsed benchmark results as one HTML page (a string); absent results leave no section, and
     the steps listed in ``skipped`` (``{"skipped": [{"step": ..., "reason": ...}]}``) are named at the top.
 
@@ -407,6 +408,8 @@ def render_report(coldstart: Mapping[str, Any], *, hard: Mapping[str, Any] | Non
         sections.append(("tutoring", "Tutoring (warmstart/Tutoring-v0)", _tutoring(tutoring)))
     if replays:
         sections.append(("replay", "New-user replay on logs", _replay(replays)))
+    if refine:
+        sections.append(("refine", "Items refined by the types", _refine(refine)))
     if responsible:
         sections.append(("responsible", "Responsible personalization", responsible_section(responsible)))
     if scale:
@@ -440,7 +443,7 @@ def write_report(out_dir: str | Path) -> Path:
     """Read the benchmark JSON files in ``out_dir`` and write ``out_dir/index.html``; return its path.
 
     ``coldstart.json`` is required; ``coldstart-hard.json``, ``speed.json``, ``targets.json``, ``kt.json``,
-    ``tutoring.json``, ``responsible.json``, ``scale.json``, ``sparse.json``, ``dynamics.json``, ``skipped.json`` and
+    ``tutoring.json``, ``responsible.json``, ``scale.json``, ``sparse.json``, ``dynamics.json``, ``refine.json``, ``skipped.json`` and
     ``replay.json`` (in the folder or in its sub-folders, one per replayed log) are used when present. Raises :class:`FileNotFoundError` if ``coldstart.json`` is missing and :class:`ValueError`
     (or :class:`TypeError`) if a file is not valid JSON (or not a JSON object).
 
@@ -462,7 +465,8 @@ def write_report(out_dir: str | Path) -> Path:
         raise FileNotFoundError(f"cannot build the report: {COLDSTART} not found in {folder} "
                                 "(run the cold-start benchmark into that folder first)")
     optional: dict[str, dict[str, Any] | None] = {}
-    for name in (COLDSTART_HARD, SPEED, TARGETS, KT, TUTORING, RESPONSIBLE, SCALE, SKIPPED, SPARSE, DYNAMICS):
+    for name in (COLDSTART_HARD, SPEED, TARGETS, KT, TUTORING, RESPONSIBLE, SCALE, SKIPPED, SPARSE, DYNAMICS,
+                 REFINE):
         path = folder / name
         optional[name] = _load(path) if path.is_file() else None
     replays = {path.parent.name if path.parent != folder else "replay": _load(path)
@@ -470,7 +474,8 @@ def write_report(out_dir: str | Path) -> Path:
     page = render_report(_load(source), hard=optional[COLDSTART_HARD], speed=optional[SPEED],
                          targets=optional[TARGETS], kt=optional[KT], tutoring=optional[TUTORING],
                          replays=replays or None, responsible=optional[RESPONSIBLE], scale=optional[SCALE],
-                         skipped=optional[SKIPPED], sparse=optional[SPARSE], dynamics=optional[DYNAMICS])
+                         skipped=optional[SKIPPED], sparse=optional[SPARSE], dynamics=optional[DYNAMICS],
+                         refine=optional[REFINE])
     index = folder / INDEX
     index.write_text(page, encoding="utf-8")
     return index

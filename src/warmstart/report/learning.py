@@ -330,3 +330,35 @@ def _replay(docs: Mapping[str, Mapping[str, Any]]) -> str:
              "among the items each later user actually has, scored with the logged reward. Brackets are 95% "
              "bootstrap intervals over users.</p>")
     return intro + "".join(_replay_one(name, doc) for name, doc in docs.items())
+
+
+def _refine(doc: Mapping[str, Any]) -> str:
+    """Section body for ``refine.json`` (``warmstart bench refine``): per events count, the rounds kept, ours'
+    validation lead and ours' mean reward on new users with the rounds kept and with none."""
+    cfg = doc.get("config") or {}
+    intro = ('<p class="note">Items refined by the types where types exist by construction (<code>warmstart bench '
+             f"refine</code>): {_num(cfg.get('n_users'))} users of LinearTypes-v0's types over "
+             f"{_num(cfg.get('n_items'))} items whose features are hidden; the earlier users rate few or many "
+             f"items, the later ones {_num(cfg.get('later_events'))}. Everything is chosen on the earlier users; "
+             "each log is replayed with the rounds the choice keeps and with none (ours, mean reward, 95% "
+             "bootstrap intervals over the new users).</p>")
+    rows = []
+    for n_events, log in (doc.get("logs") or {}).items():
+        ref = (log.get("refined") or {}).get("refinement") or {}
+        kept = ", ".join(_num((ref.get(who) or {}).get("chosen")) for who in ("ours", "pooled"))
+        ours = ref.get("ours") or {}
+        lead = f"{_dec(ours.get('lead_over_none'))} (se {_dec(ours.get('lead_se'))})"
+        cells = ""
+        for w, gain in (log.get("gain") or {}).items():
+            arms = [((log.get(arm) or {}).get("mean_reward") or {}).get("mixture_ids", {}).get(w) for arm in
+                    ("refined", "none")]
+            cis = [((log.get(arm) or {}).get("ci95") or {}).get("mixture_ids", {}).get(w) for arm in
+                   ("refined", "none")]
+            cells += (f'<td class="num">{_dec(arms[0])}{_ci(cis[0], _dec)} / {_dec(arms[1])}{_ci(cis[1], _dec)}'
+                      f'<div class="ci">{f"{gain:+.3f}" if _finite(gain) else "—"}</div></td>')
+        rows.append(f'<tr><td class="num">{_e(n_events)}</td><td class="num">{_e(kept)}</td>'
+                    f'<td class="num">{lead}</td>{cells}</tr>')
+    windows = list((next(iter((doc.get("logs") or {}).values()), {}) or {}).get("gain") or {})
+    head = [("earlier users' events", "num"), ("rounds kept (ours, one prior)", "num"),
+            ("ours' validation lead", "num"), *[(f"steps {w}: refined / none (gain)", "num") for w in windows]]
+    return intro + _table(head, rows)
