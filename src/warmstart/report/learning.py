@@ -358,7 +358,8 @@ def _refine(doc: Mapping[str, Any]) -> str:
                       f'<div class="ci">{f"{gain:+.3f}" if _finite(gain) else "—"}</div></td>')
         rows.append(f'<tr><td class="num">{_e(n_events)}</td><td class="num">{_e(kept)}</td>'
                     f'<td class="num">{lead}</td>{cells}</tr>')
-    windows = list((next(iter((doc.get("logs") or {}).values()), {}) or {}).get("gain") or {})
+    logs: list[Mapping[str, Any]] = list((doc.get("logs") or {}).values())
+    windows = list((logs[0].get("gain") or {}) if logs else {})
     head = [("earlier users' events", "num"), ("rounds kept (ours, one prior)", "num"),
             ("ours' validation lead", "num"), *[(f"steps {w}: refined / none (gain)", "num") for w in windows]]
     return intro + _table(head, rows)
