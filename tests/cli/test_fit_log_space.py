@@ -62,10 +62,27 @@ def test_fit_log_chooses_the_space_and_k_and_keeps_the_table(tmp_path):
     assert set(scores) == {"mixture_ids", "mixture_greedy"} and all(np.isfinite(v) for v in scores.values())
     assert decision["policy"] == max(scores, key=lambda d: (round(scores[d], 12), d == "mixture_ids"))
     assert served_policy(population) == decision["policy"] and f"serve with {decision['policy']}" in res.stdout
+    # --type-rounds 0: no rounds tried, none recorded
+    res = runner.invoke(app, ["fit", "--log", str(log), "--out", str(tmp_path / "r0.npz"), "--k-max", "4",
+                              "--type-rounds", "0"])
+    assert res.exit_code == 0, res.output
+    none = Population.load(tmp_path / "r0.npz").diagnostics.space
+    assert none["refinement"] == {} and "type_rounds" not in none["chosen"]["ours"]["space"]
+    assert none["config"]["type_rounds"] == 0 and "items refined by the types" not in res.stdout
     # --n-types fixes K and leaves the space to choose
     res = runner.invoke(app, ["fit", "--log", str(log), "--out", str(tmp_path / "k3.npz"), "--n-types", "3"])
     assert res.exit_code == 0, res.output
     assert Population.load(tmp_path / "k3.npz").diagnostics.space["config"]["n_types"] == [3]
+
+
+def test_type_rounds_is_checked(tmp_path):
+    log = tastes_log(tmp_path / "log.csv", n_users=30)
+    for extra, message in ((["--type-rounds", "-1"], "--type-rounds: expected a non-negative integer, got -1"),
+                           (["--type-rounds", "3", "--no-choose-space"],
+                            "--type-rounds: expected --log with the space choice")):
+        res = runner.invoke(app, ["fit", "--log", str(log), "--out", str(tmp_path / "p.npz"), *extra])
+        assert res.exit_code != 0 and isinstance(res.exception, CliError) and message in str(res.exception)
+    assert not (tmp_path / "p.npz").exists()
 
 
 def test_no_choose_space_is_the_fit_by_bic(tmp_path):

@@ -66,6 +66,9 @@ def fit(
         "and --choose-space; linear_dynamics, learned response dynamics, needs --categories).")] = "auto",
     fair_attribute: Annotated[str | None, typer.Option("--fair-attribute", help="With --log: a per-user column "
         "the types must carry no information about (docs/fair-types.md; no space choice).")] = None,
+    type_rounds: Annotated[int, typer.Option("--type-rounds", help="With --log and the space choice: up to how "
+        "many rounds of the items refined by the types are tried for the chosen learned space, each kept only "
+        "when the validation users' score rises (0: none).")] = 2,
     categories: dyn.Categories = None,
     time_unit: dyn.TimeUnit = None,
     exposure_half_lives: dyn.ExposureHalfLives = None,
@@ -83,6 +86,8 @@ def fit(
     _check_fit_options(log_path, log, n_types, dp_epsilon, init_sample, backend, address, workers)
     choose_space = choose_space is not False  # the space choice is the default (but for linear_dynamics)
     _check_family(family, log, choose_space)
+    type_rounds = _type_rounds(type_rounds, choose_space and log is not None and fair_attribute is None
+                               and family != dyn.NAME)
     if family == dyn.NAME:
         dyn.fit_dynamics_log(log, out_path, cfg, bounds, dynamics)
         return
@@ -90,7 +95,7 @@ def fit(
         _fit_fair_events(log, fair_attribute, out_path, cfg, bounds, dp_epsilon is not None or family != "auto")
         return
     if log is not None:
-        _fit_events(log, out_path, cfg, bounds, choose_space, family)
+        _fit_events(log, out_path, cfg, bounds, choose_space, family, type_rounds)
         return
     assert log_path is not None
     _fit_log_path(log_path, out_path, cfg, bounds, n_types, dp_epsilon, dp_delta, backend, address, workers)
@@ -229,8 +234,19 @@ def _fit_shards(data: Any, out_path: Path, cfg: Any, backend: str, address: str 
     out.print(f"wrote {out_path}")
 
 
+def _type_rounds(rounds: int, choose: bool) -> int:
+    """``--type-rounds``: a non-negative count, and other than the default only where the space is chosen
+    (``choose``: --log with the space choice, no fair attribute, not the dynamics family)."""
+    if rounds < 0:
+        raise CliError(f"--type-rounds: expected a non-negative integer, got {rounds}")
+    if rounds != 2 and not choose:
+        raise CliError("--type-rounds: expected --log with the space choice (the rounds refine its chosen "
+                       "learned space), not with --no-choose-space, --fair-attribute or --family linear_dynamics")
+    return rounds
+
+
 def _fit_events(log: Path, out_path: Path, cfg: Any, bounds: Any, choose: bool = False,
-                family: str = "auto") -> None:
+                family: str = "auto", type_rounds: int = 2) -> None:
     from warmstart.bench.replay_logistic import is_binary
     from warmstart.data.events import load_events
     from warmstart.families.linear.events import EventFitConfig, fit_from_events
@@ -248,7 +264,8 @@ def _fit_events(log: Path, out_path: Path, cfg: Any, bounds: Any, choose: bool =
     with progress_bar("fit (event log)") as bar:
         t0 = time.perf_counter()
         if choose:
-            population, features = _fit_chosen(events, cfg, family if binary else "linear_gaussian", bar)
+            population, features = _fit_chosen(events, cfg, family if binary else "linear_gaussian", bar,
+                                               type_rounds)
         else:
             population, features, _ = fit_from_events(events, EventFitConfig(population=cfg), progress=bar)
         elapsed = time.perf_counter() - t0
@@ -305,7 +322,7 @@ def _fit_fair_events(log: Path | None, column: str, out_path: Path, cfg: Any, bo
     out.print(f"wrote {out_path} and {items_path} (the item features new users are served with)")
 
 
-def _fit_chosen(events: Any, cfg: Any, family: str, bar: Any) -> tuple[Any, np.ndarray]:
+def _fit_chosen(events: Any, cfg: Any, family: str, bar: Any, type_rounds: int = 2) -> tuple[Any, np.ndarray]:
     """The item space and K chosen on the log's validation users (``choose_space``), ours refitted on every
     user; with ``family`` auto or logistic_bernoulli (a 0/1 log), the family chosen too (``choose_family``):
     the population of the chosen family, and the items' features in the chosen space. The policy to serve it
@@ -315,7 +332,7 @@ def _fit_chosen(events: Any, cfg: Any, family: str, bar: Any) -> tuple[Any, np.n
     from warmstart.families.linear.space import SpaceConfig, choose_space, fit_in_space, with_choice
 
     ks = (cfg.n_types,) if cfg.n_types is not None else tuple(k for k in SpaceConfig().n_types if k <= cfg.k_range[1])
-    grid = SpaceConfig(n_types=ks, population=cfg)
+    grid = SpaceConfig(n_types=ks, type_rounds=type_rounds, population=cfg)
     share = 0.5 if family != "linear_gaussian" else 0.7
     try:
         choice = choose_space(events, grid, cfg.seed, lambda msg, frac: bar(f"choice: {msg}", share * frac))
