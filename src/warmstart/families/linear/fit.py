@@ -159,7 +159,8 @@ def fit_population(summary: Summary | SummaryShards, config: FitConfig | None = 
 
     ``start``: EM starts from this population's types and weights (the novel component included) instead of
     restarts, with its K (``config.n_types``, ``k_range`` and ``init_sample`` unused; the moves as
-    ``config.split_merge`` says; shards are read whole): a warm start for a population refitted on statistics that changed a little (``type_refine``).
+    ``config.split_merge`` says; shards are read whole): a warm start for a population refitted on
+    statistics that changed a little (``type_refine``).
 
     ``summary`` is the users' statistics in memory, or Parquet shards of them (``warmstart.families.linear.shards``): with
     ``config.init_sample`` only the sample is read into memory and every pass over all users streams the shards
