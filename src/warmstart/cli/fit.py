@@ -66,9 +66,8 @@ def fit(
         "and --choose-space; linear_dynamics, learned response dynamics, needs --categories).")] = "auto",
     fair_attribute: Annotated[str | None, typer.Option("--fair-attribute", help="With --log: a per-user column "
         "the types must carry no information about (docs/fair-types.md; no space choice).")] = None,
-    type_rounds: Annotated[int, typer.Option("--type-rounds", help="With --log and the space choice: up to how "
-        "many rounds of the items refined by the types are tried for the chosen learned space, each kept only "
-        "when the validation users' score rises (0: none).")] = 2,
+    type_rounds: Annotated[int, typer.Option("--type-rounds", help="With --log and the space choice: up to how many "
+        "rounds of items refined by the types are tried, each kept if the validation score rises (0: none).")] = 2,
     categories: dyn.Categories = None,
     time_unit: dyn.TimeUnit = None,
     exposure_half_lives: dyn.ExposureHalfLives = None,
@@ -84,10 +83,8 @@ def fit(
     dyn.check_dynamics_options(family, dynamics, dp_epsilon=dp_epsilon, fair_attribute=fair_attribute,
                                choose_space=choose_space)
     _check_fit_options(log_path, log, n_types, dp_epsilon, init_sample, backend, address, workers)
-    choose_space = choose_space is not False  # the space choice is the default (but for linear_dynamics)
-    _check_family(family, log, choose_space)
-    type_rounds = _type_rounds(type_rounds, choose_space and log is not None and fair_attribute is None
-                               and family != dyn.NAME)
+    choose_space = _check_family(family, log, choose_space is not False)  # the choice: the default
+    _check_type_rounds(type_rounds, choose_space and log is not None and fair_attribute is None and family != dyn.NAME)
     if family == dyn.NAME:
         dyn.fit_dynamics_log(log, out_path, cfg, bounds, dynamics)
         return
@@ -168,9 +165,9 @@ def _check_fit_options(log_path: Path | None, log: Path | None, n_types: int | N
 FAMILIES = ("auto", "linear_gaussian", "logistic_bernoulli", "linear_dynamics")
 
 
-def _check_family(family: str, log: Path | None, choose: bool) -> None:
+def _check_family(family: str, log: Path | None, choose: bool) -> bool:
     """``--family``: one of ``FAMILIES``; anything but auto only with --log (and the logistic family only with
-    the space choice, whose item space it is fitted in)."""
+    the space choice, whose item space it is fitted in). Returns ``choose``."""
     if family not in FAMILIES:
         raise CliError(f"--family: expected one of {', '.join(FAMILIES)}, got {family!r}")
     if family != "auto" and log is None:
@@ -179,6 +176,7 @@ def _check_family(family: str, log: Path | None, choose: bool) -> None:
     if family == "logistic_bernoulli" and not choose:
         raise CliError("--family logistic_bernoulli: expected --choose-space (the family is fitted in the chosen "
                        "item space)")
+    return choose
 
 
 def _fit_summary(summary: Any, out_path: Path, cfg: Any, n_types: int | None, dp_epsilon: float | None,
@@ -234,7 +232,7 @@ def _fit_shards(data: Any, out_path: Path, cfg: Any, backend: str, address: str 
     out.print(f"wrote {out_path}")
 
 
-def _type_rounds(rounds: int, choose: bool) -> int:
+def _check_type_rounds(rounds: int, choose: bool) -> None:
     """``--type-rounds``: a non-negative count, and other than the default only where the space is chosen
     (``choose``: --log with the space choice, no fair attribute, not the dynamics family)."""
     if rounds < 0:
@@ -242,7 +240,6 @@ def _type_rounds(rounds: int, choose: bool) -> int:
     if rounds != 2 and not choose:
         raise CliError("--type-rounds: expected --log with the space choice (the rounds refine its chosen "
                        "learned space), not with --no-choose-space, --fair-attribute or --family linear_dynamics")
-    return rounds
 
 
 def _fit_events(log: Path, out_path: Path, cfg: Any, bounds: Any, choose: bool = False,
