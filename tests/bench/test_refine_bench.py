@@ -55,9 +55,12 @@ def test_run_refine_replays_with_the_rounds_kept_and_with_none():
     assert log["refined"]["refinement"]["ours"]["rounds_tried"] == [0, 1]
     kept = log["refined"]["refinement"]["ours"]["chosen"]
     assert ("items refined by the types" in log["refined"]["ours_space"]) == (kept > 0)
-    for w, gain in log["gain"].items():
+    for w, gain in log["gain"].items():  # paired over the same users: the difference of the two means
         means = [log[arm]["mean_reward"]["mixture_ids"][w] for arm in ("refined", "none")]
-        assert gain == pytest.approx(means[0] - means[1]) and all(np.isfinite(means))
+        assert gain["mean_diff"] == pytest.approx(means[0] - means[1]) and all(np.isfinite(means))
+        lo, hi = gain["ci95"]
+        assert lo <= gain["mean_diff"] <= hi
+        assert gain["verdict"] == ("better" if lo > 0 else "worse" if hi < 0 else "not significant")
     assert set(log["refined"]["mean_reward"]) >= {"mixture_ids", "pooled_ts", "popularity"}
     assert json.loads(json.dumps(doc))["logs"]["8"]["gain"] == log["gain"]
 

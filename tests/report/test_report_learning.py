@@ -322,11 +322,12 @@ def test_refine_section_shows_the_rounds_kept_and_both_replays(tmp_path: Path) -
     refinement = {"ours": {"chosen": 3, "lead_over_none": 1.5, "lead_se": 0.25}, "pooled": {"chosen": 4}}
     _write(tmp_path, "refine.json", {"config": {"n_users": 3000, "n_items": 300, "later_events": 40},
                                      "logs": {"10": {"refined": {**arm, "refinement": refinement}, "none": none,
-                                                     "gain": {"1-10": 0.25}}}})
+                                                     "gain": {"1-10": {"mean_diff": 0.25,
+                                                                       "ci95": [0.125, 0.375]}}}}})
     page = write_report(tmp_path).read_text(encoding="utf-8")
     section = page[page.index('<section id="refine">'):]
     section = section[: section.index("</section>")]
     assert "3,000 users of LinearTypes-v0" in section and "the later ones 40" in section
     assert '<td class="num">10</td><td class="num">3, 4</td><td class="num">1.500 (se 0.250)</td>' in section
     assert ('1.250<span class="ci">[1.125, 1.375]</span> / 1.000<span class="ci">[0.875, 1.125]</span>'
-            '<div class="ci">+0.250</div>') in section
+            '<div class="ci">+0.250 <span class="ci">[+0.125, +0.375]</span></div>') in section

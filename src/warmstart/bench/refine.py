@@ -28,7 +28,8 @@ import numpy as np
 
 from warmstart._version import __version__
 from warmstart.bench.machine import machine_info
-from warmstart.bench.replay import run_replay
+from warmstart.bench.replay import WINDOWS, run_replay
+from warmstart.bench.replay_stats import _paired
 from warmstart.data.events import EventData
 from warmstart.families.linear.space import SpaceConfig
 from warmstart.sim import LinearTypesConfig, LinearTypesPopulation
@@ -103,25 +104,26 @@ def _replay_summary(doc: dict[str, Any]) -> dict[str, Any]:
 def run_refine(cfg: RefineBenchConfig, progress: Progress | None = None) -> dict[str, Any]:
     """Every events count's log, its choice and its two replays (see the module): the JSON document ``{benchmark,
     config, version, machine, logs: {EVENTS: {n_train_users, n_test_users, refined: REPLAY, none: REPLAY,
-    gain: {WINDOW: ours refined minus none}}}}``, ``REPLAY`` being ``mean_reward`` and ``ci95`` per policy,
-    ours' and pooled's spaces, ours' K, the refinement records and the fit's seconds."""
+    gain: {WINDOW: {mean_diff, ci95, verdict}}}}}``: ``REPLAY`` is ``mean_reward`` and ``ci95`` per policy,
+    ours' and pooled's spaces, ours' K, the refinement records and the fit's seconds; ``gain`` is ours with the
+    rounds kept minus ours with none, paired over the new users (95% bootstrap CI)."""
     report = progress or (lambda msg, frac: None)
     logs: dict[str, Any] = {}
     t0 = time.perf_counter()
     for j, n_events in enumerate(cfg.events):
         events = repeated_items_log(cfg.n_users, cfg.n_items, n_events, cfg.seed, later_events=cfg.later_events)
-        runs = {}
+        runs, rewards = {}, {}
         for k, (label, rounds) in enumerate((("refined", cfg.rounds), ("none", 0))):
             report(f"{n_events} events per user: replay, {label}", (2 * j + k) / (2 * len(cfg.events)))
+            per_policy: dict[str, np.ndarray] = {}
             doc = run_replay(events, train_fraction=0.7, steps=20, policies=POLICIES, seed=cfg.seed,
-                             n_boot=cfg.n_boot, choose=True, space_config=cfg.space(rounds))
-            runs[label] = (doc, _replay_summary(doc))
-        refined, none = runs["refined"][1], runs["none"][1]
+                             n_boot=cfg.n_boot, choose=True, space_config=cfg.space(rounds), rewards_out=per_policy)
+            runs[label], rewards[label] = (doc, _replay_summary(doc)), per_policy["mixture_ids"]
+        # the same new users, items and steps in both runs: ours' rewards compared user by user
+        paired = _paired("refined", rewards, WINDOWS, cfg.seed, cfg.n_boot)["none"]["windows"]
         logs[str(n_events)] = {
             "n_train_users": runs["refined"][0]["n_train_users"], "n_test_users": runs["refined"][0]["n_test_users"],
-            "refined": refined, "none": none,
-            "gain": {w: refined["mean_reward"]["mixture_ids"][w] - none["mean_reward"]["mixture_ids"][w]
-                     for w in refined["mean_reward"]["mixture_ids"]}}
+            "refined": runs["refined"][1], "none": runs["none"][1], "gain": paired}
     report("done", 1.0)
     return {"benchmark": "refine", "config": cfg.to_dict(), "version": __version__, "machine": machine_info(),
             "logs": logs, "run_s": time.perf_counter() - t0}

@@ -363,7 +363,8 @@ def run_replay(events: EventData, *, train_fraction: float = 0.7, steps: int = 2
                policies: Sequence[str] = DEFAULT_POLICIES, seed: int = 0, n_boot: int = 1000,
                progress: Progress | None = None, fit_config: EventFitConfig | None = None,
                windows: Sequence[int] = WINDOWS, ours: str = "mixture_ids", choose: bool = False,
-               space_config: SpaceConfig | None = None) -> dict[str, Any]:
+               space_config: SpaceConfig | None = None, rewards_out: dict[str, np.ndarray] | None = None
+               ) -> dict[str, Any]:
     """Split, fit on the training users, replay every new user with every policy; return the JSON document.
 
     ``fit_config`` defaults to ``EventFitConfig()``; its seeds are replaced by ``seed``. With ``choose``, the
@@ -382,6 +383,8 @@ def run_replay(events: EventData, *, train_fraction: float = 0.7, steps: int = 2
     ``fit.policies`` says which space each policy was served in; on a 0/1 log ``fit.family`` is the choice of ours'
     family (``replay_logistic.choose_family``), and the family not chosen is replayed too (``logistic_ts`` or
     ``linear_ids``); ``fit.decision`` is how ours acts in the linear family (``replay_decision``). Same seed, same document (``timing`` and ``machine`` aside).
+    ``rewards_out``: an empty dict, filled with each policy's rewards ``(new users, steps)`` (NaN past a user's items), for
+    comparisons paired over the same users across runs (``bench refine``).
     """
     fit = (fit_config or EventFitConfig()).with_seed(seed)
     cfg = ReplayConfig(train_fraction=train_fraction, steps=steps, n_candidates=n_candidates,
@@ -403,7 +406,7 @@ def run_replay(events: EventData, *, train_fraction: float = 0.7, steps: int = 2
     population, features = ours_ctx.population, ours_ctx.features
     users = _new_users(test, cfg.steps, cfg.seed)
     results: dict[str, Any] = {}
-    rewards: dict[str, np.ndarray] = {}
+    rewards: dict[str, np.ndarray] = {} if rewards_out is None else rewards_out
     serve_s: dict[str, float] = {}
     names = (*cfg.policies, *other_family_policy(ours_ctx.family, cfg.policies),
              *linear_pooled_policy(cfg.choose, ours_ctx.family, cfg.policies))
@@ -422,13 +425,8 @@ def run_replay(events: EventData, *, train_fraction: float = 0.7, steps: int = 2
     compared = cfg.ours in rewards and len(rewards) > 1
     report("done", 1.0)
     return {
-        "benchmark": "replay",
-        "config": cfg.to_dict(),
-        "version": __version__,
-        "machine": machine_info(),
-        "data": events.describe(),
-        "n_train_users": int(train.n_users),
-        "n_test_users": int(test.n_users),
+        "benchmark": "replay", "config": cfg.to_dict(), "version": __version__, "machine": machine_info(),
+        "data": events.describe(), "n_train_users": int(train.n_users), "n_test_users": int(test.n_users),
         "fit": _fit_doc(contexts, choice, names),
         "policies": results,
         "paired": ({"ours": cfg.ours, "vs": _paired(cfg.ours, rewards, cfg.windows, cfg.seed, cfg.n_boot),

@@ -28,7 +28,7 @@ def bench_refine(
     write_json(path, sanitize(doc))
     table = Table(title="items refined by the types: ours (mixture_ids) with the rounds kept vs none")
     for col in ("events per user", "rounds kept (ours, pooled)", "validation lead (se)", "window", "refined",
-                "none", "gain"):
+                "none", "gain, paired [95% CI]"):
         table.add_column(col, justify="right")
     for n_events, log in doc["logs"].items():
         ref = log["refined"]["refinement"]
@@ -37,6 +37,7 @@ def bench_refine(
         for i, (w, gain) in enumerate(log["gain"].items()):
             table.add_row(n_events if i == 0 else "", kept if i == 0 else "", lead if i == 0 else "", w,
                           f"{log['refined']['mean_reward']['mixture_ids'][w]:.3f}",
-                          f"{log['none']['mean_reward']['mixture_ids'][w]:.3f}", f"{gain:+.3f}")
+                          f"{log['none']['mean_reward']['mixture_ids'][w]:.3f}",
+                          f"{gain['mean_diff']:+.3f} [{gain['ci95'][0]:+.3f}, {gain['ci95'][1]:+.3f}]")
     out.print(table)
     out.print(f"wrote {path}")

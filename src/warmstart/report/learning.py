@@ -332,9 +332,14 @@ def _replay(docs: Mapping[str, Mapping[str, Any]]) -> str:
     return intro + "".join(_replay_one(name, doc) for name, doc in docs.items())
 
 
+def _signed(value: Any) -> str:
+    return f"{value:+.3f}" if _finite(value) else "—"
+
+
 def _refine(doc: Mapping[str, Any]) -> str:
     """Section body for ``refine.json`` (``warmstart bench refine``): per events count, the rounds kept, ours'
-    validation lead and ours' mean reward on new users with the rounds kept and with none."""
+    validation lead and ours' mean reward on new users with the rounds kept and with none, and the gain
+    paired over those users."""
     cfg = doc.get("config") or {}
     intro = ('<p class="note">Items refined by the types where types exist by construction (<code>warmstart bench '
              f"refine</code>): {_num(cfg.get('n_users'))} users of LinearTypes-v0's types over "
@@ -354,12 +359,15 @@ def _refine(doc: Mapping[str, Any]) -> str:
                     ("refined", "none")]
             cis = [((log.get(arm) or {}).get("ci95") or {}).get("mixture_ids", {}).get(w) for arm in
                    ("refined", "none")]
+            diff = gain.get("mean_diff") if isinstance(gain, Mapping) else None
             cells += (f'<td class="num">{_dec(arms[0])}{_ci(cis[0], _dec)} / {_dec(arms[1])}{_ci(cis[1], _dec)}'
-                      f'<div class="ci">{f"{gain:+.3f}" if _finite(gain) else "—"}</div></td>')
+                      f'<div class="ci">{f"{diff:+.3f}" if _finite(diff) else "—"} '
+                      f'{_ci(gain.get("ci95") if isinstance(gain, Mapping) else None, _signed)}</div></td>')
         rows.append(f'<tr><td class="num">{_e(n_events)}</td><td class="num">{_e(kept)}</td>'
                     f'<td class="num">{lead}</td>{cells}</tr>')
     logs: list[Mapping[str, Any]] = list((doc.get("logs") or {}).values())
     windows = list((logs[0].get("gain") or {}) if logs else {})
     head = [("earlier users' events", "num"), ("rounds kept (ours, one prior)", "num"),
-            ("ours' validation lead", "num"), *[(f"steps {w}: refined / none (gain)", "num") for w in windows]]
+            ("ours' validation lead", "num"),
+            *[(f"steps {w}: refined / none (gain, paired)", "num") for w in windows]]
     return intro + _table(head, rows)
