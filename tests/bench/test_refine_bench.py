@@ -46,8 +46,13 @@ def test_where_types_exist_one_round_of_the_alternation_lifts_ours_on_validation
     assert record["lead_over_none"] > 3 * record["lead_se"] > 0
 
 
-def test_run_refine_replays_with_the_rounds_kept_and_with_none():
-    doc = run_refine(TINY)
+@pytest.fixture(scope="module")
+def tiny_doc():
+    return run_refine(TINY)
+
+
+def test_run_refine_replays_with_the_rounds_kept_and_with_none(tiny_doc):
+    doc = tiny_doc
     assert doc["benchmark"] == "refine" and doc["config"]["events"] == [8] and doc["config"]["rounds"] == 1
     log = doc["logs"]["8"]
     assert log["n_train_users"] == 140 and log["n_test_users"] == 60
@@ -65,9 +70,13 @@ def test_run_refine_replays_with_the_rounds_kept_and_with_none():
     assert json.loads(json.dumps(doc))["logs"]["8"]["gain"] == log["gain"]
 
 
-def test_the_command_writes_refine_json(tmp_path, monkeypatch):
-    monkeypatch.setattr(refine.RefineBenchConfig, "make", classmethod(lambda cls, quick=False, seed=0: TINY))
+def test_the_command_writes_refine_json(tmp_path, monkeypatch, tiny_doc):
+    """The command runs ``run_refine`` with the quick configuration and writes and prints its document (the
+    run itself is the test above's, reused to keep the suite short)."""
+    asked = []
+    monkeypatch.setattr(refine, "run_refine", lambda cfg, progress=None: asked.append(cfg) or tiny_doc)
     res = CliRunner().invoke(app, ["bench", "refine", "--quick", "--out", str(tmp_path)])
+    assert asked == [RefineBenchConfig.make(quick=True)]
     assert res.exit_code == 0, res.output
     doc = json.loads((tmp_path / "refine.json").read_text())
     assert doc["logs"]["8"]["refined"]["refinement"]["ours"]["rounds_tried"] == [0, 1]
