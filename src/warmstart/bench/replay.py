@@ -383,8 +383,8 @@ def run_replay(events: EventData, *, train_fraction: float = 0.7, steps: int = 2
     ``fit.policies`` says which space each policy was served in; on a 0/1 log ``fit.family`` is the choice of ours'
     family (``replay_logistic.choose_family``), and the family not chosen is replayed too (``logistic_ts`` or
     ``linear_ids``); ``fit.decision`` is how ours acts in the linear family (``replay_decision``). Same seed, same document (``timing`` and ``machine`` aside).
-    ``rewards_out``: an empty dict, filled with each policy's rewards ``(new users, steps)`` (NaN past a user's items), for
-    comparisons paired over the same users across runs (``bench refine``).
+    ``rewards_out``: an empty dict, filled with each policy's rewards ``(new users, steps)`` (NaN past a
+    user's items), for comparisons paired over the same users across runs (``bench refine``).
     """
     fit = (fit_config or EventFitConfig()).with_seed(seed)
     cfg = ReplayConfig(train_fraction=train_fraction, steps=steps, n_candidates=n_candidates,

@@ -355,14 +355,11 @@ def _refine(doc: Mapping[str, Any]) -> str:
         lead = f"{_dec(ours.get('lead_over_none'))} (se {_dec(ours.get('lead_se'))})"
         cells = ""
         for w, gain in (log.get("gain") or {}).items():
-            arms = [((log.get(arm) or {}).get("mean_reward") or {}).get("mixture_ids", {}).get(w) for arm in
-                    ("refined", "none")]
-            cis = [((log.get(arm) or {}).get("ci95") or {}).get("mixture_ids", {}).get(w) for arm in
-                   ("refined", "none")]
-            diff = gain.get("mean_diff") if isinstance(gain, Mapping) else None
-            cells += (f'<td class="num">{_dec(arms[0])}{_ci(cis[0], _dec)} / {_dec(arms[1])}{_ci(cis[1], _dec)}'
-                      f'<div class="ci">{f"{diff:+.3f}" if _finite(diff) else "—"} '
-                      f'{_ci(gain.get("ci95") if isinstance(gain, Mapping) else None, _signed)}</div></td>')
+            arms = [((log.get(arm) or {}).get(key) or {}).get("mixture_ids", {}).get(w)
+                    for key in ("mean_reward", "ci95") for arm in ("refined", "none")]
+            cells += (f'<td class="num">{_dec(arms[0])}{_ci(arms[2], _dec)} / {_dec(arms[1])}{_ci(arms[3], _dec)}'
+                      f'<div class="ci">{_signed((gain or {}).get("mean_diff"))} '
+                      f'{_ci((gain or {}).get("ci95"), _signed)}</div></td>')
         rows.append(f'<tr><td class="num">{_e(n_events)}</td><td class="num">{_e(kept)}</td>'
                     f'<td class="num">{lead}</td>{cells}</tr>')
     logs: list[Mapping[str, Any]] = list((doc.get("logs") or {}).values())
