@@ -244,6 +244,8 @@ def test_oracle_user_is_a_ceiling_below_hindsight(sim_replays):
         assert oracle > doc["policies"]["mixture_ids"]["mean_reward"][key]
         assert captured["share"] == pytest.approx(
             (doc["policies"]["mixture_ids"]["mean_reward"][key] - doc["policies"][best]["mean_reward"][key]) / gap)
+        lo, hi = captured["ci95"]  # paired over the same users: the point estimate lies inside, the CI has width
+        assert lo < captured["share"] < hi
     assert len(ref["oracle_user"]["mean_reward_by_step"]) == 20
 
 

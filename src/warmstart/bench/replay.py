@@ -431,7 +431,8 @@ def run_replay(events: EventData, *, train_fraction: float = 0.7, steps: int = 2
         "policies": results,
         "paired": ({"ours": cfg.ours, "vs": _paired(cfg.ours, rewards, cfg.windows, cfg.seed, cfg.n_boot),
                     "captured_of_oracle_user": _captured(cfg.ours, results,
-                                                         references["oracle_user"]["mean_reward"])}
+                                                         references["oracle_user"]["mean_reward"], rewards,
+                                                         oracle, seed=cfg.seed, n_boot=cfg.n_boot)}
                    if compared else None),
         "reference": references,
         "timing": {"fit_s": fit_s, "serve_s": serve_s, **_choice_timing(choice)},

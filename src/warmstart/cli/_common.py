@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import datetime
 import json
 import math
 import sys
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -50,7 +52,12 @@ def chosen_parts(part: list[str] | None, allowed: tuple[str, ...]) -> tuple[str,
 
 @contextmanager
 def progress_bar(title: str) -> Iterator[Callable[[str, float], None]]:
-    """A rich progress bar driven by ``callback(message, fraction)``."""
+    """A rich progress bar driven by ``callback(message, fraction)``; when standard error is not a terminal (a
+    log file, CI), plain lines instead (``progress_lines``), since a bar is drawn only on a terminal."""
+    if not console.is_terminal:
+        with progress_lines(title, lambda line: console.print(line, markup=False, highlight=False)) as update:
+            yield update
+        return
     with Progress(
         TextColumn("[bold]{task.description}"), BarColumn(), TextColumn("{task.percentage:>3.0f}%"),
         TimeElapsedColumn(), console=console, transient=False,
@@ -62,6 +69,36 @@ def progress_bar(title: str) -> Iterator[Callable[[str, float], None]]:
 
         yield update
         prog.update(task, completed=1.0)
+
+
+@contextmanager
+def progress_lines(title: str, write: Callable[[str], None], every_s: float = 5.0,
+                   clock: Callable[[], float] = time.monotonic) -> Iterator[Callable[[str, float], None]]:
+    """Progress as lines (``write``): the first update, then a new message at most every ``every_s`` seconds
+    (a message repeated is not written again), and the total time at the end.
+
+    >>> ticks = iter([0.0, 0.0, 1.0, 6.0, 7.0, 9.0])
+    >>> with progress_lines("fit", print, clock=lambda: next(ticks)) as update:
+    ...     for message, fraction in [("data", 0.0), ("EM", 0.1), ("EM", 0.5), ("space 2", 0.6)]:
+    ...         update(message, fraction)
+    [0:00:00] fit: data (0%)
+    [0:00:06] fit: EM (50%)
+    [0:00:09] fit: done
+    """
+    start = clock()
+    last: list[Any] = [None, None]  # time and message of the line written last
+
+    def stamp(now: float) -> str:
+        return f"[{datetime.timedelta(seconds=round(now - start))}] {title}"
+
+    def update(message: str, fraction: float) -> None:
+        now = clock()
+        if message != last[1] and (last[0] is None or now - last[0] >= every_s):
+            write(f"{stamp(now)}: {message} ({max(0.0, min(1.0, fraction)):.0%})")
+            last[:] = [now, message]
+
+    yield update
+    write(f"{stamp(clock())}: done")
 
 
 def write_json(path: Path, doc: dict[str, Any]) -> None:

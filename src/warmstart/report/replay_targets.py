@@ -105,7 +105,8 @@ def replay_rows(name: str, doc: dict[str, Any]) -> list[dict[str, Any]]:
         share = captured["share"]
         rows.append(_row(f"replay {name}: ours captures of the best peer -> oracle_user distance at 1-20",
                          f">= {CAPTURED:.0%}",
-                         "n/a (no distance)" if share is None else f"{share:.0%} (best peer {captured['best_peer']})",
+                         "n/a (no distance)" if share is None else f"{share:.0%}{_share_ci(captured)} (best peer "
+                         f"{captured['best_peer']})",
                          None if share is None else share >= CAPTURED, cmd))
     if ((doc.get("data") or {}).get("source") or {}).get("genres") and "popularity" in vs:
         windows = vs["popularity"]["windows"]
@@ -140,3 +141,13 @@ def fit_log_rows(doc: dict[str, Any]) -> list[dict[str, Any]]:
     what = "ml-latest-small" if not source else "the log"
     return [_row(f"fit --log on {what}, the whole choice (2 cores)", f"<= {target:g} s each", measured,
                  all(run["fit_s"] <= target for run in logs.values()), cmd)]
+
+
+def _share_ci(captured: dict[str, Any]) -> str:
+    """The captured share's bootstrap CI as `` [lo, hi]`` (nothing when the replay recorded none).
+
+    >>> _share_ci({"share": 0.27, "ci95": [0.05, 0.52]}), _share_ci({"share": 0.27})
+    (' [5%, 52%]', '')
+    """
+    ci = captured.get("ci95")
+    return f" [{ci[0]:.0%}, {ci[1]:.0%}]" if ci else ""
