@@ -45,6 +45,7 @@ from warmstart.families.linear.item_features import (
     ItemFeatureConfig,
     ItemFeatures,
     _group_matrix,
+    _pair_matrix,
     _ridge_batch,
     aggregate_entries,
 )
@@ -127,7 +128,8 @@ def refine_items(events: EventData, fit: ItemFeatures, population: Population) -
     eu, ei, er, counts = aggregate_entries(events.user, events.item, events.reward, events.n_items)
     w = counts if cfg.weighting == "count" else np.ones_like(counts)
     penalty = np.r_[max(cfg.bias_reg, 1e-12), np.full(cfg.n_factors, cfg.reg)]
-    side = _ridge_batch(_group_matrix(ei, w, events.n_items), theta[eu, 1:], er - theta[eu, 0], penalty)
+    side = _ridge_batch(_group_matrix(ei, w, events.n_items), _pair_matrix(ei, eu, w, events.n_items, theta.shape[0]),
+                        theta[:, 1:], eu, er - theta[eu, 0], penalty)
     features = np.column_stack([np.ones(events.n_items), side])
     resid = er - np.einsum("ed,ed->e", theta[eu], features[ei])
     rmse = float(np.sqrt((w @ resid**2) / w.sum()))
