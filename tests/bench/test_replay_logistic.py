@@ -81,8 +81,9 @@ def test_a_binary_log_chooses_ours_family_on_validation_users(binary_replay):
     assert set(logi["by_n_types"]) == {"1", "2"} and logi["n_types"] in (1, 2)
     best = min(v["log_loss"] for v in logi["by_n_types"].values())
     assert logi["by_n_types"][str(logi["n_types"])]["log_loss"] == best
-    assert (fam["chosen"] == LOGISTIC) == (best < lin["log_loss"])
     assert fam["margin_log_loss"] == pytest.approx(lin["log_loss"] - best)
+    # the logistic family unless the linear one's log loss is lower by more than 2 standard errors
+    assert (fam["chosen"] == LINEAR) == (fam["margin_log_loss"] < -2 * fam["margin_se"])
     for row in [lin, *logi["by_n_types"].values()]:
         assert 0 < row["log_loss"] < np.log(1e3) and 0 < row["brier"] < 1
     assert lin["n_types"] == doc["fit"]["space"]["chosen"]["ours"]["n_types"]
