@@ -31,6 +31,10 @@ timed warmstart bench replay --data assistments2009 --out "$OUT/replay-assistmen
 timed warmstart bench replay --data movielens --out "$OUT/replay-movielens-rating"
 timed warmstart bench replay --data movielens --liked-at 4 --out "$OUT/replay-movielens-liked"
 timed warmstart bench replay --data movielens --liked-at 4 --genres --out "$OUT/replay-movielens-genres"
+# the same command on other 0/1 logs of the same data (liked at 3, 3.5, 4.5, 5 stars): nothing is chosen on them
+for stars in 3 3.5 4.5 5; do
+  timed warmstart bench replay --data movielens --liked-at "$stars" --out "$OUT/replay-movielens-liked${stars/./}"
+done
 timed warmstart simulate --users 3000 --events 30 --seed 0 --out "$OUT/replay-sim/events.csv"
 timed warmstart bench replay --log "$OUT/replay-sim/events.csv" --out "$OUT/replay-sim"
 rm "$OUT/replay-sim/events.csv"

@@ -23,6 +23,9 @@ from warmstart.report.targets import headline_table
 REPLAYS = (("replay-sim", "simulated log"), ("replay-assistments2009", "ASSISTments 2009"),
            ("replay-movielens-rating", "MovieLens rating"), ("replay-movielens-liked", "MovieLens liked"),
            ("replay-movielens-genres", "MovieLens liked + genres"))
+#: the same command on other 0/1 logs (checks, not targets): in docs/results.md only
+CHECK_REPLAYS = tuple((f"replay-movielens-liked{stars.replace('.', '')}", f"MovieLens liked at {stars} stars")
+                      for stars in ("3", "3.5", "4.5", "5"))
 #: the steps the README's replay table shows (docs/results.md shows every window the replay measured)
 HEADLINE_WINDOW = "1-10"
 
@@ -93,9 +96,10 @@ def main(results: str = "benchmarks/results", readme: str = "README.md", page: s
     full = _replace(full, "results", targets, page_path)
     text = _replace(text, "headline", headline_table(targets), readme_path)
     replays = [(name, label, json.loads((folder / name / "replay.json").read_text()))
-               for name, label in REPLAYS if (folder / name / "replay.json").is_file()]
+               for name, label in REPLAYS + CHECK_REPLAYS if (folder / name / "replay.json").is_file()]
     for name, _, doc in replays:
         full = _replace(full, name, replay_table(doc), page_path)
+    replays = [one for one in replays if one[0] in dict(REPLAYS)]
     if len(replays) == len(REPLAYS):
         text = _replace(text, "replay-headline", replay_headline([(label, doc) for _, label, doc in replays]),
                         readme_path)

@@ -94,7 +94,8 @@ def _captured(ours: str, results: Mapping[str, Any], oracle: Mapping[str, float]
     every user runs out of items in, where every policy earns each user's mean). Given every policy's
     per-user ``rewards`` and ``oracle_rewards``, ``ci95`` is its percentile bootstrap CI over users, the best
     peer held fixed and each resample's two distances taken on the same users (a ratio of two small
-    differences on a few hundred users is wide: the CI says how wide).
+    differences on a few hundred users is wide: the CI says how wide). When the distance's own CI reaches 0,
+    the ratio is unbounded and ``ci95`` is None.
 
     >>> rng = np.random.default_rng(0)
     >>> best, oracle = rng.normal(0.0, 1.0, (300, 5)), rng.normal(1.0, 1.0, (300, 5))
@@ -104,6 +105,9 @@ def _captured(ours: str, results: Mapping[str, Any], oracle: Mapping[str, float]
     >>> doc = _captured("ours", results, {"1-5": float(oracle.mean())}, rewards, oracle, n_boot=200)["1-5"]
     >>> doc["best_peer"], doc["ci95"][0] < doc["share"] < doc["ci95"][1], 0.3 < doc["share"] < 0.7
     ('peer', True, True)
+    >>> near = best + 0.02 + rng.normal(0.0, 1.0, (300, 5))          # an oracle_user within noise of the peer
+    >>> _captured("ours", results, {"1-5": float(near.mean())}, rewards, near, n_boot=200)["1-5"]["ci95"] is None
+    True
     """
     out: dict[str, Any] = {}
     for i, (key, ceiling) in enumerate(oracle.items()):
@@ -117,6 +121,8 @@ def _captured(ours: str, results: Mapping[str, Any], oracle: Mapping[str, float]
             w = int(key.split("-")[1])
             mine, theirs = (_window_means(rewards[n], (w,))[key] for n in (ours, best))
             top = _window_means(oracle_rewards, (w,))[key]
+            # a distance whose own CI reaches 0 makes the ratio unbounded: no CI then
+            lo = bootstrap_ci(top - theirs, np.random.default_rng([seed, 29, i]), n_boot)[0]
             out[key]["ci95"] = paired_ratio_ci(mine - theirs, top - theirs, np.random.default_rng([seed, 23, i]),
-                                               n_boot)
+                                               n_boot) if lo > 0 else None
     return out

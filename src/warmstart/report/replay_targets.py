@@ -144,10 +144,15 @@ def fit_log_rows(doc: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 def _share_ci(captured: dict[str, Any]) -> str:
-    """The captured share's bootstrap CI as `` [lo, hi]`` (nothing when the replay recorded none).
+    """The captured share's bootstrap CI as `` [lo, hi]`` (nothing when the replay recorded none; a note when
+    the distance to ``oracle_user`` is within noise of 0, where the ratio has no CI).
 
     >>> _share_ci({"share": 0.27, "ci95": [0.05, 0.52]}), _share_ci({"share": 0.27})
     (' [5%, 52%]', '')
+    >>> _share_ci({"share": 0.44, "ci95": None})
+    ' (no CI: the distance to oracle_user is within noise of 0)'
     """
-    ci = captured.get("ci95")
-    return f" [{ci[0]:.0%}, {ci[1]:.0%}]" if ci else ""
+    if "ci95" not in captured:
+        return ""
+    ci = captured["ci95"]
+    return f" [{ci[0]:.0%}, {ci[1]:.0%}]" if ci else " (no CI: the distance to oracle_user is within noise of 0)"
