@@ -75,7 +75,7 @@ def progress_bar(title: str) -> Iterator[Callable[[str, float], None]]:
 def progress_lines(title: str, write: Callable[[str], None], every_s: float = 5.0,
                    clock: Callable[[], float] = time.monotonic) -> Iterator[Callable[[str, float], None]]:
     """Progress as lines (``write``): the first update, then a new message at most every ``every_s`` seconds
-    (a message repeated is not written again), and the total time at the end.
+    (a message repeated is not written again), and the total time at the end (once).
 
     >>> ticks = iter([0.0, 0.0, 1.0, 6.0, 7.0, 9.0])
     >>> with progress_lines("fit", print, clock=lambda: next(ticks)) as update:
@@ -98,7 +98,8 @@ def progress_lines(title: str, write: Callable[[str], None], every_s: float = 5.
             last[:] = [now, message]
 
     yield update
-    write(f"{stamp(clock())}: done")
+    if last[1] != "done":  # the work's own last message may have said it already
+        write(f"{stamp(clock())}: done")
 
 
 def write_json(path: Path, doc: dict[str, Any]) -> None:
