@@ -397,6 +397,10 @@ def print_family(family: dict[str, Any]) -> None:
     table = Table(title=f"family (chosen: {family['chosen']}): log loss of the one-step-ahead P(r = 1) on the "
                         f"validation users' first events (difference {family['margin_log_loss']:+.4f}, "
                         f"se {family['margin_se'] or 0.0:.4f})")
+    from warmstart.bench.replay_logistic import LINEAR_LEAD_SE
+
+    table.caption = (f"the logistic family unless the linear one's log loss is lower by more than {LINEAR_LEAD_SE:g} "
+                     "standard errors of the difference")
     for col in ("family", "K", "log loss", "Brier"):
         table.add_column(col, justify="right")
     linear = family["linear_gaussian"]
