@@ -254,13 +254,14 @@ def choose_family(train: EventData, choice: SpaceChoice, rows: np.ndarray, seed:
     decision, decision_scores = choose_decision(pops[best_k], val_part, learned.features, seed)
     linear_scores = score(linear_p, val.r)
     diff = per_user_log_loss(linear_p, val.r) - per_user_log_loss(logistic_p[best_k], val.r)
-    chosen = family_by_margin(float(diff.mean()), _mean_se(diff)[1])
+    margin, margin_se = _mean_se(diff)
+    chosen = family_by_margin(margin, margin_se)
     report(f"families: logistic refit, K = {best_k}", 0.85)
     population = fit_logistic(train, rows, best_k, seed)
     return FamilyChoice(linear=linear_scores, linear_n_types=choice.n_types, logistic=logistic,
                         logistic_n_types=best_k, chosen=chosen, space=choice.ours.name, population=population,
                         decision=decision, decision_validation=decision_scores,
-                        n_early=cfg.n_early, per_user_margin_se=_mean_se(diff)[1],
+                        n_early=cfg.n_early, per_user_margin_se=margin_se,
                         settings={"max_events": MAX_EVENTS, "n_init": N_INIT, "max_iter": MAX_ITER, "tol": TOL,
                                   "n_types_tried": ks,
                                   "n_fit_users": fit_part.n_users, "n_validation_users": val_part.n_users})

@@ -86,19 +86,20 @@ def progress_lines(title: str, write: Callable[[str], None], every_s: float = 5.
     [0:00:09] fit: done
     """
     start = clock()
-    last: list[Any] = [None, None]  # time and message of the line written last
+    written_at, written = -math.inf, None  # the line written last: when, and its message
 
     def stamp(now: float) -> str:
         return f"[{datetime.timedelta(seconds=round(now - start))}] {title}"
 
     def update(message: str, fraction: float) -> None:
+        nonlocal written_at, written
         now = clock()
-        if message != last[1] and (last[0] is None or now - last[0] >= every_s):
+        if message != written and now - written_at >= every_s:
             write(f"{stamp(now)}: {message} ({max(0.0, min(1.0, fraction)):.0%})")
-            last[:] = [now, message]
+            written_at, written = now, message
 
     yield update
-    if last[1] != "done":  # the work's own last message may have said it already
+    if written != "done":  # the work's own last message may have said it already
         write(f"{stamp(clock())}: done")
 
 
