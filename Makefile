@@ -62,7 +62,7 @@ demo: $(VENV)/.installed
 	$(VENV)/bin/warmstart demo --out $(OUT)
 
 test: $(VENV)/.installed $(PYBKT_VENV)/.installed $(OBP_VENV)/.installed $(VENV)/.postgresql $(VENV)/.chromium
-	$(PY) -m pytest -p no:cacheprovider -n 2  # two workers (pytest-xdist): the suite on 2 cores in 8.5 to 11 min
+	$(PY) -m pytest -p no:cacheprovider -n 2  # two workers (pytest-xdist): how long, docs/results.md ("How long it takes")
 
 # the numerical-safety target (docs/numerical-safety.md): 2,000 hypothesis examples of hostile requests per
 # backend (about 4,000 requests each on SQLite and PostgreSQL), tallies in test-output/hostile.jsonl (how long:

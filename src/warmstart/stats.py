@@ -23,7 +23,6 @@ from collections.abc import Callable, Iterator, Sequence
 from typing import Literal
 
 import numpy as np
-from scipy.stats import rankdata
 
 Draw = Literal["integers", "multinomial", "uniforms"]
 
@@ -47,6 +46,8 @@ def auc(labels: object, scores: object) -> float:
     n_neg = y.shape[0] - n_pos
     if n_pos == 0 or n_neg == 0:
         return float("nan")
+    from scipy.stats import rankdata  # here, not at the top: scipy.stats takes most of a command's start-up
+
     ranks = rankdata(np.asarray(scores, dtype=float))  # average ranks: a tie counts one half
     return float((ranks[y].sum() - n_pos * (n_pos + 1) / 2) / (n_pos * n_neg))
 

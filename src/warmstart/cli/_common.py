@@ -75,7 +75,8 @@ def progress_bar(title: str) -> Iterator[Callable[[str, float], None]]:
 def progress_lines(title: str, write: Callable[[str], None], every_s: float = 5.0,
                    clock: Callable[[], float] = time.monotonic) -> Iterator[Callable[[str, float], None]]:
     """Progress as lines (``write``): the first update, then a new message at most every ``every_s`` seconds
-    (a message repeated is not written again), and the total time at the end (once).
+    (a message repeated is not written again), and the total time at the end (once: ``done``, with no share,
+    whether the work's own last message said it or the end of the block).
 
     >>> ticks = iter([0.0, 0.0, 1.0, 6.0, 7.0, 9.0])
     >>> with progress_lines("fit", print, clock=lambda: next(ticks)) as update:
@@ -84,6 +85,12 @@ def progress_lines(title: str, write: Callable[[str], None], every_s: float = 5.
     [0:00:00] fit: data (0%)
     [0:00:06] fit: EM (50%)
     [0:00:09] fit: done
+    >>> ticks = iter([0.0, 0.0, 6.0])                   # the work's own "done", 5 s or more after the last line
+    >>> with progress_lines("fit", print, clock=lambda: next(ticks)) as update:
+    ...     for message, fraction in [("data", 0.0), ("done", 1.0)]:
+    ...         update(message, fraction)
+    [0:00:00] fit: data (0%)
+    [0:00:06] fit: done
     """
     start = clock()
     written_at, written = -math.inf, None  # the line written last: when, and its message
@@ -95,7 +102,8 @@ def progress_lines(title: str, write: Callable[[str], None], every_s: float = 5.
         nonlocal written_at, written
         now = clock()
         if message != written and now - written_at >= every_s:
-            write(f"{stamp(now)}: {message} ({max(0.0, min(1.0, fraction)):.0%})")
+            share = "" if message == "done" else f" ({max(0.0, min(1.0, fraction)):.0%})"
+            write(f"{stamp(now)}: {message}{share}")
             written_at, written = now, message
 
     yield update
