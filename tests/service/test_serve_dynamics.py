@@ -2,12 +2,9 @@
 in a subprocess, candidates sent as the family's rows ``[static, categories, time]``, each user's dynamic state
 kept in the stored belief between requests, bad input answered with the field named."""
 
-import subprocess
-import sys
-
 import numpy as np
 import pytest
-from support.server import free_port, wait_healthy
+from support.server import serving
 
 from warmstart.client import ServiceError, WarmstartClient
 from warmstart.families.linear.dynamic_family import candidate_rows, example_population
@@ -19,40 +16,27 @@ def test_serve_a_dynamics_population(tmp_path):
     from the state kept between requests, category 0 right after; after a long gap, category 1 again."""
     population = example_population()
     pop_path = population.save(tmp_path / "dynamics.npz")
-    db = str(tmp_path / "svc.db")
-    cli = [sys.executable, "-m", "warmstart.cli"]
-    key = subprocess.run([*cli, "keys", "create", "--scope", "client", "--db", db], capture_output=True, text=True,
-                         check=True, timeout=120).stdout.strip()
-    port = free_port()
-    server = subprocess.Popen([*cli, "serve", "--db", db, "--population", str(pop_path), "--port", str(port),
-                               "--policy", "type_greedy", "--explore", "0"],
-                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-    try:
-        base = f"http://127.0.0.1:{port}"
-        wait_healthy(server, base)
-        served = []
-        with WarmstartClient(base, key) as client:
-            for t in (0.0, 1.0, 10.0):
-                decision = client.rank("u", candidate_rows(np.eye(2), np.eye(2), t).tolist(), ids=["a", "b"])
-                served.append(decision.action)
-                assert client.reward(decision.event_id, 1.2 if decision.action else 1.0) == "recorded"
-            assert served == [1, 0, 1]
-            assert client.profile("u")["events_learned_from"] == 3
-            with pytest.raises(ServiceError) as err:  # a time before the user's latest event
-                client.rank("u", candidate_rows(np.eye(2), np.eye(2), 5.0).tolist())
-            assert err.value.status == 422 and "not before the user's latest event" in str(err.value)
-            with pytest.raises(ServiceError) as err:  # the static features alone: no categories, no time
-                client.rank("u", np.eye(2).tolist())
-            assert err.value.status == 422 and "actions" in str(err.value)
-            # two decisions outstanding, their rewards reported out of time order: the later event is learnt,
-            # the earlier one cannot be (the user's state has moved past it) and is refused, nothing stored
-            first = client.rank("u", candidate_rows(np.eye(2), np.eye(2), 20.0).tolist())
-            second = client.rank("u", candidate_rows(np.eye(2), np.eye(2), 21.0).tolist())
-            assert client.reward(second.event_id, 1.0) == "recorded"
-            with pytest.raises(ServiceError) as err:
-                client.reward(first.event_id, 1.0)
-            assert err.value.status == 422 and err.value.code == "unusable_event"
-            assert client.profile("u")["events_learned_from"] == 4
-    finally:
-        server.terminate()
-        server.wait(timeout=30)
+    served = []
+    options = ("--policy", "type_greedy", "--explore", "0")
+    with serving(tmp_path, pop_path, *options) as (base, key), WarmstartClient(base, key) as client:
+        for t in (0.0, 1.0, 10.0):
+            decision = client.rank("u", candidate_rows(np.eye(2), np.eye(2), t).tolist(), ids=["a", "b"])
+            served.append(decision.action)
+            assert client.reward(decision.event_id, 1.2 if decision.action else 1.0) == "recorded"
+        assert served == [1, 0, 1]
+        assert client.profile("u")["events_learned_from"] == 3
+        with pytest.raises(ServiceError) as err:  # a time before the user's latest event
+            client.rank("u", candidate_rows(np.eye(2), np.eye(2), 5.0).tolist())
+        assert err.value.status == 422 and "not before the user's latest event" in str(err.value)
+        with pytest.raises(ServiceError) as err:  # the static features alone: no categories, no time
+            client.rank("u", np.eye(2).tolist())
+        assert err.value.status == 422 and "actions" in str(err.value)
+        # two decisions outstanding, their rewards reported out of time order: the later event is learnt,
+        # the earlier one cannot be (the user's state has moved past it) and is refused, nothing stored
+        first = client.rank("u", candidate_rows(np.eye(2), np.eye(2), 20.0).tolist())
+        second = client.rank("u", candidate_rows(np.eye(2), np.eye(2), 21.0).tolist())
+        assert client.reward(second.event_id, 1.0) == "recorded"
+        with pytest.raises(ServiceError) as err:
+            client.reward(first.event_id, 1.0)
+        assert err.value.status == 422 and err.value.code == "unusable_event"
+        assert client.profile("u")["events_learned_from"] == 4

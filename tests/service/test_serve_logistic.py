@@ -2,12 +2,9 @@
 `fit --log` makes of a 0/1 log): uvicorn in a subprocess, the type posterior kept in the stored belief between
 requests, a reward that is not 0 or 1 refused with the field named and nothing learnt from it."""
 
-import subprocess
-import sys
-
 import numpy as np
 import pytest
-from support.server import free_port, wait_healthy
+from support.server import serving
 
 from warmstart.client import ServiceError, WarmstartClient
 from warmstart.families.generic import TypePopulation
@@ -21,34 +18,21 @@ def test_serve_a_logistic_population(tmp_path):
                                 params={"mu": np.array([[2.0, -2.0], [-2.0, 2.0]]),
                                         "cov": np.stack([0.1 * np.eye(2)] * 2)})
     pop_path = population.save(tmp_path / "logistic.npz")
-    db = str(tmp_path / "svc.db")
-    cli = [sys.executable, "-m", "warmstart.cli"]
-    key = subprocess.run([*cli, "keys", "create", "--scope", "client", "--db", db], capture_output=True, text=True,
-                         check=True, timeout=120).stdout.strip()
-    port = free_port()
-    server = subprocess.Popen([*cli, "serve", "--db", db, "--population", str(pop_path), "--port", str(port),
-                               "--policy", "type_greedy", "--explore", "0"],
-                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     items = np.eye(2).tolist()
-    try:
-        base = f"http://127.0.0.1:{port}"
-        wait_healthy(server, base)
-        with WarmstartClient(base, key) as client:
-            first = client.rank("minority", items)
-            assert first.action == 0
-            assert client.reward(first.event_id, 0.0) == "recorded"
-            second = client.rank("minority", items)
-            assert second.action == 1  # the belief moved, read back from the stored state
-            assert client.reward(second.event_id, 1.0) == "recorded"
-            assert client.rank("minority", items).action == 1
-            assert client.rank("majority", items).action == 0  # another user starts from the prior
-            assert client.profile("minority")["events_learned_from"] == 2
-            for bad in (0.5, 1e300, -1.0):  # a 0/1 family's reward: refused, named, nothing learnt
-                decision = client.rank("minority", items)
-                with pytest.raises(ServiceError) as err:
-                    client.reward(decision.event_id, bad)
-                assert 400 <= err.value.status < 500 and "reward" in str(err.value), (bad, str(err.value))
-            assert client.profile("minority")["events_learned_from"] == 2
-    finally:
-        server.terminate()
-        server.wait(timeout=30)
+    options = ("--policy", "type_greedy", "--explore", "0")
+    with serving(tmp_path, pop_path, *options) as (base, key), WarmstartClient(base, key) as client:
+        first = client.rank("minority", items)
+        assert first.action == 0
+        assert client.reward(first.event_id, 0.0) == "recorded"
+        second = client.rank("minority", items)
+        assert second.action == 1  # the belief moved, read back from the stored state
+        assert client.reward(second.event_id, 1.0) == "recorded"
+        assert client.rank("minority", items).action == 1
+        assert client.rank("majority", items).action == 0  # another user starts from the prior
+        assert client.profile("minority")["events_learned_from"] == 2
+        for bad in (0.5, 1e300, -1.0):  # a 0/1 family's reward: refused, named, nothing learnt
+            decision = client.rank("minority", items)
+            with pytest.raises(ServiceError) as err:
+                client.reward(decision.event_id, bad)
+            assert 400 <= err.value.status < 500 and "reward" in str(err.value), (bad, str(err.value))
+        assert client.profile("minority")["events_learned_from"] == 2
