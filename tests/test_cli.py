@@ -110,16 +110,23 @@ def test_fit_and_replay_an_event_log(tmp_path):
 
 def test_bench_service_smoke(tmp_path):
     """A few round trips against a real server on a free loopback port, one kill, a small exploration run: every
-    key, no errors (the kill bench at length and the PostgreSQL two-worker run are
-    tests/service/test_durability.py's, the service bench's figures tests/service/test_service_bench.py's)."""
+    key, no errors, no server error on malformed or unauthenticated requests (the kill bench at length and the
+    PostgreSQL two-worker run are tests/service/test_durability.py's; what the exploration finds,
+    tests/service/test_explore.py's)."""
     run("bench", "service", "--round-trips", "40", "--clients", "2", "--kills", "1", "--no-postgres",
         "--explore-users", "4", "--explore-steps", "5", "--out", str(tmp_path))
     doc = json.loads((tmp_path / "service.json").read_text())
     s = doc["sqlite_one_worker"]
     assert s["round_trips_done"] == 40 and s["errors"] == 0 and s["p99_ms"] >= s["p50_ms"] > 0
-    assert doc["inprocess_act_update_us"] > 0
+    assert doc["inprocess_act_update_us"] > 0 and doc["rank_p50_ms"] > doc["inprocess_act_us"] / 1e3
     assert doc["kill9"]["kills_done"] == 1 and doc["kill9"]["lost_acknowledged_rewards"] == 0
-    assert (doc["exploration"]["support"]["users"], doc["exploration"]["support"]["steps"]) == (4, 5)
+    for probe in ("malformed", "unauthenticated"):
+        assert doc["probes"][probe]["server_errors"] == 0
+        assert doc["probes"][probe]["unexpected"] == [], doc["probes"][probe]["unexpected"]
+    assert doc["probes"]["malformed"]["probes"] >= 30
+    support = doc["exploration"]["support"]
+    assert (support["users"], support["steps"], support["floor"]["n_events"]) == (4, 5, 20)
+    assert support["floor"]["min_probability"] >= support["bound"] - 1e-12 > 0
     assert "postgresql_two_workers" not in doc
     bad = run("bench", "service", "--no-postgres", "--postgres-url", "postgresql+psycopg://h/db", "--out",
               str(tmp_path), check=False)
