@@ -164,10 +164,38 @@ def refined_fit(events: EventData, space: Space, n_types: int, item_config: Item
     steps = [start or _refit(events, _factorise(events, base.item_config(item_config)), base, n_types,
                              population)]
     for r in range(1, space.type_rounds + 1):
-        fit = refine_items(events, steps[-1].fit, steps[-1].population)
-        steps.append(_refit(events, fit, replace(space, type_rounds=r), n_types, population,
-                            start=steps[-1].population))
+        step = _round(events, steps[-1], replace(space, type_rounds=r), n_types, population)
+        if step is None:  # the alternation broke down: the rounds that fitted are kept, and say how many
+            break
+        steps.append(step)
     return steps
+
+
+def _round(events: EventData, previous: Refined, space: Space, n_types: int, population: FitConfig
+           ) -> Refined | None:
+    """One round of the alternation from ``previous``, or None where it breaks down: the refined items or the
+    refitted types are not finite. On a log of small rewards with a few huge ones (1e6 among values near 1,
+    within the bounds) the item step and the types' noise can feed each other until the EM's sums overflow;
+    the round is then not taken, rather than stopping the fit or storing a non-finite population.
+
+    >>> from warmstart.families.linear.space_features import SMALL_ITEMS, _two_tastes
+    >>> events = _two_tastes(n_users=40, n_items=8, seed=0)
+    >>> first = refined_fit(events, Space(n_factors=1, factor_reg=1.0), 2, SMALL_ITEMS, FitConfig(seed=0))[0]
+    >>> step = _round(events, first, Space(n_factors=1, factor_reg=1.0, type_rounds=1), 2, FitConfig(seed=0))
+    >>> step.learned.info["space"]["type_rounds"], bool(np.isfinite(step.learned.features).all())
+    (1, True)
+    """
+    with np.errstate(all="ignore"):  # what broke down is checked below, not warned about on the way
+        try:
+            fit = refine_items(events, previous.fit, previous.population)
+            if not np.isfinite(fit.features).all():
+                return None
+            step = _refit(events, fit, space, n_types, population, start=previous.population)
+        except (ValueError, np.linalg.LinAlgError):  # e.g. the M-step's weights not finite
+            return None
+    comps = step.population.components
+    finite = all(np.isfinite(a).all() for a in (comps.mu, comps.cov, comps.noise_var, step.population.weights))
+    return step if finite else None
 
 
 def choose_rounds(fit_part: EventData, val_part: EventData, space: Space, n_types: int, who: str,
